@@ -1,0 +1,88 @@
+# stampd: the daemon, its client, its load generator, and their tests.
+#
+#   make              build everything under build/
+#   make run          build and serve stamp on TCP and UDP port 1937
+#   make check        build and run every test (installs missing peers as root)
+#   make check CC=clang O=build/clang
+#   make check SAN=1 O=build/san      (AddressSanitizer + UBSan)
+#   make bench        measure every model against nginx and a reference
+#   make install      PREFIX=/usr/local DESTDIR=
+
+O	?= build
+PREFIX	?= /usr/local
+CFLAGS	?= -O2 -g
+WARN	 = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	   -Wmissing-prototypes -Wpointer-arith -Wvla
+ALL_CFLAGS = -std=c17 -D_GNU_SOURCE -pthread $(WARN) $(CFLAGS)
+ALL_LDFLAGS = -pthread $(LDFLAGS)
+ifneq ($(SAN),)
+ALL_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all \
+	      -fno-omit-frame-pointer
+ALL_LDFLAGS += -fsanitize=address,undefined
+endif
+
+PROGS	 = stampd stamp stampbench
+MAINS	 = $(PROGS:%=src/%.c)
+LIBSRC	 = $(filter-out $(MAINS),$(wildcard src/*.c))
+LIBOBJ	 = $(LIBSRC:src/%.c=$(O)/obj/%.o)
+LIB	 = $(O)/libstamp.a
+
+UNIT	 = $(patsubst tests/unit/%.c,$(O)/tests/unit/%.t,$(wildcard tests/unit/*.c))
+ITSRC	 = $(filter-out tests/it/harness.c,$(wildcard tests/it/*.c))
+IT	 = $(patsubst tests/it/%.c,$(O)/tests/it/%.t,$(ITSRC))
+SHT	 = $(wildcard tests/sh/*.t)
+TESTS	 = $(UNIT) $(IT) $(SHT)
+BENCHSRC = $(wildcard bench/*.c)
+BENCHBIN = $(BENCHSRC:bench/%.c=$(O)/bench/%)
+
+all: $(patsubst src/%.c,$(O)/%,$(wildcard $(MAINS)))
+
+$(O)/obj/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIB): $(LIBOBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(O)/%: $(O)/obj/%.o $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^
+
+$(O)/tests/unit/%.t: tests/unit/%.c $(LIB) tests/tap.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Isrc -Itests -MMD -MP $(ALL_LDFLAGS) -o $@ $< $(LIB)
+
+$(O)/tests/it/harness.o: tests/it/harness.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Isrc -Itests -MMD -MP -c -o $@ $<
+
+$(O)/tests/it/%.t: tests/it/%.c $(O)/tests/it/harness.o $(LIB) tests/tap.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Isrc -Itests -MMD -MP $(ALL_LDFLAGS) -o $@ $< \
+	    $(O)/tests/it/harness.o $(LIB)
+
+$(O)/bench/%: bench/%.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Isrc -MMD -MP $(ALL_LDFLAGS) -o $@ $< $(LIB)
+
+# The tests find the programs through these, wherever O puts them.
+TESTENV	 = STAMPD=$(abspath $(O)/stampd) STAMP=$(abspath $(O)/stamp) \
+	   STAMPBENCH=$(abspath $(O)/stampbench) STAMP_BUILD=$(abspath $(O))
+
+run: all
+	./$(O)/stampd -v
+
+check: all $(UNIT) $(IT) $(BENCHBIN)
+	sh tests/deps.sh
+	$(TESTENV) prove --exec '' -j2 $(TESTS)
+
+bench: all $(BENCHBIN)
+	$(TESTENV) sh bench/run.sh
+
+clean:
+	rm -rf build
+
+.PHONY: all run check bench clean
+.SECONDARY:
+
+-include $(wildcard $(O)/obj/*.d $(O)/tests/*/*.d $(O)/bench/*.d)
