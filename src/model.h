@@ -1,0 +1,45 @@
+/*
+ * model.h: the server models, one file each, behind one interface.
+ *
+ * A model waits for clients and hands each to serve.c; it honours the
+ * stop flag and the other signals (sig.h), and it never parses options or
+ * binds a socket: the daemon's main has done both before run is called.
+ */
+#ifndef STAMP_MODEL_H
+#define STAMP_MODEL_H
+
+#include "serve.h"
+
+struct model {
+	const char	*name;
+	const char	*summary;	/* one line, for --help */
+	/*
+	 * Serve srv until a stop signal, then finish what is in flight.
+	 * Returns 0 after a clean stop, or -1 after a fatal error, which it
+	 * has logged.
+	 */
+	int		(*run)(struct server *srv);
+	/* How many stats slots run needs (srv->stats), given srv. */
+	size_t		(*nslots)(const struct server *srv);
+};
+
+/* The model called name, or NULL. */
+const struct model	*model_find(const char *name);
+
+/* Every model, NULL-terminated, the default first. */
+extern const struct model *const model_list[];
+
+/*
+ * What every model does when its signal pipe is readable: take the
+ * signals, print the counters on SIGUSR1, reopen the log on SIGHUP.
+ * Returns the SIG_* bits taken, for the model to act on SIG_STOP and
+ * SIG_CHILD.
+ */
+int			 model_signals(const struct server *srv);
+
+/* One stats slot: enough for a model of one process and one thread. */
+size_t			 model_one_slot(const struct server *srv);
+
+extern const struct model model_iterative;
+
+#endif /* STAMP_MODEL_H */

@@ -1,0 +1,207 @@
+/*
+ * model_iterative.c: the lesson's server, one client at a time.
+ *
+ * accept, serve, close, in one loop: the baseline every other model is
+ * measured against, and the plainest way to see why one slow step (a
+ * --delay) stalls every client behind it.  One poll covers every listener,
+ * TCP and UDP alike, so a flood of datagrams cannot starve TCP: each turn
+ * of the loop serves at most one connection and one batch of datagrams per
+ * listener.  The only thing kept between turns is the set of connections
+ * whose clients are still sending after their reply: they are drained
+ * here, with a deadline, instead of stalling the next client.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "model.h"
+#include "net.h"
+#include "serve.h"
+#include "sig.h"
+
+#define MAX_LINGER	64	/* connections drained at once */
+#define DGRAM_TURN	64	/* datagrams a listener gets per turn */
+
+struct draining {
+	int		 fd;
+	long long	 deadline;	/* ms, monotonic */
+};
+
+struct state {
+	struct server	*srv;
+	struct stats	*st;
+	struct pollfd	*pfd;		/* signal pipe, listeners, lingers */
+	long long	*paused;	/* per listener: accept again at */
+	struct draining	 linger[MAX_LINGER];
+	int		 nlinger;
+	int		 spare;
+};
+
+static long long
+now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+linger_add(struct state *s, int fd)
+{
+	if (s->nlinger == MAX_LINGER) {
+		/* Full: the oldest has waited longest; it goes first. */
+		serve_linger_timeout(s->linger[0].fd, s->st);
+		s->linger[0] = s->linger[--s->nlinger];
+	}
+	s->linger[s->nlinger].fd = fd;
+	s->linger[s->nlinger].deadline = now_ms() + s->srv->linger_ms;
+	s->nlinger++;
+}
+
+/* Returns -1 when accept failed in a way that must stop the server. */
+static int
+accept_one(struct state *s, size_t i)
+{
+	struct listener		*l = &s->srv->ls[i];
+	struct sockaddr_storage	 peer;
+	socklen_t		 len;
+	int			 fd, pause;
+
+	if ((fd = net_accept(l->fd, &peer, &len)) == -1) {
+		pause = serve_accept_failed(l, errno, &s->spare, s->st);
+		if (pause > 0)
+			s->paused[i] = now_ms() + pause;
+		return pause == -1 ? -1 : 0;
+	}
+	serve_sleep(s->srv->delay_ms);
+	if (serve_stream(s->srv, l, fd, &peer, s->st) == 0)
+		linger_add(s, fd);
+	return 0;
+}
+
+static void
+serve_udp(struct state *s, size_t i)
+{
+	struct listener	*l = &s->srv->ls[i];
+
+	/* With a delay, each datagram waits its turn, as each connection. */
+	if (s->srv->delay_ms > 0) {
+		serve_sleep(s->srv->delay_ms);
+		serve_datagrams(s->srv, l, 1, s->st);
+	} else
+		serve_datagrams(s->srv, l, DGRAM_TURN, s->st);
+}
+
+/* Lay out the poll set for this turn; return poll's timeout. */
+static int
+prepare(struct state *s, int stopping)
+{
+	long long	 now = now_ms(), wake = -1;
+	size_t		 i;
+	int		 j;
+
+	s->pfd[0].fd = sig_fd();
+	s->pfd[0].events = POLLIN;
+	for (i = 0; i < s->srv->nls; i++) {
+		/* A negative fd is skipped by poll: a paused listener. */
+		s->pfd[1 + i].fd = s->srv->ls[i].fd;
+		if (stopping || s->paused[i] > now)
+			s->pfd[1 + i].fd = -1;
+		if (!stopping && s->paused[i] > now &&
+		    (wake == -1 || s->paused[i] < wake))
+			wake = s->paused[i];
+		s->pfd[1 + i].events = POLLIN;
+	}
+	for (j = 0; j < s->nlinger; j++) {
+		s->pfd[1 + s->srv->nls + j].fd = s->linger[j].fd;
+		s->pfd[1 + s->srv->nls + j].events = POLLIN;
+		if (wake == -1 || s->linger[j].deadline < wake)
+			wake = s->linger[j].deadline;
+	}
+	if (wake == -1)
+		return -1;
+	return wake > now ? (int)(wake - now) : 0;
+}
+
+static void
+drain_lingers(struct state *s)
+{
+	struct pollfd	*p = s->pfd + 1 + s->srv->nls;
+	long long	 now = now_ms();
+	int		 j, n = s->nlinger;
+
+	/* Walk back, so that moving the last one down skips nothing. */
+	for (j = n - 1; j >= 0; j--) {
+		if (p[j].revents != 0) {
+			if (serve_linger(s->linger[j].fd, s->st) == 0 &&
+			    s->linger[j].deadline > now)
+				continue;
+		} else if (s->linger[j].deadline > now)
+			continue;
+		else
+			serve_linger_timeout(s->linger[j].fd, s->st);
+		s->linger[j] = s->linger[--s->nlinger];
+	}
+}
+
+static int
+run(struct server *srv)
+{
+	struct state	 s = { .srv = srv, .st = &srv->stats[0] };
+	size_t		 i;
+	int		 stopping = 0, timeout, rc = 0;
+
+	s.pfd = calloc(1 + srv->nls + MAX_LINGER, sizeof *s.pfd);
+	s.paused = calloc(srv->nls, sizeof *s.paused);
+	if (s.pfd == NULL || s.paused == NULL) {
+		log_warn("iterative");
+		free(s.pfd);
+		free(s.paused);
+		return -1;
+	}
+	s.spare = net_spare_open();
+
+	while (!stopping || s.nlinger > 0) {
+		timeout = prepare(&s, stopping);
+		if (net_poll(s.pfd, 1 + srv->nls + (unsigned)s.nlinger,
+		    timeout) == -1) {
+			log_warn("poll");
+			break;
+		}
+		if (s.pfd[0].revents & POLLIN &&
+		    model_signals(srv) & SIG_STOP)
+			stopping = 1;
+		/* Before any accept: this turn's poll set is theirs. */
+		drain_lingers(&s);
+		for (i = 0; !stopping && i < srv->nls; i++) {
+			if (s.pfd[1 + i].fd == -1 ||
+			    !(s.pfd[1 + i].revents & POLLIN))
+				continue;
+			if (srv->ls[i].type == SOCK_DGRAM)
+				serve_udp(&s, i);
+			else if (accept_one(&s, i) == -1) {
+				rc = -1;
+				stopping = 1;
+			}
+		}
+	}
+	if (s.spare != -1)
+		close(s.spare);
+	free(s.pfd);
+	free(s.paused);
+	return rc;
+}
+
+const struct model model_iterative = {
+	.name = "iterative",
+	.summary = "one client at a time, as the lesson (accept, send, close)",
+	.run = run,
+	.nslots = model_one_slot,
+};

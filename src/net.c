@@ -1,0 +1,505 @@
+/*
+ * net.c: sockets, and nothing but sockets.
+ *
+ * Every system call that can be interrupted is retried here on EINTR, so
+ * the rest of the program never sees it.  Nothing here prints or exits.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "net.h"
+#include "wire.h"
+
+static int
+parse_port(const char *s, size_t n)
+{
+	int	 port = 0;
+	size_t	 i;
+
+	if (n == 0 || n > 5)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		port = port * 10 + (s[i] - '0');
+	}
+	return port <= 65535 ? port : -1;
+}
+
+const char *
+net_parse_spec(const char *text, struct net_spec *spec)
+{
+	const char		*p, *addr, *addrend, *port, *slash;
+	char			 host[INET6_ADDRSTRLEN];
+	struct sockaddr_in	*sin;
+	struct sockaddr_in6	*sin6;
+	size_t			 n;
+	int			 portnum;
+
+	memset(spec, 0, sizeof *spec);
+	if (strncmp(text, "tcp:", 4) == 0)
+		spec->type = SOCK_STREAM;
+	else if (strncmp(text, "udp:", 4) == 0)
+		spec->type = SOCK_DGRAM;
+	else
+		return "transport must be tcp or udp";
+	addr = text + 4;
+
+	if (*addr == '[') {
+		addr++;
+		if ((addrend = strchr(addr, ']')) == NULL)
+			return "IPv6 address has no closing ']'";
+		p = addrend + 1;
+	} else {
+		addrend = strchr(addr, ':');
+		if (addrend == NULL)
+			return "no port: want TRANSPORT:ADDRESS:PORT";
+		p = addrend;
+	}
+	if (*p != ':')
+		return "no port: want TRANSPORT:ADDRESS:PORT";
+	port = p + 1;
+
+	if ((slash = strchr(port, '/')) != NULL) {
+		if ((spec->proto = wire_proto_find(slash + 1)) == -1)
+			return "protocol must be stamp, time or daytime";
+		n = (size_t)(slash - port);
+	} else {
+		spec->proto = STAMP_PROTO_STAMP;
+		n = strlen(port);
+	}
+	if ((portnum = parse_port(port, n)) == -1)
+		return "port must be a number from 0 to 65535";
+
+	n = (size_t)(addrend - addr);
+	if (n == 0)
+		return "no address: use * for every address";
+	if (n >= sizeof host)
+		return "address too long";
+	memcpy(host, addr, n);
+	host[n] = '\0';
+
+	if (strcmp(host, "*") == 0 && addr[-1] != '[') {
+		spec->any = 1;
+		sin6 = (struct sockaddr_in6 *)&spec->addr;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = in6addr_any;
+		sin6->sin6_port = htons(portnum);
+		spec->addrlen = sizeof *sin6;
+	} else if (addr[-1] == '[') {
+		sin6 = (struct sockaddr_in6 *)&spec->addr;
+		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
+			return "not a numeric IPv6 address";
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(portnum);
+		spec->addrlen = sizeof *sin6;
+	} else {
+		sin = (struct sockaddr_in *)&spec->addr;
+		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
+			return "not a numeric IPv4 address (IPv6 goes in [])";
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(portnum);
+		spec->addrlen = sizeof *sin;
+	}
+	return NULL;
+}
+
+static int
+setopt(int fd, int level, int name, int value)
+{
+	return setsockopt(fd, level, name, &value, sizeof value);
+}
+
+/* Close without disturbing errno: the caller reports the first failure. */
+static void
+close_keep_errno(int fd)
+{
+	int	 saved = errno;
+
+	close(fd);
+	errno = saved;
+}
+
+static int
+bind_one(const struct net_spec *spec, const struct sockaddr *addr,
+    socklen_t len, int backlog, int reuseport)
+{
+	int	 fd;
+
+	fd = socket(addr->sa_family, spec->type | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd == -1)
+		return -1;
+	if (setopt(fd, SOL_SOCKET, SO_REUSEADDR, 1) == -1 ||
+	    (reuseport && setopt(fd, SOL_SOCKET, SO_REUSEPORT, 1) == -1))
+		goto fail;
+	/*
+	 * An explicit [::] means IPv6 only, so that it can stand beside an
+	 * explicit 0.0.0.0 on the same port; "*" means both on one socket.
+	 */
+	if (addr->sa_family == AF_INET6 &&
+	    setopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, !spec->any) == -1)
+		goto fail;
+	if (bind(fd, addr, len) == -1)
+		goto fail;
+	if (spec->type == SOCK_STREAM && listen(fd, backlog) == -1)
+		goto fail;
+	return fd;
+fail:
+	close_keep_errno(fd);
+	return -1;
+}
+
+int
+net_listen(const struct net_spec *spec, int backlog, int reuseport,
+    struct sockaddr_storage *bound, socklen_t *boundlen)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 len;
+	int			 fd;
+
+	fd = bind_one(spec, (const struct sockaddr *)&spec->addr,
+	    spec->addrlen, backlog, reuseport);
+	if (fd == -1 && spec->any && errno == EAFNOSUPPORT) {
+		/* A kernel without IPv6: "*" falls back to every IPv4. */
+		memset(&sin, 0, sizeof sin);
+		sin.sin_family = AF_INET;
+		sin.sin_addr.s_addr = htonl(INADDR_ANY);
+		sin.sin_port = ((const struct sockaddr_in6 *)&spec->addr)
+		    ->sin6_port;
+		fd = bind_one(spec, (struct sockaddr *)&sin, sizeof sin,
+		    backlog, reuseport);
+	}
+	if (fd == -1 || bound == NULL)
+		return fd;
+	len = sizeof *bound;
+	if (getsockname(fd, (struct sockaddr *)bound, &len) == -1) {
+		close_keep_errno(fd);
+		return -1;
+	}
+	if (boundlen != NULL)
+		*boundlen = len;
+	return fd;
+}
+
+int
+net_accept(int lfd, struct sockaddr_storage *peer, socklen_t *len)
+{
+	int	 fd;
+
+	do {
+		*len = sizeof *peer;
+		fd = accept4(lfd, (struct sockaddr *)peer, len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+	} while (fd == -1 && errno == EINTR);
+	return fd;
+}
+
+enum net_accept_err
+net_accept_error(int err)
+{
+	switch (err) {
+	case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+	case EWOULDBLOCK:
+#endif
+		return NET_ACCEPT_EMPTY;
+	/*
+	 * accept4(2): Linux passes already-pending network errors on the
+	 * new socket as an error from accept; treat them like EAGAIN and
+	 * retry.  EPERM is a firewall's refusal of that one client.
+	 */
+	case ECONNABORTED:
+	case EPROTO:
+	case EPERM:
+	case ENETDOWN:
+	case ENOPROTOOPT:
+	case EHOSTDOWN:
+	case ENONET:
+	case EHOSTUNREACH:
+	case EOPNOTSUPP:
+	case ENETUNREACH:
+	case ETIMEDOUT:
+	case ECONNRESET:
+		return NET_ACCEPT_RETRY;
+	case EMFILE:
+	case ENFILE:
+		return NET_ACCEPT_FDS;
+	case ENOBUFS:
+	case ENOMEM:
+		return NET_ACCEPT_MEM;
+	default:
+		return NET_ACCEPT_FATAL;
+	}
+}
+
+int
+net_spare_open(void)
+{
+	return open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+void
+net_shed(int lfd, int *spare)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+	int			 fd;
+
+	if (*spare != -1) {
+		close(*spare);
+		*spare = -1;
+	}
+	if ((fd = net_accept(lfd, &ss, &len)) != -1)
+		close(fd);
+	*spare = net_spare_open();
+}
+
+ssize_t
+net_send(int fd, const void *buf, size_t len, int flags)
+{
+	const char	*p = buf;
+	size_t		 done = 0;
+	ssize_t		 n;
+
+	while (done < len) {
+		n = send(fd, p + done, len - done, flags | MSG_NOSIGNAL);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
+int
+net_finish(int fd)
+{
+	if (shutdown(fd, SHUT_WR) == -1)
+		return -1;
+	return net_drain(fd);
+}
+
+int
+net_drain(int fd)
+{
+	char	 junk[4096];
+	ssize_t	 n;
+	int	 i;
+
+	/* A bounded number of reads: a fast sender must not hold us here. */
+	for (i = 0; i < 16; i++) {
+		n = recv(fd, junk, sizeof junk, MSG_DONTWAIT);
+		if (n == 0)
+			return 1;
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				return -1;
+			/* Nothing is waiting: a close now sends no reset. */
+			return i == 0 ? 1 : 0;
+		}
+	}
+	return 0;
+}
+
+int
+net_resolve(const char *host, const char *port, int family, int type,
+    struct sockaddr_storage *addr, socklen_t *len)
+{
+	struct addrinfo	 hints, *res;
+	int		 e;
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = family;
+	hints.ai_socktype = type;
+	hints.ai_flags = AI_ADDRCONFIG;
+	if ((e = getaddrinfo(host, port, &hints, &res)) != 0)
+		return e;
+	memcpy(addr, res->ai_addr, res->ai_addrlen);
+	*len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+net_wait(int fd, short events, int timeout_ms)
+{
+	struct pollfd	 pfd;
+	long long	 deadline = now_ms() + timeout_ms;
+	int		 left = timeout_ms, n;
+
+	pfd.fd = fd;
+	pfd.events = events;
+	for (;;) {
+		n = poll(&pfd, 1, left);
+		if (n >= 0)
+			return n > 0;
+		if (errno != EINTR)
+			return -1;
+		if (timeout_ms >= 0) {
+			left = (int)(deadline - now_ms());
+			if (left < 0)
+				left = 0;
+		}
+	}
+}
+
+int
+net_poll(struct pollfd *fds, unsigned long n, int timeout_ms)
+{
+	int	 r;
+
+	if ((r = poll(fds, n, timeout_ms)) == -1 && errno == EINTR)
+		return 0;
+	return r;
+}
+
+int
+net_connect(const struct sockaddr *addr, socklen_t len, int type,
+    int timeout_ms)
+{
+	socklen_t	 elen = sizeof(int);
+	int		 fd, flags, err, r;
+
+	fd = socket(addr->sa_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	if (connect(fd, addr, len) == -1) {
+		/* After EINTR the connect goes on, as after EINPROGRESS. */
+		if (errno != EINPROGRESS && errno != EINTR)
+			goto fail;
+		if ((r = net_wait(fd, POLLOUT, timeout_ms)) == -1)
+			goto fail;
+		if (r == 0) {
+			errno = ETIMEDOUT;
+			goto fail;
+		}
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) == -1)
+			goto fail;
+		if (err != 0) {
+			errno = err;
+			goto fail;
+		}
+	}
+	if ((flags = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == -1)
+		goto fail;
+	return fd;
+fail:
+	close_keep_errno(fd);
+	return -1;
+}
+
+ssize_t
+net_recvfrom(int fd, void *buf, size_t len, int flags,
+    struct sockaddr_storage *from, socklen_t *fromlen)
+{
+	ssize_t	 n;
+
+	do {
+		if (from != NULL)
+			*fromlen = sizeof *from;
+		n = recvfrom(fd, buf, len, flags, (struct sockaddr *)from,
+		    from != NULL ? fromlen : NULL);
+	} while (n == -1 && errno == EINTR);
+	return n;
+}
+
+ssize_t
+net_sendto(int fd, const void *buf, size_t len, const struct sockaddr *to,
+    socklen_t tolen)
+{
+	ssize_t	 n;
+
+	do {
+		n = sendto(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT, to,
+		    tolen);
+	} while (n == -1 && errno == EINTR);
+	return n;
+}
+
+int
+net_recvmmsg(int fd, struct mmsghdr *msgs, unsigned int n)
+{
+	int	 r;
+
+	do {
+		r = recvmmsg(fd, msgs, n, MSG_DONTWAIT, NULL);
+	} while (r == -1 && errno == EINTR);
+	if (r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return 0;
+	return r;
+}
+
+int
+net_sendmmsg(int fd, struct mmsghdr *msgs, unsigned int n)
+{
+	int	 r;
+
+	do {
+		r = sendmmsg(fd, msgs, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	} while (r == -1 && errno == EINTR);
+	return r;
+}
+
+char *
+net_addr_str(const struct sockaddr *addr, char *buf, size_t len)
+{
+	const struct sockaddr_in	*sin = (const void *)addr;
+	const struct sockaddr_in6	*sin6 = (const void *)addr;
+	struct in_addr			 v4;
+	char				 host[INET6_ADDRSTRLEN];
+
+	if (addr->sa_family == AF_INET) {
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof host);
+		snprintf(buf, len, "%s:%d", host, ntohs(sin->sin_port));
+	} else if (addr->sa_family == AF_INET6 &&
+	    IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+		memcpy(&v4, &sin6->sin6_addr.s6_addr[12], sizeof v4);
+		inet_ntop(AF_INET, &v4, host, sizeof host);
+		snprintf(buf, len, "%s:%d", host, ntohs(sin6->sin6_port));
+	} else if (addr->sa_family == AF_INET6) {
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof host);
+		snprintf(buf, len, "[%s]:%d", host, ntohs(sin6->sin6_port));
+	} else
+		snprintf(buf, len, "(family %d)", addr->sa_family);
+	return buf;
+}
+
+int
+net_addr_port(const struct sockaddr *addr)
+{
+	if (addr->sa_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)addr)->sin_port);
+	if (addr->sa_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)addr)->sin6_port);
+	return -1;
+}

@@ -1,0 +1,152 @@
+/*
+ * net.h: the thin socket layer.
+ *
+ * This is the only module that calls socket, bind, listen, accept4,
+ * connect, send and recv.  It owns EINTR: every call here retries it, so
+ * no caller needs to.  It never prints and never exits: it returns -1 with
+ * errno set, or, for the listener parser, a sentence saying what is wrong.
+ */
+#ifndef STAMP_NET_H
+#define STAMP_NET_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <poll.h>
+#include <stddef.h>
+
+/* Room for "[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]:65535". */
+#define NET_ADDRSTRLEN	64
+
+/* One listener as written on the command line: tcp:127.0.0.1:1937/stamp. */
+struct net_spec {
+	int			type;	/* SOCK_STREAM or SOCK_DGRAM */
+	int			proto;	/* enum stamp_proto */
+	int			any;	/* "*": IPv6 and IPv4 on one socket */
+	struct sockaddr_storage	addr;
+	socklen_t		addrlen;
+};
+
+/*
+ * Parse "TRANSPORT:ADDRESS:PORT[/PROTOCOL]" into *spec.  TRANSPORT is tcp or
+ * udp; ADDRESS a numeric IPv4 address, an IPv6 address in brackets, or "*"
+ * for every address of both families; PORT 0 to 65535 (0: the kernel
+ * chooses); PROTOCOL stamp (the default), time or daytime.
+ * Returns NULL, or a static sentence naming the first thing that is wrong.
+ * Pure: no I/O, no errno.
+ */
+const char	*net_parse_spec(const char *text, struct net_spec *spec);
+
+/*
+ * Make the socket of a listener: socket, SO_REUSEADDR, (SO_REUSEPORT when
+ * reuseport is set), IPV6_V6ONLY as the spec asks, bind, and for a stream
+ * listen(backlog).  The socket is non-blocking and close-on-exec.  For "*"
+ * it binds [::] for both families, or 0.0.0.0 where IPv6 is missing.
+ * On success returns the fd and, if bound is not NULL, stores the address
+ * actually bound (the port the kernel chose).  Returns -1 and errno.
+ */
+int		 net_listen(const struct net_spec *spec, int backlog,
+		    int reuseport, struct sockaddr_storage *bound,
+		    socklen_t *boundlen);
+
+/*
+ * accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC, EINTR retried.  *len is reset
+ * from sizeof *peer on every call, as accept overwrites it.
+ * Returns the new fd, or -1 and errno; see net_accept_error.
+ */
+int		 net_accept(int lfd, struct sockaddr_storage *peer,
+		    socklen_t *len);
+
+/* What to make of accept's errno, in one place for every model. */
+enum net_accept_err {
+	NET_ACCEPT_EMPTY,	/* EAGAIN: the queue is empty, wait */
+	NET_ACCEPT_RETRY,	/* the client's fault (reset, aborted): go on */
+	NET_ACCEPT_FDS,		/* EMFILE/ENFILE: shed load, don't spin */
+	NET_ACCEPT_MEM,		/* ENOBUFS/ENOMEM: back off a little */
+	NET_ACCEPT_FATAL,	/* EBADF, EINVAL...: our own bug */
+};
+enum net_accept_err net_accept_error(int err);
+
+/*
+ * Shed load when out of fds: close the spare fd, accept and close one
+ * pending connection (so the client gets a FIN, not a hang), and take the
+ * spare back.  *spare is an fd opened by net_spare_open, or -1.
+ */
+int		 net_spare_open(void);
+void		 net_shed(int lfd, int *spare);
+
+/*
+ * Send all of buf on a socket, EINTR retried, never raising SIGPIPE; flags
+ * are added to MSG_NOSIGNAL.  Returns len, or the short count sent before
+ * EAGAIN (the caller decides), or -1 and errno.
+ */
+ssize_t		 net_send(int fd, const void *buf, size_t len, int flags);
+
+/*
+ * Finish a served stream: half-close our side so the reply and a FIN leave
+ * (a reply sent with MSG_MORE leaves in the same segment as the FIN), then
+ * net_drain.  Closing with unread input would make the kernel send a reset,
+ * which can destroy the reply still in flight: this is why we drain.
+ *
+ * net_drain discards what the client has sent so far, without waiting.
+ * Both return 1 if the socket may be closed now (the client said EOF, or
+ * nothing was waiting), 0 if the client is still sending and the caller
+ * should call net_drain again when it is readable (bounded by a deadline
+ * of the caller's), or -1 and errno on an error (close it).
+ */
+int		 net_finish(int fd);
+int		 net_drain(int fd);
+
+/*
+ * Client side.  net_resolve fills addr for host and port (numeric or by
+ * name) of family AF_UNSPEC, AF_INET or AF_INET6 and the given socket type;
+ * it returns 0, or a getaddrinfo(3) error code (for gai_strerror).
+ * net_connect makes a socket and connects it, waiting at most timeout_ms;
+ * it returns the (blocking, close-on-exec) fd or -1 and errno (ETIMEDOUT).
+ */
+int		 net_resolve(const char *host, const char *port, int family,
+		    int type, struct sockaddr_storage *addr, socklen_t *len);
+int		 net_connect(const struct sockaddr *addr, socklen_t len,
+		    int type, int timeout_ms);
+
+/*
+ * Wait until fd is readable (events POLLIN) or writable (POLLOUT), at most
+ * timeout_ms (negative: forever).  Returns 1 when ready, 0 on timeout, -1
+ * and errno.  EINTR is retried with the time that is left.
+ */
+int		 net_wait(int fd, short events, int timeout_ms);
+
+/*
+ * poll(2), except that an interrupted poll returns 0 (nothing ready): the
+ * caller's loop looks at its signal pipe and the clock anyway.
+ */
+int		 net_poll(struct pollfd *fds, unsigned long n, int timeout_ms);
+
+/*
+ * recvfrom and sendto with EINTR retried (sendto never raises SIGPIPE).
+ */
+ssize_t		 net_recvfrom(int fd, void *buf, size_t len, int flags,
+		    struct sockaddr_storage *from, socklen_t *fromlen);
+ssize_t		 net_sendto(int fd, const void *buf, size_t len,
+		    const struct sockaddr *to, socklen_t tolen);
+
+/*
+ * recvmmsg and sendmmsg of up to n datagrams, never waiting, EINTR retried
+ * (sendmmsg never raises SIGPIPE).  Return how many, or -1 and errno; an
+ * empty queue is 0, not an error.
+ */
+int		 net_recvmmsg(int fd, struct mmsghdr *msgs, unsigned int n);
+int		 net_sendmmsg(int fd, struct mmsghdr *msgs, unsigned int n);
+
+/*
+ * Write addr as "127.0.0.1:1937" or "[::1]:1937" into buf (NET_ADDRSTRLEN
+ * bytes is always enough).  A v4-mapped IPv6 address is written as IPv4.
+ * Returns buf.
+ */
+char		*net_addr_str(const struct sockaddr *addr, char *buf,
+		    size_t len);
+
+/* The port of an AF_INET or AF_INET6 address, in host order. */
+int		 net_addr_port(const struct sockaddr *addr);
+
+#endif /* STAMP_NET_H */

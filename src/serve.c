@@ -1,0 +1,280 @@
+/*
+ * serve.c: the reply, and the care a connection needs around it.
+ *
+ * Never blocks (but serve_stream_blocking and serve_sleep, for the models
+ * that may), never allocates, never lets a client's fault stop the server.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "net.h"
+#include "serve.h"
+#include "wire.h"
+
+#define DGRAM_BATCH	32
+
+/* The replies of the current second, per thread: formatted once. */
+static __thread struct {
+	long long	 sec;
+	int		 len[STAMP_NPROTO];
+	char		 text[STAMP_NPROTO][STAMP_REPLY_MAX];
+} cache = { .sec = -1 };
+
+static long long
+now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+serve_reply(int proto, char *buf, size_t len)
+{
+	struct timespec	 ts;
+	int		 p;
+
+	if (proto < 0 || proto >= STAMP_NPROTO)
+		return -1;
+	/* The coarse clock costs no system call and is right to a tick. */
+	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+	if (ts.tv_sec != cache.sec) {
+		for (p = 0; p < STAMP_NPROTO; p++)
+			cache.len[p] = wire_encode(p, ts.tv_sec, cache.text[p],
+			    sizeof cache.text[p]);
+		cache.sec = ts.tv_sec;
+	}
+	if (cache.len[proto] < 0 || (size_t)cache.len[proto] > len)
+		return -1;
+	memcpy(buf, cache.text[proto], (size_t)cache.len[proto]);
+	return cache.len[proto];
+}
+
+static void
+count_reply(const struct listener *l, struct stats *st)
+{
+	serve_count(st, l->type == SOCK_STREAM ? STAT_TCP : STAT_UDP, 1);
+	serve_count(st, STAT_STAMP + l->proto, 1);
+}
+
+/* A failure of a client's doing is counted; anything else is an error. */
+static void
+count_failure(const struct listener *l, int err, struct stats *st)
+{
+	if (err == ECONNRESET || err == EPIPE || err == ENOTCONN ||
+	    err == ETIMEDOUT)
+		serve_count(st, STAT_RESET, 1);
+	else {
+		serve_count(st, STAT_ERRORS, 1);
+		errno = err;
+		log_limited("%s: send", l->name);
+	}
+}
+
+int
+serve_stream(const struct server *srv, const struct listener *l, int fd,
+    const struct sockaddr_storage *peer, struct stats *st)
+{
+	char	 buf[STAMP_REPLY_MAX], addr[NET_ADDRSTRLEN];
+	ssize_t	 n;
+	int	 len, r;
+
+	serve_count(st, STAT_ACCEPTED, 1);
+	if (srv->verbose)
+		log_info("Client:%s", net_addr_str((const void *)peer, addr,
+		    sizeof addr));
+	if ((len = serve_reply(l->proto, buf, sizeof buf)) == -1) {
+		serve_count(st, STAT_ERRORS, 1);
+		close(fd);
+		return 1;
+	}
+	/* MSG_MORE: the reply waits for the FIN, and both leave as one. */
+	n = net_send(fd, buf, (size_t)len, MSG_MORE);
+	if (n == len)
+		count_reply(l, st);
+	else if (n >= 0)
+		serve_count(st, STAT_SHORT, 1);
+	else {
+		count_failure(l, errno, st);
+		close(fd);
+		return 1;
+	}
+	if ((r = net_finish(fd)) == 0)
+		return 0;
+	if (r == -1 && errno != ENOTCONN && errno != ECONNRESET)
+		count_failure(l, errno, st);
+	close(fd);
+	return 1;
+}
+
+int
+serve_linger(int fd, struct stats *st)
+{
+	int	 r;
+
+	if ((r = net_drain(fd)) == 0)
+		return 0;
+	if (r == -1)
+		serve_count(st, STAT_RESET, 1);
+	close(fd);
+	return 1;
+}
+
+void
+serve_linger_timeout(int fd, struct stats *st)
+{
+	serve_count(st, STAT_LINGER_TIMEOUT, 1);
+	close(fd);
+}
+
+void
+serve_stream_blocking(const struct server *srv, const struct listener *l,
+    int fd, const struct sockaddr_storage *peer, struct stats *st)
+{
+	long long	 deadline;
+	int		 left;
+
+	if (serve_stream(srv, l, fd, peer, st))
+		return;
+	deadline = now_ms() + srv->linger_ms;
+	while ((left = (int)(deadline - now_ms())) > 0) {
+		if (net_wait(fd, POLLIN, left) == -1)
+			break;
+		if (serve_linger(fd, st))
+			return;
+	}
+	serve_linger_timeout(fd, st);
+}
+
+int
+serve_datagrams(const struct server *srv, const struct listener *l,
+    int max, struct stats *st)
+{
+	struct mmsghdr		 in[DGRAM_BATCH], out[DGRAM_BATCH];
+	struct sockaddr_storage	 from[DGRAM_BATCH];
+	struct iovec		 iin[DGRAM_BATCH], reply;
+	char			 junk[DGRAM_BATCH][8], buf[STAMP_REPLY_MAX];
+	char			 addr[NET_ADDRSTRLEN];
+	int			 i, n, m, len, sent, done = 0;
+
+	while (done < max) {
+		m = max - done < DGRAM_BATCH ? max - done : DGRAM_BATCH;
+		for (i = 0; i < m; i++) {
+			/* The request's bytes are never needed: keep few. */
+			iin[i].iov_base = junk[i];
+			iin[i].iov_len = sizeof junk[i];
+			memset(&in[i].msg_hdr, 0, sizeof in[i].msg_hdr);
+			in[i].msg_hdr.msg_name = &from[i];
+			in[i].msg_hdr.msg_namelen = sizeof from[i];
+			in[i].msg_hdr.msg_iov = &iin[i];
+			in[i].msg_hdr.msg_iovlen = 1;
+		}
+		if ((n = net_recvmmsg(l->fd, in, (unsigned)m)) <= 0)
+			break;
+		if ((len = serve_reply(l->proto, buf, sizeof buf)) == -1) {
+			serve_count(st, STAT_ERRORS, (unsigned)n);
+			break;
+		}
+		reply.iov_base = buf;
+		reply.iov_len = (size_t)len;
+		for (i = m = 0; i < n; i++) {
+			/* No reply can reach port 0; a forged source gets none. */
+			if (net_addr_port((struct sockaddr *)&from[i]) == 0)
+				continue;
+			if (srv->verbose)
+				log_info("Client:%s", net_addr_str((const void *)
+				    &from[i], addr, sizeof addr));
+			memset(&out[m].msg_hdr, 0, sizeof out[m].msg_hdr);
+			out[m].msg_hdr.msg_name = &from[i];
+			out[m].msg_hdr.msg_namelen = in[i].msg_hdr.msg_namelen;
+			out[m].msg_hdr.msg_iov = &reply;
+			out[m].msg_hdr.msg_iovlen = 1;
+			m++;
+		}
+		if (m > 0 && (sent = net_sendmmsg(l->fd, out, (unsigned)m)) == -1)
+			count_failure(l, errno, st);
+		else if (m > 0) {
+			for (i = 0; i < sent; i++)
+				count_reply(l, st);
+			/* A full send buffer: those replies are dropped. */
+			serve_count(st, STAT_SHORT, (unsigned)(m - sent));
+		}
+		done += n;
+		if (n < DGRAM_BATCH)
+			break;
+	}
+	return done;
+}
+
+int
+serve_accept_failed(const struct listener *l, int err, int *spare,
+    struct stats *st)
+{
+	errno = err;
+	switch (net_accept_error(err)) {
+	case NET_ACCEPT_EMPTY:
+		return 0;
+	case NET_ACCEPT_RETRY:
+		serve_count(st, STAT_RESET, 1);
+		return 0;
+	case NET_ACCEPT_FDS:
+		serve_count(st, STAT_SHED, 1);
+		log_limited("%s: accept", l->name);
+		if (*spare == -1) {
+			/* No spare to trade: pause rather than spin. */
+			*spare = net_spare_open();
+			return 100;
+		}
+		net_shed(l->fd, spare);
+		return 0;
+	case NET_ACCEPT_MEM:
+		serve_count(st, STAT_ERRORS, 1);
+		log_limited("%s: accept", l->name);
+		return 100;
+	default:
+		log_warn("%s: accept", l->name);
+		return -1;
+	}
+}
+
+void
+serve_report(const struct server *srv)
+{
+	unsigned long long	 sum[STAT_N] = { 0 };
+	size_t			 i;
+	int			 s;
+
+	for (i = 0; i < srv->nstats; i++)
+		for (s = 0; s < STAT_N; s++)
+			sum[s] += __atomic_load_n(&srv->stats[i].v[s],
+			    __ATOMIC_RELAXED);
+	log_info("stats: accepted %llu, replies tcp %llu udp %llu "
+	    "(stamp %llu time %llu daytime %llu), short %llu, reset %llu, "
+	    "shed %llu, linger timeouts %llu, errors %llu",
+	    sum[STAT_ACCEPTED], sum[STAT_TCP], sum[STAT_UDP], sum[STAT_STAMP],
+	    sum[STAT_TIME], sum[STAT_DAYTIME], sum[STAT_SHORT],
+	    sum[STAT_RESET], sum[STAT_SHED], sum[STAT_LINGER_TIMEOUT],
+	    sum[STAT_ERRORS]);
+}
+
+void
+serve_sleep(int ms)
+{
+	struct timespec	 ts;
+
+	if (ms <= 0)
+		return;
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (long)(ms % 1000) * 1000000;
+	/* EINTR ends the wait early on purpose: a stop must not wait. */
+	nanosleep(&ts, NULL);
+}

@@ -1,0 +1,131 @@
+/*
+ * serve.h: what one connection or one datagram gets, whatever the model.
+ *
+ * Every server model calls these, so every model sends the same bytes and
+ * counts the same things; the models differ only in how they wait.  Nothing
+ * on this path allocates.
+ */
+#ifndef STAMP_SERVE_H
+#define STAMP_SERVE_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <stddef.h>
+
+#include "net.h"
+#include "proto.h"
+
+/* One bound socket and what it serves. */
+struct listener {
+	int			fd;
+	int			type;		/* SOCK_STREAM, SOCK_DGRAM */
+	int			proto;		/* enum stamp_proto */
+	struct net_spec		spec;		/* as asked for, to rebind */
+	struct sockaddr_storage	addr;		/* as bound */
+	socklen_t		addrlen;
+	char			name[NET_ADDRSTRLEN + 16]; /* tcp [::1]:1937 */
+};
+
+/*
+ * Counters.  They may live in memory shared by the processes of a pool,
+ * so they are only ever changed with serve_count (an atomic add).  Each
+ * worker has a slot of its own so that workers do not fight over a line.
+ */
+enum stat {
+	STAT_ACCEPTED,		/* connections accepted */
+	STAT_TCP,		/* replies sent whole, per transport */
+	STAT_UDP,
+	STAT_STAMP,		/* replies, per protocol */
+	STAT_TIME,
+	STAT_DAYTIME,
+	STAT_SHORT,		/* replies cut short: client gone or stalled */
+	STAT_RESET,		/* clients that reset or aborted */
+	STAT_SHED,		/* connections shed while out of fds */
+	STAT_ERRORS,		/* other failures of a system call */
+	STAT_LINGER_TIMEOUT,	/* connections closed while still sending */
+	STAT_N
+};
+struct stats {
+	unsigned long long	 v[STAT_N];
+} __attribute__((aligned(64)));
+
+/* The whole server, as the daemon's main built it for a model to run. */
+struct server {
+	struct listener	*ls;
+	size_t		 nls;
+	int		 verbose;	/* log Client:IP:PORT per client */
+	int		 delay_ms;	/* wait before each reply */
+	int		 workers;	/* threads or processes of a pool */
+	int		 max_workers;	/* hard maximum of a growing pool */
+	int		 min_spare;	/* dynamic pool: idle servers kept */
+	int		 max_spare;
+	int		 backlog;
+	int		 linger_ms;	/* how long to drain a client's input */
+	struct stats	*stats;		/* nstats slots, maybe shared */
+	size_t		 nstats;
+};
+
+/* Add n to counter s of slot st. */
+static inline void
+serve_count(struct stats *st, enum stat s, unsigned long long n)
+{
+	__atomic_fetch_add(&st->v[s], n, __ATOMIC_RELAXED);
+}
+
+/*
+ * The reply of proto at this moment, into buf (STAMP_REPLY_MAX bytes is
+ * enough).  The text of the current second is kept per thread, so a busy
+ * server formats it once a second, not once a connection.
+ * Returns its length, or -1 if the clock cannot be written in proto.
+ */
+int	serve_reply(int proto, char *buf, size_t len);
+
+/*
+ * Serve one accepted connection: log it when asked, send the reply,
+ * half-close and drain.  Returns 1 when fd is closed and done, 0 when the
+ * client is still sending: the caller must wait (at most srv->linger_ms)
+ * until fd is readable and call serve_linger.  The caller never closes fd
+ * itself unless serve_linger_timeout is called.
+ */
+int	serve_stream(const struct server *srv, const struct listener *l,
+	    int fd, const struct sockaddr_storage *peer, struct stats *st);
+
+/*
+ * Drain a lingering connection again: 1 when it is closed and done, 0 to
+ * wait more.  serve_linger_timeout closes one whose time is up.
+ */
+int	serve_linger(int fd, struct stats *st);
+void	serve_linger_timeout(int fd, struct stats *st);
+
+/*
+ * The same for a connection whose thread or process may block: send, then
+ * drain until EOF or srv->linger_ms, then close.  For the blocking models.
+ */
+void	serve_stream_blocking(const struct server *srv,
+	    const struct listener *l, int fd,
+	    const struct sockaddr_storage *peer, struct stats *st);
+
+/*
+ * Answer the datagrams waiting on a UDP listener, at most max of them, and
+ * return how many were answered (0: none was waiting).  Never blocks.
+ */
+int	serve_datagrams(const struct server *srv, const struct listener *l,
+	    int max, struct stats *st);
+
+/*
+ * What to do after accept failed with err on listener l: count and log it,
+ * shed a connection with the spare fd on EMFILE.  Returns the milliseconds
+ * the caller should stop accepting for (0: go on), or -1 if the error is
+ * our own bug and the server must stop.
+ */
+int	serve_accept_failed(const struct listener *l, int err, int *spare,
+	    struct stats *st);
+
+/* Sum the slots and log one line of counters. */
+void	serve_report(const struct server *srv);
+
+/* Wait ms milliseconds, or less if a signal arrives. */
+void	serve_sleep(int ms);
+
+#endif /* STAMP_SERVE_H */

@@ -1,0 +1,60 @@
+/*
+ * util.c: number parsing for options, one place for every range check.
+ */
+#include <limits.h>
+#include <stddef.h>
+
+#include "util.h"
+
+const char *
+util_number(const char *s, long long min, long long max, long long *out)
+{
+	long long	 v = 0;
+	int		 neg = 0, digits = 0;
+
+	if (*s == '-') {
+		neg = 1;
+		s++;
+	}
+	for (; *s >= '0' && *s <= '9'; s++, digits++) {
+		/* Accumulate negatively: LLONG_MIN has no positive twin. */
+		if (v < (LLONG_MIN + (*s - '0')) / 10)
+			return "out of range";
+		v = v * 10 - (*s - '0');
+	}
+	if (digits == 0 || *s != '\0')
+		return "not a whole number";
+	if (!neg) {
+		if (v == LLONG_MIN)
+			return "out of range";
+		v = -v;
+	}
+	if (v < min || v > max)
+		return "out of range";
+	*out = v;
+	return NULL;
+}
+
+const char *
+util_seconds(const char *s, long long min_ms, long long max_ms,
+    long long *out_ms)
+{
+	long long	 ms = 0, scale = 1000;
+	int		 digits = 0;
+
+	for (; *s >= '0' && *s <= '9'; s++, digits++) {
+		if (ms > (LLONG_MAX / 10 - 9000) / 1000)
+			return "out of range";
+		ms = ms * 10 + (*s - '0') * 1000;
+	}
+	if (*s == '.')
+		for (s++; *s >= '0' && *s <= '9'; s++, digits++)
+			if ((scale /= 10) > 0)
+				ms += (*s - '0') * scale;
+	if (digits == 0 || *s != '\0')
+		return "not a number of seconds";
+	if (ms < min_ms || ms > max_ms)
+		return "out of range";
+	*out_ms = ms;
+	return NULL;
+}

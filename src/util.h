@@ -1,0 +1,22 @@
+/*
+ * util.h: small pure helpers the mains share.
+ */
+#ifndef STAMP_UTIL_H
+#define STAMP_UTIL_H
+
+/*
+ * Read a whole decimal integer from s into *out, if it lies in min..max.
+ * Returns NULL, or a static sentence: "not a whole number", "out of range".
+ * No locale, no errno.
+ */
+const char	*util_number(const char *s, long long min, long long max,
+		    long long *out);
+
+/*
+ * Read a decimal number of seconds ("5", "0.25") into milliseconds, if it
+ * lies in min_ms..max_ms.  Returns NULL or a static sentence.
+ */
+const char	*util_seconds(const char *s, long long min_ms, long long max_ms,
+		    long long *out_ms);
+
+#endif /* STAMP_UTIL_H */
