@@ -9,6 +9,7 @@
 #include "sig.h"
 
 const struct model *const model_list[] = {
+	&model_event,
 	&model_iterative,
 	NULL
 };

@@ -40,6 +40,7 @@ int			 model_signals(const struct server *srv);
 /* One stats slot: enough for a model of one process and one thread. */
 size_t			 model_one_slot(const struct server *srv);
 
+extern const struct model model_event;
 extern const struct model model_iterative;
 
 #endif /* STAMP_MODEL_H */

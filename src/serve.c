@@ -215,6 +215,28 @@ serve_datagrams(const struct server *srv, const struct listener *l,
 	return done;
 }
 
+void
+serve_datagram_to(const struct server *srv, const struct listener *l,
+    const struct sockaddr_storage *from, socklen_t fromlen,
+    struct stats *st)
+{
+	char	 buf[STAMP_REPLY_MAX], addr[NET_ADDRSTRLEN];
+	int	 len;
+
+	if (net_addr_port((const struct sockaddr *)from) == 0)
+		return;
+	if (srv->verbose)
+		log_info("Client:%s", net_addr_str((const void *)from, addr,
+		    sizeof addr));
+	if ((len = serve_reply(l->proto, buf, sizeof buf)) == -1)
+		serve_count(st, STAT_ERRORS, 1);
+	else if (net_sendto(l->fd, buf, (size_t)len,
+	    (const struct sockaddr *)from, fromlen) == len)
+		count_reply(l, st);
+	else
+		count_failure(l, errno, st);
+}
+
 int
 serve_accept_failed(const struct listener *l, int err, int *spare,
     struct stats *st)

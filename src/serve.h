@@ -62,6 +62,7 @@ struct server {
 	int		 max_spare;
 	int		 backlog;
 	int		 linger_ms;	/* how long to drain a client's input */
+	int		 reuseport;	/* a socket per worker (SO_REUSEPORT) */
 	struct stats	*stats;		/* nstats slots, maybe shared */
 	size_t		 nstats;
 };
@@ -112,6 +113,14 @@ void	serve_stream_blocking(const struct server *srv,
  */
 int	serve_datagrams(const struct server *srv, const struct listener *l,
 	    int max, struct stats *st);
+
+/*
+ * Answer one datagram received earlier (a delayed one) from the address
+ * from.  Never blocks.
+ */
+void	serve_datagram_to(const struct server *srv, const struct listener *l,
+	    const struct sockaddr_storage *from, socklen_t fromlen,
+	    struct stats *st);
 
 /*
  * What to do after accept failed with err on listener l: count and log it,

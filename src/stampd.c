@@ -160,7 +160,7 @@ main(int argc, char *argv[])
 	const char		*specs[MAX_LISTENERS], *why;
 	size_t			 nspecs = 0, i, bytes;
 	long			 ncpu;
-	int			 ch, ready_fd = -1, reuseport = 0, rc;
+	int			 ch, ready_fd = -1, rc;
 
 	log_init("stampd");
 	memset(&srv, 0, sizeof srv);
@@ -223,7 +223,7 @@ main(int argc, char *argv[])
 			ready_fd = number("--ready-fd", optarg, 3, 65535);
 			break;
 		case OPT_REUSEPORT:
-			reuseport = 1;
+			srv.reuseport = 1;
 			break;
 		case OPT_SYSLOG:
 			log_syslog();
@@ -260,7 +260,7 @@ main(int argc, char *argv[])
 	if (sig_init() == -1)
 		fatal("signals");
 	for (i = 0; i < nspecs; i++) {
-		ls[i].fd = net_listen(&ls[i].spec, srv.backlog, reuseport,
+		ls[i].fd = net_listen(&ls[i].spec, srv.backlog, srv.reuseport,
 		    &ls[i].addr, &ls[i].addrlen);
 		if (ls[i].fd == -1)
 			fatal("bind %s", specs[i]);

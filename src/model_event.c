@@ -1,0 +1,587 @@
+/*
+ * model_event.c: an epoll loop per worker thread, the default.
+ *
+ * Each worker owns an epoll set, its counters and its queues; workers share
+ * nothing but the listening sockets.  A listener is watched by every worker
+ * with EPOLLEXCLUSIVE, so the kernel wakes one of them per connection, not
+ * all; with --reuseport each worker has a socket of its own instead and the
+ * kernel spreads connections over their accept queues.  Datagrams are
+ * served in the same loops.
+ *
+ * Nothing here ever blocks but epoll_wait.  --delay is a deadline, not a
+ * sleep: a delayed connection or datagram waits in a queue while the loop
+ * serves others.  Every wait has the same length (the delay, or the
+ * linger time), so each queue is already sorted by deadline when entries
+ * are appended, and a FIFO does the work of a timer heap.
+ *
+ * The main thread only waits for signals and tells the workers to stop
+ * through an eventfd that no one reads, so it stays readable for all.
+ */
+#include <sys/types.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "model.h"
+#include "net.h"
+#include "serve.h"
+#include "sig.h"
+
+#define EV_BATCH	64	/* events per epoll_wait, accepts per wake */
+#define EV_CHUNK	1024	/* connection slots allocated at a time */
+#define EV_MAX_CONNS	65536	/* delayed or lingering, per worker */
+#define EV_DGRAM_QUEUE	4096	/* delayed datagrams, per worker */
+
+enum kind { K_QUIT, K_LISTENER, K_CONN };
+
+/* What epoll hands back: the first member of each watched thing. */
+struct watch {
+	enum kind	 kind;
+};
+
+struct wlistener {
+	struct watch	 w;
+	size_t		 idx;		/* in srv->ls */
+	int		 fd;		/* shared, or our own with reuseport */
+	int		 own;		/* fd is ours to close */
+	int		 watched;	/* in the epoll set now */
+	long long	 resume;	/* paused by accept errors until */
+};
+
+struct conn {
+	struct watch		 w;
+	int			 fd;
+	size_t			 listener;
+	long long		 deadline;
+	struct sockaddr_storage	 peer;
+	struct conn		*prev, *next;
+};
+
+struct queue {
+	struct conn	*head, *tail;
+};
+
+struct dgram {
+	struct sockaddr_storage	 from;
+	socklen_t		 fromlen;
+	size_t			 listener;
+	long long		 deadline;
+};
+
+struct worker {
+	struct server		*srv;
+	struct stats		*st;
+	pthread_t		 tid;
+	int			 epfd;
+	struct watch		 quit;
+	struct wlistener	*wl;
+	struct queue		 delayed, lingering;
+	struct conn		*free;
+	struct conn		*chunks;	/* to free them at the end */
+	size_t			 nconns;	/* allocated slots */
+	size_t			 busy;		/* slots in a queue */
+	struct dgram		*dq;		/* ring of delayed datagrams */
+	size_t			 dhead, dlen;
+	int			 spare;
+	int			 quitfd;
+	int			 stopping;
+	int			 failed;
+	long long		 now;
+};
+
+static long long
+now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+queue_append(struct queue *q, struct conn *c)
+{
+	c->next = NULL;
+	c->prev = q->tail;
+	if (q->tail != NULL)
+		q->tail->next = c;
+	else
+		q->head = c;
+	q->tail = c;
+}
+
+static void
+queue_remove(struct queue *q, struct conn *c)
+{
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		q->head = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	else
+		q->tail = c->prev;
+}
+
+/* A slot for a delayed or lingering connection, or NULL at the limit. */
+static struct conn *
+conn_get(struct worker *w)
+{
+	struct conn	*c;
+	size_t		 i;
+
+	if (w->free == NULL) {
+		if (w->nconns >= EV_MAX_CONNS ||
+		    (c = calloc(EV_CHUNK + 1, sizeof *c)) == NULL)
+			return NULL;
+		/* Slot 0 links the chunks, which live as long as the worker. */
+		c[0].next = w->chunks;
+		w->chunks = c;
+		for (i = 1; i <= EV_CHUNK; i++) {
+			c[i].w.kind = K_CONN;
+			c[i].next = w->free;
+			w->free = &c[i];
+		}
+		w->nconns += EV_CHUNK;
+	}
+	c = w->free;
+	w->free = c->next;
+	w->busy++;
+	return c;
+}
+
+static void
+conn_put(struct worker *w, struct conn *c)
+{
+	c->next = w->free;
+	w->free = c;
+	w->busy--;
+}
+
+static void
+linger_start(struct worker *w, int fd)
+{
+	struct epoll_event	 ev;
+	struct conn		*c;
+
+	if ((c = conn_get(w)) == NULL) {
+		serve_linger_timeout(fd, w->st);
+		return;
+	}
+	c->fd = fd;
+	c->deadline = w->now + w->srv->linger_ms;
+	ev.events = EPOLLIN | EPOLLRDHUP;
+	ev.data.ptr = c;
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) == -1) {
+		serve_linger_timeout(fd, w->st);
+		conn_put(w, c);
+		return;
+	}
+	queue_append(&w->lingering, c);
+}
+
+static void
+linger_event(struct worker *w, struct conn *c)
+{
+	/* close(2) takes the fd out of the epoll set: it was never dup'ed. */
+	if (serve_linger(c->fd, w->st) == 0)
+		return;
+	queue_remove(&w->lingering, c);
+	conn_put(w, c);
+}
+
+static void
+serve_conn(struct worker *w, size_t i, int fd,
+    const struct sockaddr_storage *peer)
+{
+	if (serve_stream(w->srv, &w->srv->ls[i], fd, peer, w->st) == 0)
+		linger_start(w, fd);
+}
+
+static void
+delay_conn(struct worker *w, size_t i, int fd,
+    const struct sockaddr_storage *peer)
+{
+	struct conn	*c;
+
+	if ((c = conn_get(w)) == NULL) {
+		/* Past the limit a client is refused, never queued forever. */
+		serve_count(w->st, STAT_SHED, 1);
+		close(fd);
+		return;
+	}
+	c->fd = fd;
+	c->listener = i;
+	c->peer = *peer;
+	c->deadline = w->now + w->srv->delay_ms;
+	queue_append(&w->delayed, c);
+}
+
+static void
+watch_listener(struct worker *w, struct wlistener *wl, int on)
+{
+	struct epoll_event	 ev;
+
+	if (wl->watched == on)
+		return;
+	ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+	ev.data.ptr = wl;
+	if (epoll_ctl(w->epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, wl->fd,
+	    &ev) == 0)
+		wl->watched = on;
+}
+
+static int
+accept_batch(struct worker *w, struct wlistener *wl)
+{
+	struct sockaddr_storage	 peer;
+	socklen_t		 len;
+	int			 fd, n, pause;
+
+	for (n = 0; n < EV_BATCH; n++) {
+		if ((fd = net_accept(wl->fd, &peer, &len)) == -1) {
+			pause = serve_accept_failed(&w->srv->ls[wl->idx],
+			    errno, &w->spare, w->st);
+			if (pause > 0) {
+				watch_listener(w, wl, 0);
+				wl->resume = w->now + pause;
+			}
+			return pause == -1 ? -1 : 0;
+		}
+		if (w->srv->delay_ms > 0)
+			delay_conn(w, wl->idx, fd, &peer);
+		else
+			serve_conn(w, wl->idx, fd, &peer);
+	}
+	return 0;
+}
+
+static void
+delay_dgrams(struct worker *w, struct wlistener *wl)
+{
+	struct dgram	*d;
+	char		 junk[8];
+	int		 n;
+
+	for (n = 0; n < EV_BATCH; n++) {
+		if (w->dlen == EV_DGRAM_QUEUE) {
+			/* Full: read it anyway, so the socket drains. */
+			if (net_recvfrom(wl->fd, junk, sizeof junk,
+			    MSG_DONTWAIT, NULL, NULL) == -1)
+				return;
+			serve_count(w->st, STAT_SHED, 1);
+			continue;
+		}
+		d = &w->dq[(w->dhead + w->dlen) % EV_DGRAM_QUEUE];
+		if (net_recvfrom(wl->fd, junk, sizeof junk, MSG_DONTWAIT,
+		    &d->from, &d->fromlen) == -1)
+			return;
+		d->listener = wl->idx;
+		d->deadline = w->now + w->srv->delay_ms;
+		w->dlen++;
+	}
+}
+
+static int
+listener_event(struct worker *w, struct wlistener *wl)
+{
+	struct listener	*l = &w->srv->ls[wl->idx];
+
+	if (l->type == SOCK_STREAM)
+		return accept_batch(w, wl);
+	if (w->srv->delay_ms > 0)
+		delay_dgrams(w, wl);
+	else
+		serve_datagrams(w->srv, l, EV_BATCH, w->st);
+	return 0;
+}
+
+/* Serve what is due, close what has lingered too long, resume accepts. */
+static void
+expire(struct worker *w)
+{
+	struct conn	*c;
+	struct dgram	*d;
+	size_t		 i;
+
+	struct sockaddr_storage	 peer;
+	size_t			 li;
+	int			 fd;
+
+	while ((c = w->delayed.head) != NULL && c->deadline <= w->now) {
+		fd = c->fd;
+		li = c->listener;
+		peer = c->peer;
+		queue_remove(&w->delayed, c);
+		conn_put(w, c);
+		serve_conn(w, li, fd, &peer);
+	}
+	while (w->dlen > 0 &&
+	    (d = &w->dq[w->dhead])->deadline <= w->now) {
+		serve_datagram_to(w->srv, &w->srv->ls[d->listener], &d->from,
+		    d->fromlen, w->st);
+		w->dhead = (w->dhead + 1) % EV_DGRAM_QUEUE;
+		w->dlen--;
+	}
+	while ((c = w->lingering.head) != NULL && c->deadline <= w->now) {
+		queue_remove(&w->lingering, c);
+		serve_linger_timeout(c->fd, w->st);
+		conn_put(w, c);
+	}
+	for (i = 0; i < w->srv->nls; i++)
+		if (!w->stopping && !w->wl[i].watched &&
+		    w->wl[i].resume <= w->now)
+			watch_listener(w, &w->wl[i], 1);
+}
+
+/* Milliseconds until the next deadline, or -1 for none. */
+static int
+next_timeout(const struct worker *w)
+{
+	long long	 next = -1, t;
+	size_t		 i;
+
+	if (w->delayed.head != NULL)
+		next = w->delayed.head->deadline;
+	if (w->dlen > 0 && (next == -1 || w->dq[w->dhead].deadline < next))
+		next = w->dq[w->dhead].deadline;
+	if (w->lingering.head != NULL &&
+	    (next == -1 || w->lingering.head->deadline < next))
+		next = w->lingering.head->deadline;
+	for (i = 0; !w->stopping && i < w->srv->nls; i++) {
+		t = w->wl[i].resume;
+		if (!w->wl[i].watched && (next == -1 || t < next))
+			next = t;
+	}
+	if (next == -1)
+		return -1;
+	return next > w->now ? (int)(next - w->now) : 0;
+}
+
+/*
+ * Stop: take what is already in the accept queues, so that the kernel
+ * does not reset it when the listeners close, then stop watching them.
+ */
+static void
+begin_stop(struct worker *w)
+{
+	size_t	 i;
+
+	w->stopping = 1;
+	epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->quitfd, NULL);
+	for (i = 0; i < w->srv->nls; i++) {
+		if (w->srv->ls[i].type == SOCK_STREAM)
+			accept_batch(w, &w->wl[i]);
+		watch_listener(w, &w->wl[i], 0);
+	}
+}
+
+/* Our own invariant broke (accept said EBADF or the like): stop it all. */
+static void
+fail(struct worker *w)
+{
+	uint64_t	 one = 1;
+
+	w->failed = 1;
+	if (write(w->quitfd, &one, sizeof one) == -1)
+		log_warn("eventfd");
+	if (!w->stopping)
+		begin_stop(w);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker		*w = arg;
+	struct epoll_event	 evs[EV_BATCH];
+	struct watch		*wt;
+	int			 i, n;
+
+	for (;;) {
+		n = epoll_wait(w->epfd, evs, EV_BATCH, next_timeout(w));
+		if (n == -1 && errno != EINTR) {
+			log_warn("epoll_wait");
+			break;
+		}
+		w->now = now_ms();
+		for (i = 0; i < n; i++) {
+			wt = evs[i].data.ptr;
+			if (wt->kind == K_CONN)
+				linger_event(w, (struct conn *)wt);
+			else if (wt->kind == K_LISTENER) {
+				if (listener_event(w,
+				    (struct wlistener *)wt) == -1)
+					fail(w);
+			} else if (!w->stopping)
+				begin_stop(w);
+		}
+		expire(w);
+		if (w->stopping && w->busy == 0 && w->dlen == 0)
+			break;
+	}
+	return NULL;
+}
+
+static void
+worker_free(struct worker *w)
+{
+	struct conn	*c, *next;
+	size_t		 i;
+
+	/* Close what is still queued (a failed stop), then the chunks. */
+	for (c = w->delayed.head; c != NULL; c = c->next)
+		close(c->fd);
+	for (c = w->lingering.head; c != NULL; c = c->next)
+		close(c->fd);
+	for (c = w->chunks; c != NULL; c = next) {
+		next = c->next;
+		free(c);
+	}
+	for (i = 0; w->wl != NULL && i < w->srv->nls; i++)
+		if (w->wl[i].own)
+			close(w->wl[i].fd);
+	free(w->wl);
+	free(w->dq);
+	if (w->spare != -1)
+		close(w->spare);
+	if (w->epfd != -1)
+		close(w->epfd);
+}
+
+static int
+worker_init(struct worker *w, struct server *srv, size_t n, int quitfd,
+    int reuseport)
+{
+	struct epoll_event	 ev;
+	struct net_spec		 spec;
+	struct listener		*l;
+	size_t			 i;
+
+	w->srv = srv;
+	w->st = &srv->stats[n];
+	w->quitfd = quitfd;
+	w->quit.kind = K_QUIT;
+	w->spare = net_spare_open();
+	w->wl = calloc(srv->nls, sizeof *w->wl);
+	w->dq = calloc(EV_DGRAM_QUEUE, sizeof *w->dq);
+	if ((w->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
+	    w->wl == NULL || w->dq == NULL)
+		return -1;
+	ev.events = EPOLLIN;
+	ev.data.ptr = &w->quit;
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, quitfd, &ev) == -1)
+		return -1;
+	for (i = 0; i < srv->nls; i++) {
+		l = &srv->ls[i];
+		w->wl[i].w.kind = K_LISTENER;
+		w->wl[i].idx = i;
+		w->wl[i].fd = l->fd;
+		if (reuseport && n > 0) {
+			/* The same address and port: the one main bound. */
+			spec = l->spec;
+			memcpy(&spec.addr, &l->addr, l->addrlen);
+			spec.addrlen = l->addrlen;
+			w->wl[i].fd = net_listen(&spec, srv->backlog, 1, NULL,
+			    NULL);
+			if (w->wl[i].fd == -1)
+				return -1;
+			w->wl[i].own = 1;
+		}
+		watch_listener(w, &w->wl[i], 1);
+		if (!w->wl[i].watched)
+			return -1;
+	}
+	return 0;
+}
+
+static size_t
+nslots(const struct server *srv)
+{
+	return (size_t)srv->workers;
+}
+
+static int
+run(struct server *srv)
+{
+	struct worker	*ws;
+	struct pollfd	 pfd[2];
+	sigset_t	 all, old;
+	uint64_t	 one = 1;
+	size_t		 n = (size_t)srv->workers, i, started = 0;
+	int		 quitfd, rc = 0, e;
+
+	if ((ws = calloc(n, sizeof *ws)) == NULL ||
+	    (quitfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
+		log_warn("event");
+		free(ws);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		ws[i].epfd = ws[i].spare = -1;
+	for (i = 0; i < n; i++)
+		if (worker_init(&ws[i], srv, i, quitfd, srv->reuseport) == -1) {
+			log_warn("event: worker %zu", i);
+			rc = -1;
+			goto out;
+		}
+
+	/* Signals are the main thread's: the workers start with them blocked. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	for (; started < n; started++)
+		if ((e = pthread_create(&ws[started].tid, NULL, worker_main,
+		    &ws[started])) != 0) {
+			errno = e;
+			log_warn("event: thread");
+			rc = -1;
+			break;
+		}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+
+	pfd[0].fd = sig_fd();
+	pfd[0].events = POLLIN;
+	pfd[1].fd = quitfd;
+	pfd[1].events = POLLIN;
+	while (rc == 0) {
+		if (net_poll(pfd, 2, -1) == -1) {
+			log_warn("poll");
+			rc = -1;
+			break;
+		}
+		if (pfd[1].revents & POLLIN)
+			break;		/* a worker failed */
+		if (pfd[0].revents & POLLIN && model_signals(srv) & SIG_STOP)
+			break;
+	}
+	if (write(quitfd, &one, sizeof one) == -1)
+		log_warn("eventfd");
+	for (i = 0; i < started; i++) {
+		pthread_join(ws[i].tid, NULL);
+		if (ws[i].failed)
+			rc = -1;
+	}
+out:
+	for (i = 0; i < n; i++)
+		worker_free(&ws[i]);
+	free(ws);
+	close(quitfd);
+	return rc;
+}
+
+const struct model model_event = {
+	.name = "event",
+	.summary = "epoll loop per worker thread, UDP in the same loops",
+	.run = run,
+	.nslots = nslots,
+};
