@@ -1,0 +1,578 @@
+/*
+ * harness.c: run the real programs from integration tests.
+ *
+ * Every child is started here with fork and execv and reaped here with
+ * waitpid, within a deadline; daemons are remembered so that an atexit
+ * handler can kill whatever a failed test left running.  Nothing here
+ * waits without a bound, and nothing here counts as a test.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "tap.h"
+
+#define H_MAXCHILD	32
+
+/*
+ * The daemons still running, for the atexit handler; only the process
+ * that started them may kill them (a forked child that calls exit must
+ * not).
+ */
+static pid_t	 owner;
+static struct {
+	pid_t	 pid;
+	char	 logpath[64];
+} reg[H_MAXCHILD];
+
+long long
+h_now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+nap_ms(long ms)
+{
+	struct timespec	 ts = { ms / 1000, ms % 1000 * 1000000L };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+static int
+ms_left(long long deadline)
+{
+	long long	 left = deadline - h_now_ms();
+
+	return left < 0 ? 0 : (int)left;
+}
+
+static void
+cleanup(void)
+{
+	int	 i;
+
+	if (getpid() != owner)
+		return;
+	for (i = 0; i < H_MAXCHILD; i++) {
+		if (reg[i].pid <= 0)
+			continue;
+		kill(reg[i].pid, SIGKILL);
+		while (waitpid(reg[i].pid, NULL, 0) == -1 && errno == EINTR)
+			;
+		unlink(reg[i].logpath);
+		reg[i].pid = 0;
+	}
+}
+
+static void
+remember(pid_t pid, const char *logpath)
+{
+	static int	 registered;
+	int		 i;
+
+	if (!registered && atexit(cleanup) == 0) {
+		owner = getpid();
+		registered = 1;
+	}
+	for (i = 0; i < H_MAXCHILD; i++)
+		if (reg[i].pid <= 0) {
+			reg[i].pid = pid;
+			snprintf(reg[i].logpath, sizeof reg[i].logpath, "%s",
+			    logpath);
+			return;
+		}
+	bail("harness: too many daemons at once");
+}
+
+static void
+forget(pid_t pid)
+{
+	int	 i;
+
+	for (i = 0; i < H_MAXCHILD; i++)
+		if (reg[i].pid == pid)
+			reg[i].pid = 0;
+}
+
+static int
+decode_status(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return -1;
+}
+
+/*
+ * Wait for pid until the deadline; then SIGKILL it and reap it anyway.
+ * Returns its status as h_run reports it (-1 if it had to be killed).
+ */
+static int
+reap(pid_t pid, long long deadline)
+{
+	pid_t	 r;
+	int	 status;
+
+	for (;;) {
+		r = waitpid(pid, &status, WNOHANG);
+		if (r == pid)
+			return decode_status(status);
+		if (r == -1 && errno != EINTR)
+			return -1;
+		if (h_now_ms() >= deadline)
+			break;
+		nap_ms(5);
+	}
+	kill(pid, SIGKILL);
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	return -1;
+}
+
+static ssize_t
+read_file(const char *path, char *buf, size_t len)
+{
+	ssize_t	 n, got = 0;
+	int	 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	while ((size_t)got < len - 1) {
+		n = read(fd, buf + got, len - 1 - (size_t)got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += n;
+	}
+	buf[got] = '\0';
+	close(fd);
+	return got;
+}
+
+/* After "listening ": "tcp 127.0.0.1:40123 stamp", "udp [::1]:37 time". */
+static int
+parse_listening(const char *s, struct h_listener *l)
+{
+	char		 where[96], *colon, *host;
+	const char	*any;
+	int		 port;
+
+	memset(l, 0, sizeof *l);
+	if (sscanf(s, "%7s %95s %15s", l->transport, where, l->proto) != 3)
+		return -1;
+	if ((colon = strrchr(where, ':')) == NULL)
+		return -1;
+	*colon = '\0';
+	port = atoi(colon + 1);
+	if (port <= 0 || port > 65535)
+		return -1;
+	host = where;
+	if (*host == '[') {
+		host++;
+		if (colon[-1] != ']')
+			return -1;
+		colon[-1] = '\0';
+	}
+	if (strlen(host) >= sizeof l->addr)
+		return -1;
+	memcpy(l->addr, host, strlen(host) + 1);
+	l->port = port;
+
+	/* An unspecified address is reached through loopback. */
+	any = strcmp(host, "0.0.0.0") == 0 ? "127.0.0.1" :
+	    strcmp(host, "::") == 0 ? "::1" : host;
+	if (strchr(any, ':') != NULL) {
+		struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&l->ss;
+
+		if (inet_pton(AF_INET6, any, &sin6->sin6_addr) != 1)
+			return -1;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		l->sslen = sizeof *sin6;
+	} else {
+		struct sockaddr_in	*sin = (struct sockaddr_in *)&l->ss;
+
+		if (inet_pton(AF_INET, any, &sin->sin_addr) != 1)
+			return -1;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		l->sslen = sizeof *sin;
+	}
+	return 0;
+}
+
+/* Parse every "listening" line of the log; returns how many there are. */
+static int
+scan_log(struct h_daemon *d, const char *log)
+{
+	const char	*p = log, *nl, *at;
+	char		 line[256];
+	size_t		 n;
+
+	d->n = 0;
+	while ((nl = strchr(p, '\n')) != NULL && d->n < H_MAXLISTEN) {
+		n = (size_t)(nl - p);
+		if (n >= sizeof line)
+			n = sizeof line - 1;
+		memcpy(line, p, n);
+		line[n] = '\0';
+		p = nl + 1;
+		if ((at = strstr(line, "listening ")) == NULL)
+			continue;
+		if (parse_listening(at + strlen("listening "),
+		    &d->l[d->n]) == 0)
+			d->n++;
+	}
+	return d->n;
+}
+
+static void
+diag_log(const char *log)
+{
+	const char	*p = log, *nl;
+
+	while (*p != '\0') {
+		if ((nl = strchr(p, '\n')) == NULL)
+			nl = p + strlen(p);
+		diag("%.*s", (int)(nl - p), p);
+		p = *nl == '\0' ? nl : nl + 1;
+	}
+}
+
+int
+h_daemon_start(struct h_daemon *d, int nlisten, const char *const args[])
+{
+	const char	*argv[64];
+	static char	 log[65536];
+	long long	 deadline;
+	pid_t		 r;
+	int		 fd, nul, i, status;
+
+	memset(d, 0, sizeof *d);
+	argv[0] = h_prog("STAMPD");
+	for (i = 0; i < 62 && args[i] != NULL; i++)
+		argv[i + 1] = args[i];
+	argv[i + 1] = NULL;
+
+	snprintf(d->logpath, sizeof d->logpath, "/tmp/stampd-it.XXXXXX");
+	if ((fd = mkstemp(d->logpath)) == -1) {
+		diag("mkstemp: %s", strerror(errno));
+		return -1;
+	}
+	fflush(stdout);
+	if ((d->pid = fork()) == -1) {
+		diag("fork: %s", strerror(errno));
+		close(fd);
+		unlink(d->logpath);
+		return -1;
+	}
+	if (d->pid == 0) {
+		if ((nul = open("/dev/null", O_RDONLY)) == -1 ||
+		    dup2(nul, 0) == -1 || dup2(fd, 1) == -1 ||
+		    dup2(fd, 2) == -1)
+			_exit(127);
+		execv(argv[0], (char *const *)argv);
+		dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(fd);
+	remember(d->pid, d->logpath);
+
+	deadline = h_now_ms() + H_DEADLINE_MS;
+	for (;;) {
+		read_file(d->logpath, log, sizeof log);
+		if (scan_log(d, log) >= nlisten)
+			return 0;
+		r = waitpid(d->pid, &status, WNOHANG);
+		if (r == d->pid) {
+			/* It is gone: what it wrote last is in the log. */
+			read_file(d->logpath, log, sizeof log);
+			diag("stampd exited (status %d) before listening",
+			    decode_status(status));
+			diag_log(log);
+			forget(d->pid);
+			unlink(d->logpath);
+			d->pid = 0;
+			return -1;
+		}
+		if (h_now_ms() >= deadline)
+			break;
+		nap_ms(10);
+	}
+	diag("stampd did not report %d listeners in %d ms", nlisten,
+	    H_DEADLINE_MS);
+	diag_log(log);
+	h_daemon_stop(d);
+	return -1;
+}
+
+int
+h_daemon_stop(struct h_daemon *d)
+{
+	int	 status;
+
+	if (d->pid <= 0)
+		return -1;
+	kill(d->pid, SIGTERM);
+	status = reap(d->pid, h_now_ms() + H_DEADLINE_MS);
+	forget(d->pid);
+	unlink(d->logpath);
+	d->pid = 0;
+	return status;
+}
+
+const char *
+h_daemon_log(struct h_daemon *d)
+{
+	static char	 log[65536];
+	off_t		 size;
+	ssize_t		 n;
+	int		 fd;
+
+	log[0] = '\0';
+	if ((fd = open(d->logpath, O_RDONLY | O_CLOEXEC)) == -1)
+		return log;
+	/* Keep the tail: the latest lines are the ones a test asks about. */
+	if ((size = lseek(fd, 0, SEEK_END)) > (off_t)sizeof log - 1)
+		lseek(fd, size - (off_t)(sizeof log - 1), SEEK_SET);
+	else
+		lseek(fd, 0, SEEK_SET);
+	n = read(fd, log, sizeof log - 1);
+	log[n > 0 ? n : 0] = '\0';
+	close(fd);
+	return log;
+}
+
+const struct h_listener *
+h_daemon_find(const struct h_daemon *d, const char *transport,
+    const char *proto)
+{
+	int	 i;
+
+	for (i = 0; i < d->n; i++)
+		if (strcmp(d->l[i].transport, transport) == 0 &&
+		    strcmp(d->l[i].proto, proto) == 0)
+			return &d->l[i];
+	return NULL;
+}
+
+const char *
+h_prog(const char *envname)
+{
+	const char	*p = getenv(envname);
+	static char	 why[128];
+
+	if (p == NULL || *p == '\0') {
+		snprintf(why, sizeof why, "%s is not set in the environment",
+		    envname);
+		bail(why);
+	}
+	return p;
+}
+
+int
+h_run(char *const argv[], int timeout_ms, struct h_result *r)
+{
+	struct pollfd	 pfd[2];
+	char		*buf[2] = { r->out, r->err };
+	size_t		 got[2] = { 0, 0 };
+	char		 junk[4096];
+	long long	 deadline = h_now_ms() + timeout_ms;
+	ssize_t		 n;
+	pid_t		 pid;
+	int		 out[2], err[2], nul, i, open_fds = 2;
+
+	r->status = -1;
+	r->out[0] = r->err[0] = '\0';
+	if (pipe2(out, O_CLOEXEC) == -1)
+		return -1;
+	if (pipe2(err, O_CLOEXEC) == -1) {
+		close(out[0]);
+		close(out[1]);
+		return -1;
+	}
+	fflush(stdout);
+	if ((pid = fork()) == -1) {
+		close(out[0]);
+		close(out[1]);
+		close(err[0]);
+		close(err[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		if ((nul = open("/dev/null", O_RDONLY)) == -1 ||
+		    dup2(nul, 0) == -1 || dup2(out[1], 1) == -1 ||
+		    dup2(err[1], 2) == -1)
+			_exit(127);
+		execv(argv[0], argv);
+		dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(out[1]);
+	close(err[1]);
+	pfd[0].fd = out[0];
+	pfd[1].fd = err[0];
+	pfd[0].events = pfd[1].events = POLLIN;
+	while (open_fds > 0 && h_now_ms() < deadline) {
+		if (poll(pfd, 2, ms_left(deadline)) == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (i = 0; i < 2; i++) {
+			if (pfd[i].fd == -1 || pfd[i].revents == 0)
+				continue;
+			/* Past the buffer, read on and drop, so it ends. */
+			if (got[i] < sizeof r->out - 1)
+				n = read(pfd[i].fd, buf[i] + got[i],
+				    sizeof r->out - 1 - got[i]);
+			else
+				n = read(pfd[i].fd, junk, sizeof junk);
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				close(pfd[i].fd);
+				pfd[i].fd = -1;
+				open_fds--;
+				continue;
+			}
+			if (got[i] < sizeof r->out - 1)
+				got[i] += (size_t)n;
+		}
+	}
+	for (i = 0; i < 2; i++) {
+		if (pfd[i].fd != -1)
+			close(pfd[i].fd);
+		buf[i][got[i]] = '\0';
+	}
+	r->status = reap(pid, deadline);
+	return r->status;
+}
+
+/* Wait for events on fd within timeout_ms: 0, or -1 and errno. */
+static int
+ready(int fd, short events, int timeout_ms)
+{
+	struct pollfd	 pfd = { fd, events, 0 };
+	long long	 deadline = h_now_ms() + timeout_ms;
+	int		 r;
+
+	while ((r = poll(&pfd, 1, ms_left(deadline))) == -1 &&
+	    errno == EINTR)
+		;
+	if (r == 0)
+		errno = ETIMEDOUT;
+	return r == 1 ? 0 : -1;
+}
+
+/* A non-blocking socket connected to addr within timeout_ms, or -1. */
+static int
+dial(const struct sockaddr *addr, socklen_t alen, int type, int timeout_ms)
+{
+	socklen_t	 elen = sizeof(int);
+	int		 fd, e;
+
+	fd = socket(addr->sa_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	if (connect(fd, addr, alen) == 0)
+		return fd;
+	if (errno != EINPROGRESS)
+		goto fail;
+	if (ready(fd, POLLOUT, timeout_ms) == -1)
+		goto fail;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &elen) == -1)
+		goto fail;
+	if (e != 0) {
+		errno = e;
+		goto fail;
+	}
+	return fd;
+fail:
+	e = errno;
+	close(fd);
+	errno = e;
+	return -1;
+}
+
+ssize_t
+h_ask_tcp(const struct sockaddr *addr, socklen_t alen, char *buf,
+    size_t len, int timeout_ms)
+{
+	size_t	 got = 0;
+	ssize_t	 n;
+	int	 fd, e;
+
+	if ((fd = dial(addr, alen, SOCK_STREAM, timeout_ms)) == -1)
+		return -1;
+	while (got < len) {
+		if (ready(fd, POLLIN, timeout_ms) == -1)
+			goto fail;
+		n = recv(fd, buf + got, len - got, 0);
+		if (n == -1 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n == -1)
+			goto fail;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	return (ssize_t)got;
+fail:
+	e = errno;
+	close(fd);
+	errno = e;
+	return -1;
+}
+
+ssize_t
+h_ask_udp(const struct sockaddr *addr, socklen_t alen, const char *req,
+    size_t reqlen, char *buf, size_t len, int timeout_ms)
+{
+	long long	 deadline;
+	ssize_t		 n;
+	int		 fd, e;
+
+	if ((fd = dial(addr, alen, SOCK_DGRAM, timeout_ms)) == -1)
+		return -1;
+	if (send(fd, req, reqlen, MSG_NOSIGNAL) == -1)
+		goto fail;
+	deadline = h_now_ms() + timeout_ms;
+	for (;;) {
+		if (ready(fd, POLLIN, ms_left(deadline)) == -1)
+			goto fail;
+		n = recv(fd, buf, len, 0);
+		if (n == -1 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n == -1)
+			goto fail;
+		close(fd);
+		return n;
+	}
+fail:
+	e = errno;
+	close(fd);
+	errno = e;
+	return -1;
+}

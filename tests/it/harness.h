@@ -1,0 +1,97 @@
+/*
+ * harness.h: what integration tests need to run real programs.
+ *
+ * Start stampd on loopback port 0 and learn its ports from its own
+ * "listening" lines; run a program with a deadline and collect what it
+ * printed; ask a server over TCP or UDP with a timeout.  Every process
+ * started here is stopped by its pid, at the latest from an atexit handler,
+ * and every wait is bounded.
+ */
+#ifndef STAMP_HARNESS_H
+#define STAMP_HARNESS_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <stddef.h>
+
+#define H_MAXLISTEN	16
+#define H_DEADLINE_MS	5000
+
+/* One "listening tcp 127.0.0.1:40123 stamp" line of the daemon. */
+struct h_listener {
+	char			transport[8];	/* "tcp" or "udp" */
+	char			addr[64];	/* "127.0.0.1" or "::1", no [] */
+	int			port;
+	char			proto[16];	/* "stamp", "time", "daytime" */
+	struct sockaddr_storage	ss;		/* addr and port, ready to use */
+	socklen_t		sslen;
+};
+
+struct h_daemon {
+	pid_t			pid;
+	char			logpath[64];	/* its stderr, in a temp file */
+	int			n;		/* listeners seen */
+	struct h_listener	l[H_MAXLISTEN];
+};
+
+/*
+ * Start $STAMPD with args (a NULL-terminated list, argv[0] not included),
+ * stdout and stderr to a temporary file, and wait up to H_DEADLINE_MS for
+ * nlisten "listening" lines (and parse them into d->l).  Returns 0, or -1
+ * if it exited or the deadline passed (the log is then printed as TAP
+ * diagnostics and the process stopped).
+ */
+int		 h_daemon_start(struct h_daemon *d, int nlisten,
+		    const char *const args[]);
+
+/*
+ * SIGTERM, wait up to H_DEADLINE_MS, then SIGKILL; the log file is removed.
+ * Returns the exit status as h_run does: the exit code, 128 + the signal
+ * if it was killed, or -1 if it had to be killed with SIGKILL.
+ */
+int		 h_daemon_stop(struct h_daemon *d);
+
+/*
+ * Everything the daemon has written to stderr so far, NUL-terminated, in a
+ * static buffer (the tail if it is larger than that buffer).
+ */
+const char	*h_daemon_log(struct h_daemon *d);
+
+/* The first listener of the given transport and protocol, or NULL. */
+const struct h_listener *h_daemon_find(const struct h_daemon *d,
+		    const char *transport, const char *proto);
+
+/* What a finished program did. */
+struct h_result {
+	int	 status;	/* exit code, 128 + signal, -1 on timeout */
+	char	 out[8192];	/* its stdout, NUL-terminated, maybe cut */
+	char	 err[8192];	/* its stderr, likewise */
+};
+
+/*
+ * Run argv (argv[0] a path) with stdin from /dev/null, wait at most
+ * timeout_ms (then SIGKILL, status -1).  Returns r->status.
+ */
+int		 h_run(char *const argv[], int timeout_ms, struct h_result *r);
+
+/* The path of a program from the environment (STAMPD, STAMP, STAMPBENCH);
+ * bails out of the test if it is not set. */
+const char	*h_prog(const char *envname);
+
+/*
+ * Ask a server: connect over TCP, read until EOF (at most len bytes), or
+ * send one datagram of reqlen bytes (0 is fine) over UDP and read one reply.
+ * Every step waits at most timeout_ms.  Returns the bytes read, or -1 with
+ * errno (ETIMEDOUT on a timeout).
+ */
+ssize_t		 h_ask_tcp(const struct sockaddr *addr, socklen_t alen,
+		    char *buf, size_t len, int timeout_ms);
+ssize_t		 h_ask_udp(const struct sockaddr *addr, socklen_t alen,
+		    const char *req, size_t reqlen, char *buf, size_t len,
+		    int timeout_ms);
+
+/* Milliseconds on the monotonic clock, for deadlines. */
+long long	 h_now_ms(void);
+
+#endif /* STAMP_HARNESS_H */
