@@ -196,6 +196,32 @@ net_listen(const struct net_spec *spec, int backlog, int reuseport,
 }
 
 int
+net_adopt(int fd, struct net_spec *spec)
+{
+	socklen_t	 len = sizeof spec->type;
+	int		 flags;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &spec->type, &len) == -1)
+		return -1;
+	spec->addrlen = sizeof spec->addr;
+	if (getsockname(fd, (struct sockaddr *)&spec->addr,
+	    &spec->addrlen) == -1)
+		return -1;
+	if ((spec->type != SOCK_STREAM && spec->type != SOCK_DGRAM) ||
+	    (spec->addr.ss_family != AF_INET &&
+	    spec->addr.ss_family != AF_INET6)) {
+		errno = EINVAL;
+		return -1;
+	}
+	spec->any = 0;
+	if ((flags = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1)
+		return -1;
+	return 0;
+}
+
+int
 net_accept(int lfd, struct sockaddr_storage *peer, socklen_t *len)
 {
 	int	 fd;

@@ -50,6 +50,14 @@ int		 net_listen(const struct net_spec *spec, int backlog,
 		    socklen_t *boundlen);
 
 /*
+ * Describe a socket made by someone else (systemd, inetd): its type and
+ * the address it is bound to, into spec (proto is left as it is), and make
+ * it non-blocking and close-on-exec.  Returns 0, or -1 and errno (ENOTSOCK
+ * when fd is no socket, EINVAL when it is neither TCP nor UDP over IP).
+ */
+int		 net_adopt(int fd, struct net_spec *spec);
+
+/*
  * accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC, EINTR retried.  *len is reset
  * from sizeof *peer on every call, as accept overwrites it.
  * Returns the new fd, or -1 and errno; see net_accept_error.

@@ -32,7 +32,7 @@ struct listener {
  * so they are only ever changed with serve_count (an atomic add).  Each
  * worker has a slot of its own so that workers do not fight over a line.
  */
-enum stat {
+enum stat_id {
 	STAT_ACCEPTED,		/* connections accepted */
 	STAT_TCP,		/* replies sent whole, per transport */
 	STAT_UDP,
@@ -69,7 +69,7 @@ struct server {
 
 /* Add n to counter s of slot st. */
 static inline void
-serve_count(struct stats *st, enum stat s, unsigned long long n)
+serve_count(struct stats *st, enum stat_id s, unsigned long long n)
 {
 	__atomic_fetch_add(&st->v[s], n, __ATOMIC_RELAXED);
 }

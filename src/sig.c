@@ -19,6 +19,7 @@ static const struct {
 	{ SIGINT,	SIG_STOP },
 	{ SIGHUP,	SIG_RELOAD },
 	{ SIGUSR1,	SIG_STATS },
+	{ SIGALRM,	SIG_STATS },	/* --stats-interval */
 	{ SIGCHLD,	SIG_CHILD },
 };
 #define NTABLE	(sizeof table / sizeof table[0])

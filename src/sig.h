@@ -11,7 +11,7 @@
 
 #define SIG_STOP	0x1	/* SIGTERM, SIGINT: stop, finish in flight */
 #define SIG_RELOAD	0x2	/* SIGHUP: reopen the log */
-#define SIG_STATS	0x4	/* SIGUSR1: print the counters */
+#define SIG_STATS	0x4	/* SIGUSR1, SIGALRM: print the counters */
 #define SIG_CHILD	0x8	/* SIGCHLD: a child of a pool ended */
 
 /*

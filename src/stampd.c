@@ -9,9 +9,15 @@
 #include <sys/types.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
 
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,12 +40,14 @@ static const char *default_specs[] = {
 };
 
 enum {
-	OPT_LINGER = 256,
+	OPT_INETD = 256,
+	OPT_LINGER,
 	OPT_MAX_SPARE,
 	OPT_MAX_WORKERS,
 	OPT_MIN_SPARE,
 	OPT_READY_FD,
 	OPT_REUSEPORT,
+	OPT_STATS_INTERVAL,
 	OPT_SYSLOG,
 	OPT_TIMESTAMPS,
 };
@@ -50,15 +58,19 @@ static const struct option longopts[] = {
 	{ "help",	 no_argument,		NULL,	'h' },
 	{ "listen",	 required_argument,	NULL,	'l' },
 	{ "model",	 required_argument,	NULL,	'm' },
+	{ "protocol",	 required_argument,	NULL,	'P' },
+	{ "user",	 required_argument,	NULL,	'u' },
 	{ "verbose",	 no_argument,		NULL,	'v' },
 	{ "version",	 no_argument,		NULL,	'V' },
 	{ "workers",	 required_argument,	NULL,	'w' },
+	{ "inetd",	 no_argument,		NULL,	OPT_INETD },
 	{ "linger",	 required_argument,	NULL,	OPT_LINGER },
 	{ "max-spare",	 required_argument,	NULL,	OPT_MAX_SPARE },
 	{ "max-workers", required_argument,	NULL,	OPT_MAX_WORKERS },
 	{ "min-spare",	 required_argument,	NULL,	OPT_MIN_SPARE },
 	{ "ready-fd",	 required_argument,	NULL,	OPT_READY_FD },
 	{ "reuseport",	 no_argument,		NULL,	OPT_REUSEPORT },
+	{ "stats-interval", required_argument,	NULL,	OPT_STATS_INTERVAL },
 	{ "syslog",	 no_argument,		NULL,	OPT_SYSLOG },
 	{ "timestamps",	 no_argument,		NULL,	OPT_TIMESTAMPS },
 	{ NULL,		 0,			NULL,	0 }
@@ -69,10 +81,12 @@ usage_line(FILE *f)
 {
 	fprintf(f,
 	    "usage: stampd [-hVv] [-b backlog] [-D ms] [-l listener] "
-	    "[-m model] [-w workers]\n"
-	    "              [--linger ms] [--max-spare n] [--max-workers n] "
-	    "[--min-spare n]\n"
-	    "              [--ready-fd fd] [--reuseport] [--syslog] "
+	    "[-m model] [-P protocol]\n"
+	    "              [-u user] [-w workers] [--inetd] [--linger ms] "
+	    "[--max-spare n]\n"
+	    "              [--max-workers n] [--min-spare n] [--ready-fd fd] "
+	    "[--reuseport]\n"
+	    "              [--stats-interval seconds] [--syslog] "
 	    "[--timestamps]\n");
 }
 
@@ -112,13 +126,21 @@ help(void)
 "      --linger MS       drain a client still sending, at most MS (1000)\n"
 "      --reuseport       SO_REUSEPORT: a socket per worker, and let other\n"
 "                        processes share the port\n"
+"  -u, --user NAME       after binding, run as NAME and its groups\n"
+"      --inetd           serve the one socket on standard input, as inetd,\n"
+"                        tcpserver or xinetd hand it over, then exit\n"
+"  -P, --protocol NAME   the protocol of --inetd and of sockets from\n"
+"                        systemd without a name: stamp, time, daytime\n"
 "      --ready-fd FD     close FD once every listener is bound\n"
+"      --stats-interval SECONDS  log the counters that often\n"
 "  -v, --verbose         log Client:IP:PORT for each client\n"
 "      --syslog          log to syslog instead of stderr\n"
 "      --timestamps      put a UTC time stamp on each log line\n"
 "  -h, --help            this help\n"
 "  -V, --version         print the version\n"
 "\n"
+"Sockets passed by systemd (LISTEN_FDS) are served beside any -l; a\n"
+"socket's FileDescriptorName (stamp, time, daytime) names its protocol.\n"
 "Signals: TERM, INT stop (replies in flight finish); USR1 prints the\n"
 "counters; HUP reopens the log.  Exit: 0 ok, 1 runtime failure, 2 usage.\n",
 	    SOMAXCONN);
@@ -126,7 +148,7 @@ help(void)
 }
 
 /* Range-checked number of an option, or a usage error naming it. */
-static int
+static long long
 number(const char *opt, const char *arg, long long min, long long max)
 {
 	const char	*why;
@@ -137,7 +159,7 @@ number(const char *opt, const char *arg, long long min, long long max)
 		    min, max);
 		usage();
 	}
-	return (int)v;
+	return v;
 }
 
 static void
@@ -151,16 +173,139 @@ name_listener(struct listener *l)
 	    wire_proto_name(l->proto));
 }
 
+/* Take fd as a listener made elsewhere, serving proto. */
+static void
+adopt(struct listener *l, int fd, int proto, const char *whose)
+{
+	if (net_adopt(fd, &l->spec) == -1)
+		fatal("%s: fd %d", whose, fd);
+	l->fd = fd;
+	l->type = l->spec.type;
+	l->proto = l->spec.proto = proto;
+	memcpy(&l->addr, &l->spec.addr, l->spec.addrlen);
+	l->addrlen = l->spec.addrlen;
+	name_listener(l);
+}
+
+/*
+ * The protocol a systemd socket's name asks for: "time", or "time-udp"
+ * and the like; anything else gets the -P protocol.
+ */
+static int
+fdname_proto(const char *names, size_t i, int fallback)
+{
+	char		 name[32];
+	const char	*p = names;
+	size_t		 n;
+	int		 proto;
+
+	for (; p != NULL && i > 0; i--)
+		if ((p = strchr(p, ':')) != NULL)
+			p++;
+	if (p == NULL)
+		return fallback;
+	n = strcspn(p, ":-");
+	if (n >= sizeof name)
+		return fallback;
+	memcpy(name, p, n);
+	name[n] = '\0';
+	return (proto = wire_proto_find(name)) == -1 ? fallback : proto;
+}
+
+/*
+ * Sockets from systemd: sd_listen_fds(3), done by hand, as the daemon
+ * depends on libc alone.  Returns how many were put in ls.
+ */
+static size_t
+activated(struct listener *ls, size_t max, int proto)
+{
+	const char	*pid, *fds, *names;
+	long long	 n;
+	size_t		 i;
+
+	pid = getenv("LISTEN_PID");
+	fds = getenv("LISTEN_FDS");
+	names = getenv("LISTEN_FDNAMES");
+	if (pid == NULL || fds == NULL ||
+	    util_number(pid, 1, INT_MAX, &n) != NULL || n != getpid())
+		return 0;
+	if (util_number(fds, 0, (long long)max, &n) != NULL)
+		fatalx("LISTEN_FDS=%s: want 0 to %zu sockets", fds, max);
+	for (i = 0; i < (size_t)n; i++)
+		adopt(&ls[i], 3 + (int)i, fdname_proto(names, i, proto),
+		    "LISTEN_FDS");
+	/* Not for our children: they are not the pid it names. */
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	return (size_t)n;
+}
+
+/*
+ * inetd mode: the connection (or, for UDP, the socket with a datagram
+ * waiting) is on standard input; serve it once and exit.  Standard error
+ * may be the same socket, as inetd and xinetd hand it over: then the log
+ * goes to syslog, or it would reach the client.
+ */
+static int
+inetd(struct server *srv, int proto)
+{
+	struct listener		 l;
+	struct stats		 st;
+	struct sockaddr_storage	 peer;
+	struct stat		 sb;
+	socklen_t		 len = sizeof peer;
+
+	if (fstat(STDERR_FILENO, &sb) == -1 || S_ISSOCK(sb.st_mode))
+		log_syslog();
+	memset(&l, 0, sizeof l);
+	memset(&st, 0, sizeof st);
+	adopt(&l, STDIN_FILENO, proto, "--inetd: standard input");
+	if (l.type == SOCK_STREAM) {
+		if (getpeername(l.fd, (struct sockaddr *)&peer, &len) == -1)
+			fatal("--inetd: standard input");
+		serve_sleep(srv->delay_ms);
+		serve_stream_blocking(srv, &l, l.fd, &peer, &st);
+		return 0;
+	}
+	/* inetd starts a datagram service when one is waiting: bounded. */
+	if (net_wait(l.fd, POLLIN, 5000) != 1)
+		fatalx("--inetd: no datagram on standard input");
+	serve_sleep(srv->delay_ms);
+	return serve_datagrams(srv, &l, 1, &st) == 1 ? 0 : 1;
+}
+
+/* Run as user and its groups from now on, for good. */
+static void
+drop_privileges(const char *user)
+{
+	struct passwd	*pw;
+
+	errno = 0;
+	if ((pw = getpwnam(user)) == NULL)
+		fatalx("--user %s: %s", user, errno ? strerror(errno) :
+		    "no such user");
+	if (initgroups(pw->pw_name, pw->pw_gid) == -1 ||
+	    setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1)
+		fatal("--user %s", user);
+	/* Make sure there is no way back: a setuid(0) must now fail. */
+	if (pw->pw_uid != 0 && setuid(0) == 0)
+		fatalx("--user %s: could regain root", user);
+}
+
 int
 main(int argc, char *argv[])
 {
 	static struct listener	 ls[MAX_LISTENERS];
 	struct server		 srv;
+	struct itimerval	 every;
 	const struct model	*model = model_list[0];
-	const char		*specs[MAX_LISTENERS], *why;
-	size_t			 nspecs = 0, i, bytes;
+	const char		*specs[MAX_LISTENERS], *why, *user = NULL;
+	size_t			 nspecs = 0, nls, i, bytes;
 	long			 ncpu;
-	int			 ch, ready_fd = -1, rc;
+	long long		 stats_ms = 0;
+	int			 ch, ready_fd = -1, inetd_mode = 0, rc;
+	int			 proto = STAMP_PROTO_STAMP;
 
 	log_init("stampd");
 	memset(&srv, 0, sizeof srv);
@@ -172,14 +317,16 @@ main(int argc, char *argv[])
 	srv.backlog = SOMAXCONN;
 	srv.linger_ms = 1000;
 
-	while ((ch = getopt_long(argc, argv, "b:D:hl:m:Vvw:", longopts,
+	while ((ch = getopt_long(argc, argv, "b:D:hl:m:P:u:Vvw:", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'b':
-			srv.backlog = number("--backlog", optarg, 1, 65535);
+			srv.backlog = (int)number("--backlog", optarg, 1,
+			    65535);
 			break;
 		case 'D':
-			srv.delay_ms = number("--delay", optarg, 0, 3600000);
+			srv.delay_ms = (int)number("--delay", optarg, 0,
+			    3600000);
 			break;
 		case 'h':
 			help();
@@ -197,6 +344,16 @@ main(int argc, char *argv[])
 				usage();
 			}
 			break;
+		case 'P':
+			if ((proto = wire_proto_find(optarg)) == -1) {
+				log_warnx("--protocol %s: want stamp, time or "
+				    "daytime", optarg);
+				usage();
+			}
+			break;
+		case 'u':
+			user = optarg;
+			break;
 		case 'V':
 			printf("stampd %s\n", STAMP_VERSION);
 			exit(0);
@@ -204,26 +361,41 @@ main(int argc, char *argv[])
 			srv.verbose = 1;
 			break;
 		case 'w':
-			srv.workers = number("--workers", optarg, 1, 1024);
+			srv.workers = (int)number("--workers", optarg, 1,
+			    1024);
+			break;
+		case OPT_INETD:
+			inetd_mode = 1;
 			break;
 		case OPT_LINGER:
-			srv.linger_ms = number("--linger", optarg, 0, 60000);
+			srv.linger_ms = (int)number("--linger", optarg, 0,
+			    60000);
 			break;
 		case OPT_MAX_SPARE:
-			srv.max_spare = number("--max-spare", optarg, 1, 1024);
+			srv.max_spare = (int)number("--max-spare", optarg, 1,
+			    1024);
 			break;
 		case OPT_MAX_WORKERS:
-			srv.max_workers = number("--max-workers", optarg, 1,
-			    4096);
+			srv.max_workers = (int)number("--max-workers", optarg,
+			    1, 4096);
 			break;
 		case OPT_MIN_SPARE:
-			srv.min_spare = number("--min-spare", optarg, 0, 1024);
+			srv.min_spare = (int)number("--min-spare", optarg, 0,
+			    1024);
 			break;
 		case OPT_READY_FD:
-			ready_fd = number("--ready-fd", optarg, 3, 65535);
+			ready_fd = (int)number("--ready-fd", optarg, 3, 65535);
 			break;
 		case OPT_REUSEPORT:
 			srv.reuseport = 1;
+			break;
+		case OPT_STATS_INTERVAL:
+			if ((why = util_seconds(optarg, 1, 86400000,
+			    &stats_ms)) != NULL) {
+				log_warnx("--stats-interval %s: %s", optarg,
+				    why);
+				usage();
+			}
 			break;
 		case OPT_SYSLOG:
 			log_syslog();
@@ -245,30 +417,48 @@ main(int argc, char *argv[])
 		    srv.min_spare, srv.max_spare);
 		usage();
 	}
-	if (nspecs == 0)
-		for (; nspecs < 2; nspecs++)
-			specs[nspecs] = default_specs[nspecs];
-	for (i = 0; i < nspecs; i++) {
+	for (i = 0; i < nspecs; i++)
 		if ((why = net_parse_spec(specs[i], &ls[i].spec)) != NULL) {
 			log_warnx("--listen %s: %s", specs[i], why);
 			usage();
 		}
-		ls[i].type = ls[i].spec.type;
-		ls[i].proto = ls[i].spec.proto;
+	if (inetd_mode) {
+		if (nspecs > 0) {
+			log_warnx("--inetd serves standard input: no -l");
+			usage();
+		}
+		if (sig_init() == -1)
+			fatal("signals");
+		if (user != NULL)
+			drop_privileges(user);
+		return inetd(&srv, proto);
 	}
 
+	/* Sockets from systemd first, then ours; the default if neither. */
+	nls = activated(ls + nspecs, MAX_LISTENERS - nspecs, proto);
+	if (nspecs == 0 && nls == 0)
+		for (; nspecs < 2; nspecs++) {
+			specs[nspecs] = default_specs[nspecs];
+			net_parse_spec(specs[nspecs], &ls[nspecs].spec);
+		}
 	if (sig_init() == -1)
 		fatal("signals");
 	for (i = 0; i < nspecs; i++) {
+		ls[i].type = ls[i].spec.type;
+		ls[i].proto = ls[i].spec.proto;
 		ls[i].fd = net_listen(&ls[i].spec, srv.backlog, srv.reuseport,
 		    &ls[i].addr, &ls[i].addrlen);
 		if (ls[i].fd == -1)
 			fatal("bind %s", specs[i]);
 		name_listener(&ls[i]);
-		log_info("listening %s", ls[i].name);
 	}
+	nls += nspecs;
+	for (i = 0; i < nls; i++)
+		log_info("listening %s", ls[i].name);
 	srv.ls = ls;
-	srv.nls = nspecs;
+	srv.nls = nls;
+	if (user != NULL)
+		drop_privileges(user);
 
 	/* Shared, so that the processes of a pool count into one place. */
 	srv.nstats = model->nslots(&srv);
@@ -280,6 +470,14 @@ main(int argc, char *argv[])
 
 	if (ready_fd != -1 && close(ready_fd) == -1)
 		fatal("--ready-fd %d", ready_fd);
+	if (stats_ms > 0) {
+		/* SIGALRM reaches the model as a SIGUSR1 would. */
+		every.it_interval.tv_sec = stats_ms / 1000;
+		every.it_interval.tv_usec = (stats_ms % 1000) * 1000;
+		every.it_value = every.it_interval;
+		if (setitimer(ITIMER_REAL, &every, NULL) == -1)
+			fatal("--stats-interval");
+	}
 
 	rc = model->run(&srv);
 	serve_report(&srv);
