@@ -1,0 +1,1065 @@
+/*
+ * stampbench.c: the load generator, as redis-benchmark is to redis.
+ *
+ * Each worker thread owns an epoll instance and a share of the slots.  A
+ * slot runs one exchange at a time, again and again: over TCP connect,
+ * read the reply to EOF and close; over UDP send an empty datagram on its
+ * connected socket and read one back.  Every reply is decoded and its time
+ * compared with our clock; the latency of each good one goes into the
+ * worker's histogram.  Workers share nothing but the ticket counter of -n
+ * and the stop flag, and are merged once, at the end.
+ *
+ * The hot path allocates nothing and reads the clock twice per exchange;
+ * deadlines are kept in one list per worker, oldest first, since every
+ * exchange gets the same timeout.  The main thread only waits for signals,
+ * prints the progress line and, at the end, the summary.
+ */
+#include <sys/types.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "net.h"
+#include "proto.h"
+#include "util.h"
+#include "wire.h"
+
+#define PROTO_MSEC	STAMP_NPROTO	/* nginx's "$msec\r\n", ours alone */
+#define REPLY_MAX	512		/* a longer reply is a bad one */
+#define SKEW_S		5		/* how far off a reply's time may be */
+#define TICK_MS		50		/* how often the flags are looked at */
+#define MAXEVENTS	256
+#define MAXTHREADS	256
+#define MAXCONC		65536
+#define NSEC		1000000000LL
+#define SRC_FIRST	0x7f000001U	/* 127.0.0.1, the first source */
+#define OPT_SPREAD	256		/* --spread has no short form */
+
+/* What became of one exchange. */
+enum kind {
+	K_OK,
+	K_BAD,
+	K_REFUSED,
+	K_TIMEOUT,
+	K_RESET,
+	K_OTHER,
+	K_NKIND
+};
+
+/*
+ * Latency histogram, in microseconds: one bucket per microsecond below
+ * 1024, then 128 buckets per power of two, so a bucket is never wider
+ * than 1/128 of its values (0.8%).  The last bucket takes everything
+ * from 2^40 us up.
+ */
+#define H_LINEAR	1024
+#define H_LINBITS	10
+#define H_SUBBITS	7
+#define H_SUB		(1 << H_SUBBITS)
+#define H_TOPEXP	40
+#define H_NBUCKET	(H_LINEAR + (H_TOPEXP - H_LINBITS) * H_SUB)
+
+struct hist {
+	uint64_t	 n[H_NBUCKET];
+	uint64_t	 count;
+	uint64_t	 sum_ns;
+	uint64_t	 max_ns;
+};
+
+struct bench {
+	int			 proto;		/* enum stamp_proto or msec */
+	int			 type;		/* SOCK_STREAM or SOCK_DGRAM */
+	struct sockaddr_storage	 addr;
+	socklen_t		 addrlen;
+	int			 spread;	/* source addresses; 0: none */
+	int64_t			 timeout_ns;
+	int64_t			 t0;		/* the start, monotonic ns */
+	int64_t			 end;		/* -d: when to stop; else 0 */
+	long long		 count;		/* -n; 0 with -d */
+	atomic_llong		 issued;	/* tickets taken, for -n */
+	atomic_int		 stop;
+	atomic_int		 running;	/* workers not yet done */
+};
+
+struct slot {
+	struct slot	*prev, *next;	/* in flight, oldest first */
+	int64_t		 start;		/* monotonic ns */
+	int		 fd;
+	int		 busy;
+	int		 stale;		/* UDP: a late reply may be queued */
+	size_t		 len;
+	char		 buf[REPLY_MAX];
+};
+
+struct worker {
+	struct bench		*b;
+	pthread_t		 tid;
+	int			 ep;
+	int			 nslot;
+	struct slot		*slot;
+	struct slot		**pend;		/* to start on the next turn */
+	int			 npend;
+	struct slot		 head;		/* of the in-flight list */
+	struct sockaddr_in	 src;
+	uint32_t		 nextsrc;
+	int64_t			 wall_off;	/* realtime minus monotonic */
+	int64_t			 wall_next;
+	int64_t			 t_end;
+	int			 err;		/* our own failure: errno */
+	const char		*errwhere;
+	const char		*why;		/* the first bad reply */
+	int			 other;		/* the first unexpected errno */
+	uint64_t		 kind[K_NKIND];
+	_Atomic uint64_t	 pub_ok;	/* for the progress line */
+	_Atomic uint64_t	 pub_done;
+	struct hist		 hist;
+};
+
+static const char *const kindname[K_NKIND] = {
+	"ok", "bad", "refused", "timeout", "reset", "other",
+};
+
+static void __attribute__((noreturn))
+usage(int status)
+{
+	FILE	*fp = status == 0 ? stdout : stderr;
+
+	fprintf(fp,
+	    "usage: stampbench [-46hquV] [-c concurrency] "
+	    "[-d seconds | -n count]\n"
+	    "                  [-P protocol] [-t threads] [-T timeout_ms] "
+	    "[--spread N]\n"
+	    "                  [host [port]]\n");
+	if (status == 0)
+		fprintf(fp, "\n"
+		    "  -4, -6              use IPv4 or IPv6 only\n"
+		    "  -c, --concurrency N exchanges in flight "
+		    "(default 16)\n"
+		    "  -d, --duration S    run S seconds (decimals ok)\n"
+		    "  -h, --help          print this and exit\n"
+		    "  -n, --requests N    run N exchanges "
+		    "(default 100000)\n"
+		    "  -P, --protocol P    stamp, time, daytime or msec "
+		    "(default stamp)\n"
+		    "  -q, --quiet         print only the RESULT line\n"
+		    "  -t, --threads N     worker threads (default 1)\n"
+		    "  -T, --timeout MS    give up on an exchange after MS "
+		    "(default 5000)\n"
+		    "  -u, --udp           ask over UDP, not TCP\n"
+		    "  -V, --version       print the version and exit\n"
+		    "      --spread N      TCP to 127/8: connect from N "
+		    "source addresses\n"
+		    "                      127.0.0.1 and up (default 64, "
+		    "0: do not bind)\n");
+	exit(status);
+}
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+usage_error(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	fprintf(stderr, "stampbench: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	usage(2);
+}
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+fatal(const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 saved = errno;
+
+	fprintf(stderr, "stampbench: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, ": %s\n", strerror(saved));
+	exit(1);
+}
+
+/* Every number on the command line goes through util's range checks. */
+static long long
+number(const char *what, const char *arg, long long min, long long max)
+{
+	const char	*why;
+	long long	 v;
+
+	if ((why = util_number(arg, min, max, &v)) != NULL)
+		usage_error("%s %s: %s (%lld to %lld)", what, arg, why, min,
+		    max);
+	return v;
+}
+
+static long long
+seconds_ms(const char *what, const char *arg, long long min_ms,
+    long long max_ms)
+{
+	const char	*why;
+	long long	 v;
+
+	if ((why = util_seconds(arg, min_ms, max_ms, &v)) != NULL)
+		usage_error("%s %s: %s (%.10g to %.10g)", what, arg, why,
+		    min_ms / 1000.0, max_ms / 1000.0);
+	return v;
+}
+
+static int64_t
+now_ns(clockid_t clock)
+{
+	struct timespec	 ts;
+
+	clock_gettime(clock, &ts);
+	return (int64_t)ts.tv_sec * NSEC + ts.tv_nsec;
+}
+
+static int
+hist_index(uint64_t us)
+{
+	int	 e;
+
+	if (us < H_LINEAR)
+		return (int)us;
+	e = 63 - __builtin_clzll(us);
+	if (e >= H_TOPEXP)
+		return H_NBUCKET - 1;
+	return H_LINEAR + (e - H_LINBITS) * H_SUB +
+	    (int)((us >> (e - H_SUBBITS)) & (H_SUB - 1));
+}
+
+/* The value that stands for bucket i: its middle. */
+static uint64_t
+hist_value(int i)
+{
+	int	 e, sub;
+
+	if (i < H_LINEAR)
+		return (uint64_t)i;
+	e = H_LINBITS + (i - H_LINEAR) / H_SUB;
+	sub = (i - H_LINEAR) % H_SUB;
+	return (1ULL << e) + ((uint64_t)sub << (e - H_SUBBITS)) +
+	    (1ULL << (e - H_SUBBITS - 1));
+}
+
+static void
+hist_add(struct hist *h, int64_t ns)
+{
+	uint64_t	 v = ns > 0 ? (uint64_t)ns : 0;
+
+	h->n[hist_index(v / 1000)]++;
+	h->count++;
+	h->sum_ns += v;
+	if (v > h->max_ns)
+		h->max_ns = v;
+}
+
+static void
+hist_merge(struct hist *to, const struct hist *from)
+{
+	int	 i;
+
+	for (i = 0; i < H_NBUCKET; i++)
+		to->n[i] += from->n[i];
+	to->count += from->count;
+	to->sum_ns += from->sum_ns;
+	if (from->max_ns > to->max_ns)
+		to->max_ns = from->max_ns;
+}
+
+/* The p-quantile in microseconds, never more than the maximum. */
+static uint64_t
+hist_quantile(const struct hist *h, double p)
+{
+	uint64_t	 rank, seen = 0, max_us = h->max_ns / 1000, v;
+	int		 i;
+
+	if (h->count == 0)
+		return 0;
+	rank = (uint64_t)(p * (double)h->count);
+	if ((double)rank < p * (double)h->count || rank == 0)
+		rank++;
+	for (i = 0; i < H_NBUCKET; i++) {
+		seen += h->n[i];
+		if (seen >= rank) {
+			v = hist_value(i);
+			return v < max_us ? v : max_us;
+		}
+	}
+	return max_us;
+}
+
+/*
+ * nginx's stream module answering `return "$msec\r\n";`: the Unix time
+ * as seconds, a dot and exactly three digits of milliseconds, then CRLF.
+ */
+static int
+msec_decode(const char *buf, size_t len, long long *ms, const char **why)
+{
+	long long	 v = 0;
+	size_t		 i, n;
+
+	for (n = 0; n < len && n < 16 && buf[n] >= '0' && buf[n] <= '9'; n++)
+		v = v * 10 + (buf[n] - '0');
+	if (n == 0 || n > 15 || len != n + 6 || buf[n] != '.') {
+		*why = "not SECONDS.MMM and CRLF";
+		return -1;
+	}
+	for (i = n + 1; i < n + 4; i++) {
+		if (buf[i] < '0' || buf[i] > '9') {
+			*why = "not SECONDS.MMM and CRLF";
+			return -1;
+		}
+		v = v * 10 + (buf[i] - '0');
+	}
+	if (buf[n + 4] != '\r' || buf[n + 5] != '\n') {
+		*why = "no CRLF at end of line";
+		return -1;
+	}
+	*ms = v;
+	return 0;
+}
+
+/* Is this reply well-formed, and its time within SKEW_S of ours? */
+static enum kind
+check(struct worker *w, const char *buf, size_t len, int64_t end)
+{
+	const char	*why = NULL;
+	long long	 wall_ms, t;
+
+	wall_ms = (end + w->wall_off) / 1000000;
+	if (w->b->proto == PROTO_MSEC) {
+		if (msec_decode(buf, len, &t, &why) == -1)
+			goto bad;
+		if (t < wall_ms - SKEW_S * 1000 || t > wall_ms + SKEW_S * 1000)
+			goto skew;
+	} else {
+		if (wire_decode(w->b->proto, buf, len, &t, &why) == -1)
+			goto bad;
+		/* Compared in seconds: t may be anything a reply can say. */
+		if (t < wall_ms / 1000 - SKEW_S || t > wall_ms / 1000 + SKEW_S)
+			goto skew;
+	}
+	return K_OK;
+skew:
+	why = "time more than 5 s away from ours";
+bad:
+	if (w->why == NULL)
+		w->why = why;
+	return K_BAD;
+}
+
+static enum kind
+classify(struct worker *w, int err)
+{
+	switch (err) {
+	case ECONNREFUSED:
+		return K_REFUSED;
+	case ETIMEDOUT:
+		return K_TIMEOUT;
+	case ECONNRESET:
+	case ECONNABORTED:
+	case EPIPE:
+		return K_RESET;
+	default:
+		if (w->other == 0)
+			w->other = err;
+		return K_OTHER;
+	}
+}
+
+/* With -n, one ticket per exchange; with -d, as many as time allows. */
+static int
+ticket(struct bench *b)
+{
+	if (b->count == 0)
+		return 1;
+	return atomic_fetch_add_explicit(&b->issued, 1,
+	    memory_order_relaxed) < b->count;
+}
+
+static void
+finish(struct worker *w, struct slot *s, enum kind k, int64_t end)
+{
+	s->prev->next = s->next;
+	s->next->prev = s->prev;
+	s->busy = 0;
+	if (w->b->type == SOCK_STREAM) {
+		close(s->fd);
+		s->fd = -1;
+	}
+	w->kind[k]++;
+	if (k == K_OK)
+		hist_add(&w->hist, end - s->start);
+}
+
+static void
+drain(int fd)
+{
+	char	 junk[64];
+	int	 i;
+
+	for (i = 0; i < 64; i++)
+		if (net_recvfrom(fd, junk, sizeof junk, MSG_DONTWAIT, NULL,
+		    NULL) == -1 && errno != ECONNREFUSED)
+			break;
+}
+
+static int
+tcp_start(struct worker *w, struct slot *s)
+{
+	struct bench		*b = w->b;
+	struct epoll_event	 ev;
+	int			 fd, one = 1, saved;
+
+	s->start = now_ns(CLOCK_MONOTONIC);
+	fd = socket(b->addr.ss_family,
+	    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	if (b->spread > 0) {
+		w->src.sin_addr.s_addr = htonl(SRC_FIRST + w->nextsrc);
+		if (++w->nextsrc == (uint32_t)b->spread)
+			w->nextsrc = 0;
+		/*
+		 * Without a port, bind leaves the choice to connect, which
+		 * needs the port unique for the four-tuple only: each
+		 * source address brings its own range of ephemeral ports.
+		 */
+		if (setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one,
+		    sizeof one) == -1 ||
+		    bind(fd, (struct sockaddr *)&w->src, sizeof w->src) == -1)
+			goto fail;
+	}
+	if (connect(fd, (struct sockaddr *)&b->addr, b->addrlen) == -1 &&
+	    errno != EINPROGRESS)
+		goto fail;
+	/* Failure shows as EPOLLERR, success as the reply: no EPOLLOUT. */
+	ev.events = EPOLLIN | EPOLLRDHUP;
+	ev.data.ptr = s;
+	if (epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) == -1)
+		goto fail;
+	s->fd = fd;
+	return 0;
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+static int
+udp_start(struct slot *s)
+{
+	if (s->stale) {
+		drain(s->fd);
+		s->stale = 0;
+	}
+	s->start = now_ns(CLOCK_MONOTONIC);
+	return net_sendto(s->fd, "", 0, NULL, 0) == -1 ? -1 : 0;
+}
+
+/*
+ * Start the slot's next exchange if there is a ticket for it.  One that
+ * fails at once is counted, and the slot waits for the next turn of the
+ * loop: a dead server must not keep us here.
+ */
+static void
+launch(struct worker *w, struct slot *s)
+{
+	int	 r;
+
+	if (!ticket(w->b))
+		return;
+	if (w->b->type == SOCK_STREAM)
+		r = tcp_start(w, s);
+	else
+		r = udp_start(s);
+	if (r == -1) {
+		w->kind[classify(w, errno)]++;
+		w->pend[w->npend++] = s;
+		return;
+	}
+	s->len = 0;
+	s->busy = 1;
+	s->next = &w->head;
+	s->prev = w->head.prev;
+	w->head.prev->next = s;
+	w->head.prev = s;
+}
+
+static void
+tcp_event(struct worker *w, struct slot *s, uint32_t events)
+{
+	ssize_t		 n;
+	int64_t		 end;
+	enum kind	 k;
+
+	if (!s->busy)
+		return;
+	for (;;) {
+		n = net_recvfrom(s->fd, s->buf + s->len,
+		    sizeof s->buf - s->len, 0, NULL, NULL);
+		if (n == -1) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			finish(w, s, classify(w, errno), 0);
+			launch(w, s);
+			return;
+		}
+		if (n == 0)
+			break;
+		s->len += (size_t)n;
+		if (s->len == sizeof s->buf) {
+			if (w->why == NULL)
+				w->why = "reply longer than 512 bytes";
+			finish(w, s, K_BAD, 0);
+			launch(w, s);
+			return;
+		}
+		/*
+		 * The peer's FIN is taken in order, after all it sent, so
+		 * this one read emptied the queue: a second read would only
+		 * say EOF.
+		 */
+		if ((events & (EPOLLRDHUP | EPOLLERR)) == EPOLLRDHUP)
+			break;
+	}
+	end = now_ns(CLOCK_MONOTONIC);
+	k = check(w, s->buf, s->len, end);
+	finish(w, s, k, end);
+	launch(w, s);
+}
+
+static void
+udp_event(struct worker *w, struct slot *s)
+{
+	ssize_t		 n;
+	int64_t		 end;
+	enum kind	 k;
+
+	if (!s->busy) {
+		drain(s->fd);
+		return;
+	}
+	/* MSG_TRUNC: the length of the whole datagram, however long. */
+	n = net_recvfrom(s->fd, s->buf, sizeof s->buf, MSG_TRUNC, NULL, NULL);
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return;
+		finish(w, s, classify(w, errno), 0);
+		launch(w, s);
+		return;
+	}
+	end = now_ns(CLOCK_MONOTONIC);
+	if ((size_t)n > sizeof s->buf) {
+		if (w->why == NULL)
+			w->why = "reply longer than 512 bytes";
+		k = K_BAD;
+	} else
+		k = check(w, s->buf, (size_t)n, end);
+	finish(w, s, k, end);
+	launch(w, s);
+}
+
+/* Every exchange has the same timeout, so the oldest expires first. */
+static void
+expire(struct worker *w, int64_t now)
+{
+	struct slot	*s;
+
+	while ((s = w->head.next) != &w->head &&
+	    now - s->start >= w->b->timeout_ns) {
+		finish(w, s, K_TIMEOUT, now);
+		if (w->b->type == SOCK_DGRAM)
+			s->stale = 1;
+		w->pend[w->npend++] = s;
+	}
+}
+
+static int
+ms_until(int64_t when, int64_t now, int cap)
+{
+	int64_t	 ms;
+
+	if (when <= now)
+		return 0;
+	ms = (when - now + 999999) / 1000000;
+	return ms < cap ? (int)ms : cap;
+}
+
+static void
+publish(struct worker *w)
+{
+	uint64_t	 total = 0;
+	int		 k;
+
+	for (k = 0; k < K_NKIND; k++)
+		total += w->kind[k];
+	atomic_store_explicit(&w->pub_ok, w->kind[K_OK],
+	    memory_order_relaxed);
+	atomic_store_explicit(&w->pub_done, total, memory_order_relaxed);
+}
+
+static void *
+worker(void *arg)
+{
+	struct worker		*w = arg;
+	struct bench		*b = w->b;
+	struct epoll_event	 ev[MAXEVENTS];
+	struct slot		*s;
+	int64_t			 now;
+	int			 i, n, npend, wait;
+
+	for (;;) {
+		now = now_ns(CLOCK_MONOTONIC);
+		/* Once a second: a stepped clock must not make replies bad. */
+		if (now >= w->wall_next) {
+			w->wall_off = now_ns(CLOCK_REALTIME) -
+			    now_ns(CLOCK_MONOTONIC);
+			w->wall_next = now + NSEC;
+		}
+		publish(w);
+		if (atomic_load_explicit(&b->stop, memory_order_relaxed) ||
+		    (b->end != 0 && now >= b->end))
+			break;
+		expire(w, now);
+		/* launch only appends below i: the list is rebuilt in place. */
+		npend = w->npend;
+		w->npend = 0;
+		for (i = 0; i < npend; i++)
+			launch(w, w->pend[i]);
+		if (w->head.next == &w->head && w->npend == 0)
+			break;
+
+		wait = TICK_MS;
+		if (w->npend > 0)
+			wait = 0;
+		if (w->head.next != &w->head)
+			wait = ms_until(w->head.next->start + b->timeout_ns,
+			    now, wait);
+		if (b->end != 0)
+			wait = ms_until(b->end, now, wait);
+		n = epoll_wait(w->ep, ev, MAXEVENTS, wait);
+		if (n == -1) {
+			/* Signals are blocked here; a debugger still may. */
+			if (errno == EINTR)
+				continue;
+			w->err = errno;
+			w->errwhere = "epoll_wait";
+			break;
+		}
+		for (i = 0; i < n; i++) {
+			s = ev[i].data.ptr;
+			if (b->type == SOCK_STREAM)
+				tcp_event(w, s, ev[i].events);
+			else
+				udp_event(w, s);
+		}
+	}
+	w->t_end = now;
+	publish(w);
+	atomic_fetch_sub(&b->running, 1);
+	return NULL;
+}
+
+/* Slots, epoll and, for UDP, one connected socket per slot. */
+static int
+worker_init(struct worker *w, struct bench *b, int nslot, int windex)
+{
+	struct epoll_event	 ev;
+	struct slot		*s;
+	int			 i;
+
+	w->b = b;
+	w->nslot = nslot;
+	w->ep = -1;
+	w->head.next = w->head.prev = &w->head;
+	w->src.sin_family = AF_INET;
+	w->nextsrc = b->spread > 0 ? (uint32_t)(windex % b->spread) : 0;
+	w->errwhere = "calloc";
+	if ((w->slot = calloc(nslot, sizeof *w->slot)) == NULL ||
+	    (w->pend = calloc(nslot, sizeof *w->pend)) == NULL)
+		return -1;
+	w->errwhere = "epoll_create1";
+	if ((w->ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		return -1;
+	for (i = 0; i < nslot; i++) {
+		s = &w->slot[i];
+		s->fd = -1;
+		w->pend[w->npend++] = s;
+		if (b->type != SOCK_DGRAM)
+			continue;
+		w->errwhere = "udp socket";
+		s->fd = socket(b->addr.ss_family,
+		    SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (s->fd == -1 || connect(s->fd,
+		    (struct sockaddr *)&b->addr, b->addrlen) == -1)
+			return -1;
+		ev.events = EPOLLIN;
+		ev.data.ptr = s;
+		w->errwhere = "epoll_ctl";
+		if (epoll_ctl(w->ep, EPOLL_CTL_ADD, s->fd, &ev) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static void
+worker_free(struct worker *w)
+{
+	int	 i;
+
+	for (i = 0; w->slot != NULL && i < w->nslot; i++)
+		if (w->slot[i].fd != -1)
+			close(w->slot[i].fd);
+	if (w->ep != -1)
+		close(w->ep);
+	free(w->slot);
+	free(w->pend);
+	free(w);
+}
+
+/* Room for a socket per slot, an epoll per worker, and stdio. */
+static int
+raise_nofile(rlim_t need)
+{
+	struct rlimit	 rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return -1;
+	if (rl.rlim_cur >= need)	/* RLIM_INFINITY is the largest */
+		return 0;
+	rl.rlim_cur = need;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need)
+		rl.rlim_max = need;	/* only root may */
+	return setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+/* A latency in microseconds as milliseconds, to two figures or so. */
+static const char *
+fmt_ms(char *buf, size_t len, uint64_t us)
+{
+	double	 ms = (double)us / 1000.0;
+
+	if (ms < 0.1)
+		snprintf(buf, len, "%.3f", ms);
+	else if (ms < 1.0)
+		snprintf(buf, len, "%.2f", ms);
+	else if (ms < 10.0)
+		snprintf(buf, len, "%.1f", ms);
+	else
+		snprintf(buf, len, "%.0f", ms);
+	return buf;
+}
+
+static void
+progress(struct worker **w, int nw, double secs, uint64_t *last_ok)
+{
+	uint64_t	 ok = 0, done = 0;
+	int		 i;
+
+	for (i = 0; i < nw; i++) {
+		ok += atomic_load_explicit(&w[i]->pub_ok,
+		    memory_order_relaxed);
+		done += atomic_load_explicit(&w[i]->pub_done,
+		    memory_order_relaxed);
+	}
+	fprintf(stderr, "\r%5.0f s  %llu ok  %llu failed  %llu per second ",
+	    secs, (unsigned long long)ok, (unsigned long long)(done - ok),
+	    (unsigned long long)(ok - *last_ok));
+	*last_ok = ok;
+}
+
+static double
+tv_us(struct timeval tv)
+{
+	return (double)tv.tv_sec * 1e6 + (double)tv.tv_usec;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "concurrency",	required_argument, NULL, 'c' },
+		{ "duration",		required_argument, NULL, 'd' },
+		{ "help",		no_argument,	   NULL, 'h' },
+		{ "protocol",		required_argument, NULL, 'P' },
+		{ "quiet",		no_argument,	   NULL, 'q' },
+		{ "requests",		required_argument, NULL, 'n' },
+		{ "spread",		required_argument, NULL, OPT_SPREAD },
+		{ "threads",		required_argument, NULL, 't' },
+		{ "timeout",		required_argument, NULL, 'T' },
+		{ "udp",		no_argument,	   NULL, 'u' },
+		{ "version",		no_argument,	   NULL, 'V' },
+		{ NULL,			0,		   NULL, 0 },
+	};
+	static struct bench	 b;
+	struct worker		*w[MAXTHREADS];
+	struct hist		*all;
+	struct rusage		 ru0, ru1;
+	struct timespec		 tick = { 0, TICK_MS * 1000000L };
+	sigset_t		 sigs;
+	const char		*host = "127.0.0.1", *why = NULL;
+	const char		*pname;
+	char			 port[8], addrstr[NET_ADDRSTRLEN];
+	char			 p50[16], p99[16], p999[16], pmax[16];
+	char			 pmean[16];
+	uint64_t		 kind[K_NKIND] = { 0 }, last_ok = 0;
+	uint64_t		 total, errors;
+	double			 secs, rate, cpu, mean_us;
+	int64_t			 t_end, next_tick, duration_ms = 0;
+	int			 ch, family = AF_UNSPEC, quiet = 0, conc = 16;
+	int			 nthreads = 1, timeout_ms = 5000, spread = 64;
+	int			 portnum = -1, interrupted = 0, failed = 0;
+	int			 other = 0, show, e, i, k, nw, nrun;
+
+	b.proto = STAMP_PROTO_STAMP;
+	b.type = SOCK_STREAM;
+	b.count = -1;
+	while ((ch = getopt_long(argc, argv, "46c:d:hn:P:qt:T:uV", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case '4':
+			family = AF_INET;
+			break;
+		case '6':
+			family = AF_INET6;
+			break;
+		case 'c':
+			conc = (int)number("-c", optarg, 1, MAXCONC);
+			break;
+		case 'd':
+			duration_ms = seconds_ms("-d", optarg, 1, 1000000000);
+			break;
+		case 'h':
+			usage(0);
+		case 'n':
+			b.count = number("-n", optarg, 1, 1000000000000LL);
+			break;
+		case 'P':
+			if (strcmp(optarg, "msec") == 0)
+				b.proto = PROTO_MSEC;
+			else if ((b.proto = wire_proto_find(optarg)) == -1)
+				usage_error("-P: unknown protocol '%s' (stamp, "
+				    "time, daytime or msec)", optarg);
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case 't':
+			nthreads = (int)number("-t", optarg, 1, MAXTHREADS);
+			break;
+		case 'T':
+			timeout_ms = (int)number("-T", optarg, 1, 3600000);
+			break;
+		case 'u':
+			b.type = SOCK_DGRAM;
+			break;
+		case 'V':
+			printf("stampbench %s\n", STAMP_VERSION);
+			exit(0);
+		case OPT_SPREAD:
+			spread = (int)number("--spread", optarg, 0, 65534);
+			break;
+		default:
+			usage(2);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc > 2)
+		usage_error("too many arguments");
+	if (duration_ms > 0 && b.count != -1)
+		usage_error("-d and -n cannot go together");
+	if (argc >= 1)
+		host = argv[0];
+	else if (family == AF_INET6)
+		host = "::1";
+	if (argc == 2)
+		portnum = (int)number("port", argv[1], 1, 65535);
+	if (b.count == -1)
+		b.count = duration_ms > 0 ? 0 : 100000;
+	if (portnum == -1)
+		portnum = b.proto == PROTO_MSEC ? STAMP_PORT :
+		    wire_proto_port(b.proto);
+	pname = b.proto == PROTO_MSEC ? "msec" : wire_proto_name(b.proto);
+	snprintf(port, sizeof port, "%d", portnum);
+
+	if ((e = net_resolve(host, port, family, b.type, &b.addr,
+	    &b.addrlen)) != 0) {
+		fprintf(stderr, "stampbench: %s port %s: %s\n", host, port,
+		    gai_strerror(e));
+		exit(1);
+	}
+	net_addr_str((struct sockaddr *)&b.addr, addrstr, sizeof addrstr);
+	/* Only loopback has a whole /8 of our own addresses to spread. */
+	if (b.type == SOCK_STREAM && b.addr.ss_family == AF_INET &&
+	    (ntohl(((struct sockaddr_in *)&b.addr)->sin_addr.s_addr) >> 24) ==
+	    127)
+		b.spread = spread;
+	b.timeout_ns = (int64_t)timeout_ms * 1000000;
+	if (nthreads > conc)
+		nthreads = conc;
+	if (raise_nofile((rlim_t)conc + nthreads + 32) == -1)
+		fatal("-c %d needs %d open files", conc, conc + nthreads + 32);
+
+	for (nw = 0; nw < nthreads; nw++) {
+		if ((w[nw] = calloc(1, sizeof *w[nw])) == NULL)
+			fatal("calloc");
+		if (worker_init(w[nw], &b, conc / nthreads +
+		    (nw < conc % nthreads), nw) == -1)
+			fatal("%s", w[nw]->errwhere);
+	}
+
+	/* Workers inherit the mask; only the main thread takes signals. */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	if ((e = pthread_sigmask(SIG_BLOCK, &sigs, NULL)) != 0) {
+		errno = e;
+		fatal("pthread_sigmask");
+	}
+	show = !quiet && isatty(STDOUT_FILENO);
+	if (getrusage(RUSAGE_SELF, &ru0) == -1)
+		fatal("getrusage");
+	b.t0 = now_ns(CLOCK_MONOTONIC);
+	if (duration_ms > 0)
+		b.end = b.t0 + duration_ms * 1000000;
+	next_tick = b.t0 + NSEC;
+	atomic_store(&b.running, nw);
+	for (nrun = 0; nrun < nw; nrun++) {
+		e = pthread_create(&w[nrun]->tid, NULL, worker, w[nrun]);
+		if (e != 0) {
+			fprintf(stderr, "stampbench: pthread_create: %s\n",
+			    strerror(e));
+			atomic_store(&b.stop, 1);
+			atomic_fetch_sub(&b.running, nw - nrun);
+			failed = 1;
+			break;
+		}
+	}
+
+	while (atomic_load(&b.running) > 0) {
+		if (sigtimedwait(&sigs, NULL, &tick) > 0) {
+			atomic_store(&b.stop, 1);
+			interrupted = 1;
+		}
+		if (show && now_ns(CLOCK_MONOTONIC) >= next_tick) {
+			progress(w, nrun, (double)(next_tick - b.t0) / NSEC,
+			    &last_ok);
+			next_tick += NSEC;
+		}
+	}
+	t_end = b.t0;
+	if ((all = calloc(1, sizeof *all)) == NULL)
+		fatal("calloc");
+	for (i = 0; i < nrun; i++) {
+		if ((e = pthread_join(w[i]->tid, NULL)) != 0) {
+			errno = e;
+			fatal("pthread_join");
+		}
+		if (w[i]->err != 0) {
+			fprintf(stderr, "stampbench: %s: %s\n", w[i]->errwhere,
+			    strerror(w[i]->err));
+			failed = 1;
+		}
+		for (k = 0; k < K_NKIND; k++)
+			kind[k] += w[i]->kind[k];
+		hist_merge(all, &w[i]->hist);
+		if (w[i]->t_end > t_end)
+			t_end = w[i]->t_end;
+		if (why == NULL)
+			why = w[i]->why;
+		if (other == 0)
+			other = w[i]->other;
+	}
+	if (getrusage(RUSAGE_SELF, &ru1) == -1)
+		fatal("getrusage");
+	if (show)
+		fprintf(stderr, "\r%*s\r", 70, "");
+
+	total = 0;
+	for (k = 0; k < K_NKIND; k++)
+		total += kind[k];
+	errors = total - kind[K_OK] - kind[K_BAD];
+	secs = (double)(t_end - b.t0) / NSEC;
+	rate = secs > 0 ? (double)kind[K_OK] / secs : 0;
+	cpu = tv_us(ru1.ru_utime) - tv_us(ru0.ru_utime) +
+	    tv_us(ru1.ru_stime) - tv_us(ru0.ru_stime);
+	cpu = total > 0 ? cpu / (double)total : 0;
+	mean_us = all->count > 0 ?
+	    (double)all->sum_ns / (double)all->count / 1000 : 0;
+
+	if (!quiet) {
+		printf("stampbench: %s %s/%s, %d thread%s, %d in flight, "
+		    "%.2f s%s\n", addrstr, pname,
+		    b.type == SOCK_STREAM ? "tcp" : "udp", nrun,
+		    nrun == 1 ? "" : "s", conc, secs,
+		    interrupted ? " (interrupted)" : "");
+		printf("  exchanges  %llu ok, %llu bad, %llu errors (",
+		    (unsigned long long)kind[K_OK],
+		    (unsigned long long)kind[K_BAD],
+		    (unsigned long long)errors);
+		for (k = K_REFUSED; k < K_NKIND; k++)
+			printf("%s%s %llu", k == K_REFUSED ? "" : ", ",
+			    kindname[k], (unsigned long long)kind[k]);
+		printf(")\n");
+		printf("  rate       %.0f per second\n", rate);
+		if (all->count > 0)
+			printf("  latency    p50 %s ms  p99 %s ms  "
+			    "p99.9 %s ms  max %s ms  mean %s ms\n",
+			    fmt_ms(p50, sizeof p50, hist_quantile(all, 0.5)),
+			    fmt_ms(p99, sizeof p99, hist_quantile(all, 0.99)),
+			    fmt_ms(p999, sizeof p999,
+			    hist_quantile(all, 0.999)),
+			    fmt_ms(pmax, sizeof pmax, all->max_ns / 1000),
+			    fmt_ms(pmean, sizeof pmean, (uint64_t)mean_us));
+		else
+			printf("  latency    no good replies\n");
+		printf("  client cpu %.1f us per exchange "
+		    "(utime+stime of stampbench itself)\n", cpu);
+		if (why != NULL)
+			printf("  first bad  %s\n", why);
+		if (other != 0)
+			printf("  first err  %s\n", strerror(other));
+	}
+	printf("RESULT proto=%s transport=%s threads=%d concurrency=%d "
+	    "secs=%.3f ok=%llu bad=%llu errors=%llu rate=%.1f p50_us=%llu "
+	    "p99_us=%llu p999_us=%llu max_us=%llu mean_us=%.0f cpu_us=%.1f\n",
+	    pname, b.type == SOCK_STREAM ? "tcp" : "udp", nrun, conc, secs,
+	    (unsigned long long)kind[K_OK], (unsigned long long)kind[K_BAD],
+	    (unsigned long long)errors, rate,
+	    (unsigned long long)hist_quantile(all, 0.5),
+	    (unsigned long long)hist_quantile(all, 0.99),
+	    (unsigned long long)hist_quantile(all, 0.999),
+	    (unsigned long long)(all->max_ns / 1000), mean_us, cpu);
+	if (fflush(stdout) == EOF || ferror(stdout))
+		fatal("stdout");
+
+	for (i = 0; i < nw; i++)
+		worker_free(w[i]);
+	free(all);
+	if (failed || interrupted || kind[K_OK] == 0 || kind[K_OK] != total)
+		return 1;
+	return 0;
+}

@@ -1,0 +1,517 @@
+/*
+ * bench.c: stampbench against fake servers made here.
+ *
+ * Each case binds its sockets on 127.0.0.1 port 0 and forks a child that
+ * serves them in one of a few ways (the stamp line, nginx's $msec line,
+ * RFC 868's four bytes, garbage, a clock an hour off, or silence), runs
+ * stampbench against it with a deadline, and reads its summary and its
+ * RESULT line.  The replies are built here by hand, not with wire.c, so
+ * that stampbench's checks meet an independent encoding.  Every child is
+ * stopped by its pid, from an atexit handler at the latest, and ends on
+ * its own after CHILD_S even if this test is killed.
+ */
+#include <sys/types.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "tap.h"
+
+#define CHILD_S		60
+#define RUN_MS		30000
+#define STOP_MS		3000
+#define MAXFAKE		8
+#define MAXARGS		24
+
+enum mode {
+	STAMP,		/* "%lld\r\n" of the time */
+	MSEC,		/* nginx: "%lld.123\r\n" */
+	TIME32,		/* RFC 868: 4 bytes, seconds since 1900 */
+	GARBAGE,	/* a line that is no protocol's */
+	SKEW,		/* a stamp line an hour ahead */
+	SILENT,		/* listen and bind, never accept or read */
+};
+
+struct fake {
+	pid_t	 pid;
+	char	 tport[8];	/* TCP */
+	char	 uport[8];	/* UDP */
+};
+
+static pid_t	 children[MAXFAKE];
+static pid_t	 self;
+static const char *prog;
+
+static int
+reply(enum mode mode, char *buf, size_t len)
+{
+	long long	 t = (long long)time(NULL);
+	unsigned long	 u;
+
+	switch (mode) {
+	case STAMP:
+		return snprintf(buf, len, "%lld\r\n", t);
+	case MSEC:
+		return snprintf(buf, len, "%lld.123\r\n", t);
+	case TIME32:
+		u = (unsigned long)((t + 2208988800LL) & 0xffffffffLL);
+		buf[0] = (char)(u >> 24);
+		buf[1] = (char)(u >> 16 & 0xff);
+		buf[2] = (char)(u >> 8 & 0xff);
+		buf[3] = (char)(u & 0xff);
+		return 4;
+	case GARBAGE:
+		return snprintf(buf, len, "hello, world\r\n");
+	case SKEW:
+		return snprintf(buf, len, "%lld\r\n", t + 3600);
+	case SILENT:
+		break;
+	}
+	return 0;
+}
+
+static void __attribute__((noreturn))
+serve(enum mode mode, int tfd, int ufd)
+{
+	struct sockaddr_storage	 peer;
+	struct pollfd		 pfd[2];
+	socklen_t		 plen;
+	char			 buf[64], junk[64];
+	int			 c, i, n;
+
+	/* Gone with the test, whatever becomes of it. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	alarm(CHILD_S);
+	signal(SIGPIPE, SIG_IGN);
+	if (mode == SILENT)
+		for (;;)
+			pause();
+	pfd[0].fd = tfd;
+	pfd[1].fd = ufd;
+	pfd[0].events = pfd[1].events = POLLIN;
+	for (;;) {
+		if (poll(pfd, 2, 1000) == -1 && errno != EINTR)
+			_exit(1);
+		if (pfd[0].revents & POLLIN) {
+			c = accept4(tfd, NULL, NULL, SOCK_CLOEXEC);
+			if (c != -1) {
+				n = reply(mode, buf, sizeof buf);
+				send(c, buf, (size_t)n, MSG_NOSIGNAL);
+				close(c);
+			}
+		}
+		/* A few datagrams per turn, so neither side starves. */
+		for (i = 0; i < 8 && (pfd[1].revents & POLLIN); i++) {
+			plen = sizeof peer;
+			if (recvfrom(ufd, junk, sizeof junk, MSG_DONTWAIT,
+			    (struct sockaddr *)&peer, &plen) == -1)
+				break;
+			n = reply(mode, buf, sizeof buf);
+			sendto(ufd, buf, (size_t)n, MSG_NOSIGNAL,
+			    (struct sockaddr *)&peer, plen);
+		}
+	}
+}
+
+static int
+bound(int type, char *port, size_t len)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 slen = sizeof sin;
+	int			 fd;
+
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1 ||
+	    bind(fd, (struct sockaddr *)&sin, sizeof sin) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&sin, &slen) == -1)
+		bail("cannot bind a socket on 127.0.0.1");
+	snprintf(port, len, "%d", ntohs(sin.sin_port));
+	return fd;
+}
+
+static void
+stop_children(void)
+{
+	int	 i;
+
+	if (getpid() != self)
+		return;
+	for (i = 0; i < MAXFAKE; i++)
+		if (children[i] > 0) {
+			kill(children[i], SIGKILL);
+			waitpid(children[i], NULL, 0);
+			children[i] = 0;
+		}
+}
+
+static void
+fake_start(struct fake *f, enum mode mode)
+{
+	int	 tfd, ufd, i;
+
+	tfd = bound(SOCK_STREAM, f->tport, sizeof f->tport);
+	ufd = bound(SOCK_DGRAM, f->uport, sizeof f->uport);
+	if (listen(tfd, 128) == -1)
+		bail("listen failed");
+	fflush(stdout);
+	if ((f->pid = fork()) == -1)
+		bail("fork failed");
+	if (f->pid == 0)
+		serve(mode, tfd, ufd);
+	close(tfd);
+	close(ufd);
+	for (i = 0; i < MAXFAKE && children[i] > 0; i++)
+		;
+	if (i == MAXFAKE)
+		bail("too many fake servers");
+	children[i] = f->pid;
+}
+
+/* SIGTERM, a deadline, then SIGKILL: to this pid and no other. */
+static void
+fake_stop(struct fake *f)
+{
+	long long	 deadline = h_now_ms() + STOP_MS;
+	struct timespec	 nap = { 0, 5000000 };
+	int		 i, status;
+	pid_t		 r;
+
+	kill(f->pid, SIGTERM);
+	while ((r = waitpid(f->pid, &status, WNOHANG)) == 0 &&
+	    h_now_ms() < deadline)
+		nanosleep(&nap, NULL);
+	if (r == 0) {
+		kill(f->pid, SIGKILL);
+		waitpid(f->pid, &status, 0);
+	}
+	for (i = 0; i < MAXFAKE; i++)
+		if (children[i] == f->pid)
+			children[i] = 0;
+}
+
+/* Run stampbench with the NULL-terminated arguments that follow. */
+static int
+bench(struct h_result *r, const char *arg, ...)
+{
+	char		*argv[MAXARGS];
+	va_list		 ap;
+	int		 n = 0;
+
+	argv[n++] = (char *)prog;
+	va_start(ap, arg);
+	for (; arg != NULL && n < MAXARGS - 1; arg = va_arg(ap, const char *))
+		argv[n++] = (char *)arg;
+	va_end(ap);
+	argv[n] = NULL;
+	h_run(argv, RUN_MS, r);
+	if (r->status != 0 && r->status != 1 && r->status != 2)
+		diag("stampbench ended with %d; stderr: %s", r->status,
+		    r->err);
+	return r->status;
+}
+
+/* The RESULT line of the output, copied into line; "" if none. */
+static const char *
+result_line(const struct h_result *r, char *line, size_t len)
+{
+	const char	*p, *end;
+
+	line[0] = '\0';
+	if (strncmp(r->out, "RESULT ", 7) == 0)
+		p = r->out;
+	else if ((p = strstr(r->out, "\nRESULT ")) != NULL)
+		p++;
+	else
+		return line;
+	if ((end = strchr(p, '\n')) == NULL)
+		end = p + strlen(p);
+	snprintf(line, len, "%.*s", (int)(end - p), p);
+	return line;
+}
+
+/* The value of key= in a RESULT line, or -1 if it is not there. */
+static double
+value(const char *line, const char *key)
+{
+	char		 pat[32];
+	const char	*p;
+
+	snprintf(pat, sizeof pat, " %s=", key);
+	if ((p = strstr(line, pat)) == NULL)
+		return -1;
+	return strtod(p + strlen(pat), NULL);
+}
+
+#define RESULT_RE \
+	"^RESULT proto=[a-z]+ transport=(tcp|udp) threads=[0-9]+ " \
+	"concurrency=[0-9]+ secs=[0-9]+\\.[0-9]{3} ok=[0-9]+ bad=[0-9]+ " \
+	"errors=[0-9]+ rate=[0-9]+\\.[0-9] p50_us=[0-9]+ p99_us=[0-9]+ " \
+	"p999_us=[0-9]+ max_us=[0-9]+ mean_us=[0-9]+ cpu_us=[0-9]+\\.[0-9]$"
+
+/* n good exchanges over TCP or UDP, two threads, eight in flight. */
+static void
+good_run(const char *transport)
+{
+	struct h_result	 r;
+	struct fake	 f;
+	char		 line[512];
+	int		 udp = strcmp(transport, "udp") == 0;
+
+	fake_start(&f, STAMP);
+	if (udp)
+		bench(&r, "-u", "-n", "500", "-c", "8", "-t", "2",
+		    "127.0.0.1", f.uport, NULL);
+	else
+		bench(&r, "-n", "500", "-c", "8", "-t", "2", "127.0.0.1",
+		    f.tport, NULL);
+	fake_stop(&f);
+	is_int(r.status, 0, "%s: 500 good exchanges: exit 0", transport);
+	result_line(&r, line, sizeof line);
+	like(line, RESULT_RE, "%s: the RESULT line has its shape", transport);
+	like(line, udp ? "proto=stamp transport=udp threads=2 concurrency=8 " :
+	    "proto=stamp transport=tcp threads=2 concurrency=8 ",
+	    "%s: RESULT names protocol, transport, threads, concurrency",
+	    transport);
+	is_int((long long)value(line, "ok"), 500, "%s: ok=500", transport);
+	is_int((long long)value(line, "bad"), 0, "%s: bad=0", transport);
+	is_int((long long)value(line, "errors"), 0, "%s: errors=0",
+	    transport);
+	ok(value(line, "p50_us") <= value(line, "p99_us") &&
+	    value(line, "p99_us") <= value(line, "p999_us") &&
+	    value(line, "p999_us") <= value(line, "max_us"),
+	    "%s: p50 <= p99 <= p99.9 <= max", transport);
+	ok(value(line, "rate") > 0, "%s: the rate is positive", transport);
+	like(r.out, "^stampbench: 127\\.0\\.0\\.1:[0-9]+ stamp/", "%s: the "
+	    "summary starts with the address", transport);
+	like(r.out, "exchanges  500 ok, 0 bad, 0 errors \\(refused 0, "
+	    "timeout 0, reset 0, other 0\\)", "%s: the summary counts them",
+	    transport);
+	like(r.out, "latency    p50 [0-9.]+ ms  p99 ", "%s: the summary "
+	    "shows the latency", transport);
+}
+
+/* Replies stampbench must count as bad, never as good. */
+static void
+bad_run(enum mode mode, const char *transport, const char *name,
+    const char *why)
+{
+	struct h_result	 r;
+	struct fake	 f;
+	char		 line[512];
+	int		 udp = strcmp(transport, "udp") == 0;
+
+	fake_start(&f, mode);
+	bench(&r, "-q", udp ? "-u" : "-4", "-n", "50", "-c", "4",
+	    "127.0.0.1", udp ? f.uport : f.tport, NULL);
+	fake_stop(&f);
+	is_int(r.status, 1, "%s %s: exit 1", name, transport);
+	result_line(&r, line, sizeof line);
+	is_int((long long)value(line, "ok"), 0, "%s %s: ok=0", name,
+	    transport);
+	is_int((long long)value(line, "bad"), 50, "%s %s: bad=50", name,
+	    transport);
+	is_int((long long)value(line, "errors"), 0, "%s %s: errors=0", name,
+	    transport);
+
+	/* The summary says what was wrong with them. */
+	fake_start(&f, mode);
+	bench(&r, udp ? "-u" : "-4", "-n", "5", "-c", "1", "127.0.0.1",
+	    udp ? f.uport : f.tport, NULL);
+	fake_stop(&f);
+	like(r.out, why, "%s %s: the summary says why", name, transport);
+}
+
+/* A port bound but not listening refuses every connection. */
+static void
+refused_run(void)
+{
+	struct h_result	 r;
+	char		 port[8], line[512];
+	long long	 t0;
+	int		 fd;
+
+	fd = bound(SOCK_STREAM, port, sizeof port);
+	t0 = h_now_ms();
+	bench(&r, "-n", "200", "-c", "8", "-t", "2", "-T", "1000",
+	    "127.0.0.1", port, NULL);
+	close(fd);
+	ok(r.status != -1, "refused: it ends by itself (in %lld ms)",
+	    h_now_ms() - t0);
+	is_int(r.status, 1, "refused: exit 1");
+	result_line(&r, line, sizeof line);
+	is_int((long long)value(line, "ok"), 0, "refused: ok=0");
+	is_int((long long)value(line, "errors"), 200, "refused: errors=200");
+	like(r.out, "\\(refused 200, timeout 0, reset 0, other 0\\)",
+	    "refused: each error counted as refused");
+	like(r.out, "latency    no good replies", "refused: no latency");
+}
+
+/* Silence: every exchange ends at -T, and the run ends. */
+static void
+silent_run(const char *transport)
+{
+	struct h_result	 r;
+	struct fake	 f;
+	char		 line[512];
+	int		 udp = strcmp(transport, "udp") == 0;
+
+	fake_start(&f, SILENT);
+	bench(&r, udp ? "-u" : "-4", "-n", "16", "-c", "8", "-t", "2", "-T",
+	    "100", "127.0.0.1", udp ? f.uport : f.tport, NULL);
+	fake_stop(&f);
+	is_int(r.status, 1, "silent %s: exit 1", transport);
+	result_line(&r, line, sizeof line);
+	is_int((long long)value(line, "errors"), 16, "silent %s: errors=16",
+	    transport);
+	like(r.out, "\\(refused 0, timeout 16, reset 0, other 0\\)",
+	    "silent %s: each error counted as a timeout", transport);
+}
+
+static void
+duration_run(void)
+{
+	struct h_result	 r;
+	struct fake	 f;
+	char		 line[512];
+
+	fake_start(&f, STAMP);
+	bench(&r, "-q", "-d", "0.5", "-c", "4", "127.0.0.1", f.tport, NULL);
+	fake_stop(&f);
+	is_int(r.status, 0, "-d 0.5: exit 0");
+	result_line(&r, line, sizeof line);
+	like(line, RESULT_RE, "-d 0.5: the RESULT line has its shape");
+	ok(value(line, "secs") >= 0.5, "-d 0.5: it ran at least 0.5 s "
+	    "(secs=%.3f)", value(line, "secs"));
+	ok(value(line, "ok") > 0, "-d 0.5: some exchanges");
+	is_int((long long)(value(line, "bad") + value(line, "errors")), 0,
+	    "-d 0.5: no bad replies, no errors");
+	ok(strchr(r.out, '\n') == r.out + strlen(r.out) - 1,
+	    "-q: the RESULT line alone");
+}
+
+static void
+other_protos(void)
+{
+	struct h_result	 r;
+	struct fake	 f;
+	char		 line[512];
+
+	fake_start(&f, MSEC);
+	bench(&r, "-q", "-P", "msec", "-n", "100", "-c", "4", "127.0.0.1",
+	    f.tport, NULL);
+	is_int(r.status, 0, "msec: exit 0");
+	result_line(&r, line, sizeof line);
+	like(line, "^RESULT proto=msec transport=tcp ", "msec: RESULT says "
+	    "msec");
+	is_int((long long)value(line, "ok"), 100, "msec: ok=100");
+	bench(&r, "-q", "-u", "-P", "msec", "-n", "100", "-c", "4",
+	    "127.0.0.1", f.uport, NULL);
+	is_int((long long)value(result_line(&r, line, sizeof line), "ok"),
+	    100, "msec over UDP: ok=100");
+	/* A msec line is no stamp reply. */
+	bench(&r, "-q", "-n", "20", "127.0.0.1", f.tport, NULL);
+	is_int((long long)value(result_line(&r, line, sizeof line), "bad"),
+	    20, "msec line read as stamp: bad=20");
+	fake_stop(&f);
+
+	fake_start(&f, TIME32);
+	bench(&r, "-q", "-u", "-P", "time", "-n", "100", "-c", "4",
+	    "127.0.0.1", f.uport, NULL);
+	is_int(r.status, 0, "time over UDP: exit 0");
+	is_int((long long)value(result_line(&r, line, sizeof line), "ok"),
+	    100, "time over UDP: ok=100");
+	bench(&r, "-q", "-P", "time", "-n", "100", "-c", "4", "--spread",
+	    "0", "127.0.0.1", f.tport, NULL);
+	is_int((long long)value(result_line(&r, line, sizeof line), "ok"),
+	    100, "time over TCP, --spread 0: ok=100");
+	fake_stop(&f);
+}
+
+static void
+usage_errors(void)
+{
+	static const char *const cases[][6] = {
+		{ "-c", "0" },
+		{ "-c", "65537" },
+		{ "-c", "8x" },
+		{ "-n", "0" },
+		{ "-n", "-5" },
+		{ "-n", "10", "-d", "1" },
+		{ "-d", "0" },
+		{ "-d", "1e3" },
+		{ "-t", "0" },
+		{ "-t", "257" },
+		{ "-T", "0" },
+		{ "-P", "nope" },
+		{ "--spread", "65535" },
+		{ "--bogus" },
+		{ "127.0.0.1", "0" },
+		{ "127.0.0.1", "65536" },
+		{ "127.0.0.1", "1937", "extra" },
+	};
+	struct h_result	 r;
+	char		 name[128];
+	size_t		 i, k, n;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		name[0] = '\0';
+		for (k = 0; k < 5 && cases[i][k] != NULL; k++) {
+			n = strlen(name);
+			snprintf(name + n, sizeof name - n, "%s%s",
+			    k == 0 ? "" : " ", cases[i][k]);
+		}
+		bench(&r, cases[i][0], cases[i][1], cases[i][2], cases[i][3],
+		    cases[i][4], NULL);
+		is_int(r.status, 2, "usage error: %s: exit 2", name);
+		like(r.err, "usage: stampbench ", "  ... with the usage on "
+		    "stderr");
+		is_str(r.out, "", "  ... and nothing on stdout");
+	}
+	bench(&r, "--help", NULL);
+	is_int(r.status, 0, "--help: exit 0");
+	like(r.out, "^usage: stampbench \\[-46hquV\\]", "--help: usage on "
+	    "stdout");
+	like(r.out, "--spread N", "--help: lists the options");
+	bench(&r, "-V", NULL);
+	is_int(r.status, 0, "-V: exit 0");
+	like(r.out, "^stampbench [0-9]+\\.[0-9]+", "-V: the version");
+}
+
+int
+main(void)
+{
+	prog = h_prog("STAMPBENCH");
+	self = getpid();
+	atexit(stop_children);
+	signal(SIGPIPE, SIG_IGN);
+
+	good_run("tcp");
+	good_run("udp");
+	bad_run(GARBAGE, "tcp", "garbage", "first bad  not a number");
+	bad_run(GARBAGE, "udp", "garbage", "first bad  not a number");
+	bad_run(SKEW, "tcp", "an hour ahead", "first bad  time more than "
+	    "5 s away");
+	refused_run();
+	silent_run("tcp");
+	silent_run("udp");
+	duration_run();
+	other_protos();
+	usage_errors();
+	return done_testing();
+}
