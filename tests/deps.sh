@@ -1,0 +1,73 @@
+#!/bin/sh
+# tests/deps.sh: make sure the programs the tests talk to are here.
+#
+# The interoperability tests run programs nobody here wrote (netcat, rdate,
+# nmap, xinetd), and none of them is ever skipped for want of one: as root
+# this installs what is missing with apt-get, otherwise it names the
+# packages to install and fails.  Quiet when all is present; run it twice
+# and the second run does nothing.
+
+# What the tests run, and the Debian package it comes in.  nc must be
+# OpenBSD's: the tests use its -N, which the traditional netcat lacks.
+DEPS='
+nc		netcat-openbsd
+rdate		rdate
+nmap		nmap
+xinetd		xinetd
+mandoc		mandoc
+prove		perl
+clang		clang
+ip		iproute2
+ss		iproute2
+valgrind	valgrind
+timeout		coreutils
+'
+
+# rdate, xinetd and ip live in sbin, which a user's PATH may lack.
+PATH=$PATH:/usr/sbin:/sbin
+export PATH
+
+# present COMMAND: COMMAND is here, and is the one the tests expect.
+present()
+{
+	command -v "$1" > /dev/null 2>&1 || return 1
+	case $1 in
+	nc)	nc -h 2>&1 | grep -q OpenBSD ;;
+	esac
+}
+
+# missing: the packages of the commands not present, each once.
+missing()
+{
+	printf '%s\n' "$DEPS" | while read -r cmd pkg; do
+		[ -n "$cmd" ] || continue
+		present "$cmd" || echo "$pkg"
+	done | sort -u | tr '\n' ' ' | sed 's/ $//'
+}
+
+need=$(missing)
+[ -n "$need" ] || exit 0
+
+if [ "$(id -u)" != 0 ] || ! command -v apt-get > /dev/null 2>&1; then
+	echo "tests/deps.sh: the tests need these packages: $need" >&2
+	echo "tests/deps.sh: as root: apt-get install $need" >&2
+	exit 1
+fi
+
+echo "tests/deps.sh: installing $need"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q || exit 1
+# $need is a list of words on purpose.
+# shellcheck disable=SC2086
+apt-get install -y -q $need || exit 1
+
+# A traditional netcat installed by hand keeps the nc alternative.
+if ! present nc && [ -x /bin/nc.openbsd ]; then
+	update-alternatives --set nc /bin/nc.openbsd || exit 1
+fi
+
+need=$(missing)
+if [ -n "$need" ]; then
+	echo "tests/deps.sh: still missing after apt-get: $need" >&2
+	exit 1
+fi

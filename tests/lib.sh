@@ -1,0 +1,298 @@
+# tests/lib.sh: what the shell tests share.  Source it, do not run it.
+#
+# TAP: plan, ok, is, like, within, skip, diag, note, done_testing, bail.
+# Processes: lib_spawn starts one in the background under timeout(1), so
+# that it cannot outlive a test that is itself killed (it gets at most
+# LIB_LIFETIME seconds, 600 unless set); lib_stop stops it by its pid
+# (TERM, a 5 s deadline, then KILL); the EXIT trap stops whatever is left
+# and removes the test's temporary directory.
+# stampd: stampd_start runs "$STAMPD" with the given arguments, waits at
+# most 5 s for one `listening` line per -l, and stampd_port reads a port
+# back from those lines.  Nothing here ever uses an address but loopback;
+# that is the caller's promise, kept by passing only 127.0.0.1 and ::1.
+
+# rdate and xinetd live in sbin, which a user's PATH may lack.
+PATH=$PATH:/usr/sbin:/sbin
+export PATH
+# Month names, decimal points and date(1)'s parser must not vary.
+LC_ALL=C
+export LC_ALL
+
+LIB_N=0			# tests run so far
+LIB_FAIL=0		# of which failed
+LIB_PLAN=		# set by plan
+LIB_PIDS=		# what lib_spawn started and lib_stop has not reaped
+LIB_SEQ=0
+LIB_PID=
+LIB_TMP=$(mktemp -d "${TMPDIR:-/tmp}/stampd-test.XXXXXX") || {
+	echo "Bail out! mktemp -d failed"
+	exit 255
+}
+
+# ---- TAP -----------------------------------------------------------------
+
+plan()
+{
+	LIB_PLAN=$1
+	echo "1..$1"
+}
+
+# Each argument a line of TAP comment, on stderr as tap.h does.
+diag()
+{
+	printf '%s\n' "$@" | sed 's/^/# /' >&2
+}
+
+# The same, on stdout: for what a reader of the verbose output wants to see.
+note()
+{
+	printf '%s\n' "$@" | sed 's/^/# /'
+}
+
+# diag_file FILE: a file's content, for the reason of a failure.
+diag_file()
+{
+	if [ -s "$1" ]; then
+		sed 's/^/#   /' "$1" >&2
+	else
+		echo "#   ($1 is empty)" >&2
+	fi
+}
+
+# ok STATUS DESCRIPTION: passes when STATUS is 0; returns 0 or 1 likewise.
+ok()
+{
+	LIB_N=$((LIB_N + 1))
+	if [ "$1" = 0 ]; then
+		printf 'ok %d - %s\n' "$LIB_N" "$2"
+		return 0
+	fi
+	printf 'not ok %d - %s\n' "$LIB_N" "$2"
+	LIB_FAIL=$((LIB_FAIL + 1))
+	return 1
+}
+
+# is GOT WANT DESCRIPTION
+is()
+{
+	[ "$1" = "$2" ]
+	ok $? "$3" && return 0
+	diag "     got: '$1'" "expected: '$2'"
+	return 1
+}
+
+# like GOT EXTENDED-REGEX DESCRIPTION
+like()
+{
+	printf '%s\n' "$1" | grep -Eq -- "$2"
+	ok $? "$3" && return 0
+	diag "                  '$1'" "doesn't match '$2'"
+	return 1
+}
+
+# within T FROM TO DESCRIPTION: T, a Unix time, was read between FROM and
+# TO (date +%s taken before and after), give or take 2 s for the truncation
+# to whole seconds on both sides.
+within()
+{
+	case $1$2$3 in
+	'' | *[!0-9]*)
+		ok 1 "$4"
+		diag "not whole seconds: '$1' in ['$2', '$3']"
+		return 1
+		;;
+	esac
+	[ "$1" -ge $(($2 - 2)) ] && [ "$1" -le $(($3 + 2)) ]
+	ok $? "$4" && return 0
+	diag "$1 is not within [$2 - 2, $3 + 2]" \
+	    "(off by $(($1 - $2)) s from the start)"
+	return 1
+}
+
+# skip DESCRIPTION REASON: counted and shown as skipped, never as passed.
+skip()
+{
+	LIB_N=$((LIB_N + 1))
+	printf 'ok %d - %s # skip %s\n' "$LIB_N" "$1" "$2"
+}
+
+# done_testing: the plan (unless given first) and the exit status.
+done_testing()
+{
+	[ -n "$LIB_PLAN" ] || echo "1..$LIB_N"
+	if [ -n "$LIB_PLAN" ] && [ "$LIB_PLAN" -ne "$LIB_N" ]; then
+		diag "planned $LIB_PLAN tests but ran $LIB_N"
+		exit 1
+	fi
+	[ "$LIB_FAIL" -eq 0 ] || diag "failed $LIB_FAIL of $LIB_N"
+	[ "$LIB_FAIL" -eq 0 ] && exit 0
+	exit 1
+}
+
+bail()
+{
+	printf 'Bail out! %s\n' "$*"
+	exit 255
+}
+
+# ---- processes -----------------------------------------------------------
+
+# lib_alive PID: the process runs (a zombie does not count).
+lib_alive()
+{
+	local line state
+
+	{ read -r line < "/proc/$1/stat"; } 2>/dev/null || return 1
+	# The name in parentheses may hold spaces: the state follows ") ".
+	state=${line##*) }
+	state=${state%% *}
+	[ -n "$state" ] && [ "$state" != Z ]
+}
+
+# lib_spawn LOG CMD [ARG...]: start CMD in the background, its stdout and
+# stderr into LOG; sets LIB_PID.  Call it from the test's own shell, never
+# inside $( ), so that lib_stop can wait for it.  timeout(1) makes the pid
+# the leader of a process group of its own, which lib_stop's KILL uses.
+lib_spawn()
+{
+	local log="$1"
+
+	shift
+	: > "$log"
+	timeout -k 5 "${LIB_LIFETIME:-600}" "$@" > "$log" 2>&1 &
+	LIB_PID=$!
+	LIB_PIDS="$LIB_PIDS $LIB_PID"
+}
+
+# lib_stop PID: TERM, at most 5 s for it to go, then KILL its group.
+# Returns its exit status (a signal's is 128 + its number).
+lib_stop()
+{
+	local pid="$1" i=0 st p rest=
+
+	kill -TERM "$pid" 2>/dev/null
+	while lib_alive "$pid" && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	if lib_alive "$pid"; then
+		diag "pid $pid still runs 5 s after TERM: KILL"
+		kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid"
+	fi
+	wait "$pid"
+	st=$?
+	for p in $LIB_PIDS; do
+		[ "$p" = "$pid" ] || rest="$rest $p"
+	done
+	LIB_PIDS=$rest
+	return $st
+}
+
+lib_cleanup()
+{
+	local p
+
+	for p in $LIB_PIDS; do
+		lib_stop "$p"
+	done
+	rm -rf "$LIB_TMP"
+}
+
+trap lib_cleanup EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# lib_free_port tcp|udp: a port no socket on this machine uses, picked at
+# random below the kernel's ephemeral range so that no client is handed it
+# as its source port meanwhile.  For programs that cannot bind port 0 and
+# say which port they got; the caller retries should it be taken after all.
+lib_free_port()
+{
+	local lo base span n port i=0 f
+
+	case $1 in
+	tcp)	f=t ;;
+	udp)	f=u ;;
+	*)	return 1 ;;
+	esac
+	read -r lo _ < /proc/sys/net/ipv4/ip_local_port_range
+	base=20000
+	span=12000
+	[ "$lo" -gt 21024 ] && span=$((lo - base))
+	while [ $i -lt 100 ]; do
+		n=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
+		port=$((base + n % span))
+		if [ -z "$(timeout 10 ss -"$f"anH "sport = :$port" |
+		    sed -n 1p)" ]; then
+			echo "$port"
+			return 0
+		fi
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# ---- stampd --------------------------------------------------------------
+
+[ -n "$STAMPD" ] && [ -x "$STAMPD" ] ||
+    bail "STAMPD is not an executable: '$STAMPD' (run through make check)"
+
+# stampd_start [ARG...]: start stampd, wait at most 5 s for one listening
+# line per listener; sets STAMPD_PID and STAMPD_LOG.  Returns 1 (after
+# saying why) when stampd died or was not ready in time.
+stampd_start()
+{
+	local a n=0 i=0 got
+
+	for a; do
+		case $a in
+		-l | --listen | --listen=* | -l?*)
+			n=$((n + 1))
+			;;
+		esac
+	done
+	[ $n -gt 0 ] || n=2
+	LIB_SEQ=$((LIB_SEQ + 1))
+	STAMPD_LOG=$LIB_TMP/stampd.$LIB_SEQ.log
+	lib_spawn "$STAMPD_LOG" "$STAMPD" "$@"
+	STAMPD_PID=$LIB_PID
+	while [ $i -lt 50 ]; do
+		got=$(grep -c ' listening ' "$STAMPD_LOG")
+		[ "${got:-0}" -ge $n ] && return 0
+		lib_alive "$STAMPD_PID" || break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	diag "stampd $* did not report its $n listeners within 5 s:"
+	diag_file "$STAMPD_LOG"
+	lib_stop "$STAMPD_PID"
+	return 1
+}
+
+# stampd_port TRANSPORT ADDRESS PROTOCOL [LOG]: the port of the listener
+# that stampd reported as e.g. "listening tcp [::1]:40123 stamp".
+stampd_port()
+{
+	awk -v t="$1" -v a="$2" -v p="$3" '
+	{
+		for (i = 1; i < NF - 2 && $i != "listening"; i++)
+			;
+		if ($i != "listening" || $(i + 1) != t || $(i + 3) != p)
+			next
+		h = $(i + 2)
+		sub(/:[0-9]+$/, "", h)
+		gsub(/[][]/, "", h)
+		if (h == a) {
+			n = split($(i + 2), f, ":")
+			print f[n]
+			exit
+		}
+	}' "${4:-$STAMPD_LOG}"
+}
+
+# stampd_stop: stop the last stampd started; returns its exit status.
+stampd_stop()
+{
+	lib_stop "$STAMPD_PID"
+}

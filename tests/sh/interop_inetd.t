@@ -1,0 +1,181 @@
+#!/bin/sh
+# interop_inetd.t: our client stamp reads the time and daytime services
+# built into xinetd, over TCP and UDP, and agrees with stampd on the time.
+#
+# xinetd runs privately: its own configuration and logs in the test's
+# temporary directory, bound to 127.0.0.1 only.  It cannot bind port 0 and
+# tell us the port, so the ports are picked free at random, and the start
+# is retried on other ports should one be taken meanwhile.  A service
+# named in /etc/services must use the port listed there unless marked
+# UNLISTED, and NOLIBWRAP keeps the host's hosts.deny out of the test.
+. "$(dirname "$0")/../lib.sh"
+
+# xinetd's daytime line is in local time; stamp reads it as UTC.
+TZ=UTC
+export TZ
+
+[ -n "$STAMP" ] && [ -x "$STAMP" ] ||
+    bail "STAMP is not an executable: '$STAMP' (run through make check)"
+
+XDIR=$LIB_TMP/xinetd
+mkdir "$XDIR" || bail "mkdir $XDIR"
+
+# service NAME ID TYPE PORT: one service block of xinetd.conf(5).
+service()
+{
+	local proto=tcp wait=no
+
+	[ "$3" = dgram ] && proto=udp wait=yes
+	cat <<EOF
+service $1
+{
+	type		= INTERNAL UNLISTED
+	id		= $2
+	socket_type	= $3
+	protocol	= $proto
+	wait		= $wait
+	bind		= 127.0.0.1
+	port		= $4
+	flags		= REUSE NOLIBWRAP
+}
+EOF
+}
+
+# bound TRANSPORT PORT: some socket is bound to 127.0.0.1:PORT.
+bound()
+{
+	timeout 10 ss -"$1"lnH "sport = :$2" | grep -q "127\\.0\\.0\\.1:$2 "
+}
+
+# start_xinetd: write a configuration on free ports and start xinetd on
+# it; 0 once all four sockets are bound, within 5 s.  Sets XPID and the
+# ports TT (time tcp), TU, DT (daytime tcp) and DU.
+start_xinetd()
+{
+	local i=0
+
+	if ! { TT=$(lib_free_port tcp) && TU=$(lib_free_port udp) &&
+	    DT=$(lib_free_port tcp) && DU=$(lib_free_port udp) &&
+	    [ "$TT" != "$DT" ] && [ "$TU" != "$DU" ]; }; then
+		diag "found no four free ports below the ephemeral range"
+		return 1
+	fi
+	{
+		printf 'defaults\n{\n'
+		printf '\tlog_type\t= FILE %s\n' "$XDIR/services.log"
+		printf '\tinstances\t= 50\n}\n'
+		service time time-stream stream "$TT"
+		service time time-dgram dgram "$TU"
+		service daytime daytime-stream stream "$DT"
+		service daytime daytime-dgram dgram "$DU"
+	} > "$XDIR/xinetd.conf"
+	rm -f "$XDIR/xinetd.log"
+	lib_spawn "$XDIR/xinetd.out" xinetd -dontfork -f "$XDIR/xinetd.conf" \
+	    -pidfile "$XDIR/xinetd.pid" -filelog "$XDIR/xinetd.log"
+	XPID=$LIB_PID
+	while [ $i -lt 50 ]; do
+		if grep -q 'Started working' "$XDIR/xinetd.log" 2>/dev/null &&
+		    bound t "$TT" && bound u "$TU" && bound t "$DT" &&
+		    bound u "$DU"; then
+			return 0
+		fi
+		lib_alive "$XPID" || break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	if lib_alive "$XPID"; then
+		diag "xinetd did not bind in 5 s (tcp $TT $DT, udp $TU $DU):"
+	else
+		diag "xinetd exited before binding (tcp $TT $DT, udp $TU $DU):"
+	fi
+	diag_file "$XDIR/xinetd.out"
+	diag_file "$XDIR/xinetd.log"
+	lib_stop "$XPID"
+	return 1
+}
+
+started=1
+for try in 1 2 3; do
+	if start_xinetd; then
+		started=0
+		break
+	fi
+	[ $try -lt 3 ] && diag "retrying on other ports"
+done
+ok $started "xinetd serves time and daytime on 127.0.0.1, TCP and UDP" || {
+	diag "xinetd failed 3 times; the last xinetd.conf:"
+	diag_file "$XDIR/xinetd.conf"
+	done_testing
+}
+note "xinetd: time tcp $TT udp $TU, daytime tcp $DT udp $DU"
+
+# ask WHAT PORT ARG...: stamp ARG... -p PORT 127.0.0.1 exits 0 and prints
+# the time xinetd read between the times taken before and after.
+ask()
+{
+	local what="$1" port="$2" out t0 t1 line re
+
+	shift 2
+	out=$LIB_TMP/stamp.out
+	t0=$(date +%s)
+	timeout 10 "$STAMP" -v "$@" -p "$port" 127.0.0.1 > "$out" \
+	    2> "$out.err"
+	ok $? "$what: stamp $* -p $port 127.0.0.1 exits 0" || {
+		diag_file "$out"
+		diag_file "$out.err"
+	}
+	t1=$(date +%s)
+	line=$(sed -n 1p "$out")
+	note "stamp $* -p $port 127.0.0.1: $line"
+	note "$(sed -n 's/^stamp: [^:]*:[0-9]*: //p' "$out.err")"
+	re='^[0-9]+ [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} UTC'
+	re="$re offset [-+][0-9]+\\.[0-9]{3}s from 127\\.0\\.0\\.1:$port \\("
+	like "$line" "$re" "$what: stamp prints seconds, date, time, offset"
+	within "${line%% *}" "$t0" "$t1" "$what: the time xinetd sent is now"
+}
+
+ask "time tcp" "$TT" -P time
+ask "time udp" "$TU" -u -P time
+ask "daytime tcp" "$DT" -P daytime
+ask "daytime udp" "$DU" -u -P daytime
+
+# What xinetd's daytime service sends, byte by byte.
+raw=$LIB_TMP/daytime.raw
+timeout 10 nc -N 127.0.0.1 "$DT" < /dev/null > "$raw"
+ok $? "nc -N 127.0.0.1 $DT reads xinetd's daytime line"
+od -c "$raw" | while read -r l; do
+	note "xinetd daytime: $l"
+done
+
+# stamp -q reads stampd's and xinetd's replies alike, and they agree.
+stampd_start -l tcp:127.0.0.1:0/daytime -l udp:127.0.0.1:0/daytime \
+    -l tcp:127.0.0.1:0/time
+ok $? "stampd serves daytime on TCP and UDP and time on TCP" ||
+    done_testing
+SDT=$(stampd_port tcp 127.0.0.1 daytime)
+SDU=$(stampd_port udp 127.0.0.1 daytime)
+STT=$(stampd_port tcp 127.0.0.1 time)
+
+# agree WHAT PORT1 PORT2 ARG...: stamp -q ARG... reads the same second
+# from both ports, give or take 2 s.
+agree()
+{
+	local what="$1" p1="$2" p2="$3" a b
+
+	shift 3
+	a=$(timeout 10 "$STAMP" -q "$@" -p "$p1" 127.0.0.1)
+	b=$(timeout 10 "$STAMP" -q "$@" -p "$p2" 127.0.0.1)
+	note "$what: stampd $a, xinetd $b"
+	within "$a" "$b" "$b" "$what: stampd and xinetd agree"
+}
+
+agree "daytime tcp" "$SDT" "$DT" -P daytime
+agree "daytime udp" "$SDU" "$DU" -u -P daytime
+agree "time tcp" "$STT" "$TT" -P time
+
+stampd_stop
+is $? 0 "stampd exits 0 on TERM"
+lib_stop "$XPID"
+is $? 0 "xinetd exits 0 on TERM"
+
+done_testing
