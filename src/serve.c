@@ -10,6 +10,8 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +22,7 @@
 #include "wire.h"
 
 #define DGRAM_BATCH	32
+#define BUCKETS		4096	/* per thread: sources tracked by --udp-rate */
 
 /* The replies of the current second, per thread: formatted once. */
 static __thread struct {
@@ -27,6 +30,19 @@ static __thread struct {
 	int		 len[STAMP_NPROTO];
 	char		 text[STAMP_NPROTO][STAMP_REPLY_MAX];
 } cache = { .sec = -1 };
+
+/*
+ * One token bucket per source, in a table indexed by a hash of the source
+ * address.  Sources that share a slot share a bucket: a collision makes
+ * the limit stricter, never looser.  Per thread, so no locks: a server of
+ * W workers lets a source have up to W times the rate.
+ */
+struct bucket {
+	uint64_t	 key;
+	long long	 last_ms;
+	long long	 milli;		/* tokens, in thousandths */
+};
+static __thread struct bucket	*buckets;
 
 static long long
 now_ms(void)
@@ -155,6 +171,73 @@ serve_stream_blocking(const struct server *srv, const struct listener *l,
 	serve_linger_timeout(fd, st);
 }
 
+/* The source an IPv6 network hands out /64 at a time counts as one. */
+static uint64_t
+source_key(const struct sockaddr_storage *ss, int *loopback)
+{
+	const struct sockaddr_in	*sin = (const void *)ss;
+	const struct sockaddr_in6	*sin6 = (const void *)ss;
+	uint64_t			 k;
+	uint32_t			 a;
+
+	if (ss->ss_family == AF_INET6 &&
+	    !IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+		*loopback = IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
+		memcpy(&k, sin6->sin6_addr.s6_addr, sizeof k);
+		return k | 1;	/* never equal to an IPv4 key */
+	}
+	if (ss->ss_family == AF_INET6)
+		memcpy(&a, &sin6->sin6_addr.s6_addr[12], sizeof a);
+	else
+		a = sin->sin_addr.s_addr;
+	*loopback = (ntohl(a) >> 24) == 127;
+	return (uint64_t)a << 1;
+}
+
+/* Whether a reply may go to from now; counts what it refuses. */
+static int
+may_reply(const struct server *srv, const struct listener *l,
+    const struct sockaddr_storage *from, long long now, struct stats *st)
+{
+	struct bucket	*b;
+	uint64_t	 key, h;
+	int		 port, loopback;
+
+	port = net_addr_port((const struct sockaddr *)from);
+	if (port == 0 || port == STAMP_PORT || port == STAMP_TIME_PORT ||
+	    port == STAMP_DAYTIME_PORT ||
+	    port == net_addr_port((const struct sockaddr *)&l->addr)) {
+		serve_count(st, STAT_DROPPED, 1);
+		return 0;
+	}
+	if (srv->udp_rate == 0)
+		return 1;
+	key = source_key(from, &loopback);
+	/* A forged packet cannot come from loopback: no one to reflect at. */
+	if (loopback && !srv->limit_loopback)
+		return 1;
+	if (buckets == NULL &&
+	    (buckets = calloc(BUCKETS, sizeof *buckets)) == NULL)
+		return 0;
+	h = key * 0x9e3779b97f4a7c15ULL;
+	b = &buckets[h >> 52 & (BUCKETS - 1)];
+	if (b->key != key) {
+		b->key = key;
+		b->milli = srv->udp_rate * 1000LL;
+	} else {
+		b->milli += (now - b->last_ms) * srv->udp_rate;
+		if (b->milli > srv->udp_rate * 1000LL)
+			b->milli = srv->udp_rate * 1000LL;
+	}
+	b->last_ms = now;
+	if (b->milli < 1000) {
+		serve_count(st, STAT_LIMITED, 1);
+		return 0;
+	}
+	b->milli -= 1000;
+	return 1;
+}
+
 int
 serve_datagrams(const struct server *srv, const struct listener *l,
     int max, struct stats *st)
@@ -164,6 +247,7 @@ serve_datagrams(const struct server *srv, const struct listener *l,
 	struct iovec		 iin[DGRAM_BATCH], reply;
 	char			 junk[DGRAM_BATCH][8], buf[STAMP_REPLY_MAX];
 	char			 addr[NET_ADDRSTRLEN];
+	long long		 now;
 	int			 i, n, m, len, sent, done = 0;
 
 	while (done < max) {
@@ -186,9 +270,9 @@ serve_datagrams(const struct server *srv, const struct listener *l,
 		}
 		reply.iov_base = buf;
 		reply.iov_len = (size_t)len;
+		now = now_ms();
 		for (i = m = 0; i < n; i++) {
-			/* No reply can reach port 0; a forged source gets none. */
-			if (net_addr_port((struct sockaddr *)&from[i]) == 0)
+			if (!may_reply(srv, l, &from[i], now, st))
 				continue;
 			if (srv->verbose)
 				log_info("Client:%s", net_addr_str((const void *)
@@ -223,7 +307,8 @@ serve_datagram_to(const struct server *srv, const struct listener *l,
 	char	 buf[STAMP_REPLY_MAX], addr[NET_ADDRSTRLEN];
 	int	 len;
 
-	if (net_addr_port((const struct sockaddr *)from) == 0)
+	(void)fromlen;
+	if (!may_reply(srv, l, from, now_ms(), st))
 		return;
 	if (srv->verbose)
 		log_info("Client:%s", net_addr_str((const void *)from, addr,
@@ -281,11 +366,12 @@ serve_report(const struct server *srv)
 			    __ATOMIC_RELAXED);
 	log_info("stats: accepted %llu, replies tcp %llu udp %llu "
 	    "(stamp %llu time %llu daytime %llu), short %llu, reset %llu, "
-	    "shed %llu, linger timeouts %llu, errors %llu",
+	    "shed %llu, linger timeouts %llu, errors %llu, limited %llu, "
+	    "dropped %llu",
 	    sum[STAT_ACCEPTED], sum[STAT_TCP], sum[STAT_UDP], sum[STAT_STAMP],
 	    sum[STAT_TIME], sum[STAT_DAYTIME], sum[STAT_SHORT],
 	    sum[STAT_RESET], sum[STAT_SHED], sum[STAT_LINGER_TIMEOUT],
-	    sum[STAT_ERRORS]);
+	    sum[STAT_ERRORS], sum[STAT_LIMITED], sum[STAT_DROPPED]);
 }
 
 void

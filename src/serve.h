@@ -44,6 +44,8 @@ enum stat_id {
 	STAT_SHED,		/* connections shed while out of fds */
 	STAT_ERRORS,		/* other failures of a system call */
 	STAT_LINGER_TIMEOUT,	/* connections closed while still sending */
+	STAT_LIMITED,		/* refused by a limit: --udp-rate and others */
+	STAT_DROPPED,		/* datagrams from a port no reply may go to */
 	STAT_N
 };
 struct stats {
@@ -63,6 +65,8 @@ struct server {
 	int		 backlog;
 	int		 linger_ms;	/* how long to drain a client's input */
 	int		 reuseport;	/* a socket per worker (SO_REUSEPORT) */
+	int		 udp_rate;	/* replies a second per source, 0: any */
+	int		 limit_loopback; /* limits apply to loopback sources */
 	struct stats	*stats;		/* nstats slots, maybe shared */
 	size_t		 nstats;
 };
@@ -109,7 +113,11 @@ void	serve_stream_blocking(const struct server *srv,
 
 /*
  * Answer the datagrams waiting on a UDP listener, at most max of them, and
- * return how many were answered (0: none was waiting).  Never blocks.
+ * return how many were read (0: none was waiting).  Never blocks.
+ * No reply goes to port 0, nor to a time service's port (13, 37, 1937, or
+ * the listener's own), where it would start a loop between two servers;
+ * and at most srv->udp_rate a second go to one source, so that stampd
+ * cannot be made to reflect a flood at a forged address.
  */
 int	serve_datagrams(const struct server *srv, const struct listener *l,
 	    int max, struct stats *st);

@@ -33,6 +33,7 @@
 #include "wire.h"
 
 #define MAX_LISTENERS	64
+#define UDP_RATE	50	/* a second per source: a person, not a flood */
 
 static const char *default_specs[] = {
 	"tcp:*:1937/stamp",
@@ -41,6 +42,7 @@ static const char *default_specs[] = {
 
 enum {
 	OPT_INETD = 256,
+	OPT_LIMIT_LOOPBACK,
 	OPT_LINGER,
 	OPT_MAX_SPARE,
 	OPT_MAX_WORKERS,
@@ -50,6 +52,7 @@ enum {
 	OPT_STATS_INTERVAL,
 	OPT_SYSLOG,
 	OPT_TIMESTAMPS,
+	OPT_UDP_RATE,
 };
 
 static const struct option longopts[] = {
@@ -64,6 +67,7 @@ static const struct option longopts[] = {
 	{ "version",	 no_argument,		NULL,	'V' },
 	{ "workers",	 required_argument,	NULL,	'w' },
 	{ "inetd",	 no_argument,		NULL,	OPT_INETD },
+	{ "limit-loopback", no_argument,	NULL,	OPT_LIMIT_LOOPBACK },
 	{ "linger",	 required_argument,	NULL,	OPT_LINGER },
 	{ "max-spare",	 required_argument,	NULL,	OPT_MAX_SPARE },
 	{ "max-workers", required_argument,	NULL,	OPT_MAX_WORKERS },
@@ -73,6 +77,7 @@ static const struct option longopts[] = {
 	{ "stats-interval", required_argument,	NULL,	OPT_STATS_INTERVAL },
 	{ "syslog",	 no_argument,		NULL,	OPT_SYSLOG },
 	{ "timestamps",	 no_argument,		NULL,	OPT_TIMESTAMPS },
+	{ "udp-rate",	 required_argument,	NULL,	OPT_UDP_RATE },
 	{ NULL,		 0,			NULL,	0 }
 };
 
@@ -82,12 +87,13 @@ usage_line(FILE *f)
 	fprintf(f,
 	    "usage: stampd [-hVv] [-b backlog] [-D ms] [-l listener] "
 	    "[-m model] [-P protocol]\n"
-	    "              [-u user] [-w workers] [--inetd] [--linger ms] "
-	    "[--max-spare n]\n"
-	    "              [--max-workers n] [--min-spare n] [--ready-fd fd] "
-	    "[--reuseport]\n"
-	    "              [--stats-interval seconds] [--syslog] "
-	    "[--timestamps]\n");
+	    "              [-u user] [-w workers] [--inetd] [--limit-loopback] "
+	    "[--linger ms]\n"
+	    "              [--max-spare n] [--max-workers n] [--min-spare n] "
+	    "[--ready-fd fd]\n"
+	    "              [--reuseport] [--stats-interval seconds] "
+	    "[--syslog] [--timestamps]\n"
+	    "              [--udp-rate n]\n");
 }
 
 static void __attribute__((noreturn))
@@ -126,6 +132,10 @@ help(void)
 "      --linger MS       drain a client still sending, at most MS (1000)\n"
 "      --reuseport       SO_REUSEPORT: a socket per worker, and let other\n"
 "                        processes share the port\n"
+"      --udp-rate N      UDP replies a second to one source address (or\n"
+"                        IPv6 /64), at most; 0: no limit (default %d)\n"
+"      --limit-loopback  apply limits to loopback sources too, which\n"
+"                        cannot be forged from outside (off)\n"
 "  -u, --user NAME       after binding, run as NAME and its groups\n"
 "      --inetd           serve the one socket on standard input, as inetd,\n"
 "                        tcpserver or xinetd hand it over, then exit\n"
@@ -143,7 +153,7 @@ help(void)
 "socket's FileDescriptorName (stamp, time, daytime) names its protocol.\n"
 "Signals: TERM, INT stop (replies in flight finish); USR1 prints the\n"
 "counters; HUP reopens the log.  Exit: 0 ok, 1 runtime failure, 2 usage.\n",
-	    SOMAXCONN);
+	    SOMAXCONN, UDP_RATE);
 	exit(0);
 }
 
@@ -316,6 +326,7 @@ main(int argc, char *argv[])
 	srv.max_spare = 8;
 	srv.backlog = SOMAXCONN;
 	srv.linger_ms = 1000;
+	srv.udp_rate = UDP_RATE;
 
 	while ((ch = getopt_long(argc, argv, "b:D:hl:m:P:u:Vvw:", longopts,
 	    NULL)) != -1) {
@@ -367,6 +378,9 @@ main(int argc, char *argv[])
 		case OPT_INETD:
 			inetd_mode = 1;
 			break;
+		case OPT_LIMIT_LOOPBACK:
+			srv.limit_loopback = 1;
+			break;
 		case OPT_LINGER:
 			srv.linger_ms = (int)number("--linger", optarg, 0,
 			    60000);
@@ -402,6 +416,10 @@ main(int argc, char *argv[])
 			break;
 		case OPT_TIMESTAMPS:
 			log_timestamps(1);
+			break;
+		case OPT_UDP_RATE:
+			srv.udp_rate = (int)number("--udp-rate", optarg, 0,
+			    1000000);
 			break;
 		default:
 			usage();
