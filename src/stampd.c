@@ -33,6 +33,7 @@
 #include "wire.h"
 
 #define MAX_LISTENERS	64
+#define DEFAULT_USER	"nobody"
 #define UDP_RATE	50	/* a second per source: a person, not a flood */
 
 static const char *default_specs[] = {
@@ -136,7 +137,8 @@ help(void)
 "                        IPv6 /64), at most; 0: no limit (default %d)\n"
 "      --limit-loopback  apply limits to loopback sources too, which\n"
 "                        cannot be forged from outside (off)\n"
-"  -u, --user NAME       after binding, run as NAME and its groups\n"
+"  -u, --user NAME       after binding, run as NAME and its groups; root\n"
+"                        runs as " DEFAULT_USER " unless NAME is root\n"
 "      --inetd           serve the one socket on standard input, as inetd,\n"
 "                        tcpserver or xinetd hand it over, then exit\n"
 "  -P, --protocol NAME   the protocol of --inetd and of sockets from\n"
@@ -285,11 +287,20 @@ inetd(struct server *srv, int proto)
 	return serve_datagrams(srv, &l, 1, &st) == 1 ? 0 : 1;
 }
 
-/* Run as user and its groups from now on, for good. */
+/*
+ * Run as user and its groups from now on, for good.  Root never serves
+ * unless told to with --user root: without --user it becomes DEFAULT_USER
+ * once its ports are bound.
+ */
 static void
 drop_privileges(const char *user)
 {
 	struct passwd	*pw;
+
+	if (user == NULL && geteuid() == 0)
+		user = DEFAULT_USER;
+	if (user == NULL)
+		return;
 
 	errno = 0;
 	if ((pw = getpwnam(user)) == NULL)
@@ -447,8 +458,7 @@ main(int argc, char *argv[])
 		}
 		if (sig_init() == -1)
 			fatal("signals");
-		if (user != NULL)
-			drop_privileges(user);
+		drop_privileges(user);
 		return inetd(&srv, proto);
 	}
 
@@ -475,8 +485,7 @@ main(int argc, char *argv[])
 		log_info("listening %s", ls[i].name);
 	srv.ls = ls;
 	srv.nls = nls;
-	if (user != NULL)
-		drop_privileges(user);
+	drop_privileges(user);
 
 	/* Shared, so that the processes of a pool count into one place. */
 	srv.nstats = model->nslots(&srv);
