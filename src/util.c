@@ -43,14 +43,19 @@ util_seconds(const char *s, long long min_ms, long long max_ms,
 	int		 digits = 0;
 
 	for (; *s >= '0' && *s <= '9'; s++, digits++) {
-		if (ms > (LLONG_MAX / 10 - 9000) / 1000)
+		if (ms > (LLONG_MAX - (*s - '0') * 1000) / 10)
 			return "out of range";
 		ms = ms * 10 + (*s - '0') * 1000;
 	}
+	/* Digits past the millisecond are read, and count for nothing. */
 	if (*s == '.')
-		for (s++; *s >= '0' && *s <= '9'; s++, digits++)
-			if ((scale /= 10) > 0)
-				ms += (*s - '0') * scale;
+		for (s++; *s >= '0' && *s <= '9'; s++, digits++) {
+			if ((scale /= 10) == 0)
+				continue;
+			if (ms > LLONG_MAX - (*s - '0') * scale)
+				return "out of range";
+			ms += (*s - '0') * scale;
+		}
 	if (digits == 0 || *s != '\0')
 		return "not a number of seconds";
 	if (ms < min_ms || ms > max_ms)
