@@ -6,10 +6,18 @@
 #   make check CC=clang O=build/clang
 #   make check SAN=1 O=build/san      (AddressSanitizer + UBSan)
 #   make bench        measure every model against nginx and a reference
+#   make fuzz         run each libFuzzer target FUZZ_SECS seconds (60)
 #   make install      PREFIX=/usr/local DESTDIR=
 
 O	?= build
 PREFIX	?= /usr/local
+# Where make install puts things; DESTDIR stages them for a package.
+BINDIR	?= $(PREFIX)/bin
+SBINDIR	?= $(PREFIX)/sbin
+MANDIR	?= $(PREFIX)/share/man
+UNITDIR	?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= $(PREFIX)/etc
+INSTALL	?= install
 CFLAGS	?= -O2 -g
 WARN	 = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wpointer-arith -Wvla
@@ -79,10 +87,51 @@ check: all $(UNIT) $(IT) $(BENCHBIN)
 bench: all $(BENCHBIN)
 	$(TESTENV) sh bench/run.sh
 
+# libFuzzer, clang only: FUZZ_SECS a target (60), FUZZ_TARGETS a subset.
+fuzz:
+	sh tests/fuzz/run.sh
+
 clean:
 	rm -rf build
 
-.PHONY: all run check bench clean
+# The units name /usr/sbin/stampd and /etc/default/stampd: other places
+# are written in as they are installed.  An example config already there
+# is the admin's, kept by install and by uninstall alike, unless unchanged.
+UNITS	 = stampd.socket stampd.service
+EXAMPLE	 = $(DESTDIR)$(SYSCONFDIR)/default/stampd
+
+install: all
+	$(INSTALL) -d "$(DESTDIR)$(SBINDIR)" "$(DESTDIR)$(BINDIR)" \
+	    "$(DESTDIR)$(MANDIR)/man1" "$(DESTDIR)$(MANDIR)/man8" \
+	    "$(DESTDIR)$(UNITDIR)" "$(DESTDIR)$(SYSCONFDIR)/default"
+	$(INSTALL) -m 755 $(O)/stampd "$(DESTDIR)$(SBINDIR)"
+	$(INSTALL) -m 755 $(O)/stamp $(O)/stampbench "$(DESTDIR)$(BINDIR)"
+	$(INSTALL) -m 644 man/stamp.1 man/stampbench.1 \
+	    "$(DESTDIR)$(MANDIR)/man1"
+	$(INSTALL) -m 644 man/stampd.8 "$(DESTDIR)$(MANDIR)/man8"
+	for u in $(UNITS); do \
+		sed -e 's|/usr/sbin/stampd|$(SBINDIR)/stampd|g' \
+		    -e 's|/etc/default/stampd|$(SYSCONFDIR)/default/stampd|g' \
+		    contrib/systemd/$$u > "$(DESTDIR)$(UNITDIR)/$$u.new" && \
+		chmod 644 "$(DESTDIR)$(UNITDIR)/$$u.new" && \
+		mv -f "$(DESTDIR)$(UNITDIR)/$$u.new" \
+		    "$(DESTDIR)$(UNITDIR)/$$u" || exit 1; \
+	done
+	test -e "$(EXAMPLE)" || \
+	    $(INSTALL) -m 644 contrib/stampd.default "$(EXAMPLE)"
+
+uninstall:
+	rm -f "$(DESTDIR)$(SBINDIR)/stampd" "$(DESTDIR)$(BINDIR)/stamp" \
+	    "$(DESTDIR)$(BINDIR)/stampbench" \
+	    "$(DESTDIR)$(MANDIR)/man1/stamp.1" \
+	    "$(DESTDIR)$(MANDIR)/man1/stampbench.1" \
+	    "$(DESTDIR)$(MANDIR)/man8/stampd.8" \
+	    $(UNITS:%="$(DESTDIR)$(UNITDIR)/%")
+	! cmp -s contrib/stampd.default "$(EXAMPLE)" || rm -f "$(EXAMPLE)"
+
+.PHONY: install uninstall
+
+.PHONY: all run check bench fuzz clean
 .SECONDARY:
 
 -include $(wildcard $(O)/obj/*.d $(O)/tests/*/*.d $(O)/bench/*.d)

@@ -21,6 +21,14 @@ ip		iproute2
 ss		iproute2
 valgrind	valgrind
 timeout		coreutils
+systemd-socket-activate	systemd
+systemd-analyze	systemd
+tcpserver	ucspi-tcp
+dpkg-buildpackage dpkg-dev
+dh		debhelper
+flock		util-linux
+yaml.py		python3-yaml
+kubernetes.py	python3-kubernetes
 '
 
 # rdate, xinetd and ip live in sbin, which a user's PATH may lack.
@@ -30,6 +38,11 @@ export PATH
 # present COMMAND: COMMAND is here, and is the one the tests expect.
 present()
 {
+	# NAME.py: a module of Debian's python3 (container.t uses it).
+	case $1 in
+	*.py)	/usr/bin/python3 -c "import ${1%.py}" > /dev/null 2>&1
+		return ;;
+	esac
 	command -v "$1" > /dev/null 2>&1 || return 1
 	case $1 in
 	nc)	nc -h 2>&1 | grep -q OpenBSD ;;

@@ -1,0 +1,243 @@
+#!/bin/sh
+# systemd.t: stampd serves the sockets systemd hands it (LISTEN_FDS,
+# LISTEN_PID, LISTEN_FDNAMES), TCP and UDP, each in the protocol its name
+# says or else the one -P says; and the shipped units pass
+# systemd-analyze verify and its offline security review.
+#
+# No systemd runs here: systemd-socket-activate (from Debian's systemd
+# package) binds the sockets and execs stampd with them, as systemd would.
+# It binds only on the first packet or connection, and cannot bind port 0,
+# so the ports are picked free at random, and the start is retried on
+# other ports should one be taken meanwhile.  Its -d applies to all of its
+# sockets: for TCP and UDP in one daemon, one systemd-socket-activate
+# execs another, which passes the first one's socket on beside its own.
+. "$(dirname "$0")/../lib.sh"
+
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+[ -n "$STAMP" ] && [ -x "$STAMP" ] ||
+    bail "STAMP is not an executable: '$STAMP' (run through make check)"
+[ -n "$STAMP_BUILD" ] && [ -x "$STAMP_BUILD/stampd" ] ||
+    bail "STAMP_BUILD holds no stampd: '$STAMP_BUILD' (run through make check)"
+TZ=UTC
+export TZ
+
+# wait_log PID FILE ERE [N]: at most 5 s for N (1) lines of FILE to match
+# ERE while PID runs.
+wait_log()
+{
+	local i=0 n
+
+	while [ $i -lt 50 ]; do
+		n=$(grep -Ec -- "$3" "$2" 2>/dev/null)
+		[ "${n:-0}" -ge "${4:-1}" ] && return 0
+		lib_alive "$1" || break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# activate LOG CMD...: start CMD, a systemd-socket-activate command line
+# whose first -l is 127.0.0.1:$PORT, and wait until it listens.  Sets SPID.
+activate()
+{
+	local log="$1"
+
+	shift
+	lib_spawn "$log" "$@"
+	SPID=$LIB_PID
+	wait_log "$SPID" "$log" "^Listening on 127\\.0\\.0\\.1:$PORT as " &&
+	    return 0
+	diag "$* did not listen within 5 s:"
+	diag_file "$log"
+	lib_stop "$SPID"
+	return 1
+}
+
+# ask WHAT PORT ARG...: stamp ARG... -p PORT 127.0.0.1 exits 0 and prints
+# now, from that port, in the protocol and transport of ARG.
+ask()
+{
+	local what="$1" port="$2" out t0 t1 line re proto=stamp tr=tcp
+
+	shift 2
+	out=$LIB_TMP/stamp.out
+	t0=$(date +%s)
+	timeout 10 "$STAMP" "$@" -p "$port" 127.0.0.1 > "$out" 2> "$out.err"
+	ok $? "$what: stamp ${*:+$* }-p $port 127.0.0.1 exits 0" ||
+	    diag_file "$out.err"
+	t1=$(date +%s)
+	line=$(sed -n 1p "$out")
+	note "stamp ${*:+$* }-p $port 127.0.0.1: $line"
+	case " $* " in
+	*" -P time "*)		proto=time ;;
+	*" -P daytime "*)	proto=daytime ;;
+	esac
+	case " $* " in
+	*" -u "*)	tr=udp ;;
+	esac
+	re="^[0-9]+ .* from 127\\.0\\.0\\.1:$port \\($proto/$tr\\)\$"
+	like "$line" "$re" "$what: a $proto reply over $tr"
+	within "${line%% *}" "$t0" "$t1" "$what: the time is now"
+}
+
+# listening LOG: stampd's listening lines, for the reader of the output.
+listening()
+{
+	grep -E '^(Listening on|Execing|Received|stampd: listening)' "$1" |
+	    while read -r l; do
+		note "  $l"
+	done
+}
+
+# ---- a TCP socket named "time", beside stampd's own -l ---------------------
+
+log=$LIB_TMP/a.log
+started=1
+for try in 1 2 3; do
+	PORT=$(lib_free_port tcp) || break
+	if activate "$log" systemd-socket-activate -l "127.0.0.1:$PORT" \
+	    --fdname=time "$STAMPD" -l udp:127.0.0.1:0/daytime; then
+		started=0
+		break
+	fi
+done
+ok $started "systemd-socket-activate -l 127.0.0.1:$PORT --fdname=time" &&
+{
+	T=$PORT
+	ask "activated tcp, named time" "$T" -P time
+	wait_log "$SPID" "$log" 'stampd: listening ' 2
+	is "$(stampd_port tcp 127.0.0.1 time "$log")" "$T" \
+	    "stampd reports the socket: listening tcp 127.0.0.1:$T time"
+	U=$(stampd_port udp 127.0.0.1 daytime "$log")
+	like "$U" '^[1-9][0-9]*$' "and its own -l beside it: udp 127.0.0.1:$U"
+	ask "its own udp" "$U" -u -P daytime
+	ask "activated tcp, again" "$T" -P time
+	is "$(grep -c '^Execing ' "$log")" 1 "one stampd served them all"
+	listening "$log"
+	lib_stop "$SPID"
+	is $? 0 "stampd exits 0 on TERM"
+}
+
+# ---- a UDP socket named "daytime-udp" ---------------------------------------
+
+log=$LIB_TMP/b.log
+started=1
+for try in 1 2 3; do
+	PORT=$(lib_free_port udp) || break
+	if activate "$log" systemd-socket-activate -d \
+	    -l "127.0.0.1:$PORT" --fdname=daytime-udp "$STAMPD"; then
+		started=0
+		break
+	fi
+done
+ok $started \
+    "systemd-socket-activate -d -l 127.0.0.1:$PORT --fdname=daytime-udp" &&
+{
+	# The first datagram starts stampd, which answers it.
+	ask "activated udp, named daytime-udp" "$PORT" -u -P daytime
+	wait_log "$SPID" "$log" 'stampd: listening '
+	is "$(stampd_port udp 127.0.0.1 daytime "$log")" "$PORT" \
+	    "stampd reports it: listening udp 127.0.0.1:$PORT daytime"
+	ask "activated udp, again" "$PORT" -u -P daytime
+	listening "$log"
+	lib_stop "$SPID"
+	is $? 0 "stampd exits 0 on TERM"
+}
+
+# ---- an unnamed socket gets -P's protocol -----------------------------------
+
+log=$LIB_TMP/c.log
+started=1
+for try in 1 2 3; do
+	PORT=$(lib_free_port tcp) || break
+	if activate "$log" systemd-socket-activate -l "127.0.0.1:$PORT" \
+	    "$STAMPD" -P time; then
+		started=0
+		break
+	fi
+done
+ok $started \
+    "systemd-socket-activate -l 127.0.0.1:$PORT, no name; stampd -P time" &&
+{
+	ask "activated tcp, unnamed, -P time" "$PORT" -P time
+	wait_log "$SPID" "$log" 'stampd: listening '
+	is "$(stampd_port tcp 127.0.0.1 time "$log")" "$PORT" \
+	    "stampd reports it: listening tcp 127.0.0.1:$PORT time"
+	listening "$log"
+	lib_stop "$SPID"
+	is $? 0 "stampd exits 0 on TERM"
+}
+
+# ---- the shipped units, as systemd would run them ---------------------------
+
+# Installed into a private prefix, so that ExecStart names a program that is
+# there; the units are contrib's but for that path (install.t checks).
+UNITS=$LIB_TMP/prefix
+env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS timeout 120 \
+    make -s -C "$TOP" -o all O="$STAMP_BUILD" install \
+    PREFIX="$UNITS/usr" SYSCONFDIR="$UNITS/etc" > "$LIB_TMP/make.log" 2>&1
+ok $? "make install PREFIX=<temporary>/usr" || diag_file "$LIB_TMP/make.log"
+SOCKET=$UNITS/usr/lib/systemd/system/stampd.socket
+SERVICE=$UNITS/usr/lib/systemd/system/stampd.service
+
+# systemd-analyze looks the Documentation= manual up with man(1).
+MANPATH=$UNITS/usr/share/man timeout 60 systemd-analyze verify \
+    "$SOCKET" "$SERVICE" > "$LIB_TMP/verify.out" 2>&1
+ok $? "systemd-analyze verify stampd.socket stampd.service exits 0" ||
+    diag_file "$LIB_TMP/verify.out"
+is "$(cat "$LIB_TMP/verify.out")" "" "and finds nothing to say"
+
+timeout 60 systemd-analyze security --offline=yes --threshold=20 \
+    "$SERVICE" > "$LIB_TMP/security.out" 2>&1
+ok $? "systemd-analyze security --offline: exposure at most 2.0 of 10" ||
+    diag_file "$LIB_TMP/security.out"
+note "$(grep 'Overall exposure' "$LIB_TMP/security.out")"
+
+# key FILE KEY: the values of KEY= in a unit file, one a line.
+key()
+{
+	sed -n "s/^$2=//p" "$1"
+}
+
+name=$(key "$SOCKET" FileDescriptorName)
+is "$(key "$SOCKET" ListenStream)/$(key "$SOCKET" ListenDatagram)/$name" \
+    1937/1937/stamp "stampd.socket: stamp on TCP and UDP port 1937"
+# ExecStart with $STAMPD_OPTS as the environment file sets it, the program
+# ours; the sockets as the socket unit says, but on loopback and free ports.
+opts=$(sh -c '. "$1" && printf %s "$STAMPD_OPTS"' sh \
+    "$UNITS/etc/default/stampd")
+exec_start=$(key "$SERVICE" ExecStart | sed "s|\\\$STAMPD_OPTS|$opts|")
+is "${exec_start%% *}" "$UNITS/usr/sbin/stampd" \
+    "stampd.service runs the installed stampd"
+note "ExecStart=$exec_start"
+
+log=$LIB_TMP/d.log
+started=1
+for try in 1 2 3; do
+	PORT=$(lib_free_port tcp) && U=$(lib_free_port udp) || break
+	# $exec_start is a command line on purpose.
+	# shellcheck disable=SC2086
+	if activate "$log" systemd-socket-activate -l "127.0.0.1:$PORT" \
+	    systemd-socket-activate -d -l "127.0.0.1:$U" \
+	    --fdname="$name:$name" $exec_start; then
+		started=0
+		break
+	fi
+done
+ok $started "the units' sockets: tcp 127.0.0.1:$PORT, udp 127.0.0.1:$U" &&
+{
+	T=$PORT
+	ask "units, tcp" "$T"
+	wait_log "$SPID" "$log" 'stampd: listening ' 2
+	is "$(stampd_port tcp 127.0.0.1 stamp "$log")" "$T" \
+	    "stampd reports: listening tcp 127.0.0.1:$T stamp"
+	is "$(stampd_port udp 127.0.0.1 stamp "$log")" "$U" \
+	    "stampd reports: listening udp 127.0.0.1:$U stamp"
+	ask "units, udp" "$U" -u
+	listening "$log"
+	lib_stop "$SPID"
+	is $? 0 "stampd exits 0 on TERM"
+}
+
+done_testing
