@@ -127,23 +127,43 @@ log_warnx(const char *fmt, ...)
 	va_end(ap);
 }
 
-void
-log_limited(const char *fmt, ...)
+/* Whether this thread may log one more limited line this second. */
+static int
+within_limit(void)
 {
 	static __thread time_t	 second;
 	static __thread int	 count;
-	va_list			 ap;
-	char			 buf[128];
 	time_t			 now = time(NULL);
 
 	if (now != second) {
 		second = now;
 		count = 0;
 	}
-	if (++count > LIMIT_PER_SEC)
+	return ++count <= LIMIT_PER_SEC;
+}
+
+void
+log_limited(const char *fmt, ...)
+{
+	va_list	 ap;
+	char	 buf[128];
+
+	if (!within_limit())
 		return;
 	va_start(ap, fmt);
 	vlog(LOG_WARNING, errstr(buf, sizeof buf), fmt, ap);
+	va_end(ap);
+}
+
+void
+log_limitedx(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (!within_limit())
+		return;
+	va_start(ap, fmt);
+	vlog(LOG_WARNING, NULL, fmt, ap);
 	va_end(ap);
 }
 

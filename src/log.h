@@ -36,8 +36,11 @@ void	fatalx(const char *fmt, ...)
 /*
  * A warning about a client's fault, at most a few a second so that a flood
  * of them cannot flood the log; the rest are only counted by the caller.
+ * log_limited adds strerror(errno), log_limitedx does not.
  */
 void	log_limited(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+void	log_limitedx(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2)));
 
 #endif /* STAMP_LOG_H */

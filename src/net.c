@@ -74,8 +74,20 @@ net_parse_spec(const char *text, struct net_spec *spec)
 	port = p + 1;
 
 	if ((slash = strchr(port, '/')) != NULL) {
-		if ((spec->proto = wire_proto_find(slash + 1)) == -1)
+		n = strcspn(slash + 1, "+");
+		if (n >= sizeof host)
 			return "protocol must be stamp, time or daytime";
+		memcpy(host, slash + 1, n);
+		host[n] = '\0';
+		if ((spec->proto = wire_proto_find(host)) == -1)
+			return "protocol must be stamp, time or daytime";
+		if (slash[1 + n] == '+') {
+			if (strcmp(slash + 1 + n, "+proxy") != 0)
+				return "the only option after + is proxy";
+			if (spec->type != SOCK_STREAM)
+				return "+proxy needs tcp";
+			spec->proxy = 1;
+		}
 		n = (size_t)(slash - port);
 	} else {
 		spec->proto = STAMP_PROTO_STAMP;
@@ -193,6 +205,68 @@ net_listen(const struct net_spec *spec, int backlog, int reuseport,
 	if (boundlen != NULL)
 		*boundlen = len;
 	return fd;
+}
+
+const char *
+net_parse_cidr(const char *text, struct net_cidr *c)
+{
+	char		 host[INET6_ADDRSTRLEN];
+	const char	*slash;
+	size_t		 n;
+	long long	 bits;
+	int		 max;
+
+	memset(c, 0, sizeof *c);
+	slash = strchr(text, '/');
+	n = slash != NULL ? (size_t)(slash - text) : strlen(text);
+	if (n >= sizeof host)
+		return "not an address";
+	memcpy(host, text, n);
+	host[n] = '\0';
+	if (inet_pton(AF_INET, host, c->addr) == 1) {
+		c->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, host, c->addr) == 1) {
+		c->family = AF_INET6;
+		max = 128;
+	} else
+		return "not a numeric IPv4 or IPv6 address";
+	bits = max;
+	if (slash != NULL) {
+		if (slash[1] < '0' || slash[1] > '9' || strlen(slash + 1) > 3)
+			return "prefix length must be a number";
+		for (bits = 0, slash++; *slash >= '0' && *slash <= '9'; slash++)
+			bits = bits * 10 + (*slash - '0');
+		if (*slash != '\0' || bits > max)
+			return "prefix length out of range";
+	}
+	c->bits = (int)bits;
+	return NULL;
+}
+
+int
+net_cidr_match(const struct net_cidr *c, const struct sockaddr_storage *ss)
+{
+	const struct sockaddr_in	*sin = (const void *)ss;
+	const struct sockaddr_in6	*sin6 = (const void *)ss;
+	const unsigned char		*a;
+	int				 family = ss->ss_family, full, rest;
+
+	if (family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+		family = AF_INET;
+		a = &sin6->sin6_addr.s6_addr[12];
+	} else if (family == AF_INET6)
+		a = sin6->sin6_addr.s6_addr;
+	else
+		a = (const unsigned char *)&sin->sin_addr;
+	if (family != c->family)
+		return 0;
+	full = c->bits / 8;
+	rest = c->bits % 8;
+	if (memcmp(a, c->addr, (size_t)full) != 0)
+		return 0;
+	return rest == 0 ||
+	    ((a[full] ^ c->addr[full]) & (0xff << (8 - rest)) & 0xff) == 0;
 }
 
 int
@@ -315,21 +389,19 @@ net_send(int fd, const void *buf, size_t len, int flags)
 	return (ssize_t)done;
 }
 
-int
-net_finish(int fd)
-{
-	if (shutdown(fd, SHUT_WR) == -1)
-		return -1;
-	return net_drain(fd);
-}
-
-int
-net_drain(int fd)
+/*
+ * Read and throw away what the client has sent, a bounded amount, without
+ * waiting: 1 at EOF, 0 when nothing more is there now, -1 and errno.
+ * *got says whether anything was read.
+ */
+static int
+discard(int fd, int *got)
 {
 	char	 junk[4096];
 	ssize_t	 n;
 	int	 i;
 
+	*got = 0;
 	/* A bounded number of reads: a fast sender must not hold us here. */
 	for (i = 0; i < 16; i++) {
 		n = recv(fd, junk, sizeof junk, MSG_DONTWAIT);
@@ -338,13 +410,35 @@ net_drain(int fd)
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				return -1;
-			/* Nothing is waiting: a close now sends no reset. */
-			return i == 0 ? 1 : 0;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			return -1;
 		}
+		*got = 1;
 	}
 	return 0;
+}
+
+int
+net_finish(int fd)
+{
+	int	 r, got;
+
+	if (shutdown(fd, SHUT_WR) == -1)
+		return -1;
+	/* A client that sent nothing is done: a close now sends no reset. */
+	if ((r = discard(fd, &got)) != 0)
+		return r;
+	return got ? 0 : 1;
+}
+
+int
+net_drain(int fd)
+{
+	int	 got;
+
+	/* A client that has sent is drained until its EOF or our deadline. */
+	return discard(fd, &got);
 }
 
 int
@@ -357,8 +451,16 @@ net_resolve(const char *host, const char *port, int family, int type,
 	memset(&hints, 0, sizeof hints);
 	hints.ai_family = family;
 	hints.ai_socktype = type;
-	hints.ai_flags = AI_ADDRCONFIG;
-	if ((e = getaddrinfo(host, port, &hints, &res)) != 0)
+	/*
+	 * A numeric address is taken as it is: AI_ADDRCONFIG would refuse
+	 * 127.0.0.1 on a host whose only other addresses are IPv6.
+	 */
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+	if ((e = getaddrinfo(host, port, &hints, &res)) == EAI_NONAME) {
+		hints.ai_flags = AI_ADDRCONFIG;
+		e = getaddrinfo(host, port, &hints, &res);
+	}
+	if (e != 0)
 		return e;
 	memcpy(addr, res->ai_addr, res->ai_addrlen);
 	*len = res->ai_addrlen;
@@ -472,6 +574,17 @@ net_sendto(int fd, const void *buf, size_t len, const struct sockaddr *to,
 	return n;
 }
 
+ssize_t
+net_recv(int fd, void *buf, size_t len, int flags)
+{
+	ssize_t	 n;
+
+	do {
+		n = recv(fd, buf, len, flags | MSG_DONTWAIT);
+	} while (n == -1 && errno == EINTR);
+	return n;
+}
+
 int
 net_recvmmsg(int fd, struct mmsghdr *msgs, unsigned int n)
 {
@@ -518,6 +631,28 @@ net_addr_str(const struct sockaddr *addr, char *buf, size_t len)
 	} else
 		snprintf(buf, len, "(family %d)", addr->sa_family);
 	return buf;
+}
+
+uint64_t
+net_source_key(const struct sockaddr_storage *ss, int *loopback)
+{
+	const struct sockaddr_in	*sin = (const void *)ss;
+	const struct sockaddr_in6	*sin6 = (const void *)ss;
+	uint64_t			 k;
+	uint32_t			 a;
+
+	if (ss->ss_family == AF_INET6 &&
+	    !IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+		*loopback = IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
+		memcpy(&k, sin6->sin6_addr.s6_addr, sizeof k);
+		return k | 1;	/* never equal to an IPv4 key */
+	}
+	if (ss->ss_family == AF_INET6)
+		memcpy(&a, &sin6->sin6_addr.s6_addr[12], sizeof a);
+	else
+		a = sin->sin_addr.s_addr;
+	*loopback = (ntohl(a) >> 24) == 127;
+	return (uint64_t)a << 1;
 }
 
 int

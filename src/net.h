@@ -14,6 +14,7 @@
 
 #include <poll.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Room for "[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]:65535". */
 #define NET_ADDRSTRLEN	64
@@ -23,6 +24,7 @@ struct net_spec {
 	int			type;	/* SOCK_STREAM or SOCK_DGRAM */
 	int			proto;	/* enum stamp_proto */
 	int			any;	/* "*": IPv6 and IPv4 on one socket */
+	int			proxy;	/* "+proxy": a PROXY header first */
 	struct sockaddr_storage	addr;
 	socklen_t		addrlen;
 };
@@ -31,11 +33,28 @@ struct net_spec {
  * Parse "TRANSPORT:ADDRESS:PORT[/PROTOCOL]" into *spec.  TRANSPORT is tcp or
  * udp; ADDRESS a numeric IPv4 address, an IPv6 address in brackets, or "*"
  * for every address of both families; PORT 0 to 65535 (0: the kernel
- * chooses); PROTOCOL stamp (the default), time or daytime.
+ * chooses); PROTOCOL stamp (the default), time or daytime, and for tcp
+ * "+proxy" after it: each client begins with a PROXY protocol header.
  * Returns NULL, or a static sentence naming the first thing that is wrong.
  * Pure: no I/O, no errno.
  */
 const char	*net_parse_spec(const char *text, struct net_spec *spec);
+
+/* An address block: 127.0.0.0/8, ::1/128, 10.1.2.3 (a /32). */
+struct net_cidr {
+	int		 family;	/* AF_INET or AF_INET6 */
+	unsigned char	 addr[16];
+	int		 bits;
+};
+
+/*
+ * Parse "ADDRESS[/PREFIX]" into *c.  Returns NULL or a static sentence.
+ * net_cidr_match says whether addr (v4-mapped IPv6 counts as IPv4) lies
+ * in c.  Both pure.
+ */
+const char	*net_parse_cidr(const char *text, struct net_cidr *c);
+int		 net_cidr_match(const struct net_cidr *c,
+		    const struct sockaddr_storage *addr);
 
 /*
  * Make the socket of a listener: socket, SO_REUSEADDR, (SO_REUSEPORT when
@@ -93,14 +112,14 @@ ssize_t		 net_send(int fd, const void *buf, size_t len, int flags);
 /*
  * Finish a served stream: half-close our side so the reply and a FIN leave
  * (a reply sent with MSG_MORE leaves in the same segment as the FIN), then
- * net_drain.  Closing with unread input would make the kernel send a reset,
- * which can destroy the reply still in flight: this is why we drain.
- *
- * net_drain discards what the client has sent so far, without waiting.
- * Both return 1 if the socket may be closed now (the client said EOF, or
- * nothing was waiting), 0 if the client is still sending and the caller
- * should call net_drain again when it is readable (bounded by a deadline
- * of the caller's), or -1 and errno on an error (close it).
+ * discard what the client has sent so far, without waiting.  Closing with
+ * unread input would make the kernel send a reset, which can destroy the
+ * reply still in flight: this is why we drain.
+ * Returns 1 if the socket may be closed now (the client sent nothing, or
+ * said EOF), 0 if it has been sending: the caller waits until readable and
+ * calls net_drain, until it returns 1 or a deadline of the caller's passes.
+ * net_drain returns 1 at the client's EOF, 0 to wait more.  Both return -1
+ * and errno on an error (close it).
  */
 int		 net_finish(int fd);
 int		 net_drain(int fd);
@@ -139,6 +158,13 @@ ssize_t		 net_sendto(int fd, const void *buf, size_t len,
 		    const struct sockaddr *to, socklen_t tolen);
 
 /*
+ * recv(2) that never waits (MSG_DONTWAIT is added to flags), EINTR
+ * retried.  Returns the bytes read, 0 at EOF, or -1 and errno (EAGAIN
+ * when nothing is there yet).
+ */
+ssize_t		 net_recv(int fd, void *buf, size_t len, int flags);
+
+/*
  * recvmmsg and sendmmsg of up to n datagrams, never waiting, EINTR retried
  * (sendmmsg never raises SIGPIPE).  Return how many, or -1 and errno; an
  * empty queue is 0, not an error.
@@ -153,6 +179,15 @@ int		 net_sendmmsg(int fd, struct mmsghdr *msgs, unsigned int n);
  */
 char		*net_addr_str(const struct sockaddr *addr, char *buf,
 		    size_t len);
+
+/*
+ * A key for the source of addr, for limits: the IPv4 address, or the /64
+ * of an IPv6 one (a network is handed a /64 at a time, so it counts as
+ * one source); a v4-mapped address keys as IPv4.  *loopback says whether
+ * the source is a loopback address.  Pure.
+ */
+uint64_t	 net_source_key(const struct sockaddr_storage *addr,
+		    int *loopback);
 
 /* The port of an AF_INET or AF_INET6 address, in host order. */
 int		 net_addr_port(const struct sockaddr *addr);
