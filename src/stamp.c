@@ -1,13 +1,19 @@
 /*
  * stamp.c: the client.  Ask one server for the time in one of the three
- * protocols, over TCP or UDP, and print it with the offset of our clock.
+ * protocols, over TCP or UDP, and print it with the offset of our clock;
+ * or, with --listen, join a multicast group (or wait on a port for
+ * broadcasts) and print each announcement that stampd --announce sends.
  *
  * Everything it does is bounded by one deadline (-t), name resolution
- * included.  Over TCP it never sends a byte and reads at most REPLY_LIMIT;
- * over UDP it sends empty datagrams only.  Only main prints and exits.
+ * included; only --listen may wait for ever, as it is told.  Over TCP it
+ * never sends a byte and reads at most REPLY_LIMIT; over UDP it sends
+ * empty datagrams only, and when listening nothing at all.  Only main and
+ * listen_announcements print and exit.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <net/if.h>
+#include <netinet/in.h>
 
 #include <errno.h>
 #include <getopt.h>
@@ -59,12 +65,19 @@ static struct {
 	.cv = PTHREAD_COND_INITIALIZER,
 };
 
+enum {
+	OPT_INTERFACE = 256,
+};
+
 static void
 usage(FILE *fp)
 {
 	fprintf(fp, "usage: stamp [-46hqVuv] [-P protocol] [-p port] "
 	    "[-r retries] [-t seconds]\n"
-	    "             [host [port]]\n");
+	    "             [host [port]]\n"
+	    "       stamp -l spec [-hqVv] [-n count] [-P protocol] "
+	    "[-t seconds]\n"
+	    "             [--interface name]\n");
 }
 
 static void
@@ -75,6 +88,14 @@ help(void)
 	    "  -4, --ipv4            use IPv4 only\n"
 	    "  -6, --ipv6            use IPv6 only\n"
 	    "  -h, --help            print this help and exit\n"
+	    "  -l, --listen=SPEC     print the announcements sent to SPEC,\n"
+	    "                        udp:GROUP:PORT (joined), or udp:0.0.0.0:PORT\n"
+	    "                        or udp:[::]:PORT for broadcast and unicast\n"
+	    "  -n, --count=N         with -l: stop after N announcements "
+	    "(default: never)\n"
+	    "      --interface=NAME  with -l: join the group on NAME "
+	    "(default: as the\n"
+	    "                        routes say)\n"
 	    "  -P, --protocol=NAME   stamp (default), time or daytime\n"
 	    "  -p, --port=PORT       port (default: the protocol's: "
 	    "1937, 37, 13)\n"
@@ -82,11 +103,13 @@ help(void)
 	    "  -r, --retries=N       UDP: resend the datagram up to N times "
 	    "(default 2)\n"
 	    "  -t, --timeout=SECONDS give up after SECONDS in all "
-	    "(default 5)\n"
+	    "(default 5; with -l\n"
+	    "                        none)\n"
 	    "  -u, --udp             ask over UDP instead of TCP\n"
 	    "  -V, --version         print the version and exit\n"
 	    "  -v, --verbose         print the address and the raw reply "
-	    "to stderr\n");
+	    "to stderr;\n"
+	    "                        with -l also the port, and each TTL\n");
 }
 
 /*
@@ -349,6 +372,240 @@ seconds(const struct timespec *ts)
 	return (double)ts->tv_sec + ts->tv_nsec / 1e9;
 }
 
+static int
+setint(int fd, int level, int name, int value)
+{
+	return setsockopt(fd, level, name, &value, sizeof value);
+}
+
+/*
+ * Join the group spec is bound to, on interface ifindex (0: the one the
+ * routes pick for the group).  Returns 0, or -1 and errno.
+ */
+static int
+join(int fd, const struct net_spec *spec, unsigned int ifindex)
+{
+	const struct sockaddr_in	*sin = (const void *)&spec->addr;
+	const struct sockaddr_in6	*sin6 = (const void *)&spec->addr;
+	struct ip_mreqn			 mr;
+	struct ipv6_mreq		 m6;
+
+	if (spec->addr.ss_family == AF_INET) {
+		memset(&mr, 0, sizeof mr);
+		mr.imr_multiaddr = sin->sin_addr;
+		mr.imr_ifindex = (int)ifindex;
+		return setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr,
+		    sizeof mr);
+	}
+	memset(&m6, 0, sizeof m6);
+	m6.ipv6mr_multiaddr = sin6->sin6_addr;
+	m6.ipv6mr_interface = ifindex;
+	return setsockopt(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, &m6, sizeof m6);
+}
+
+static int
+is_group(const struct net_spec *spec)
+{
+	const struct sockaddr_in	*sin = (const void *)&spec->addr;
+	const struct sockaddr_in6	*sin6 = (const void *)&spec->addr;
+
+	if (spec->addr.ss_family == AF_INET)
+		return IN_MULTICAST(ntohl(sin->sin_addr.s_addr));
+	return IN6_IS_ADDR_MULTICAST(&sin6->sin6_addr);
+}
+
+/*
+ * --listen: bind the port (shared: SO_REUSEADDR and SO_REUSEPORT, so that
+ * several receivers on one host each get every announcement), join the
+ * group if it is one, and print each announcement as it comes.  Returns
+ * the exit status: 0 after count announcements, 1 on a failure or when
+ * the timeout (0: none) passed first, 2 on a bad spec.  A malformed
+ * announcement is reported and skipped: anyone may send to a group.
+ */
+static int
+listen_announcements(const char *text, const char *ifname, int proto,
+    unsigned long long count, double timeout, int quiet, int verbose)
+{
+	static char		 reply[REPLY_LIMIT + 1];
+	static char		 raw[4 * sizeof reply + 3];
+	struct net_spec		 spec;
+	struct sockaddr_storage	 bound, from;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&spec.addr;
+	struct timespec		 deadline, now;
+	struct mmsghdr		 m;
+	struct iovec		 iov;
+	struct cmsghdr		*c;
+	struct wire_tm		 tm;
+	union {
+		struct cmsghdr	 align;
+		char		 buf[2 * CMSG_SPACE(sizeof(int))];
+	}			 ctl;
+	socklen_t		 boundlen;
+	unsigned long long	 got = 0;
+	unsigned int		 ifindex = 0;
+	char			 where[NET_ADDRSTRLEN], here[NET_ADDRSTRLEN];
+	const char		*why, *pname = wire_proto_name(proto);
+	long long		 t, left = -1;
+	size_t			 len;
+	int			 fd, r, ttl, group;
+
+	if ((why = net_parse_spec(text, &spec)) == NULL &&
+	    spec.type != SOCK_DGRAM)
+		why = "announcements come over udp only";
+	if (why != NULL) {
+		fprintf(stderr, "stamp: --listen %s: %s\n", text, why);
+		usage(stderr);
+		return 2;
+	}
+	group = is_group(&spec);
+	if (ifname != NULL && !group) {
+		fprintf(stderr, "stamp: --interface: %s is not a group to "
+		    "join\n", text);
+		usage(stderr);
+		return 2;
+	}
+	if (ifname != NULL && (ifindex = if_nametoindex(ifname)) == 0) {
+		fprintf(stderr, "stamp: --interface %s: %s\n", ifname,
+		    strerror(errno));
+		return 1;
+	}
+	if (spec.addr.ss_family == AF_INET6 &&
+	    (IN6_IS_ADDR_MC_LINKLOCAL(&sin6->sin6_addr) ||
+	    IN6_IS_ADDR_MC_NODELOCAL(&sin6->sin6_addr))) {
+		/* Linux binds a link-scope address only with its link. */
+		if (ifindex == 0) {
+			fprintf(stderr, "stamp: --listen %s: a link-scope "
+			    "group needs --interface\n", text);
+			usage(stderr);
+			return 2;
+		}
+		sin6->sin6_scope_id = ifindex;
+	}
+
+	/*
+	 * Bound to the group's address, the socket gets that group's
+	 * datagrams only, not those of every group joined on the port.
+	 */
+	if ((fd = net_listen(&spec, 0, 1, &bound, &boundlen)) == -1) {
+		fprintf(stderr, "stamp: bind %s: %s\n", text, strerror(errno));
+		return 1;
+	}
+	/*
+	 * Linux hands a socket the datagrams of every group that any socket
+	 * of the host joined on that port (IP_MULTICAST_ALL): we want those
+	 * of our own group alone, and none on a broadcast port.  The IPv6
+	 * twin is younger (Linux 4.20): where it is missing, the bound
+	 * address still filters.
+	 */
+	if ((spec.addr.ss_family == AF_INET || spec.any) &&
+	    setint(fd, IPPROTO_IP, IP_MULTICAST_ALL, 0) == -1)
+		goto fail;
+	if (spec.addr.ss_family == AF_INET6 &&
+	    setint(fd, IPPROTO_IPV6, IPV6_MULTICAST_ALL, 0) == -1 &&
+	    errno != ENOPROTOOPT)
+		goto fail;
+	if (group && join(fd, &spec, ifindex) == -1)
+		goto fail;
+	/* The TTL that reached us tells how far the sender let it go. */
+	if (verbose && spec.addr.ss_family == AF_INET &&
+	    setint(fd, IPPROTO_IP, IP_RECVTTL, 1) == -1)
+		goto fail;
+	if (verbose && spec.addr.ss_family == AF_INET6 &&
+	    (setint(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1) == -1 ||
+	    (spec.any && setint(fd, IPPROTO_IP, IP_RECVTTL, 1) == -1)))
+		goto fail;
+	net_addr_str((struct sockaddr *)&bound, here, sizeof here);
+	if (verbose)
+		fprintf(stderr, "stamp: listening on udp %s (%s)%s%s%s\n",
+		    here, pname, group ? ", joined on " : ", no group",
+		    group ? (ifname != NULL ? ifname : "the routes' "
+		    "interface") : "", group ? "" : " (broadcast, unicast)");
+
+	if (timeout > 0) {
+		left = (long long)(timeout * 1000 + 0.5);
+		clock_gettime(CLOCK_MONOTONIC, &deadline);
+		deadline.tv_sec += left / 1000;
+		deadline.tv_nsec += left % 1000 * 1000000;
+		if (deadline.tv_nsec >= 1000000000) {
+			deadline.tv_sec++;
+			deadline.tv_nsec -= 1000000000;
+		}
+	}
+	while (count == 0 || got < count) {
+		if (timeout > 0 && (left = ms_left(&deadline)) <= 0)
+			break;
+		if ((r = net_wait(fd, POLLIN, (int)left)) == -1)
+			goto fail;
+		if (r == 0)
+			continue;
+		iov.iov_base = reply;
+		iov.iov_len = sizeof reply;
+		memset(&m, 0, sizeof m);
+		m.msg_hdr.msg_name = &from;
+		m.msg_hdr.msg_namelen = sizeof from;
+		m.msg_hdr.msg_iov = &iov;
+		m.msg_hdr.msg_iovlen = 1;
+		m.msg_hdr.msg_control = ctl.buf;
+		m.msg_hdr.msg_controllen = sizeof ctl.buf;
+		if ((r = net_recvmmsg(fd, &m, 1)) == -1)
+			goto fail;
+		if (r == 0)
+			continue;
+		clock_gettime(CLOCK_REALTIME, &now);
+		len = m.msg_len;
+		net_addr_str((struct sockaddr *)&from, where, sizeof where);
+		ttl = -1;
+		for (c = CMSG_FIRSTHDR(&m.msg_hdr); c != NULL;
+		    c = CMSG_NXTHDR(&m.msg_hdr, c))
+			if ((c->cmsg_level == IPPROTO_IP &&
+			    c->cmsg_type == IP_TTL) ||
+			    (c->cmsg_level == IPPROTO_IPV6 &&
+			    c->cmsg_type == IPV6_HOPLIMIT))
+				memcpy(&ttl, CMSG_DATA(c), sizeof ttl);
+		if (verbose)
+			fprintf(stderr, "stamp: %s: announcement of %zu bytes, "
+			    "ttl %d: %s\n", where, len, ttl, escape(reply,
+			    len, raw));
+		if (len > REPLY_LIMIT || (m.msg_hdr.msg_flags & MSG_TRUNC))
+			why = "announcement too long";
+		else if (wire_decode(proto, reply, len, &t, &why) == 0)
+			why = NULL;
+		if (why != NULL) {
+			fprintf(stderr, "stamp: %s: malformed %s announcement "
+			    "(skipped): %s\n", where, pname, why);
+			continue;
+		}
+		got++;
+		if (quiet)
+			printf("%lld\n", t);
+		else {
+			wire_civil(t, &tm);
+			printf("%lld %04lld-%02d-%02d %02d:%02d:%02d UTC offset "
+			    "%+.3fs from %s (%s/udp announcement)\n", t,
+			    tm.year, tm.mon, tm.mday, tm.hour, tm.min, tm.sec,
+			    (double)t - seconds(&now), where, pname);
+		}
+		/* Each line as it comes: whoever reads us may be waiting. */
+		if (fflush(stdout) == EOF) {
+			fprintf(stderr, "stamp: stdout: %s\n",
+			    strerror(errno));
+			close(fd);
+			return 1;
+		}
+	}
+	close(fd);
+	if (count != 0 && got < count) {
+		fprintf(stderr, "stamp: udp %s: timed out after %gs, %llu of "
+		    "%llu announcements\n", here, timeout, got, count);
+		return 1;
+	}
+	return 0;
+fail:
+	fprintf(stderr, "stamp: --listen %s: %s\n", text, strerror(errno));
+	close(fd);
+	return 1;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -356,6 +613,8 @@ main(int argc, char *argv[])
 		{ "ipv4",     no_argument,       NULL, '4' },
 		{ "ipv6",     no_argument,       NULL, '6' },
 		{ "help",     no_argument,       NULL, 'h' },
+		{ "listen",   required_argument, NULL, 'l' },
+		{ "count",    required_argument, NULL, 'n' },
 		{ "protocol", required_argument, NULL, 'P' },
 		{ "port",     required_argument, NULL, 'p' },
 		{ "quiet",    no_argument,       NULL, 'q' },
@@ -364,6 +623,7 @@ main(int argc, char *argv[])
 		{ "udp",      no_argument,       NULL, 'u' },
 		{ "version",  no_argument,       NULL, 'V' },
 		{ "verbose",  no_argument,       NULL, 'v' },
+		{ "interface", required_argument, NULL, OPT_INTERFACE },
 		{ NULL,       0,                 NULL, 0 }
 	};
 	static struct query	 q;
@@ -371,18 +631,20 @@ main(int argc, char *argv[])
 	struct sigaction	 sa;
 	struct wire_tm		 tm;
 	char			 where[NET_ADDRSTRLEN];
-	const char		*why, *tname;
+	const char		*why, *tname, *lspec = NULL, *ifname = NULL;
+	unsigned long long	 count = 0;
 	double			 v, timeout = 5, mid;
 	long long		 t;
 	int			 ch, proto = STAMP_PROTO_STAMP, quiet = 0;
 	int			 verbose = 0, port = -1, family, gai, ms;
+	int			 timed = 0, retried = 0;
 
 	q.family = AF_UNSPEC;
 	q.type = SOCK_STREAM;
 	q.retries = 2;
 	/* Our own messages, in our own shape, rather than getopt's. */
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":46hP:p:qr:t:uVv", longopts,
+	while ((ch = getopt_long(argc, argv, ":46hl:n:P:p:qr:t:uVv", longopts,
 	    NULL)) != -1) {
 		why = NULL;
 		switch (ch) {
@@ -396,6 +658,13 @@ main(int argc, char *argv[])
 		case 'h':
 			help();
 			return 0;
+		case 'l':
+			lspec = optarg;
+			break;
+		case 'n':
+			if ((why = number(optarg, 1, 1, 1e9, &v)) == NULL)
+				count = (unsigned long long)v;
+			break;
 		case 'P':
 			if ((proto = wire_proto_find(optarg)) == -1)
 				why = "must be stamp, time or daytime";
@@ -410,11 +679,13 @@ main(int argc, char *argv[])
 		case 'r':
 			if ((why = number(optarg, 1, 0, 100, &v)) == NULL)
 				q.retries = (int)v;
+			retried = 1;
 			break;
 		case 't':
 			/* A millisecond is the finest that poll can wait. */
 			if ((why = number(optarg, 0, 0.001, 3600, &v)) == NULL)
 				timeout = v;
+			timed = 1;
 			break;
 		case 'u':
 			q.type = SOCK_DGRAM;
@@ -424,6 +695,9 @@ main(int argc, char *argv[])
 			return 0;
 		case 'v':
 			verbose = 1;
+			break;
+		case OPT_INTERFACE:
+			ifname = optarg;
 			break;
 		case ':':
 			fprintf(stderr, "stamp: %s needs an argument\n",
@@ -454,6 +728,28 @@ main(int argc, char *argv[])
 	argv += optind;
 
 	why = NULL;
+	if (lspec == NULL && (count != 0 || ifname != NULL))
+		why = "-n and --interface go with --listen";
+	else if (lspec != NULL && (argc > 0 || port != -1))
+		why = "--listen takes no host and no port: SPEC names them";
+	else if (lspec != NULL && (q.family != AF_UNSPEC || retried))
+		why = "-4, -6 and -r do not apply to --listen";
+	if (why != NULL) {
+		fprintf(stderr, "stamp: %s\n", why);
+		usage(stderr);
+		return 2;
+	}
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_IGN;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGPIPE, &sa, NULL) == -1) {
+		fprintf(stderr, "stamp: sigaction: %s\n", strerror(errno));
+		return 1;
+	}
+
+	if (lspec != NULL)
+		return listen_announcements(lspec, ifname, proto, count,
+		    timed ? timeout : 0, quiet, verbose);
 	if (argc > 2)
 		why = "too many operands";
 	else if (argc == 2 && port != -1)
@@ -477,14 +773,6 @@ main(int argc, char *argv[])
 		port = wire_proto_port(proto);
 	snprintf(q.port, sizeof q.port, "%d", port);
 	tname = q.type == SOCK_STREAM ? "tcp" : "udp";
-
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = SIG_IGN;
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGPIPE, &sa, NULL) == -1) {
-		fprintf(stderr, "stamp: sigaction: %s\n", strerror(errno));
-		return 1;
-	}
 
 	ms = (int)(timeout * 1000 + 0.5);
 	clock_gettime(CLOCK_MONOTONIC, &q.deadline);
