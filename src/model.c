@@ -11,6 +11,10 @@
 const struct model *const model_list[] = {
 	&model_event,
 	&model_iterative,
+	&model_fork,
+	&model_prefork,
+	&model_dynamic,
+	&model_threads,
 	NULL
 };
 

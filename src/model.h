@@ -42,5 +42,9 @@ size_t			 model_one_slot(const struct server *srv);
 
 extern const struct model model_event;
 extern const struct model model_iterative;
+extern const struct model model_fork;
+extern const struct model model_prefork;
+extern const struct model model_dynamic;
+extern const struct model model_threads;
 
 #endif /* STAMP_MODEL_H */
