@@ -62,6 +62,7 @@ struct wlistener {
 struct conn {
 	struct watch		 w;
 	int			 fd;
+	int			 header;	/* waiting for a PROXY header */
 	size_t			 listener;
 	long long		 deadline;
 	struct sockaddr_storage	 peer;
@@ -169,8 +170,13 @@ conn_put(struct worker *w, struct conn *c)
 	w->busy--;
 }
 
+/*
+ * Watch a connection until it is readable: for the rest of its PROXY
+ * header (header set), or to drain what its client still sends.
+ */
 static void
-linger_start(struct worker *w, int fd)
+wait_start(struct worker *w, size_t i, int fd,
+    const struct sockaddr_storage *peer, int header)
 {
 	struct epoll_event	 ev;
 	struct conn		*c;
@@ -180,6 +186,10 @@ linger_start(struct worker *w, int fd)
 		return;
 	}
 	c->fd = fd;
+	c->listener = i;
+	c->header = header;
+	if (header)
+		c->peer = *peer;
 	c->deadline = w->now + w->srv->linger_ms;
 	ev.events = EPOLLIN | EPOLLRDHUP;
 	ev.data.ptr = c;
@@ -192,21 +202,38 @@ linger_start(struct worker *w, int fd)
 }
 
 static void
-linger_event(struct worker *w, struct conn *c)
+wait_event(struct worker *w, struct conn *c)
 {
+	int	 next;
+
 	/* close(2) takes the fd out of the epoll set: it was never dup'ed. */
-	if (serve_linger(c->fd, w->st) == 0)
+	if (c->header)
+		next = serve_stream(w->srv, &w->srv->ls[c->listener], c->fd,
+		    &c->peer, w->st);
+	else
+		next = serve_linger(c->fd, w->st) ? SERVE_DONE : SERVE_DRAIN;
+	if (next == SERVE_HEADER || (next == SERVE_DRAIN && !c->header))
 		return;
 	queue_remove(&w->lingering, c);
-	conn_put(w, c);
+	if (next == SERVE_DONE) {
+		conn_put(w, c);
+		return;
+	}
+	/* Header read and reply sent: the drain gets a time of its own. */
+	c->header = 0;
+	c->deadline = w->now + w->srv->linger_ms;
+	queue_append(&w->lingering, c);
 }
 
 static void
 serve_conn(struct worker *w, size_t i, int fd,
     const struct sockaddr_storage *peer)
 {
-	if (serve_stream(w->srv, &w->srv->ls[i], fd, peer, w->st) == 0)
-		linger_start(w, fd);
+	int	 next;
+
+	next = serve_stream(w->srv, &w->srv->ls[i], fd, peer, w->st);
+	if (next != SERVE_DONE)
+		wait_start(w, i, fd, peer, next == SERVE_HEADER);
 }
 
 static void
@@ -218,7 +245,7 @@ delay_conn(struct worker *w, size_t i, int fd,
 	if ((c = conn_get(w)) == NULL) {
 		/* Past the limit a client is refused, never queued forever. */
 		serve_count(w->st, STAT_SHED, 1);
-		close(fd);
+		serve_close(fd);
 		return;
 	}
 	c->fd = fd;
@@ -246,13 +273,12 @@ static int
 accept_batch(struct worker *w, struct wlistener *wl)
 {
 	struct sockaddr_storage	 peer;
-	socklen_t		 len;
 	int			 fd, n, pause;
 
 	for (n = 0; n < EV_BATCH; n++) {
-		if ((fd = net_accept(wl->fd, &peer, &len)) == -1) {
-			pause = serve_accept_failed(&w->srv->ls[wl->idx],
-			    errno, &w->spare, w->st);
+		fd = serve_accept(&w->srv->ls[wl->idx], wl->fd, &peer,
+		    &w->spare, w->st, &pause);
+		if (fd == -1) {
 			if (pause > 0) {
 				watch_listener(w, wl, 0);
 				wl->resume = w->now + pause;
@@ -418,7 +444,7 @@ worker_main(void *arg)
 		for (i = 0; i < n; i++) {
 			wt = evs[i].data.ptr;
 			if (wt->kind == K_CONN)
-				linger_event(w, (struct conn *)wt);
+				wait_event(w, (struct conn *)wt);
 			else if (wt->kind == K_LISTENER) {
 				if (listener_event(w,
 				    (struct wlistener *)wt) == -1)
@@ -441,9 +467,9 @@ worker_free(struct worker *w)
 
 	/* Close what is still queued (a failed stop), then the chunks. */
 	for (c = w->delayed.head; c != NULL; c = c->next)
-		close(c->fd);
+		serve_close(c->fd);
 	for (c = w->lingering.head; c != NULL; c = c->next)
-		close(c->fd);
+		serve_close(c->fd);
 	for (c = w->chunks; c != NULL; c = next) {
 		next = c->next;
 		free(c);

@@ -25,12 +25,16 @@
 #include "serve.h"
 #include "sig.h"
 
-#define MAX_LINGER	64	/* connections drained at once */
+#define MAX_LINGER	64	/* connections waited on at once */
 #define DGRAM_TURN	64	/* datagrams a listener gets per turn */
 
+/* A connection waited on: for its PROXY header, or to drain it. */
 struct draining {
-	int		 fd;
-	long long	 deadline;	/* ms, monotonic */
+	int			 fd;
+	int			 header;
+	size_t			 listener;
+	struct sockaddr_storage	 peer;		/* while header is set */
+	long long		 deadline;	/* ms, monotonic */
 };
 
 struct state {
@@ -53,16 +57,25 @@ now_ms(void)
 }
 
 static void
-linger_add(struct state *s, int fd)
+linger_add(struct state *s, size_t i, int fd,
+    const struct sockaddr_storage *peer, int next)
 {
+	struct draining	*d;
+
+	if (next == SERVE_DONE)
+		return;
 	if (s->nlinger == MAX_LINGER) {
 		/* Full: the oldest has waited longest; it goes first. */
 		serve_linger_timeout(s->linger[0].fd, s->st);
 		s->linger[0] = s->linger[--s->nlinger];
 	}
-	s->linger[s->nlinger].fd = fd;
-	s->linger[s->nlinger].deadline = now_ms() + s->srv->linger_ms;
-	s->nlinger++;
+	d = &s->linger[s->nlinger++];
+	d->fd = fd;
+	d->listener = i;
+	d->header = next == SERVE_HEADER;
+	if (d->header)
+		d->peer = *peer;
+	d->deadline = now_ms() + s->srv->linger_ms;
 }
 
 /* Returns -1 when accept failed in a way that must stop the server. */
@@ -71,18 +84,16 @@ accept_one(struct state *s, size_t i)
 {
 	struct listener		*l = &s->srv->ls[i];
 	struct sockaddr_storage	 peer;
-	socklen_t		 len;
 	int			 fd, pause;
 
-	if ((fd = net_accept(l->fd, &peer, &len)) == -1) {
-		pause = serve_accept_failed(l, errno, &s->spare, s->st);
+	fd = serve_accept(l, l->fd, &peer, &s->spare, s->st, &pause);
+	if (fd == -1) {
 		if (pause > 0)
 			s->paused[i] = now_ms() + pause;
 		return pause == -1 ? -1 : 0;
 	}
 	serve_sleep(s->srv->delay_ms);
-	if (serve_stream(s->srv, l, fd, &peer, s->st) == 0)
-		linger_add(s, fd);
+	linger_add(s, i, fd, &peer, serve_stream(s->srv, l, fd, &peer, s->st));
 	return 0;
 }
 
@@ -130,22 +141,38 @@ prepare(struct state *s, int stopping)
 	return wake > now ? (int)(wake - now) : 0;
 }
 
+/* Whatever this turn's poll found for a waited-on connection. */
+static int
+wait_event(struct state *s, struct draining *d)
+{
+	int	 next;
+
+	if (!d->header)
+		return serve_linger(d->fd, s->st) ? SERVE_DONE : SERVE_DRAIN;
+	next = serve_stream(s->srv, &s->srv->ls[d->listener], d->fd, &d->peer,
+	    s->st);
+	if (next == SERVE_DRAIN) {
+		/* Header read and reply sent: the drain gets its own time. */
+		d->header = 0;
+		d->deadline = now_ms() + s->srv->linger_ms;
+	}
+	return next;
+}
+
 static void
 drain_lingers(struct state *s)
 {
 	struct pollfd	*p = s->pfd + 1 + s->srv->nls;
 	long long	 now = now_ms();
-	int		 j, n = s->nlinger;
+	int		 j, done;
 
 	/* Walk back, so that moving the last one down skips nothing. */
-	for (j = n - 1; j >= 0; j--) {
-		if (p[j].revents != 0) {
-			if (serve_linger(s->linger[j].fd, s->st) == 0 &&
-			    s->linger[j].deadline > now)
-				continue;
-		} else if (s->linger[j].deadline > now)
+	for (j = s->nlinger - 1; j >= 0; j--) {
+		done = p[j].revents != 0 &&
+		    wait_event(s, &s->linger[j]) == SERVE_DONE;
+		if (!done && s->linger[j].deadline > now)
 			continue;
-		else
+		if (!done)
 			serve_linger_timeout(s->linger[j].fd, s->st);
 		s->linger[j] = s->linger[--s->nlinger];
 	}

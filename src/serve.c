@@ -5,6 +5,7 @@
  * that may), never allocates, never lets a client's fault stop the server.
  */
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 
@@ -16,8 +17,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "limit.h"
 #include "log.h"
 #include "net.h"
+#include "proxy.h"
 #include "serve.h"
 #include "wire.h"
 
@@ -43,6 +46,14 @@ struct bucket {
 	long long	 milli;		/* tokens, in thousandths */
 };
 static __thread struct bucket	*buckets;
+
+/*
+ * Which limit slot each open connection holds, by fd: a process's fds
+ * are its own, and after a fork the child inherits the table with them.
+ */
+static struct limits	*limits;
+static int		*fdslot;
+static int		 nfdslot;
 
 static long long
 now_ms(void)
@@ -75,6 +86,96 @@ serve_reply(int proto, char *buf, size_t len)
 	return cache.len[proto];
 }
 
+int
+serve_init(const struct server *srv)
+{
+	struct rlimit	 rl;
+	int		 i;
+
+	if ((limits = srv->limits) == NULL)
+		return 0;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return -1;
+	nfdslot = rl.rlim_cur > 1 << 20 ? 1 << 20 : (int)rl.rlim_cur;
+	if ((fdslot = calloc((size_t)nfdslot, sizeof *fdslot)) == NULL)
+		return -1;
+	for (i = 0; i < nfdslot; i++)
+		fdslot[i] = LIMIT_REFUSED;
+	return 0;
+}
+
+/* Count, log and classify a failed accept: see serve_accept's *pause. */
+static int
+serve_accept_failed(const struct listener *l, int lfd, int err, int *spare,
+    struct stats *st)
+{
+	errno = err;
+	switch (net_accept_error(err)) {
+	case NET_ACCEPT_EMPTY:
+		return 0;
+	case NET_ACCEPT_RETRY:
+		serve_count(st, STAT_RESET, 1);
+		return 0;
+	case NET_ACCEPT_FDS:
+		serve_count(st, STAT_SHED, 1);
+		log_limited("%s: accept", l->name);
+		if (*spare == -1) {
+			/* No spare to trade: pause rather than spin. */
+			*spare = net_spare_open();
+			return 100;
+		}
+		net_shed(lfd, spare);
+		return 0;
+	case NET_ACCEPT_MEM:
+		serve_count(st, STAT_ERRORS, 1);
+		log_limited("%s: accept", l->name);
+		return 100;
+	default:
+		log_warn("%s: accept", l->name);
+		return -1;
+	}
+}
+
+int
+serve_accept(const struct listener *l, int lfd,
+    struct sockaddr_storage *peer, int *spare, struct stats *st, int *pause)
+{
+	socklen_t	 len;
+	int		 fd, slot, tries;
+
+	for (tries = 0; tries < 64; tries++) {
+		if ((fd = net_accept(lfd, peer, &len)) == -1) {
+			*pause = serve_accept_failed(l, lfd, errno, spare, st);
+			return -1;
+		}
+		serve_count(st, STAT_ACCEPTED, 1);
+		if (limits == NULL)
+			return fd;
+		slot = limit_admit(limits, peer, now_ms());
+		if (slot != LIMIT_REFUSED && fd < nfdslot) {
+			fdslot[fd] = slot;
+			return fd;
+		}
+		if (slot != LIMIT_REFUSED)
+			limit_release(limits, slot);
+		/* Over a limit: closed at once, never queued. */
+		serve_count(st, STAT_LIMITED, 1);
+		close(fd);
+	}
+	*pause = 0;
+	return -1;
+}
+
+void
+serve_close(int fd)
+{
+	if (limits != NULL && fd < nfdslot && fdslot[fd] != LIMIT_REFUSED) {
+		limit_release(limits, fdslot[fd]);
+		fdslot[fd] = LIMIT_REFUSED;
+	}
+	close(fd);
+}
+
 static void
 count_reply(const struct listener *l, struct stats *st)
 {
@@ -96,22 +197,84 @@ count_failure(const struct listener *l, int err, struct stats *st)
 	}
 }
 
+/*
+ * Read the PROXY header of a connection from peer into *real: 1 when it
+ * is read (and consumed), 0 when more must arrive, -1 when the connection
+ * must be closed: peer may not send one, or it is bad or cut short.
+ */
+static int
+read_header(const struct server *srv, const struct listener *l, int fd,
+    const struct sockaddr_storage *peer, struct sockaddr_storage *real,
+    struct stats *st)
+{
+	char		 buf[PROXY_MAX], addr[NET_ADDRSTRLEN];
+	const char	*why;
+	size_t		 i, hdrlen;
+	socklen_t	 rlen;
+	ssize_t		 n;
+
+	for (i = 0; i < srv->nproxy_from; i++)
+		if (net_cidr_match(&srv->proxy_from[i], peer))
+			break;
+	if (i == srv->nproxy_from) {
+		why = "not a peer allowed to send one (--proxy-from)";
+		goto bad;
+	}
+	/* Peek: only the header is ours to take, never the request. */
+	if ((n = net_recv(fd, buf, sizeof buf, MSG_PEEK)) == -1 &&
+	    (errno == EAGAIN || errno == EWOULDBLOCK))
+		return 0;
+	if (n <= 0) {
+		why = n == 0 ? "closed before its end" : "unreadable";
+		goto bad;
+	}
+	switch (proxy_parse(buf, (size_t)n, &hdrlen, real, &rlen, &why)) {
+	case PROXY_NEED_MORE:
+		return 0;
+	case PROXY_OK:
+		break;
+	default:
+		goto bad;
+	}
+	if (net_recv(fd, buf, hdrlen, 0) != (ssize_t)hdrlen) {
+		why = "unreadable";
+		goto bad;
+	}
+	if (rlen == 0)
+		*real = *peer;
+	return 1;
+bad:
+	serve_count(st, STAT_BADHDR, 1);
+	log_limitedx("%s: PROXY header from %s: %s", l->name,
+	    net_addr_str((const void *)peer, addr, sizeof addr), why);
+	return -1;
+}
+
 int
 serve_stream(const struct server *srv, const struct listener *l, int fd,
     const struct sockaddr_storage *peer, struct stats *st)
 {
-	char	 buf[STAMP_REPLY_MAX], addr[NET_ADDRSTRLEN];
-	ssize_t	 n;
-	int	 len, r;
+	struct sockaddr_storage	 real;
+	char			 buf[STAMP_REPLY_MAX], addr[NET_ADDRSTRLEN];
+	ssize_t			 n;
+	int			 len, r;
 
-	serve_count(st, STAT_ACCEPTED, 1);
+	if (l->proxy) {
+		if ((r = read_header(srv, l, fd, peer, &real, st)) == 0)
+			return SERVE_HEADER;
+		if (r == -1) {
+			serve_close(fd);
+			return SERVE_DONE;
+		}
+		peer = &real;
+	}
 	if (srv->verbose)
 		log_info("Client:%s", net_addr_str((const void *)peer, addr,
 		    sizeof addr));
 	if ((len = serve_reply(l->proto, buf, sizeof buf)) == -1) {
 		serve_count(st, STAT_ERRORS, 1);
-		close(fd);
-		return 1;
+		serve_close(fd);
+		return SERVE_DONE;
 	}
 	/* MSG_MORE: the reply waits for the FIN, and both leave as one. */
 	n = net_send(fd, buf, (size_t)len, MSG_MORE);
@@ -121,15 +284,15 @@ serve_stream(const struct server *srv, const struct listener *l, int fd,
 		serve_count(st, STAT_SHORT, 1);
 	else {
 		count_failure(l, errno, st);
-		close(fd);
-		return 1;
+		serve_close(fd);
+		return SERVE_DONE;
 	}
 	if ((r = net_finish(fd)) == 0)
-		return 0;
+		return SERVE_DRAIN;
 	if (r == -1 && errno != ENOTCONN && errno != ECONNRESET)
 		count_failure(l, errno, st);
-	close(fd);
-	return 1;
+	serve_close(fd);
+	return SERVE_DONE;
 }
 
 int
@@ -141,7 +304,7 @@ serve_linger(int fd, struct stats *st)
 		return 0;
 	if (r == -1)
 		serve_count(st, STAT_RESET, 1);
-	close(fd);
+	serve_close(fd);
 	return 1;
 }
 
@@ -149,49 +312,31 @@ void
 serve_linger_timeout(int fd, struct stats *st)
 {
 	serve_count(st, STAT_LINGER_TIMEOUT, 1);
-	close(fd);
+	serve_close(fd);
 }
 
 void
 serve_stream_blocking(const struct server *srv, const struct listener *l,
     int fd, const struct sockaddr_storage *peer, struct stats *st)
 {
-	long long	 deadline;
-	int		 left;
+	long long	 deadline = now_ms() + srv->linger_ms;
+	int		 left, next;
 
-	if (serve_stream(srv, l, fd, peer, st))
-		return;
-	deadline = now_ms() + srv->linger_ms;
-	while ((left = (int)(deadline - now_ms())) > 0) {
+	next = serve_stream(srv, l, fd, peer, st);
+	while (next != SERVE_DONE &&
+	    (left = (int)(deadline - now_ms())) > 0) {
 		if (net_wait(fd, POLLIN, left) == -1)
 			break;
-		if (serve_linger(fd, st))
-			return;
+		if (next == SERVE_HEADER) {
+			/* The drain that may follow gets a time of its own. */
+			if ((next = serve_stream(srv, l, fd, peer, st)) ==
+			    SERVE_DRAIN)
+				deadline = now_ms() + srv->linger_ms;
+		} else if (serve_linger(fd, st))
+			next = SERVE_DONE;
 	}
-	serve_linger_timeout(fd, st);
-}
-
-/* The source an IPv6 network hands out /64 at a time counts as one. */
-static uint64_t
-source_key(const struct sockaddr_storage *ss, int *loopback)
-{
-	const struct sockaddr_in	*sin = (const void *)ss;
-	const struct sockaddr_in6	*sin6 = (const void *)ss;
-	uint64_t			 k;
-	uint32_t			 a;
-
-	if (ss->ss_family == AF_INET6 &&
-	    !IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
-		*loopback = IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
-		memcpy(&k, sin6->sin6_addr.s6_addr, sizeof k);
-		return k | 1;	/* never equal to an IPv4 key */
-	}
-	if (ss->ss_family == AF_INET6)
-		memcpy(&a, &sin6->sin6_addr.s6_addr[12], sizeof a);
-	else
-		a = sin->sin_addr.s_addr;
-	*loopback = (ntohl(a) >> 24) == 127;
-	return (uint64_t)a << 1;
+	if (next != SERVE_DONE)
+		serve_linger_timeout(fd, st);
 }
 
 /* Whether a reply may go to from now; counts what it refuses. */
@@ -212,7 +357,7 @@ may_reply(const struct server *srv, const struct listener *l,
 	}
 	if (srv->udp_rate == 0)
 		return 1;
-	key = source_key(from, &loopback);
+	key = net_source_key(from, &loopback);
 	/* A forged packet cannot come from loopback: no one to reflect at. */
 	if (loopback && !srv->limit_loopback)
 		return 1;
@@ -322,37 +467,6 @@ serve_datagram_to(const struct server *srv, const struct listener *l,
 		count_failure(l, errno, st);
 }
 
-int
-serve_accept_failed(const struct listener *l, int err, int *spare,
-    struct stats *st)
-{
-	errno = err;
-	switch (net_accept_error(err)) {
-	case NET_ACCEPT_EMPTY:
-		return 0;
-	case NET_ACCEPT_RETRY:
-		serve_count(st, STAT_RESET, 1);
-		return 0;
-	case NET_ACCEPT_FDS:
-		serve_count(st, STAT_SHED, 1);
-		log_limited("%s: accept", l->name);
-		if (*spare == -1) {
-			/* No spare to trade: pause rather than spin. */
-			*spare = net_spare_open();
-			return 100;
-		}
-		net_shed(l->fd, spare);
-		return 0;
-	case NET_ACCEPT_MEM:
-		serve_count(st, STAT_ERRORS, 1);
-		log_limited("%s: accept", l->name);
-		return 100;
-	default:
-		log_warn("%s: accept", l->name);
-		return -1;
-	}
-}
-
 void
 serve_report(const struct server *srv)
 {
@@ -367,11 +481,12 @@ serve_report(const struct server *srv)
 	log_info("stats: accepted %llu, replies tcp %llu udp %llu "
 	    "(stamp %llu time %llu daytime %llu), short %llu, reset %llu, "
 	    "shed %llu, linger timeouts %llu, errors %llu, limited %llu, "
-	    "dropped %llu",
+	    "dropped %llu, bad headers %llu",
 	    sum[STAT_ACCEPTED], sum[STAT_TCP], sum[STAT_UDP], sum[STAT_STAMP],
 	    sum[STAT_TIME], sum[STAT_DAYTIME], sum[STAT_SHORT],
 	    sum[STAT_RESET], sum[STAT_SHED], sum[STAT_LINGER_TIMEOUT],
-	    sum[STAT_ERRORS], sum[STAT_LIMITED], sum[STAT_DROPPED]);
+	    sum[STAT_ERRORS], sum[STAT_LIMITED], sum[STAT_DROPPED],
+	    sum[STAT_BADHDR]);
 }
 
 void

@@ -21,6 +21,7 @@ struct listener {
 	int			fd;
 	int			type;		/* SOCK_STREAM, SOCK_DGRAM */
 	int			proto;		/* enum stamp_proto */
+	int			proxy;		/* a PROXY header comes first */
 	struct net_spec		spec;		/* as asked for, to rebind */
 	struct sockaddr_storage	addr;		/* as bound */
 	socklen_t		addrlen;
@@ -46,6 +47,7 @@ enum stat_id {
 	STAT_LINGER_TIMEOUT,	/* connections closed while still sending */
 	STAT_LIMITED,		/* refused by a limit: --udp-rate and others */
 	STAT_DROPPED,		/* datagrams from a port no reply may go to */
+	STAT_BADHDR,		/* PROXY headers refused, bad or missing */
 	STAT_N
 };
 struct stats {
@@ -65,11 +67,16 @@ struct server {
 	int		 backlog;
 	int		 linger_ms;	/* how long to drain a client's input */
 	int		 reuseport;	/* a socket per worker (SO_REUSEPORT) */
+	struct limits	*limits;	/* --max-conns, --per-ip, --rate */
 	int		 udp_rate;	/* replies a second per source, 0: any */
 	int		 limit_loopback; /* limits apply to loopback sources */
+	struct net_cidr	*proxy_from;	/* who may send a PROXY header */
+	size_t		 nproxy_from;
 	struct stats	*stats;		/* nstats slots, maybe shared */
 	size_t		 nstats;
 };
+
+struct limits;
 
 /* Add n to counter s of slot st. */
 static inline void
@@ -86,12 +93,20 @@ serve_count(struct stats *st, enum stat_id s, unsigned long long n)
  */
 int	serve_reply(int proto, char *buf, size_t len);
 
+/* What a connection needs next, from serve_stream. */
+enum serve_next {
+	SERVE_DRAIN,	/* wait until readable, then serve_linger */
+	SERVE_DONE,	/* closed: nothing more */
+	SERVE_HEADER,	/* wait until readable, then serve_stream again */
+};
+
 /*
- * Serve one accepted connection: log it when asked, send the reply,
- * half-close and drain.  Returns 1 when fd is closed and done, 0 when the
- * client is still sending: the caller must wait (at most srv->linger_ms)
- * until fd is readable and call serve_linger.  The caller never closes fd
- * itself unless serve_linger_timeout is called.
+ * Serve one accepted connection: on a +proxy listener read its PROXY
+ * header first (the real client replaces peer), log it when asked, send
+ * the reply, half-close and drain.  Returns what the connection needs
+ * next; every wait it asks for is bounded by srv->linger_ms, and at the
+ * deadline the caller calls serve_linger_timeout.  The caller never
+ * closes fd itself.
  */
 int	serve_stream(const struct server *srv, const struct listener *l,
 	    int fd, const struct sockaddr_storage *peer, struct stats *st);
@@ -131,13 +146,32 @@ void	serve_datagram_to(const struct server *srv, const struct listener *l,
 	    struct stats *st);
 
 /*
- * What to do after accept failed with err on listener l: count and log it,
- * shed a connection with the spare fd on EMFILE.  Returns the milliseconds
- * the caller should stop accepting for (0: go on), or -1 if the error is
- * our own bug and the server must stop.
+ * Ready the connection limits: the table of which fd holds which admitted
+ * connection.  Called once, by main, before the model runs.  Returns 0, or
+ * -1 and errno.
  */
-int	serve_accept_failed(const struct listener *l, int err, int *spare,
-	    struct stats *st);
+int	serve_init(const struct server *srv);
+
+/*
+ * Accept one connection on lfd, a socket of listener l (l->fd, or a
+ * worker's own with --reuseport), that the limits admit; one they refuse
+ * is closed at once and counted, and the next is tried.  Returns the fd (non-
+ * blocking), or -1 with *pause saying what to do: 0, wait for the next
+ * readiness (the queue is empty, or only refused ones were waiting); a
+ * number of milliseconds to stop accepting for (out of fds or memory: the
+ * error is counted, logged, and with EMFILE a pending client shed with the
+ * spare fd, so that nothing spins); -1, the error is our own bug and the
+ * server must stop.
+ */
+int	serve_accept(const struct listener *l, int lfd,
+	    struct sockaddr_storage *peer, int *spare, struct stats *st,
+	    int *pause);
+
+/*
+ * Close a connection that serve_accept gave, giving back its place under
+ * the limits.  Every close of a served connection goes through here.
+ */
+void	serve_close(int fd);
 
 /* Sum the slots and log one line of counters. */
 void	serve_report(const struct server *srv);

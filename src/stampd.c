@@ -16,6 +16,7 @@
 #include <getopt.h>
 #include <grp.h>
 #include <limits.h>
+#include <net/if.h>
 #include <poll.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -23,6 +24,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "announce.h"
+#include "limit.h"
 #include "log.h"
 #include "model.h"
 #include "net.h"
@@ -34,6 +37,7 @@
 
 #define MAX_LISTENERS	64
 #define DEFAULT_USER	"nobody"
+#define MAX_PROXY_FROM	32
 #define UDP_RATE	50	/* a second per source: a person, not a flood */
 
 static const char *default_specs[] = {
@@ -42,12 +46,20 @@ static const char *default_specs[] = {
 };
 
 enum {
-	OPT_INETD = 256,
+	OPT_ANNOUNCE = 256,
+	OPT_ANNOUNCE_IF,
+	OPT_ANNOUNCE_TTL,
+	OPT_EVERY,
+	OPT_INETD,
 	OPT_LIMIT_LOOPBACK,
 	OPT_LINGER,
+	OPT_MAX_CONNS,
 	OPT_MAX_SPARE,
 	OPT_MAX_WORKERS,
 	OPT_MIN_SPARE,
+	OPT_PER_IP,
+	OPT_PROXY_FROM,
+	OPT_RATE,
 	OPT_READY_FD,
 	OPT_REUSEPORT,
 	OPT_STATS_INTERVAL,
@@ -67,12 +79,20 @@ static const struct option longopts[] = {
 	{ "verbose",	 no_argument,		NULL,	'v' },
 	{ "version",	 no_argument,		NULL,	'V' },
 	{ "workers",	 required_argument,	NULL,	'w' },
+	{ "announce",	 required_argument,	NULL,	OPT_ANNOUNCE },
+	{ "announce-if", required_argument,	NULL,	OPT_ANNOUNCE_IF },
+	{ "announce-ttl", required_argument,	NULL,	OPT_ANNOUNCE_TTL },
+	{ "every",	 required_argument,	NULL,	OPT_EVERY },
 	{ "inetd",	 no_argument,		NULL,	OPT_INETD },
 	{ "limit-loopback", no_argument,	NULL,	OPT_LIMIT_LOOPBACK },
 	{ "linger",	 required_argument,	NULL,	OPT_LINGER },
+	{ "max-conns",	 required_argument,	NULL,	OPT_MAX_CONNS },
 	{ "max-spare",	 required_argument,	NULL,	OPT_MAX_SPARE },
 	{ "max-workers", required_argument,	NULL,	OPT_MAX_WORKERS },
 	{ "min-spare",	 required_argument,	NULL,	OPT_MIN_SPARE },
+	{ "per-ip",	 required_argument,	NULL,	OPT_PER_IP },
+	{ "proxy-from",	 required_argument,	NULL,	OPT_PROXY_FROM },
+	{ "rate",	 required_argument,	NULL,	OPT_RATE },
 	{ "ready-fd",	 required_argument,	NULL,	OPT_READY_FD },
 	{ "reuseport",	 no_argument,		NULL,	OPT_REUSEPORT },
 	{ "stats-interval", required_argument,	NULL,	OPT_STATS_INTERVAL },
@@ -88,13 +108,16 @@ usage_line(FILE *f)
 	fprintf(f,
 	    "usage: stampd [-hVv] [-b backlog] [-D ms] [-l listener] "
 	    "[-m model] [-P protocol]\n"
-	    "              [-u user] [-w workers] [--inetd] [--limit-loopback] "
-	    "[--linger ms]\n"
-	    "              [--max-spare n] [--max-workers n] [--min-spare n] "
-	    "[--ready-fd fd]\n"
-	    "              [--reuseport] [--stats-interval seconds] "
-	    "[--syslog] [--timestamps]\n"
-	    "              [--udp-rate n]\n");
+	    "              [-u user] [-w workers] [--announce spec] "
+	    "[--announce-if name]\n"
+	    "              [--announce-ttl n] [--every seconds] [--inetd]\n"
+	    "              [--limit-loopback] [--linger ms] [--max-conns n] "
+	    "[--max-spare n]\n"
+	    "              [--max-workers n] [--min-spare n] [--per-ip n] "
+	    "[--proxy-from addr]\n"
+	    "              [--rate n] [--ready-fd fd] [--reuseport] "
+	    "[--stats-interval seconds]\n"
+	    "              [--syslog] [--timestamps] [--udp-rate n]\n");
 }
 
 static void __attribute__((noreturn))
@@ -116,7 +139,9 @@ help(void)
 "\n"
 "  -l, --listen SPEC     TRANSPORT:ADDRESS:PORT[/PROTOCOL], repeatable;\n"
 "                        e.g. tcp:127.0.0.1:1937/stamp udp:[::1]:37/time\n"
-"                        tcp:*:0 (* every address, port 0 any port).\n"
+"                        tcp:*:0 (* every address, port 0 any port);\n"
+"                        tcp:127.0.0.1:1937/stamp+proxy: each client sends\n"
+"                        a PROXY protocol header (v1 or v2) first.\n"
 "                        Default: tcp:*:1937/stamp and udp:*:1937/stamp\n"
 "  -m, --model NAME      server model (default %s):\n",
 	    model_list[0]->name);
@@ -133,6 +158,13 @@ help(void)
 "      --linger MS       drain a client still sending, at most MS (1000)\n"
 "      --reuseport       SO_REUSEPORT: a socket per worker, and let other\n"
 "                        processes share the port\n"
+"      --max-conns N     connections open at once, at most (no limit)\n"
+"      --per-ip N        connections open at once from one source address\n"
+"                        (an IPv6 /64 counts as one), at most (no limit)\n"
+"      --rate N          new connections a second from one source, at\n"
+"                        most (no limit); over a limit: closed at once\n"
+"      --proxy-from ADDR[/BITS]  who may send a PROXY header, repeatable\n"
+"                        (default: 127.0.0.0/8 and ::1)\n"
 "      --udp-rate N      UDP replies a second to one source address (or\n"
 "                        IPv6 /64), at most; 0: no limit (default %d)\n"
 "      --limit-loopback  apply limits to loopback sources too, which\n"
@@ -143,6 +175,16 @@ help(void)
 "                        tcpserver or xinetd hand it over, then exit\n"
 "  -P, --protocol NAME   the protocol of --inetd and of sockets from\n"
 "                        systemd without a name: stamp, time, daytime\n"
+"      --announce SPEC   also send the time, unasked, to a multicast group\n"
+"                        or a broadcast address: udp:ADDRESS:PORT[/PROTOCOL],\n"
+"                        e.g. udp:239.255.19.37:1937 udp:[ff05::1937]:1937\n"
+"                        udp:192.0.2.255:1937; repeatable, up to %d\n"
+"      --every SECONDS   announce at each multiple of SECONDS of the Unix\n"
+"                        time, 1 to 86400 (default 1)\n"
+"      --announce-ttl N  multicast TTL or hop limit, 1 to 255 (default %d:\n"
+"                        this link only; raise it to cross routers)\n"
+"      --announce-if NAME  send through interface NAME (default: the one\n"
+"                        the routes choose)\n"
 "      --ready-fd FD     close FD once every listener is bound\n"
 "      --stats-interval SECONDS  log the counters that often\n"
 "  -v, --verbose         log Client:IP:PORT for each client\n"
@@ -155,7 +197,7 @@ help(void)
 "socket's FileDescriptorName (stamp, time, daytime) names its protocol.\n"
 "Signals: TERM, INT stop (replies in flight finish); USR1 prints the\n"
 "counters; HUP reopens the log.  Exit: 0 ok, 1 runtime failure, 2 usage.\n",
-	    SOMAXCONN, UDP_RATE);
+	    SOMAXCONN, UDP_RATE, ANNOUNCE_MAX, ANNOUNCE_TTL);
 	exit(0);
 }
 
@@ -180,9 +222,9 @@ name_listener(struct listener *l)
 	char	 addr[NET_ADDRSTRLEN];
 
 	net_addr_str((struct sockaddr *)&l->addr, addr, sizeof addr);
-	snprintf(l->name, sizeof l->name, "%s %s %s",
+	snprintf(l->name, sizeof l->name, "%s %s %s%s",
 	    l->type == SOCK_STREAM ? "tcp" : "udp", addr,
-	    wire_proto_name(l->proto));
+	    wire_proto_name(l->proto), l->proxy ? "+proxy" : "");
 }
 
 /* Take fd as a listener made elsewhere, serving proto. */
@@ -318,15 +360,21 @@ int
 main(int argc, char *argv[])
 {
 	static struct listener	 ls[MAX_LISTENERS];
+	static struct announce	 ann;
 	struct server		 srv;
 	struct itimerval	 every;
 	const struct model	*model = model_list[0];
 	const char		*specs[MAX_LISTENERS], *why, *user = NULL;
-	size_t			 nspecs = 0, nls, i, bytes;
+	size_t			 nspecs = 0, nls, i, bytes, bad;
 	long			 ncpu;
 	long long		 stats_ms = 0;
 	int			 ch, ready_fd = -1, inetd_mode = 0, rc;
+	int			 announce_opts = 0;
+	char			 what[128];
 	int			 proto = STAMP_PROTO_STAMP;
+	int			 max_conns = 0, per_ip = 0, rate = 0;
+	static struct net_cidr	 proxy_from[MAX_PROXY_FROM];
+	size_t			 nproxy = 0;
 
 	log_init("stampd");
 	memset(&srv, 0, sizeof srv);
@@ -338,6 +386,7 @@ main(int argc, char *argv[])
 	srv.backlog = SOMAXCONN;
 	srv.linger_ms = 1000;
 	srv.udp_rate = UDP_RATE;
+	announce_init(&ann);
 
 	while ((ch = getopt_long(argc, argv, "b:D:hl:m:P:u:Vvw:", longopts,
 	    NULL)) != -1) {
@@ -386,6 +435,36 @@ main(int argc, char *argv[])
 			srv.workers = (int)number("--workers", optarg, 1,
 			    1024);
 			break;
+		case OPT_ANNOUNCE:
+			if (ann.n == ANNOUNCE_MAX) {
+				log_warnx("--announce: at most %d targets",
+				    ANNOUNCE_MAX);
+				usage();
+			}
+			if ((why = announce_parse(optarg, &ann.t[ann.n])) !=
+			    NULL) {
+				log_warnx("--announce %s: %s", optarg, why);
+				usage();
+			}
+			ann.n++;
+			break;
+		case OPT_ANNOUNCE_IF:
+			ann.ifname = optarg;
+			announce_opts = 1;
+			break;
+		case OPT_ANNOUNCE_TTL:
+			ann.ttl = (int)number("--announce-ttl", optarg, 1, 255);
+			announce_opts = 1;
+			break;
+		case OPT_EVERY:
+			if ((why = util_seconds(optarg, 1000, 86400000,
+			    &ann.every_ms)) != NULL) {
+				log_warnx("--every %s: %s (want 1 to 86400)",
+				    optarg, why);
+				usage();
+			}
+			announce_opts = 1;
+			break;
 		case OPT_INETD:
 			inetd_mode = 1;
 			break;
@@ -396,6 +475,10 @@ main(int argc, char *argv[])
 			srv.linger_ms = (int)number("--linger", optarg, 0,
 			    60000);
 			break;
+		case OPT_MAX_CONNS:
+			max_conns = (int)number("--max-conns", optarg, 1,
+			    1000000);
+			break;
 		case OPT_MAX_SPARE:
 			srv.max_spare = (int)number("--max-spare", optarg, 1,
 			    1024);
@@ -403,6 +486,25 @@ main(int argc, char *argv[])
 		case OPT_MAX_WORKERS:
 			srv.max_workers = (int)number("--max-workers", optarg,
 			    1, 4096);
+			break;
+		case OPT_PER_IP:
+			per_ip = (int)number("--per-ip", optarg, 1, 1000000);
+			break;
+		case OPT_PROXY_FROM:
+			if (nproxy == MAX_PROXY_FROM) {
+				log_warnx("--proxy-from: at most %d",
+				    MAX_PROXY_FROM);
+				usage();
+			}
+			if ((why = net_parse_cidr(optarg,
+			    &proxy_from[nproxy])) != NULL) {
+				log_warnx("--proxy-from %s: %s", optarg, why);
+				usage();
+			}
+			nproxy++;
+			break;
+		case OPT_RATE:
+			rate = (int)number("--rate", optarg, 1, 1000000);
 			break;
 		case OPT_MIN_SPARE:
 			srv.min_spare = (int)number("--min-spare", optarg, 0,
@@ -446,14 +548,20 @@ main(int argc, char *argv[])
 		    srv.min_spare, srv.max_spare);
 		usage();
 	}
+	if (announce_opts && ann.n == 0) {
+		log_warnx("--every, --announce-ttl and --announce-if go with "
+		    "--announce");
+		usage();
+	}
 	for (i = 0; i < nspecs; i++)
 		if ((why = net_parse_spec(specs[i], &ls[i].spec)) != NULL) {
 			log_warnx("--listen %s: %s", specs[i], why);
 			usage();
 		}
 	if (inetd_mode) {
-		if (nspecs > 0) {
-			log_warnx("--inetd serves standard input: no -l");
+		if (nspecs > 0 || ann.n > 0) {
+			log_warnx("--inetd serves standard input: no -l, no "
+			    "--announce");
 			usage();
 		}
 		if (sig_init() == -1)
@@ -474,6 +582,7 @@ main(int argc, char *argv[])
 	for (i = 0; i < nspecs; i++) {
 		ls[i].type = ls[i].spec.type;
 		ls[i].proto = ls[i].spec.proto;
+		ls[i].proxy = ls[i].spec.proxy;
 		ls[i].fd = net_listen(&ls[i].spec, srv.backlog, srv.reuseport,
 		    &ls[i].addr, &ls[i].addrlen);
 		if (ls[i].fd == -1)
@@ -483,8 +592,23 @@ main(int argc, char *argv[])
 	nls += nspecs;
 	for (i = 0; i < nls; i++)
 		log_info("listening %s", ls[i].name);
+	if (ann.ifname != NULL &&
+	    (ann.ifindex = if_nametoindex(ann.ifname)) == 0)
+		fatal("--announce-if %s", ann.ifname);
+	if (ann.n > 0 && announce_open(&ann, &bad) == -1)
+		fatal("announce %s", bad < ann.n ? ann.t[bad].name : "timer");
+	for (i = 0; i < ann.n; i++)
+		log_info("announcing %s", announce_describe(&ann, i, what,
+		    sizeof what));
 	srv.ls = ls;
 	srv.nls = nls;
+	if (nproxy == 0) {
+		/* By default only a proxy on this host may speak for others. */
+		net_parse_cidr("127.0.0.0/8", &proxy_from[nproxy++]);
+		net_parse_cidr("::1", &proxy_from[nproxy++]);
+	}
+	srv.proxy_from = proxy_from;
+	srv.nproxy_from = nproxy;
 	drop_privileges(user);
 
 	/* Shared, so that the processes of a pool count into one place. */
@@ -494,6 +618,12 @@ main(int argc, char *argv[])
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (srv.stats == MAP_FAILED)
 		fatal("counters");
+
+	if ((max_conns || per_ip || rate) && (srv.limits = limit_new(max_conns,
+	    per_ip, rate, srv.limit_loopback)) == NULL)
+		fatal("limits");
+	if (serve_init(&srv) == -1)
+		fatal("limits");
 
 	if (ready_fd != -1 && close(ready_fd) == -1)
 		fatal("--ready-fd %d", ready_fd);
@@ -506,7 +636,10 @@ main(int argc, char *argv[])
 			fatal("--stats-interval");
 	}
 
+	if (ann.n > 0 && announce_start(&ann) == -1)
+		fatal("announce");
 	rc = model->run(&srv);
+	announce_stop(&ann);
 	serve_report(&srv);
 	for (i = 0; i < srv.nls; i++)
 		close(ls[i].fd);
