@@ -63,6 +63,7 @@ struct conn {
 	struct watch		 w;
 	int			 fd;
 	int			 header;	/* waiting for a PROXY header */
+	struct serve_hdr	 hdr;		/* what came of it so far */
 	size_t			 listener;
 	long long		 deadline;
 	struct sockaddr_storage	 peer;
@@ -176,7 +177,7 @@ conn_put(struct worker *w, struct conn *c)
  */
 static void
 wait_start(struct worker *w, size_t i, int fd,
-    const struct sockaddr_storage *peer, int header)
+    const struct sockaddr_storage *peer, const struct serve_hdr *hdr)
 {
 	struct epoll_event	 ev;
 	struct conn		*c;
@@ -187,9 +188,12 @@ wait_start(struct worker *w, size_t i, int fd,
 	}
 	c->fd = fd;
 	c->listener = i;
-	c->header = header;
-	if (header)
+	c->header = hdr != NULL;
+	if (c->header) {
 		c->peer = *peer;
+		c->hdr.len = hdr->len;
+		memcpy(c->hdr.buf, hdr->buf, hdr->len);
+	}
 	c->deadline = w->now + w->srv->linger_ms;
 	ev.events = EPOLLIN | EPOLLRDHUP;
 	ev.data.ptr = c;
@@ -209,7 +213,7 @@ wait_event(struct worker *w, struct conn *c)
 	/* close(2) takes the fd out of the epoll set: it was never dup'ed. */
 	if (c->header)
 		next = serve_stream(w->srv, &w->srv->ls[c->listener], c->fd,
-		    &c->peer, w->st);
+		    &c->peer, &c->hdr, w->st);
 	else
 		next = serve_linger(c->fd, w->st) ? SERVE_DONE : SERVE_DRAIN;
 	if (next == SERVE_HEADER || (next == SERVE_DRAIN && !c->header))
@@ -229,11 +233,13 @@ static void
 serve_conn(struct worker *w, size_t i, int fd,
     const struct sockaddr_storage *peer)
 {
-	int	 next;
+	struct serve_hdr	 hdr;
+	int			 next;
 
-	next = serve_stream(w->srv, &w->srv->ls[i], fd, peer, w->st);
+	hdr.len = 0;
+	next = serve_stream(w->srv, &w->srv->ls[i], fd, peer, &hdr, w->st);
 	if (next != SERVE_DONE)
-		wait_start(w, i, fd, peer, next == SERVE_HEADER);
+		wait_start(w, i, fd, peer, next == SERVE_HEADER ? &hdr : NULL);
 }
 
 static void

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +33,7 @@
 struct draining {
 	int			 fd;
 	int			 header;
+	struct serve_hdr	 hdr;		/* while header is set */
 	size_t			 listener;
 	struct sockaddr_storage	 peer;		/* while header is set */
 	long long		 deadline;	/* ms, monotonic */
@@ -58,7 +60,8 @@ now_ms(void)
 
 static void
 linger_add(struct state *s, size_t i, int fd,
-    const struct sockaddr_storage *peer, int next)
+    const struct sockaddr_storage *peer, const struct serve_hdr *hdr,
+    int next)
 {
 	struct draining	*d;
 
@@ -73,8 +76,11 @@ linger_add(struct state *s, size_t i, int fd,
 	d->fd = fd;
 	d->listener = i;
 	d->header = next == SERVE_HEADER;
-	if (d->header)
+	if (d->header) {
 		d->peer = *peer;
+		d->hdr.len = hdr->len;
+		memcpy(d->hdr.buf, hdr->buf, hdr->len);
+	}
 	d->deadline = now_ms() + s->srv->linger_ms;
 }
 
@@ -84,7 +90,8 @@ accept_one(struct state *s, size_t i)
 {
 	struct listener		*l = &s->srv->ls[i];
 	struct sockaddr_storage	 peer;
-	int			 fd, pause;
+	struct serve_hdr	 hdr;
+	int			 fd, pause, next;
 
 	fd = serve_accept(l, l->fd, &peer, &s->spare, s->st, &pause);
 	if (fd == -1) {
@@ -93,7 +100,9 @@ accept_one(struct state *s, size_t i)
 		return pause == -1 ? -1 : 0;
 	}
 	serve_sleep(s->srv->delay_ms);
-	linger_add(s, i, fd, &peer, serve_stream(s->srv, l, fd, &peer, s->st));
+	hdr.len = 0;
+	next = serve_stream(s->srv, l, fd, &peer, &hdr, s->st);
+	linger_add(s, i, fd, &peer, &hdr, next);
 	return 0;
 }
 
@@ -150,7 +159,7 @@ wait_event(struct state *s, struct draining *d)
 	if (!d->header)
 		return serve_linger(d->fd, s->st) ? SERVE_DONE : SERVE_DRAIN;
 	next = serve_stream(s->srv, &s->srv->ls[d->listener], d->fd, &d->peer,
-	    s->st);
+	    &d->hdr, s->st);
 	if (next == SERVE_DRAIN) {
 		/* Header read and reply sent: the drain gets its own time. */
 		d->header = 0;

@@ -198,20 +198,22 @@ count_failure(const struct listener *l, int err, struct stats *st)
 }
 
 /*
- * Read the PROXY header of a connection from peer into *real: 1 when it
- * is read (and consumed), 0 when more must arrive, -1 when the connection
- * must be closed: peer may not send one, or it is bad or cut short.
+ * Read the PROXY header of a connection from peer into hdr, and the client
+ * it names into *real: 1 when it is whole (and taken off the socket), 0
+ * when more must arrive, -1 when the connection must be closed: peer may
+ * not send one, or it is bad or cut short.
  */
 static int
 read_header(const struct server *srv, const struct listener *l, int fd,
-    const struct sockaddr_storage *peer, struct sockaddr_storage *real,
-    struct stats *st)
+    const struct sockaddr_storage *peer, struct serve_hdr *hdr,
+    struct sockaddr_storage *real, struct stats *st)
 {
-	char		 buf[PROXY_MAX], addr[NET_ADDRSTRLEN];
+	char		 addr[NET_ADDRSTRLEN];
 	const char	*why;
-	size_t		 i, hdrlen;
+	size_t		 i, hdrlen, room = sizeof hdr->buf - hdr->len;
 	socklen_t	 rlen;
 	ssize_t		 n;
+	int		 r;
 
 	for (i = 0; i < srv->nproxy_from; i++)
 		if (net_cidr_match(&srv->proxy_from[i], peer))
@@ -220,26 +222,29 @@ read_header(const struct server *srv, const struct listener *l, int fd,
 		why = "not a peer allowed to send one (--proxy-from)";
 		goto bad;
 	}
-	/* Peek: only the header is ours to take, never the request. */
-	if ((n = net_recv(fd, buf, sizeof buf, MSG_PEEK)) == -1 &&
-	    (errno == EAGAIN || errno == EWOULDBLOCK))
+	/* Peek: only the header is ours to take, never what follows it. */
+	n = net_recv(fd, hdr->buf + hdr->len, room, MSG_PEEK);
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return 0;
 	if (n <= 0) {
 		why = n == 0 ? "closed before its end" : "unreadable";
 		goto bad;
 	}
-	switch (proxy_parse(buf, (size_t)n, &hdrlen, real, &rlen, &why)) {
-	case PROXY_NEED_MORE:
-		return 0;
-	case PROXY_OK:
-		break;
-	default:
+	r = proxy_parse(hdr->buf, hdr->len + (size_t)n, &hdrlen, real, &rlen,
+	    &why);
+	if (r == PROXY_BAD)
 		goto bad;
-	}
-	if (net_recv(fd, buf, hdrlen, 0) != (ssize_t)hdrlen) {
+	/* Still short, all of it is header: take it, wait for new bytes. */
+	if (r == PROXY_NEED_MORE)
+		hdrlen = hdr->len + (size_t)n;
+	n = (ssize_t)(hdrlen - hdr->len);
+	if (net_recv(fd, hdr->buf + hdr->len, (size_t)n, 0) != n) {
 		why = "unreadable";
 		goto bad;
 	}
+	hdr->len = hdrlen;
+	if (r == PROXY_NEED_MORE)
+		return 0;
 	if (rlen == 0)
 		*real = *peer;
 	return 1;
@@ -252,7 +257,8 @@ bad:
 
 int
 serve_stream(const struct server *srv, const struct listener *l, int fd,
-    const struct sockaddr_storage *peer, struct stats *st)
+    const struct sockaddr_storage *peer, struct serve_hdr *hdr,
+    struct stats *st)
 {
 	struct sockaddr_storage	 real;
 	char			 buf[STAMP_REPLY_MAX], addr[NET_ADDRSTRLEN];
@@ -260,7 +266,7 @@ serve_stream(const struct server *srv, const struct listener *l, int fd,
 	int			 len, r;
 
 	if (l->proxy) {
-		if ((r = read_header(srv, l, fd, peer, &real, st)) == 0)
+		if ((r = read_header(srv, l, fd, peer, hdr, &real, st)) == 0)
 			return SERVE_HEADER;
 		if (r == -1) {
 			serve_close(fd);
@@ -319,18 +325,20 @@ void
 serve_stream_blocking(const struct server *srv, const struct listener *l,
     int fd, const struct sockaddr_storage *peer, struct stats *st)
 {
+	struct serve_hdr hdr;
 	long long	 deadline = now_ms() + srv->linger_ms;
 	int		 left, next;
 
-	next = serve_stream(srv, l, fd, peer, st);
+	hdr.len = 0;
+	next = serve_stream(srv, l, fd, peer, &hdr, st);
 	while (next != SERVE_DONE &&
 	    (left = (int)(deadline - now_ms())) > 0) {
 		if (net_wait(fd, POLLIN, left) == -1)
 			break;
 		if (next == SERVE_HEADER) {
 			/* The drain that may follow gets a time of its own. */
-			if ((next = serve_stream(srv, l, fd, peer, st)) ==
-			    SERVE_DRAIN)
+			if ((next = serve_stream(srv, l, fd, peer, &hdr, st))
+			    == SERVE_DRAIN)
 				deadline = now_ms() + srv->linger_ms;
 		} else if (serve_linger(fd, st))
 			next = SERVE_DONE;

@@ -15,6 +15,7 @@
 
 #include "net.h"
 #include "proto.h"
+#include "proxy.h"
 
 /* One bound socket and what it serves. */
 struct listener {
@@ -93,6 +94,16 @@ serve_count(struct stats *st, enum stat_id s, unsigned long long n)
  */
 int	serve_reply(int proto, char *buf, size_t len);
 
+/*
+ * The part of a PROXY header read so far.  Bytes are taken off the socket
+ * only once they are known to be header, so the wait for the rest is a
+ * wait for new bytes, never a spin on old ones.  len 0: none yet.
+ */
+struct serve_hdr {
+	size_t		 len;
+	char		 buf[PROXY_MAX];
+};
+
 /* What a connection needs next, from serve_stream. */
 enum serve_next {
 	SERVE_DRAIN,	/* wait until readable, then serve_linger */
@@ -102,14 +113,17 @@ enum serve_next {
 
 /*
  * Serve one accepted connection: on a +proxy listener read its PROXY
- * header first (the real client replaces peer), log it when asked, send
+ * header first into hdr (the same hdr on every call for this connection,
+ * zeroed before the first; NULL elsewhere), and the real client replaces
+ * peer; log it when asked, send
  * the reply, half-close and drain.  Returns what the connection needs
  * next; every wait it asks for is bounded by srv->linger_ms, and at the
  * deadline the caller calls serve_linger_timeout.  The caller never
  * closes fd itself.
  */
 int	serve_stream(const struct server *srv, const struct listener *l,
-	    int fd, const struct sockaddr_storage *peer, struct stats *st);
+	    int fd, const struct sockaddr_storage *peer, struct serve_hdr *hdr,
+	    struct stats *st);
 
 /*
  * Drain a lingering connection again: 1 when it is closed and done, 0 to
