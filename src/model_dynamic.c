@@ -39,6 +39,7 @@
 #include "net.h"
 #include "serve.h"
 #include "sig.h"
+#include "util.h"
 
 #define DGRAM_TURN	64	/* datagrams a listener gets per turn */
 #define TICK_MS		1000	/* the pool is looked after this often */
@@ -72,15 +73,6 @@ struct pool {
 	int		 full_said;	/* "pool is full" logged */
 };
 
-static long long
-now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* from -> to, unless the parent has marked the slot otherwise. */
 static void
 mark(struct board *b, int from, int to)
@@ -108,7 +100,7 @@ accept_one(struct server *srv, size_t i, int *spare, long long *paused,
 	fd = serve_accept(l, l->fd, &peer, spare, st, &pause);
 	if (fd == -1) {
 		if (pause > 0)
-			paused[i] = now_ms() + pause;
+			paused[i] = util_now_ms() + pause;
 		return pause == -1 ? -1 : 0;
 	}
 	mark(b, SLOT_IDLE, SLOT_BUSY);
@@ -160,7 +152,7 @@ work(struct server *srv, struct board *b, struct stats *st)
 	/* The spare fd of the EMFILE trick is per process. */
 	spare = net_spare_open();
 	while (!sig_stopping()) {
-		now = now_ms();
+		now = util_now_ms();
 		wake = -1;
 		pfd[0].fd = sig_fd();
 		pfd[0].events = POLLIN;
@@ -332,10 +324,10 @@ stop_all(struct pool *p)
 	for (i = 0; i < p->max; i++)
 		if (p->sb[i].pid != 0)
 			kill(p->sb[i].pid, SIGTERM);
-	deadline = now_ms() + p->srv->linger_ms + STOP_GRACE_MS;
+	deadline = util_now_ms() + p->srv->linger_ms + STOP_GRACE_MS;
 	pfd.fd = sig_fd();
 	pfd.events = POLLIN;
-	while (p->alive > 0 && (left = (int)(deadline - now_ms())) > 0) {
+	while (p->alive > 0 && (left = (int)(deadline - util_now_ms())) > 0) {
 		if (net_poll(&pfd, 1, left) == -1) {
 			log_warn("poll");
 			break;
@@ -389,9 +381,9 @@ run(struct server *srv)
 
 	pfd.fd = sig_fd();
 	pfd.events = POLLIN;
-	tick = now_ms() + TICK_MS;
+	tick = util_now_ms() + TICK_MS;
 	while (!p.failed) {
-		now = now_ms();
+		now = util_now_ms();
 		if (now >= tick) {
 			maintain(&p);
 			tick = now + TICK_MS;

@@ -37,6 +37,7 @@
 #include "net.h"
 #include "serve.h"
 #include "sig.h"
+#include "util.h"
 
 #define EV_BATCH	64	/* events per epoll_wait, accepts per wake */
 #define EV_CHUNK	1024	/* connection slots allocated at a time */
@@ -101,15 +102,6 @@ struct worker {
 	int			 failed;
 	long long		 now;
 };
-
-static long long
-now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 queue_append(struct queue *q, struct conn *c)
@@ -446,7 +438,7 @@ worker_main(void *arg)
 			log_warn("epoll_wait");
 			break;
 		}
-		w->now = now_ms();
+		w->now = util_now_ms();
 		for (i = 0; i < n; i++) {
 			wt = evs[i].data.ptr;
 			if (wt->kind == K_CONN)

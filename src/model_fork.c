@@ -36,6 +36,7 @@
 #include "net.h"
 #include "serve.h"
 #include "sig.h"
+#include "util.h"
 
 #define ACCEPT_TURN	16	/* connections a listener gets per turn */
 #define DGRAM_TURN	64	/* datagrams a listener gets per turn */
@@ -51,15 +52,6 @@ struct state {
 	int		 nkids;
 	int		 spare;
 };
-
-static long long
-now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /*
  * What one child does with its connection (fd), or with its datagram (fd
@@ -176,12 +168,12 @@ accept_some(struct state *s, size_t i)
 		    &pause);
 		if (fd == -1) {
 			if (pause > 0)
-				s->paused[i] = now_ms() + pause;
+				s->paused[i] = util_now_ms() + pause;
 			return pause == -1 ? -1 : 0;
 		}
 		if (spawn(s, l, fd, &peer, 0) == -1) {
 			/* Out of processes: let some end before the next. */
-			s->paused[i] = now_ms() + FORK_PAUSE_MS;
+			s->paused[i] = util_now_ms() + FORK_PAUSE_MS;
 			return 0;
 		}
 	}
@@ -204,7 +196,7 @@ take_datagrams(struct state *s, size_t i)
 		    &fromlen) == -1)
 			return;
 		if (spawn(s, l, -1, &from, fromlen) == -1) {
-			s->paused[i] = now_ms() + FORK_PAUSE_MS;
+			s->paused[i] = util_now_ms() + FORK_PAUSE_MS;
 			return;
 		}
 	}
@@ -214,7 +206,7 @@ take_datagrams(struct state *s, size_t i)
 static int
 prepare(struct state *s)
 {
-	long long	 now = now_ms(), wake = -1;
+	long long	 now = util_now_ms(), wake = -1;
 	size_t		 i;
 	int		 full = s->nkids >= s->srv->max_workers;
 
@@ -251,10 +243,10 @@ stop_children(struct state *s)
 
 	for (i = 0; i < s->nkids; i++)
 		kill(s->kids[i], SIGTERM);
-	deadline = now_ms() + s->srv->linger_ms + STOP_GRACE_MS;
+	deadline = util_now_ms() + s->srv->linger_ms + STOP_GRACE_MS;
 	s->pfd[0].fd = sig_fd();
 	s->pfd[0].events = POLLIN;
-	while (s->nkids > 0 && (left = (int)(deadline - now_ms())) > 0) {
+	while (s->nkids > 0 && (left = (int)(deadline - util_now_ms())) > 0) {
 		if (net_poll(s->pfd, 1, left) == -1) {
 			log_warn("poll");
 			break;

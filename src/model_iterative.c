@@ -25,6 +25,7 @@
 #include "net.h"
 #include "serve.h"
 #include "sig.h"
+#include "util.h"
 
 #define MAX_LINGER	64	/* connections waited on at once */
 #define DGRAM_TURN	64	/* datagrams a listener gets per turn */
@@ -49,15 +50,6 @@ struct state {
 	int		 spare;
 };
 
-static long long
-now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 linger_add(struct state *s, size_t i, int fd,
     const struct sockaddr_storage *peer, const struct serve_hdr *hdr,
@@ -81,7 +73,7 @@ linger_add(struct state *s, size_t i, int fd,
 		d->hdr.len = hdr->len;
 		memcpy(d->hdr.buf, hdr->buf, hdr->len);
 	}
-	d->deadline = now_ms() + s->srv->linger_ms;
+	d->deadline = util_now_ms() + s->srv->linger_ms;
 }
 
 /* Returns -1 when accept failed in a way that must stop the server. */
@@ -96,7 +88,7 @@ accept_one(struct state *s, size_t i)
 	fd = serve_accept(l, l->fd, &peer, &s->spare, s->st, &pause);
 	if (fd == -1) {
 		if (pause > 0)
-			s->paused[i] = now_ms() + pause;
+			s->paused[i] = util_now_ms() + pause;
 		return pause == -1 ? -1 : 0;
 	}
 	serve_sleep(s->srv->delay_ms);
@@ -123,7 +115,7 @@ serve_udp(struct state *s, size_t i)
 static int
 prepare(struct state *s, int stopping)
 {
-	long long	 now = now_ms(), wake = -1;
+	long long	 now = util_now_ms(), wake = -1;
 	size_t		 i;
 	int		 j;
 
@@ -163,7 +155,7 @@ wait_event(struct state *s, struct draining *d)
 	if (next == SERVE_DRAIN) {
 		/* Header read and reply sent: the drain gets its own time. */
 		d->header = 0;
-		d->deadline = now_ms() + s->srv->linger_ms;
+		d->deadline = util_now_ms() + s->srv->linger_ms;
 	}
 	return next;
 }
@@ -172,7 +164,7 @@ static void
 drain_lingers(struct state *s)
 {
 	struct pollfd	*p = s->pfd + 1 + s->srv->nls;
-	long long	 now = now_ms();
+	long long	 now = util_now_ms();
 	int		 j, done;
 
 	/* Walk back, so that moving the last one down skips nothing. */

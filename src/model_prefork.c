@@ -33,6 +33,7 @@
 #include "net.h"
 #include "serve.h"
 #include "sig.h"
+#include "util.h"
 
 #define DGRAM_TURN	64	/* datagrams a listener gets per turn */
 #define RESPAWN_MS	1000	/* a worker is replaced at most this often */
@@ -53,15 +54,6 @@ struct pool {
 	int		 failed;	/* a worker hit a fatal error */
 };
 
-static long long
-now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Returns -1 when accept failed in a way that must stop the worker. */
 static int
 accept_one(struct server *srv, size_t i, int *spare, long long *paused,
@@ -74,7 +66,7 @@ accept_one(struct server *srv, size_t i, int *spare, long long *paused,
 	fd = serve_accept(l, l->fd, &peer, spare, st, &pause);
 	if (fd == -1) {
 		if (pause > 0)
-			paused[i] = now_ms() + pause;
+			paused[i] = util_now_ms() + pause;
 		return pause == -1 ? -1 : 0;
 	}
 	serve_sleep(srv->delay_ms);
@@ -119,7 +111,7 @@ work(struct server *srv, struct stats *st)
 	/* The spare fd of the EMFILE trick is per process. */
 	spare = net_spare_open();
 	while (!sig_stopping()) {
-		now = now_ms();
+		now = util_now_ms();
 		wake = -1;
 		pfd[0].fd = sig_fd();
 		pfd[0].events = POLLIN;
@@ -184,7 +176,7 @@ spawn(struct pool *p, int i)
 		_exit(work(p->srv, &p->srv->stats[1 + i]));
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
-	p->w[i].started = now_ms();
+	p->w[i].started = util_now_ms();
 	if (pid == -1) {
 		log_warn("prefork: fork");
 		serve_count(&p->srv->stats[0], STAT_ERRORS, 1);
@@ -231,7 +223,7 @@ reap(struct pool *p)
 static int
 respawn(struct pool *p)
 {
-	long long	 now = now_ms(), wake = -1;
+	long long	 now = util_now_ms(), wake = -1;
 	int		 i;
 
 	for (i = 0; i < p->n; i++) {
@@ -260,10 +252,10 @@ stop_all(struct pool *p)
 	for (i = 0; i < p->n; i++)
 		if (p->w[i].pid != 0)
 			kill(p->w[i].pid, SIGTERM);
-	deadline = now_ms() + p->srv->linger_ms + STOP_GRACE_MS;
+	deadline = util_now_ms() + p->srv->linger_ms + STOP_GRACE_MS;
 	pfd.fd = sig_fd();
 	pfd.events = POLLIN;
-	while (p->alive > 0 && (left = (int)(deadline - now_ms())) > 0) {
+	while (p->alive > 0 && (left = (int)(deadline - util_now_ms())) > 0) {
 		if (net_poll(&pfd, 1, left) == -1) {
 			log_warn("poll");
 			break;

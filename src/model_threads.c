@@ -37,6 +37,7 @@
 #include "net.h"
 #include "serve.h"
 #include "sig.h"
+#include "util.h"
 
 #define ACCEPT_TURN	16	/* connections a listener gets per turn */
 #define DGRAM_TURN	64	/* datagrams a listener gets per turn */
@@ -73,15 +74,6 @@ struct state {
 	int		 running;	/* the main thread's own count */
 	int		 spare;
 };
-
-static long long
-now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void *
 worker(void *arg)
@@ -177,11 +169,11 @@ accept_some(struct state *s, size_t i)
 		fd = serve_accept(l, l->fd, &peer, &s->spare, s->st, &pause);
 		if (fd == -1) {
 			if (pause > 0)
-				s->paused[i] = now_ms() + pause;
+				s->paused[i] = util_now_ms() + pause;
 			return pause == -1 ? -1 : 0;
 		}
 		if (spawn(s, l, fd, &peer, 0) == -1) {
-			s->paused[i] = now_ms() + THREAD_PAUSE_MS;
+			s->paused[i] = util_now_ms() + THREAD_PAUSE_MS;
 			return 0;
 		}
 	}
@@ -205,7 +197,7 @@ take_datagrams(struct state *s, size_t i)
 		    &fromlen) == -1)
 			return;
 		if (spawn(s, l, -1, &from, fromlen) == -1) {
-			s->paused[i] = now_ms() + THREAD_PAUSE_MS;
+			s->paused[i] = util_now_ms() + THREAD_PAUSE_MS;
 			return;
 		}
 	}
@@ -215,7 +207,7 @@ take_datagrams(struct state *s, size_t i)
 static int
 prepare(struct state *s)
 {
-	long long	 now = now_ms(), wake = -1;
+	long long	 now = util_now_ms(), wake = -1;
 	size_t		 i;
 	int		 full = s->running >= s->srv->max_workers;
 
@@ -254,8 +246,8 @@ stop_threads(struct state *s)
 		return 0;
 	if (write(s->stopfd, &one, sizeof one) == -1)
 		log_warn("threads: eventfd");
-	deadline = now_ms() + s->srv->linger_ms + STOP_GRACE_MS;
-	while (s->running > 0 && (left = (int)(deadline - now_ms())) > 0) {
+	deadline = util_now_ms() + s->srv->linger_ms + STOP_GRACE_MS;
+	while (s->running > 0 && (left = (int)(deadline - util_now_ms())) > 0) {
 		/* Only the signal pipe and the done eventfd. */
 		if (net_poll(s->pfd, 2, left) == -1) {
 			log_warn("poll");

@@ -22,6 +22,7 @@
 
 #include "net.h"
 #include "wire.h"
+#include "util.h"
 
 static int
 parse_port(const char *s, size_t n)
@@ -468,20 +469,11 @@ net_resolve(const char *host, const char *port, int family, int type,
 	return 0;
 }
 
-static long long
-now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int
 net_wait(int fd, short events, int timeout_ms)
 {
 	struct pollfd	 pfd;
-	long long	 deadline = now_ms() + timeout_ms;
+	long long	 deadline = util_now_ms() + timeout_ms;
 	int		 left = timeout_ms, n;
 
 	pfd.fd = fd;
@@ -493,7 +485,7 @@ net_wait(int fd, short events, int timeout_ms)
 		if (errno != EINTR)
 			return -1;
 		if (timeout_ms >= 0) {
-			left = (int)(deadline - now_ms());
+			left = (int)(deadline - util_now_ms());
 			if (left < 0)
 				left = 0;
 		}

@@ -23,6 +23,7 @@
 #include "proxy.h"
 #include "serve.h"
 #include "wire.h"
+#include "util.h"
 
 #define DGRAM_BATCH	32
 #define BUCKETS		4096	/* per thread: sources tracked by --udp-rate */
@@ -54,15 +55,6 @@ static __thread struct bucket	*buckets;
 static struct limits	*limits;
 static int		*fdslot;
 static int		 nfdslot;
-
-static long long
-now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int
 serve_reply(int proto, char *buf, size_t len)
@@ -151,7 +143,7 @@ serve_accept(const struct listener *l, int lfd,
 		serve_count(st, STAT_ACCEPTED, 1);
 		if (limits == NULL)
 			return fd;
-		slot = limit_admit(limits, peer, now_ms());
+		slot = limit_admit(limits, peer, util_now_ms());
 		if (slot != LIMIT_REFUSED && fd < nfdslot) {
 			fdslot[fd] = slot;
 			return fd;
@@ -326,20 +318,20 @@ serve_stream_blocking(const struct server *srv, const struct listener *l,
     int fd, const struct sockaddr_storage *peer, struct stats *st)
 {
 	struct serve_hdr hdr;
-	long long	 deadline = now_ms() + srv->linger_ms;
+	long long	 deadline = util_now_ms() + srv->linger_ms;
 	int		 left, next;
 
 	hdr.len = 0;
 	next = serve_stream(srv, l, fd, peer, &hdr, st);
 	while (next != SERVE_DONE &&
-	    (left = (int)(deadline - now_ms())) > 0) {
+	    (left = (int)(deadline - util_now_ms())) > 0) {
 		if (net_wait(fd, POLLIN, left) == -1)
 			break;
 		if (next == SERVE_HEADER) {
 			/* The drain that may follow gets a time of its own. */
 			if ((next = serve_stream(srv, l, fd, peer, &hdr, st))
 			    == SERVE_DRAIN)
-				deadline = now_ms() + srv->linger_ms;
+				deadline = util_now_ms() + srv->linger_ms;
 		} else if (serve_linger(fd, st))
 			next = SERVE_DONE;
 	}
@@ -423,7 +415,7 @@ serve_datagrams(const struct server *srv, const struct listener *l,
 		}
 		reply.iov_base = buf;
 		reply.iov_len = (size_t)len;
-		now = now_ms();
+		now = util_now_ms();
 		for (i = m = 0; i < n; i++) {
 			if (!may_reply(srv, l, &from[i], now, st))
 				continue;
@@ -461,7 +453,7 @@ serve_datagram_to(const struct server *srv, const struct listener *l,
 	int	 len;
 
 	(void)fromlen;
-	if (!may_reply(srv, l, from, now_ms(), st))
+	if (!may_reply(srv, l, from, util_now_ms(), st))
 		return;
 	if (srv->verbose)
 		log_info("Client:%s", net_addr_str((const void *)from, addr,

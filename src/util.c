@@ -1,8 +1,10 @@
 /*
- * util.c: number parsing for options, one place for every range check.
+ * util.c: number parsing for options, one place for every range check;
+ * and the one monotonic clock of every deadline.
  */
 #include <limits.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "util.h"
 
@@ -62,4 +64,13 @@ util_seconds(const char *s, long long min_ms, long long max_ms,
 		return "out of range";
 	*out_ms = ms;
 	return NULL;
+}
+
+long long
+util_now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

@@ -1,5 +1,6 @@
 /*
- * util.h: small pure helpers the mains share.
+ * util.h: small helpers everyone shares: number parsing for options, pure,
+ * and the monotonic clock that every deadline is measured on.
  */
 #ifndef STAMP_UTIL_H
 #define STAMP_UTIL_H
@@ -18,5 +19,8 @@ const char	*util_number(const char *s, long long min, long long max,
  */
 const char	*util_seconds(const char *s, long long min_ms, long long max_ms,
 		    long long *out_ms);
+
+/* Milliseconds on CLOCK_MONOTONIC: for deadlines, never for the time. */
+long long	 util_now_ms(void);
 
 #endif /* STAMP_UTIL_H */
