@@ -249,13 +249,14 @@ v1_parse(const char *buf, size_t len, size_t *hdrlen,
 				*srclen = 0;
 			return rc;
 		}
-		if (i < V1_NFIELDS - 1 && buf[pos] != ' ')
+		if (i == V1_NFIELDS - 1)
+			break;
+		if (buf[pos] != ' ')
 			return refuse(why, "v1: the line ends too early");
-		if (i == V1_NFIELDS - 1 && buf[pos] != '\r')
-			return refuse(why, "v1: more fields than a TCP line has");
-		if (i < V1_NFIELDS - 1)
-			pos++;
+		pos++;
 	}
+	if (buf[pos] != '\r')
+		return refuse(why, "v1: more fields than a TCP line has");
 	if ((rc = v1_crlf(buf, n, len, pos, hdrlen, why)) != PROXY_OK)
 		return rc;
 

@@ -42,8 +42,9 @@ enum proxy_result {
  *
  * PROXY_NEED_MORE: buf is a proper prefix of a header that may yet be
  * valid; never once len reaches PROXY_MAX (PROXY_V1_MAX for version 1).
- * A prefix that no header can start with is PROXY_BAD at once, so the
- * answer for buf[0..len) is never changed by bytes arriving after it.
+ * A prefix that no header can start with is PROXY_BAD as soon as its
+ * bytes show it (an IPv6 address in a v1 line is judged whole), and once
+ * the answer is PROXY_OK or PROXY_BAD, more bytes after buf never change it.
  *
  * PROXY_BAD: *why (if why is not NULL) is a static sentence saying what
  * is wrong.  buf is never read past len, need not be NUL-terminated and

@@ -24,6 +24,7 @@ timeout		coreutils
 systemd-socket-activate	systemd
 systemd-analyze	systemd
 tcpserver	ucspi-tcp
+haproxy		haproxy
 dpkg-buildpackage dpkg-dev
 dh		debhelper
 flock		util-linux

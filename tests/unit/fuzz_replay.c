@@ -25,6 +25,7 @@
 #include "tap.h"
 
 #include "fuzz/net_spec.c"
+#include "fuzz/proxy.c"
 #include "fuzz/util_number.c"
 #include "fuzz/util_seconds.c"
 #include "fuzz/wire_daytime.c"
@@ -40,6 +41,7 @@ static const struct {
 	int		(*run)(const uint8_t *, size_t);
 } targets[] = {
 	{ "net_spec",		fuzz_net_spec },
+	{ "proxy",		fuzz_proxy },
 	{ "util_number",	fuzz_util_number },
 	{ "util_seconds",	fuzz_util_seconds },
 	{ "wire_daytime",	fuzz_wire_daytime },
