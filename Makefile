@@ -6,6 +6,7 @@
 #   make check CC=clang O=build/clang
 #   make check SAN=1 O=build/san      (AddressSanitizer + UBSan)
 #   make bench        measure every model against nginx and a reference
+#   make soak         mixed load, hostile clients, killed workers (SOAK_SECS)
 #   make fuzz         run each libFuzzer target FUZZ_SECS seconds (60)
 #   make install      PREFIX=/usr/local DESTDIR=
 
@@ -87,6 +88,11 @@ check: all $(UNIT) $(IT) $(BENCHBIN)
 bench: all $(BENCHBIN)
 	$(TESTENV) sh bench/run.sh
 
+# The soak: SOAK_SECS seconds a model (60); make soak SAN=1 O=build/san.
+SOAK_SECS ?= 60
+soak: all $(BENCHBIN)
+	$(TESTENV) SOAK_SECS=$(SOAK_SECS) prove -v --exec '' tests/soak/run.sh
+
 # libFuzzer, clang only: FUZZ_SECS a target (60), FUZZ_TARGETS a subset.
 fuzz:
 	sh tests/fuzz/run.sh
@@ -131,7 +137,7 @@ uninstall:
 
 .PHONY: install uninstall
 
-.PHONY: all run check bench fuzz clean
+.PHONY: all run check bench soak fuzz clean
 .SECONDARY:
 
 -include $(wildcard $(O)/obj/*.d $(O)/tests/*/*.d $(O)/bench/*.d)

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -339,6 +340,27 @@ serve_stream_blocking(const struct server *srv, const struct listener *l,
 		serve_linger_timeout(fd, st);
 }
 
+static pthread_key_t	 bucket_key;
+static pthread_once_t	 bucket_once = PTHREAD_ONCE_INIT;
+
+static void
+bucket_key_make(void)
+{
+	/* A worker thread that ends takes its table with it. */
+	pthread_key_create(&bucket_key, free);
+}
+
+static struct bucket *
+new_buckets(void)
+{
+	struct bucket	*b;
+
+	pthread_once(&bucket_once, bucket_key_make);
+	if ((b = calloc(BUCKETS, sizeof *b)) != NULL)
+		pthread_setspecific(bucket_key, b);
+	return b;
+}
+
 /* Whether a reply may go to from now; counts what it refuses. */
 static int
 may_reply(const struct server *srv, const struct listener *l,
@@ -361,8 +383,7 @@ may_reply(const struct server *srv, const struct listener *l,
 	/* A forged packet cannot come from loopback: no one to reflect at. */
 	if (loopback && !srv->limit_loopback)
 		return 1;
-	if (buckets == NULL &&
-	    (buckets = calloc(BUCKETS, sizeof *buckets)) == NULL)
+	if (buckets == NULL && (buckets = new_buckets()) == NULL)
 		return 0;
 	h = key * 0x9e3779b97f4a7c15ULL;
 	b = &buckets[h >> 52 & (BUCKETS - 1)];

@@ -216,7 +216,9 @@ lib_free_port()
 	udp)	f=u ;;
 	*)	return 1 ;;
 	esac
-	read -r lo _ < /proc/sys/net/ipv4/ip_local_port_range
+	# dash's read takes a byte at a time, and a sysctl file answers one
+	# read only: cut reads it whole.
+	lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range)
 	base=20000
 	span=12000
 	[ "$lo" -gt 21024 ] && span=$((lo - base))

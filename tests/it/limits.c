@@ -1,0 +1,812 @@
+/*
+ * limits.c: what --max-conns, --per-ip, --rate and --udp-rate refuse, they
+ * refuse at once, and they count it.
+ *
+ * Each case starts its own daemon with --limit-loopback (our clients all
+ * come from loopback, which the limits spare otherwise), so that its
+ * "limited" and "dropped" counters hold exactly what the case did.  A
+ * connection is held open by a client that sends a byte before its reply
+ * (the daemon waits --delay first) and then does not close: the daemon
+ * drains that byte and keeps the connection for --linger, and so does
+ * every model, the iterative one included.  A refused client sees EOF
+ * with no data, or a reset, well before any connection held is let go.
+ * Every model stampd --help lists runs every case; nothing here asserts
+ * a duration, and where a count depends on time (a token bucket refills
+ * as time passes) the bound is computed from the time we measured.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "proto.h"
+#include "tap.h"
+#include "wire.h"
+
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+#define ASK_MS		5000	/* one client's patience */
+#define HOLD_MS		15000	/* for the held ones to be served */
+#define SLACK		5	/* seconds between its clock and ours */
+#define MAXMODELS	16
+#define MAXCONN		5	/* --max-conns */
+#define NEXTRA		20	/* clients beyond it */
+#define PERIP		2	/* --per-ip */
+#define RATE		5	/* --rate */
+#define NBURST		20
+#define UDPRATE		3	/* --udp-rate */
+#define NDGRAM		10
+#define QUIET_MS	500	/* how long we listen for a reply not sent */
+
+/* Every model must be listed; any other listed is tested as well. */
+static const char *const required[] = { "event", "iterative", "threads",
+    "prefork" };
+
+static char	 models[MAXMODELS][32];
+static int	 nmodels;
+static int	 have_ipv6;
+
+/* The models of stampd --help: the lines under "-m, --model NAME". */
+static void
+read_models(void)
+{
+	struct h_result	 r;
+	char		*argv[] = { (char *)h_prog("STAMPD"), "--help", NULL };
+	char		*line, *next, name[32];
+	size_t		 i;
+	int		 in = 0, indent = -1, ind, j, found;
+
+	if (h_run(argv, 10000, &r) != 0) {
+		diag("stampd --help exited %d: %s", r.status, r.err);
+		bail("stampd --help failed");
+	}
+	for (line = r.out; line != NULL && *line != '\0'; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		if (!in) {
+			in = strstr(line, "-m, --model") != NULL;
+			continue;
+		}
+		ind = (int)strspn(line, " ");
+		if (ind == 0 || line[ind] == '-' || line[ind] == '\0')
+			break;
+		if (indent == -1)
+			indent = ind;
+		/* Deeper: a summary's second line.  Shallower: the end. */
+		if (ind > indent)
+			continue;
+		if (ind < indent || nmodels == MAXMODELS)
+			break;
+		if (sscanf(line, "%31s", name) == 1)
+			memcpy(models[nmodels++], name, sizeof name);
+	}
+	for (i = 0; i < NELEM(required); i++) {
+		for (j = found = 0; j < nmodels; j++)
+			found |= strcmp(models[j], required[i]) == 0;
+		ok(found, "stampd --help lists the %s model", required[i]);
+	}
+	if (nmodels == 0)
+		bail("no model listed under -m, --model in stampd --help");
+}
+
+static int
+ipv6_works(void)
+{
+	struct sockaddr_in6	 sin6;
+	int			 fd, r;
+
+	if ((fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return 0;
+	memset(&sin6, 0, sizeof sin6);
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_addr = in6addr_loopback;
+	r = bind(fd, (struct sockaddr *)&sin6, sizeof sin6);
+	close(fd);
+	return r == 0;
+}
+
+static void
+nap(int ms)
+{
+	struct timespec	 ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+/* Whether buf[0..n) is a stamp reply within SLACK of our clock. */
+static int
+valid(const char *buf, ssize_t n)
+{
+	long long	 t, now = (long long)time(NULL);
+	const char	*why;
+
+	if (n <= 0 || wire_decode(STAMP_PROTO_STAMP, buf, (size_t)n, &t,
+	    &why) == -1)
+		return 0;
+	return t >= now - SLACK && t <= now + SLACK;
+}
+
+/* The address text (IPv4 or IPv6) and port, in ss; returns its length. */
+static socklen_t
+addr_of(const char *text, int port, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof *ss);
+	if (strchr(text, ':') != NULL) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		if (inet_pton(AF_INET6, text, &sin6->sin6_addr) != 1)
+			bail("a bad IPv6 address in the test");
+		return sizeof *sin6;
+	}
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(port);
+	if (inet_pton(AF_INET, text, &sin->sin_addr) != 1)
+		bail("a bad IPv4 address in the test");
+	return sizeof *sin;
+}
+
+/* A client connection and what became of it. */
+enum { C_WAIT, C_EOF, C_ERR };
+struct client {
+	int	 fd;
+	int	 state;
+	int	 err;		/* errno, in C_ERR */
+	size_t	 got;
+	char	 buf[128];
+};
+
+/*
+ * Connect to l from src (NULL: the kernel's choice), without waiting.
+ * With hold set, wait for the handshake and send one byte, which the
+ * daemon will find when it drains, and so keep the connection.
+ */
+static void
+client_open(struct client *c, const struct h_listener *l, const char *src,
+    int hold)
+{
+	struct sockaddr_storage	 ss;
+	struct pollfd		 pfd;
+	socklen_t		 len;
+
+	memset(c, 0, sizeof *c);
+	c->state = C_ERR;
+	c->fd = socket(l->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (c->fd == -1) {
+		c->err = errno;
+		return;
+	}
+	if (src != NULL) {
+		len = addr_of(src, 0, &ss);
+		if (bind(c->fd, (struct sockaddr *)&ss, len) == -1) {
+			c->err = errno;
+			return;
+		}
+	}
+	if (connect(c->fd, (const struct sockaddr *)&l->ss, l->sslen) == -1 &&
+	    errno != EINPROGRESS) {
+		c->err = errno;
+		return;
+	}
+	c->state = C_WAIT;
+	if (!hold)
+		return;
+	pfd.fd = c->fd;
+	pfd.events = POLLOUT;
+	if (poll(&pfd, 1, ASK_MS) != 1 ||
+	    send(c->fd, "x", 1, MSG_NOSIGNAL) != 1) {
+		c->state = C_ERR;
+		c->err = errno ? errno : ETIMEDOUT;
+	}
+}
+
+/* Read what the waiting clients get until each ends, or ms pass. */
+static void
+client_wait(struct client *c, int n, int ms)
+{
+	struct pollfd	 pfd[64];
+	long long	 deadline = h_now_ms() + ms;
+	ssize_t		 r;
+	int		 i, left, idx[64];
+
+	for (;;) {
+		for (i = left = 0; i < n && left < 64; i++)
+			if (c[i].state == C_WAIT) {
+				pfd[left].fd = c[i].fd;
+				pfd[left].events = POLLIN;
+				idx[left++] = i;
+			}
+		if (left == 0 || h_now_ms() >= deadline)
+			return;
+		if (poll(pfd, (nfds_t)left, 50) == -1 && errno != EINTR)
+			return;
+		for (i = 0; i < left; i++) {
+			struct client	*k = &c[idx[i]];
+
+			if (pfd[i].revents == 0)
+				continue;
+			r = recv(k->fd, k->buf + k->got, sizeof k->buf - k->got,
+			    MSG_DONTWAIT);
+			if (r > 0 && (k->got += (size_t)r) < sizeof k->buf)
+				continue;
+			if (r == 0)
+				k->state = C_EOF;
+			else if (r == -1 && errno != EAGAIN && errno != EINTR) {
+				k->state = C_ERR;
+				k->err = errno;
+			} else if (r > 0) {
+				k->state = C_ERR;	/* far too much */
+				k->err = EMSGSIZE;
+			}
+		}
+	}
+}
+
+static int
+served(const struct client *c)
+{
+	return c->state == C_EOF && valid(c->buf, (ssize_t)c->got);
+}
+
+/* Closed before a byte came: EOF, or a reset. */
+static int
+refused(const struct client *c)
+{
+	return c->got == 0 && (c->state == C_EOF ||
+	    (c->state == C_ERR && c->err == ECONNRESET));
+}
+
+static const char *
+what(const struct client *c)
+{
+	static char	 s[64];
+
+	if (c->state == C_WAIT)
+		snprintf(s, sizeof s, "still waiting, %zu bytes", c->got);
+	else if (c->state == C_ERR)
+		snprintf(s, sizeof s, "%s after %zu bytes", strerror(c->err),
+		    c->got);
+	else
+		snprintf(s, sizeof s, "EOF after %zu bytes%s", c->got,
+		    valid(c->buf, (ssize_t)c->got) ? ", valid" : "");
+	return s;
+}
+
+static void
+client_close(struct client *c, int n)
+{
+	int	 i;
+
+	for (i = 0; i < n; i++)
+		if (c[i].fd > 0) {
+			close(c[i].fd);
+			c[i].fd = -1;
+		}
+}
+
+/* One client from src, to the end: whether it was served. */
+static int
+ask(const struct h_listener *l, const char *src, struct client *c)
+{
+	client_open(c, l, src, 0);
+	client_wait(c, 1, ASK_MS);
+	client_close(c, 1);
+	return served(c);
+}
+
+/* Ask until served, for at most ms: a place is given back a moment late. */
+static int
+ask_until_served(const struct h_listener *l, const char *src, int ms,
+    struct client *c)
+{
+	long long	 deadline = h_now_ms() + ms;
+
+	while (!ask(l, src, c) && h_now_ms() < deadline)
+		nap(50);
+	return served(c);
+}
+
+static int
+count_lines(const char *log, const char *text)
+{
+	int	 n = 0;
+
+	for (; (log = strstr(log, text)) != NULL; log++)
+		n++;
+	return n;
+}
+
+/*
+ * SIGUSR1, and the counter called name in the stats: line it prints, or
+ * -1 if none came within ASK_MS or it lacks that counter.
+ */
+static long long
+counter(struct h_daemon *d, const char *name)
+{
+	long long	 deadline = h_now_ms() + ASK_MS;
+	const char	*log, *p, *last = NULL;
+	char		 key[32];
+	unsigned long long v;
+	int		 before;
+
+	before = count_lines(h_daemon_log(d), "stampd: stats: ");
+	kill(d->pid, SIGUSR1);
+	for (;;) {
+		log = h_daemon_log(d);
+		if (count_lines(log, "stampd: stats: ") > before)
+			break;
+		if (h_now_ms() >= deadline)
+			return -1;
+		nap(20);
+	}
+	for (p = log; (p = strstr(p, "stampd: stats: ")) != NULL; p++)
+		last = p;
+	snprintf(key, sizeof key, " %s ", name);
+	if ((p = strstr(last, key)) == NULL ||
+	    (size_t)(p - last) > strcspn(last, "\n") ||
+	    sscanf(p + strlen(key), "%llu", &v) != 1) {
+		diag("no counter '%s' in: %.*s", name,
+		    (int)strcspn(last, "\n"), last);
+		return -1;
+	}
+	return (long long)v;
+}
+
+/*
+ * The counter, asked again for a while until it reaches want: a count
+ * may be added just after the client saw its end.
+ */
+static long long
+counter_at_least(struct h_daemon *d, const char *name, long long want)
+{
+	long long	 deadline = h_now_ms() + ASK_MS, v;
+
+	while ((v = counter(d, name)) >= 0 && v < want &&
+	    h_now_ms() < deadline)
+		nap(100);
+	return v;
+}
+
+static int
+start(struct h_daemon *d, const char *model, int nlisten,
+    const char *const extra[])
+{
+	const char	*args[40];
+	int		 n = 0, i;
+
+	args[n++] = "-m";
+	args[n++] = model;
+	for (i = 0; extra[i] != NULL && n < 38; i++)
+		args[n++] = extra[i];
+	args[n] = NULL;
+	return ok(h_daemon_start(d, nlisten, args) == 0, "%s: starts with %s",
+	    model, extra[0]) ? 0 : -1;
+}
+
+static void
+stop(struct h_daemon *d, const char *model, const char *what_case)
+{
+	is_int(h_daemon_stop(d), 0, "%s: %s: SIGTERM, exit 0", model,
+	    what_case);
+}
+
+static const struct h_listener *
+find(const struct h_daemon *d, const char *transport, const char *addr)
+{
+	int	 i;
+
+	for (i = 0; i < d->n; i++)
+		if (strcmp(d->l[i].transport, transport) == 0 &&
+		    strcmp(d->l[i].addr, addr) == 0)
+			return &d->l[i];
+	bail("a listener the daemon reported is missing");
+}
+
+/*
+ * Hold n connections from src: each is served (the daemon answered
+ * within its limits) and then kept.  Returns how many were served.
+ */
+static int
+hold(struct client *c, int n, const struct h_listener *l, const char *src)
+{
+	int	 i, good = 0;
+
+	for (i = 0; i < n; i++)
+		client_open(&c[i], l, src, 1);
+	client_wait(c, n, HOLD_MS);
+	for (i = 0; i < n; i++)
+		if (served(&c[i]))
+			good++;
+		else
+			diag("held client %d: %s", i, what(&c[i]));
+	return good;
+}
+
+/*
+ * --max-conns 5: five held, then twenty more are each closed at once,
+ * without a byte, and counted; once the five go, a newcomer is served.
+ */
+static void
+case_max_conns(const char *model)
+{
+	static const char *const extra[] = { "--max-conns", "5",
+	    "--limit-loopback", "--delay", "500", "--linger", "30000",
+	    "-w", "8", "--min-spare", "1", "--max-spare", "8",
+	    "-l", "tcp:127.0.0.1:0/stamp", NULL };
+	struct client		 held[MAXCONN], more[NEXTRA], c;
+	struct h_daemon		 d;
+	const struct h_listener	*l;
+	int			 i, nref = 0, nserved = 0, told = 0;
+
+	if (start(&d, model, 1, extra) == -1)
+		return;
+	l = find(&d, "tcp", "127.0.0.1");
+	is_int(hold(held, MAXCONN, l, NULL), MAXCONN,
+	    "%s: --max-conns %d: %d clients served and held", model, MAXCONN,
+	    MAXCONN);
+	for (i = 0; i < NEXTRA; i++)
+		client_open(&more[i], l, NULL, 0);
+	client_wait(more, NEXTRA, 2 * ASK_MS);
+	for (i = 0; i < NEXTRA; i++) {
+		if (refused(&more[i]))
+			nref++;
+		else if (!told++)
+			diag("client %d beyond the limit: %s", i,
+			    what(&more[i]));
+		nserved += more[i].got > 0;
+	}
+	client_close(more, NEXTRA);
+	is_int(nref, NEXTRA, "%s: the %d beyond them are closed at once, "
+	    "without a byte", model, NEXTRA);
+	is_int(nserved, 0, "%s: none of them got a reply", model);
+	is_int(counter_at_least(&d, "limited", NEXTRA), NEXTRA,
+	    "%s: stats: limited %d", model, NEXTRA);
+
+	client_close(held, MAXCONN);
+	if (!ok(ask_until_served(l, NULL, 2 * ASK_MS, &c),
+	    "%s: once the held ones close, a newcomer is served", model))
+		diag("it got: %s", what(&c));
+	stop(&d, model, "--max-conns");
+}
+
+/*
+ * --per-ip 2: two held from 127.0.0.1 (and two from ::1), the third of
+ * each refused, while 127.0.0.5 is served; one held closes, and its
+ * source may connect again.
+ */
+static void
+case_per_ip(const char *model)
+{
+	static const char *const extra4[] = { "--per-ip", "2",
+	    "--limit-loopback", "--delay", "500", "--linger", "30000",
+	    "-w", "8", "--min-spare", "1", "--max-spare", "8",
+	    "-l", "tcp:127.0.0.1:0/stamp", NULL };
+	static const char *const extra6[] = { "--per-ip", "2",
+	    "--limit-loopback", "--delay", "500", "--linger", "30000",
+	    "-w", "8", "--min-spare", "1", "--max-spare", "8",
+	    "-l", "tcp:127.0.0.1:0/stamp", "-l", "tcp:[::1]:0/stamp", NULL };
+	struct client		 h4[PERIP], h6[PERIP], c, other;
+	struct h_daemon		 d;
+	const struct h_listener	*l4, *l6 = NULL;
+	long long		 want = 1;
+
+	if (start(&d, model, have_ipv6 ? 2 : 1, have_ipv6 ? extra6 :
+	    extra4) == -1)
+		return;
+	l4 = find(&d, "tcp", "127.0.0.1");
+	if (have_ipv6)
+		l6 = find(&d, "tcp", "::1");
+	is_int(hold(h4, PERIP, l4, "127.0.0.1"), PERIP,
+	    "%s: --per-ip %d: %d clients of 127.0.0.1 served and held", model,
+	    PERIP, PERIP);
+	if (have_ipv6)
+		is_int(hold(h6, PERIP, l6, "::1"), PERIP,
+		    "%s: --per-ip %d: %d clients of ::1 served and held",
+		    model, PERIP, PERIP);
+	else
+		skip("no IPv6 loopback here");
+
+	client_open(&c, l4, "127.0.0.1", 0);
+	client_wait(&c, 1, ASK_MS);
+	client_close(&c, 1);
+	if (!ok(refused(&c), "%s: a third client of 127.0.0.1 is closed at "
+	    "once, without a byte", model))
+		diag("it got: %s", what(&c));
+	if (!ok(ask(l4, "127.0.0.5", &other), "%s: meanwhile 127.0.0.5 is "
+	    "served", model))
+		diag("it got: %s", what(&other));
+	if (have_ipv6) {
+		client_open(&c, l6, "::1", 0);
+		client_wait(&c, 1, ASK_MS);
+		client_close(&c, 1);
+		if (!ok(refused(&c), "%s: a third client of ::1 is closed at "
+		    "once, without a byte", model))
+			diag("it got: %s", what(&c));
+		want++;
+	} else
+		skip("no IPv6 loopback here");
+	is_int(counter_at_least(&d, "limited", want), want,
+	    "%s: stats: limited %lld", model, want);
+
+	client_close(h4, 1);
+	if (!ok(ask_until_served(l4, "127.0.0.1", 2 * ASK_MS, &c),
+	    "%s: one of 127.0.0.1 closes: the next of it is served", model))
+		diag("it got: %s", what(&c));
+	client_close(h4 + 1, PERIP - 1);
+	if (have_ipv6)
+		client_close(h6, PERIP);
+	stop(&d, model, "--per-ip");
+}
+
+/*
+ * --rate 5: twenty at once from one source; the bucket holds five, so the
+ * first five are served and the others, but for what refilled meanwhile,
+ * are refused.  A second later, five more are served.
+ */
+static void
+case_rate(const char *model)
+{
+	static const char *const extra[] = { "--rate", "5",
+	    "--limit-loopback", "-w", "4", "--min-spare", "1",
+	    "--max-spare", "8", "-l", "tcp:127.0.0.1:0/stamp", NULL };
+	struct client		 c[NBURST];
+	struct h_daemon		 d;
+	const struct h_listener	*l;
+	long long		 t0, ms, most;
+	int			 i, good = 0, nref = 0, other = 0, later = 0;
+
+	if (start(&d, model, 1, extra) == -1)
+		return;
+	l = find(&d, "tcp", "127.0.0.1");
+	t0 = h_now_ms();
+	for (i = 0; i < NBURST; i++)
+		client_open(&c[i], l, NULL, 0);
+	client_wait(c, NBURST, 2 * ASK_MS);
+	ms = h_now_ms() - t0;
+	for (i = 0; i < NBURST; i++) {
+		if (served(&c[i]))
+			good++;
+		else if (refused(&c[i]))
+			nref++;
+		else if (!other++)
+			diag("client %d: %s", i, what(&c[i]));
+	}
+	client_close(c, NBURST);
+	/* Whatever the bucket gained while the burst lasted, and one. */
+	most = RATE + RATE * ms / 1000 + 1;
+	diag("%s: %d served, %d refused in %lld ms", model, good, nref, ms);
+	is_int(other, 0, "%s: --rate %d: each of %d is served or refused",
+	    model, RATE, NBURST);
+	ok(good >= RATE, "%s: the first %d are served (%d)", model, RATE,
+	    good);
+	ok(good <= most, "%s: at most %lld served in %lld ms (%d)", model,
+	    most, ms, good);
+	is_int(counter_at_least(&d, "limited", nref), nref,
+	    "%s: stats: limited %d", model, nref);
+
+	/* A second refills the bucket: the next five are served. */
+	nap(1100);
+	for (i = 0; i < RATE; i++)
+		later += ask(l, NULL, &c[0]);
+	is_int(later, RATE, "%s: a second later, %d more are served", model,
+	    RATE);
+	stop(&d, model, "--rate");
+}
+
+/*
+ * --udp-rate 3: ten datagrams at once from one socket get three replies,
+ * but for what refilled, and the rest are counted; another source is
+ * answered meanwhile.  One worker, since each has buckets of its own.
+ */
+static void
+case_udp_rate(const char *model)
+{
+	static const char *const extra[] = { "--udp-rate", "3",
+	    "--limit-loopback", "-w", "1", "--max-workers", "1",
+	    "--min-spare", "0", "--max-spare", "1",
+	    "-l", "udp:127.0.0.1:0/stamp", NULL };
+	struct sockaddr_storage	 ss;
+	struct h_daemon		 d;
+	const struct h_listener	*l;
+	struct pollfd		 pfd;
+	long long		 t0, tlast, deadline, most;
+	char			 buf[128];
+	ssize_t			 n;
+	int			 fd, i, sent = 0, got = 0, bad = 0;
+
+	if (start(&d, model, 1, extra) == -1)
+		return;
+	l = find(&d, "udp", "127.0.0.1");
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd == -1 || connect(fd, (const struct sockaddr *)&l->ss,
+	    l->sslen) == -1)
+		bail("a UDP socket");
+	t0 = tlast = h_now_ms();
+	for (i = 0; i < NDGRAM; i++)
+		sent += send(fd, "", 0, MSG_NOSIGNAL) == 0;
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	deadline = h_now_ms() + 2 * QUIET_MS;
+	while (got + bad < NDGRAM && h_now_ms() < deadline) {
+		if (poll(&pfd, 1, 50) != 1)
+			continue;
+		if ((n = recv(fd, buf, sizeof buf, MSG_DONTWAIT)) < 0)
+			continue;
+		tlast = h_now_ms();
+		if (valid(buf, n))
+			got++;
+		else
+			bad++;
+	}
+	close(fd);
+	most = UDPRATE + UDPRATE * (tlast - t0) / 1000 + 1;
+	is_int(sent, NDGRAM, "%s: --udp-rate %d: %d datagrams sent", model,
+	    UDPRATE, NDGRAM);
+	is_int(bad, 0, "%s: every reply is valid", model);
+	ok(got >= UDPRATE, "%s: the first %d are answered (%d)", model,
+	    UDPRATE, got);
+	ok(got <= most, "%s: at most %lld answered in %lld ms (%d)", model,
+	    most, tlast - t0, got);
+	is_int(counter_at_least(&d, "limited", NDGRAM - got), NDGRAM - got,
+	    "%s: stats: limited %d", model, NDGRAM - got);
+
+	addr_of("127.0.0.5", 0, &ss);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	n = -1;
+	if (fd != -1 && bind(fd, (struct sockaddr *)&ss,
+	    sizeof(struct sockaddr_in)) == 0 && connect(fd,
+	    (const struct sockaddr *)&l->ss, l->sslen) == 0 &&
+	    send(fd, "", 0, MSG_NOSIGNAL) == 0) {
+		pfd.fd = fd;
+		if (poll(&pfd, 1, ASK_MS) == 1)
+			n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+	}
+	if (fd != -1)
+		close(fd);
+	ok(valid(buf, n), "%s: meanwhile 127.0.0.5 is answered", model);
+	stop(&d, model, "--udp-rate");
+}
+
+/*
+ * A UDP socket bound to 127.0.0.6:port, connected to l.  Returns -1 when
+ * that port cannot be had here (below 1024 without root, or in use).
+ */
+static int
+udp_from(int port, const struct h_listener *l)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+	int			 fd, one = 1;
+
+	len = addr_of("127.0.0.6", port, &ss);
+	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	/* Another daemon may have *:port: ours is a more specific bind. */
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(fd, (struct sockaddr *)&ss, len) == -1 ||
+	    connect(fd, (const struct sockaddr *)&l->ss, l->sslen) == -1) {
+		diag("bind 127.0.0.6:%d: %s", port, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * A datagram from 127.0.0.6 port 0, which no socket can send: a raw
+ * socket writes the UDP header itself.  Root only.  Returns 0 or -1.
+ */
+static int
+send_from_port0(const struct h_listener *l)
+{
+	struct sockaddr_storage	 ss;
+	struct udphdr		 uh;
+	socklen_t		 len;
+	int			 fd, r;
+
+	if ((fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_UDP)) ==
+	    -1)
+		return -1;
+	len = addr_of("127.0.0.6", 0, &ss);
+	memset(&uh, 0, sizeof uh);
+	uh.uh_sport = htons(0);
+	uh.uh_dport = htons(l->port);
+	uh.uh_ulen = htons(sizeof uh);
+	uh.uh_sum = 0;		/* none: allowed over IPv4 */
+	r = bind(fd, (struct sockaddr *)&ss, len) == 0 &&
+	    sendto(fd, &uh, sizeof uh, 0, (const struct sockaddr *)&l->ss,
+	    l->sslen) == (ssize_t)sizeof uh ? 0 : -1;
+	close(fd);
+	return r;
+}
+
+/*
+ * Datagrams from the listener's own port, from the time services' ports
+ * and from port 0 get no reply (two time servers would answer each other
+ * forever) and are counted as dropped; one from any other port is
+ * answered.
+ */
+static void
+case_dropped(const char *model)
+{
+	static const char *const extra[] = { "-w", "1", "--max-workers", "1",
+	    "--min-spare", "0", "--max-spare", "1",
+	    "-l", "udp:127.0.0.1:0/stamp", NULL };
+	struct h_daemon		 d;
+	const struct h_listener	*l;
+	struct pollfd		 pfd;
+	char			 buf[128];
+	ssize_t			 n = -1;
+	int			 ports[4], fd, i, sent = 0;
+
+	if (start(&d, model, 1, extra) == -1)
+		return;
+	l = find(&d, "udp", "127.0.0.1");
+	ports[0] = l->port;
+	ports[1] = STAMP_PORT;
+	ports[2] = STAMP_TIME_PORT;
+	ports[3] = STAMP_DAYTIME_PORT;
+	for (i = 0; i < 4; i++) {
+		if (ports[i] < 1024 && geteuid() != 0) {
+			skip("a port below 1024 needs root");
+			continue;
+		}
+		if ((fd = udp_from(ports[i], l)) == -1) {
+			ok(0, "%s: a socket on 127.0.0.6:%d", model, ports[i]);
+			continue;
+		}
+		if (send(fd, "", 0, MSG_NOSIGNAL) == 0)
+			sent++;
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		ok(poll(&pfd, 1, QUIET_MS) == 0,
+		    "%s: no reply to port %d%s", model, ports[i],
+		    i == 0 ? " (the listener's own)" : "");
+		close(fd);
+	}
+	if (geteuid() != 0)
+		skip("a datagram from port 0 needs a raw socket: root");
+	else if (ok(send_from_port0(l) == 0, "%s: a datagram from port 0 "
+	    "sent", model))
+		sent++;
+	n = h_ask_udp((const struct sockaddr *)&l->ss, l->sslen, "", 0, buf,
+	    sizeof buf, ASK_MS);
+	ok(valid(buf, n), "%s: a datagram from another port is answered",
+	    model);
+	is_int(counter_at_least(&d, "dropped", sent), sent,
+	    "%s: stats: dropped %d", model, sent);
+	stop(&d, model, "dropped datagrams");
+}
+
+int
+main(void)
+{
+	int	 i;
+
+	signal(SIGPIPE, SIG_IGN);
+	have_ipv6 = ipv6_works();
+	read_models();
+	for (i = 0; i < nmodels; i++) {
+		diag("model %s", models[i]);
+		case_max_conns(models[i]);
+		case_per_ip(models[i]);
+		case_rate(models[i]);
+		case_udp_rate(models[i]);
+		case_dropped(models[i]);
+	}
+	return done_testing();
+}
