@@ -29,6 +29,7 @@
 
 #define MAX_LINGER	64	/* connections waited on at once */
 #define DGRAM_TURN	64	/* datagrams a listener gets per turn */
+#define BACKLOG_DRAIN	4096	/* queued clients served at a stop */
 
 /* A connection waited on: for its PROXY header, or to drain it. */
 struct draining {
@@ -76,9 +77,13 @@ linger_add(struct state *s, size_t i, int fd,
 	d->deadline = util_now_ms() + s->srv->linger_ms;
 }
 
-/* Returns -1 when accept failed in a way that must stop the server. */
+/*
+ * Accept and serve one client, after the delay unless stopping.  Returns
+ * 1 when one was served, 0 when none was waiting, -1 when accept failed
+ * in a way that must stop the server.
+ */
 static int
-accept_one(struct state *s, size_t i)
+accept_one(struct state *s, size_t i, int stopping)
 {
 	struct listener		*l = &s->srv->ls[i];
 	struct sockaddr_storage	 peer;
@@ -91,11 +96,28 @@ accept_one(struct state *s, size_t i)
 			s->paused[i] = util_now_ms() + pause;
 		return pause == -1 ? -1 : 0;
 	}
-	serve_sleep(s->srv->delay_ms);
+	if (!stopping)
+		serve_sleep(s->srv->delay_ms);
 	hdr.len = 0;
 	next = serve_stream(s->srv, l, fd, &peer, &hdr, s->st);
 	linger_add(s, i, fd, &peer, &hdr, next);
-	return 0;
+	return 1;
+}
+
+/*
+ * Stop: serve, without the delay, what the kernel has already queued, so
+ * that closing the listeners resets no client whose handshake is done.
+ */
+static void
+drain_backlog(struct state *s)
+{
+	size_t	 i;
+	int	 n;
+
+	for (i = 0; i < s->srv->nls; i++)
+		for (n = 0; s->srv->ls[i].type == SOCK_STREAM &&
+		    n < BACKLOG_DRAIN && accept_one(s, i, 1) == 1; n++)
+			;
 }
 
 static void
@@ -204,8 +226,10 @@ run(struct server *srv)
 			break;
 		}
 		if (s.pfd[0].revents & POLLIN &&
-		    model_signals(srv) & SIG_STOP)
+		    model_signals(srv) & SIG_STOP && !stopping) {
 			stopping = 1;
+			drain_backlog(&s);
+		}
 		/* Before any accept: this turn's poll set is theirs. */
 		drain_lingers(&s);
 		for (i = 0; !stopping && i < srv->nls; i++) {
@@ -214,7 +238,7 @@ run(struct server *srv)
 				continue;
 			if (srv->ls[i].type == SOCK_DGRAM)
 				serve_udp(&s, i);
-			else if (accept_one(&s, i) == -1) {
+			else if (accept_one(&s, i, 0) == -1) {
 				rc = -1;
 				stopping = 1;
 			}
