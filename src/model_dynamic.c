@@ -127,9 +127,9 @@ serve_udp(struct server *srv, const struct listener *l, struct board *b,
 	mark(b, SLOT_IDLE, SLOT_BUSY);
 	if (srv->delay_ms > 0) {
 		serve_sleep(srv->delay_ms);
-		serve_datagram_to(srv, l, &from, fromlen, st);
+		serve_datagram_to(srv, l, l->fd, &from, fromlen, st);
 	} else
-		n = serve_datagrams(srv, l, DGRAM_TURN, st);
+		n = serve_datagrams(srv, l, l->fd, DGRAM_TURN, st);
 	served(b, n);
 	mark(b, SLOT_BUSY, SLOT_IDLE);
 }
@@ -141,7 +141,7 @@ work(struct server *srv, struct board *b, struct stats *st)
 	struct pollfd	*pfd;
 	long long	*paused, now, wake;
 	size_t		 i;
-	int		 spare, rc = 0, timeout;
+	int		 spare, rc = 0, timeout, ready;
 
 	pfd = calloc(1 + srv->nls, sizeof *pfd);
 	paused = calloc(srv->nls, sizeof *paused);
@@ -166,11 +166,14 @@ work(struct server *srv, struct board *b, struct stats *st)
 			}
 		}
 		timeout = wake == -1 ? -1 : (int)(wake - now);
-		if (net_poll(pfd, 1 + srv->nls, timeout) == -1) {
+		if ((ready = net_poll(pfd, 1 + srv->nls, timeout)) == -1) {
 			log_warn("poll");
 			rc = 1;
 			break;
 		}
+		/* Interrupted: revents were not written, so none is news. */
+		if (ready == 0)
+			continue;
 		if (pfd[0].revents & POLLIN && model_signals(srv) & SIG_STOP)
 			break;
 		for (i = 0; i < srv->nls && !sig_stopping(); i++) {
@@ -318,7 +321,7 @@ stop_all(struct pool *p)
 {
 	struct pollfd	 pfd;
 	long long	 deadline;
-	int		 i, left;
+	int		 i, left, ready;
 
 	p->stopping = 1;
 	for (i = 0; i < p->max; i++)
@@ -328,10 +331,12 @@ stop_all(struct pool *p)
 	pfd.fd = sig_fd();
 	pfd.events = POLLIN;
 	while (p->alive > 0 && (left = (int)(deadline - util_now_ms())) > 0) {
-		if (net_poll(&pfd, 1, left) == -1) {
+		if ((ready = net_poll(&pfd, 1, left)) == -1) {
 			log_warn("poll");
 			break;
 		}
+		if (ready == 0)
+			continue;
 		if (pfd.revents & POLLIN)
 			model_signals(p->srv);
 		reap(p);
@@ -362,7 +367,7 @@ run(struct server *srv)
 	struct pollfd	 pfd;
 	long long	 tick, now;
 	size_t		 bytes;
-	int		 i, seen, start;
+	int		 i, seen, start, ready;
 
 	p.max = srv->max_workers;
 	p.min_spare = min_int(srv->min_spare, p.max);
@@ -388,12 +393,13 @@ run(struct server *srv)
 			maintain(&p);
 			tick = now + TICK_MS;
 		}
-		if (net_poll(&pfd, 1, (int)(tick - now)) == -1) {
+		ready = net_poll(&pfd, 1, (int)(tick - now));
+		if (ready == -1) {
 			log_warn("poll");
 			p.failed = 1;
 			break;
 		}
-		if (!(pfd.revents & POLLIN))
+		if (ready == 0 || !(pfd.revents & POLLIN))
 			continue;
 		seen = model_signals(srv);
 		if (seen & SIG_CHILD)

@@ -88,7 +88,7 @@ child(struct state *s, const struct listener *l, int fd,
 	if (fd != -1)
 		serve_stream_blocking(s->srv, l, fd, peer, s->st);
 	else
-		serve_datagram_to(s->srv, l, peer, peerlen, s->st);
+		serve_datagram_to(s->srv, l, l->fd, peer, peerlen, s->st);
 	_exit(0);
 }
 
@@ -239,7 +239,7 @@ static void
 stop_children(struct state *s)
 {
 	long long	 deadline;
-	int		 i, left;
+	int		 i, left, ready;
 
 	for (i = 0; i < s->nkids; i++)
 		kill(s->kids[i], SIGTERM);
@@ -247,10 +247,13 @@ stop_children(struct state *s)
 	s->pfd[0].fd = sig_fd();
 	s->pfd[0].events = POLLIN;
 	while (s->nkids > 0 && (left = (int)(deadline - util_now_ms())) > 0) {
-		if (net_poll(s->pfd, 1, left) == -1) {
+		if ((ready = net_poll(s->pfd, 1, left)) == -1) {
 			log_warn("poll");
 			break;
 		}
+		/* Interrupted: revents were not written, so none is news. */
+		if (ready == 0)
+			continue;
 		if (s->pfd[0].revents & POLLIN)
 			model_signals(s->srv);
 		reap(s);
@@ -270,7 +273,7 @@ run(struct server *srv)
 {
 	struct state	 s = { .srv = srv, .st = &srv->stats[0] };
 	size_t		 i;
-	int		 seen, rc = 0;
+	int		 seen, ready, rc = 0;
 
 	s.pfd = calloc(1 + srv->nls, sizeof *s.pfd);
 	s.paused = calloc(srv->nls, sizeof *s.paused);
@@ -283,11 +286,14 @@ run(struct server *srv)
 	s.spare = net_spare_open();
 
 	for (;;) {
-		if (net_poll(s.pfd, 1 + srv->nls, prepare(&s)) == -1) {
+		ready = net_poll(s.pfd, 1 + srv->nls, prepare(&s));
+		if (ready == -1) {
 			log_warn("poll");
 			rc = -1;
 			break;
 		}
+		if (ready == 0)
+			continue;
 		if (s.pfd[0].revents & POLLIN) {
 			seen = model_signals(srv);
 			if (seen & SIG_CHILD)
@@ -302,8 +308,8 @@ run(struct server *srv)
 			if (srv->ls[i].type == SOCK_DGRAM && srv->delay_ms > 0)
 				take_datagrams(&s, i);
 			else if (srv->ls[i].type == SOCK_DGRAM)
-				serve_datagrams(srv, &srv->ls[i], DGRAM_TURN,
-				    s.st);
+				serve_datagrams(srv, &srv->ls[i],
+				    srv->ls[i].fd, DGRAM_TURN, s.st);
 			else if (accept_some(&s, i) == -1) {
 				rc = -1;
 				break;

@@ -82,7 +82,7 @@ serve_udp(struct server *srv, const struct listener *l, struct stats *st)
 	char			 junk[8];
 
 	if (srv->delay_ms == 0) {
-		serve_datagrams(srv, l, DGRAM_TURN, st);
+		serve_datagrams(srv, l, l->fd, DGRAM_TURN, st);
 		return;
 	}
 	/* The request's bytes are never needed; empty: another took it. */
@@ -90,7 +90,7 @@ serve_udp(struct server *srv, const struct listener *l, struct stats *st)
 	    &fromlen) == -1)
 		return;
 	serve_sleep(srv->delay_ms);
-	serve_datagram_to(srv, l, &from, fromlen, st);
+	serve_datagram_to(srv, l, l->fd, &from, fromlen, st);
 }
 
 /* One worker's loop, until a stop; returns its exit status. */
@@ -100,7 +100,7 @@ work(struct server *srv, struct stats *st)
 	struct pollfd	*pfd;
 	long long	*paused, now, wake;
 	size_t		 i;
-	int		 spare, rc = 0, timeout;
+	int		 spare, rc = 0, timeout, ready;
 
 	pfd = calloc(1 + srv->nls, sizeof *pfd);
 	paused = calloc(srv->nls, sizeof *paused);
@@ -125,11 +125,14 @@ work(struct server *srv, struct stats *st)
 			}
 		}
 		timeout = wake == -1 ? -1 : (int)(wake - now);
-		if (net_poll(pfd, 1 + srv->nls, timeout) == -1) {
+		if ((ready = net_poll(pfd, 1 + srv->nls, timeout)) == -1) {
 			log_warn("poll");
 			rc = 1;
 			break;
 		}
+		/* Interrupted: revents were not written, so none is news. */
+		if (ready == 0)
+			continue;
 		if (pfd[0].revents & POLLIN && model_signals(srv) & SIG_STOP)
 			break;
 		/* A stop during a reply is seen before the next one. */
@@ -246,7 +249,7 @@ stop_all(struct pool *p)
 {
 	struct pollfd	 pfd;
 	long long	 deadline;
-	int		 i, left;
+	int		 i, left, ready;
 
 	p->stopping = 1;
 	for (i = 0; i < p->n; i++)
@@ -256,10 +259,12 @@ stop_all(struct pool *p)
 	pfd.fd = sig_fd();
 	pfd.events = POLLIN;
 	while (p->alive > 0 && (left = (int)(deadline - util_now_ms())) > 0) {
-		if (net_poll(&pfd, 1, left) == -1) {
+		if ((ready = net_poll(&pfd, 1, left)) == -1) {
 			log_warn("poll");
 			break;
 		}
+		if (ready == 0)
+			continue;
 		if (pfd.revents & POLLIN)
 			model_signals(p->srv);
 		reap(p);
@@ -282,7 +287,7 @@ run(struct server *srv)
 {
 	struct pool	 p = { .srv = srv, .n = srv->workers };
 	struct pollfd	 pfd;
-	int		 seen;
+	int		 seen, ready;
 
 	if ((p.w = calloc((size_t)p.n, sizeof *p.w)) == NULL) {
 		log_warn("prefork");
@@ -291,12 +296,12 @@ run(struct server *srv)
 	pfd.fd = sig_fd();
 	pfd.events = POLLIN;
 	while (!p.failed) {
-		if (net_poll(&pfd, 1, respawn(&p)) == -1) {
+		if ((ready = net_poll(&pfd, 1, respawn(&p))) == -1) {
 			log_warn("poll");
 			p.failed = 1;
 			break;
 		}
-		if (!(pfd.revents & POLLIN))
+		if (ready == 0 || !(pfd.revents & POLLIN))
 			continue;
 		seen = model_signals(srv);
 		if (seen & SIG_CHILD)

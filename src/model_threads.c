@@ -88,7 +88,8 @@ worker(void *arg)
 	if (j->fd != -1)
 		serve_stream_blocking(s->srv, j->l, j->fd, &j->peer, s->st);
 	else
-		serve_datagram_to(s->srv, j->l, &j->peer, j->peerlen, s->st);
+		serve_datagram_to(s->srv, j->l, j->l->fd, &j->peer, j->peerlen,
+		    s->st);
 
 	pthread_mutex_lock(&s->lock);
 	j->next = s->done;
@@ -240,7 +241,7 @@ stop_threads(struct state *s)
 {
 	long long	 deadline;
 	uint64_t	 one = 1;
-	int		 left;
+	int		 left, ready;
 
 	if (s->running == 0)
 		return 0;
@@ -249,10 +250,13 @@ stop_threads(struct state *s)
 	deadline = util_now_ms() + s->srv->linger_ms + STOP_GRACE_MS;
 	while (s->running > 0 && (left = (int)(deadline - util_now_ms())) > 0) {
 		/* Only the signal pipe and the done eventfd. */
-		if (net_poll(s->pfd, 2, left) == -1) {
+		if ((ready = net_poll(s->pfd, 2, left)) == -1) {
 			log_warn("poll");
 			break;
 		}
+		/* Interrupted: revents were not written, so none is news. */
+		if (ready == 0)
+			continue;
 		if (s->pfd[0].revents & POLLIN)
 			model_signals(s->srv);
 		if (s->pfd[1].revents & POLLIN)
@@ -270,7 +274,7 @@ run(struct server *srv)
 {
 	struct state	*s;
 	size_t		 i;
-	int		 rc = 0, e;
+	int		 rc = 0, e, ready;
 
 	if ((s = calloc(1, sizeof *s)) == NULL) {
 		log_warn("threads");
@@ -295,11 +299,14 @@ run(struct server *srv)
 	s->spare = net_spare_open();
 
 	for (;;) {
-		if (net_poll(s->pfd, 2 + srv->nls, prepare(s)) == -1) {
+		ready = net_poll(s->pfd, 2 + srv->nls, prepare(s));
+		if (ready == -1) {
 			log_warn("poll");
 			rc = -1;
 			break;
 		}
+		if (ready == 0)
+			continue;
 		if (s->pfd[0].revents & POLLIN &&
 		    model_signals(srv) & SIG_STOP)
 			break;
@@ -312,8 +319,8 @@ run(struct server *srv)
 			if (srv->ls[i].type == SOCK_DGRAM && srv->delay_ms > 0)
 				take_datagrams(s, i);
 			else if (srv->ls[i].type == SOCK_DGRAM)
-				serve_datagrams(srv, &srv->ls[i], DGRAM_TURN,
-				    s->st);
+				serve_datagrams(srv, &srv->ls[i],
+				    srv->ls[i].fd, DGRAM_TURN, s->st);
 			else if (accept_some(s, i) == -1) {
 				rc = -1;
 				break;

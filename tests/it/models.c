@@ -26,9 +26,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "proto.h"
 #include "tap.h"
-#include "wire.h"
 
 #define ASK_MS		5000	/* what one client waits, at most */
 #define SETTLE_MS	5000	/* for children to appear, go, be reaped */
@@ -38,27 +36,11 @@
 static const char *const models[] = { "fork", "prefork", "dynamic", "threads" };
 #define NMODELS	(sizeof models / sizeof models[0])
 
-static void
-nap(int ms)
-{
-	struct timespec	 ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
-/* A whole stamp reply, within 5 s of our clock. */
+/* A whole stamp reply, within H_SLACK (5) s of our clock. */
 static int
 valid(const char *buf, ssize_t n)
 {
-	const char	*why;
-	long long	 t, d;
-
-	if (n <= 0 || wire_decode(STAMP_PROTO_STAMP, buf, (size_t)n, &t,
-	    &why) == -1)
-		return 0;
-	d = t - (long long)time(NULL);
-	return d >= -5 && d <= 5;
+	return h_stamp_near(buf, n, (long long)time(NULL));
 }
 
 /* stampd -m model on TCP and UDP of 127.0.0.1:0, then the extra args. */
@@ -137,7 +119,7 @@ wait_children(pid_t parent, int want, pid_t *kids, int ms)
 
 	while ((n = children(parent, kids, MAXKIDS, NULL)) != want &&
 	    h_now_ms() < deadline)
-		nap(20);
+		h_nap(20);
 	return n;
 }
 
@@ -157,6 +139,26 @@ count_fds(pid_t pid)
 			n++;
 	closedir(dir);
 	return n;
+}
+
+/*
+ * The fds of pid once the count holds still (the same over 300 ms), or the
+ * last count seen after ms.
+ */
+static int
+settled_fds(pid_t pid, int ms)
+{
+	long long	 deadline = h_now_ms() + ms;
+	int		 n, last = -1, same = 0;
+
+	for (;;) {
+		n = count_fds(pid);
+		same = n == last ? same + 1 : 0;
+		last = n;
+		if (same == 3 || h_now_ms() >= deadline)
+			return n;
+		h_nap(100);
+	}
 }
 
 /* The "Threads:" line of /proc/PID/status. */
@@ -188,33 +190,8 @@ gone(pid_t pid, int ms)
 			return 1;
 		if (h_now_ms() >= deadline)
 			return 0;
-		nap(20);
+		h_nap(20);
 	}
-}
-
-/*
- * The connections waiting in the accept queue of the TCP listener on port
- * (for a listening socket, /proc/net/tcp shows that count as rx_queue), or
- * -1 if there is no such listener.
- */
-static int
-accept_queue(int port)
-{
-	FILE		*f;
-	char		 line[512];
-	unsigned	 lport, st, tx, rx;
-	int		 q = -1;
-
-	if ((f = fopen("/proc/net/tcp", "r")) == NULL)
-		return -1;
-	while (fgets(line, sizeof line, f) != NULL)
-		if (sscanf(line, " %*d: %*x:%x %*x:%*x %x %x:%x", &lport, &st,
-		    &tx, &rx) == 4 && lport == (unsigned)port && st == 0x0A) {
-			q = (int)rx;
-			break;
-		}
-	fclose(f);
-	return q;
 }
 
 /*
@@ -363,8 +340,6 @@ t_basic(const char *model)
 		h_daemon_stop(&d);
 		return;
 	}
-	/* Before any client: none of their fds is open yet. */
-	base = count_fds(d.pid);
 	n = h_ask_tcp((const struct sockaddr *)&tcp->ss, tcp->sslen, buf,
 	    sizeof buf, ASK_MS);
 	ok(valid(buf, n), "%s: tcp reply is a time within 5 s of ours",
@@ -374,6 +349,8 @@ t_basic(const char *model)
 	ok(valid(buf, n), "%s: udp reply is a time within 5 s of ours",
 	    model);
 
+	/* Started, and done with the first clients. */
+	base = settled_fds(d.pid, SETTLE_MS);
 	for (i = good = 0; i < 50; i++) {
 		n = h_ask_tcp((const struct sockaddr *)&tcp->ss, tcp->sslen,
 		    buf, sizeof buf, ASK_MS);
@@ -389,7 +366,7 @@ t_basic(const char *model)
 	/* A thread or child may still be closing its last connection. */
 	deadline = h_now_ms() + SETTLE_MS;
 	while ((fds = count_fds(d.pid)) != base && h_now_ms() < deadline)
-		nap(20);
+		h_nap(20);
 	ok(base > 0 && fds == base, "%s: the daemon holds %d fds after, as "
 	    "before (%d)", model, fds, base);
 	is_int(h_daemon_stop(&d), 0, "%s: SIGTERM, exit 0", model);
@@ -421,7 +398,7 @@ t_fork(void)
 	deadline = h_now_ms() + SETTLE_MS;
 	while ((kids = children(d.pid, NULL, 0, &zombies)) != 0 &&
 	    h_now_ms() < deadline)
-		nap(20);
+		h_nap(20);
 	is_int(zombies, 0, "fork: no zombie children after 20 connections");
 	is_int(kids, 0, "fork: no children left at all");
 	is_int(h_daemon_stop(&d), 0, "fork: SIGTERM, exit 0");
@@ -481,7 +458,7 @@ t_respawn(const char *model)
 				fresh++;
 		if (fresh > 0 && !member(victim, after, na))
 			break;
-		nap(20);
+		h_nap(20);
 	}
 	ok(fresh > 0 && !member(victim, after, na), "%s: a worker killed "
 	    "with SIGKILL is replaced (%d workers now)", model, na);
@@ -526,7 +503,7 @@ t_dynamic(void)
 	deadline = h_now_ms() + 4 * SETTLE_MS;
 	while ((n = children(d.pid, NULL, 0, NULL)) > 2 &&
 	    h_now_ms() < deadline)
-		nap(50);
+		h_nap(50);
 	ok(n >= 1 && n <= 2 && n < most, "dynamic: idle, it shrinks from %d "
 	    "to --max-spare 2 (%d now)", most, n);
 	is_int(h_daemon_stop(&d), 0, "dynamic: SIGTERM, exit 0");
@@ -614,8 +591,8 @@ t_stop_in_flight(const char *model)
 	}
 	/* Taken off the accept queue: the daemon holds it, in its delay. */
 	deadline = h_now_ms() + SETTLE_MS;
-	while ((q = accept_queue(tcp->port)) != 0 && h_now_ms() < deadline)
-		nap(5);
+	while ((q = h_accept_queue(tcp->port)) != 0 && h_now_ms() < deadline)
+		h_nap(5);
 	is_int(q, 0, "%s: the connection is accepted", model);
 	kill(d.pid, SIGTERM);
 
