@@ -35,7 +35,8 @@ struct announce_target {
 	struct net_spec		 spec;
 	int			 kind;		/* enum announce_kind */
 	int			 fd;
-	char			 name[NET_ADDRSTRLEN + 16]; /* udp 1.2.3.4:5 stamp */
+	/* "udp 239.255.19.37:1937 stamp" */
+	char			 name[NET_ADDRSTRLEN + 16];
 	unsigned long long	 sent, failed;
 };
 
@@ -46,7 +47,7 @@ struct announce {
 	int			 ttl;		/* multicast TTL or hop limit */
 	unsigned int		 ifindex;	/* 0: the routes decide */
 	const char		*ifname;	/* its name, or NULL */
-	unsigned long long	 missed;	/* ticks the thread slept through */
+	unsigned long long	 missed;	/* ticks slept through */
 	int			 timerfd, stopfd;
 	int			 running;
 	pid_t			 pid;		/* the process that started it */

@@ -55,7 +55,6 @@ struct wlistener {
 	struct watch	 w;
 	size_t		 idx;		/* in srv->ls */
 	int		 fd;		/* shared, or our own with reuseport */
-	int		 own;		/* fd is ours to close */
 	int		 watched;	/* in the epoll set now */
 	long long	 resume;	/* paused by accept errors until */
 };
@@ -79,6 +78,7 @@ struct dgram {
 	struct sockaddr_storage	 from;
 	socklen_t		 fromlen;
 	size_t			 listener;
+	int			 fd;		/* the socket it came on */
 	long long		 deadline;
 };
 
@@ -312,6 +312,7 @@ delay_dgrams(struct worker *w, struct wlistener *wl)
 		    &d->from, &d->fromlen) == -1)
 			return;
 		d->listener = wl->idx;
+		d->fd = wl->fd;
 		d->deadline = w->now + w->srv->delay_ms;
 		w->dlen++;
 	}
@@ -327,7 +328,7 @@ listener_event(struct worker *w, struct wlistener *wl)
 	if (w->srv->delay_ms > 0)
 		delay_dgrams(w, wl);
 	else
-		serve_datagrams(w->srv, l, EV_BATCH, w->st);
+		serve_datagrams(w->srv, l, wl->fd, EV_BATCH, w->st);
 	return 0;
 }
 
@@ -353,8 +354,8 @@ expire(struct worker *w)
 	}
 	while (w->dlen > 0 &&
 	    (d = &w->dq[w->dhead])->deadline <= w->now) {
-		serve_datagram_to(w->srv, &w->srv->ls[d->listener], &d->from,
-		    d->fromlen, w->st);
+		serve_datagram_to(w->srv, &w->srv->ls[d->listener], d->fd,
+		    &d->from, d->fromlen, w->st);
 		w->dhead = (w->dhead + 1) % EV_DGRAM_QUEUE;
 		w->dlen--;
 	}
@@ -461,7 +462,6 @@ static void
 worker_free(struct worker *w)
 {
 	struct conn	*c, *next;
-	size_t		 i;
 
 	/* Close what is still queued (a failed stop), then the chunks. */
 	for (c = w->delayed.head; c != NULL; c = c->next)
@@ -472,9 +472,6 @@ worker_free(struct worker *w)
 		next = c->next;
 		free(c);
 	}
-	for (i = 0; w->wl != NULL && i < w->srv->nls; i++)
-		if (w->wl[i].own)
-			close(w->wl[i].fd);
 	free(w->wl);
 	free(w->dq);
 	if (w->spare != -1)
@@ -484,11 +481,9 @@ worker_free(struct worker *w)
 }
 
 static int
-worker_init(struct worker *w, struct server *srv, size_t n, int quitfd,
-    int reuseport)
+worker_init(struct worker *w, struct server *srv, size_t n, int quitfd)
 {
 	struct epoll_event	 ev;
-	struct net_spec		 spec;
 	struct listener		*l;
 	size_t			 i;
 
@@ -510,18 +505,7 @@ worker_init(struct worker *w, struct server *srv, size_t n, int quitfd,
 		l = &srv->ls[i];
 		w->wl[i].w.kind = K_LISTENER;
 		w->wl[i].idx = i;
-		w->wl[i].fd = l->fd;
-		if (reuseport && n > 0) {
-			/* The same address and port: the one main bound. */
-			spec = l->spec;
-			memcpy(&spec.addr, &l->addr, l->addrlen);
-			spec.addrlen = l->addrlen;
-			w->wl[i].fd = net_listen(&spec, srv->backlog, 1, NULL,
-			    NULL);
-			if (w->wl[i].fd == -1)
-				return -1;
-			w->wl[i].own = 1;
-		}
+		w->wl[i].fd = l->rpfd != NULL ? l->rpfd[n] : l->fd;
 		watch_listener(w, &w->wl[i], 1);
 		if (!w->wl[i].watched)
 			return -1;
@@ -554,13 +538,13 @@ run(struct server *srv)
 	for (i = 0; i < n; i++)
 		ws[i].epfd = ws[i].spare = -1;
 	for (i = 0; i < n; i++)
-		if (worker_init(&ws[i], srv, i, quitfd, srv->reuseport) == -1) {
+		if (worker_init(&ws[i], srv, i, quitfd) == -1) {
 			log_warn("event: worker %zu", i);
 			rc = -1;
 			goto out;
 		}
 
-	/* Signals are the main thread's: the workers start with them blocked. */
+	/* Signals are the main thread's: workers start with them blocked. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	for (; started < n; started++)

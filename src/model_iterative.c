@@ -128,9 +128,9 @@ serve_udp(struct state *s, size_t i)
 	/* With a delay, each datagram waits its turn, as each connection. */
 	if (s->srv->delay_ms > 0) {
 		serve_sleep(s->srv->delay_ms);
-		serve_datagrams(s->srv, l, 1, s->st);
+		serve_datagrams(s->srv, l, l->fd, 1, s->st);
 	} else
-		serve_datagrams(s->srv, l, DGRAM_TURN, s->st);
+		serve_datagrams(s->srv, l, l->fd, DGRAM_TURN, s->st);
 }
 
 /* Lay out the poll set for this turn; return poll's timeout. */

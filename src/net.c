@@ -495,10 +495,15 @@ net_wait(int fd, short events, int timeout_ms)
 int
 net_poll(struct pollfd *fds, unsigned long n, int timeout_ms)
 {
-	int	 r;
+	unsigned long	 i;
+	int		 r;
 
-	if ((r = poll(fds, n, timeout_ms)) == -1 && errno == EINTR)
+	if ((r = poll(fds, n, timeout_ms)) == -1 && errno == EINTR) {
+		/* poll wrote nothing: say so, rather than leave old news. */
+		for (i = 0; i < n; i++)
+			fds[i].revents = 0;
 		return 0;
+	}
 	return r;
 }
 

@@ -405,7 +405,7 @@ may_reply(const struct server *srv, const struct listener *l,
 }
 
 int
-serve_datagrams(const struct server *srv, const struct listener *l,
+serve_datagrams(const struct server *srv, const struct listener *l, int fd,
     int max, struct stats *st)
 {
 	struct mmsghdr		 in[DGRAM_BATCH], out[DGRAM_BATCH];
@@ -428,7 +428,7 @@ serve_datagrams(const struct server *srv, const struct listener *l,
 			in[i].msg_hdr.msg_iov = &iin[i];
 			in[i].msg_hdr.msg_iovlen = 1;
 		}
-		if ((n = net_recvmmsg(l->fd, in, (unsigned)m)) <= 0)
+		if ((n = net_recvmmsg(fd, in, (unsigned)m)) <= 0)
 			break;
 		if ((len = serve_reply(l->proto, buf, sizeof buf)) == -1) {
 			serve_count(st, STAT_ERRORS, (unsigned)n);
@@ -441,8 +441,8 @@ serve_datagrams(const struct server *srv, const struct listener *l,
 			if (!may_reply(srv, l, &from[i], now, st))
 				continue;
 			if (srv->verbose)
-				log_info("Client:%s", net_addr_str((const void *)
-				    &from[i], addr, sizeof addr));
+				log_info("Client:%s", net_addr_str(
+				    (const void *)&from[i], addr, sizeof addr));
 			memset(&out[m].msg_hdr, 0, sizeof out[m].msg_hdr);
 			out[m].msg_hdr.msg_name = &from[i];
 			out[m].msg_hdr.msg_namelen = in[i].msg_hdr.msg_namelen;
@@ -450,7 +450,7 @@ serve_datagrams(const struct server *srv, const struct listener *l,
 			out[m].msg_hdr.msg_iovlen = 1;
 			m++;
 		}
-		if (m > 0 && (sent = net_sendmmsg(l->fd, out, (unsigned)m)) == -1)
+		if (m > 0 && (sent = net_sendmmsg(fd, out, (unsigned)m)) == -1)
 			count_failure(l, errno, st);
 		else if (m > 0) {
 			for (i = 0; i < sent; i++)
@@ -466,7 +466,7 @@ serve_datagrams(const struct server *srv, const struct listener *l,
 }
 
 void
-serve_datagram_to(const struct server *srv, const struct listener *l,
+serve_datagram_to(const struct server *srv, const struct listener *l, int fd,
     const struct sockaddr_storage *from, socklen_t fromlen,
     struct stats *st)
 {
@@ -481,7 +481,7 @@ serve_datagram_to(const struct server *srv, const struct listener *l,
 		    sizeof addr));
 	if ((len = serve_reply(l->proto, buf, sizeof buf)) == -1)
 		serve_count(st, STAT_ERRORS, 1);
-	else if (net_sendto(l->fd, buf, (size_t)len,
+	else if (net_sendto(fd, buf, (size_t)len,
 	    (const struct sockaddr *)from, fromlen) == len)
 		count_reply(l, st);
 	else

@@ -20,6 +20,8 @@
 /* One bound socket and what it serves. */
 struct listener {
 	int			fd;
+	int			*rpfd;		/* --reuseport: a socket per
+						   worker, rpfd[0] == fd */
 	int			type;		/* SOCK_STREAM, SOCK_DGRAM */
 	int			proto;		/* enum stamp_proto */
 	int			proxy;		/* a PROXY header comes first */
@@ -141,7 +143,8 @@ void	serve_stream_blocking(const struct server *srv,
 	    const struct sockaddr_storage *peer, struct stats *st);
 
 /*
- * Answer the datagrams waiting on a UDP listener, at most max of them, and
+ * Answer the datagrams waiting on fd, a socket of UDP listener l (l->fd,
+ * or a worker's own with --reuseport), at most max of them, and
  * return how many were read (0: none was waiting).  Never blocks.
  * No reply goes to port 0, nor to a time service's port (13, 37, 1937, or
  * the listener's own), where it would start a loop between two servers;
@@ -149,14 +152,14 @@ void	serve_stream_blocking(const struct server *srv,
  * cannot be made to reflect a flood at a forged address.
  */
 int	serve_datagrams(const struct server *srv, const struct listener *l,
-	    int max, struct stats *st);
+	    int fd, int max, struct stats *st);
 
 /*
- * Answer one datagram received earlier (a delayed one) from the address
- * from.  Never blocks.
+ * Answer, from fd, one datagram received earlier on it (a delayed one)
+ * from the address from.  Never blocks.
  */
 void	serve_datagram_to(const struct server *srv, const struct listener *l,
-	    const struct sockaddr_storage *from, socklen_t fromlen,
+	    int fd, const struct sockaddr_storage *from, socklen_t fromlen,
 	    struct stats *st);
 
 /*

@@ -89,8 +89,9 @@ help(void)
 	    "  -6, --ipv6            use IPv6 only\n"
 	    "  -h, --help            print this help and exit\n"
 	    "  -l, --listen=SPEC     print the announcements sent to SPEC,\n"
-	    "                        udp:GROUP:PORT (joined), or udp:0.0.0.0:PORT\n"
-	    "                        or udp:[::]:PORT for broadcast and unicast\n"
+	    "                        udp:GROUP:PORT (joined), or\n"
+	    "                        udp:0.0.0.0:PORT or udp:[::]:PORT for\n"
+	    "                        broadcast and unicast\n"
 	    "  -n, --count=N         with -l: stop after N announcements "
 	    "(default: never)\n"
 	    "      --interface=NAME  with -l: join the group on NAME "
@@ -580,8 +581,8 @@ listen_announcements(const char *text, const char *ifname, int proto,
 			printf("%lld\n", t);
 		else {
 			wire_civil(t, &tm);
-			printf("%lld %04lld-%02d-%02d %02d:%02d:%02d UTC offset "
-			    "%+.3fs from %s (%s/udp announcement)\n", t,
+			printf("%lld %04lld-%02d-%02d %02d:%02d:%02d UTC "
+			    "offset %+.3fs from %s (%s/udp announcement)\n", t,
 			    tm.year, tm.mon, tm.mday, tm.hour, tm.min, tm.sec,
 			    (double)t - seconds(&now), where, pname);
 		}

@@ -227,6 +227,29 @@ name_listener(struct listener *l)
 	    wire_proto_name(l->proto), l->proxy ? "+proxy" : "");
 }
 
+/*
+ * --reuseport: a socket per worker on the address l got, each its own
+ * accept queue.  Made here, before privileges go: the kernel lets only the
+ * same user join a SO_REUSEPORT group.
+ */
+static void
+reuseport_group(struct listener *l, int workers, int backlog,
+    const char *spec)
+{
+	struct net_spec	 same = l->spec;
+	int		 k;
+
+	if ((l->rpfd = calloc((size_t)workers, sizeof *l->rpfd)) == NULL)
+		fatal("--reuseport");
+	memcpy(&same.addr, &l->addr, l->addrlen);
+	same.addrlen = l->addrlen;
+	l->rpfd[0] = l->fd;
+	for (k = 1; k < workers; k++)
+		if ((l->rpfd[k] = net_listen(&same, backlog, 1, NULL,
+		    NULL)) == -1)
+			fatal("bind %s (--reuseport, worker %d)", spec, k);
+}
+
 /* Take fd as a listener made elsewhere, serving proto. */
 static void
 adopt(struct listener *l, int fd, int proto, const char *whose)
@@ -326,7 +349,7 @@ inetd(struct server *srv, int proto)
 	if (net_wait(l.fd, POLLIN, 5000) != 1)
 		fatalx("--inetd: no datagram on standard input");
 	serve_sleep(srv->delay_ms);
-	return serve_datagrams(srv, &l, 1, &st) == 1 ? 0 : 1;
+	return serve_datagrams(srv, &l, l.fd, 1, &st) == 1 ? 0 : 1;
 }
 
 /*
@@ -368,7 +391,7 @@ main(int argc, char *argv[])
 	size_t			 nspecs = 0, nls, i, bytes, bad;
 	long			 ncpu;
 	long long		 stats_ms = 0;
-	int			 ch, ready_fd = -1, inetd_mode = 0, rc;
+	int			 ch, ready_fd = -1, inetd_mode = 0, rc, k;
 	int			 announce_opts = 0;
 	char			 what[128];
 	int			 proto = STAMP_PROTO_STAMP;
@@ -587,6 +610,9 @@ main(int argc, char *argv[])
 		    &ls[i].addr, &ls[i].addrlen);
 		if (ls[i].fd == -1)
 			fatal("bind %s", specs[i]);
+		if (srv.reuseport)
+			reuseport_group(&ls[i], srv.workers, srv.backlog,
+			    specs[i]);
 		name_listener(&ls[i]);
 	}
 	nls += nspecs;
@@ -641,8 +667,12 @@ main(int argc, char *argv[])
 	rc = model->run(&srv);
 	announce_stop(&ann);
 	serve_report(&srv);
-	for (i = 0; i < srv.nls; i++)
+	for (i = 0; i < srv.nls; i++) {
+		for (k = 1; ls[i].rpfd != NULL && k < srv.workers; k++)
+			close(ls[i].rpfd[k]);
+		free(ls[i].rpfd);
 		close(ls[i].fd);
+	}
 	munmap(srv.stats, bytes);
 	return rc == 0 ? 0 : 1;
 }
