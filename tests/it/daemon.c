@@ -8,7 +8,7 @@
  * per listener, replies to empty and non-empty datagrams, clients one after
  * another and all at once, the Client:IP:PORT lines of -v, the counters of
  * SIGUSR1, and a clean exit on SIGTERM.  A reply is valid when it has the
- * exact shape of its protocol and decodes to within SLACK seconds of our
+ * exact shape of its protocol and decodes to within H_SLACK seconds of our
  * own clock.
  */
 #include <sys/types.h>
@@ -28,14 +28,11 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "proto.h"
 #include "tap.h"
-#include "wire.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 #define ASK_MS		5000	/* one client's patience */
 #define CONC_MS		20000	/* all the concurrent clients' */
-#define SLACK		5	/* seconds between its clock and ours */
 #define NSEQ		100
 #define NCONC		32
 #define MAXMODELS	16
@@ -52,118 +49,20 @@ static int	 have_ipv6;
 /* What we got, for the SIGUSR1 counters: the daemon saw at least this. */
 static unsigned long long	 got_tcp, got_udp;
 
-/* The models of stampd --help: the lines under "-m, --model NAME". */
+/* The models of stampd --help, those whose names can name a test. */
 static void
 read_models(void)
 {
-	struct h_result	 r;
-	char		*argv[] = { (char *)h_prog("STAMPD"), "--help", NULL };
-	char		*line, *next, name[32];
-	int		 in = 0, indent = -1, ind;
+	char	 listed[MAXMODELS][32];
+	int	 i, n;
 
-	if (h_run(argv, 10000, &r) != 0) {
-		diag("stampd --help exited %d: %s", r.status, r.err);
-		bail("stampd --help failed");
-	}
-	for (line = r.out; line != NULL && *line != '\0'; line = next) {
-		if ((next = strchr(line, '\n')) != NULL)
-			*next++ = '\0';
-		if (!in) {
-			in = strstr(line, "-m, --model") != NULL;
-			continue;
-		}
-		ind = (int)strspn(line, " ");
-		if (ind == 0 || line[ind] == '-' || line[ind] == '\0')
-			break;
-		if (indent == -1)
-			indent = ind;
-		/* Deeper: a summary's second line.  Shallower: the end. */
-		if (ind > indent)
-			continue;
-		if (ind < indent || nmodels == MAXMODELS)
-			break;
-		if (sscanf(line, "%31s", name) == 1 &&
-		    strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-") ==
-		    strlen(name))
-			memcpy(models[nmodels++], name, sizeof name);
-	}
-	if (nmodels == 0) {
-		diag("stampd --help:\n%s", r.out);
+	n = h_models(listed, MAXMODELS);
+	for (i = 0; i < n; i++)
+		if (strspn(listed[i], "abcdefghijklmnopqrstuvwxyz"
+		    "0123456789_-") == strlen(listed[i]))
+			memcpy(models[nmodels++], listed[i], sizeof listed[i]);
+	if (nmodels == 0)
 		bail("no model listed under -m, --model in stampd --help");
-	}
-}
-
-static int
-ipv6_works(void)
-{
-	struct sockaddr_in6	 sin6;
-	int			 fd, r;
-
-	if ((fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return 0;
-	memset(&sin6, 0, sizeof sin6);
-	sin6.sin6_family = AF_INET6;
-	sin6.sin6_addr = in6addr_loopback;
-	r = bind(fd, (struct sockaddr *)&sin6, sizeof sin6);
-	close(fd);
-	return r == 0;
-}
-
-/*
- * Whether buf[0..n) is a whole, fresh reply of proto; if not, why.
- * The shape is checked here by hand, apart from wire.c, and the time by
- * wire_decode.
- */
-static int
-check_reply(const char *proto, const char *buf, ssize_t n, char *why,
-    size_t whylen)
-{
-	long long	 t, now = (long long)time(NULL);
-	const char	*reason;
-	ssize_t		 i;
-	int		 p = wire_proto_find(proto);
-
-	if (n < 0) {
-		snprintf(why, whylen, "no reply: %s", strerror(errno));
-		return 0;
-	}
-	switch (p) {
-	case STAMP_PROTO_STAMP:
-		for (i = 0; i < n - 2; i++)
-			if (buf[i] < '0' || buf[i] > '9')
-				break;
-		if (n < 3 || i != n - 2 || buf[n - 2] != '\r' ||
-		    buf[n - 1] != '\n') {
-			snprintf(why, whylen, "%zd bytes, not ^[0-9]+\\r\\n$",
-			    n);
-			return 0;
-		}
-		break;
-	case STAMP_PROTO_TIME:
-		if (n != STAMP_TIME_LEN) {
-			snprintf(why, whylen, "%zd bytes, not 4", n);
-			return 0;
-		}
-		break;
-	case STAMP_PROTO_DAYTIME:
-		if (n != 26 || buf[24] != '\r' || buf[25] != '\n') {
-			snprintf(why, whylen, "%zd bytes, not 24 and CRLF", n);
-			return 0;
-		}
-		break;
-	default:
-		snprintf(why, whylen, "no protocol %s", proto);
-		return 0;
-	}
-	if (wire_decode(p, buf, (size_t)n, &t, &reason) == -1) {
-		snprintf(why, whylen, "does not decode: %s", reason);
-		return 0;
-	}
-	if (t < now - SLACK || t > now + SLACK) {
-		snprintf(why, whylen, "time %lld, ours %lld", t, now);
-		return 0;
-	}
-	return 1;
 }
 
 /* One test: the reply is valid; say why not. */
@@ -175,7 +74,7 @@ reply_ok(const char *proto, const char *buf, ssize_t n, const char *fmt,
 	char	 name[256], why[128];
 	int	 pass;
 
-	pass = check_reply(proto, buf, n, why, sizeof why);
+	pass = h_check_reply(proto, buf, n, why, sizeof why);
 	va_start(ap, fmt);
 	vsnprintf(name, sizeof name, fmt, ap);
 	va_end(ap);
@@ -375,7 +274,7 @@ test_sequential(const char *model, struct h_daemon *d, int nfam)
 			continue;
 		sockaddr_of(l->addr, l->port, &ss, &len);
 		n = ask(l, &ss, len, 0, buf, sizeof buf);
-		if (check_reply(l->proto, buf, n, why, sizeof why))
+		if (h_check_reply(l->proto, buf, n, why, sizeof why))
 			good++;
 		else if (!told++)
 			diag("client %d (%s %s): %s", i, l->addr, l->proto,
@@ -392,49 +291,6 @@ struct conn {
 	size_t			 got;
 	char			 buf[128];
 };
-
-static int
-dial_nb(const struct sockaddr_storage *ss, socklen_t len)
-{
-	int	 fd;
-
-	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0);
-	if (fd == -1)
-		return -1;
-	if (connect(fd, (const struct sockaddr *)ss, len) == -1 &&
-	    errno != EINPROGRESS) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* Read what c can give now; done at EOF or on an error. */
-static void
-conn_read(struct conn *c)
-{
-	char	 junk[512];
-	ssize_t	 n;
-
-	for (;;) {
-		if (c->got < sizeof c->buf)
-			n = recv(c->fd, c->buf + c->got, sizeof c->buf - c->got,
-			    0);
-		else
-			n = recv(c->fd, junk, sizeof junk, 0);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		if (n <= 0) {
-			c->done = n == 0 ? 1 : -1;
-			return;
-		}
-		if (c->got < sizeof c->buf)
-			c->got += (size_t)n;
-	}
-}
 
 static void
 test_concurrent(const char *model, struct h_daemon *d, int nfam)
@@ -457,7 +313,7 @@ test_concurrent(const char *model, struct h_daemon *d, int nfam)
 		if (l == NULL)
 			continue;
 		sockaddr_of(l->addr, l->port, &ss, &len);
-		if ((c[i].fd = dial_nb(&ss, len)) != -1)
+		if ((c[i].fd = h_dial_nb((struct sockaddr *)&ss, len)) != -1)
 			c[i].done = 0;
 		else
 			diag("client %d: connect: %s", i, strerror(errno));
@@ -475,10 +331,11 @@ test_concurrent(const char *model, struct h_daemon *d, int nfam)
 			break;
 		for (i = 0; i < NCONC; i++)
 			if (pfd[i].fd != -1 && pfd[i].revents != 0)
-				conn_read(&c[i]);
+				c[i].done = h_read_some(c[i].fd, c[i].buf,
+				    sizeof c[i].buf, &c[i].got);
 	}
 	for (i = 0; i < NCONC; i++) {
-		if (c[i].done == 1 && check_reply(c[i].proto, c[i].buf,
+		if (c[i].done == 1 && h_check_reply(c[i].proto, c[i].buf,
 		    (ssize_t)c[i].got, why, sizeof why)) {
 			good++;
 			got_tcp++;
@@ -550,7 +407,8 @@ client_port(const struct h_listener *l, const char *host, char *buf,
 			c.got = (size_t)recv(c.fd, c.buf, sizeof c.buf, 0);
 			c.done = c.got <= sizeof c.buf ? 1 : -1;
 		} else
-			conn_read(&c);
+			c.done = h_read_some(c.fd, c.buf, sizeof c.buf,
+			    &c.got);
 	}
 	close(c.fd);
 	if (c.done == 1) {
@@ -603,16 +461,6 @@ test_verbose(const char *model, struct h_daemon *d)
 	}
 }
 
-static int
-count_lines(const char *log, const char *text)
-{
-	int	 n = 0;
-
-	for (; (log = strstr(log, text)) != NULL; log++)
-		n++;
-	return n;
-}
-
 /* Wait at most ASK_MS for more than before "stats:" lines; the newest. */
 static int
 new_stats(struct h_daemon *d, int before, char *line, size_t len)
@@ -623,7 +471,7 @@ new_stats(struct h_daemon *d, int before, char *line, size_t len)
 
 	for (;;) {
 		log = h_daemon_log(d);
-		if (count_lines(log, "stampd: stats: ") > before)
+		if (h_count(log, "stampd: stats: ") > before)
 			break;
 		if (h_now_ms() >= deadline)
 			return 0;
@@ -652,7 +500,7 @@ test_stats(const char *model, struct h_daemon *d)
 	for (try = 0; try < 5 && !fine; try++) {
 		if (try > 0)
 			nanosleep(&nap, NULL);
-		before = count_lines(h_daemon_log(d), "stampd: stats: ");
+		before = h_count(h_daemon_log(d), "stampd: stats: ");
 		kill(d->pid, SIGUSR1);
 		if (!(found = new_stats(d, before, line, sizeof line)))
 			break;
@@ -734,7 +582,7 @@ main(void)
 
 	signal(SIGPIPE, SIG_IGN);
 	read_models();
-	have_ipv6 = ipv6_works();
+	have_ipv6 = h_ipv6_works();
 	if (!have_ipv6)
 		diag("IPv6 loopback is not available: IPv4 only");
 	for (i = 0; i < nmodels; i++) {

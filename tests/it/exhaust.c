@@ -38,13 +38,10 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "proto.h"
 #include "tap.h"
-#include "wire.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 #define ASK_MS		5000	/* one client's patience */
-#define SLACK		5	/* seconds between its clock and ours */
 #define NOFILE		32	/* the daemon's RLIMIT_NOFILE */
 #define NSTORM		200
 #define SETTLE_MS	1000	/* the storm is still this long: settled */
@@ -74,39 +71,6 @@ static const struct model_case cases[] = {
 static char	 models[MAXMODELS][32];
 static int	 nmodels;
 
-static void
-read_models(void)
-{
-	struct h_result	 r;
-	char		*argv[] = { (char *)h_prog("STAMPD"), "--help", NULL };
-	char		*line, *next, name[32];
-	int		 in = 0, indent = -1, ind;
-
-	if (h_run(argv, 10000, &r) != 0) {
-		diag("stampd --help exited %d: %s", r.status, r.err);
-		bail("stampd --help failed");
-	}
-	for (line = r.out; line != NULL && *line != '\0'; line = next) {
-		if ((next = strchr(line, '\n')) != NULL)
-			*next++ = '\0';
-		if (!in) {
-			in = strstr(line, "-m, --model") != NULL;
-			continue;
-		}
-		ind = (int)strspn(line, " ");
-		if (ind == 0 || line[ind] == '-' || line[ind] == '\0')
-			break;
-		if (indent == -1)
-			indent = ind;
-		if (ind > indent)
-			continue;
-		if (ind < indent || nmodels == MAXMODELS)
-			break;
-		if (sscanf(line, "%31s", name) == 1)
-			memcpy(models[nmodels++], name, sizeof name);
-	}
-}
-
 static int
 listed(const char *model)
 {
@@ -118,25 +82,10 @@ listed(const char *model)
 	return 0;
 }
 
-static void
-nap(int ms)
-{
-	struct timespec	 ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
 static int
 valid(const char *buf, ssize_t n)
 {
-	long long	 t, now = (long long)time(NULL);
-	const char	*why;
-
-	if (n <= 0 || wire_decode(STAMP_PROTO_STAMP, buf, (size_t)n, &t,
-	    &why) == -1)
-		return 0;
-	return t >= now - SLACK && t <= now + SLACK;
+	return h_stamp_near(buf, n, (long long)time(NULL));
 }
 
 /* utime + stime of pid, in milliseconds, or -1. */
@@ -196,46 +145,6 @@ nofile_of(pid_t pid)
 			sscanf(line + 14, "%ld", &soft);
 	fclose(f);
 	return soft;
-}
-
-static int
-count_lines(const char *log, const char *text)
-{
-	int	 n = 0;
-
-	for (; (log = strstr(log, text)) != NULL; log++)
-		n++;
-	return n;
-}
-
-/* SIGUSR1, and the counter called name in the stats: line, or -1. */
-static long long
-counter(struct h_daemon *d, const char *name)
-{
-	long long	 deadline = h_now_ms() + ASK_MS;
-	const char	*log, *p, *last = NULL;
-	char		 key[32];
-	unsigned long long v;
-	int		 before;
-
-	before = count_lines(h_daemon_log(d), "stampd: stats: ");
-	kill(d->pid, SIGUSR1);
-	for (;;) {
-		log = h_daemon_log(d);
-		if (count_lines(log, "stampd: stats: ") > before)
-			break;
-		if (h_now_ms() >= deadline)
-			return -1;
-		nap(20);
-	}
-	for (p = log; (p = strstr(p, "stampd: stats: ")) != NULL; p++)
-		last = p;
-	snprintf(key, sizeof key, " %s ", name);
-	if ((p = strstr(last, key)) == NULL ||
-	    (size_t)(p - last) > strcspn(last, "\n") ||
-	    sscanf(p + strlen(key), "%llu", &v) != 1)
-		return -1;
-	return (long long)v;
 }
 
 /* A storm client, and what became of it. */
@@ -411,7 +320,7 @@ test_model(const struct model_case *mc)
 	storm_count(s, NSTORM, count);
 	is_int(count[S_FAILED], 0, "%s: no storm client got a broken reply",
 	    mc->name);
-	shed = counter(&d, "shed");
+	shed = h_daemon_counter(&d, "shed");
 	if (mc->holds) {
 		ok(most >= NOFILE - 2, "%s: its fds ran out (%d of %d)",
 		    mc->name, most, NOFILE);
@@ -430,7 +339,7 @@ test_model(const struct model_case *mc)
 		    sizeof buf, ASK_MS);
 		if (valid(buf, n))
 			break;
-		nap(100);
+		h_nap(100);
 	} while (h_now_ms() < deadline);
 	ok(valid(buf, n), "%s: the storm gone, a new client is served",
 	    mc->name);
@@ -443,7 +352,7 @@ main(void)
 	size_t	 i;
 
 	signal(SIGPIPE, SIG_IGN);
-	read_models();
+	nmodels = h_models(models, MAXMODELS);
 	for (i = 0; i < NELEM(cases); i++) {
 		if (!ok(listed(cases[i].name), "stampd --help lists %s",
 		    cases[i].name))

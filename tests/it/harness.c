@@ -4,7 +4,9 @@
  * Every child is started here with fork and execv and reaped here with
  * waitpid, within a deadline; daemons are remembered so that an atexit
  * handler can kill whatever a failed test left running.  Nothing here
- * waits without a bound, and nothing here counts as a test.
+ * waits without a bound, and nothing here counts as a test (tap.h keeps
+ * its count per file, so an ok() here would be lost): the checks below
+ * return a verdict and a reason, and the test says ok.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -23,7 +25,9 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "proto.h"
 #include "tap.h"
+#include "wire.h"
 
 #define H_MAXCHILD	32
 
@@ -47,8 +51,8 @@ h_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void
-nap_ms(long ms)
+void
+h_nap(long ms)
 {
 	struct timespec	 ts = { ms / 1000, ms % 1000 * 1000000L };
 
@@ -140,7 +144,7 @@ reap(pid_t pid, long long deadline)
 			return -1;
 		if (h_now_ms() >= deadline)
 			break;
-		nap_ms(5);
+		h_nap(5);
 	}
 	kill(pid, SIGKILL);
 	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
@@ -322,7 +326,7 @@ h_daemon_start(struct h_daemon *d, int nlisten, const char *const args[])
 		}
 		if (h_now_ms() >= deadline)
 			break;
-		nap_ms(10);
+		h_nap(10);
 	}
 	diag("stampd did not report %d listeners in %d ms", nlisten,
 	    H_DEADLINE_MS);
@@ -580,4 +584,224 @@ fail:
 	close(fd);
 	errno = e;
 	return -1;
+}
+
+int
+h_models(char names[][32], int max)
+{
+	struct h_result	 r;
+	char		*argv[] = { (char *)h_prog("STAMPD"), "--help", NULL };
+	char		 line[256], name[32];
+	const char	*p;
+	size_t		 len;
+	int		 in = 0, indent = -1, ind, n = 0;
+
+	if (h_run(argv, 10000, &r) != 0) {
+		diag("stampd --help exited %d: %s", r.status, r.err);
+		bail("stampd --help failed");
+	}
+	/* Line by line through a copy: r.out stays whole for the diag. */
+	for (p = r.out; *p != '\0'; p += len + (p[len] == '\n')) {
+		len = strcspn(p, "\n");
+		snprintf(line, sizeof line, "%.*s", (int)len, p);
+		if (!in) {
+			in = strstr(line, "-m, --model") != NULL;
+			continue;
+		}
+		ind = (int)strspn(line, " ");
+		if (ind == 0 || line[ind] == '-' || line[ind] == '\0')
+			break;
+		if (indent == -1)
+			indent = ind;
+		/* Deeper: a summary's second line.  Shallower: the end. */
+		if (ind > indent)
+			continue;
+		if (ind < indent || n == max)
+			break;
+		if (sscanf(line, "%31s", name) == 1)
+			memcpy(names[n++], name, sizeof name);
+	}
+	if (n == 0)
+		diag("stampd --help:\n%s", r.out);
+	return n;
+}
+
+int
+h_check_reply(const char *proto, const char *buf, ssize_t n, char *why,
+    size_t whylen)
+{
+	long long	 t, now = (long long)time(NULL);
+	const char	*reason;
+	ssize_t		 i;
+	int		 p = wire_proto_find(proto);
+
+	if (n < 0) {
+		snprintf(why, whylen, "no reply: %s", strerror(errno));
+		return 0;
+	}
+	switch (p) {
+	case STAMP_PROTO_STAMP:
+		for (i = 0; i < n - 2; i++)
+			if (buf[i] < '0' || buf[i] > '9')
+				break;
+		if (n < 3 || i != n - 2 || buf[n - 2] != '\r' ||
+		    buf[n - 1] != '\n') {
+			snprintf(why, whylen, "%zd bytes, not ^[0-9]+\\r\\n$",
+			    n);
+			return 0;
+		}
+		break;
+	case STAMP_PROTO_TIME:
+		if (n != STAMP_TIME_LEN) {
+			snprintf(why, whylen, "%zd bytes, not 4", n);
+			return 0;
+		}
+		break;
+	case STAMP_PROTO_DAYTIME:
+		if (n != 26 || buf[24] != '\r' || buf[25] != '\n') {
+			snprintf(why, whylen, "%zd bytes, not 24 and CRLF", n);
+			return 0;
+		}
+		break;
+	default:
+		snprintf(why, whylen, "no protocol %s", proto);
+		return 0;
+	}
+	if (wire_decode(p, buf, (size_t)n, &t, &reason) == -1) {
+		snprintf(why, whylen, "does not decode: %s", reason);
+		return 0;
+	}
+	if (t < now - H_SLACK || t > now + H_SLACK) {
+		snprintf(why, whylen, "time %lld, ours %lld", t, now);
+		return 0;
+	}
+	return 1;
+}
+
+int
+h_stamp_near(const char *buf, ssize_t n, long long now)
+{
+	long long	 t;
+	const char	*why;
+
+	if (n <= 0 || wire_decode(STAMP_PROTO_STAMP, buf, (size_t)n, &t,
+	    &why) == -1)
+		return 0;
+	return t >= now - H_SLACK && t <= now + H_SLACK;
+}
+
+int
+h_ipv6_works(void)
+{
+	struct sockaddr_in6	 sin6;
+	int			 fd, r;
+
+	if ((fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return 0;
+	memset(&sin6, 0, sizeof sin6);
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_addr = in6addr_loopback;
+	r = bind(fd, (struct sockaddr *)&sin6, sizeof sin6);
+	close(fd);
+	return r == 0;
+}
+
+int
+h_accept_queue(int port)
+{
+	FILE		*f;
+	char		 line[512];
+	unsigned	 lport, st, tx, rx;
+	int		 q = -1;
+
+	if ((f = fopen("/proc/net/tcp", "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof line, f) != NULL)
+		if (sscanf(line, " %*d: %*x:%x %*x:%*x %x %x:%x", &lport, &st,
+		    &tx, &rx) == 4 && lport == (unsigned)port && st == 0x0A) {
+			q = (int)rx;
+			break;
+		}
+	fclose(f);
+	return q;
+}
+
+int
+h_count(const char *log, const char *text)
+{
+	int	 n = 0;
+
+	for (; (log = strstr(log, text)) != NULL; log++)
+		n++;
+	return n;
+}
+
+long long
+h_daemon_counter(struct h_daemon *d, const char *name)
+{
+	long long	 deadline = h_now_ms() + H_DEADLINE_MS;
+	const char	*log, *p, *last = NULL;
+	char		 key[32];
+	unsigned long long v;
+	int		 before;
+
+	before = h_count(h_daemon_log(d), "stampd: stats: ");
+	kill(d->pid, SIGUSR1);
+	for (;;) {
+		log = h_daemon_log(d);
+		if (h_count(log, "stampd: stats: ") > before)
+			break;
+		if (h_now_ms() >= deadline)
+			return -1;
+		h_nap(20);
+	}
+	for (p = log; (p = strstr(p, "stampd: stats: ")) != NULL; p++)
+		last = p;
+	snprintf(key, sizeof key, " %s ", name);
+	if ((p = strstr(last, key)) == NULL ||
+	    (size_t)(p - last) > strcspn(last, "\n") ||
+	    sscanf(p + strlen(key), "%llu", &v) != 1) {
+		diag("no counter '%s' in: %.*s", name,
+		    (int)strcspn(last, "\n"), last);
+		return -1;
+	}
+	return (long long)v;
+}
+
+int
+h_dial_nb(const struct sockaddr *addr, socklen_t alen)
+{
+	int	 fd;
+
+	fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	if (connect(fd, addr, alen) == -1 && errno != EINPROGRESS) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+h_read_some(int fd, char *buf, size_t len, size_t *got)
+{
+	char	 junk[512];
+	ssize_t	 n;
+
+	for (;;) {
+		if (*got < len)
+			n = recv(fd, buf + *got, len - *got, MSG_DONTWAIT);
+		else
+			n = recv(fd, junk, sizeof junk, MSG_DONTWAIT);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n <= 0)
+			return n == 0 ? 1 : -1;
+		if (*got < len)
+			*got += (size_t)n;
+	}
 }

@@ -3,7 +3,8 @@
  *
  * Start stampd on loopback port 0 and learn its ports from its own
  * "listening" lines; run a program with a deadline and collect what it
- * printed; ask a server over TCP or UDP with a timeout.  Every process
+ * printed; ask a server over TCP or UDP with a timeout; read the models
+ * from --help; judge a reply by its shape and its time.  Every process
  * started here is stopped by its pid, at the latest from an atexit handler,
  * and every wait is bounded.
  */
@@ -91,7 +92,72 @@ ssize_t		 h_ask_udp(const struct sockaddr *addr, socklen_t alen,
 		    const char *req, size_t reqlen, char *buf, size_t len,
 		    int timeout_ms);
 
+/*
+ * A non-blocking TCP socket to addr, its connect started (or done).
+ * Returns the fd, or -1 with errno.
+ */
+int		 h_dial_nb(const struct sockaddr *addr, socklen_t alen);
+
+/*
+ * Read what the non-blocking fd has now into buf, at *got of len bytes
+ * (*got grows; bytes past len are read and dropped).  Returns 0 if more
+ * may come, 1 at EOF, -1 on an error (errno).
+ */
+int		 h_read_some(int fd, char *buf, size_t len, size_t *got);
+
+/* How many times text stands in log. */
+int		 h_count(const char *log, const char *text);
+
 /* Milliseconds on the monotonic clock, for deadlines. */
 long long	 h_now_ms(void);
+
+/* Sleep ms milliseconds, a signal notwithstanding. */
+void		 h_nap(long ms);
+
+/* Seconds a reply's time may be from our own clock and still be fresh. */
+#define H_SLACK		5
+
+/*
+ * The models $STAMPD --help lists under "-m, --model NAME": the first word
+ * of each line indented as the first below it (a deeper line continues a
+ * summary; a shallower one, or an option, ends the list).  At most max
+ * names, each NUL-terminated and cut to 31 bytes.  Bails out of the test
+ * if --help fails; if it lists none, its output goes out as diagnostics.
+ * Returns how many names.
+ */
+int		 h_models(char names[][32], int max);
+
+/*
+ * Whether buf[0..n) is one whole, fresh reply of proto ("stamp", "time"
+ * or "daytime"): the exact shape of the protocol, checked here apart from
+ * wire.c, and a time that wire_decode finds within H_SLACK seconds of
+ * time(NULL).  n < 0 means the read failed with errno.  If not, the
+ * reason goes into why (always NUL-terminated).
+ */
+int		 h_check_reply(const char *proto, const char *buf, ssize_t n,
+		    char *why, size_t whylen);
+
+/*
+ * Whether buf[0..n) decodes (wire_decode alone judges it) as a stamp reply
+ * within H_SLACK seconds of now, a time(2) value.  0 if n <= 0.
+ */
+int		 h_stamp_near(const char *buf, ssize_t n, long long now);
+
+/* Whether a socket can be bound to ::1, that is, IPv6 loopback works. */
+int		 h_ipv6_works(void);
+
+/*
+ * The connections waiting in the accept queue of the IPv4 TCP listener on
+ * port (/proc/net/tcp shows that count as a listener's rx_queue), or -1
+ * if there is no such listener.
+ */
+int		 h_accept_queue(int port);
+
+/*
+ * Send d SIGUSR1 and wait at most H_DEADLINE_MS for the "stampd: stats:"
+ * line it logs; returns the counter called name on that line, or -1 if
+ * none came or it lacks that counter (said in a diagnostic).
+ */
+long long	 h_daemon_counter(struct h_daemon *d, const char *name);
 
 #endif /* STAMP_HARNESS_H */

@@ -27,14 +27,11 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "proto.h"
 #include "tap.h"
-#include "wire.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 #define ASK_MS		5000	/* one client's patience */
 #define CASE_MS		30000	/* the longest a case may take */
-#define SLACK		5	/* seconds between its clock and ours */
 #define MAXMODELS	16
 #define BIG		(4 * 1024 * 1024)
 #define CHUNK		65536
@@ -57,96 +54,18 @@ static int	 nmodels;
 static void
 read_models(void)
 {
-	struct h_result	 r;
-	char		*argv[] = { (char *)h_prog("STAMPD"), "--help", NULL };
-	char		*line, *next, name[32];
-	size_t		 i;
-	int		 in = 0, indent = -1, ind;
+	char	 listed[MAXMODELS][32];
+	size_t	 i;
+	int	 j, n;
 
-	if (h_run(argv, 10000, &r) != 0) {
-		diag("stampd --help exited %d: %s", r.status, r.err);
-		bail("stampd --help failed");
-	}
-	for (line = r.out; line != NULL && *line != '\0'; line = next) {
-		if ((next = strchr(line, '\n')) != NULL)
-			*next++ = '\0';
-		if (!in) {
-			in = strstr(line, "-m, --model") != NULL;
-			continue;
-		}
-		ind = (int)strspn(line, " ");
-		if (ind == 0 || line[ind] == '-' || line[ind] == '\0')
-			break;
-		if (indent == -1)
-			indent = ind;
-		/* Deeper: a summary's second line.  Shallower: the end. */
-		if (ind > indent)
-			continue;
-		if (ind < indent || nmodels == MAXMODELS)
-			break;
-		if (sscanf(line, "%31s", name) != 1)
-			continue;
+	n = h_models(listed, MAXMODELS);
+	for (j = 0; j < n; j++)
 		for (i = 0; i < NELEM(hostile_models); i++)
-			if (strcmp(name, hostile_models[i]) == 0)
-				memcpy(models[nmodels++], name, sizeof name);
-	}
-	if (nmodels == 0) {
-		diag("stampd --help:\n%s", r.out);
+			if (strcmp(listed[j], hostile_models[i]) == 0)
+				memcpy(models[nmodels++], listed[j],
+				    sizeof listed[j]);
+	if (nmodels == 0)
 		bail("none of iterative, event, threads in stampd --help");
-	}
-}
-
-/* Whether buf[0..n) is a whole, fresh reply of proto; if not, why. */
-static int
-check_reply(const char *proto, const char *buf, ssize_t n, char *why,
-    size_t whylen)
-{
-	long long	 t, now = (long long)time(NULL);
-	const char	*reason;
-	ssize_t		 i;
-	int		 p = wire_proto_find(proto);
-
-	if (n < 0) {
-		snprintf(why, whylen, "no reply: %s", strerror(errno));
-		return 0;
-	}
-	switch (p) {
-	case STAMP_PROTO_STAMP:
-		for (i = 0; i < n - 2; i++)
-			if (buf[i] < '0' || buf[i] > '9')
-				break;
-		if (n < 3 || i != n - 2 || buf[n - 2] != '\r' ||
-		    buf[n - 1] != '\n') {
-			snprintf(why, whylen, "%zd bytes, not ^[0-9]+\\r\\n$",
-			    n);
-			return 0;
-		}
-		break;
-	case STAMP_PROTO_TIME:
-		if (n != STAMP_TIME_LEN) {
-			snprintf(why, whylen, "%zd bytes, not 4", n);
-			return 0;
-		}
-		break;
-	case STAMP_PROTO_DAYTIME:
-		if (n != 26 || buf[24] != '\r' || buf[25] != '\n') {
-			snprintf(why, whylen, "%zd bytes, not 24 and CRLF", n);
-			return 0;
-		}
-		break;
-	default:
-		snprintf(why, whylen, "no protocol %s", proto);
-		return 0;
-	}
-	if (wire_decode(p, buf, (size_t)n, &t, &reason) == -1) {
-		snprintf(why, whylen, "does not decode: %s", reason);
-		return 0;
-	}
-	if (t < now - SLACK || t > now + SLACK) {
-		snprintf(why, whylen, "time %lld, ours %lld", t, now);
-		return 0;
-	}
-	return 1;
 }
 
 static int __attribute__((format(printf, 4, 5)))
@@ -157,7 +76,7 @@ reply_ok(const char *proto, const char *buf, ssize_t n, const char *fmt,
 	char	 name[256], why[128];
 	int	 pass;
 
-	pass = check_reply(proto, buf, n, why, sizeof why);
+	pass = h_check_reply(proto, buf, n, why, sizeof why);
 	va_start(ap, fmt);
 	vsnprintf(name, sizeof name, fmt, ap);
 	va_end(ap);
@@ -187,17 +106,7 @@ sa(const struct h_listener *l)
 static int
 dial(const struct h_listener *l)
 {
-	int	 fd;
-
-	fd = socket(l->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0);
-	if (fd == -1)
-		return -1;
-	if (connect(fd, sa(l), l->sslen) == -1 && errno != EINPROGRESS) {
-		close(fd);
-		return -1;
-	}
-	return fd;
+	return h_dial_nb(sa(l), l->sslen);
 }
 
 /* dial, and wait until the handshake is done. */
@@ -516,31 +425,6 @@ struct conn {
 	char	 buf[128];
 };
 
-static void
-conn_read(struct conn *c)
-{
-	char	 junk[512];
-	ssize_t	 n;
-
-	for (;;) {
-		if (c->got < sizeof c->buf)
-			n = recv(c->fd, c->buf + c->got, sizeof c->buf - c->got,
-			    MSG_DONTWAIT);
-		else
-			n = recv(c->fd, junk, sizeof junk, MSG_DONTWAIT);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		if (n <= 0) {
-			c->done = n == 0 ? 1 : -1;
-			return;
-		}
-		if (c->got < sizeof c->buf)
-			c->got += (size_t)n;
-	}
-}
-
 /*
  * 20000 datagrams as fast as we can send them, and 20 TCP clients started
  * one by one among them, all in one poll loop so that they overlap.
@@ -603,14 +487,15 @@ case_udp_flood(struct h_daemon *d, const char *model)
 			break;
 		for (i = 0; i < started; i++)
 			if (pfd[i].fd != -1 && pfd[i].revents != 0)
-				conn_read(&c[i]);
+				c[i].done = h_read_some(c[i].fd, c[i].buf,
+				    sizeof c[i].buf, &c[i].got);
 	}
 	close(fd);
 	diag("%s: %d datagrams sent, %d times the send buffer was full",
 	    model, sent, full);
 	ok(sent == NFLOOD, "%s: the flood was sent whole (%d)", model, sent);
 	for (i = 0; i < NFLOODTCP; i++) {
-		if (i < started && c[i].done == 1 && check_reply("stamp",
+		if (i < started && c[i].done == 1 && h_check_reply("stamp",
 		    c[i].buf, (ssize_t)c[i].got, why, sizeof why))
 			good++;
 		else if (!told++)

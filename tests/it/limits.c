@@ -32,12 +32,10 @@
 #include "harness.h"
 #include "proto.h"
 #include "tap.h"
-#include "wire.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 #define ASK_MS		5000	/* one client's patience */
 #define HOLD_MS		15000	/* for the held ones to be served */
-#define SLACK		5	/* seconds between its clock and ours */
 #define MAXMODELS	16
 #define MAXCONN		5	/* --max-conns */
 #define NEXTRA		20	/* clients beyond it */
@@ -56,40 +54,14 @@ static char	 models[MAXMODELS][32];
 static int	 nmodels;
 static int	 have_ipv6;
 
-/* The models of stampd --help: the lines under "-m, --model NAME". */
+/* The models of stampd --help; the required ones must be there. */
 static void
 read_models(void)
 {
-	struct h_result	 r;
-	char		*argv[] = { (char *)h_prog("STAMPD"), "--help", NULL };
-	char		*line, *next, name[32];
-	size_t		 i;
-	int		 in = 0, indent = -1, ind, j, found;
+	size_t	 i;
+	int	 j, found;
 
-	if (h_run(argv, 10000, &r) != 0) {
-		diag("stampd --help exited %d: %s", r.status, r.err);
-		bail("stampd --help failed");
-	}
-	for (line = r.out; line != NULL && *line != '\0'; line = next) {
-		if ((next = strchr(line, '\n')) != NULL)
-			*next++ = '\0';
-		if (!in) {
-			in = strstr(line, "-m, --model") != NULL;
-			continue;
-		}
-		ind = (int)strspn(line, " ");
-		if (ind == 0 || line[ind] == '-' || line[ind] == '\0')
-			break;
-		if (indent == -1)
-			indent = ind;
-		/* Deeper: a summary's second line.  Shallower: the end. */
-		if (ind > indent)
-			continue;
-		if (ind < indent || nmodels == MAXMODELS)
-			break;
-		if (sscanf(line, "%31s", name) == 1)
-			memcpy(models[nmodels++], name, sizeof name);
-	}
+	nmodels = h_models(models, MAXMODELS);
 	for (i = 0; i < NELEM(required); i++) {
 		for (j = found = 0; j < nmodels; j++)
 			found |= strcmp(models[j], required[i]) == 0;
@@ -99,42 +71,11 @@ read_models(void)
 		bail("no model listed under -m, --model in stampd --help");
 }
 
-static int
-ipv6_works(void)
-{
-	struct sockaddr_in6	 sin6;
-	int			 fd, r;
-
-	if ((fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return 0;
-	memset(&sin6, 0, sizeof sin6);
-	sin6.sin6_family = AF_INET6;
-	sin6.sin6_addr = in6addr_loopback;
-	r = bind(fd, (struct sockaddr *)&sin6, sizeof sin6);
-	close(fd);
-	return r == 0;
-}
-
-static void
-nap(int ms)
-{
-	struct timespec	 ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
-/* Whether buf[0..n) is a stamp reply within SLACK of our clock. */
+/* Whether buf[0..n) is a stamp reply within H_SLACK of our clock. */
 static int
 valid(const char *buf, ssize_t n)
 {
-	long long	 t, now = (long long)time(NULL);
-	const char	*why;
-
-	if (n <= 0 || wire_decode(STAMP_PROTO_STAMP, buf, (size_t)n, &t,
-	    &why) == -1)
-		return 0;
-	return t >= now - SLACK && t <= now + SLACK;
+	return h_stamp_near(buf, n, (long long)time(NULL));
 }
 
 /* The address text (IPv4 or IPv6) and port, in ss; returns its length. */
@@ -316,54 +257,8 @@ ask_until_served(const struct h_listener *l, const char *src, int ms,
 	long long	 deadline = h_now_ms() + ms;
 
 	while (!ask(l, src, c) && h_now_ms() < deadline)
-		nap(50);
+		h_nap(50);
 	return served(c);
-}
-
-static int
-count_lines(const char *log, const char *text)
-{
-	int	 n = 0;
-
-	for (; (log = strstr(log, text)) != NULL; log++)
-		n++;
-	return n;
-}
-
-/*
- * SIGUSR1, and the counter called name in the stats: line it prints, or
- * -1 if none came within ASK_MS or it lacks that counter.
- */
-static long long
-counter(struct h_daemon *d, const char *name)
-{
-	long long	 deadline = h_now_ms() + ASK_MS;
-	const char	*log, *p, *last = NULL;
-	char		 key[32];
-	unsigned long long v;
-	int		 before;
-
-	before = count_lines(h_daemon_log(d), "stampd: stats: ");
-	kill(d->pid, SIGUSR1);
-	for (;;) {
-		log = h_daemon_log(d);
-		if (count_lines(log, "stampd: stats: ") > before)
-			break;
-		if (h_now_ms() >= deadline)
-			return -1;
-		nap(20);
-	}
-	for (p = log; (p = strstr(p, "stampd: stats: ")) != NULL; p++)
-		last = p;
-	snprintf(key, sizeof key, " %s ", name);
-	if ((p = strstr(last, key)) == NULL ||
-	    (size_t)(p - last) > strcspn(last, "\n") ||
-	    sscanf(p + strlen(key), "%llu", &v) != 1) {
-		diag("no counter '%s' in: %.*s", name,
-		    (int)strcspn(last, "\n"), last);
-		return -1;
-	}
-	return (long long)v;
 }
 
 /*
@@ -375,9 +270,9 @@ counter_at_least(struct h_daemon *d, const char *name, long long want)
 {
 	long long	 deadline = h_now_ms() + ASK_MS, v;
 
-	while ((v = counter(d, name)) >= 0 && v < want &&
+	while ((v = h_daemon_counter(d, name)) >= 0 && v < want &&
 	    h_now_ms() < deadline)
-		nap(100);
+		h_nap(100);
 	return v;
 }
 
@@ -599,7 +494,7 @@ case_rate(const char *model)
 	    "%s: stats: limited %d", model, nref);
 
 	/* A second refills the bucket: the next five are served. */
-	nap(1100);
+	h_nap(1100);
 	for (i = 0; i < RATE; i++)
 		later += ask(l, NULL, &c[0]);
 	is_int(later, RATE, "%s: a second later, %d more are served", model,
@@ -798,7 +693,7 @@ main(void)
 	int	 i;
 
 	signal(SIGPIPE, SIG_IGN);
-	have_ipv6 = ipv6_works();
+	have_ipv6 = h_ipv6_works();
 	read_models();
 	for (i = 0; i < nmodels; i++) {
 		diag("model %s", models[i]);

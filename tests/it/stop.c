@@ -33,12 +33,9 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "proto.h"
 #include "tap.h"
-#include "wire.h"
 
 #define ASK_MS		5000	/* one client's patience */
-#define SLACK		5	/* seconds between its clock and ours */
 #define NCLIENT		20
 #define DELAY		"500"
 #define DELAY_MS	500
@@ -53,88 +50,10 @@ static int	 nmodels;
 /* The daemon started here for the --syslog case, for the atexit kill. */
 static pid_t	 syslogd_pid, owner;
 
-static void
-read_models(void)
-{
-	struct h_result	 r;
-	char		*argv[] = { (char *)h_prog("STAMPD"), "--help", NULL };
-	char		*line, *next, name[32];
-	int		 in = 0, indent = -1, ind;
-
-	if (h_run(argv, 10000, &r) != 0) {
-		diag("stampd --help exited %d: %s", r.status, r.err);
-		bail("stampd --help failed");
-	}
-	for (line = r.out; line != NULL && *line != '\0'; line = next) {
-		if ((next = strchr(line, '\n')) != NULL)
-			*next++ = '\0';
-		if (!in) {
-			in = strstr(line, "-m, --model") != NULL;
-			continue;
-		}
-		ind = (int)strspn(line, " ");
-		if (ind == 0 || line[ind] == '-' || line[ind] == '\0')
-			break;
-		if (indent == -1)
-			indent = ind;
-		if (ind > indent)
-			continue;
-		if (ind < indent || nmodels == MAXMODELS)
-			break;
-		if (sscanf(line, "%31s", name) == 1)
-			memcpy(models[nmodels++], name, sizeof name);
-	}
-	if (nmodels == 0)
-		bail("no model listed under -m, --model in stampd --help");
-}
-
-static void
-nap(int ms)
-{
-	struct timespec	 ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
-/* Whether buf[0..n) is a stamp reply within SLACK of now. */
-static int
-valid_at(const char *buf, ssize_t n, long long now)
-{
-	long long	 t;
-	const char	*why;
-
-	if (n <= 0 || wire_decode(STAMP_PROTO_STAMP, buf, (size_t)n, &t,
-	    &why) == -1)
-		return 0;
-	return t >= now - SLACK && t <= now + SLACK;
-}
-
 static int
 valid(const char *buf, ssize_t n)
 {
-	return valid_at(buf, n, (long long)time(NULL));
-}
-
-/* The accept queue of the TCP listener on port (rx_queue in /proc). */
-static int
-accept_queue(int port)
-{
-	FILE		*f;
-	char		 line[512];
-	unsigned	 lport, st, tx, rx;
-	int		 q = -1;
-
-	if ((f = fopen("/proc/net/tcp", "r")) == NULL)
-		return -1;
-	while (fgets(line, sizeof line, f) != NULL)
-		if (sscanf(line, " %*d: %*x:%x %*x:%*x %x %x:%x", &lport, &st,
-		    &tx, &rx) == 4 && lport == (unsigned)port && st == 0x0A) {
-			q = (int)rx;
-			break;
-		}
-	fclose(f);
-	return q;
+	return h_stamp_near(buf, n, (long long)time(NULL));
 }
 
 enum { C_WAIT, C_EOF, C_ERR };
@@ -241,7 +160,7 @@ clients_read(struct client *c, int n, int ms)
 static int
 whole(const struct client *c)
 {
-	return c->state == C_EOF && valid_at(c->buf, (ssize_t)c->got,
+	return c->state == C_EOF && h_stamp_near(c->buf, (ssize_t)c->got,
 	    (long long)c->end);
 }
 
@@ -285,7 +204,7 @@ exited_within(pid_t pid, int ms)
 		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG |
 		    WNOWAIT) == 0 && si.si_pid == pid)
 			return 1;
-		nap(10);
+		h_nap(10);
 	} while (h_now_ms() < deadline);
 	return 0;
 }
@@ -356,7 +275,7 @@ case_stop(const char *model, int signo, const char *signame)
 	/* One at a time (iterative) takes the delay each. */
 	deadline = h_now_ms() + NCLIENT * DELAY_MS + ASK_MS;
 	/* Reading meanwhile: a reply is checked against the time it came. */
-	while ((q = accept_queue(l->port)) != 0 && h_now_ms() < deadline)
+	while ((q = h_accept_queue(l->port)) != 0 && h_now_ms() < deadline)
 		clients_read(c, NCLIENT, 5);
 	is_int(q, 0, "%s: the daemon has taken every one of them", model);
 	kill(d.pid, signo);
@@ -400,7 +319,7 @@ case_backlog(const char *model)
 	is_int(clients_connected(c, NCLIENT, ASK_MS), NCLIENT,
 	    "%s: %d clients connect", model, NCLIENT);
 	diag("%s: %d in the accept queue at SIGTERM", model,
-	    accept_queue(l->port));
+	    h_accept_queue(l->port));
 	kill(d.pid, SIGTERM);
 	clients_read(c, NCLIENT, EXIT_MS);
 	for (i = 0; i < NCLIENT; i++) {
@@ -466,7 +385,7 @@ case_hup(const char *model)
 	mark = strlen(h_daemon_log(&d));
 	for (i = 0; i < 3; i++) {
 		kill(d.pid, SIGHUP);
-		nap(100);
+		h_nap(100);
 	}
 	ok(running(d.pid), "%s: SIGHUP: still running", model);
 	ok(serving(&d), "%s: SIGHUP: still serving TCP and UDP", model);
@@ -576,7 +495,7 @@ case_hup_syslog(const char *model)
 	kill(syslogd_pid, SIGHUP);
 	n = -1;
 	for (i = 0; i < 20 && !valid(buf, n); i++) {
-		nap(50);
+		h_nap(50);
 		n = h_ask_tcp((struct sockaddr *)&sin, sizeof sin, buf,
 		    sizeof buf, ASK_MS);
 	}
@@ -616,7 +535,8 @@ main(void)
 
 	signal(SIGPIPE, SIG_IGN);
 	atexit(kill_syslogd);
-	read_models();
+	if ((nmodels = h_models(models, MAXMODELS)) == 0)
+		bail("no model listed under -m, --model in stampd --help");
 	for (i = 0; i < nmodels; i++) {
 		diag("model %s", models[i]);
 		case_stop(models[i], SIGTERM, "SIGTERM");
