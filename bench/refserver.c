@@ -1,16 +1,18 @@
 /*
- * refserver: the least a TCP stamp server can do, as a yardstick.
+ * refserver: the least a stamp server can do, as a yardstick.
  *
- * One SO_REUSEPORT listener per thread, each thread blocking in accept:
- * accept4, send, close, and nothing else: no drain, no counters, no
- * signals, no logging.  What the kernel allows for this job; stampd is
- * measured against it by bench/run.sh.  Not installed, not for use.
+ * One SO_REUSEPORT socket per thread, each thread blocking on it.  Over
+ * TCP: accept4, send, close, and nothing else: no drain, no counters, no
+ * signals, no logging.  Over UDP (-u): recvfrom, sendto, one datagram at
+ * a time, as the plain loop every textbook shows.  What the kernel allows
+ * for this job; stampd is measured against it by bench/run.sh.  Not
+ * installed, not for use.
  *
- *	refserver [-m] [-t threads] [-b backlog] [address port]
+ *	refserver [-mu] [-t threads] [-b backlog] [address port]
  *
  * -m sends with MSG_MORE, so that the reply leaves with the FIN in one
- * segment.  Prints "listening tcp ADDRESS:PORT stamp" on stderr, as
- * stampd does, and serves until killed.
+ * segment.  Prints "listening tcp ADDRESS:PORT stamp" (or udp) on stderr,
+ * as stampd does, and serves until killed.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -26,29 +28,52 @@
 #include <unistd.h>
 
 #include "proto.h"
+#include "util.h"
 
 static struct sockaddr_in	 addr;
-static int			 flags, backlog = SOMAXCONN;
+static int			 flags, type = SOCK_STREAM;
+static int			 backlog = SOMAXCONN;
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr, "usage: refserver [-mu] [-t threads] [-b backlog] "
+	    "[address port]\n");
+	exit(2);
+}
 
 static int
-listener(void)
+number(const char *what, const char *arg, long long min, long long max)
+{
+	const char	*why;
+	long long	 v;
+
+	if ((why = util_number(arg, min, max, &v)) != NULL) {
+		warnx("%s %s: %s", what, arg, why);
+		usage();
+	}
+	return (int)v;
+}
+
+static int
+bound(void)
 {
 	int	 fd, one = 1;
 
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+	if ((fd = socket(AF_INET, type | SOCK_CLOEXEC, 0)) == -1)
 		err(1, "socket");
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == -1 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) == -1)
 		err(1, "setsockopt");
 	if (bind(fd, (struct sockaddr *)&addr, sizeof addr) == -1)
 		err(1, "bind");
-	if (listen(fd, backlog) == -1)
+	if (type == SOCK_STREAM && listen(fd, backlog) == -1)
 		err(1, "listen");
 	return fd;
 }
 
 static void *
-serve(void *arg)
+serve_tcp(void *arg)
 {
 	char	 buf[32];
 	int	 lfd = (int)(long)arg, fd, len;
@@ -64,48 +89,76 @@ serve(void *arg)
 	return NULL;
 }
 
+static void *
+serve_udp(void *arg)
+{
+	struct sockaddr_storage	 from;
+	socklen_t		 fromlen;
+	char			 junk[8], buf[32];
+	int			 fd = (int)(long)arg, len;
+
+	for (;;) {
+		fromlen = sizeof from;
+		if (recvfrom(fd, junk, sizeof junk, 0,
+		    (struct sockaddr *)&from, &fromlen) == -1)
+			continue;
+		len = snprintf(buf, sizeof buf, STAMP_FMT,
+		    (long long)time(NULL));
+		sendto(fd, buf, (size_t)len, 0, (struct sockaddr *)&from,
+		    fromlen);
+	}
+	return NULL;
+}
+
 int
 main(int argc, char *argv[])
 {
+	void		*(*serve)(void *) = serve_tcp;
 	pthread_t	 tid;
 	socklen_t	 len = sizeof addr;
 	int		 ch, threads = 1, i, fd;
 
-	while ((ch = getopt(argc, argv, "b:mt:")) != -1) {
+	while ((ch = getopt(argc, argv, "b:mt:u")) != -1) {
 		switch (ch) {
 		case 'b':
-			backlog = atoi(optarg);
+			backlog = number("-b", optarg, 1, 65535);
 			break;
 		case 'm':
 			flags = MSG_MORE;
 			break;
 		case 't':
-			threads = atoi(optarg);
+			threads = number("-t", optarg, 1, 1024);
+			break;
+		case 'u':
+			type = SOCK_DGRAM;
+			serve = serve_udp;
 			break;
 		default:
-			fprintf(stderr, "usage: refserver [-m] [-t threads] "
-			    "[-b backlog] [address port]\n");
-			return 2;
+			usage();
 		}
 	}
 	argc -= optind;
 	argv += optind;
+	if (argc != 0 && argc != 2)
+		usage();
 	addr.sin_family = AF_INET;
 	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (argc == 2) {
 		if (inet_pton(AF_INET, argv[0], &addr.sin_addr) != 1)
 			errx(2, "%s: not an IPv4 address", argv[0]);
-		addr.sin_port = htons((unsigned short)atoi(argv[1]));
+		addr.sin_port = htons((unsigned short)number("port", argv[1],
+		    0, 65535));
 	}
 	/* The first socket fixes the port; the others share it. */
-	fd = listener();
+	fd = bound();
 	if (getsockname(fd, (struct sockaddr *)&addr, &len) == -1)
 		err(1, "getsockname");
-	fprintf(stderr, "refserver: listening tcp %s:%d stamp\n",
-	    inet_ntoa(addr.sin_addr), ntohs(addr.sin_port));
+	fprintf(stderr, "refserver: listening %s %s:%d stamp\n",
+	    type == SOCK_STREAM ? "tcp" : "udp", inet_ntoa(addr.sin_addr),
+	    ntohs(addr.sin_port));
 	for (i = 1; i < threads; i++)
-		if (pthread_create(&tid, NULL, serve,
-		    (void *)(long)listener()) != 0)
+		if (pthread_create(&tid, NULL, serve, (void *)(long)bound()) !=
+		    0)
 			errx(1, "pthread_create");
 	serve((void *)(long)fd);
 	return 0;

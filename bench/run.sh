@@ -1,0 +1,890 @@
+#!/bin/sh
+# bench/run.sh: every server model of stampd side by side with nginx's
+# stream module and a minimal reference server (make bench).
+#
+# One run, several rounds; within a round the servers take turns, so
+# that a noisy minute of the machine hurts them all alike, and the tables
+# show medians over the rounds.  Sections:
+#   tcp    connections/s and latency at concurrency 1, 16, 256 and 1024,
+#          stampbench -t 2, 2 workers each, unpinned; and stampbench's own
+#          cost with 1 thread against the event model
+#   cost   server CPU per connection: the server pinned to CPU 0 with 1
+#          worker, stampbench -t 1 pinned to CPU 1, concurrency 16
+#   udp    datagrams/s (2 workers, unpinned) and CPU per datagram (pinned)
+#   delay  --delay 100 and 200 clients at once, once per model
+# Every server is stopped by its pid (also on an interrupt), every
+# stampbench runs under timeout, every port is picked by the kernel or,
+# for nginx, tried at random until one is free; all on 127.0.0.1.
+#
+# Environment: STAMPD STAMPBENCH STAMP_BUILD (from make), BENCH_ROUNDS (3),
+# BENCH_SECS (3), BENCH_QUICK=1 (1 round of 1 s, charts into the build
+# directory), BENCH_SERVERS, BENCH_SECTIONS (subsets, space-separated),
+# BENCH_DOC=0 (leave docs/ alone), BENCH_REPORT=1 (measure nothing: tables,
+# charts and docs again from the last results.dat).  Progress goes to
+# stderr, the tables to stdout and to $STAMP_BUILD/bench/results.md, every
+# run to results.dat.
+
+set -u
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${STAMP_BUILD:-$root/build}
+STAMPD=${STAMPD:-$build/stampd}
+STAMPBENCH=${STAMPBENCH:-$build/stampbench}
+REF=$build/bench/refserver
+out=$build/bench
+raw=$out/results.dat
+md=$out/results.md
+PATH=$PATH:/usr/sbin:/sbin
+export PATH
+
+rounds=${BENCH_ROUNDS:-3}
+secs=${BENCH_SECS:-3}
+img=$root/docs/img
+doc=${BENCH_DOC:-1}
+if [ "${BENCH_QUICK:-0}" = 1 ]; then
+	rounds=1
+	secs=1
+	img=$out/img
+	doc=0
+fi
+sections=${BENCH_SECTIONS:-tcp cost udp delay}
+hz=$(getconf CLK_TCK)
+module=/usr/lib/nginx/modules/ngx_stream_module.so
+# One line of results.dat: the columns of its first line.
+fmt='%-7s %-10s %5s %3s %10s %9s %6s %4s %7s %7s %7s %8s %6s %7s %6s %2s\n'
+
+pid=
+tmp=
+name=
+log()
+{
+	printf 'bench: %s\n' "$*" >&2
+}
+
+# note: for the log and, once each, for the report.
+note()
+{
+	log "$*"
+	echo "# note: $*" >>"$raw"
+}
+
+die()
+{
+	log "$*"
+	exit 1
+}
+
+# alive PID: running, not a zombie waiting for us.
+alive()
+{
+	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)
+	[ -n "$st" ] && [ "$st" != Z ]
+}
+
+# Stop the server by its pid: TERM, 5 s, KILL; then whatever of its
+# process group is left (pool workers), while the leader's zombie still
+# holds the group's id so that it cannot name anyone else.
+stop()
+{
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null
+	i=0
+	while alive "$pid" && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	alive "$pid" && log "$name (pid $pid) ignored TERM: killed"
+	kill -KILL "$pid" 2>/dev/null
+	kill -KILL "-$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	pid=
+}
+
+cleanup()
+{
+	stop
+	[ -n "$tmp" ] && rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 141' PIPE
+trap 'exit 143' TERM
+
+# install PACKAGE...: as root with apt-get, or say what to install and fail.
+install()
+{
+	if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+		die "needs Debian packages: $* (apt-get install $*)"
+	fi
+	log "installing $*"
+	apt-get update -qq >&2 &&
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends "$@" >&2 ||
+	    die "apt-get install $* failed"
+}
+
+# The CPU time of the server so far, in clock ticks: utime, stime, cutime
+# and cstime of every process in its group or a child of it.  cutime holds
+# the children already reaped; the live ones count for themselves.
+ticks()
+{
+	cat /proc/[0-9]*/stat 2>/dev/null | awk -v g="$1" '
+	{
+		sub(/^.*\) /, "")
+		if ($2 == g || $3 == g)
+			t += $12 + $13 + $14 + $15
+	}
+	END { print t + 0 }'
+}
+
+# A port below the ephemeral range, at random: for nginx, which cannot be
+# told to take port 0 and say which it got.
+random_port()
+{
+	lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range)
+	r=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
+	echo $((10000 + r % (lo - 10000)))
+}
+
+# start_nginx TRANSPORT WORKERS PIN: sets pid and port.
+start_nginx()
+{
+	nd=$tmp/nginx
+	mkdir -p "$nd"
+	lm=
+	[ -f "$module" ] && lm="load_module $module;"
+	for try in 1 2 3 4 5 6 7 8 9 10; do
+		port=$(random_port)
+		if [ "$1" = udp ]; then
+			listen="127.0.0.1:$port udp"
+		else
+			listen="127.0.0.1:$port backlog=4096"
+		fi
+		sed -e "s|@WORKERS@|$2|" -e "s|@DIR@|$nd|" \
+		    -e "s|@LOAD_MODULE@|$lm|" -e "s|@LISTEN@|$listen|" \
+		    "$root/bench/nginx.conf.in" >"$nd/nginx.conf"
+		rm -f "$nd/nginx.pid" "$nd/error.log"
+		$3 setsid nginx -p "$nd/" -c "$nd/nginx.conf" \
+		    -e "$nd/error.log" >/dev/null 2>&1 &
+		pid=$!
+		i=0
+		while alive "$pid" && [ ! -s "$nd/nginx.pid" ] &&
+		    [ $i -lt 50 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		if alive "$pid" && [ -s "$nd/nginx.pid" ]; then
+			[ "$(cat "$nd/nginx.pid")" = "$pid" ] && return 0
+			die "nginx: its pid file does not say $pid"
+		fi
+		if ! grep -q 'in use' "$nd/error.log" 2>/dev/null; then
+			note "nginx: did not start:" \
+			    "$(tail -1 "$nd/error.log" 2>/dev/null)"
+			stop
+			return 1
+		fi
+		stop
+	done
+	note "nginx: no free port in 10 tries"
+	return 1
+}
+
+# start NAME TRANSPORT WORKERS PIN [stampd options]: sets pid and port.
+start()
+{
+	name=$1
+	tr=$2
+	w=$3
+	pin=$4
+	shift 4
+	port=
+	case $name in
+	nginx)
+		start_nginx "$tr" "$w" "$pin"
+		return
+		;;
+	ref|ref-m)
+		set -- "$REF" -t "$w"
+		[ "$name" = ref-m ] && set -- "$@" -m
+		[ "$tr" = udp ] && set -- "$@" -u
+		;;
+	event-rp)
+		set -- "$STAMPD" -m event --reuseport -w "$w" \
+		    -l "$tr:127.0.0.1:0/stamp" "$@"
+		;;
+	*)
+		set -- "$STAMPD" -m "$name" -w "$w" \
+		    -l "$tr:127.0.0.1:0/stamp" "$@"
+		;;
+	esac
+	: >"$tmp/server.log"
+	$pin setsid "$@" >/dev/null 2>"$tmp/server.log" &
+	pid=$!
+	re="s/.*listening $tr 127\.0\.0\.1:\([0-9]*\).*/\1/p"
+	i=0
+	while [ $i -lt 50 ]; do
+		port=$(sed -n "$re" "$tmp/server.log" | head -1)
+		if [ -n "$port" ]; then
+			# A worker may still fail after the bind: give it time.
+			sleep 0.3
+			alive "$pid" && return 0
+			break
+		fi
+		alive "$pid" || break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	note "$name: did not start:" \
+	    "$(grep -v ' listening ' "$tmp/server.log" | head -1)"
+	stop
+	return 1
+}
+
+# load STAMPBENCH-OPTIONS...: one run against the server on $port; sets
+# the r_* figures (r_ok empty if it gave no RESULT).
+load()
+{
+	r_ok=
+	res=$(timeout --foreground -k 5 "$tmo" $cpin "$STAMPBENCH" -q "$@" \
+	    127.0.0.1 "$port" 2>>"$tmp/stampbench.err" |
+	    sed -n 's/^RESULT //p')
+	for kv in $res; do
+		case $kv in
+		[a-z]*=[0-9]*)
+			eval "r_$kv"
+			;;
+		esac
+	done
+	[ -n "$r_ok" ] || note "$name: stampbench $*: no result" \
+	    "($(tail -1 "$tmp/stampbench.err" 2>/dev/null))"
+}
+
+# record SECTION CONC THREADS SERVER_US: the last run, into results.dat.
+record()
+{
+	printf "$fmt" "$1" "$name" "$2" "$round" "$r_rate" "$r_ok" \
+	    "$r_errors" "$r_bad" "$r_p50_us" "$r_p99_us" "$r_p999_us" \
+	    "$r_max_us" "$r_cpu_us" "$4" "$r_secs" "$3" >>"$raw"
+}
+
+# measure SECTION CONC THREADS [options]: a run of $secs seconds, its
+# figures and the server's CPU per reply into results.dat.
+measure()
+{
+	m_sect=$1
+	m_c=$2
+	m_t=$3
+	shift 3
+	if ! alive "$pid"; then
+		note "$name died before $m_sect c=$m_c (round $round)"
+		return 1
+	fi
+	t0=$(ticks "$pid")
+	load -d "$secs" -c "$m_c" -t "$m_t" "$@"
+	t1=$(ticks "$pid")
+	[ -n "$r_ok" ] || return 1
+	su=$(awk -v a="$t0" -v b="$t1" -v hz="$hz" -v n="$r_ok" 'BEGIN {
+		if (n > 0) printf "%.2f", (b - a) * 1e6 / hz / n; else print "-"
+	}')
+	record "$m_sect" "$m_c" "$m_t" "$su"
+	log "round $round/$rounds $m_sect $name c=$m_c t=$m_t:" \
+	    "$r_rate/s p99 ${r_p99_us}us errors $r_errors," \
+	    "server ${su}us/reply"
+}
+
+# The sections of one round, for the server $name.  nginx replies with
+# "$msec\r\n", which stampbench reads with -P msec.
+section_tcp()
+{
+	cpin=
+	start "$name" tcp 2 "" || return
+	load -d 0.3 -c 16 -t 2 $pa >/dev/null
+	for c in 1 16 256 1024; do
+		measure tcp $c 2 $pa
+	done
+	if [ "$name" = event ]; then
+		measure client 16 1
+		measure client 256 1
+	fi
+	stop
+}
+
+section_cost()
+{
+	cpin="taskset -c 1"
+	start "$name" tcp 1 "taskset -c 0" || return
+	load -d 0.3 -c 16 -t 1 $pa >/dev/null
+	measure cost 16 1 $pa
+	stop
+}
+
+section_udp()
+{
+	[ "$name" = ref-m ] && return
+	cpin=
+	start "$name" udp 2 "" || return
+	load -u -n 40 -c 8 -T 300 $pa
+	if [ "${r_ok:-0}" -eq 0 ]; then
+		note "$name: no UDP replies (stampbench -u -c 8 -n 40" \
+		    "-T 300: ok ${r_ok:-0}): left out of UDP"
+		stop
+		return
+	fi
+	for c in 16 256; do
+		measure udp $c 2 -u $pa
+	done
+	stop
+	cpin="taskset -c 1"
+	start "$name" udp 1 "taskset -c 0" || return
+	load -u -d 0.3 -c 16 -t 1 $pa >/dev/null
+	measure ucost 16 1 -u $pa
+	stop
+}
+
+# --delay 100, 200 clients at once, once per model: not a noisy figure.
+section_delay()
+{
+	round=1
+	cpin=
+	tmo=120
+	for name in $models; do
+		case " $servers " in
+		*" $name "*)
+			;;
+		*)
+			continue
+			;;
+		esac
+		start "$name" tcp 8 "" -D 100 --max-workers 8 || continue
+		load -c 200 -n 200 -t 2 -T 60000
+		if [ -n "$r_ok" ]; then
+			record delay 200 2 -
+			log "delay $name: 200 clients in ${r_secs}s," \
+			    "max ${r_max_us}us"
+		fi
+		stop
+	done
+}
+
+has()
+{
+	case " $sections " in
+	*" $1 "*)
+		return 0
+		;;
+	esac
+	return 1
+}
+
+# Start, load and stop every server, round after round, into results.dat.
+measure_all()
+{
+	# The references, nginx, then every model stampd lists.
+	models=$("$STAMPD" --help | awk '
+		/--model/ { on = 1; next }
+		/^  -/ { on = 0 }
+		on && NF > 1 { printf "%s ", $1 }')
+	[ -n "$models" ] || die "$STAMPD --help lists no model"
+	all="ref ref-m nginx"
+	for m in $models; do
+		all="$all $m"
+		[ "$m" = event ] && all="$all event-rp"
+	done
+	servers=${BENCH_SERVERS:-$all}
+
+	for f in "$STAMPD" "$STAMPBENCH" "$REF"; do
+		[ -x "$f" ] || die "$f: not built (make bench builds it)"
+	done
+	for c in taskset setsid timeout; do
+		command -v $c >/dev/null ||
+		    die "needs $c (util-linux, coreutils)"
+	done
+	case " $servers " in
+	*" nginx "*)
+		# Debian builds the stream module as a package of its own.
+		if ! command -v nginx >/dev/null; then
+			install nginx libnginx-mod-stream
+		elif [ ! -f "$module" ] &&
+		    ! nginx -V 2>&1 | grep -q -- '--with-stream '; then
+			install libnginx-mod-stream
+		fi
+		;;
+	esac
+	command -v gnuplot >/dev/null || install gnuplot-nox
+	[ "$(nproc)" -ge 2 ] || log "one CPU only: the pinned runs share it"
+
+	cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+	machine="$(nproc) CPUs, $cpu, Linux $(uname -r),"
+	machine="$machine $(date -u '+%Y-%m-%d %H:%M UTC')"
+	load0=$(cut -d' ' -f1-3 /proc/loadavg)
+	nginx_version=$(nginx -v 2>&1 | sed -n 's/.*nginx\///p')
+	# The first line names the columns; the comments say how it ran.
+	{
+		echo "# section server conc round rate ok errors bad p50_us" \
+		    "p99_us p999_us max_us client_us server_us secs threads"
+		echo "# machine: $machine"
+		echo "# load-before: $load0"
+		echo "# rounds: $rounds"
+		echo "# secs: $secs"
+		echo "# sections: $sections"
+		echo "# servers: $servers"
+		echo "# models: $models"
+		echo "# nginx: $nginx_version"
+	} >"$raw"
+
+	n=0
+	for s in $servers; do
+		n=$((n + 1))
+	done
+	log "$machine; load $load0"
+	awk -v l="$load0" 'BEGIN { exit !(l + 0 >= 1) }' &&
+	    log "the machine is busy (load $load0): expect noisy figures"
+	log "servers: $servers; $rounds rounds of $secs s;" \
+	    "about $(((rounds * n * (8 * secs + 1) + 59) / 60)) minutes"
+	began=$(date +%s)
+	tmo=$((secs + 30))
+	round=1
+	while [ $round -le "$rounds" ]; do
+		for sect in tcp cost udp; do
+			has $sect || continue
+			for name in $servers; do
+				pa=
+				[ "$name" = nginx ] && pa="-P msec"
+				section_$sect
+			done
+		done
+		round=$((round + 1))
+	done
+	has delay && section_delay
+	load1=$(cut -d' ' -f1-3 /proc/loadavg)
+	took=$(($(date +%s) - began))
+	echo "# load-after: $load1" >>"$raw"
+	echo "# took: $took" >>"$raw"
+}
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/stampd-bench.XXXXXX") || die "mktemp"
+mkdir -p "$out" "$img" || die "mkdir $out $img"
+
+if [ "${BENCH_REPORT:-0}" = 1 ]; then
+	[ -s "$raw" ] || die "$raw: nothing to report: run the bench first"
+	meta()
+	{
+		sed -n "s/^# $1: //p" "$raw" | head -1
+	}
+	machine=$(meta machine)
+	load0=$(meta load-before)
+	load1=$(meta load-after)
+	rounds=$(meta rounds)
+	secs=$(meta secs)
+	sections=$(meta sections)
+	servers=$(meta servers)
+	models=$(meta models)
+	nginx_version=$(meta nginx)
+	took=$(meta took)
+else
+	measure_all
+fi
+
+# --- the tables --------------------------------------------------------
+
+# med SECTION SERVER CONC COLUMN: the median over the rounds, or "-".
+med()
+{
+	awk -v s="$1" -v v="$2" -v c="$3" -v k="$4" '
+	NR == 1 {
+		for (i = 2; i <= NF; i++)
+			col[$i] = i - 1
+		next
+	}
+	/^#/ { next }
+	$1 == s && $2 == v && $3 == c && $(col[k]) != "-" {
+		x[n++] = $(col[k]) + 0
+	}
+	END {
+		if (n == 0) {
+			print "-"
+			exit
+		}
+		for (i = 1; i < n; i++)
+			for (j = i; j > 0 && x[j - 1] > x[j]; j--) {
+				t = x[j]; x[j] = x[j - 1]; x[j - 1] = t
+			}
+		m = n % 2 ? x[int(n / 2)] : (x[n / 2 - 1] + x[n / 2]) / 2
+		if (m >= 100 || m == int(m))
+			printf "%.0f\n", m
+		else
+			printf "%.3g\n", m
+	}' "$raw"
+}
+
+# tot SECTION SERVER CONC COLUMN: the sum over the rounds, or "-".
+tot()
+{
+	awk -v s="$1" -v v="$2" -v c="$3" -v k="$4" '
+	NR == 1 {
+		for (i = 2; i <= NF; i++)
+			col[$i] = i - 1
+		next
+	}
+	/^#/ { next }
+	$1 == s && $2 == v && $3 == c { t += $(col[k]); n++ }
+	END { print n ? t : "-" }' "$raw"
+}
+
+# ratio A B: A/B to two decimals, or "-".
+ratio()
+{
+	awk -v a="$1" -v b="$2" 'BEGIN {
+		if (a == "-" || b == "-" || b + 0 == 0) print "-"
+		else printf "%.2f\n", a / b
+	}'
+}
+
+# best SECTION CONC COLUMN [max]: the lesser (or greater) median of ref
+# and ref-m.
+best()
+{
+	a=$(med "$1" ref "$2" "$3")
+	b=$(med "$1" ref-m "$2" "$3")
+	awk -v a="$a" -v b="$b" -v hi="${4:-}" 'BEGIN {
+		if (a == "-") print b
+		else if (b == "-") print a
+		else if (hi != "") print (a + 0 > b + 0 ? a : b)
+		else print (a + 0 < b + 0 ? a : b)
+	}'
+}
+
+# verdict RATIO OP LIMIT: met or not.
+verdict()
+{
+	awk -v x="$1" -v op="$2" -v l="$3" 'BEGIN {
+		if (x == "-") { print "not measured"; exit }
+		ok = op == ">=" ? x + 0 >= l : x + 0 <= l
+		print ok ? "met" : "**not met**"
+	}'
+}
+
+# row CELL...: one line of a markdown table.
+row()
+{
+	printf '|'
+	for cell in "$@"; do
+		printf ' %s |' "$cell"
+	done
+	echo
+}
+
+# vs VALUE BASE: the value and, in brackets, its ratio to base.
+vs()
+{
+	x=$(ratio "$1" "$2")
+	if [ "$x" = - ]; then
+		echo "$1"
+	else
+		echo "$1 ($x)"
+	fi
+}
+
+# target TEXT RATIO OP LIMIT: a line of the targets table.
+target()
+{
+	row "$1" "$2x" "$(verdict "$2" "$3" "$4")"
+}
+
+# ms MICROSECONDS: in milliseconds.
+ms()
+{
+	awk -v a="$1" 'BEGIN {
+		if (a == "-") print "-"; else printf "%.0f\n", a / 1000
+	}'
+}
+
+report_targets()
+{
+	echo "### Targets"
+	echo
+	row target measured verdict
+	row --- --- ---
+	for c in 16 256; do
+		v=$(med tcp event $c rate)
+		target "throughput c=$c: event >= 1.0x nginx" \
+		    "$(ratio "$v" "$(med tcp nginx $c rate)")" '>=' 1.0
+		target "throughput c=$c: event >= 0.95x best ref" \
+		    "$(ratio "$v" "$(best tcp $c rate max)")" '>=' 0.95
+	done
+	if has cost; then
+		v=$(med cost event 16 server_us)
+		target "cost: event <= 0.7x nginx" \
+		    "$(ratio "$v" "$(med cost nginx 16 server_us)")" '<=' 0.7
+		target "cost: event within 10% of best ref" \
+		    "$(ratio "$v" "$(best cost 16 server_us)")" '<=' 1.10
+	fi
+	e=$(tot tcp event 1024 errors)
+	v=met
+	[ "$e" = 0 ] || v="**not met**"
+	row "c=1024: event errors = 0 (all rounds)" "$e" "$v"
+	target "c=1024: event p99.9 <= 0.8x nginx" \
+	    "$(ratio "$(med tcp event 1024 p999_us)" \
+	    "$(med tcp nginx 1024 p999_us)")" '<=' 0.8
+	if has udp; then
+		for c in 16 256; do
+			target "UDP c=$c: event >= 1.0x ref (aim 1.5x)" \
+			    "$(ratio "$(med udp event $c rate)" \
+			    "$(med udp ref $c rate)")" '>=' 1.0
+		done
+	fi
+	echo
+}
+
+report_tcp()
+{
+	cat <<-EOF
+	### TCP connections per second
+
+	stampbench -t 2, 2 workers each (stampd -w 2, nginx worker_processes
+	2, refserver -t 2), unpinned.  In brackets: the ratio to nginx.
+
+	EOF
+	row server c=1 c=16 c=256 c=1024
+	row --- --: --: --: --:
+	for s in $servers; do
+		set -- "$s"
+		for c in 1 16 256 1024; do
+			base=$(med tcp nginx $c rate)
+			[ "$s" = nginx ] && base=-
+			set -- "$@" "$(vs "$(med tcp "$s" $c rate)" "$base")"
+		done
+		row "$@"
+	done
+	cat <<-EOF
+
+	### TCP latency, p50 / p99, microseconds
+
+	The same runs.
+
+	EOF
+	row server c=1 c=16 c=256
+	row --- --: --: --:
+	for s in $servers; do
+		set -- "$s"
+		for c in 1 16 256; do
+			a=$(med tcp "$s" $c p50_us)
+			b=$(med tcp "$s" $c p99_us)
+			set -- "$@" "$a / $b"
+		done
+		row "$@"
+	done
+	cat <<-EOF
+
+	### The tail: 1024 clients at once
+
+	stampbench -c 1024 -t 2; backlog 4096 for all.  Errors and bad
+	replies summed over all rounds; latencies in microseconds.
+
+	EOF
+	row server conn/s errors bad p50 p99 p99.9 max "p99.9 / nginx's"
+	row --- --: --: --: --: --: --: --: --:
+	np=$(med tcp nginx 1024 p999_us)
+	for s in $servers; do
+		v=$(med tcp "$s" 1024 p999_us)
+		row "$s" "$(med tcp "$s" 1024 rate)" \
+		    "$(tot tcp "$s" 1024 errors)" "$(tot tcp "$s" 1024 bad)" \
+		    "$(med tcp "$s" 1024 p50_us)" \
+		    "$(med tcp "$s" 1024 p99_us)" "$v" \
+		    "$(med tcp "$s" 1024 max_us)" "$(ratio "$v" "$np")"
+	done
+	echo
+}
+
+report_cost()
+{
+	cat <<-EOF
+	### Cost per connection
+
+	The server pinned to CPU 0 with 1 worker (taskset -c 0), stampbench
+	-t 1 -c 16 pinned to CPU 1.  The server's CPU is utime + stime +
+	cutime + cstime of all its processes (/proc/PID/stat), divided by
+	the replies; the client's is stampbench's own (its cpu_us).
+
+	EOF
+	row server "server us/conn" "/ nginx" "/ best ref" conn/s \
+	    "stampbench us/conn"
+	row --- --: --: --: --: --:
+	nc=$(med cost nginx 16 server_us)
+	bc=$(best cost 16 server_us)
+	for s in $servers; do
+		v=$(med cost "$s" 16 server_us)
+		row "$s" "$v" "$(ratio "$v" "$nc")" "$(ratio "$v" "$bc")" \
+		    "$(med cost "$s" 16 rate)" "$(med cost "$s" 16 client_us)"
+	done
+	echo
+}
+
+report_udp()
+{
+	cat <<-EOF
+	### UDP datagrams
+
+	Replies per second with stampbench -u -t 2 and 2 workers (ref is
+	refserver -u: a blocking recvfrom/sendto loop per thread, one
+	SO_REUSEPORT socket each), and the server's CPU per datagram, pinned
+	as above (1 worker, c=16).  In brackets: the ratio to ref.  Errors
+	(no reply within 5 s) are summed over the rounds of c=16 and 256.
+
+	EOF
+	row server c=16 c=256 "p99 us c=256" errors us/datagram "/ ref"
+	row --- --: --: --: --: --: --:
+	ur=$(med ucost ref 16 server_us)
+	for s in $servers; do
+		[ "$(med udp "$s" 16 rate)" = - ] && continue
+		set -- "$s"
+		for c in 16 256; do
+			base=$(med udp ref $c rate)
+			[ "$s" = ref ] && base=-
+			set -- "$@" "$(vs "$(med udp "$s" $c rate)" "$base")"
+		done
+		v=$(med ucost "$s" 16 server_us)
+		e=$(awk -v a="$(tot udp "$s" 16 errors)" \
+		    -v b="$(tot udp "$s" 256 errors)" 'BEGIN { print a + b }')
+		row "$@" "$(med udp "$s" 256 p99_us)" "$e" "$v" \
+		    "$(ratio "$v" "$ur")"
+	done
+	echo
+}
+
+report_delay()
+{
+	cat <<-EOF
+	### --delay 100, 200 clients at once
+
+	stampd -D 100 -w 8 --max-workers 8; stampbench -c 200 -n 200 -t 2,
+	once.  The time is until the last reply.
+
+	EOF
+	row model "time for all 200, s" "p50 ms" "max ms" ok errors
+	row --- --: --: --: --: --:
+	for s in $models; do
+		v=$(med delay "$s" 200 secs)
+		[ "$v" = - ] && continue
+		row "$s" "$v" "$(ms "$(med delay "$s" 200 p50_us)")" \
+		    "$(ms "$(med delay "$s" 200 max_us)")" \
+		    "$(med delay "$s" 200 ok)" "$(med delay "$s" 200 errors)"
+	done
+	echo
+}
+
+report_client()
+{
+	cat <<-EOF
+	### Is stampbench the weak link?
+
+	Against the event model (2 workers), unpinned: stampbench's own CPU
+	per connection (its cpu_us) with 1 and 2 threads.
+
+	EOF
+	row stampbench "c=16 conn/s" "c=16 us/conn" "c=256 conn/s" \
+	    "c=256 us/conn"
+	row --- --: --: --: --:
+	for t in 1 2; do
+		sect=client
+		[ $t = 2 ] && sect=tcp
+		row "-t $t" "$(med $sect event 16 rate)" \
+		    "$(med $sect event 16 client_us)" \
+		    "$(med $sect event 256 rate)" \
+		    "$(med $sect event 256 client_us)"
+	done
+	echo
+}
+
+report()
+{
+	r=rounds
+	[ "$rounds" = 1 ] && r=round
+	cat <<-EOF
+	## Measured
+
+	Machine: $machine.
+
+	Load average before the bench: $load0 (after: $load1, its own load
+	included).  $rounds $r of $secs s per figure, the servers
+	interleaved within each round; each figure is the median over the
+	rounds.  ref is bench/refserver (accept, send, close; one
+	SO_REUSEPORT listener per thread), ref-m the same sending with
+	MSG_MORE, nginx is nginx $nginx_version stream
+	\`return "\$msec\\r\\n";\`, event-rp the event model with --reuseport.
+
+	EOF
+	if has tcp; then
+		report_targets
+		report_tcp
+	fi
+	has cost && report_cost
+	has udp && report_udp
+	has delay && report_delay
+	has tcp && [ "$(med client event 16 rate)" != - ] && report_client
+	if grep -q '^# note: ' "$raw"; then
+		echo "### Notes"
+		echo
+		sed -n 's/^# note: /- /p' "$raw" | sort -u
+		echo
+	fi
+	echo "Every run is in results.dat.  The bench took" \
+	    "$((took / 60)) min $((took % 60)) s."
+}
+
+report >"$md"
+cat "$md"
+
+# --- the charts --------------------------------------------------------
+
+# dat SECTION COLUMN CONC...: a server per line, a concurrency per column.
+dat()
+{
+	d_sect=$1
+	d_col=$2
+	shift 2
+	echo "server $*" | sed 's/ \([0-9]\)/ c=\1/g'
+	for s in $servers; do
+		line=$s
+		for c in "$@"; do
+			line="$line $(med "$d_sect" "$s" "$c" "$d_col")"
+		done
+		echo "$line"
+	done
+}
+
+dat tcp rate 1 16 256 1024 >"$out/throughput.dat"
+dat tcp p99_us 1 16 256 1024 >"$out/p99.dat"
+{
+	echo "server TCP UDP"
+	for s in $servers; do
+		echo "$s $(med cost "$s" 16 server_us)" \
+		    "$(med ucost "$s" 16 server_us)"
+	done
+} >"$out/cost.dat"
+if ! has tcp || ! has cost; then
+	log "no charts: they need the tcp and cost sections"
+elif command -v gnuplot >/dev/null; then
+	gnuplot -e "dat='$out'; img='$img'" "$root/bench/plot.gp" ||
+	    log "gnuplot failed"
+	log "charts in $img"
+fi
+
+# The tables into docs/models.md, between its markers.
+if [ "$doc" = 1 ] && [ -f "$root/docs/models.md" ] &&
+    grep -q '^<!-- bench: begin' "$root/docs/models.md"; then
+	awk -v md="$md" '
+	/^<!-- bench: begin/ {
+		print
+		while ((getline l < md) > 0)
+			print l
+		skip = 1
+		next
+	}
+	/^<!-- bench: end/ { skip = 0 }
+	!skip' "$root/docs/models.md" >"$tmp/models.md" &&
+	    cat "$tmp/models.md" >"$root/docs/models.md" &&
+	    log "tables written into docs/models.md"
+fi
+log "results in $md and $raw"
