@@ -8,10 +8,12 @@
  * for this job; stampd is measured against it by bench/run.sh.  Not
  * installed, not for use.
  *
- *	refserver [-mu] [-t threads] [-b backlog] [address port]
+ *	refserver [-dmu] [-t threads] [-b backlog] [address port]
  *
  * -m sends with MSG_MORE, so that the reply leaves with the FIN in one
- * segment.  Prints "listening tcp ADDRESS:PORT stamp" (or udp) on stderr,
+ * segment.  -d adds what stampd must do and a bare loop does not: half-
+ * close, then read what the client sent (without waiting), then close, so
+ * that a client's unread bytes cannot turn the close into a reset.  Prints "listening tcp ADDRESS:PORT stamp" (or udp) on stderr,
  * as stampd does, and serves until killed.
  */
 #include <sys/types.h>
@@ -31,13 +33,13 @@
 #include "util.h"
 
 static struct sockaddr_in	 addr;
-static int			 flags, type = SOCK_STREAM;
+static int			 flags, drain, type = SOCK_STREAM;
 static int			 backlog = SOMAXCONN;
 
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: refserver [-mu] [-t threads] [-b backlog] "
+	fprintf(stderr, "usage: refserver [-dmu] [-t threads] [-b backlog] "
 	    "[address port]\n");
 	exit(2);
 }
@@ -75,7 +77,7 @@ bound(void)
 static void *
 serve_tcp(void *arg)
 {
-	char	 buf[32];
+	char	 buf[32], junk[512];
 	int	 lfd = (int)(long)arg, fd, len;
 
 	for (;;) {
@@ -84,6 +86,10 @@ serve_tcp(void *arg)
 		len = snprintf(buf, sizeof buf, STAMP_FMT,
 		    (long long)time(NULL));
 		send(fd, buf, (size_t)len, MSG_NOSIGNAL | flags);
+		if (drain) {
+			shutdown(fd, SHUT_WR);
+			recv(fd, junk, sizeof junk, MSG_DONTWAIT);
+		}
 		close(fd);
 	}
 	return NULL;
@@ -118,10 +124,13 @@ main(int argc, char *argv[])
 	socklen_t	 len = sizeof addr;
 	int		 ch, threads = 1, i, fd;
 
-	while ((ch = getopt(argc, argv, "b:mt:u")) != -1) {
+	while ((ch = getopt(argc, argv, "b:dmt:u")) != -1) {
 		switch (ch) {
 		case 'b':
 			backlog = number("-b", optarg, 1, 65535);
+			break;
+		case 'd':
+			drain = 1;
 			break;
 		case 'm':
 			flags = MSG_MORE;

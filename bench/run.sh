@@ -204,9 +204,10 @@ start()
 		start_nginx "$tr" "$w" "$pin"
 		return
 		;;
-	ref|ref-m)
+	ref|ref-m|ref-md)
 		set -- "$REF" -t "$w"
 		[ "$name" = ref-m ] && set -- "$@" -m
+		[ "$name" = ref-md ] && set -- "$@" -m -d
 		[ "$tr" = udp ] && set -- "$@" -u
 		;;
 	event-rp)
@@ -321,7 +322,7 @@ section_cost()
 
 section_udp()
 {
-	[ "$name" = ref-m ] && return
+	case $name in ref-m | ref-md) return ;; esac
 	cpin=
 	start "$name" udp 2 "" || return
 	load -u -n 40 -c 8 -T 300 $pa
@@ -386,7 +387,7 @@ measure_all()
 		/^  -/ { on = 0 }
 		on && NF > 1 { printf "%s ", $1 }')
 	[ -n "$models" ] || die "$STAMPD --help lists no model"
-	all="ref ref-m nginx"
+	all="ref ref-m ref-md nginx"
 	for m in $models; do
 		all="$all $m"
 		[ "$m" = event ] && all="$all event-rp"
@@ -811,7 +812,9 @@ report()
 	interleaved within each round; each figure is the median over the
 	rounds.  ref is bench/refserver (accept, send, close; one
 	SO_REUSEPORT listener per thread), ref-m the same sending with
-	MSG_MORE, nginx is nginx $nginx_version stream
+	MSG_MORE, ref-md that with stampd's half-close and drain before the
+	close (the same job as stampd, done as cheaply as the kernel
+	allows), nginx is nginx $nginx_version stream
 	\`return "\$msec\\r\\n";\`, event-rp the event model with --reuseport.
 
 	EOF
