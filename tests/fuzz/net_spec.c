@@ -53,6 +53,7 @@ spec_same(const struct net_spec *a, const struct net_spec *b)
 	const struct sockaddr_in6	*a6, *b6;
 
 	if (a->type != b->type || a->proto != b->proto || a->any != b->any ||
+	    a->proxy != b->proxy ||
 	    a->addrlen != b->addrlen ||
 	    a->addr.ss_family != b->addr.ss_family)
 		return 0;
@@ -74,7 +75,7 @@ spec_accepted(const char *text, const struct net_spec *spec)
 	const struct sockaddr_in	*sin;
 	const struct sockaddr_in6	*sin6;
 	struct net_spec			 again;
-	const char			*colon, *slash, *name, *p;
+	const char			*colon, *slash, *plus, *name, *p;
 	char				 host[INET6_ADDRSTRLEN];
 	char				 back[NET_ADDRSTRLEN + 32];
 	int				 port, textport;
@@ -119,16 +120,24 @@ spec_accepted(const char *text, const struct net_spec *spec)
 	}
 	spec_require(p > colon + 1 && textport == port,
 	    "port is not the text's");
+	/* "/name", or "/name+proxy" on tcp alone, which sets proxy. */
+	plus = slash != NULL ? strchr(slash, '+') : NULL;
+	spec_require(spec->proxy == (plus != NULL), "+proxy is not what sets "
+	    "proxy");
+	spec_require(plus == NULL || (strcmp(plus, "+proxy") == 0 &&
+	    spec->type == SOCK_STREAM), "+proxy accepted where it may not be");
 	spec_require(slash == NULL ? spec->proto == STAMP_PROTO_STAMP :
-	    strcmp(slash + 1, name) == 0, "protocol is not the text's");
+	    strlen(name) == (size_t)((plus != NULL ? plus : slash +
+	    strlen(slash)) - slash - 1) && strncmp(slash + 1, name,
+	    strlen(name)) == 0, "protocol is not the text's");
 
 	if (spec->any)
 		strcpy(host, "*");
-	snprintf(back, sizeof back, "%s:%s%s%s:%d/%s",
+	snprintf(back, sizeof back, "%s:%s%s%s:%d/%s%s",
 	    spec->type == SOCK_STREAM ? "tcp" : "udp",
 	    spec->addr.ss_family == AF_INET6 && !spec->any ? "[" : "", host,
 	    spec->addr.ss_family == AF_INET6 && !spec->any ? "]" : "", port,
-	    name);
+	    name, spec->proxy ? "+proxy" : "");
 	spec_require(net_parse_spec(back, &again) == NULL,
 	    "canonical form refused");
 	spec_require(spec_same(spec, &again),
