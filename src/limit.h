@@ -7,16 +7,26 @@
  * The table lives in shared memory so that every process of a pool sees
  * the same counts; a robust mutex guards it, so a worker killed while it
  * held the lock cannot freeze the others.  No I/O, no printing.
+ *
+ * Each admitted connection holds a place, and each place records the
+ * process that owns it: a process that dies, however it dies, leaves
+ * places that its parent gives back by its pid (limit_release_owner).
  */
 #ifndef STAMP_LIMIT_H
 #define STAMP_LIMIT_H
 
+#include <sys/types.h>
 #include <sys/socket.h>
 
 struct limits;
 
 #define LIMIT_REFUSED	(-1)	/* over a limit: close it at once */
-#define LIMIT_UNTRACKED	(-2)	/* admitted, counted only globally */
+
+/*
+ * Places tracked when --max-conns does not say how many: past this many
+ * connections open at once, a limited server refuses the next.
+ */
+#define LIMIT_PLACES	65536
 
 /*
  * Make the shared table for these limits (0: no such limit).  loopback
@@ -27,13 +37,23 @@ struct limits	*limit_new(int max_conns, int per_ip, int rate, int loopback);
 void		 limit_free(struct limits *lim);
 
 /*
- * Admit a connection from peer at now (ms, monotonic): returns the slot
- * to hand back to limit_release when it closes, LIMIT_UNTRACKED when the
- * per-source table is full (then only --max-conns holds), or
- * LIMIT_REFUSED.
+ * Admit a connection from peer at now (ms, monotonic) for process owner:
+ * returns its place, to hand to limit_release when it closes, or
+ * LIMIT_REFUSED.  A source the table has no room for is refused: a flood
+ * of new sources makes the limits stricter, never looser.
  */
 int		 limit_admit(struct limits *lim,
-		    const struct sockaddr_storage *peer, long long now);
-void		 limit_release(struct limits *lim, int slot);
+		    const struct sockaddr_storage *peer, long long now,
+		    pid_t owner);
+void		 limit_release(struct limits *lim, int place);
+
+/* Place now belongs to process owner (a child that serves it). */
+void		 limit_own(struct limits *lim, int place, pid_t owner);
+
+/* Give back every place owner still holds; returns how many. */
+int		 limit_release_owner(struct limits *lim, pid_t owner);
+
+/* Connections admitted and not yet released, for the tests' eyes. */
+int		 limit_open(struct limits *lim);
 
 #endif /* STAMP_LIMIT_H */

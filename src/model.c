@@ -1,12 +1,16 @@
 /*
  * model.c: the table of models, and what they all do with signals.
  */
+#include <poll.h>
 #include <stddef.h>
 #include <string.h>
 
+#include "acceptor.h"
 #include "log.h"
 #include "model.h"
+#include "net.h"
 #include "sig.h"
+#include "util.h"
 
 const struct model *const model_list[] = {
 	&model_event,
@@ -39,6 +43,62 @@ model_signals(const struct server *srv)
 	if (seen & SIG_RELOAD)
 		log_reopen();
 	return seen;
+}
+
+int
+model_sleep(const struct server *srv, int ms)
+{
+	long long	 deadline = util_now_ms() + ms;
+	int		 left, seen = 0;
+
+	while (!(seen & SIG_STOP) &&
+	    (left = (int)(deadline - util_now_ms())) > 0)
+		if (net_wait(sig_fd(), POLLIN, left) == 1)
+			seen |= model_signals(srv);
+	return seen;
+}
+
+int
+model_stop_ms(const struct server *srv)
+{
+	return 2 * srv->linger_ms + MODEL_STOP_GRACE_MS;
+}
+
+int
+model_wait(const struct server *srv, int fd, int ms,
+    int (*step)(void *arg, int sigs), void *arg)
+{
+	struct pollfd	 pfd[2];
+	long long	 deadline = util_now_ms() + ms;
+	int		 left, sigs = 0;
+
+	pfd[0].fd = sig_fd();
+	pfd[1].fd = fd;
+	pfd[0].events = pfd[1].events = POLLIN;
+	while (!step(arg, sigs)) {
+		if ((left = (int)(deadline - util_now_ms())) <= 0)
+			return -1;
+		sigs = 0;
+		/* A poll that fails (no memory) is retried, not spun on. */
+		if (net_poll(pfd, 2, left) == -1)
+			serve_sleep(10);
+		else if (pfd[0].revents & POLLIN)
+			sigs = model_signals(srv);
+	}
+	return 0;
+}
+
+void
+model_finish(struct server *srv)
+{
+	struct acceptor	 a;
+
+	if (acceptor_init(&a, srv, &srv->stats[0], NULL, NULL) == -1) {
+		log_warn("the last accepts");
+		return;
+	}
+	acceptor_finish(&a);
+	acceptor_free(&a);
 }
 
 size_t

@@ -37,6 +37,36 @@ extern const struct model *const model_list[];
  */
 int			 model_signals(const struct server *srv);
 
+/*
+ * Wait ms milliseconds, cut short by a stop and by nothing else; other
+ * signals are acted on as model_signals does.  Returns the SIG_* bits taken.
+ */
+int			 model_sleep(const struct server *srv, int ms);
+
+/*
+ * How long a stop waits for the replies in flight, in every model: a
+ * delay ends at once, a PROXY header and then the drain may each take
+ * --linger, and a grace beyond those before a process is killed.
+ */
+#define MODEL_STOP_GRACE_MS	5000
+int			 model_stop_ms(const struct server *srv);
+
+/*
+ * Wait at most ms for step(arg, sigs) to say 1 (done): it is called after
+ * each wake, of the signal pipe (sigs: the SIG_* bits taken) or of fd
+ * (-1: none).  Returns 0 when done, -1 when the time ran out.  The bounded
+ * stop of the models that hand clients to children or threads.
+ */
+int			 model_wait(const struct server *srv, int fd, int ms,
+			    int (*step)(void *arg, int sigs), void *arg);
+
+/*
+ * The last thing before the listeners close, whatever the model: serve
+ * what the kernel queued since the model stopped accepting, so that
+ * closing them resets no client whose handshake is done.
+ */
+void			 model_finish(struct server *srv);
+
 /* One stats slot: enough for a model of one process and one thread. */
 size_t			 model_one_slot(const struct server *srv);
 

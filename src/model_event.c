@@ -291,7 +291,7 @@ accept_some(struct worker *w, struct wlistener *wl, int max)
 			}
 			return pause == -1 ? -1 : 0;
 		}
-		if (w->srv->delay_ms > 0)
+		if (w->srv->delay_ms > 0 && !w->stopping)
 			delay_conn(w, wl->idx, fd, &peer);
 		else
 			serve_conn(w, wl->idx, fd, &peer);
@@ -403,19 +403,29 @@ next_timeout(const struct worker *w)
 }
 
 /*
- * Stop: take what is already in the accept queues, so that the kernel
- * does not reset it when the listeners close, then stop watching them.
+ * Stop: every delay ends now; take what is already in the queues, so that
+ * the kernel does not reset it when the listeners close, then stop
+ * watching them.
  */
 static void
 begin_stop(struct worker *w)
 {
-	size_t	 i;
+	struct conn	*c;
+	size_t		 i;
 
 	w->stopping = 1;
 	epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->quitfd, NULL);
+	/* Both queues stay sorted: every deadline is now the same. */
+	for (c = w->delayed.head; c != NULL; c = c->next)
+		c->deadline = 0;
+	for (i = 0; i < w->dlen; i++)
+		w->dq[(w->dhead + i) % EV_DGRAM_QUEUE].deadline = 0;
 	for (i = 0; i < w->srv->nls; i++) {
 		if (w->srv->ls[i].type == SOCK_STREAM)
 			accept_some(w, &w->wl[i], EV_STOP_ACCEPTS);
+		else
+			serve_datagrams(w->srv, &w->srv->ls[i], w->wl[i].fd,
+			    EV_STOP_ACCEPTS, w->st);
 		watch_listener(w, &w->wl[i], 0);
 	}
 }
@@ -444,7 +454,9 @@ worker_main(void *arg)
 	for (;;) {
 		n = epoll_wait(w->epfd, evs, EV_BATCH, next_timeout(w));
 		if (n == -1 && errno != EINTR) {
+			/* The daemon must not live on with a worker gone. */
 			log_warn("epoll_wait");
+			fail(w);
 			break;
 		}
 		w->now = util_now_ms();

@@ -335,6 +335,10 @@ net_accept_error(int err)
 	case ENETUNREACH:
 	case ETIMEDOUT:
 	case ECONNRESET:
+	/* One connection's trouble too, says accept(2): not the listener's. */
+	case ENOSR:
+	case ESOCKTNOSUPPORT:
+	case EPROTONOSUPPORT:
 		return NET_ACCEPT_RETRY;
 	case EMFILE:
 	case ENFILE:

@@ -50,12 +50,15 @@ struct bucket {
 static __thread struct bucket	*buckets;
 
 /*
- * Which limit slot each open connection holds, by fd: a process's fds
+ * Which limit place each open connection holds, by fd: a process's fds
  * are its own, and after a fork the child inherits the table with them.
+ * self is this process, the owner of the places it takes (getpid is a
+ * system call; a fork handler keeps self right in a child).
  */
 static struct limits	*limits;
 static int		*fdslot;
 static int		 nfdslot;
+static pid_t		 self;
 
 int
 serve_reply(int proto, char *buf, size_t len)
@@ -79,6 +82,12 @@ serve_reply(int proto, char *buf, size_t len)
 	return cache.len[proto];
 }
 
+static void
+forked(void)
+{
+	self = getpid();
+}
+
 int
 serve_init(const struct server *srv)
 {
@@ -87,6 +96,9 @@ serve_init(const struct server *srv)
 
 	if ((limits = srv->limits) == NULL)
 		return 0;
+	self = getpid();
+	if ((errno = pthread_atfork(NULL, NULL, forked)) != 0)
+		return -1;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
 		return -1;
 	nfdslot = rl.rlim_cur > 1 << 20 ? 1 << 20 : (int)rl.rlim_cur;
@@ -144,13 +156,12 @@ serve_accept(const struct listener *l, int lfd,
 		serve_count(st, STAT_ACCEPTED, 1);
 		if (limits == NULL)
 			return fd;
-		slot = limit_admit(limits, peer, util_now_ms());
+		slot = limit_admit(limits, peer, util_now_ms(), self);
 		if (slot != LIMIT_REFUSED && fd < nfdslot) {
 			fdslot[fd] = slot;
 			return fd;
 		}
-		if (slot != LIMIT_REFUSED)
-			limit_release(limits, slot);
+		limit_release(limits, slot);
 		/* Over a limit: closed at once, never queued. */
 		serve_count(st, STAT_LIMITED, 1);
 		close(fd);
@@ -167,6 +178,23 @@ serve_close(int fd)
 		fdslot[fd] = LIMIT_REFUSED;
 	}
 	close(fd);
+}
+
+void
+serve_handover(int fd, pid_t pid)
+{
+	if (limits != NULL && fd < nfdslot && fdslot[fd] != LIMIT_REFUSED) {
+		limit_own(limits, fdslot[fd], pid);
+		fdslot[fd] = LIMIT_REFUSED;
+	}
+	close(fd);
+}
+
+void
+serve_reaped(pid_t pid)
+{
+	if (limits != NULL)
+		limit_release_owner(limits, pid);
 }
 
 static void

@@ -190,6 +190,17 @@ int	serve_accept(const struct listener *l, int lfd,
  */
 void	serve_close(int fd);
 
+/*
+ * The connection fd is now served by child process pid: its place under
+ * the limits goes with it, and the caller's copy is closed.
+ */
+void	serve_handover(int fd, pid_t pid);
+
+/*
+ * Process pid has ended, however: give back every place it still held.
+ */
+void	serve_reaped(pid_t pid);
+
 /* Sum the slots and log one line of counters. */
 void	serve_report(const struct server *srv);
 

@@ -665,6 +665,7 @@ main(int argc, char *argv[])
 	if (ann.n > 0 && announce_start(&ann) == -1)
 		fatal("announce");
 	rc = model->run(&srv);
+	model_finish(&srv);
 	announce_stop(&ann);
 	serve_report(&srv);
 	for (i = 0; i < srv.nls; i++) {

@@ -1,0 +1,451 @@
+/*
+ * acceptor.c: poll, accept or receive, serve or hand over, and stop.
+ *
+ * One poll covers the signal pipe, the model's fd, every listening socket
+ * and every connection waited on, so a flood on one listener cannot starve
+ * another: each turn takes at most a few connections and one batch of
+ * datagrams per socket.  Nothing here blocks but poll and the delay.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "acceptor.h"
+#include "log.h"
+#include "model.h"
+#include "net.h"
+#include "serve.h"
+#include "sig.h"
+#include "util.h"
+
+#define ACCEPT_TURN	16	/* connections a socket gets per turn */
+#define DGRAM_TURN	64	/* datagrams a socket gets per turn */
+#define STOP_ACCEPTS	4096	/* queued connections served at a stop */
+#define STOP_DGRAMS	4096	/* queued datagrams answered at a stop */
+#define WAIT_MIN	16	/* waiters allocated at first */
+#define WAIT_MAX	4096	/* connections waited on at once */
+#define REST_MS		100	/* a listener rests after a hand-over failed */
+#define POLL_RETRY_MS	10	/* poll out of memory: try again after */
+#define POLL_GIVE_UP_MS	5000	/* ... unless it has failed that long */
+
+/* A listening socket: a listener's own, or one of its --reuseport group. */
+struct port {
+	const struct listener	*l;
+	int			 fd;
+	long long		 resume;	/* paused until */
+};
+
+/* A connection waited on: for its PROXY header, or to drain it. */
+struct waiter {
+	int			 fd;
+	int			 header;
+	const struct listener	*l;
+	long long		 deadline;	/* ms, monotonic */
+	struct sockaddr_storage	 peer;		/* while header is set */
+	struct serve_hdr	 hdr;		/* while header is set */
+};
+
+#define FIXED	2	/* pfd[0]: signals; pfd[1]: the model's fd */
+
+int
+acceptor_init(struct acceptor *a, const struct server *srv,
+    struct stats *st, const struct acceptor_ops *ops, void *arg)
+{
+	static const struct acceptor_ops serial;
+	size_t	 i, n = 0;
+	int	 k, group;
+
+	memset(a, 0, sizeof *a);
+	a->srv = srv;
+	a->st = st;
+	a->ops = ops != NULL ? ops : &serial;
+	a->arg = arg;
+	a->fd = a->spare = -1;
+	for (i = 0; i < srv->nls; i++)
+		n += srv->ls[i].rpfd != NULL ? (size_t)srv->workers : 1;
+	a->port = calloc(n, sizeof *a->port);
+	a->maxw = WAIT_MIN;
+	a->w = calloc((size_t)a->maxw, sizeof *a->w);
+	a->pfd = calloc(FIXED + n + (size_t)a->maxw, sizeof *a->pfd);
+	if (a->port == NULL || a->w == NULL || a->pfd == NULL) {
+		acceptor_free(a);
+		return -1;
+	}
+	for (i = 0; i < srv->nls; i++) {
+		group = srv->ls[i].rpfd != NULL ? srv->workers : 1;
+		for (k = 0; k < group; k++) {
+			a->port[a->nport].l = &srv->ls[i];
+			a->port[a->nport++].fd = srv->ls[i].rpfd != NULL ?
+			    srv->ls[i].rpfd[k] : srv->ls[i].fd;
+		}
+	}
+	/* The spare fd of the EMFILE trick: one per process or thread. */
+	a->spare = net_spare_open();
+	return 0;
+}
+
+void
+acceptor_free(struct acceptor *a)
+{
+	int	 i;
+
+	/* Only a failed stop leaves any: they are closed, not served. */
+	for (i = 0; i < a->nw; i++)
+		serve_close(a->w[i].fd);
+	if (a->spare != -1)
+		close(a->spare);
+	free(a->port);
+	free(a->w);
+	free(a->pfd);
+	a->port = NULL;
+	a->w = NULL;
+	a->pfd = NULL;
+	a->nw = 0;
+}
+
+void
+acceptor_forget(struct acceptor *a, int keep)
+{
+	size_t	 i;
+
+	for (i = 0; i < a->nport; i++)
+		if (a->port[i].fd != keep)
+			close(a->port[i].fd);
+	if (a->spare != -1)
+		close(a->spare);
+	a->spare = -1;
+}
+
+/* Room for one more waiter, or 0 when WAIT_MAX are waited on. */
+static int
+wait_room(struct acceptor *a)
+{
+	struct waiter	*w;
+	struct pollfd	*p;
+	int		 n;
+
+	if (a->nw < a->maxw)
+		return 1;
+	if (a->maxw >= WAIT_MAX)
+		return 0;
+	n = a->maxw * 2;
+	if ((w = realloc(a->w, (size_t)n * sizeof *w)) == NULL)
+		return 0;
+	a->w = w;
+	p = realloc(a->pfd, (FIXED + a->nport + (size_t)n) * sizeof *p);
+	if (p == NULL)
+		return 0;
+	a->pfd = p;
+	a->maxw = n;
+	return 1;
+}
+
+/*
+ * What serve_stream said the connection needs next: nothing, or a wait.
+ * With no room left it is closed: a newcomer never evicts another.
+ */
+static void
+hold(struct acceptor *a, const struct listener *l, int fd,
+    const struct sockaddr_storage *peer, const struct serve_hdr *hdr,
+    int next)
+{
+	struct waiter	*w;
+
+	if (next == SERVE_DONE)
+		return;
+	if (!wait_room(a)) {
+		serve_linger_timeout(fd, a->st);
+		return;
+	}
+	w = &a->w[a->nw++];
+	w->fd = fd;
+	w->l = l;
+	w->header = next == SERVE_HEADER;
+	if (w->header) {
+		w->peer = *peer;
+		w->hdr.len = hdr->len;
+		memcpy(w->hdr.buf, hdr->buf, hdr->len);
+	}
+	w->deadline = util_now_ms() + a->srv->linger_ms;
+}
+
+/* Serve fd now, here, and wait for it as it needs. */
+static void
+serve_here(struct acceptor *a, const struct listener *l, int fd,
+    const struct sockaddr_storage *peer)
+{
+	struct serve_hdr	 hdr;
+
+	hdr.len = 0;
+	hold(a, l, fd, peer, &hdr, serve_stream(a->srv, l, fd, peer, &hdr,
+	    a->st));
+}
+
+static void
+delay(struct acceptor *a)
+{
+	if (!a->stopping && a->srv->delay_ms > 0)
+		a->sigs |= model_sleep(a->srv, a->srv->delay_ms);
+	if (a->sigs & SIG_STOP)
+		a->stopping = 1;
+}
+
+static void
+busy(struct acceptor *a, int on)
+{
+	if (a->ops->busy != NULL)
+		a->ops->busy(a->arg, on);
+}
+
+static int
+room(struct acceptor *a)
+{
+	return a->ops->room != NULL ? a->ops->room(a->arg) : ACCEPT_TURN;
+}
+
+/* Whether serving p waits for room a hand-over does not have now. */
+static int
+full(struct acceptor *a, const struct port *p)
+{
+	if (p->l->type == SOCK_STREAM ? a->ops->conn == NULL :
+	    a->ops->dgram == NULL || a->srv->delay_ms == 0)
+		return 0;
+	return room(a) <= 0;
+}
+
+/*
+ * Accept from p, at most max: each handed over, or served here after the
+ * delay, one a turn.  Returns -1 when accept failed in a way that must
+ * stop the server.
+ */
+static int
+take_conns(struct acceptor *a, struct port *p, int max)
+{
+	struct sockaddr_storage	 peer;
+	int			 fd, n, pause, here = a->ops->conn == NULL;
+
+	for (n = 0; n < max && (a->stopping || !full(a, p)); n++) {
+		fd = serve_accept(p->l, p->fd, &peer, &a->spare, a->st,
+		    &pause);
+		if (fd == -1) {
+			if (pause > 0)
+				p->resume = util_now_ms() + pause;
+			return pause == -1 ? -1 : 0;
+		}
+		if (!here && !a->stopping &&
+		    a->ops->conn(a->arg, p->l, fd, &peer) == 0)
+			continue;
+		if (!here && !a->stopping)
+			p->resume = util_now_ms() + REST_MS;
+		busy(a, 1);
+		if (here)
+			delay(a);
+		serve_here(a, p->l, fd, &peer);
+		busy(a, 0);
+		if (here && !a->stopping)
+			break;
+	}
+	return 0;
+}
+
+/* With --delay: one datagram at a time, each handed over or answered. */
+static void
+take_delayed(struct acceptor *a, struct port *p)
+{
+	struct sockaddr_storage	 from;
+	socklen_t		 fromlen;
+	char			 junk[8];
+	int			 n;
+
+	for (n = 0; n < DGRAM_TURN && !full(a, p); n++) {
+		/* The request's bytes are never needed; empty: another took it. */
+		if (net_recvfrom(p->fd, junk, sizeof junk, MSG_DONTWAIT, &from,
+		    &fromlen) == -1)
+			return;
+		if (a->ops->dgram != NULL &&
+		    a->ops->dgram(a->arg, p->l, p->fd, &from, fromlen) == 0)
+			continue;
+		busy(a, 1);
+		if (a->ops->dgram == NULL)
+			delay(a);
+		else
+			p->resume = util_now_ms() + REST_MS;
+		serve_datagram_to(a->srv, p->l, p->fd, &from, fromlen, a->st);
+		busy(a, 0);
+		if (a->ops->dgram == NULL || a->stopping)
+			return;
+	}
+}
+
+static int
+take(struct acceptor *a, struct port *p)
+{
+	if (p->l->type == SOCK_STREAM)
+		return take_conns(a, p, a->ops->conn == NULL ? 1 :
+		    ACCEPT_TURN);
+	if (a->srv->delay_ms > 0)
+		take_delayed(a, p);
+	else {
+		busy(a, 1);
+		serve_datagrams(a->srv, p->l, p->fd, DGRAM_TURN, a->st);
+		busy(a, 0);
+	}
+	return 0;
+}
+
+/* Lay out the poll set for this turn; return poll's timeout. */
+static int
+prepare(struct acceptor *a)
+{
+	struct pollfd	*pfd = a->pfd;
+	long long	 now = util_now_ms(), wake = -1;
+	size_t		 i;
+	int		 j;
+
+	pfd[0].fd = sig_fd();
+	pfd[1].fd = a->fd;
+	for (i = 0; i < a->nport; i++) {
+		/* A negative fd is skipped by poll: a paused listener. */
+		pfd[FIXED + i].fd = a->port[i].fd;
+		if (a->stopping || full(a, &a->port[i]))
+			pfd[FIXED + i].fd = -1;
+		else if (a->port[i].resume > now) {
+			pfd[FIXED + i].fd = -1;
+			if (wake == -1 || a->port[i].resume < wake)
+				wake = a->port[i].resume;
+		}
+	}
+	pfd += FIXED + a->nport;
+	for (j = 0; j < a->nw; j++) {
+		pfd[j].fd = a->w[j].fd;
+		if (wake == -1 || a->w[j].deadline < wake)
+			wake = a->w[j].deadline;
+	}
+	for (i = 0; i < FIXED + a->nport + (size_t)a->nw; i++)
+		a->pfd[i].events = POLLIN;
+	if (wake == -1)
+		return -1;
+	return wake > now ? (int)(wake - now) : 0;
+}
+
+/* Whatever this turn's poll found for a waited-on connection. */
+static int
+wait_event(struct acceptor *a, struct waiter *w)
+{
+	int	 next;
+
+	if (!w->header)
+		return serve_linger(w->fd, a->st) ? SERVE_DONE : SERVE_DRAIN;
+	next = serve_stream(a->srv, w->l, w->fd, &w->peer, &w->hdr, a->st);
+	if (next == SERVE_DRAIN) {
+		/* Header read and reply sent: the drain gets its own time. */
+		w->header = 0;
+		w->deadline = util_now_ms() + a->srv->linger_ms;
+	}
+	return next;
+}
+
+static void
+waiters(struct acceptor *a)
+{
+	struct pollfd	*p = a->pfd + FIXED + a->nport;
+	long long	 now = util_now_ms();
+	int		 j, done;
+
+	/* Walk back, so that moving the last one down skips nothing. */
+	for (j = a->nw - 1; j >= 0; j--) {
+		done = p[j].revents != 0 &&
+		    wait_event(a, &a->w[j]) == SERVE_DONE;
+		if (!done && a->w[j].deadline > now)
+			continue;
+		if (!done)
+			serve_linger_timeout(a->w[j].fd, a->st);
+		a->w[j] = a->w[--a->nw];
+	}
+}
+
+/*
+ * One poll and what it found.  Returns -1 when the server must stop: our
+ * own invariant broke, or poll has failed for POLL_GIVE_UP_MS.
+ */
+static int
+turn(struct acceptor *a)
+{
+	unsigned long	 n;
+	size_t		 i;
+	int		 timeout = prepare(a);
+
+	n = FIXED + a->nport + (unsigned long)a->nw;
+	if (net_poll(a->pfd, n, timeout) == -1) {
+		if (errno != ENOMEM && errno != EAGAIN) {
+			log_warn("poll");
+			return -1;
+		}
+		serve_count(a->st, STAT_ERRORS, 1);
+		log_limited("poll");
+		if (a->failing == 0)
+			a->failing = util_now_ms();
+		if (util_now_ms() - a->failing > POLL_GIVE_UP_MS)
+			return -1;
+		return model_sleep(a->srv, POLL_RETRY_MS), 0;
+	}
+	a->failing = 0;
+	if (a->pfd[0].revents & POLLIN)
+		a->sigs |= model_signals(a->srv);
+	if (a->sigs & SIG_STOP)
+		a->stopping = 1;
+	if (a->ops->wake != NULL && (a->sigs & SIG_CHILD ||
+	    a->pfd[1].revents & POLLIN)) {
+		a->ops->wake(a->arg, a->sigs);
+		a->sigs &= ~SIG_CHILD;
+	}
+	/* Before any accept: this turn's poll set is theirs. */
+	waiters(a);
+	for (i = 0; !a->stopping && i < a->nport; i++) {
+		if (a->pfd[FIXED + i].revents & POLLNVAL) {
+			log_warnx("%s: not open any more", a->port[i].l->name);
+			return -1;
+		}
+		if (a->pfd[FIXED + i].fd != -1 &&
+		    a->pfd[FIXED + i].revents & POLLIN &&
+		    take(a, &a->port[i]) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int
+acceptor_run(struct acceptor *a)
+{
+	int	 rc = 0;
+
+	while (!a->stopping)
+		if ((rc = turn(a)) == -1)
+			break;
+	acceptor_finish(a);
+	return rc;
+}
+
+void
+acceptor_finish(struct acceptor *a)
+{
+	size_t	 i;
+
+	a->stopping = 1;
+	for (i = 0; i < a->nport; i++) {
+		if (a->port[i].l->type == SOCK_STREAM)
+			take_conns(a, &a->port[i], STOP_ACCEPTS);
+		else
+			serve_datagrams(a->srv, a->port[i].l, a->port[i].fd,
+			    STOP_DGRAMS, a->st);
+	}
+	/* Each waits --linger at most: this ends. */
+	while (a->nw > 0)
+		if (turn(a) == -1)
+			break;
+}

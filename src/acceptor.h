@@ -1,0 +1,94 @@
+/*
+ * acceptor.h: the one acceptor of every model that waits in poll.
+ *
+ * It owns what every such model used to write for itself: the poll set
+ * (the signal pipe, a model's own fd, every listening socket, including
+ * each socket of a --reuseport group, and the connections waited on), the
+ * pause of a listener that ran out of fds or memory, the spare fd, how
+ * many connections or datagrams a turn takes, the delay (cut short only by
+ * a stop), and the stop itself: what the kernel has queued is served and
+ * what is in flight finishes, within --linger, before it returns.
+ *
+ * A model says what it does differently through acceptor_ops: the serial
+ * models (iterative, and each worker of a pool) leave conn and dgram NULL
+ * and the acceptor serves one client at a time; fork and threads hand each
+ * connection, and each delayed datagram, to a child or a thread.
+ */
+#ifndef STAMP_ACCEPTOR_H
+#define STAMP_ACCEPTOR_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <poll.h>
+
+#include "serve.h"
+
+struct acceptor_ops {
+	/*
+	 * Take connection fd, accepted on l, to serve elsewhere.  Returns 0
+	 * once it is taken, -1 if it cannot be now: the acceptor serves that
+	 * one itself, at once, and rests the listener a moment.
+	 */
+	int	(*conn)(void *arg, const struct listener *l, int fd,
+		    const struct sockaddr_storage *peer);
+	/* The same for a datagram from from, taken off lfd, with --delay. */
+	int	(*dgram)(void *arg, const struct listener *l, int lfd,
+		    const struct sockaddr_storage *from, socklen_t fromlen);
+	/* How many more conn and dgram can take now (NULL: any). */
+	int	(*room)(void *arg);
+	/* Serving starts (1) or ends (0): dynamic's scoreboard. */
+	void	(*busy)(void *arg, int on);
+	/* The model's fd is readable, or sigs (SIG_CHILD) came. */
+	void	(*wake)(void *arg, int sigs);
+};
+
+struct port;
+struct waiter;
+
+struct acceptor {
+	const struct server		*srv;
+	const struct acceptor_ops	*ops;
+	void				*arg;
+	struct stats			*st;
+	int				 fd;	/* the model's, or -1 */
+	struct port			*port;
+	size_t				 nport;
+	struct waiter			*w;	/* waited on: header, drain */
+	int				 nw, maxw;
+	struct pollfd			*pfd;
+	int				 spare;
+	int				 sigs;	/* taken, not yet acted on */
+	int				 stopping;
+	long long			 failing; /* poll failing since */
+};
+
+/*
+ * Ready a for the listeners of srv, counting into st; ops (NULL: serve
+ * everything here) and arg are the model's.  Returns 0, or -1 and errno.
+ */
+int	acceptor_init(struct acceptor *a, const struct server *srv,
+	    struct stats *st, const struct acceptor_ops *ops, void *arg);
+void	acceptor_free(struct acceptor *a);
+
+/*
+ * Serve until a stop, then as acceptor_finish.  Returns 0, or -1 after a
+ * failure of our own (logged): the model must stop.
+ */
+int	acceptor_run(struct acceptor *a);
+
+/*
+ * The stop: serve, at once, the connections and datagrams the kernel has
+ * already queued, and wait for the connections in flight, each within
+ * --linger.  Alone, it is what a process does last before it closes the
+ * listeners, so that nothing that arrived meanwhile is reset.
+ */
+void	acceptor_finish(struct acceptor *a);
+
+/*
+ * In a child about to serve one client: close every listening socket but
+ * keep, and the spare fd, so that the port is never held by a child.
+ */
+void	acceptor_forget(struct acceptor *a, int keep);
+
+#endif /* STAMP_ACCEPTOR_H */

@@ -1,0 +1,239 @@
+/*
+ * pool.c: child processes in slots, from fork to the last waitpid.
+ *
+ * Children are always told to stop by pid, never by process group, and
+ * every one is reaped, so none is left a zombie.  The parent never blocks
+ * here but in pool_stop, and that is bounded.
+ */
+#include <sys/types.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "acceptor.h"
+#include "log.h"
+#include "model.h"
+#include "net.h"
+#include "pool.h"
+#include "serve.h"
+#include "sig.h"
+#include "util.h"
+
+int
+pool_init(struct pool *p, const struct server *srv, struct stats *st,
+    int n, const char *what)
+{
+	p->srv = srv;
+	p->st = st;
+	p->what = what;
+	p->n = n;
+	p->alive = p->failed = p->stopping = 0;
+	p->pid = calloc((size_t)n, sizeof *p->pid);
+	p->at = calloc((size_t)n, sizeof *p->at);
+	if (p->pid == NULL || p->at == NULL) {
+		pool_free(p);
+		return -1;
+	}
+	return 0;
+}
+
+void
+pool_free(struct pool *p)
+{
+	free(p->pid);
+	free(p->at);
+	p->pid = NULL;
+	p->at = NULL;
+}
+
+pid_t
+pool_spawn(struct pool *p, int i, int (*fn)(void *, int), void *arg)
+{
+	sigset_t	 all, old;
+	pid_t		 pid, parent = getpid();
+
+	/*
+	 * Signals wait until the child has its own pipe: one caught before
+	 * sig_init would go into the parent's pipe and be lost to the child.
+	 */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	if ((pid = fork()) == 0) {
+		if (sig_init() == -1) {
+			log_warn("%s %d: signals", p->what, i);
+			_exit(POOL_EXIT_RETRY);
+		}
+		/* Asked before the unblock, so no death slips between. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		if (getppid() != parent)
+			_exit(0);
+		_exit(fn(arg, i));
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	p->at[i] = util_now_ms();
+	if (pid == -1) {
+		log_limited("%s: fork", p->what);
+		serve_count(p->st, STAT_ERRORS, 1);
+		p->at[i] += POOL_REST_MS;
+		return -1;
+	}
+	p->pid[i] = pid;
+	p->alive++;
+	return pid;
+}
+
+int
+pool_free_slot(const struct pool *p)
+{
+	long long	 now = util_now_ms();
+	int		 i;
+
+	for (i = 0; i < p->n; i++)
+		if (p->pid[i] == 0 && p->at[i] <= now)
+			return i;
+	return -1;
+}
+
+int
+pool_next_ms(const struct pool *p)
+{
+	long long	 now = util_now_ms(), next = -1;
+	int		 i;
+
+	for (i = 0; i < p->n; i++)
+		if (p->pid[i] == 0 && p->at[i] > now &&
+		    (next == -1 || p->at[i] < next))
+			next = p->at[i];
+	return next == -1 ? -1 : (int)(next - now);
+}
+
+/* Say how the child in slot i ended, unless it was asked to. */
+static void
+judge(struct pool *p, int i, pid_t pid, int status)
+{
+	long long	 now = util_now_ms();
+
+	/* One that fails young rests before the slot is filled again. */
+	if (status != 0 && now - p->at[i] < POOL_REST_MS)
+		p->at[i] += POOL_REST_MS;
+	else
+		p->at[i] = now;
+	if (p->stopping)
+		return;
+	if (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM)
+		log_warnx("%s %d (pid %ld) killed by signal %d", p->what, i,
+		    (long)pid, WTERMSIG(status));
+	else if (WIFEXITED(status) &&
+	    WEXITSTATUS(status) == POOL_EXIT_RETRY)
+		log_warnx("%s %d (pid %ld) could not start; trying again",
+		    p->what, i, (long)pid);
+	else if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+		log_warnx("%s %d (pid %ld) failed; stopping", p->what, i,
+		    (long)pid);
+		p->failed = 1;
+	}
+}
+
+int
+pool_reap(struct pool *p)
+{
+	pid_t	 pid;
+	int	 i, status, n = 0;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		serve_reaped(pid);
+		for (i = 0; i < p->n && p->pid[i] != pid; i++)
+			;
+		if (i == p->n)
+			continue;
+		p->pid[i] = 0;
+		p->alive--;
+		n++;
+		judge(p, i, pid, status);
+	}
+	return n;
+}
+
+static int
+stop_step(void *arg, int sigs)
+{
+	struct pool	*p = arg;
+
+	(void)sigs;
+	pool_reap(p);
+	return p->alive == 0;
+}
+
+void
+pool_stop(struct pool *p)
+{
+	int	 i;
+
+	p->stopping = 1;
+	for (i = 0; i < p->n; i++)
+		if (p->pid[i] != 0)
+			kill(p->pid[i], SIGTERM);
+	if (p->alive == 0 || model_wait(p->srv, -1, model_stop_ms(p->srv),
+	    stop_step, p) == 0)
+		return;
+	log_warnx("%d %ss did not stop; killing them", p->alive, p->what);
+	for (i = 0; i < p->n; i++) {
+		if (p->pid[i] == 0)
+			continue;
+		kill(p->pid[i], SIGKILL);
+		while (waitpid(p->pid[i], NULL, 0) == -1 && errno == EINTR)
+			;
+		serve_reaped(p->pid[i]);
+		p->pid[i] = 0;
+	}
+	p->alive = 0;
+}
+
+int
+pool_run(struct pool *p, int (*tend)(struct pool *, void *), void *arg)
+{
+	struct pollfd	 pfd;
+	int		 seen;
+
+	pfd.fd = sig_fd();
+	pfd.events = POLLIN;
+	while (!p->failed) {
+		if (net_poll(&pfd, 1, tend(p, arg)) == -1) {
+			/* Out of memory for a moment: the children go on. */
+			log_limited("poll");
+			serve_sleep(10);
+			continue;
+		}
+		if (!(pfd.revents & POLLIN))
+			continue;
+		seen = model_signals(p->srv);
+		if (seen & SIG_CHILD)
+			pool_reap(p);
+		if (seen & SIG_STOP)
+			break;
+	}
+	pool_stop(p);
+	return p->failed ? -1 : 0;
+}
+
+int
+pool_work(const struct server *srv, struct stats *st,
+    const struct acceptor_ops *ops, void *arg)
+{
+	struct acceptor	 a;
+	int		 rc;
+
+	if (acceptor_init(&a, srv, st, ops, arg) == -1) {
+		log_warn("worker");
+		return POOL_EXIT_RETRY;
+	}
+	rc = acceptor_run(&a);
+	acceptor_free(&a);
+	return rc == 0 ? 0 : 1;
+}
