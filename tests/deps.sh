@@ -28,6 +28,7 @@ haproxy		haproxy
 dpkg-buildpackage dpkg-dev
 dh		debhelper
 flock		util-linux
+strace		strace
 yaml.py		python3-yaml
 kubernetes.py	python3-kubernetes
 '

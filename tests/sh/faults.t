@@ -1,0 +1,176 @@
+#!/bin/sh
+# faults.t: every failure path ends the same way in every model: a worker
+# whose loop fails is replaced or the daemon stops with exit 1, never
+# serves nobody while alive; a transient failure is retried; a delay ends
+# early for a stop and for nothing else.  Faults are injected into the
+# running daemon's system calls with strace(1) attached to it by pid, so
+# that only what happens after the attach fails.
+. "$(dirname "$0")/../lib.sh"
+
+PATIENCE=${PATIENCE:-50}	# tenths of a second any one wait may take
+
+# daemon: the pid of stampd itself (STAMPD_PID is timeout(1), its parent).
+daemon()
+{
+	cat "/proc/$STAMPD_PID/task/$STAMPD_PID/children" 2>/dev/null |
+	    tr ' ' '\n' | sed -n 1p
+}
+
+# children PID: its child processes, one a line.
+children()
+{
+	cat /proc/"$1"/task/*/children 2>/dev/null | tr ' ' '\n' |
+	    sed '/^$/d'
+}
+
+# attach PID STRACE-ARGS...: strace -f on PID in the background (sets
+# TRACER), once the kernel says PID is traced.
+attach()
+{
+	local pid="$1" i=0
+
+	shift
+	lib_spawn "$LIB_TMP/strace.log" strace -f -qq -o /dev/null -p "$pid" \
+	    "$@"
+	TRACER=$LIB_PID
+	while [ $i -lt "$PATIENCE" ]; do
+		# Gone already: the fault struck as strace attached.
+		lib_alive "$pid" || return 0
+		grep -q '^TracerPid:[[:space:]]*[1-9]' "/proc/$pid/status" \
+		    2> /dev/null && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	diag "strace did not attach to $pid"
+	diag_file "$LIB_TMP/strace.log"
+	return 1
+}
+
+detach()
+{
+	lib_stop "$TRACER" > /dev/null
+}
+
+# ask PORT [ARGS]: one stamp client, true if it got a valid reply.
+ask()
+{
+	local port="$1"
+
+	shift
+	timeout 10 "$STAMP" -q -t 3 -p "$port" "$@" 127.0.0.1 \
+	    > /dev/null 2>&1
+}
+
+# await COMMAND...: run it every tenth of a second until it succeeds.
+await()
+{
+	local i=0
+
+	while [ $i -lt "$PATIENCE" ]; do
+		"$@" && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+logged()
+{
+	grep -q "$1" "$STAMPD_LOG"
+}
+
+exited()
+{
+	! lib_alive "$1"
+}
+
+plan 15
+
+# prefork: the replacement of a killed worker cannot make its signal pipe
+# (ENFILE): the daemon says so, goes on, and replaces it once it can.
+stampd_start -m prefork -w 1 -l tcp:127.0.0.1:0
+port=$(stampd_port tcp 127.0.0.1 stamp)
+pid=$(daemon)
+attach "$pid" -e trace=pipe2 -e inject=pipe2:error=ENFILE:when=1
+kill -KILL "$(children "$pid")"
+await logged "could not start"
+ok $? "prefork: a replacement that cannot start is logged"
+lib_alive "$pid"
+ok $? "prefork: and the daemon goes on"
+detach
+await ask "$port"
+ok $? "prefork: once pipes can be had again, a worker serves"
+lib_stop "$STAMPD_PID"
+is $? 0 "prefork: SIGTERM, exit 0"
+
+# iterative: poll fails for want of memory once: retried, not an exit.
+stampd_start -m iterative -l tcp:127.0.0.1:0
+port=$(stampd_port tcp 127.0.0.1 stamp)
+pid=$(daemon)
+attach "$pid" -e trace=poll -e inject=poll:error=ENOMEM:when=1
+ask "$port"
+await logged "poll: Cannot allocate memory"
+ok $? "iterative: poll's ENOMEM is logged"
+detach
+ask "$port"
+ok $? "iterative: and it serves on after it"
+lib_stop "$STAMPD_PID"
+is $? 0 "iterative: SIGTERM, exit 0"
+
+# event: a worker's epoll_wait fails: the daemon stops with exit 1 rather
+# than live on with no worker.
+stampd_start -m event -w 1 -l tcp:127.0.0.1:0
+port=$(stampd_port tcp 127.0.0.1 stamp)
+pid=$(daemon)
+# The attach itself may restart the epoll_wait in progress, and that
+# call fails; otherwise a client wakes the worker into the next.
+attach "$pid" -e trace=epoll_wait -e inject=epoll_wait:error=EBADF:when=1
+ask "$port"
+await exited "$pid"
+ok $? "event: a worker whose epoll_wait fails stops the daemon"
+detach
+lib_stop "$STAMPD_PID"
+is $? 1 "event: with exit status 1"
+like "$(cat "$STAMPD_LOG")" "epoll_wait" "event: the log says why"
+
+# dynamic --min-spare 0: a pool whose only worker dies is never left empty.
+stampd_start -m dynamic -w 1 --min-spare 0 --max-spare 1 \
+    -l tcp:127.0.0.1:0
+port=$(stampd_port tcp 127.0.0.1 stamp)
+pid=$(daemon)
+await test -n "$(children "$pid")"
+kill -KILL "$(children "$pid")"
+await ask "$port"
+ok $? "dynamic --min-spare 0: its only worker killed, a new one serves"
+lib_stop "$STAMPD_PID"
+
+# iterative: a signal that is not a stop (SIGALRM of --stats-interval, a
+# hundred a second) does not cut --delay short: the reply comes no sooner
+# than the delay (a lower bound, which no busy machine can break).
+stampd_start -m iterative -D 1000 --stats-interval 0.01 \
+    -l tcp:127.0.0.1:0
+port=$(stampd_port tcp 127.0.0.1 stamp)
+t0=$(date +%s%N)
+ask "$port"
+t1=$(date +%s%N)
+ms=$(((t1 - t0) / 1000000))
+[ "$ms" -ge 950 ]
+ok $? "iterative -D 1000 --stats-interval 0.01: replied after $ms ms"
+lib_stop "$STAMPD_PID"
+
+# event: a stop ends a --delay at once: the client waiting is answered
+# and the daemon exits long before the 30 s delay would have passed.
+stampd_start -m event -D 30000 -l tcp:127.0.0.1:0
+port=$(stampd_port tcp 127.0.0.1 stamp)
+timeout 40 "$STAMP" -q -t 35 -p "$port" 127.0.0.1 > "$LIB_TMP/late" 2>&1 &
+client=$!
+sleep 0.5
+t0=$(date +%s)
+lib_stop "$STAMPD_PID"
+is $? 0 "event -D 30000: SIGTERM, exit 0"
+wait "$client"
+ok $? "event -D 30000: the client waiting was answered at the stop"
+t1=$(date +%s)
+[ $((t1 - t0)) -lt 20 ]
+ok $? "event -D 30000: stopped in $((t1 - t0)) s, not after the delay"
+done_testing
