@@ -40,15 +40,62 @@ parse_port(const char *s, size_t n)
 	return port <= 65535 ? port : -1;
 }
 
+/* The "/PROTOCOL[+proxy]" after a port, at slash, into spec. */
+static const char *
+parse_proto(const char *slash, struct net_spec *spec)
+{
+	char	 name[16];
+	size_t	 n = strcspn(slash + 1, "+");
+
+	if (n >= sizeof name)
+		return "protocol must be stamp, time or daytime";
+	memcpy(name, slash + 1, n);
+	name[n] = '\0';
+	if ((spec->proto = wire_proto_find(name)) == -1)
+		return "protocol must be stamp, time or daytime";
+	if (slash[1 + n] == '+') {
+		if (strcmp(slash + 1 + n, "+proxy") != 0)
+			return "the only option after + is proxy";
+		if (spec->type != SOCK_STREAM)
+			return "+proxy needs tcp";
+		spec->proxy = 1;
+	}
+	return NULL;
+}
+
+/* The address host (in [] if bracketed) and port, into spec. */
+static const char *
+parse_addr(const char *host, int bracketed, int port, struct net_spec *spec)
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&spec->addr;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&spec->addr;
+
+	if (!bracketed && strcmp(host, "*") != 0) {
+		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
+			return "not a numeric IPv4 address (IPv6 goes in [])";
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		spec->addrlen = sizeof *sin;
+		return NULL;
+	}
+	if (!bracketed) {
+		spec->any = 1;
+		sin6->sin6_addr = in6addr_any;
+	} else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
+		return "not a numeric IPv6 address";
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(port);
+	spec->addrlen = sizeof *sin6;
+	return NULL;
+}
+
 const char *
 net_parse_spec(const char *text, struct net_spec *spec)
 {
-	const char		*p, *addr, *addrend, *port, *slash;
-	char			 host[INET6_ADDRSTRLEN];
-	struct sockaddr_in	*sin;
-	struct sockaddr_in6	*sin6;
-	size_t			 n;
-	int			 portnum;
+	const char	*p, *addr, *addrend, *port, *slash, *why;
+	char		 host[INET6_ADDRSTRLEN];
+	size_t		 n;
+	int		 portnum;
 
 	memset(spec, 0, sizeof *spec);
 	if (strncmp(text, "tcp:", 4) == 0)
@@ -74,25 +121,12 @@ net_parse_spec(const char *text, struct net_spec *spec)
 		return "no port: want TRANSPORT:ADDRESS:PORT";
 	port = p + 1;
 
+	spec->proto = STAMP_PROTO_STAMP;
+	n = strlen(port);
 	if ((slash = strchr(port, '/')) != NULL) {
-		n = strcspn(slash + 1, "+");
-		if (n >= sizeof host)
-			return "protocol must be stamp, time or daytime";
-		memcpy(host, slash + 1, n);
-		host[n] = '\0';
-		if ((spec->proto = wire_proto_find(host)) == -1)
-			return "protocol must be stamp, time or daytime";
-		if (slash[1 + n] == '+') {
-			if (strcmp(slash + 1 + n, "+proxy") != 0)
-				return "the only option after + is proxy";
-			if (spec->type != SOCK_STREAM)
-				return "+proxy needs tcp";
-			spec->proxy = 1;
-		}
+		if ((why = parse_proto(slash, spec)) != NULL)
+			return why;
 		n = (size_t)(slash - port);
-	} else {
-		spec->proto = STAMP_PROTO_STAMP;
-		n = strlen(port);
 	}
 	if ((portnum = parse_port(port, n)) == -1)
 		return "port must be a number from 0 to 65535";
@@ -104,30 +138,7 @@ net_parse_spec(const char *text, struct net_spec *spec)
 		return "address too long";
 	memcpy(host, addr, n);
 	host[n] = '\0';
-
-	if (strcmp(host, "*") == 0 && addr[-1] != '[') {
-		spec->any = 1;
-		sin6 = (struct sockaddr_in6 *)&spec->addr;
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_addr = in6addr_any;
-		sin6->sin6_port = htons(portnum);
-		spec->addrlen = sizeof *sin6;
-	} else if (addr[-1] == '[') {
-		sin6 = (struct sockaddr_in6 *)&spec->addr;
-		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
-			return "not a numeric IPv6 address";
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(portnum);
-		spec->addrlen = sizeof *sin6;
-	} else {
-		sin = (struct sockaddr_in *)&spec->addr;
-		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
-			return "not a numeric IPv4 address (IPv6 goes in [])";
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(portnum);
-		spec->addrlen = sizeof *sin;
-	}
-	return NULL;
+	return parse_addr(host, addr[-1] == '[', portnum, spec);
 }
 
 static int
