@@ -259,13 +259,12 @@ take_delayed(struct acceptor *a, struct port *p)
 {
 	struct sockaddr_storage	 from;
 	socklen_t		 fromlen;
-	char			 junk[8];
 	int			 n;
 
 	for (n = 0; n < DGRAM_TURN && !full(a, p); n++) {
-		/* The request's bytes are never needed; empty: another took it. */
-		if (net_recvfrom(p->fd, junk, sizeof junk, MSG_DONTWAIT, &from,
-		    &fromlen) == -1)
+		/* None: another worker took it, or none may be answered. */
+		if (serve_datagram_take(a->srv, p->fd, &from, &fromlen,
+		    a->st) == 0)
 			return;
 		if (a->ops->dgram != NULL &&
 		    a->ops->dgram(a->arg, p->l, p->fd, &from, fromlen) == 0)

@@ -240,6 +240,21 @@ out:
 	return place;
 }
 
+int
+limit_token(struct limits *lim, const struct sockaddr_storage *peer,
+    long long now)
+{
+	struct source	*s;
+	uint64_t	 key;
+	int		 loopback, ok;
+
+	key = net_source_key(peer, &loopback);
+	lock(lim);
+	ok = (s = find(lim, key, now)) != NULL && source_admits(lim, s, now);
+	pthread_mutex_unlock(&lim->lock);
+	return ok;
+}
+
 /* Free place i; the lock is held. */
 static void
 release(struct limits *lim, int i)

@@ -47,6 +47,14 @@ int		 limit_admit(struct limits *lim,
 		    pid_t owner);
 void		 limit_release(struct limits *lim, int place);
 
+/*
+ * Take one of peer's rate tokens at now, for a reply that holds no place
+ * (a datagram's): 1 if it had one, 0 if not, or if the table has no room
+ * for a new source.  The caller decides who is exempt.
+ */
+int		 limit_token(struct limits *lim,
+		    const struct sockaddr_storage *peer, long long now);
+
 /* Place now belongs to process owner (a child that serves it). */
 void		 limit_own(struct limits *lim, int place, pid_t owner);
 

@@ -316,8 +316,8 @@ delay_dgrams(struct worker *w, struct wlistener *wl)
 			continue;
 		}
 		d = &w->dq[(w->dhead + w->dlen) % EV_DGRAM_QUEUE];
-		if (net_recvfrom(wl->fd, junk, sizeof junk, MSG_DONTWAIT,
-		    &d->from, &d->fromlen) == -1)
+		if (serve_datagram_take(w->srv, wl->fd, &d->from, &d->fromlen,
+		    w->st) == 0)
 			return;
 		d->listener = wl->idx;
 		d->fd = wl->fd;

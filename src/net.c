@@ -157,6 +157,49 @@ close_keep_errno(int fd)
 	errno = saved;
 }
 
+int
+net_dgram_info(int fd, int family)
+{
+	/* On an IPv6 socket, IPv4 datagrams carry IPv4's control data. */
+	if (setopt(fd, IPPROTO_IP, IP_PKTINFO, 1) == -1)
+		return -1;
+	if (family == AF_INET6 &&
+	    setopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1) == -1)
+		return -1;
+	return 0;
+}
+
+int
+net_dgram_arrival(const struct msghdr *m, int *ifindex)
+{
+	const struct cmsghdr	*c;
+	struct in_pktinfo	 pi;
+	struct in6_pktinfo	 pi6;
+	int			 wire = AF_UNSPEC;
+
+	/*
+	 * An IPv4 datagram on an IPv6 socket brings both: IPV6_PKTINFO with
+	 * a v4-mapped destination, and IP_PKTINFO, which alone says IPv4.
+	 */
+	*ifindex = 0;
+	for (c = CMSG_FIRSTHDR((struct msghdr *)m); c != NULL;
+	    c = CMSG_NXTHDR((struct msghdr *)m, (struct cmsghdr *)c)) {
+		if (c->cmsg_level == IPPROTO_IP &&
+		    c->cmsg_type == IP_PKTINFO) {
+			memcpy(&pi, CMSG_DATA(c), sizeof pi);
+			*ifindex = pi.ipi_ifindex;
+			return AF_INET;
+		}
+		if (c->cmsg_level == IPPROTO_IPV6 &&
+		    c->cmsg_type == IPV6_PKTINFO) {
+			memcpy(&pi6, CMSG_DATA(c), sizeof pi6);
+			*ifindex = (int)pi6.ipi6_ifindex;
+			wire = AF_INET6;
+		}
+	}
+	return wire;
+}
+
 static int
 bind_one(const struct net_spec *spec, const struct sockaddr *addr,
     socklen_t len, int backlog, int reuseport)
@@ -167,7 +210,13 @@ bind_one(const struct net_spec *spec, const struct sockaddr *addr,
 	    0);
 	if (fd == -1)
 		return -1;
-	if (setopt(fd, SOL_SOCKET, SO_REUSEADDR, 1) == -1 ||
+	/*
+	 * SO_REUSEADDR lets a TCP listener bind beside connections still in
+	 * TIME_WAIT.  On UDP it would let a second socket, of any user, take
+	 * the port and the datagrams: a UDP port stays ours alone.
+	 */
+	if ((spec->type == SOCK_STREAM &&
+	    setopt(fd, SOL_SOCKET, SO_REUSEADDR, 1) == -1) ||
 	    (reuseport && setopt(fd, SOL_SOCKET, SO_REUSEPORT, 1) == -1))
 		goto fail;
 	/*

@@ -166,6 +166,22 @@ ssize_t		 net_sendto(int fd, const void *buf, size_t len,
 ssize_t		 net_recv(int fd, void *buf, size_t len, int flags);
 
 /*
+ * Ask the kernel to tell, with each datagram that UDP socket fd (of
+ * family) receives, where it arrived: IP_PKTINFO, and IPV6_RECVPKTINFO on
+ * an IPv6 socket.  Returns 0, or -1 and errno.
+ */
+int		 net_dgram_info(int fd, int family);
+
+/*
+ * What a received message's control data says of its arrival: the family
+ * it crossed the wire in (AF_INET, AF_INET6, or AF_UNSPEC when it does not
+ * say), and the interface, into *ifindex (0 when unknown).  An IPv4
+ * datagram on a dual-stack socket has a v4-mapped source and AF_INET; an
+ * IPv6 one that claims such a source has AF_INET6, and is forged.
+ */
+int		 net_dgram_arrival(const struct msghdr *m, int *ifindex);
+
+/*
  * recvmmsg and sendmmsg of up to n datagrams, never waiting, EINTR retried
  * (sendmmsg never raises SIGPIPE).  Return how many, or -1 and errno; an
  * empty queue is 0, not an error.

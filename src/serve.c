@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <net/if.h>
 
 #include <errno.h>
 #include <poll.h>
@@ -27,7 +28,10 @@
 #include "util.h"
 
 #define DGRAM_BATCH	32
-#define BUCKETS		4096	/* per thread: sources tracked by --udp-rate */
+#define REQ_MAX		64	/* of a request: enough to know a reply */
+#define RX_CTL		(CMSG_SPACE(sizeof(struct in6_pktinfo)) + \
+			    CMSG_SPACE(sizeof(struct in_pktinfo)))
+#define MAX_OWNPORTS	64
 
 /* The replies of the current second, per thread: formatted once. */
 static __thread struct {
@@ -35,19 +39,6 @@ static __thread struct {
 	int		 len[STAMP_NPROTO];
 	char		 text[STAMP_NPROTO][STAMP_REPLY_MAX];
 } cache = { .sec = -1 };
-
-/*
- * One token bucket per source, in a table indexed by a hash of the source
- * address.  Sources that share a slot share a bucket: a collision makes
- * the limit stricter, never looser.  Per thread, so no locks: a server of
- * W workers lets a source have up to W times the rate.
- */
-struct bucket {
-	uint64_t	 key;
-	long long	 last_ms;
-	long long	 milli;		/* tokens, in thousandths */
-};
-static __thread struct bucket	*buckets;
 
 /*
  * Which limit place each open connection holds, by fd: a process's fds
@@ -59,6 +50,16 @@ static struct limits	*limits;
 static int		*fdslot;
 static int		 nfdslot;
 static pid_t		 self;
+
+/*
+ * What a datagram is judged by: the ports stampd listens on, the loopback
+ * interface, and the --udp-rate table that every thread and process
+ * shares, so that no worker and no delay gives a source a fresh bucket.
+ */
+static int		 ownport[MAX_OWNPORTS];
+static int		 nownport;
+static int		 lo_index;
+static struct limits	*udp_limits;
 
 int
 serve_reply(int proto, char *buf, size_t len)
@@ -82,6 +83,19 @@ serve_reply(int proto, char *buf, size_t len)
 	return cache.len[proto];
 }
 
+/* Every socket of UDP listener l tells where each datagram arrived. */
+static int
+dgram_info(const struct server *srv, const struct listener *l)
+{
+	int	 k, n = l->rpfd != NULL ? srv->workers : 1;
+
+	for (k = 0; k < n; k++)
+		if (net_dgram_info(l->rpfd != NULL ? l->rpfd[k] : l->fd,
+		    l->addr.ss_family) == -1)
+			return -1;
+	return 0;
+}
+
 static void
 forked(void)
 {
@@ -92,8 +106,21 @@ int
 serve_init(const struct server *srv)
 {
 	struct rlimit	 rl;
+	size_t		 l;
 	int		 i;
 
+	for (l = 0; l < srv->nls; l++) {
+		if (nownport < MAX_OWNPORTS)
+			ownport[nownport++] = net_addr_port(
+			    (const struct sockaddr *)&srv->ls[l].addr);
+		if (srv->ls[l].type == SOCK_DGRAM &&
+		    dgram_info(srv, &srv->ls[l]) == -1)
+			return -1;
+	}
+	lo_index = (int)if_nametoindex("lo");
+	if (srv->udp_rate > 0 && (udp_limits = limit_new(0, 0, srv->udp_rate,
+	    srv->limit_loopback)) == NULL)
+		return -1;
 	if ((limits = srv->limits) == NULL)
 		return 0;
 	self = getpid();
@@ -368,96 +395,168 @@ serve_stream_blocking(const struct server *srv, const struct listener *l,
 		serve_linger_timeout(fd, st);
 }
 
-static pthread_key_t	 bucket_key;
-static pthread_once_t	 bucket_once = PTHREAD_ONCE_INIT;
-
-static void
-bucket_key_make(void)
-{
-	/* A worker thread that ends takes its table with it. */
-	pthread_key_create(&bucket_key, free);
-}
-
-static struct bucket *
-new_buckets(void)
-{
-	struct bucket	*b;
-
-	pthread_once(&bucket_once, bucket_key_make);
-	if ((b = calloc(BUCKETS, sizeof *b)) != NULL)
-		pthread_setspecific(bucket_key, b);
-	return b;
-}
-
-/* Whether a reply may go to from now; counts what it refuses. */
+/*
+ * Whether the datagram m (its first len bytes in req) looks like a reply
+ * of one of the three protocols: what another time server, or an echo
+ * service, sends back.  Answering it would start a loop, or keep one going;
+ * a request is empty, or anything else.
+ */
 static int
-may_reply(const struct server *srv, const struct listener *l,
-    const struct sockaddr_storage *from, long long now, struct stats *st)
+is_reply(const struct msghdr *m, const char *req, size_t len)
 {
-	struct bucket	*b;
-	uint64_t	 key, h;
-	int		 port, loopback;
+	const char	*why;
+	long long	 t;
+	int		 p;
 
-	port = net_addr_port((const struct sockaddr *)from);
-	if (port == 0 || port == STAMP_PORT || port == STAMP_TIME_PORT ||
-	    port == STAMP_DAYTIME_PORT ||
-	    port == net_addr_port((const struct sockaddr *)&l->addr)) {
+	if (len == 0 || m->msg_flags & MSG_TRUNC)
+		return 0;
+	for (p = 0; p < STAMP_NPROTO; p++)
+		if (wire_decode(p, req, len, &t, &why) == 0)
+			return 1;
+	return 0;
+}
+
+/* Whether no reply may go to port: a service's, or a time server's. */
+static int
+bad_port(int port)
+{
+	int	 i;
+
+	/* OpenBSD inetd's rule: echo, chargen, daytime, time live there. */
+	if (port < 1024 || port == STAMP_PORT)
+		return 1;
+	for (i = 0; i < nownport; i++)
+		if (ownport[i] == port)
+			return 1;
+	return 0;
+}
+
+/*
+ * Whether a reply may go to the source of m, whose first len bytes are in
+ * req, at now; counts what it refuses.  A v4-mapped source that crossed
+ * the wire as IPv6 is forged (a real IPv4 datagram says so in its control
+ * data), and only a datagram that arrived on the loopback interface is
+ * spared --udp-rate (unless --limit-loopback).
+ */
+static int
+may_reply(const struct server *srv, const struct msghdr *m, const char *req,
+    size_t len, long long now, struct stats *st)
+{
+	const struct sockaddr_storage	*from = m->msg_name;
+	const struct sockaddr_in6	*sin6 = m->msg_name;
+	int				 wire, ifindex;
+
+	wire = net_dgram_arrival(m, &ifindex);
+	if (bad_port(net_addr_port((const struct sockaddr *)from)) ||
+	    (from->ss_family == AF_INET6 && wire == AF_INET6 &&
+	    IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) ||
+	    is_reply(m, req, len)) {
 		serve_count(st, STAT_DROPPED, 1);
 		return 0;
 	}
-	if (srv->udp_rate == 0)
+	if (srv->udp_rate == 0 || (ifindex != 0 && ifindex == lo_index &&
+	    !srv->limit_loopback))
 		return 1;
-	key = net_source_key(from, &loopback);
-	/* A forged packet cannot come from loopback: no one to reflect at. */
-	if (loopback && !srv->limit_loopback)
-		return 1;
-	if (buckets == NULL && (buckets = new_buckets()) == NULL)
-		return 0;
-	h = key * 0x9e3779b97f4a7c15ULL;
-	b = &buckets[h >> 52 & (BUCKETS - 1)];
-	if (b->key != key) {
-		b->key = key;
-		b->milli = srv->udp_rate * 1000LL;
-	} else {
-		b->milli += (now - b->last_ms) * srv->udp_rate;
-		if (b->milli > srv->udp_rate * 1000LL)
-			b->milli = srv->udp_rate * 1000LL;
-	}
-	b->last_ms = now;
-	if (b->milli < 1000) {
+	/* No table: serve_init was not called (--inetd, one datagram). */
+	if (udp_limits != NULL && !limit_token(udp_limits, from, now)) {
 		serve_count(st, STAT_LIMITED, 1);
 		return 0;
 	}
-	b->milli -= 1000;
 	return 1;
+}
+
+/* One batch of datagrams being received: room for each and its story. */
+struct rx {
+	struct mmsghdr		 msg[DGRAM_BATCH];
+	struct iovec		 iov[DGRAM_BATCH];
+	struct sockaddr_storage	 from[DGRAM_BATCH];
+	char			 req[DGRAM_BATCH][REQ_MAX];
+	char			 ctl[DGRAM_BATCH][RX_CTL];
+};
+
+/* Receive up to n datagrams from fd; returns how many (0: none). */
+static int
+rx_batch(struct rx *rx, int fd, int n)
+{
+	struct msghdr	*h;
+	int		 i;
+
+	for (i = 0; i < n; i++) {
+		h = &rx->msg[i].msg_hdr;
+		rx->iov[i].iov_base = rx->req[i];
+		rx->iov[i].iov_len = sizeof rx->req[i];
+		memset(h, 0, sizeof *h);
+		h->msg_name = &rx->from[i];
+		h->msg_namelen = sizeof rx->from[i];
+		h->msg_iov = &rx->iov[i];
+		h->msg_iovlen = 1;
+		h->msg_control = rx->ctl[i];
+		h->msg_controllen = sizeof rx->ctl[i];
+	}
+	n = net_recvmmsg(fd, rx->msg, (unsigned)n);
+	return n > 0 ? n : 0;
+}
+
+/* Whether datagram i of rx may be answered now (and say who it is). */
+static int
+rx_judge(const struct server *srv, struct rx *rx, int i, long long now,
+    struct stats *st)
+{
+	char	 addr[NET_ADDRSTRLEN];
+	size_t	 len = rx->msg[i].msg_len;
+
+	if (len > sizeof rx->req[i])
+		len = sizeof rx->req[i];
+	if (!may_reply(srv, &rx->msg[i].msg_hdr, rx->req[i], len, now, st))
+		return 0;
+	if (srv->verbose)
+		log_info("Client:%s", net_addr_str((const void *)&rx->from[i],
+		    addr, sizeof addr));
+	return 1;
+}
+
+/*
+ * Send the m replies of out, each to its own source: one that fails is
+ * counted and skipped, and the rest still go; a full send buffer drops
+ * what is left (counted short).
+ */
+static void
+tx_batch(const struct listener *l, int fd, struct mmsghdr *out, int m,
+    struct stats *st)
+{
+	int	 k = 0, sent, i;
+
+	while (k < m) {
+		if ((sent = net_sendmmsg(fd, out + k, (unsigned)(m - k))) > 0) {
+			for (i = 0; i < sent; i++)
+				count_reply(l, st);
+			k += sent;
+		} else if (sent == -1 && errno != EAGAIN && errno != ENOBUFS) {
+			count_failure(l, errno, st);
+			k++;
+		} else {
+			serve_count(st, STAT_SHORT, (unsigned)(m - k));
+			break;
+		}
+	}
 }
 
 int
 serve_datagrams(const struct server *srv, const struct listener *l, int fd,
     int max, struct stats *st)
 {
-	struct mmsghdr		 in[DGRAM_BATCH], out[DGRAM_BATCH];
-	struct sockaddr_storage	 from[DGRAM_BATCH];
-	struct iovec		 iin[DGRAM_BATCH], reply;
-	char			 junk[DGRAM_BATCH][8], buf[STAMP_REPLY_MAX];
-	char			 addr[NET_ADDRSTRLEN];
-	long long		 now;
-	int			 i, n, m, len, sent, done = 0;
+	struct rx	 rx;
+	struct mmsghdr	 out[DGRAM_BATCH];
+	struct iovec	 reply;
+	char		 buf[STAMP_REPLY_MAX];
+	long long	 now;
+	int		 i, n, m, len, done = 0;
 
 	while (done < max) {
 		m = max - done < DGRAM_BATCH ? max - done : DGRAM_BATCH;
-		for (i = 0; i < m; i++) {
-			/* The request's bytes are never needed: keep few. */
-			iin[i].iov_base = junk[i];
-			iin[i].iov_len = sizeof junk[i];
-			memset(&in[i].msg_hdr, 0, sizeof in[i].msg_hdr);
-			in[i].msg_hdr.msg_name = &from[i];
-			in[i].msg_hdr.msg_namelen = sizeof from[i];
-			in[i].msg_hdr.msg_iov = &iin[i];
-			in[i].msg_hdr.msg_iovlen = 1;
-		}
-		if ((n = net_recvmmsg(fd, in, (unsigned)m)) <= 0)
+		if ((n = rx_batch(&rx, fd, m)) == 0)
 			break;
+		done += n;
 		if ((len = serve_reply(l->proto, buf, sizeof buf)) == -1) {
 			serve_count(st, STAT_ERRORS, (unsigned)n);
 			break;
@@ -466,31 +565,40 @@ serve_datagrams(const struct server *srv, const struct listener *l, int fd,
 		reply.iov_len = (size_t)len;
 		now = util_now_ms();
 		for (i = m = 0; i < n; i++) {
-			if (!may_reply(srv, l, &from[i], now, st))
+			if (!rx_judge(srv, &rx, i, now, st))
 				continue;
-			if (srv->verbose)
-				log_info("Client:%s", net_addr_str(
-				    (const void *)&from[i], addr, sizeof addr));
 			memset(&out[m].msg_hdr, 0, sizeof out[m].msg_hdr);
-			out[m].msg_hdr.msg_name = &from[i];
-			out[m].msg_hdr.msg_namelen = in[i].msg_hdr.msg_namelen;
+			out[m].msg_hdr.msg_name = &rx.from[i];
+			out[m].msg_hdr.msg_namelen = rx.msg[i].msg_hdr.msg_namelen;
 			out[m].msg_hdr.msg_iov = &reply;
 			out[m].msg_hdr.msg_iovlen = 1;
 			m++;
 		}
-		if (m > 0 && (sent = net_sendmmsg(fd, out, (unsigned)m)) == -1)
-			count_failure(l, errno, st);
-		else if (m > 0) {
-			for (i = 0; i < sent; i++)
-				count_reply(l, st);
-			/* A full send buffer: those replies are dropped. */
-			serve_count(st, STAT_SHORT, (unsigned)(m - sent));
-		}
-		done += n;
+		tx_batch(l, fd, out, m, st);
 		if (n < DGRAM_BATCH)
 			break;
 	}
 	return done;
+}
+
+int
+serve_datagram_take(const struct server *srv, int fd,
+    struct sockaddr_storage *from, socklen_t *fromlen, struct stats *st)
+{
+	struct rx	 rx;
+	int		 n;
+
+	/* One at a time: what waits for a delay is taken only as needed. */
+	for (n = 0; n < DGRAM_BATCH; n++) {
+		if (rx_batch(&rx, fd, 1) == 0)
+			return 0;
+		if (!rx_judge(srv, &rx, 0, util_now_ms(), st))
+			continue;
+		memcpy(from, &rx.from[0], sizeof *from);
+		*fromlen = rx.msg[0].msg_hdr.msg_namelen;
+		return 1;
+	}
+	return 0;
 }
 
 void
@@ -498,15 +606,10 @@ serve_datagram_to(const struct server *srv, const struct listener *l, int fd,
     const struct sockaddr_storage *from, socklen_t fromlen,
     struct stats *st)
 {
-	char	 buf[STAMP_REPLY_MAX], addr[NET_ADDRSTRLEN];
+	char	 buf[STAMP_REPLY_MAX];
 	int	 len;
 
-	(void)fromlen;
-	if (!may_reply(srv, l, from, util_now_ms(), st))
-		return;
-	if (srv->verbose)
-		log_info("Client:%s", net_addr_str((const void *)from, addr,
-		    sizeof addr));
+	(void)srv;
 	if ((len = serve_reply(l->proto, buf, sizeof buf)) == -1)
 		serve_count(st, STAT_ERRORS, 1);
 	else if (net_sendto(fd, buf, (size_t)len,

@@ -146,26 +146,39 @@ void	serve_stream_blocking(const struct server *srv,
  * Answer the datagrams waiting on fd, a socket of UDP listener l (l->fd,
  * or a worker's own with --reuseport), at most max of them, and
  * return how many were read (0: none was waiting).  Never blocks.
- * No reply goes to port 0, nor to a time service's port (13, 37, 1937, or
- * the listener's own), where it would start a loop between two servers;
- * and at most srv->udp_rate a second go to one source, so that stampd
- * cannot be made to reflect a flood at a forged address.
+ * Some are never answered, and counted: those from a port below 1024,
+ * from 1937 or from a port stampd listens on; those that are themselves
+ * replies of one of the three protocols (what another time server or an
+ * echo service sends back: answering would start a loop); those whose
+ * v4-mapped source crossed the wire as IPv6 (forged); and past
+ * srv->udp_rate a second from one source, in one table that every worker
+ * shares (a datagram that arrived on the loopback interface is spared,
+ * unless srv->limit_loopback).  A reply that cannot be sent is counted,
+ * and the rest of the batch still goes.
  */
 int	serve_datagrams(const struct server *srv, const struct listener *l,
 	    int fd, int max, struct stats *st);
 
 /*
- * Answer, from fd, one datagram received earlier on it (a delayed one)
- * from the address from.  Never blocks.
+ * Take from fd the next datagram that may be answered, judged as above,
+ * and put its source into from: 1, or 0 when none waits (those that may
+ * not be answered are taken too, and counted).  For a reply that waits for
+ * --delay.  Never blocks.
  */
+int	serve_datagram_take(const struct server *srv, int fd,
+	    struct sockaddr_storage *from, socklen_t *fromlen,
+	    struct stats *st);
+
+/* Answer, from fd, the datagram that serve_datagram_take took. */
 void	serve_datagram_to(const struct server *srv, const struct listener *l,
 	    int fd, const struct sockaddr_storage *from, socklen_t fromlen,
 	    struct stats *st);
 
 /*
- * Ready the connection limits: the table of which fd holds which admitted
- * connection.  Called once, by main, before the model runs.  Returns 0, or
- * -1 and errno.
+ * Ready the limits: the table of which fd holds which admitted
+ * connection, the shared --udp-rate table, and the ports and interface
+ * datagrams are judged by.  Called once, by main, once the listeners are
+ * bound and before the model runs.  Returns 0, or -1 and errno.
  */
 int	serve_init(const struct server *srv);
 
