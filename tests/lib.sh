@@ -283,12 +283,18 @@ trap 'exit 143' TERM
 
 # lib_free_port tcp|udp: a port no socket on this machine uses, picked at
 # random below the kernel's ephemeral range so that no client is handed it
-# as its source port meanwhile.  For programs that cannot bind port 0 and
-# say which port they got; the caller retries should it be taken after all.
+# as its source port meanwhile.  Only for programs that cannot bind port 0
+# and say which port they got (xinetd, haproxy, systemd-socket-activate):
+# stampd always binds port 0.  The port is free when we look, not when the
+# program binds it, so another process may take it meanwhile: every caller
+# waits with lib_own_ports, which sees that, and starts again on new ports
+# a bounded number of times, so that a collision costs a retry, never a
+# failure.
 lib_free_port()
 {
 	local lo base span n port i=0 f
 
+	lib_need ss od
 	case $1 in
 	tcp)	f=t ;;
 	udp)	f=u ;;
@@ -311,6 +317,80 @@ lib_free_port()
 		i=$((i + 1))
 	done
 	return 1
+}
+
+# lib_own_ports PID LOG t:PORT|u:PORT...: wait at most 5 s (scaled) until
+# PID alone holds each port, TCP ones listening, on any address.  Returns
+# 0 once it does; 2 if another process has a port (LOG says "Address
+# already in use", or a socket of another process is bound to it: UDP
+# sockets may share a port under SO_REUSEADDR), after stopping PID, so
+# that the caller tries again on other ports; 1 if PID exits or time runs
+# out.  The process that binds is PID itself or one of its children.
+lib_own_ports()
+{
+	local pid="$1" log="$2" i=0 most a t p out all
+
+	shift 2
+	most=$(($(lib_scale 5) * 10))
+	while [ $i -lt "$most" ]; do
+		if grep -q 'Address already in use' "$log" 2>/dev/null; then
+			lib_stop "$pid"
+			return 2
+		fi
+		all=0
+		for a; do
+			t=${a%%:*}
+			p=${a#*:}
+			out=$(timeout 10 ss -"$t"lnpH "sport = :$p")
+			[ -n "$out" ] || { all=1; break; }
+			# Ours: timeout(1)'s pid, or a child's or grandchild's.
+			if printf '%s\n' "$out" | awk -v a="pid=$pid," \
+			    -v b="$(lib_children "$pid")" '
+			    {
+				n = split(b, k, " ")
+				mine = index($0, a) > 0
+				for (j = 1; j <= n; j++)
+					if (index($0, "pid=" k[j] ","))
+						mine = 1
+				if (!mine)
+					bad = 1
+			    }
+			    END { exit !bad }'; then
+				note "port $p is shared with another process:" \
+				    "$out"
+				lib_stop "$pid"
+				return 2
+			fi
+		done
+		[ $all = 0 ] && return 0
+		lib_alive "$pid" || return 1
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# lib_children PID: the pids whose parent is PID, and theirs, on one line.
+lib_children()
+{
+	local f line rest ppid kids= more= k
+
+	for f in /proc/[0-9]*/stat; do
+		{ read -r line < "$f"; } 2>/dev/null || continue
+		# The name in parentheses may hold spaces: the state follows
+		# ") ", then the parent.
+		rest=${line##*) }
+		ppid=${rest#* }
+		ppid=${ppid%% *}
+		if [ "$ppid" = "$1" ]; then
+			f=${f#/proc/}
+			kids="$kids${f%/stat} "
+		fi
+	done
+	[ -n "$2" ] || for k in $kids; do
+		more="$more$(lib_children "$k" once)"
+	done
+	printf '%s' "$kids$more"
 }
 
 # ---- stampd --------------------------------------------------------------
