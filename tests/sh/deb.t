@@ -66,7 +66,7 @@ ok $? "copy the work tree to $SRC"
 blog=$LIB_TMP/build.log
 (cd "$SRC" && env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS -u CC -u CFLAGS \
     -u LDFLAGS -u SAN -u O -u DESTDIR -u DEB_BUILD_OPTIONS \
-    lib_timeout 900 dpkg-buildpackage -us -uc -b) > "$blog" 2>&1
+    timeout "$(lib_scale 900)" dpkg-buildpackage -us -uc -b) > "$blog" 2>&1
 ok $? "dpkg-buildpackage -us -uc -b exits 0" || {
 	diag "the end of its output:"
 	tail -n 40 "$blog" > "$blog.tail"
