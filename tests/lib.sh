@@ -289,12 +289,12 @@ trap 'exit 143' TERM
 # program binds it, so another process may take it meanwhile: every caller
 # waits with lib_own_ports, which sees that, and starts again on new ports
 # a bounded number of times, so that a collision costs a retry, never a
-# failure.
+# failure.  It needs ss and od: a caller names them to lib_need first,
+# since a bail out inside $( ) would go unseen.
 lib_free_port()
 {
 	local lo base span n port i=0 f
 
-	lib_need ss od
 	case $1 in
 	tcp)	f=t ;;
 	udp)	f=u ;;

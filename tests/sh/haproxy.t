@@ -10,7 +10,7 @@
 # is closed without a reply, logged and counted, and stampd goes on serving.
 . "$(dirname "$0")/../lib.sh"
 
-lib_need haproxy python3 od
+lib_need haproxy python3 ss od
 
 HLOG=$LIB_TMP/haproxy.log
 HT=$(lib_scale 5)	# haproxy's timeouts, in seconds

@@ -12,7 +12,7 @@
 # hosts.deny out of the test.
 . "$(dirname "$0")/../lib.sh"
 
-lib_need tcpserver xinetd ss
+lib_need tcpserver xinetd ss od
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 [ -n "$STAMP" ] && [ -x "$STAMP" ] ||

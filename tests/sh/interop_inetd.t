@@ -11,7 +11,7 @@
 # UNLISTED, and NOLIBWRAP keeps the host's hosts.deny out of the test.
 . "$(dirname "$0")/../lib.sh"
 
-lib_need xinetd ss nc
+lib_need xinetd ss od nc
 
 # xinetd's daytime line is in local time; stamp reads it as UTC.
 TZ=UTC

@@ -9,7 +9,7 @@
 # and each names the client that haproxy saw.
 . "$(dirname "$0")/../lib.sh"
 
-lib_need haproxy ss diff
+lib_need haproxy ss od diff
 
 EXAMPLE=$(dirname "$0")/../../contrib/haproxy/stampd.cfg
 HLOG=$LIB_TMP/haproxy.log

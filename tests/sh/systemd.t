@@ -16,7 +16,7 @@
 # execs another, which passes the first one's socket on beside its own.
 . "$(dirname "$0")/../lib.sh"
 
-lib_need systemd-socket-activate systemd-analyze make
+lib_need systemd-socket-activate systemd-analyze make ss od
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 [ -n "$STAMP" ] && [ -x "$STAMP" ] ||
