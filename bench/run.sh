@@ -397,9 +397,9 @@ measure_all()
 	for f in "$STAMPD" "$STAMPBENCH" "$REF"; do
 		[ -x "$f" ] || die "$f: not built (make bench builds it)"
 	done
-	for c in taskset setsid timeout; do
+	for c in taskset setsid timeout od nproc getconf awk; do
 		command -v $c >/dev/null ||
-		    die "needs $c (util-linux, coreutils)"
+		    die "$c not found (util-linux, coreutils, libc-bin, mawk)"
 	done
 	case " $servers " in
 	*" nginx "*)

@@ -2,7 +2,8 @@
 # tests/deps.sh: make sure the programs the tests talk to are here.
 #
 # The interoperability tests run programs nobody here wrote (netcat, rdate,
-# nmap, xinetd), and none of them is ever skipped for want of one: as root
+# nmap, xinetd), and the others everyday tools (ss, pgrep, python3, od),
+# and none of them is ever skipped for want of one: as root
 # this installs what is missing with apt-get, otherwise it names the
 # packages to install and fails.  Quiet when all is present; run it twice
 # and the second run does nothing.
@@ -31,7 +32,26 @@ flock		util-linux
 strace		strace
 yaml.py		python3-yaml
 kubernetes.py	python3-kubernetes
+python3		python3
+pgrep		procps
+pkill		procps
+ps		procps
+make		make
+od		coreutils
+getconf		libc-bin
+awk		mawk
+diff		diffutils
+cmp		diffutils
+useradd		passwd
+userdel		passwd
+setpriv		util-linux
+dpkg-deb	dpkg
 '
+# None of the tests' tools may be taken for granted: a minimal Debian 12
+# (mmdebstrap --variant=apt) lacks procps, iproute2, python3, perl (and so
+# prove) and make; the rest above are there already, and named so that a
+# test that runs them says so here.  A test runs lib_need on what it uses
+# (tests/lib.sh), and bails out naming a tool missing.
 
 # rdate, xinetd and ip live in sbin, which a user's PATH may lack.
 PATH=$PATH:/usr/sbin:/sbin

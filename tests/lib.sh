@@ -1,15 +1,23 @@
 # tests/lib.sh: what the shell tests share.  Source it, do not run it.
 #
 # TAP: plan, ok, is, like, within, skip, diag, note, done_testing, bail.
+# Patience: every bound on a wait is scaled by STAMP_TIMEOUT_SCALE (a
+# positive number, 1 unless set; make check SAN=1 sets 3), as the C tests'
+# h_ms does: lib_scale N prints N times it, lib_timeout SECS CMD runs CMD
+# under timeout(1) for SECS scaled, lib_wait SECS CMD retries CMD every
+# 0.1 s for at most SECS scaled.  Tools: lib_need TOOL... bails out naming
+# the first one missing (tests/deps.sh installs them all).
 # Processes: lib_spawn starts one in the background under timeout(1), so
 # that it cannot outlive a test that is itself killed (it gets at most
-# LIB_LIFETIME seconds, 600 unless set); lib_stop stops it by its pid
-# (TERM, a 5 s deadline, then KILL); the EXIT trap stops whatever is left
-# and removes the test's temporary directory.
+# LIB_LIFETIME seconds, 600 unless set, scaled); lib_stop stops it by its
+# pid (TERM, a 5 s deadline scaled, then KILL); the EXIT trap stops
+# whatever is left and removes the test's temporary directory.
 # stampd: stampd_start runs "$STAMPD" with the given arguments, waits at
-# most 5 s for one `listening` line per -l, and stampd_port reads a port
-# back from those lines.  Nothing here ever uses an address but loopback;
-# that is the caller's promise, kept by passing only 127.0.0.1 and ::1.
+# most 5 s (scaled) for one `listening` line per -l, and stampd_port reads
+# a port back from those lines: stampd binds port 0 and says which port it
+# got, so no test ever guesses a free port for it.  Nothing here ever uses
+# an address but loopback; that is the caller's promise, kept by passing
+# only 127.0.0.1 and ::1.
 
 # rdate and xinetd live in sbin, which a user's PATH may lack.
 PATH=$PATH:/usr/sbin:/sbin
@@ -135,6 +143,74 @@ bail()
 	exit 255
 }
 
+# ---- patience and tools --------------------------------------------------
+
+# STAMP_TIMEOUT_SCALE: how much slower than usual this machine or build
+# may be.  awk does the arithmetic, since the shell has no fractions.
+LIB_SCALE=${STAMP_TIMEOUT_SCALE:-1}
+awk -v s="$LIB_SCALE" 'BEGIN {
+	re = "^([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][-+]?[0-9]+)?$"
+	exit !(s ~ re && s + 0 > 0)
+}' || bail "STAMP_TIMEOUT_SCALE=$LIB_SCALE: want a positive number"
+
+# lib_scale N: N (a whole number or not) times STAMP_TIMEOUT_SCALE,
+# rounded up to a whole number, at least 1 when N is above 0.
+lib_scale()
+{
+	case $1$LIB_SCALE in
+	*[!0-9]*)
+		awk -v n="$1" -v s="$LIB_SCALE" 'BEGIN {
+			v = n * s
+			r = int(v)
+			if (r < v)
+				r++
+			print r
+		}'
+		;;
+	*)
+		echo $(($1 * LIB_SCALE))
+		;;
+	esac
+}
+
+# lib_timeout SECS CMD [ARG...]: CMD under timeout(1), SECS scaled.
+lib_timeout()
+{
+	local secs
+
+	secs=$(lib_scale "$1")
+	shift
+	timeout "$secs" "$@"
+}
+
+# lib_wait SECS CMD [ARG...]: run CMD every 0.1 s until it succeeds, for at
+# most SECS (scaled); returns 0 once it did, 1 if it never did.
+lib_wait()
+{
+	local n i=0
+
+	n=$(lib_scale "$1")
+	n=$((n * 10))
+	shift
+	until "$@"; do
+		[ $i -lt $n ] || return 1
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
+# lib_need TOOL...: each TOOL is a command here, or the test bails out
+# naming it, rather than fail later as if something else were wrong.
+lib_need()
+{
+	local t
+
+	for t; do
+		command -v "$t" > /dev/null 2>&1 ||
+		    bail "$t not found (tests/deps.sh installs it)"
+	done
+}
+
 # ---- processes -----------------------------------------------------------
 
 # lib_alive PID: the process runs (a zombie does not count).
@@ -159,24 +235,26 @@ lib_spawn()
 
 	shift
 	: > "$log"
-	timeout -k 5 "${LIB_LIFETIME:-600}" "$@" > "$log" 2>&1 &
+	timeout -k 5 "$(lib_scale "${LIB_LIFETIME:-600}")" "$@" > "$log" 2>&1 &
 	LIB_PID=$!
 	LIB_PIDS="$LIB_PIDS $LIB_PID"
 }
 
-# lib_stop PID: TERM, at most 5 s for it to go, then KILL its group.
-# Returns its exit status (a signal's is 128 + its number).
+# lib_gone PID: the process is not running (lib_alive's negation).
+lib_gone()
+{
+	! lib_alive "$1"
+}
+
+# lib_stop PID: TERM, at most 5 s (scaled) for it to go, then KILL its
+# group.  Returns its exit status (a signal's is 128 + its number).
 lib_stop()
 {
-	local pid="$1" i=0 st p rest=
+	local pid="$1" st p rest=
 
 	kill -TERM "$pid" 2>/dev/null
-	while lib_alive "$pid" && [ $i -lt 50 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	if lib_alive "$pid"; then
-		diag "pid $pid still runs 5 s after TERM: KILL"
+	if ! lib_wait 5 lib_gone "$pid"; then
+		diag "pid $pid still runs $(lib_scale 5) s after TERM: KILL"
 		kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid"
 	fi
 	wait "$pid"
@@ -205,8 +283,14 @@ trap 'exit 143' TERM
 
 # lib_free_port tcp|udp: a port no socket on this machine uses, picked at
 # random below the kernel's ephemeral range so that no client is handed it
-# as its source port meanwhile.  For programs that cannot bind port 0 and
-# say which port they got; the caller retries should it be taken after all.
+# as its source port meanwhile.  Only for programs that cannot bind port 0
+# and say which port they got (xinetd, haproxy, systemd-socket-activate):
+# stampd always binds port 0.  The port is free when we look, not when the
+# program binds it, so another process may take it meanwhile: every caller
+# waits with lib_own_ports, which sees that, and starts again on new ports
+# a bounded number of times, so that a collision costs a retry, never a
+# failure.  It needs ss and od: a caller names them to lib_need first,
+# since a bail out inside $( ) would go unseen.
 lib_free_port()
 {
 	local lo base span n port i=0 f
@@ -235,17 +319,91 @@ lib_free_port()
 	return 1
 }
 
+# lib_own_ports PID LOG t:PORT|u:PORT...: wait at most 5 s (scaled) until
+# PID alone holds each port, TCP ones listening, on any address.  Returns
+# 0 once it does; 2 if another process has a port (LOG says "Address
+# already in use", or a socket of another process is bound to it: UDP
+# sockets may share a port under SO_REUSEADDR), after stopping PID, so
+# that the caller tries again on other ports; 1 if PID exits or time runs
+# out.  The process that binds is PID itself or one of its children.
+lib_own_ports()
+{
+	local pid="$1" log="$2" i=0 most a t p out all
+
+	shift 2
+	most=$(($(lib_scale 5) * 10))
+	while [ $i -lt "$most" ]; do
+		if grep -q 'Address already in use' "$log" 2>/dev/null; then
+			lib_stop "$pid"
+			return 2
+		fi
+		all=0
+		for a; do
+			t=${a%%:*}
+			p=${a#*:}
+			out=$(timeout 10 ss -"$t"lnpH "sport = :$p")
+			[ -n "$out" ] || { all=1; break; }
+			# Ours: timeout(1)'s pid, or a child's or grandchild's.
+			if printf '%s\n' "$out" | awk -v a="pid=$pid," \
+			    -v b="$(lib_children "$pid")" '
+			    {
+				n = split(b, k, " ")
+				mine = index($0, a) > 0
+				for (j = 1; j <= n; j++)
+					if (index($0, "pid=" k[j] ","))
+						mine = 1
+				if (!mine)
+					bad = 1
+			    }
+			    END { exit !bad }'; then
+				note "port $p is shared with another process:" \
+				    "$out"
+				lib_stop "$pid"
+				return 2
+			fi
+		done
+		[ $all = 0 ] && return 0
+		lib_alive "$pid" || return 1
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# lib_children PID: the pids whose parent is PID, and theirs, on one line.
+lib_children()
+{
+	local f line rest ppid kids= more= k
+
+	for f in /proc/[0-9]*/stat; do
+		{ read -r line < "$f"; } 2>/dev/null || continue
+		# The name in parentheses may hold spaces: the state follows
+		# ") ", then the parent.
+		rest=${line##*) }
+		ppid=${rest#* }
+		ppid=${ppid%% *}
+		if [ "$ppid" = "$1" ]; then
+			f=${f#/proc/}
+			kids="$kids${f%/stat} "
+		fi
+	done
+	[ -n "$2" ] || for k in $kids; do
+		more="$more$(lib_children "$k" once)"
+	done
+	printf '%s' "$kids$more"
+}
+
 # ---- stampd --------------------------------------------------------------
 
 [ -n "$STAMPD" ] && [ -x "$STAMPD" ] ||
     bail "STAMPD is not an executable: '$STAMPD' (run through make check)"
 
-# stampd_start [ARG...]: start stampd, wait at most 5 s for one listening
-# line per listener; sets STAMPD_PID and STAMPD_LOG.  Returns 1 (after
-# saying why) when stampd died or was not ready in time.
+# stampd_start [ARG...]: start stampd, wait at most 5 s (scaled) for one
+# listening line per listener; sets STAMPD_PID and STAMPD_LOG.  Returns 1
+# (after saying why) when stampd died or was not ready in time.
 stampd_start()
 {
-	local a n=0 i=0 got
+	local a n=0 i=0 most got
 
 	for a; do
 		case $a in
@@ -259,14 +417,16 @@ stampd_start()
 	STAMPD_LOG=$LIB_TMP/stampd.$LIB_SEQ.log
 	lib_spawn "$STAMPD_LOG" "$STAMPD" "$@"
 	STAMPD_PID=$LIB_PID
-	while [ $i -lt 50 ]; do
+	most=$(($(lib_scale 5) * 10))
+	while [ $i -lt "$most" ]; do
 		got=$(grep -c ' listening ' "$STAMPD_LOG")
 		[ "${got:-0}" -ge $n ] && return 0
 		lib_alive "$STAMPD_PID" || break
 		sleep 0.1
 		i=$((i + 1))
 	done
-	diag "stampd $* did not report its $n listeners within 5 s:"
+	diag "stampd $* did not report its $n listeners within" \
+	    "$(lib_scale 5) s:"
 	diag_file "$STAMPD_LOG"
 	lib_stop "$STAMPD_PID"
 	return 1

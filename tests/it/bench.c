@@ -30,9 +30,10 @@
 #include "harness.h"
 #include "tap.h"
 
-#define CHILD_S		60
-#define RUN_MS		30000
-#define STOP_MS		3000
+/* Scaled, as every bound on a wait. */
+#define CHILD_S		((unsigned)(h_ms(60000) / 1000))
+#define RUN_MS		((int)h_ms(30000))
+#define STOP_MS		((int)h_ms(3000))
 #define MAXFAKE		8
 #define MAXARGS		24
 

@@ -6,7 +6,8 @@
  * second datagram), runs stamp against it and checks its exit code and
  * what it printed.  The replies are built here by hand, not with wire.c,
  * so that the client's decoding is checked against an independent encoding.
- * Each child ends on its own after CHILD_MS even if this test dies.
+ * Each child ends on its own after CHILD_MS (scaled) even if this test
+ * dies.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -30,8 +31,8 @@
 #include "proto.h"
 #include "tap.h"
 
-#define CHILD_MS	20000
-#define RUN_MS		20000
+#define CHILD_MS	((int)h_ms(20000))
+#define RUN_MS		((int)h_ms(20000))
 
 enum mode {
 	SERVE,		/* send the reply to every client, then close */
@@ -52,11 +53,12 @@ fake_serve(int fd, int type, enum mode mode, const char *reply, size_t len)
 	struct sockaddr_storage	 peer;
 	struct pollfd		 pfd;
 	socklen_t		 plen;
-	long long		 deadline = h_now_ms() + CHILD_MS;
+	long long		 deadline;
 	long long		 left;
 	char			 junk[2048];
 	int			 c, count = 0;
 
+	deadline = h_now_ms() + CHILD_MS;
 	alarm(CHILD_MS / 1000 + 5);
 	while ((left = deadline - h_now_ms()) > 0) {
 		pfd.fd = fd;

@@ -31,8 +31,7 @@
 #include "tap.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
-#define ASK_MS		5000	/* one client's patience */
-#define CONC_MS		20000	/* all the concurrent clients' */
+#define CONC_MS		20000	/* all the concurrent clients', scaled */
 #define NSEQ		100
 #define NCONC		32
 #define MAXMODELS	16
@@ -149,11 +148,11 @@ ask(const struct h_listener *l, const struct sockaddr_storage *ss,
 	memset(req, 'x', sizeof req);
 	if (strcmp(l->transport, "tcp") == 0) {
 		if ((n = h_ask_tcp((const struct sockaddr *)ss, len, buf,
-		    buflen, ASK_MS)) >= 0)
+		    buflen, H_ASK_MS)) >= 0)
 			got_tcp++;
 	} else {
 		if ((n = h_ask_udp((const struct sockaddr *)ss, len, req,
-		    reqlen, buf, buflen, ASK_MS)) >= 0)
+		    reqlen, buf, buflen, H_ASK_MS)) >= 0)
 			got_udp++;
 	}
 	return n;
@@ -318,7 +317,7 @@ test_concurrent(const char *model, struct h_daemon *d, int nfam)
 		else
 			diag("client %d: connect: %s", i, strerror(errno));
 	}
-	deadline = h_now_ms() + CONC_MS;
+	deadline = h_now_ms() + h_ms(CONC_MS);
 	for (;;) {
 		for (i = left = 0; i < NCONC; i++) {
 			pfd[i].fd = c[i].done ? -1 : c[i].fd;
@@ -350,11 +349,11 @@ test_concurrent(const char *model, struct h_daemon *d, int nfam)
 	    NCONC);
 }
 
-/* Wait for text in the daemon's log, at most ASK_MS. */
+/* Wait for text in the daemon's log, at most H_ASK_MS. */
 static int
 log_has(struct h_daemon *d, const char *text)
 {
-	long long	 deadline = h_now_ms() + ASK_MS;
+	long long	 deadline = h_now_ms() + H_ASK_MS;
 	struct timespec	 nap = { 0, 20 * 1000000L };
 
 	for (;;) {
@@ -377,7 +376,7 @@ client_port(const struct h_listener *l, const char *host, char *buf,
 	struct sockaddr_storage	 ss, me;
 	struct conn		 c;
 	struct pollfd		 pfd;
-	long long		 deadline = h_now_ms() + ASK_MS;
+	long long		 deadline = h_now_ms() + H_ASK_MS;
 	socklen_t		 len, mlen = sizeof me;
 	int			 udp = strcmp(l->transport, "udp") == 0, port;
 
@@ -461,11 +460,11 @@ test_verbose(const char *model, struct h_daemon *d)
 	}
 }
 
-/* Wait at most ASK_MS for more than before "stats:" lines; the newest. */
+/* Wait at most H_ASK_MS for more than before "stats:" lines; the newest. */
 static int
 new_stats(struct h_daemon *d, int before, char *line, size_t len)
 {
-	long long	 deadline = h_now_ms() + ASK_MS;
+	long long	 deadline = h_now_ms() + H_ASK_MS;
 	struct timespec	 nap = { 0, 20 * 1000000L };
 	const char	*log, *p, *last = NULL;
 
@@ -486,7 +485,7 @@ new_stats(struct h_daemon *d, int before, char *line, size_t len)
 /*
  * SIGUSR1: a new "stats:" line, counting at least what we got.  A
  * counter may be added a moment after its reply left, so a short count is
- * asked for again a few times before it fails.
+ * asked for again, for up to H_ASK_MS, before it fails.
  */
 static void
 test_stats(const char *model, struct h_daemon *d)
@@ -494,10 +493,11 @@ test_stats(const char *model, struct h_daemon *d)
 	unsigned long long	 acc = 0, tcp = 0, udp = 0, st = 0, ti = 0,
 				 dt = 0;
 	struct timespec		 nap = { 0, 200 * 1000000L };
+	long long		 deadline = h_now_ms() + H_ASK_MS;
 	char			 line[512];
 	int			 try, found = 0, parsed = 0, fine = 0, before;
 
-	for (try = 0; try < 5 && !fine; try++) {
+	for (try = 0; !fine && (try < 5 || h_now_ms() < deadline); try++) {
 		if (try > 0)
 			nanosleep(&nap, NULL);
 		before = h_count(h_daemon_log(d), "stampd: stats: ");

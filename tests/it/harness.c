@@ -16,6 +16,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -58,6 +60,50 @@ h_nap(long ms)
 
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
+}
+
+double
+h_scale(void)
+{
+	static double	 scale;
+	static char	 why[128];
+	const char	*s;
+	char		*end;
+	double		 v;
+
+	if (scale > 0)
+		return scale;
+	if ((s = getenv("STAMP_TIMEOUT_SCALE")) == NULL || *s == '\0') {
+		scale = 1;
+		return scale;
+	}
+	errno = 0;
+	v = strtod(s, &end);
+	/* A NaN fails v > 0 too. */
+	if (errno != 0 || end == s || *end != '\0' || !(v > 0) ||
+	    !isfinite(v)) {
+		snprintf(why, sizeof why, "STAMP_TIMEOUT_SCALE=%.40s: want a "
+		    "positive number", s);
+		bail(why);
+	}
+	scale = v;
+	return scale;
+}
+
+long
+h_ms(long ms)
+{
+	/* Eight of them still add up within an int, for deadlines. */
+	const double	 most = INT_MAX / 8;
+	double		 v;
+
+	if (ms <= 0)
+		return ms;
+	v = (double)ms * h_scale();
+	if (v >= most)
+		return (long)most;
+	/* Rounded up: a bound never shrinks to nothing. */
+	return (double)(long)v < v ? (long)v + 1 : (long)v;
 }
 
 static int
@@ -307,7 +353,7 @@ h_daemon_start(struct h_daemon *d, int nlisten, const char *const args[])
 	close(fd);
 	remember(d->pid, d->logpath);
 
-	deadline = h_now_ms() + H_DEADLINE_MS;
+	deadline = h_now_ms() + h_ms(H_DEADLINE_MS);
 	for (;;) {
 		read_file(d->logpath, log, sizeof log);
 		if (scan_log(d, log) >= nlisten)
@@ -328,8 +374,8 @@ h_daemon_start(struct h_daemon *d, int nlisten, const char *const args[])
 			break;
 		h_nap(10);
 	}
-	diag("stampd did not report %d listeners in %d ms", nlisten,
-	    H_DEADLINE_MS);
+	diag("stampd did not report %d listeners in %ld ms", nlisten,
+	    h_ms(H_DEADLINE_MS));
 	diag_log(log);
 	h_daemon_stop(d);
 	return -1;
@@ -343,7 +389,7 @@ h_daemon_stop(struct h_daemon *d)
 	if (d->pid <= 0)
 		return -1;
 	kill(d->pid, SIGTERM);
-	status = reap(d->pid, h_now_ms() + H_DEADLINE_MS);
+	status = reap(d->pid, h_now_ms() + h_ms(H_DEADLINE_MS));
 	forget(d->pid);
 	unlink(d->logpath);
 	d->pid = 0;
@@ -596,7 +642,7 @@ h_models(char names[][32], int max)
 	size_t		 len;
 	int		 in = 0, indent = -1, ind, n = 0;
 
-	if (h_run(argv, 10000, &r) != 0) {
+	if (h_run(argv, (int)h_ms(10000), &r) != 0) {
 		diag("stampd --help exited %d: %s", r.status, r.err);
 		bail("stampd --help failed");
 	}
@@ -739,7 +785,7 @@ h_count(const char *log, const char *text)
 long long
 h_daemon_counter(struct h_daemon *d, const char *name)
 {
-	long long	 deadline = h_now_ms() + H_DEADLINE_MS;
+	long long	 deadline = h_now_ms() + h_ms(H_DEADLINE_MS);
 	const char	*log, *p, *last = NULL;
 	char		 key[32];
 	unsigned long long v;

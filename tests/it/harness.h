@@ -17,7 +17,37 @@
 #include <stddef.h>
 
 #define H_MAXLISTEN	16
+
+/*
+ * Patience.  Every bound on how long a test waits for something that is
+ * bound to happen (a daemon to start or stop, a reply to come) is a base
+ * in milliseconds passed through h_ms, which multiplies it by the
+ * environment's STAMP_TIMEOUT_SCALE: a positive number, 1 when unset or
+ * empty.  A slow or loaded machine, or a sanitizer build (make check SAN=1
+ * sets 3), sets it higher, and nothing else changes.  A bound that is the
+ * very thing under test is not one of these: it has its own margin.
+ */
+
+/* The base of the harness's own waits; scaled where it is waited. */
 #define H_DEADLINE_MS	5000
+
+/* One client's patience for one reply, scaled. */
+#define H_ASK_MS	((int)h_ms(5000))
+
+/* For a daemon's workers, threads or fds to come, go and be reaped, scaled. */
+#define H_SETTLE_MS	((int)h_ms(5000))
+
+/*
+ * STAMP_TIMEOUT_SCALE, read once; bails out of the test if it is not a
+ * positive number.
+ */
+double		 h_scale(void);
+
+/*
+ * ms times h_scale(), rounded up, at least 1 if ms > 0, and small enough
+ * that a few of them still add up within an int.
+ */
+long		 h_ms(long ms);
 
 /* One "listening tcp 127.0.0.1:40123 stamp" line of the daemon. */
 struct h_listener {
@@ -38,8 +68,8 @@ struct h_daemon {
 
 /*
  * Start $STAMPD with args (a NULL-terminated list, argv[0] not included),
- * stdout and stderr to a temporary file, and wait up to H_DEADLINE_MS for
- * nlisten "listening" lines (and parse them into d->l).  Returns 0, or -1
+ * stdout and stderr to a temporary file, and wait up to h_ms(H_DEADLINE_MS)
+ * for nlisten "listening" lines (and parse them into d->l).  Returns 0, or -1
  * if it exited or the deadline passed (the log is then printed as TAP
  * diagnostics and the process stopped).
  */
@@ -47,9 +77,9 @@ int		 h_daemon_start(struct h_daemon *d, int nlisten,
 		    const char *const args[]);
 
 /*
- * SIGTERM, wait up to H_DEADLINE_MS, then SIGKILL; the log file is removed.
- * Returns the exit status as h_run does: the exit code, 128 + the signal
- * if it was killed, or -1 if it had to be killed with SIGKILL.
+ * SIGTERM, wait up to h_ms(H_DEADLINE_MS), then SIGKILL; the log file is
+ * removed.  Returns the exit status as h_run does: the exit code, 128 +
+ * the signal if it was killed, or -1 if it had to be killed with SIGKILL.
  */
 int		 h_daemon_stop(struct h_daemon *d);
 
@@ -72,7 +102,8 @@ struct h_result {
 
 /*
  * Run argv (argv[0] a path) with stdin from /dev/null, wait at most
- * timeout_ms (then SIGKILL, status -1).  Returns r->status.
+ * timeout_ms (then SIGKILL, status -1), which the caller has scaled with
+ * h_ms.  Returns r->status.
  */
 int		 h_run(char *const argv[], int timeout_ms, struct h_result *r);
 
@@ -154,7 +185,7 @@ int		 h_ipv6_works(void);
 int		 h_accept_queue(int port);
 
 /*
- * Send d SIGUSR1 and wait at most H_DEADLINE_MS for the "stampd: stats:"
+ * Send d SIGUSR1 and wait at most h_ms(H_DEADLINE_MS) for the "stampd: stats:"
  * line it logs; returns the counter called name on that line, or -1 if
  * none came or it lacks that counter (said in a diagnostic).
  */

@@ -30,8 +30,7 @@
 #include "tap.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
-#define ASK_MS		5000	/* one client's patience */
-#define CASE_MS		30000	/* the longest a case may take */
+#define CASE_MS		30000	/* the longest a case may take, scaled */
 #define MAXMODELS	16
 #define BIG		(4 * 1024 * 1024)
 #define CHUNK		65536
@@ -121,7 +120,7 @@ dial_wait(const struct h_listener *l)
 		return -1;
 	pfd.fd = fd;
 	pfd.events = POLLOUT;
-	if (poll(&pfd, 1, ASK_MS) != 1 ||
+	if (poll(&pfd, 1, H_ASK_MS) != 1 ||
 	    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1 ||
 	    err != 0) {
 		close(fd);
@@ -130,12 +129,12 @@ dial_wait(const struct h_listener *l)
 	return fd;
 }
 
-/* Read until EOF, at most len bytes kept, within ASK_MS. */
+/* Read until EOF, at most len bytes kept, within H_ASK_MS. */
 static ssize_t
 read_reply(int fd, char *buf, size_t len)
 {
 	struct pollfd	 pfd = { fd, POLLIN, 0 };
-	long long	 deadline = h_now_ms() + ASK_MS;
+	long long	 deadline = h_now_ms() + H_ASK_MS;
 	char		 junk[512];
 	size_t		 got = 0;
 	ssize_t		 n;
@@ -192,14 +191,14 @@ still_serving(struct h_daemon *d, const char *model, const char *what)
 		diag("its log:\n%s", h_daemon_log(d));
 	}
 	l = listener(d, "tcp", "stamp");
-	n = h_ask_tcp(sa(l), l->sslen, buf, sizeof buf, ASK_MS);
+	n = h_ask_tcp(sa(l), l->sslen, buf, sizeof buf, H_ASK_MS);
 	reply_ok("stamp", buf, n, "%s: %s: then a TCP client is served",
 	    model, what);
 	/* UDP may drop a datagram while its queue is still full: retry. */
 	l = listener(d, "udp", "time");
 	for (try = 0; try < 3; try++)
 		if ((n = h_ask_udp(sa(l), l->sslen, "", 0, buf, sizeof buf,
-		    ASK_MS / 2)) >= 0)
+		    H_ASK_MS / 2)) >= 0)
 			break;
 	reply_ok("time", buf, n, "%s: %s: then a UDP client is served", model,
 	    what);
@@ -213,7 +212,7 @@ case_big_sender(struct h_daemon *d, const char *model)
 	const struct h_listener	*o = listener(d, "tcp", "time");
 	static char		 junk[CHUNK];
 	struct pollfd		 pfd;
-	long long		 deadline = h_now_ms() + CASE_MS;
+	long long		 deadline = h_now_ms() + h_ms(CASE_MS);
 	char			 buf[128], obuf[128];
 	size_t			 sent = 0, got = 0;
 	ssize_t			 n, on = -1;
@@ -259,7 +258,7 @@ case_big_sender(struct h_daemon *d, const char *model)
 		if (!asked && sent > 0) {
 			asked = 1;
 			on = h_ask_tcp(sa(o), o->sslen, obuf, sizeof obuf,
-			    ASK_MS);
+			    H_ASK_MS);
 		}
 	}
 	close(fd);
@@ -269,7 +268,7 @@ case_big_sender(struct h_daemon *d, const char *model)
 	reply_ok("daytime", buf, (ssize_t)got,
 	    "%s: big sender gets the whole reply", model);
 	if (!asked)
-		on = h_ask_tcp(sa(o), o->sslen, obuf, sizeof obuf, ASK_MS);
+		on = h_ask_tcp(sa(o), o->sslen, obuf, sizeof obuf, H_ASK_MS);
 	reply_ok("time", obuf, on, "%s: another client is served beside it",
 	    model);
 	still_serving(d, model, "4 MB sender");
@@ -301,7 +300,7 @@ case_resets(struct h_daemon *d, const char *model)
 			continue;
 		pfd.fd = fd;
 		pfd.events = POLLIN;
-		if (poll(&pfd, 1, ASK_MS) == 1 && recv(fd, &c, 1,
+		if (poll(&pfd, 1, H_ASK_MS) == 1 && recv(fd, &c, 1,
 		    MSG_DONTWAIT) == 1)
 			read1++;
 		reset_close(fd);
@@ -334,7 +333,7 @@ case_idle(struct h_daemon *d, const char *model)
 	is_int(idle, NIDLE, "%s: %d idle clients connect", model, NIDLE);
 	for (i = 0; i < NIDLE; i++) {
 		l = listener(d, "tcp", protos[i % 3]);
-		n = h_ask_tcp(sa(l), l->sslen, buf, sizeof buf, ASK_MS);
+		n = h_ask_tcp(sa(l), l->sslen, buf, sizeof buf, H_ASK_MS);
 		reply_ok(l->proto, buf, n,
 		    "%s: client %d served beside %d idle ones", model, i,
 		    idle);
@@ -405,7 +404,7 @@ case_dgram_sizes(struct h_daemon *d, const char *model)
 			pfd.events = POLLIN;
 			n = -1;
 			errno = ETIMEDOUT;
-			if (poll(&pfd, 1, ASK_MS) == 1)
+			if (poll(&pfd, 1, H_ASK_MS) == 1)
 				n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
 			reply_ok(protos[p], buf, n, "%s: a %zu-byte %s "
 			    "datagram gets a reply", model, sizes[i],
@@ -435,7 +434,7 @@ case_udp_flood(struct h_daemon *d, const char *model)
 	const struct h_listener	*u[NELEM(protos)], *l;
 	struct conn		 c[NFLOODTCP];
 	struct pollfd		 pfd[NFLOODTCP + 1];
-	long long		 deadline = h_now_ms() + CASE_MS;
+	long long		 deadline = h_now_ms() + h_ms(CASE_MS);
 	char			 req[64], why[128];
 	size_t			 p;
 	int			 fd, sent = 0, full = 0, started = 0, i, left;
@@ -526,7 +525,7 @@ case_dropped(struct h_daemon *d, const char *model)
 			pfd[i].fd = dial(l);
 			pfd[i].events = POLLOUT;
 		}
-		deadline = h_now_ms() + ASK_MS;
+		deadline = h_now_ms() + H_ASK_MS;
 		do {
 			for (i = left = 0; i < DROPBATCH; i++)
 				left += pfd[i].fd >= 0;

@@ -26,12 +26,19 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "proto.h"
 #include "tap.h"
 
-#define WAIT_MS		3000
-#define PATIENCE_MS	500	/* how long a client may take to connect */
-#define RETRY_MS	5000	/* a dropped SYN is sent again after 1 s, 3 s */
+#define WAIT_MS		((int)h_ms(3000))	/* any one wait, scaled */
+/*
+ * How long a client may take to connect: a loopback handshake is done
+ * within connect() itself, and a dropped SYN is sent again only after a
+ * second, so this must stay below that, however slow the machine.
+ */
+#define PATIENCE_MS	500
+/* A dropped SYN is sent again 1, 3, 7 s after the first; scaled. */
+#define RETRY_MS	((int)h_ms(9000))
 #define BACKLOG		1
 #define NCLIENT		8
 
@@ -611,7 +618,7 @@ main(void)
 	int	 v6;
 
 	/* A backstop only: every wait below is bounded on its own. */
-	alarm(90);
+	alarm((unsigned)(h_ms(90000) / 1000));
 	v6 = have_ipv6();
 	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
 		fam = "IPv4";

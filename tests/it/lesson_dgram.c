@@ -22,9 +22,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "tap.h"
 
-#define WAIT_MS		3000
+#define WAIT_MS		((int)h_ms(3000))	/* any one wait, scaled */
 #define QUIET_MS	200	/* how long "nothing comes back" is watched */
 #define NFLOOD		2000	/* datagrams sent at a receiver that sleeps */
 #define FLOODLEN	1000
@@ -508,7 +509,7 @@ main(void)
 	int	 v6;
 
 	/* A backstop only: every wait below is bounded on its own. */
-	alarm(60);
+	alarm((unsigned)(h_ms(60000) / 1000));
 	v6 = have_ipv6();
 	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
 		fam = "IPv4";

@@ -22,9 +22,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "tap.h"
 
-#define WAIT_MS		3000
+#define WAIT_MS		((int)h_ms(3000))	/* any one wait, scaled */
 #define NMSG		1000
 
 static const char	*fam;	/* "IPv4" or "IPv6", for the test names */
@@ -341,7 +342,7 @@ main(void)
 	int	 v6;
 
 	/* A backstop only: every wait below is bounded on its own. */
-	alarm(60);
+	alarm((unsigned)(h_ms(60000) / 1000));
 	v6 = have_ipv6();
 	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
 		fam = "IPv4";

@@ -34,8 +34,7 @@
 #include "tap.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
-#define ASK_MS		5000	/* one client's patience */
-#define HOLD_MS		15000	/* for the held ones to be served */
+#define HOLD_MS		15000	/* for the held ones to be served, scaled */
 #define MAXMODELS	16
 #define MAXCONN		5	/* --max-conns */
 #define NEXTRA		20	/* clients beyond it */
@@ -45,6 +44,7 @@
 #define UDPRATE		3	/* --udp-rate */
 #define NDGRAM		10
 #define QUIET_MS	500	/* how long we listen for a reply not sent */
+#define REFILL_MS	2000	/* twice what empties --rate's bucket, scaled */
 
 /* Every model must be listed; any other listed is tested as well. */
 static const char *const required[] = { "event", "iterative", "threads",
@@ -148,7 +148,7 @@ client_open(struct client *c, const struct h_listener *l, const char *src,
 		return;
 	pfd.fd = c->fd;
 	pfd.events = POLLOUT;
-	if (poll(&pfd, 1, ASK_MS) != 1 ||
+	if (poll(&pfd, 1, H_ASK_MS) != 1 ||
 	    send(c->fd, "x", 1, MSG_NOSIGNAL) != 1) {
 		c->state = C_ERR;
 		c->err = errno ? errno : ETIMEDOUT;
@@ -244,7 +244,7 @@ static int
 ask(const struct h_listener *l, const char *src, struct client *c)
 {
 	client_open(c, l, src, 0);
-	client_wait(c, 1, ASK_MS);
+	client_wait(c, 1, H_ASK_MS);
 	client_close(c, 1);
 	return served(c);
 }
@@ -268,7 +268,7 @@ ask_until_served(const struct h_listener *l, const char *src, int ms,
 static long long
 counter_at_least(struct h_daemon *d, const char *name, long long want)
 {
-	long long	 deadline = h_now_ms() + ASK_MS, v;
+	long long	 deadline = h_now_ms() + H_ASK_MS, v;
 
 	while ((v = h_daemon_counter(d, name)) >= 0 && v < want &&
 	    h_now_ms() < deadline)
@@ -322,7 +322,7 @@ hold(struct client *c, int n, const struct h_listener *l, const char *src)
 
 	for (i = 0; i < n; i++)
 		client_open(&c[i], l, src, 1);
-	client_wait(c, n, HOLD_MS);
+	client_wait(c, n, (int)h_ms(HOLD_MS));
 	for (i = 0; i < n; i++)
 		if (served(&c[i]))
 			good++;
@@ -355,7 +355,7 @@ case_max_conns(const char *model)
 	    MAXCONN);
 	for (i = 0; i < NEXTRA; i++)
 		client_open(&more[i], l, NULL, 0);
-	client_wait(more, NEXTRA, 2 * ASK_MS);
+	client_wait(more, NEXTRA, 2 * H_ASK_MS);
 	for (i = 0; i < NEXTRA; i++) {
 		if (refused(&more[i]))
 			nref++;
@@ -372,7 +372,7 @@ case_max_conns(const char *model)
 	    "%s: stats: limited %d", model, NEXTRA);
 
 	client_close(held, MAXCONN);
-	if (!ok(ask_until_served(l, NULL, 2 * ASK_MS, &c),
+	if (!ok(ask_until_served(l, NULL, 2 * H_ASK_MS, &c),
 	    "%s: once the held ones close, a newcomer is served", model))
 		diag("it got: %s", what(&c));
 	stop(&d, model, "--max-conns");
@@ -416,7 +416,7 @@ case_per_ip(const char *model)
 		skip("no IPv6 loopback here");
 
 	client_open(&c, l4, "127.0.0.1", 0);
-	client_wait(&c, 1, ASK_MS);
+	client_wait(&c, 1, H_ASK_MS);
 	client_close(&c, 1);
 	if (!ok(refused(&c), "%s: a third client of 127.0.0.1 is closed at "
 	    "once, without a byte", model))
@@ -426,7 +426,7 @@ case_per_ip(const char *model)
 		diag("it got: %s", what(&other));
 	if (have_ipv6) {
 		client_open(&c, l6, "::1", 0);
-		client_wait(&c, 1, ASK_MS);
+		client_wait(&c, 1, H_ASK_MS);
 		client_close(&c, 1);
 		if (!ok(refused(&c), "%s: a third client of ::1 is closed at "
 		    "once, without a byte", model))
@@ -438,7 +438,7 @@ case_per_ip(const char *model)
 	    "%s: stats: limited %lld", model, want);
 
 	client_close(h4, 1);
-	if (!ok(ask_until_served(l4, "127.0.0.1", 2 * ASK_MS, &c),
+	if (!ok(ask_until_served(l4, "127.0.0.1", 2 * H_ASK_MS, &c),
 	    "%s: one of 127.0.0.1 closes: the next of it is served", model))
 		diag("it got: %s", what(&c));
 	client_close(h4 + 1, PERIP - 1);
@@ -470,7 +470,7 @@ case_rate(const char *model)
 	t0 = h_now_ms();
 	for (i = 0; i < NBURST; i++)
 		client_open(&c[i], l, NULL, 0);
-	client_wait(c, NBURST, 2 * ASK_MS);
+	client_wait(c, NBURST, 2 * H_ASK_MS);
 	ms = h_now_ms() - t0;
 	for (i = 0; i < NBURST; i++) {
 		if (served(&c[i]))
@@ -493,8 +493,11 @@ case_rate(const char *model)
 	is_int(counter_at_least(&d, "limited", nref), nref,
 	    "%s: stats: limited %d", model, nref);
 
-	/* A second refills the bucket: the next five are served. */
-	h_nap(1100);
+	/*
+	 * A second refills the bucket: the next five are served.  Waited
+	 * with a margin, since more time cannot overfill it.
+	 */
+	h_nap(h_ms(REFILL_MS));
 	for (i = 0; i < RATE; i++)
 		later += ask(l, NULL, &c[0]);
 	is_int(later, RATE, "%s: a second later, %d more are served", model,
@@ -518,7 +521,7 @@ case_udp_rate(const char *model)
 	struct h_daemon		 d;
 	const struct h_listener	*l;
 	struct pollfd		 pfd;
-	long long		 t0, tlast, deadline, most;
+	long long		 t0, tlast, deadline, quiet = 0, most;
 	char			 buf[128];
 	ssize_t			 n;
 	int			 fd, i, sent = 0, got = 0, bad = 0;
@@ -535,13 +538,20 @@ case_udp_rate(const char *model)
 		sent += send(fd, "", 0, MSG_NOSIGNAL) == 0;
 	pfd.fd = fd;
 	pfd.events = POLLIN;
-	deadline = h_now_ms() + 2 * QUIET_MS;
-	while (got + bad < NDGRAM && h_now_ms() < deadline) {
+	/*
+	 * The replies due come however slowly this machine is; then any
+	 * more come at once, since every datagram was sent at t0: look for
+	 * them until QUIET_MS passes without one.
+	 */
+	deadline = h_now_ms() + H_ASK_MS;
+	while (got + bad < NDGRAM && h_now_ms() < deadline &&
+	    (got + bad < UDPRATE || h_now_ms() < quiet)) {
 		if (poll(&pfd, 1, 50) != 1)
 			continue;
 		if ((n = recv(fd, buf, sizeof buf, MSG_DONTWAIT)) < 0)
 			continue;
 		tlast = h_now_ms();
+		quiet = tlast + QUIET_MS;
 		if (valid(buf, n))
 			got++;
 		else
@@ -549,6 +559,8 @@ case_udp_rate(const char *model)
 	}
 	close(fd);
 	most = UDPRATE + UDPRATE * (tlast - t0) / 1000 + 1;
+	diag("%s: %d of %d datagrams answered in %lld ms", model, got,
+	    NDGRAM, tlast - t0);
 	is_int(sent, NDGRAM, "%s: --udp-rate %d: %d datagrams sent", model,
 	    UDPRATE, NDGRAM);
 	is_int(bad, 0, "%s: every reply is valid", model);
@@ -567,7 +579,7 @@ case_udp_rate(const char *model)
 	    (const struct sockaddr *)&l->ss, l->sslen) == 0 &&
 	    send(fd, "", 0, MSG_NOSIGNAL) == 0) {
 		pfd.fd = fd;
-		if (poll(&pfd, 1, ASK_MS) == 1)
+		if (poll(&pfd, 1, H_ASK_MS) == 1)
 			n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
 	}
 	if (fd != -1)
@@ -679,7 +691,7 @@ case_dropped(const char *model)
 	    "sent", model))
 		sent++;
 	n = h_ask_udp((const struct sockaddr *)&l->ss, l->sslen, "", 0, buf,
-	    sizeof buf, ASK_MS);
+	    sizeof buf, H_ASK_MS);
 	ok(valid(buf, n), "%s: a datagram from another port is answered",
 	    model);
 	is_int(counter_at_least(&d, "dropped", sent), sent,

@@ -28,8 +28,6 @@
 #include "harness.h"
 #include "tap.h"
 
-#define ASK_MS		5000	/* what one client waits, at most */
-#define SETTLE_MS	5000	/* for children to appear, go, be reaped */
 #define MAXKIDS		64
 #define MAXBURST	16
 
@@ -208,7 +206,7 @@ burst(const struct h_listener *l, int n, pid_t watch, int threads,
 	struct pollfd	 pfd[MAXBURST];
 	char		 buf[MAXBURST][64];
 	size_t		 got[MAXBURST];
-	long long	 t0 = h_now_ms(), deadline = t0 + 3 * ASK_MS;
+	long long	 t0 = h_now_ms(), deadline = t0 + 3 * H_ASK_MS;
 	ssize_t		 r;
 	int		 i, left = 0, good = 0, ended = 0, c, fd;
 
@@ -280,7 +278,7 @@ burst_udp(const struct h_listener *l, int n)
 {
 	struct pollfd	 pfd[MAXBURST];
 	char		 buf[64];
-	long long	 deadline = h_now_ms() + 3 * ASK_MS;
+	long long	 deadline = h_now_ms() + 3 * H_ASK_MS;
 	ssize_t		 r;
 	int		 i, left = 0, good = 0;
 
@@ -341,30 +339,30 @@ t_basic(const char *model)
 		return;
 	}
 	n = h_ask_tcp((const struct sockaddr *)&tcp->ss, tcp->sslen, buf,
-	    sizeof buf, ASK_MS);
+	    sizeof buf, H_ASK_MS);
 	ok(valid(buf, n), "%s: tcp reply is a time within 5 s of ours",
 	    model);
 	n = h_ask_udp((const struct sockaddr *)&udp->ss, udp->sslen, "", 0,
-	    buf, sizeof buf, ASK_MS);
+	    buf, sizeof buf, H_ASK_MS);
 	ok(valid(buf, n), "%s: udp reply is a time within 5 s of ours",
 	    model);
 
 	/* Started, and done with the first clients. */
-	base = settled_fds(d.pid, SETTLE_MS);
+	base = settled_fds(d.pid, H_SETTLE_MS);
 	for (i = good = 0; i < 50; i++) {
 		n = h_ask_tcp((const struct sockaddr *)&tcp->ss, tcp->sslen,
-		    buf, sizeof buf, ASK_MS);
+		    buf, sizeof buf, H_ASK_MS);
 		good += valid(buf, n);
 	}
 	is_int(good, 50, "%s: 50 tcp clients in a row, all served", model);
 	for (i = good = 0; i < 50; i++) {
 		n = h_ask_udp((const struct sockaddr *)&udp->ss, udp->sslen,
-		    "x", 1, buf, sizeof buf, ASK_MS);
+		    "x", 1, buf, sizeof buf, H_ASK_MS);
 		good += valid(buf, n);
 	}
 	is_int(good, 50, "%s: 50 udp clients in a row, all served", model);
 	/* A thread or child may still be closing its last connection. */
-	deadline = h_now_ms() + SETTLE_MS;
+	deadline = h_now_ms() + H_SETTLE_MS;
 	while ((fds = count_fds(d.pid)) != base && h_now_ms() < deadline)
 		h_nap(20);
 	ok(base > 0 && fds == base, "%s: the daemon holds %d fds after, as "
@@ -391,11 +389,11 @@ t_fork(void)
 	tcp = h_daemon_find(&d, "tcp", "stamp");
 	for (i = good = 0; tcp != NULL && i < 20; i++) {
 		n = h_ask_tcp((const struct sockaddr *)&tcp->ss, tcp->sslen,
-		    buf, sizeof buf, ASK_MS);
+		    buf, sizeof buf, H_ASK_MS);
 		good += valid(buf, n);
 	}
 	is_int(good, 20, "fork: 20 connections served");
-	deadline = h_now_ms() + SETTLE_MS;
+	deadline = h_now_ms() + H_SETTLE_MS;
 	while ((kids = children(d.pid, NULL, 0, &zombies)) != 0 &&
 	    h_now_ms() < deadline)
 		h_nap(20);
@@ -442,7 +440,7 @@ t_respawn(const char *model)
 	if (start(&d, model, extra) == -1)
 		return;
 	tcp = h_daemon_find(&d, "tcp", "stamp");
-	nb = wait_children(d.pid, 2, before, SETTLE_MS);
+	nb = wait_children(d.pid, 2, before, H_SETTLE_MS);
 	is_int(nb, 2, "%s -w 2: two workers", model);
 	if (nb < 1) {
 		h_daemon_stop(&d);
@@ -450,7 +448,7 @@ t_respawn(const char *model)
 	}
 	victim = before[0];
 	kill(victim, SIGKILL);
-	deadline = h_now_ms() + 3 * SETTLE_MS / 2;
+	deadline = h_now_ms() + 3 * H_SETTLE_MS / 2;
 	while (h_now_ms() < deadline) {
 		na = children(d.pid, after, MAXKIDS, NULL);
 		for (i = fresh = 0; i < na && i < MAXKIDS; i++)
@@ -463,7 +461,7 @@ t_respawn(const char *model)
 	ok(fresh > 0 && !member(victim, after, na), "%s: a worker killed "
 	    "with SIGKILL is replaced (%d workers now)", model, na);
 	n = tcp == NULL ? -1 : h_ask_tcp((const struct sockaddr *)&tcp->ss,
-	    tcp->sslen, buf, sizeof buf, ASK_MS);
+	    tcp->sslen, buf, sizeof buf, H_ASK_MS);
 	ok(valid(buf, n), "%s: still serving after the kill", model);
 	like(h_daemon_log(&d), "worker [0-9]+ \\(pid [0-9]+\\) killed by "
 	    "signal 9", "%s: the death is logged", model);
@@ -471,7 +469,7 @@ t_respawn(const char *model)
 	na = children(d.pid, after, MAXKIDS, NULL);
 	is_int(h_daemon_stop(&d), 0, "%s: SIGTERM, exit 0", model);
 	for (i = left = 0; i < na && i < MAXKIDS; i++)
-		if (!gone(after[i], SETTLE_MS))
+		if (!gone(after[i], H_SETTLE_MS))
 			left++;
 	ok(na > 0 && left == 0, "%s: none of its %d workers remains", model,
 	    na);
@@ -492,7 +490,7 @@ t_dynamic(void)
 	if (start(&d, "dynamic", extra) == -1)
 		return;
 	tcp = h_daemon_find(&d, "tcp", "stamp");
-	is_int(wait_children(d.pid, 2, NULL, SETTLE_MS), 2,
+	is_int(wait_children(d.pid, 2, NULL, H_SETTLE_MS), 2,
 	    "dynamic: starts with -w 2 workers");
 	good = tcp == NULL ? 0 : burst(tcp, 8, d.pid, 0, &most, NULL, NULL);
 	is_int(good, 8, "dynamic: 8 slow clients at once, all served");
@@ -500,7 +498,7 @@ t_dynamic(void)
 	ok(most <= 8, "dynamic: never more than --max-workers 8 (saw %d)",
 	    most);
 	/* One idle worker is stopped a second: a few seconds at most. */
-	deadline = h_now_ms() + 4 * SETTLE_MS;
+	deadline = h_now_ms() + 4 * H_SETTLE_MS;
 	while ((n = children(d.pid, NULL, 0, NULL)) > 2 &&
 	    h_now_ms() < deadline)
 		h_nap(50);
@@ -590,7 +588,7 @@ t_stop_in_flight(const char *model)
 		return;
 	}
 	/* Taken off the accept queue: the daemon holds it, in its delay. */
-	deadline = h_now_ms() + SETTLE_MS;
+	deadline = h_now_ms() + H_SETTLE_MS;
 	while ((q = h_accept_queue(tcp->port)) != 0 && h_now_ms() < deadline)
 		h_nap(5);
 	is_int(q, 0, "%s: the connection is accepted", model);
@@ -598,7 +596,7 @@ t_stop_in_flight(const char *model)
 
 	pfd.fd = fd;
 	pfd.events = POLLIN;
-	deadline = h_now_ms() + 2 * ASK_MS;
+	deadline = h_now_ms() + 2 * H_ASK_MS;
 	while (got < sizeof buf && h_now_ms() < deadline) {
 		if (poll(&pfd, 1, 100) == -1 && errno != EINTR)
 			break;

@@ -35,11 +35,11 @@
 #include "harness.h"
 #include "tap.h"
 
-#define ASK_MS		5000	/* one client's patience */
 #define NCLIENT		20
 #define DELAY		"500"
 #define DELAY_MS	500
-#define EXIT_MS		15000	/* to exit after the signal: delay, linger */
+/* To exit after the signal: delay, linger; scaled. */
+#define EXIT_MS		((int)h_ms(15000))
 #define MAXMODELS	16
 /* What a daemon that keeps serving should never have to say. */
 #define ALARM_RE	"warn|error|fatal|kill|did not|Sanitizer|leak|abort"
@@ -270,10 +270,10 @@ case_stop(const char *model, int signo, const char *signame)
 		return;
 	l = h_daemon_find(&d, "tcp", "stamp");
 	clients_open(c, NCLIENT, l);
-	is_int(clients_connected(c, NCLIENT, ASK_MS), NCLIENT,
+	is_int(clients_connected(c, NCLIENT, H_ASK_MS), NCLIENT,
 	    "%s: %d clients connect", model, NCLIENT);
 	/* One at a time (iterative) takes the delay each. */
-	deadline = h_now_ms() + NCLIENT * DELAY_MS + ASK_MS;
+	deadline = h_now_ms() + h_ms(NCLIENT * DELAY_MS) + H_ASK_MS;
 	/* Reading meanwhile: a reply is checked against the time it came. */
 	while ((q = h_accept_queue(l->port)) != 0 && h_now_ms() < deadline)
 		clients_read(c, NCLIENT, 5);
@@ -316,7 +316,7 @@ case_backlog(const char *model)
 		return;
 	l = h_daemon_find(&d, "tcp", "stamp");
 	clients_open(c, NCLIENT, l);
-	is_int(clients_connected(c, NCLIENT, ASK_MS), NCLIENT,
+	is_int(clients_connected(c, NCLIENT, H_ASK_MS), NCLIENT,
 	    "%s: %d clients connect", model, NCLIENT);
 	diag("%s: %d in the accept queue at SIGTERM", model,
 	    h_accept_queue(l->port));
@@ -350,13 +350,13 @@ serving(const struct h_daemon *d)
 
 	l = h_daemon_find(d, "tcp", "stamp");
 	n = h_ask_tcp((const struct sockaddr *)&l->ss, l->sslen, buf,
-	    sizeof buf, ASK_MS + DELAY_MS);
+	    sizeof buf, H_ASK_MS + DELAY_MS);
 	if (!valid(buf, n))
 		return 0;
 	l = h_daemon_find(d, "udp", "stamp");
 	for (try = 0; try < 3; try++)
 		if ((n = h_ask_udp((const struct sockaddr *)&l->ss, l->sslen,
-		    "", 0, buf, sizeof buf, ASK_MS)) >= 0)
+		    "", 0, buf, sizeof buf, H_ASK_MS)) >= 0)
 			break;
 	return valid(buf, n);
 }
@@ -488,7 +488,7 @@ case_hup_syslog(const char *model)
 
 	/* The socket listens already: a client waits until it is served. */
 	n = h_ask_tcp((struct sockaddr *)&sin, sizeof sin, buf, sizeof buf,
-	    2 * ASK_MS);
+	    2 * H_ASK_MS);
 	ok(valid(buf, n), "%s: --syslog: serves a socket from LISTEN_FDS",
 	    model);
 	socket_inodes(syslogd_pid, before, sizeof before);
@@ -497,7 +497,7 @@ case_hup_syslog(const char *model)
 	for (i = 0; i < 20 && !valid(buf, n); i++) {
 		h_nap(50);
 		n = h_ask_tcp((struct sockaddr *)&sin, sizeof sin, buf,
-		    sizeof buf, ASK_MS);
+		    sizeof buf, H_ASK_MS);
 	}
 	ok(valid(buf, n), "%s: --syslog: SIGHUP: still serving", model);
 	if (stat("/dev/log", &sb) == 0 && S_ISSOCK(sb.st_mode)) {

@@ -16,6 +16,8 @@
 # with docker and a cluster.
 . "$(dirname "$0")/../lib.sh"
 
+lib_need python3 make
+
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 [ -n "$STAMP" ] && [ -x "$STAMP" ] ||
     bail "STAMP is not an executable: '$STAMP' (run through make check)"
@@ -50,7 +52,7 @@ like "$vars" 'PREFIX=' "the Dockerfile installs with make install $vars"
 STAGE=$LIB_TMP/stage
 # $vars is a list of words on purpose.
 # shellcheck disable=SC2086
-env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS timeout 120 \
+env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS timeout "$(lib_scale 120)" \
     make -s -C "$TOP" -o all O="$STAMP_BUILD" install DESTDIR="$STAGE" \
     $vars > "$LIB_TMP/make.log" 2>&1
 ok $? "make install DESTDIR=<temporary> $vars" || diag_file "$LIB_TMP/make.log"
@@ -498,7 +500,7 @@ run_args()
 	while IFS= read -r w; do
 		set -- "$@" "$w"
 	done < "$LIB_TMP/health"
-	out=$(timeout 10 "$STAMP" "$@" "$port" 2>&1)
+	out=$(lib_timeout 10 "$STAMP" "$@" "$port" 2>&1)
 	ok $? "$what: HEALTHCHECK's stamp $* $port exits 0" ||
 	    diag "$out"
 	note "stamp $* $port: $out"

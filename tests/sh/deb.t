@@ -10,6 +10,8 @@
 # test stop half-way.
 . "$(dirname "$0")/../lib.sh"
 
+lib_need dpkg-buildpackage dh dpkg-deb flock
+
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 INSTALLED=0
 
@@ -28,7 +30,8 @@ deb_cleanup()
 	done
 	if [ "$INSTALLED" = 1 ]; then
 		diag "purging the stampd package this test installed"
-		timeout 300 dpkg --purge stampd > "$LIB_TMP/cleanup.log" 2>&1 ||
+		lib_timeout 300 dpkg --purge stampd \
+		    > "$LIB_TMP/cleanup.log" 2>&1 ||
 		    diag_file "$LIB_TMP/cleanup.log"
 	fi
 	lib_cleanup
@@ -63,7 +66,7 @@ ok $? "copy the work tree to $SRC"
 blog=$LIB_TMP/build.log
 (cd "$SRC" && env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS -u CC -u CFLAGS \
     -u LDFLAGS -u SAN -u O -u DESTDIR -u DEB_BUILD_OPTIONS \
-    timeout 900 dpkg-buildpackage -us -uc -b) > "$blog" 2>&1
+    timeout "$(lib_scale 900)" dpkg-buildpackage -us -uc -b) > "$blog" 2>&1
 ok $? "dpkg-buildpackage -us -uc -b exits 0" || {
 	diag "the end of its output:"
 	tail -n 40 "$blog" > "$blog.tail"
@@ -134,7 +137,7 @@ is "$st" not-installed "no stampd package is installed yet" || {
 }
 
 INSTALLED=1
-timeout 300 dpkg -i "$DEB" > "$LIB_TMP/install.log" 2>&1
+lib_timeout 300 dpkg -i "$DEB" > "$LIB_TMP/install.log" 2>&1
 ok $? "dpkg -i ${DEB##*/} exits 0" || diag_file "$LIB_TMP/install.log"
 is "$(status) $(dpkg-query -W -f='${Version}' stampd)" "installed $VERSION" \
     "dpkg says stampd $VERSION is installed"
@@ -142,7 +145,7 @@ is "$(status) $(dpkg-query -W -f='${Version}' stampd)" "installed $VERSION" \
 [ ! -e /etc/systemd/system/sockets.target.wants/stampd.socket ]
 ok $? "stampd.socket is not enabled by the install"
 
-v=$(timeout 10 /usr/sbin/stampd --version)
+v=$(lib_timeout 10 /usr/sbin/stampd --version)
 is "$v" "stampd $VERSION" "/usr/sbin/stampd --version: $v"
 
 BUILT_STAMPD=$STAMPD
@@ -158,14 +161,14 @@ ok $? "the package's stampd serves on 127.0.0.1, TCP and UDP" && {
 		set -- -p "$P"
 		[ $t = udp ] && set -- -u -p "$U"
 		t0=$(date +%s)
-		line=$(timeout 10 /usr/bin/stamp "$@" 127.0.0.1)
+		line=$(lib_timeout 10 /usr/bin/stamp "$@" 127.0.0.1)
 		ok $? "/usr/bin/stamp $* 127.0.0.1 exits 0"
 		t1=$(date +%s)
 		note "/usr/bin/stamp $* 127.0.0.1: $line"
 		within "${line%% *}" "$t0" "$t1" \
 		    "the package's stamp reads the time over $t"
 	done
-	timeout 60 /usr/bin/stampbench -n 100 127.0.0.1 "$P" \
+	lib_timeout 60 /usr/bin/stampbench -n 100 127.0.0.1 "$P" \
 	    > "$LIB_TMP/bench.out" 2>&1
 	ok $? "/usr/bin/stampbench -n 100 127.0.0.1 $P exits 0" ||
 	    diag_file "$LIB_TMP/bench.out"
@@ -177,7 +180,7 @@ ok $? "the package's stampd serves on 127.0.0.1, TCP and UDP" && {
 }
 STAMPD=$BUILT_STAMPD
 
-timeout 300 dpkg -r stampd > "$LIB_TMP/remove.log" 2>&1
+lib_timeout 300 dpkg -r stampd > "$LIB_TMP/remove.log" 2>&1
 ok $? "dpkg -r stampd exits 0" || diag_file "$LIB_TMP/remove.log"
 left=
 for f in /usr/sbin/stampd /usr/bin/stamp /usr/bin/stampbench \
@@ -190,7 +193,7 @@ is "$(status)" config-files "and keeps the conffile until purged"
 [ -f /etc/default/stampd ]
 ok $? "/etc/default/stampd is still there"
 
-timeout 300 dpkg -P stampd > "$LIB_TMP/purge.log" 2>&1
+lib_timeout 300 dpkg -P stampd > "$LIB_TMP/purge.log" 2>&1
 ok $? "dpkg -P stampd exits 0" || diag_file "$LIB_TMP/purge.log"
 [ ! -e /etc/default/stampd ] && [ ! -d /usr/share/doc/stampd ]
 ok $? "dpkg -P removes /etc/default/stampd and the docs"

@@ -10,30 +10,17 @@
 # is closed without a reply, logged and counted, and stampd goes on serving.
 . "$(dirname "$0")/../lib.sh"
 
-if ! command -v haproxy > /dev/null 2>&1; then
-	ok 1 "haproxy is installed (run tests/deps.sh)"
-	done_testing
-fi
-if ! command -v python3 > /dev/null 2>&1; then
-	ok 1 "python3 is installed"
-	done_testing
-fi
+lib_need haproxy python3 ss od
 
 HLOG=$LIB_TMP/haproxy.log
+HT=$(lib_scale 5)	# haproxy's timeouts, in seconds
 CFG=$LIB_TMP/haproxy.cfg
 RELAYED=0		# connections haproxy relayed for us, so far
 
-# wait_grep FILE ERE: at most 5 s for a line of FILE to match ERE.
+# wait_grep FILE ERE: at most 5 s (scaled) for a line of FILE to match ERE.
 wait_grep()
 {
-	local i=0
-
-	while [ $i -lt 50 ]; do
-		grep -Eq -- "$2" "$1" && return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
+	lib_wait 5 grep -Eq -- "$2" "$1"
 }
 
 # hex STRING: the bytes printf(1) makes of STRING, in hex.
@@ -45,16 +32,16 @@ hex()
 
 # client PORT HEX [SOURCE [open]]: connect to 127.0.0.1:PORT from SOURCE
 # (127.0.0.1), send the bytes HEX, shut our side down unless "open", read
-# until the server closes (10 s at most).  Prints our port, how it ended
+# until the server closes (10 s at most, scaled).  Prints our port, how it ended
 # (eof, reset or timeout), the reply in hex ("-": none) and its digits
 # when it is a stamp reply ("-": it is not).
 client()
 {
-	timeout 20 python3 -c '
+	lib_timeout 20 python3 -c '
 import re, socket, sys
-port, data, src, mode = sys.argv[1:5]
+port, data, src, mode, patience = sys.argv[1:6]
 s = socket.socket()
-s.settimeout(10)
+s.settimeout(float(patience))
 s.bind((src, 0))
 s.connect(("127.0.0.1", int(port)))
 me = s.getsockname()[1]
@@ -77,7 +64,7 @@ except OSError:
     end = "reset"
 m = re.fullmatch(rb"([0-9]+)\r\n", got)
 print(me, end, got.hex() or "-", m.group(1).decode() if m else "-")
-' "$1" "$2" "${3:-127.0.0.1}" "${4:-shut}"
+' "$1" "$2" "${3:-127.0.0.1}" "${4:-shut}" "$(lib_scale 10)"
 }
 
 # refused NAME PORT HEX [SOURCE [open]]: the connection is closed without
@@ -101,16 +88,17 @@ refused()
 	    "$STAMPD_LOG")
 }
 
-# hap_line N: the Nth line haproxy logged for a connection (5 s at most).
+# hap_lines N: haproxy logged at least N lines for connections.
+hap_lines()
+{
+	[ "$(grep -c '^fe=' "$HLOG")" -ge "$1" ]
+}
+
+# hap_line N: the Nth line haproxy logged for a connection (5 s at most,
+# scaled).
 hap_line()
 {
-	local i=0
-
-	while [ $i -lt 50 ]; do
-		[ "$(grep -c '^fe=' "$HLOG")" -ge "$1" ] && break
-		sleep 0.1
-		i=$((i + 1))
-	done
+	lib_wait 5 hap_lines "$1"
 	grep '^fe=' "$HLOG" | sed -n "${1}p"
 }
 
@@ -148,7 +136,8 @@ stamp_via()
 
 	shift 3
 	t0=$(date +%s)
-	out=$(timeout 20 "$STAMP" -q -t 5 -p "$port" "$@" "$host")
+	out=$(lib_timeout 20 "$STAMP" -q -t "$(lib_scale 5)" -p "$port" "$@" \
+	    "$host")
 	ok $? "$what: stamp -p $port $* $host exits 0"
 	t1=$(date +%s)
 	note "$what: stamp printed $out"
@@ -177,20 +166,22 @@ other_via()
 	ok $? "$1: the client is 127.0.0.2:$port, the port it had"
 }
 
+# stats_beyond N: stampd logged more than N stats lines.
+stats_beyond()
+{
+	[ "$(grep -c ' stats: ' "$STAMPD_LOG")" -gt "$1" ]
+}
+
 # counter NAME: a counter that stampd prints on SIGUSR1 ("bad headers",
 # "linger timeouts").  The signal goes to stampd, not to timeout(1) above.
 counter()
 {
-	local n pid i=0
+	local n pid
 
 	read -r pid _ < "/proc/$STAMPD_PID/task/$STAMPD_PID/children"
 	n=$(grep -c ' stats: ' "$STAMPD_LOG")
 	kill -USR1 "$pid"
-	while [ "$(grep -c ' stats: ' "$STAMPD_LOG")" -le "$n" ] &&
-	    [ $i -lt 50 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
+	lib_wait 5 stats_beyond "$n"
 	grep ' stats: ' "$STAMPD_LOG" | tail -n 1 |
 	    sed -n "s/.*$1 \\([0-9]*\\).*/\\1/p"
 }
@@ -211,10 +202,10 @@ hap_config()
 		mode tcp
 		log global
 		log-format "fe=%f client=%ci:%cp via=%bi:%bp end=%ts bytes=%B"
-		timeout connect 5s
-		timeout client 5s
-		timeout server 5s
-		timeout check 5s
+		timeout connect ${HT}s
+		timeout client ${HT}s
+		timeout server ${HT}s
+		timeout check ${HT}s
 	frontend v1
 		bind 127.0.0.1:$1
 		default_backend v1
@@ -255,21 +246,24 @@ hap_config()
 	EOF
 }
 
-# hap_start: haproxy on eight free ports, retried should one be taken
-# meanwhile; sets HPID and the ports.
+# hap_start: haproxy on eight free ports, tried again on others (ten
+# times at most) should one be taken before haproxy binds it; sets HPID
+# and the ports.
 hap_start()
 {
-	local try=0 p ports i up
+	local try=0 p ports spec i r
 
-	while [ $try -lt 5 ]; do
+	while [ $try -lt 10 ]; do
 		try=$((try + 1))
 		ports=
+		spec=
 		for i in 1 2 3 4 5 6 7 8; do
 			p=$(lib_free_port tcp) || return 1
 			case " $ports " in
 			*" $p "*)	continue 2 ;;
 			esac
 			ports="$ports $p"
+			spec="$spec t:$p"
 		done
 		# shellcheck disable=SC2086 # eight numbers
 		set -- $ports
@@ -278,21 +272,14 @@ hap_start()
 		hap_config $ports
 		lib_spawn "$HLOG" haproxy -db -f "$CFG"
 		HPID=$LIB_PID
-		i=0
-		while [ $i -lt 50 ] && lib_alive "$HPID"; do
-			up=0
-			for p in $ports; do
-				[ -n "$(timeout 10 ss -ltnH "sport = :$p" |
-				    sed -n 1p)" ] && up=$((up + 1))
-			done
-			[ $up -eq 8 ] && return 0
-			sleep 0.1
-			i=$((i + 1))
-		done
-		lib_stop "$HPID"
-		grep -q 'cannot bind\|Address already in use' "$HLOG" || break
-		diag "haproxy: a port was taken, again with others"
+		# shellcheck disable=SC2086 # eight words
+		lib_own_ports "$HPID" "$HLOG" $spec
+		r=$?
+		[ $r = 0 ] && return 0
+		[ $r = 2 ] || break
+		note "haproxy: a port was taken, again with others"
 	done
+	lib_stop "$HPID"
 	diag "haproxy did not listen on$ports:"
 	diag_file "$HLOG"
 	return 1
@@ -328,12 +315,13 @@ stamp_via "time, send-proxy-v2" "$PT2" 127.0.0.1 -P time
 # The health checks connect with a version 2 LOCAL header: stampd must
 # take it and name haproxy itself.  They are all the Client lines beyond
 # the connections relayed above.
-i=0
-while [ "$(grep -c 'Client:' "$STAMPD_LOG")" -le $((RELAYED + 2)) ] &&
-    [ $i -lt 50 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
+# clients_beyond N: stampd logged more than N Client lines.
+clients_beyond()
+{
+	[ "$(grep -c 'Client:' "$STAMPD_LOG")" -gt "$1" ]
+}
+
+lib_wait 5 clients_beyond $((RELAYED + 2))
 n=$(grep -c 'Client:' "$STAMPD_LOG")
 ok "$([ "$n" -gt $((RELAYED + 2)) ]; echo $?)" \
     "health checks (LOCAL) served: $((n - RELAYED)) Client lines beyond ours"
@@ -390,9 +378,13 @@ like "$r" '^[0-9]+ eof [0-9a-f]+ [0-9]+$' "a direct v2 TCP6 header: served"
 wait_grep "$STAMPD_LOG" 'Client:\[2001:db8::1\]:8080$'
 ok $? "a direct v2 TCP6 header: stampd logged Client:[2001:db8::1]:8080"
 
-stamp_out=$(timeout 20 "$STAMP" -q -t 5 -p "$SP" 127.0.0.1)
+stamp_out=$(lib_timeout 20 "$STAMP" -q -t "$(lib_scale 5)" -p "$SP" \
+    127.0.0.1 2> "$LIB_TMP/stamp.err")
 ok "$([ -z "$stamp_out" ]; echo $?)" \
     "stamp straight to the +proxy listener gets no time"
+like "$(cat "$LIB_TMP/stamp.err")" \
+    "^stamp: 127\\.0\\.0\\.1:$SP: .*empty reply" \
+    "and says it got an empty reply"
 lib_alive "$STAMPD_PID"
 ok $? "stampd still runs"
 

@@ -12,6 +12,8 @@
 # hosts.deny out of the test.
 . "$(dirname "$0")/../lib.sh"
 
+lib_need tcpserver xinetd ss od
+
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 [ -n "$STAMP" ] && [ -x "$STAMP" ] ||
     bail "STAMP is not an executable: '$STAMP' (run through make check)"
@@ -43,7 +45,8 @@ ask()
 	shift 2
 	out=$LIB_TMP/stamp.out
 	t0=$(date +%s)
-	timeout 10 "$STAMP" "$@" -p "$port" 127.0.0.1 > "$out" 2> "$out.err"
+	lib_timeout 10 "$STAMP" "$@" -p "$port" 127.0.0.1 > "$out" \
+	    2> "$out.err"
 	ok $? "$what: stamp ${*:+$* }-p $port 127.0.0.1 exits 0" ||
 	    diag_file "$out.err"
 	t1=$(date +%s)
@@ -134,12 +137,6 @@ service daytime
 EOF
 }
 
-# bound TRANSPORT PORT: some socket is bound to 127.0.0.1:PORT.
-bound()
-{
-	timeout 10 ss -"$1"lnH "sport = :$2" | grep -q "127\\.0\\.0\\.1:$2 "
-}
-
 # free_both: a port free for TCP and UDP alike.
 free_both()
 {
@@ -147,7 +144,8 @@ free_both()
 
 	while [ $i -lt 20 ]; do
 		p=$(lib_free_port tcp) || return 1
-		[ -z "$(timeout 10 ss -uanH "sport = :$p" | sed -n 1p)" ] && {
+		[ -z "$(lib_timeout 10 ss -uanH "sport = :$p" |
+		    sed -n 1p)" ] && {
 			echo "$p"
 			return 0
 		}
@@ -157,11 +155,12 @@ free_both()
 }
 
 # start_xinetd: a configuration on free ports, and xinetd on it; 0 once
-# its sockets are bound, within 5 s.  Sets XPID, SP (stamp, TCP and UDP),
-# DT and DU (daytime TCP, UDP).
+# its sockets are bound, within 5 s (scaled), 2 if a port was taken
+# meanwhile.  Sets XPID, SP (stamp, TCP and UDP), DT and DU (daytime TCP,
+# UDP).
 start_xinetd()
 {
-	local i=0
+	local r
 
 	if ! { SP=$(free_both) && DT=$(lib_free_port tcp) &&
 	    DU=$(lib_free_port udp) && [ "$SP" != "$DT" ] &&
@@ -182,17 +181,24 @@ start_xinetd()
 	lib_spawn "$XDIR/xinetd.out" xinetd -dontfork -f "$XDIR/xinetd.conf" \
 	    -pidfile "$XDIR/xinetd.pid" -filelog "$XDIR/xinetd.log"
 	XPID=$LIB_PID
-	while [ $i -lt 50 ]; do
-		if grep -q 'Started working' "$XDIR/xinetd.log" 2>/dev/null &&
-		    bound t "$SP" && bound u "$SP" && bound t "$DT" &&
-		    bound u "$DU"; then
-			return 0
-		fi
-		lib_alive "$XPID" || break
-		sleep 0.1
-		i=$((i + 1))
-	done
-	diag "xinetd did not bind in 5 s (stamp $SP, daytime $DT/$DU):"
+	lib_own_ports "$XPID" "$XDIR/xinetd.log" t:"$SP" u:"$SP" t:"$DT" \
+	    u:"$DU"
+	r=$?
+	if [ $r = 0 ] && lib_wait 5 grep -q 'Started working' \
+	    "$XDIR/xinetd.log"; then
+		return 0
+	fi
+	if [ $r = 2 ]; then
+		note "a port was taken meanwhile: trying others"
+		return 2
+	fi
+	if lib_alive "$XPID"; then
+		diag "xinetd did not bind in $(lib_scale 5) s" \
+		    "(stamp $SP, daytime $DT/$DU):"
+	else
+		diag "xinetd exited before binding" \
+		    "(stamp $SP, daytime $DT/$DU):"
+	fi
 	diag_file "$XDIR/xinetd.out"
 	diag_file "$XDIR/xinetd.log"
 	lib_stop "$XPID"
@@ -204,13 +210,12 @@ re="server[ 	]*= $STAMPD|bind[ 	]*= 127\\.0\\.0\\.1|disable[ 	]*= no"
 is "$(shipped 1 | grep -Ec "^[ 	]*($re|server_args[ 	]*= --inetd )")" 8 \
     "contrib/xinetd.d/stamp: two services to point at our stampd"
 
+# A port taken between lib_free_port and xinetd's bind costs a retry.
 started=1
-for try in 1 2 3; do
-	if start_xinetd; then
-		started=0
-		break
-	fi
-	[ $try -lt 3 ] && diag "retrying on other ports"
+for try in 1 2 3 4 5 6 7 8 9 10; do
+	start_xinetd
+	started=$?
+	[ $started = 2 ] || break
 done
 ok $started "xinetd runs stampd --inetd for stamp and daytime, TCP and UDP" || {
 	diag "the last xinetd.conf:"

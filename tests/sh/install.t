@@ -6,6 +6,8 @@
 # either.  Everything goes into this test's temporary directory.
 . "$(dirname "$0")/../lib.sh"
 
+lib_need make cmp
+
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 [ -n "$STAMP_BUILD" ] && [ -x "$STAMP_BUILD/stampd" ] ||
     bail "STAMP_BUILD holds no stampd: '$STAMP_BUILD' (run through make check)"
@@ -17,7 +19,7 @@ BUILT_STAMPD=$STAMPD
 # jobserver is not this one's.
 mk()
 {
-	env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS timeout 120 \
+	env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS timeout "$(lib_scale 120)" \
 	    make -s -C "$TOP" -o all O="$STAMP_BUILD" "$@" \
 	    > "$LIB_TMP/make.log" 2>&1
 }
@@ -98,7 +100,7 @@ cmp -s "$R$P/lib/systemd/system/stampd.socket" \
 ok $? "stampd.socket is contrib's"
 
 for p in sbin/stampd bin/stamp bin/stampbench; do
-	v=$(timeout 10 "$R$P/$p" --version 2>&1)
+	v=$(lib_timeout 10 "$R$P/$p" --version 2>&1)
 	like "$v" "^${p#*/} [0-9]+\\.[0-9]+\\.[0-9]+\$" \
 	    "the installed $p --version says '$v'"
 done
@@ -112,7 +114,7 @@ ok $? "the installed stampd serves on 127.0.0.1" && {
 		set -- -q -p "$port"
 		[ $t = udp ] && set -- "$@" -u
 		t0=$(date +%s)
-		got=$(timeout 10 "$R$P/bin/stamp" "$@" 127.0.0.1)
+		got=$(lib_timeout 10 "$R$P/bin/stamp" "$@" 127.0.0.1)
 		t1=$(date +%s)
 		note "installed stamp $* 127.0.0.1: $got"
 		within "$got" "$t0" "$t1" \

@@ -4,6 +4,8 @@
 # looked for with netstat.  The bytes are checked raw: digits, then CRLF.
 . "$(dirname "$0")/../lib.sh"
 
+lib_need nc ss od
+
 CR=$(printf '\r')
 
 # check_reply FILE T0 T1 WHAT: one line of digits ended by CRLF, a time
@@ -37,43 +39,43 @@ note "ports: tcp $P udp $U tcp6 $P6 udp6 $U6"
 
 out=$LIB_TMP/out
 t0=$(date +%s)
-timeout 10 nc -N 127.0.0.1 "$P" < /dev/null > "$out"
+lib_timeout 10 nc -N 127.0.0.1 "$P" < /dev/null > "$out"
 ok $? "nc -N 127.0.0.1 $P exits 0"
 t1=$(date +%s)
 note "nc -N 127.0.0.1 $P: $(od -An -c "$out" | tr -s ' ')"
 check_reply "$out" "$t0" "$t1" "tcp 127.0.0.1"
 
 t0=$(date +%s)
-printf x | timeout 10 nc -u -w1 127.0.0.1 "$U" > "$out"
+printf x | lib_timeout 10 nc -u -w1 127.0.0.1 "$U" > "$out"
 ok $? "printf x | nc -u -w1 127.0.0.1 $U exits 0"
 t1=$(date +%s)
 note "nc -u -w1 127.0.0.1 $U: $(od -An -c "$out" | tr -s ' ')"
 check_reply "$out" "$t0" "$t1" "udp 127.0.0.1"
 
 t0=$(date +%s)
-timeout 10 nc -6 -N ::1 "$P6" < /dev/null > "$out"
+lib_timeout 10 nc -6 -N ::1 "$P6" < /dev/null > "$out"
 ok $? "nc -6 -N ::1 $P6 exits 0"
 t1=$(date +%s)
 note "nc -6 -N ::1 $P6: $(od -An -c "$out" | tr -s ' ')"
 check_reply "$out" "$t0" "$t1" "tcp ::1"
 
 t0=$(date +%s)
-printf x | timeout 10 nc -6 -u -w1 ::1 "$U6" > "$out"
+printf x | lib_timeout 10 nc -6 -u -w1 ::1 "$U6" > "$out"
 ok $? "printf x | nc -6 -u -w1 ::1 $U6 exits 0"
 t1=$(date +%s)
 check_reply "$out" "$t0" "$t1" "udp ::1"
 
-s=$(timeout 10 ss -ltnH "sport = :$P")
+s=$(lib_timeout 10 ss -ltnH "sport = :$P")
 like "$s" "^LISTEN .* 127\\.0\\.0\\.1:$P " \
     "ss -ltn shows 127.0.0.1:$P listening"
 note "ss -ltnH 'sport = :$P': $s"
-s=$(timeout 10 ss -lunH "sport = :$U")
+s=$(lib_timeout 10 ss -lunH "sport = :$U")
 like "$s" "127\\.0\\.0\\.1:$U " "ss -lun shows 127.0.0.1:$U bound"
 note "ss -lunH 'sport = :$U': $s"
-s=$(timeout 10 ss -ltnH "sport = :$P6")
+s=$(lib_timeout 10 ss -ltnH "sport = :$P6")
 like "$s" "^LISTEN .* \\[::1\\]:$P6 " "ss -ltn shows [::1]:$P6 listening"
 if [ "$(id -u)" = 0 ]; then
-	s=$(timeout 10 ss -ltnpH "sport = :$P")
+	s=$(lib_timeout 10 ss -ltnpH "sport = :$P")
 	like "$s" 'users:\(\("stampd",' "ss -ltnp: the socket is stampd's"
 else
 	skip "ss -ltnp: the socket is stampd's" "ss -p needs root"

@@ -9,6 +9,8 @@
 # one port, no DNS (-n), no host discovery (-Pn), loopback only.
 . "$(dirname "$0")/../lib.sh"
 
+lib_need nmap
+
 # Both scripts print local time.
 TZ=UTC
 export TZ
@@ -24,7 +26,7 @@ scan()
 	flag=-sT
 	[ "$tr" = udp ] && flag=-sU
 	T0=$(date +%s)
-	timeout 60 nmap -n -Pn "$flag" -p "$port" --script "+$script" \
+	lib_timeout 60 nmap -n -Pn "$flag" -p "$port" --script "+$script" \
 	    --script-timeout 30s --host-timeout 30s 127.0.0.1 > "$out" 2>&1
 	ok $? "$what: nmap $flag -p $port --script +$script exits 0" ||
 	    diag_file "$out"

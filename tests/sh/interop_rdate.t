@@ -7,6 +7,8 @@
 # print_date below, which always passes -p.
 . "$(dirname "$0")/../lib.sh"
 
+lib_need rdate
+
 # rdate prints local time: ours and date(1)'s then agree.
 TZ=UTC
 export TZ
@@ -21,7 +23,7 @@ print_date()
 	shift
 	out=$LIB_TMP/rdate.out
 	t0=$(date +%s)
-	timeout 10 rdate -p "$@" > "$out" 2>&1
+	lib_timeout 10 rdate -p "$@" > "$out" 2>&1
 	ok $? "rdate -p $*: exits 0" || diag_file "$out"
 	t1=$(date +%s)
 	note "rdate -p $*: $(cat "$out")"

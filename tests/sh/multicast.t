@@ -17,6 +17,8 @@
 # back to the host's interfaces.
 . "$(dirname "$0")/../lib.sh"
 
+lib_need ip
+
 NS=stampd-mc-$$
 MC_NS=
 GROUP=239.255.19.37
@@ -43,7 +45,7 @@ trap mc_cleanup EXIT
 # in_ns CMD [ARG...]: run CMD inside the namespace, bounded in time.
 in_ns()
 {
-	timeout -k 5 30 ip netns exec "$NS" "$@"
+	timeout -k 5 "$(lib_scale 30)" ip netns exec "$NS" "$@"
 }
 
 if [ "$(id -u)" != 0 ]; then
@@ -106,33 +108,33 @@ mc_spawn()
 	LIB_PIDS="$LIB_PIDS $LIB_PID"
 }
 
-# mc_wait FILE REGEX [N]: at most 10 s for N (1) lines of FILE to match.
+# The patience of a receiver (stamp -t), in seconds, scaled.
+T30=$(lib_scale 30)
+
+# mc_wait FILE REGEX [N]: at most 10 s (scaled) for N (1) lines of FILE to
+# match.
 mc_wait()
 {
-	local i=0 got
+	local i=0 got most
 
-	while [ $i -lt 100 ]; do
+	most=$(($(lib_scale 10) * 10))
+	while [ $i -lt "$most" ]; do
 		got=$(grep -Ec -- "$2" "$1")
 		[ "${got:-0}" -ge "${3:-1}" ] && return 0
 		sleep 0.1
 		i=$((i + 1))
 	done
-	diag "waited 10 s for ${3:-1} lines matching '$2' in $1:"
+	diag "waited $(lib_scale 10) s for ${3:-1} lines matching '$2' in $1:"
 	diag_file "$1"
 	return 1
 }
 
-# mc_finish PID: at most 30 s for PID to end by itself, then stop it;
-# returns its exit status.
+# mc_finish PID: at most 30 s (scaled) for PID to end by itself, then stop
+# it; returns its exit status.
 mc_finish()
 {
-	local i=0
-
-	while lib_alive "$1" && [ $i -lt 300 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	lib_alive "$1" && diag "pid $1 still runs after 30 s: stopping it"
+	lib_wait 30 lib_gone "$1" ||
+	    diag "pid $1 still runs after $(lib_scale 30) s: stopping it"
 	lib_stop "$1"
 }
 
@@ -192,12 +194,12 @@ T=$LIB_TMP
 
 # ---- 1. several receivers, one sender, IPv4 multicast ------------------
 
-receiver r1 "udp:$GROUP:0" -n 4 -t 30
+receiver r1 "udp:$GROUP:0" -n 4 -t "$T30"
 ok $? "receiver 1 joins $GROUP on a port of the kernel's choice" ||
     done_testing
 P=$PORT
 note "port $P"
-receiver r2 "udp:$GROUP:$P" -n 4 -t 30
+receiver r2 "udp:$GROUP:$P" -n 4 -t "$T30"
 ok $? "receiver 2 joins $GROUP on the same port $P"
 receiver out "udp:$OTHER:$P" -n 1 -t 8
 ok $? "an outsider joins $OTHER on the same port $P"
@@ -230,7 +232,7 @@ note "$(paste -d'|' "$T/r1.out" "$T/r2.out" | sed 's/|/   |   /')"
 
 # Receivers 1 and 2 had their 4 and left: whatever was sent until then is
 # gone, and a receiver that joins now starts from the next one.
-receiver late "udp:$GROUP:$P" -n 2 -t 30
+receiver late "udp:$GROUP:$P" -n 2 -t "$T30"
 ok $? "a late receiver joins $GROUP after the others left"
 mc_finish "$PID_late"
 is $? 0 "the late receiver exits 0 after 2 announcements"
@@ -282,7 +284,7 @@ is $? 0 "the sender exits 0 on TERM"
 like "$(cat "$T/s1.err")" "announced udp $GROUP:$P stamp: [0-9]+ sent, 0 failed" \
     "the sender counted what it sent, and no failure"
 
-receiver r3 "udp:$GROUP:0" -n 2 -t 30 --interface lo
+receiver r3 "udp:$GROUP:0" -n 2 -t "$T30" --interface lo
 ok $? "a receiver joins $GROUP on lo by name"
 P=$PORT
 sender s2 --announce "udp:$GROUP:$P" --announce-ttl 5 --announce-if lo
@@ -297,10 +299,10 @@ is $? 0 "the sender exits 0 on TERM"
 
 # ---- 7. broadcast ------------------------------------------------------
 
-receiver b1 "udp:0.0.0.0:0" -n 2 -t 30
+receiver b1 "udp:0.0.0.0:0" -n 2 -t "$T30"
 ok $? "broadcast receiver 1 binds 0.0.0.0, no group" || done_testing
 P=$PORT
-receiver b2 "udp:0.0.0.0:$P" -n 2 -t 30
+receiver b2 "udp:0.0.0.0:$P" -n 2 -t "$T30"
 ok $? "broadcast receiver 2 shares port $P"
 sender s3 --announce "udp:127.255.255.255:$P"
 ok $? "stampd announces to 127.255.255.255:$P, lo's broadcast address"
@@ -315,7 +317,7 @@ lib_stop "$PID_s3"
 is $? 0 "the sender exits 0 on TERM"
 
 # Without SO_BROADCAST (netcat's -b) Linux refuses a broadcast address.
-receiver b0 "udp:0.0.0.0:0" -n 1 -t 30
+receiver b0 "udp:0.0.0.0:0" -n 1 -t "$T30"
 P=$PORT
 err=$(printf '1795604973\r\n' | in_ns nc -n -v -u -w0 127.255.255.255 "$P" 2>&1)
 like "$err" 'Permission denied' "test 7 'a broadcast needs SO_BROADCAST': without it, EACCES"
@@ -324,7 +326,7 @@ mc_finish "$PID_b0"
 is $? 0 "test 7 'a broadcast needs SO_BROADCAST': with it, the datagram arrives"
 
 # 255.255.255.255 has no route here: only through an interface named.
-receiver b3 "udp:0.0.0.0:0" -n 2 -t 30
+receiver b3 "udp:0.0.0.0:0" -n 2 -t "$T30"
 P=$PORT
 sender s4 --announce "udp:255.255.255.255:$P" --announce-if lo
 ok $? "stampd announces to 255.255.255.255:$P through lo"
@@ -350,10 +352,10 @@ like "$(cat "$T/s5.err")" "announced udp 255\\.255\\.255\\.255:$P stamp: 0 sent,
 
 # ---- 9. IPv6 multicast, through the veth pair --------------------------
 
-receiver v1 "udp:[$GROUP6]:0" -n 2 -t 30 --interface mc0
+receiver v1 "udp:[$GROUP6]:0" -n 2 -t "$T30" --interface mc0
 ok $? "IPv6 receiver 1 joins $GROUP6 on mc0" || done_testing
 P=$PORT
-receiver v2 "udp:[$GROUP6]:$P" -n 2 -t 30 --interface mc0
+receiver v2 "udp:[$GROUP6]:$P" -n 2 -t "$T30" --interface mc0
 ok $? "IPv6 receiver 2 joins $GROUP6 on mc0, port $P"
 sender s6 --announce "udp:[$GROUP6]:$P" --announce-if mc0
 ok $? "stampd announces to [$GROUP6]:$P through mc0"
@@ -377,7 +379,7 @@ models=$("$STAMPD" --help | sed -n '/--model NAME/,/--workers/p' |
     awk 'NR > 1 && $1 !~ /^-/ { print $1 }')
 like "$(echo $models)" '^[a-z]' "stampd --help names its models: $(echo $models)"
 for m in $models; do
-	receiver "mod_$m" "udp:$GROUP:0" -n 1 -t 30
+	receiver "mod_$m" "udp:$GROUP:0" -n 1 -t "$T30"
 	P=$PORT
 	sender "s_$m" -m "$m" -w 2 --announce "udp:$GROUP:$P"
 	ok $? "-m $m: stampd starts announcing" || continue
@@ -395,7 +397,7 @@ done
 # Anyone may send to a group or a port: a stray datagram is reported and
 # skipped, and the next good one still counts.  Sent here by netcat,
 # unicast to 127.0.0.1 inside the namespace.
-receiver m1 "udp:0.0.0.0:0" -n 1 -t 30
+receiver m1 "udp:0.0.0.0:0" -n 1 -t "$T30"
 ok $? "a receiver waits on 0.0.0.0" || done_testing
 P=$PORT
 printf 'not a time\r\n' | in_ns nc -n -u -w0 127.0.0.1 "$P"

@@ -11,6 +11,8 @@
 
 . "$(dirname "$0")/../lib.sh"
 
+lib_need useradd userdel setpriv
+
 if [ "$(id -u)" != 0 ]; then
 	echo "1..0 # SKIP needs root: binds ports 13 and 37, adds a user"
 	exit 0
@@ -51,18 +53,19 @@ status()
 }
 
 # spawn N CMD...: run CMD (stdout and stderr to a log) and wait at most
-# 5 s for N "listening" lines; sets PID (timeout's), DPID (the daemon's)
-# and LOG.  Returns 1 when it died or was not ready in time.
+# 5 s (scaled) for N "listening" lines; sets PID (timeout's), DPID (the
+# daemon's) and LOG.  Returns 1 when it died or was not ready in time.
 spawn()
 {
-	local n="$1" i=0 got
+	local n="$1" i=0 got most
 
 	shift
+	most=$(($(lib_scale 5) * 10))
 	LIB_SEQ=$((LIB_SEQ + 1))
 	LOG=$LIB_TMP/priv.$LIB_SEQ.log
 	lib_spawn "$LOG" "$@"
 	PID=$LIB_PID
-	while [ $i -lt 50 ]; do
+	while [ $i -lt "$most" ]; do
 		got=$(grep -c ' listening ' "$LOG")
 		[ "${got:-0}" -ge "$n" ] && break
 		lib_alive "$PID" || break
@@ -70,7 +73,7 @@ spawn()
 		i=$((i + 1))
 	done
 	if [ "${got:-0}" -lt "$n" ]; then
-		diag "$* did not report $n listeners within 5 s:"
+		diag "$* did not report $n listeners within $(lib_scale 5) s:"
 		diag_file "$LOG"
 		lib_stop "$PID"
 		return 1
@@ -94,7 +97,8 @@ asks()
 
 	shift 3
 	t0=$(date +%s)
-	out=$(timeout 20 "$STAMP" -q -t 5 -P "$proto" -p "$p" "$@" "$ADDR" \
+	out=$(lib_timeout 20 "$STAMP" -q -t "$(lib_scale 5)" -P "$proto" \
+	    -p "$p" "$@" "$ADDR" \
 	    2> "$LIB_TMP/stamp.err")
 	st=$?
 	t1=$(date +%s)
@@ -172,7 +176,8 @@ if spawn 2 "$STAMPD" -m prefork -w 2 -l "tcp:$ADDR:37/time" \
 	ok 0 "prefork as root: starts"
 	CHILD_OF=$DPID
 	i=0
-	while [ "$(children | wc -l)" -lt 2 ] && [ $i -lt 50 ]; do
+	most=$(($(lib_scale 5) * 10))
+	while [ "$(children | wc -l)" -lt 2 ] && [ $i -lt "$most" ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
@@ -215,7 +220,7 @@ fi
 # ---- --user of no one: exit 1, one clear line ----------------------------
 
 NOSUCH=stampd-nosuch-$$
-timeout 20 "$STAMPD" --user "$NOSUCH" -l "tcp:$ADDR:0" \
+lib_timeout 20 "$STAMPD" --user "$NOSUCH" -l "tcp:$ADDR:0" \
     > "$LIB_TMP/nosuch.out" 2> "$LIB_TMP/nosuch.err"
 is $? 1 "--user $NOSUCH: exit 1"
 like "$(cat "$LIB_TMP/nosuch.err")" \
@@ -251,7 +256,7 @@ if [ "$unpriv" -le 37 ]; then
 	    "ip_unprivileged_port_start is $unpriv here"
 	skip "$TUSER: Permission denied" "likewise"
 else
-	timeout 20 $AS "$BIN" -l "tcp:$ADDR:37/time" \
+	lib_timeout 20 $AS "$BIN" -l "tcp:$ADDR:37/time" \
 	    > "$LIB_TMP/low.out" 2> "$LIB_TMP/low.err"
 	is $? 1 "$TUSER cannot bind port 37: exit 1"
 	like "$(cat "$LIB_TMP/low.err")" \
@@ -259,7 +264,7 @@ else
 	    "$TUSER: stampd says Permission denied"
 fi
 
-timeout 20 $AS "$BIN" --user nobody -l "tcp:$ADDR:0" \
+lib_timeout 20 $AS "$BIN" --user nobody -l "tcp:$ADDR:0" \
     > "$LIB_TMP/su.out" 2> "$LIB_TMP/su.err"
 is $? 1 "$TUSER cannot become nobody with --user: exit 1"
 like "$(grep -v ' listening ' "$LIB_TMP/su.err")" \

@@ -9,6 +9,8 @@
 # and each names the client that haproxy saw.
 . "$(dirname "$0")/../lib.sh"
 
+lib_need haproxy ss od diff
+
 EXAMPLE=$(dirname "$0")/../../contrib/haproxy/stampd.cfg
 HLOG=$LIB_TMP/haproxy.log
 CFG=$LIB_TMP/haproxy.cfg
@@ -21,7 +23,8 @@ clients()
 
 	GOOD=0
 	while [ $i -lt "$1" ]; do
-		out=$(timeout 10 "$STAMP" -q -t 2 -p "$2" 127.0.0.1)
+		out=$(lib_timeout 10 "$STAMP" -q -t "$(lib_scale 2)" -p "$2" \
+		    127.0.0.1)
 		st=$?
 		case $out in
 		'' | *[!0-9]*)
@@ -46,16 +49,11 @@ nclients()
 	echo "${n:-0}"
 }
 
-# wait_exit PID: at most 5 s for PID to end, then lib_stop it; returns
-# its exit status.
+# wait_exit PID: at most 5 s (scaled) for PID to end, then lib_stop it;
+# returns its exit status.
 wait_exit()
 {
-	local i=0
-
-	while lib_alive "$1" && [ $i -lt 50 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
+	lib_wait 5 lib_gone "$1"
 	lib_stop "$1"
 }
 
@@ -74,7 +72,7 @@ B_LOG=$STAMPD_LOG
 is "$(stampd_port tcp 127.0.0.1 stamp "$B_LOG")" "$PORT" \
     "the second reports listening on port $PORT"
 
-n=$(timeout 10 ss -ltnH "sport = :$PORT" | wc -l)
+n=$(lib_timeout 10 ss -ltnH "sport = :$PORT" | wc -l)
 is "$n" 2 "two sockets listen on port $PORT, one in each process"
 
 clients 60 "$PORT" "$LIB_TMP/bad.log"
@@ -119,7 +117,7 @@ is $? 0 "the plain stampd exits 0 on TERM"
 
 lib_stop "$A_PID"
 is $? 0 "the first stampd exits 0 on TERM"
-n=$(timeout 10 ss -ltnH "sport = :$PORT" | wc -l)
+n=$(lib_timeout 10 ss -ltnH "sport = :$PORT" | wc -l)
 is "$n" 1 "one socket is left on port $PORT"
 before=$(nclients "$B_LOG")
 clients 30 "$PORT" "$LIB_TMP/bad2.log"
@@ -153,13 +151,14 @@ S2_PID=$STAMPD_PID
 S2_LOG=$STAMPD_LOG
 
 # hap_start: the example with its frontend on a free port of 127.0.0.1 and
-# its servers on s1's and s2's ports; retried should the port be taken
-# meanwhile.  Sets FP and HPID.
+# its servers on s1's and s2's ports; tried again on another (ten times at
+# most) should the port be taken before haproxy binds it.  Sets FP and
+# HPID.
 hap_start()
 {
-	local try=0 i
+	local try=0 r
 
-	while [ $try -lt 5 ]; do
+	while [ $try -lt 10 ]; do
 		try=$((try + 1))
 		FP=$(lib_free_port tcp) || return 1
 		sed -e "s/^\\(	bind \\).*:1937\$/\\1127.0.0.1:$FP/" \
@@ -168,17 +167,13 @@ hap_start()
 		    "$EXAMPLE" > "$CFG"
 		lib_spawn "$HLOG" haproxy -db -f "$CFG"
 		HPID=$LIB_PID
-		i=0
-		while [ $i -lt 50 ] && lib_alive "$HPID"; do
-			[ -n "$(timeout 10 ss -ltnH "sport = :$FP" |
-			    sed -n 1p)" ] && return 0
-			sleep 0.1
-			i=$((i + 1))
-		done
-		lib_stop "$HPID"
-		grep -q 'cannot bind\|Address already in use' "$HLOG" || break
-		diag "haproxy: port $FP was taken, again with another"
+		lib_own_ports "$HPID" "$HLOG" t:"$FP"
+		r=$?
+		[ $r = 0 ] && return 0
+		[ $r = 2 ] || break
+		note "haproxy: port $FP was taken, again with another"
 	done
+	lib_stop "$HPID"
 	diag "haproxy did not listen:"
 	diag_file "$HLOG"
 	return 1
@@ -201,11 +196,12 @@ is "$GOOD" 40 "40 clients through haproxy all get a time" ||
 
 # option tcplog: one line per connection once it ends, starting with the
 # client's address and port and naming the server ("stampd/s1").
-i=0
-while [ "$(grep -c ' stampd/s[12] ' "$HLOG")" -lt 40 ] && [ $i -lt 50 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
+# relayed N: haproxy logged at least N connections relayed.
+relayed()
+{
+	[ "$(grep -c ' stampd/s[12] ' "$HLOG")" -ge "$1" ]
+}
+lib_wait 5 relayed 40
 h1=$(grep -c ' stampd/s1 ' "$HLOG")
 h2=$(grep -c ' stampd/s2 ' "$HLOG")
 note "haproxy sent $h1 to s1, $h2 to s2"

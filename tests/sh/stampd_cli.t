@@ -11,6 +11,24 @@
 
 : "${STAMPD:?STAMPD is not set}"
 
+# Patience, scaled by STAMP_TIMEOUT_SCALE as tests/lib.sh does (this test
+# keeps to itself): 10 s for a command, 5 s for the daemon to listen.
+scale() {
+	awk -v n="$1" -v s="${STAMP_TIMEOUT_SCALE:-1}" 'BEGIN {
+		v = n * s
+		r = int(v)
+		print r < v ? r + 1 : r
+	}'
+}
+T10=$(scale 10)
+case $T10 in
+'' | 0 | *[!0-9]*)
+	echo "Bail out! STAMP_TIMEOUT_SCALE=$STAMP_TIMEOUT_SCALE: want a" \
+	    "positive number"
+	exit 255
+	;;
+esac
+
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/stampd_cli.XXXXXX") || exit 1
 daemon=
 cleanup() {
@@ -40,7 +58,7 @@ diag() {
 
 # run ARGS...: stampd's exit status in $rc, its output in $tmp/out, err.
 run() {
-	timeout 10 "$STAMPD" "$@" </dev/null >"$tmp/out" 2>"$tmp/err"
+	timeout "$T10" "$STAMPD" "$@" </dev/null >"$tmp/out" 2>"$tmp/err"
 	rc=$?
 }
 
@@ -220,11 +238,12 @@ lines "$tmp/err" "stampd: extra: unexpected argument" 1 "an operand: named"
 # A port in use: bind one with a daemon of our own, then ask for it again.
 # The background shell opens d.err when it gets there: make it first.
 : >"$tmp/d.err"
-timeout 10 "$STAMPD" -l tcp:127.0.0.1:0 >"$tmp/d.out" 2>"$tmp/d.err" &
+timeout "$T10" "$STAMPD" -l tcp:127.0.0.1:0 >"$tmp/d.out" 2>"$tmp/d.err" &
 daemon=$!
 busy=
 i=0
-while [ $i -lt 50 ] && [ -z "$busy" ]; do
+most=$(($(scale 5) * 10))
+while [ $i -lt "$most" ] && [ -z "$busy" ]; do
 	busy=$(sed -n \
 	    's/^stampd: listening tcp 127\.0\.0\.1:\([0-9]*\) stamp$/\1/p' \
 	    "$tmp/d.err")

@@ -6,12 +6,17 @@
 #
 # No systemd runs here: systemd-socket-activate (from Debian's systemd
 # package) binds the sockets and execs stampd with them, as systemd would.
-# It binds only on the first packet or connection, and cannot bind port 0,
-# so the ports are picked free at random, and the start is retried on
-# other ports should one be taken meanwhile.  Its -d applies to all of its
+# It binds only on the first packet or connection, and cannot bind port 0
+# ("Failed to parse socket address"), so the ports are picked free at
+# random (lib_free_port), and should one be taken before it binds it (it
+# then says "Address already in use" and exits), the start is tried again
+# on other ports, up to ten times: a collision costs a retry, never a
+# failure.  Its -d applies to all of its
 # sockets: for TCP and UDP in one daemon, one systemd-socket-activate
 # execs another, which passes the first one's socket on beside its own.
 . "$(dirname "$0")/../lib.sh"
+
+lib_need systemd-socket-activate systemd-analyze make ss od
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 [ -n "$STAMP" ] && [ -x "$STAMP" ] ||
@@ -21,13 +26,14 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 TZ=UTC
 export TZ
 
-# wait_log PID FILE ERE [N]: at most 5 s for N (1) lines of FILE to match
-# ERE while PID runs.
+# wait_log PID FILE ERE [N]: at most 5 s (scaled) for N (1) lines of FILE
+# to match ERE while PID runs.
 wait_log()
 {
-	local i=0 n
+	local i=0 n most
 
-	while [ $i -lt 50 ]; do
+	most=$(($(lib_scale 5) * 10))
+	while [ $i -lt "$most" ]; do
 		n=$(grep -Ec -- "$3" "$2" 2>/dev/null)
 		[ "${n:-0}" -ge "${4:-1}" ] && return 0
 		lib_alive "$1" || break
@@ -39,6 +45,8 @@ wait_log()
 
 # activate LOG CMD...: start CMD, a systemd-socket-activate command line
 # whose first -l is 127.0.0.1:$PORT, and wait until it listens.  Sets SPID.
+# Returns 0, or 2 if a port it was given was taken meanwhile (the caller
+# picks others and tries again), or 1 (after saying why).
 activate()
 {
 	local log="$1"
@@ -48,11 +56,19 @@ activate()
 	SPID=$LIB_PID
 	wait_log "$SPID" "$log" "^Listening on 127\\.0\\.0\\.1:$PORT as " &&
 	    return 0
-	diag "$* did not listen within 5 s:"
-	diag_file "$log"
 	lib_stop "$SPID"
+	if grep -q 'Address already in use' "$log"; then
+		note "a port was taken meanwhile: trying others"
+		return 2
+	fi
+	diag "$* did not listen within $(lib_scale 5) s:"
+	diag_file "$log"
 	return 1
 }
+
+# The tries at a start on free ports, each on other ones.
+TRIES='1 2 3 4 5 6 7 8 9 10'
+
 
 # ask WHAT PORT ARG...: stamp ARG... -p PORT 127.0.0.1 exits 0 and prints
 # now, from that port, in the protocol and transport of ARG.
@@ -63,7 +79,8 @@ ask()
 	shift 2
 	out=$LIB_TMP/stamp.out
 	t0=$(date +%s)
-	timeout 10 "$STAMP" "$@" -p "$port" 127.0.0.1 > "$out" 2> "$out.err"
+	lib_timeout 10 "$STAMP" "$@" -p "$port" 127.0.0.1 > "$out" \
+	    2> "$out.err"
 	ok $? "$what: stamp ${*:+$* }-p $port 127.0.0.1 exits 0" ||
 	    diag_file "$out.err"
 	t1=$(date +%s)
@@ -94,13 +111,12 @@ listening()
 
 log=$LIB_TMP/a.log
 started=1
-for try in 1 2 3; do
+for try in $TRIES; do
 	PORT=$(lib_free_port tcp) || break
-	if activate "$log" systemd-socket-activate -l "127.0.0.1:$PORT" \
-	    --fdname=time "$STAMPD" -l udp:127.0.0.1:0/daytime; then
-		started=0
-		break
-	fi
+	activate "$log" systemd-socket-activate -l "127.0.0.1:$PORT" \
+	    --fdname=time "$STAMPD" -l udp:127.0.0.1:0/daytime
+	started=$?
+	[ $started = 2 ] || break
 done
 ok $started "systemd-socket-activate -l 127.0.0.1:$PORT --fdname=time" &&
 {
@@ -123,13 +139,12 @@ ok $started "systemd-socket-activate -l 127.0.0.1:$PORT --fdname=time" &&
 
 log=$LIB_TMP/b.log
 started=1
-for try in 1 2 3; do
+for try in $TRIES; do
 	PORT=$(lib_free_port udp) || break
-	if activate "$log" systemd-socket-activate -d \
-	    -l "127.0.0.1:$PORT" --fdname=daytime-udp "$STAMPD"; then
-		started=0
-		break
-	fi
+	activate "$log" systemd-socket-activate -d \
+	    -l "127.0.0.1:$PORT" --fdname=daytime-udp "$STAMPD"
+	started=$?
+	[ $started = 2 ] || break
 done
 ok $started \
     "systemd-socket-activate -d -l 127.0.0.1:$PORT --fdname=daytime-udp" &&
@@ -149,13 +164,12 @@ ok $started \
 
 log=$LIB_TMP/c.log
 started=1
-for try in 1 2 3; do
+for try in $TRIES; do
 	PORT=$(lib_free_port tcp) || break
-	if activate "$log" systemd-socket-activate -l "127.0.0.1:$PORT" \
-	    "$STAMPD" -P time; then
-		started=0
-		break
-	fi
+	activate "$log" systemd-socket-activate -l "127.0.0.1:$PORT" \
+	    "$STAMPD" -P time
+	started=$?
+	[ $started = 2 ] || break
 done
 ok $started \
     "systemd-socket-activate -l 127.0.0.1:$PORT, no name; stampd -P time" &&
@@ -174,7 +188,7 @@ ok $started \
 # Installed into a private prefix, so that ExecStart names a program that is
 # there; the units are contrib's but for that path (install.t checks).
 UNITS=$LIB_TMP/prefix
-env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS timeout 120 \
+env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS timeout "$(lib_scale 120)" \
     make -s -C "$TOP" -o all O="$STAMP_BUILD" install \
     PREFIX="$UNITS/usr" SYSCONFDIR="$UNITS/etc" > "$LIB_TMP/make.log" 2>&1
 ok $? "make install PREFIX=<temporary>/usr" || diag_file "$LIB_TMP/make.log"
@@ -182,13 +196,13 @@ SOCKET=$UNITS/usr/lib/systemd/system/stampd.socket
 SERVICE=$UNITS/usr/lib/systemd/system/stampd.service
 
 # systemd-analyze looks the Documentation= manual up with man(1).
-MANPATH=$UNITS/usr/share/man timeout 60 systemd-analyze verify \
+MANPATH=$UNITS/usr/share/man timeout "$(lib_scale 60)" systemd-analyze verify \
     "$SOCKET" "$SERVICE" > "$LIB_TMP/verify.out" 2>&1
 ok $? "systemd-analyze verify stampd.socket stampd.service exits 0" ||
     diag_file "$LIB_TMP/verify.out"
 is "$(cat "$LIB_TMP/verify.out")" "" "and finds nothing to say"
 
-timeout 60 systemd-analyze security --offline=yes --threshold=20 \
+lib_timeout 60 systemd-analyze security --offline=yes --threshold=20 \
     "$SERVICE" > "$LIB_TMP/security.out" 2>&1
 ok $? "systemd-analyze security --offline: exposure at most 2.0 of 10" ||
     diag_file "$LIB_TMP/security.out"
@@ -214,16 +228,15 @@ note "ExecStart=$exec_start"
 
 log=$LIB_TMP/d.log
 started=1
-for try in 1 2 3; do
+for try in $TRIES; do
 	PORT=$(lib_free_port tcp) && U=$(lib_free_port udp) || break
 	# $exec_start is a command line on purpose.
 	# shellcheck disable=SC2086
-	if activate "$log" systemd-socket-activate -l "127.0.0.1:$PORT" \
+	activate "$log" systemd-socket-activate -l "127.0.0.1:$PORT" \
 	    systemd-socket-activate -d -l "127.0.0.1:$U" \
-	    --fdname="$name:$name" $exec_start; then
-		started=0
-		break
-	fi
+	    --fdname="$name:$name" $exec_start
+	started=$?
+	[ $started = 2 ] || break
 done
 ok $started "the units' sockets: tcp 127.0.0.1:$PORT, udp 127.0.0.1:$U" &&
 {
