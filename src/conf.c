@@ -55,90 +55,93 @@ enum {
 
 /* In the order of --help. */
 static const struct opt opts[] = {
-	{ "listen", 'l', OPT_ARG, "SPEC", 0, 0, 0,
+	{ "listen", 'l', OPT_ARG, "SPEC", 0, 0, 0, 0,
 	    "TRANSPORT:ADDRESS:PORT[/PROTOCOL], repeatable;\n"
 	    "e.g. tcp:127.0.0.1:1937/stamp udp:[::1]:37/time\n"
 	    "tcp:*:0 (* every address, port 0 any port);\n"
 	    "tcp:127.0.0.1:1937/stamp+proxy: each client sends\n"
 	    "a PROXY protocol header (v1 or v2) first.\n"
 	    "Default: tcp:*:1937/stamp and udp:*:1937/stamp" },
-	{ "model", 'm', OPT_ARG, "NAME", 0, 0, 0, NULL },
-	{ "workers", 'w', OPT_INT, "N", F(workers), 1, 1024,
+	{ "model", 'm', OPT_ARG, "NAME", 0, 0, 0, 0, NULL },
+	{ "workers", 'w', OPT_INT, "N", F(workers), 1, 1024, 0,
 	    "threads or processes of a pool (default: CPUs)" },
 	{ "max-workers", C_MAX_WORKERS, OPT_INT, "N", F(max_workers), 1, 4096,
+	    256,
 	    "most threads or processes a model may have (256)" },
-	{ "min-spare", C_MIN_SPARE, OPT_INT, "N", F(min_spare), 0, 1024,
+	{ "min-spare", C_MIN_SPARE, OPT_INT, "N", F(min_spare), 0, 1024, 2,
 	    "dynamic pool: fewest idle processes (2)" },
-	{ "max-spare", C_MAX_SPARE, OPT_INT, "N", F(max_spare), 1, 1024,
+	{ "max-spare", C_MAX_SPARE, OPT_INT, "N", F(max_spare), 1, 1024, 8,
 	    "dynamic pool: most idle processes (8)" },
-	{ "delay", 'D', OPT_INT, "MS", F(delay_ms), 0, 3600000,
+	{ "delay", 'D', OPT_INT, "MS", F(delay_ms), 0, 3600000, 0,
 	    "wait MS milliseconds before each reply (0)" },
-	{ "backlog", 'b', OPT_INT, "N", F(backlog), 1, 65535,
+	{ "backlog", 'b', OPT_INT, "N", F(backlog), 1, 65535, SOMAXCONN,
 	    "listen backlog (default " XSTR(SOMAXCONN) ")" },
-	{ "linger", C_LINGER, OPT_INT, "MS", F(linger_ms), 0, 60000,
+	{ "linger", C_LINGER, OPT_INT, "MS", F(linger_ms), 0, 60000, 1000,
 	    "drain a client still sending, at most MS (1000)" },
-	{ "reuseport", C_REUSEPORT, OPT_FLAG, NULL, F(reuseport), 0, 0,
+	{ "reuseport", C_REUSEPORT, OPT_FLAG, NULL, F(reuseport), 0, 0, 0,
 	    "SO_REUSEPORT: a socket per worker, and let other\n"
 	    "processes share the port" },
-	{ "max-conns", C_MAX_CONNS, OPT_INT, "N", F(max_conns), 1, 1000000,
+	{ "max-conns", C_MAX_CONNS, OPT_INT, "N", F(max_conns), 1, 1000000, 0,
 	    "connections open at once, at most (no limit)" },
-	{ "per-ip", C_PER_IP, OPT_INT, "N", F(per_ip), 1, 1000000,
+	{ "per-ip", C_PER_IP, OPT_INT, "N", F(per_ip), 1, 1000000, 0,
 	    "connections open at once from one source address\n"
 	    "(an IPv6 /64 counts as one), at most (no limit)" },
-	{ "rate", C_RATE, OPT_INT, "N", F(rate), 1, 1000000,
+	{ "rate", C_RATE, OPT_INT, "N", F(rate), 1, 1000000, 0,
 	    "new connections a second from one source, at\n"
 	    "most (no limit); over a limit: closed at once" },
-	{ "proxy-from", C_PROXY_FROM, OPT_ARG, "ADDR[/BITS]", 0, 0, 0,
+	{ "proxy-from", C_PROXY_FROM, OPT_ARG, "ADDR[/BITS]", 0, 0, 0, 0,
 	    "who may send a PROXY header, repeatable\n"
 	    "(default: 127.0.0.0/8 and ::1)" },
 	{ "udp-rate", C_UDP_RATE, OPT_INT, "N", F(udp_rate), 0, 1000000,
+	    CONF_UDP_RATE,
 	    "UDP replies a second to one source address (or\n"
 	    "IPv6 /64), at most; 0: no limit (default "
 	    XSTR(CONF_UDP_RATE) ")" },
 	{ "limit-loopback", C_LIMIT_LOOPBACK, OPT_FLAG, NULL,
-	    F(limit_loopback), 0, 0,
+	    F(limit_loopback), 0, 0, 0,
 	    "apply limits to loopback sources too, which\n"
 	    "cannot be forged from outside (off)" },
-	{ "user", 'u', OPT_STR, "NAME", F(user), 0, 0,
+	{ "user", 'u', OPT_STR, "NAME", F(user), 0, 0, 0,
 	    "after binding, run as NAME and its groups; root\n"
 	    "runs as " CONF_USER " unless NAME is root" },
-	{ "inetd", C_INETD, OPT_FLAG, NULL, F(inetd), 0, 0,
+	{ "inetd", C_INETD, OPT_FLAG, NULL, F(inetd), 0, 0, 0,
 	    "serve the one socket on standard input, as inetd,\n"
 	    "tcpserver or xinetd hand it over, then exit" },
-	{ "protocol", 'P', OPT_ARG, "NAME", 0, 0, 0,
+	{ "protocol", 'P', OPT_ARG, "NAME", 0, 0, 0, 0,
 	    "the protocol of --inetd and of sockets from\n"
 	    "systemd without a name: stamp, time, daytime" },
-	{ "announce", C_ANNOUNCE, OPT_ARG, "SPEC", 0, 0, 0,
+	{ "announce", C_ANNOUNCE, OPT_ARG, "SPEC", 0, 0, 0, 0,
 	    "also send the time, unasked, to a multicast group\n"
 	    "or a broadcast address: udp:ADDRESS:PORT[/PROTOCOL],\n"
 	    "e.g. udp:239.255.19.37:1937 udp:[ff05::1937]:1937\n"
 	    "udp:192.0.2.255:1937; repeatable, up to "
 	    XSTR(ANNOUNCE_MAX) },
 	{ "every", C_EVERY, OPT_SECS, "SECONDS", F(ann.every_ms),
-	    1000, 86400000,
+	    1000, 86400000, ANNOUNCE_EVERY_MS,
 	    "announce at each multiple of SECONDS of the Unix\n"
 	    "time, 1 to 86400 (default 1)" },
 	{ "announce-ttl", C_ANNOUNCE_TTL, OPT_INT, "N", F(ann.ttl), 1, 255,
+	    ANNOUNCE_TTL,
 	    "multicast TTL or hop limit, 1 to 255 (default "
 	    XSTR(ANNOUNCE_TTL) ":\n"
 	    "this link only; raise it to cross routers)" },
-	{ "announce-if", C_ANNOUNCE_IF, OPT_STR, "NAME", F(ann.ifname), 0, 0,
+	{ "announce-if", C_ANNOUNCE_IF, OPT_STR, "NAME", F(ann.ifname), 0, 0, 0,
 	    "send through interface NAME (default: the one\n"
 	    "the routes choose)" },
-	{ "ready-fd", C_READY_FD, OPT_INT, "FD", F(ready_fd), 3, 65535,
+	{ "ready-fd", C_READY_FD, OPT_INT, "FD", F(ready_fd), 3, 65535, -1,
 	    "close FD once every listener is bound" },
 	{ "stats-interval", C_STATS_INTERVAL, OPT_SECS, "SECONDS",
-	    F(stats_ms), 1, 86400000,
+	    F(stats_ms), 1, 86400000, 0,
 	    "log the counters that often" },
-	{ "verbose", 'v', OPT_FLAG, NULL, F(verbose), 0, 0,
+	{ "verbose", 'v', OPT_FLAG, NULL, F(verbose), 0, 0, 0,
 	    "log Client:IP:PORT for each client" },
-	{ "syslog", C_SYSLOG, OPT_FLAG, NULL, F(syslog), 0, 0,
+	{ "syslog", C_SYSLOG, OPT_FLAG, NULL, F(syslog), 0, 0, 0,
 	    "log to syslog instead of stderr" },
-	{ "timestamps", C_TIMESTAMPS, OPT_FLAG, NULL, F(timestamps), 0, 0,
+	{ "timestamps", C_TIMESTAMPS, OPT_FLAG, NULL, F(timestamps), 0, 0, 0,
 	    "put a UTC time stamp on each log line" },
-	{ "help", 'h', OPT_NONE, NULL, 0, 0, 0, "this help" },
-	{ "version", 'V', OPT_NONE, NULL, 0, 0, 0, "print the version" },
-	{ NULL, 0, 0, NULL, 0, 0, 0, NULL }
+	{ "help", 'h', OPT_NONE, NULL, 0, 0, 0, 0, "this help" },
+	{ "version", 'V', OPT_NONE, NULL, 0, 0, 0, 0, "print the version" },
+	{ NULL, 0, 0, NULL, 0, 0, 0, 0, NULL }
 };
 
 /* As the man page's SYNOPSIS has it. */
@@ -198,17 +201,11 @@ defaults(struct conf *c)
 	long	 ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
 	memset(c, 0, sizeof *c);
+	announce_init(&c->ann);
+	opt_defaults(opts, c);
+	c->workers = ncpu > 0 && ncpu < 1024 ? (int)ncpu : 1;
 	c->proto = STAMP_PROTO_STAMP;
 	c->model = model_list[0];
-	c->ready_fd = -1;
-	c->workers = ncpu > 0 && ncpu < 1024 ? (int)ncpu : 1;
-	c->max_workers = 256;
-	c->min_spare = 2;
-	c->max_spare = 8;
-	c->backlog = SOMAXCONN;
-	c->linger_ms = 1000;
-	c->udp_rate = CONF_UDP_RATE;
-	announce_init(&c->ann);
 }
 
 /* The options that are more than a number or a flag. */

@@ -170,6 +170,20 @@ store(const struct opt *o, const char *arg, char *field)
 	}
 }
 
+void
+opt_defaults(const struct opt *tab, void *base)
+{
+	char	*field;
+
+	for (; tab->id != 0; tab++) {
+		field = (char *)base + tab->off;
+		if (tab->kind == OPT_INT)
+			*(int *)(void *)field = (int)tab->dflt;
+		else if (tab->kind == OPT_LLONG || tab->kind == OPT_SECS)
+			*(long long *)(void *)field = tab->dflt;
+	}
+}
+
 /*
  * What getopt refused, named as the user wrote it.  optopt is 0 for an
  * unknown long option, and an option's own id when it was given an
@@ -234,4 +248,15 @@ opt_help(FILE *fp, const struct opt *o, const char *text)
 		else
 			fputc(*text, fp);
 	fputc('\n', fp);
+}
+
+void
+opt_help_all(const struct opt *tab)
+{
+	if (usage != NULL)
+		usage(stdout);
+	printf("\n");
+	for (; tab->id != 0; tab++)
+		opt_help(stdout, tab, NULL);
+	exit(0);
 }

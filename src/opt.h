@@ -33,6 +33,7 @@ struct opt {
 	const char	*arg;	/* the argument as --help shows it */
 	size_t		 off;	/* offsetof the field in the program's struct */
 	long long	 min, max;
+	long long	 dflt;	/* a number's value until the option is given */
 	const char	*help;	/* lines for --help, '\n' apart; NULL: none */
 };
 
@@ -47,6 +48,12 @@ struct opt {
  * that prints its usage lines, which follow every usage error.
  */
 void	opt_init(const char *prog, void (*usage)(FILE *));
+
+/*
+ * Set each number of tab (OPT_INT, OPT_LLONG, OPT_SECS) in the struct at
+ * base to its default.
+ */
+void	opt_defaults(const struct opt *tab, void *base);
 
 /*
  * getopt_long over the table tab, which must stay the same from call to
@@ -77,6 +84,12 @@ void	opt_fail(const char *fmt, ...)
  * lines, or text in their place when text is not NULL.
  */
 void	opt_help(FILE *fp, const struct opt *o, const char *text);
+
+/*
+ * --help when one line an option says it all: the usage, a blank line and
+ * each option of tab, on stdout; exit 0.
+ */
+void	opt_help_all(const struct opt *tab) __attribute__((noreturn));
 
 /* --version: print "prog X.Y.Z" and exit 0. */
 void	opt_version(void) __attribute__((noreturn));

@@ -95,39 +95,40 @@ enum {
 
 /* In the order of --help. */
 static const struct opt opts[] = {
-	{ "ipv4", '4', OPT_NONE, NULL, 0, 0, 0, "use IPv4 only" },
-	{ "ipv6", '6', OPT_NONE, NULL, 0, 0, 0, "use IPv6 only" },
-	{ "help", 'h', OPT_NONE, NULL, 0, 0, 0, "print this help and exit" },
-	{ "listen", 'l', OPT_STR, "SPEC", A(lspec), 0, 0,
+	{ "ipv4", '4', OPT_NONE, NULL, 0, 0, 0, 0, "use IPv4 only" },
+	{ "ipv6", '6', OPT_NONE, NULL, 0, 0, 0, 0, "use IPv6 only" },
+	{ "help", 'h', OPT_NONE, NULL, 0, 0, 0, 0, "print this help and exit" },
+	{ "listen", 'l', OPT_STR, "SPEC", A(lspec), 0, 0, 0,
 	    "print the announcements sent to SPEC,\n"
 	    "udp:GROUP:PORT (joined), or\n"
 	    "udp:0.0.0.0:PORT or udp:[::]:PORT for\n"
 	    "broadcast and unicast" },
-	{ "count", 'n', OPT_LLONG, "N", A(count), 1, 1000000000,
+	{ "count", 'n', OPT_LLONG, "N", A(count), 1, 1000000000, 0,
 	    "with -l: stop after N announcements (default: never)" },
-	{ "interface", ARG_INTERFACE, OPT_STR, "NAME", A(ifname), 0, 0,
+	{ "interface", ARG_INTERFACE, OPT_STR, "NAME", A(ifname), 0, 0, 0,
 	    "with -l: join the group on NAME (default: as the\n"
 	    "routes say)" },
-	{ "protocol", 'P', OPT_ARG, "NAME", 0, 0, 0,
+	{ "protocol", 'P', OPT_ARG, "NAME", 0, 0, 0, 0,
 	    "stamp (default), time or daytime" },
-	{ "port", 'p', OPT_INT, "PORT", A(port), 1, 65535,
+	{ "port", 'p', OPT_INT, "PORT", A(port), 1, 65535, -1,
 	    "port (default: the protocol's: 1937, 37, 13)" },
-	{ "quiet", 'q', OPT_FLAG, NULL, A(quiet), 0, 0,
+	{ "quiet", 'q', OPT_FLAG, NULL, A(quiet), 0, 0, 0,
 	    "print only the Unix time" },
-	{ "retries", 'r', OPT_INT, "N", A(retries), 0, 100,
+	{ "retries", 'r', OPT_INT, "N", A(retries), 0, 100, 2,
 	    "UDP: resend the datagram up to N times (default 2)" },
 	/* A millisecond is the finest that poll can wait. */
 	{ "timeout", 't', OPT_SECS, "SECONDS", A(timeout_ms), 1, 3600000,
+	    5000,
 	    "give up after SECONDS in all (default 5; with -l\n"
 	    "none)" },
-	{ "udp", 'u', OPT_FLAG, NULL, A(udp), 0, 0,
+	{ "udp", 'u', OPT_FLAG, NULL, A(udp), 0, 0, 0,
 	    "ask over UDP instead of TCP" },
-	{ "version", 'V', OPT_NONE, NULL, 0, 0, 0,
+	{ "version", 'V', OPT_NONE, NULL, 0, 0, 0, 0,
 	    "print the version and exit" },
-	{ "verbose", 'v', OPT_FLAG, NULL, A(verbose), 0, 0,
+	{ "verbose", 'v', OPT_FLAG, NULL, A(verbose), 0, 0, 0,
 	    "print the address and the raw reply to stderr;\n"
 	    "with -l also the port, and each TTL" },
-	{ NULL, 0, 0, NULL, 0, 0, 0, NULL }
+	{ NULL, 0, 0, NULL, 0, 0, 0, 0, NULL }
 };
 
 static void
@@ -139,18 +140,6 @@ usage(FILE *fp)
 	    "       stamp -l spec [-hqVv] [-n count] [-P protocol] "
 	    "[-t seconds]\n"
 	    "             [--interface name]\n");
-}
-
-static void __attribute__((noreturn))
-help(void)
-{
-	const struct opt	*o;
-
-	usage(stdout);
-	printf("\n");
-	for (o = opts; o->id != 0; o++)
-		opt_help(stdout, o, NULL);
-	exit(0);
 }
 
 /* What no one option can say alone; then the operands. */
@@ -181,13 +170,11 @@ parse(struct args *a, int argc, char *argv[])
 {
 	int	 ch, family;
 
+	opt_init("stamp", usage);
+	opt_defaults(opts, a);
 	a->host = "localhost";
-	a->port = -1;
 	a->proto = STAMP_PROTO_STAMP;
 	a->family = AF_UNSPEC;
-	a->retries = 2;
-	a->timeout_ms = 5000;
-	opt_init("stamp", usage);
 	while ((ch = opt_next(argc, argv, opts, a)) != -1) {
 		switch (ch) {
 		case '4':
@@ -198,7 +185,7 @@ parse(struct args *a, int argc, char *argv[])
 			a->family = family;
 			break;
 		case 'h':
-			help();
+			opt_help_all(opts);
 		case 'P':
 			if ((a->proto = wire_proto_find(optarg)) == -1)
 				opt_fail("--protocol %s: want stamp, time or "
@@ -316,7 +303,7 @@ ask_tcp(struct query *q)
 	socklen_t		 fromlen;
 	long long		 left;
 	ssize_t			 n;
-	int			 fd, r, saved;
+	int			 fd, r;
 
 	if ((left = ms_left(&q->deadline)) <= 0) {
 		errno = ETIMEDOUT;
@@ -353,9 +340,7 @@ ask_tcp(struct query *q)
 	close(fd);
 	return 0;
 fail:
-	saved = errno;
-	close(fd);
-	errno = saved;
+	net_close(fd);
 	return -1;
 }
 
@@ -373,7 +358,7 @@ ask_udp(struct query *q)
 	struct timespec		 tryend;
 	long long		 left, share;
 	ssize_t			 n;
-	int			 fd, r, try, saved;
+	int			 fd, r, try;
 
 	if ((left = ms_left(&q->deadline)) <= 0) {
 		errno = ETIMEDOUT;
@@ -415,9 +400,7 @@ ask_udp(struct query *q)
 	}
 	errno = ETIMEDOUT;
 fail:
-	saved = errno;
-	close(fd);
-	errno = saved;
+	net_close(fd);
 	return -1;
 }
 

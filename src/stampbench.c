@@ -159,31 +159,31 @@ enum {
 
 /* In the order of --help. */
 static const struct opt opts[] = {
-	{ NULL, '4', OPT_NONE, NULL, 0, 0, 0, "use IPv4 only" },
-	{ NULL, '6', OPT_NONE, NULL, 0, 0, 0, "use IPv6 only" },
-	{ "concurrency", 'c', OPT_INT, "N", O(conc), 1, MAXCONC,
+	{ NULL, '4', OPT_NONE, NULL, 0, 0, 0, 0, "use IPv4 only" },
+	{ NULL, '6', OPT_NONE, NULL, 0, 0, 0, 0, "use IPv6 only" },
+	{ "concurrency", 'c', OPT_INT, "N", O(conc), 1, MAXCONC, 16,
 	    "exchanges in flight (default 16)" },
-	{ "duration", 'd', OPT_SECS, "S", O(duration_ms), 1, 1000000000,
+	{ "duration", 'd', OPT_SECS, "S", O(duration_ms), 1, 1000000000, 0,
 	    "run S seconds (decimals ok)" },
-	{ "help", 'h', OPT_NONE, NULL, 0, 0, 0, "print this and exit" },
-	{ "requests", 'n', OPT_LLONG, "N", O(count), 1, 1000000000000LL,
+	{ "help", 'h', OPT_NONE, NULL, 0, 0, 0, 0, "print this and exit" },
+	{ "requests", 'n', OPT_LLONG, "N", O(count), 1, 1000000000000LL, -1,
 	    "run N exchanges (default 100000)" },
-	{ "protocol", 'P', OPT_ARG, "P", 0, 0, 0,
+	{ "protocol", 'P', OPT_ARG, "P", 0, 0, 0, 0,
 	    "stamp, time, daytime or msec (default stamp)" },
-	{ "quiet", 'q', OPT_FLAG, NULL, O(quiet), 0, 0,
+	{ "quiet", 'q', OPT_FLAG, NULL, O(quiet), 0, 0, 0,
 	    "print only the RESULT line" },
-	{ "threads", 't', OPT_INT, "N", O(nthreads), 1, MAXTHREADS,
+	{ "threads", 't', OPT_INT, "N", O(nthreads), 1, MAXTHREADS, 1,
 	    "worker threads (default 1)" },
-	{ "timeout", 'T', OPT_INT, "MS", O(timeout_ms), 1, 3600000,
+	{ "timeout", 'T', OPT_INT, "MS", O(timeout_ms), 1, 3600000, 5000,
 	    "give up on an exchange after MS (default 5000)" },
-	{ "udp", 'u', OPT_FLAG, NULL, O(udp), 0, 0,
+	{ "udp", 'u', OPT_FLAG, NULL, O(udp), 0, 0, 0,
 	    "ask over UDP, not TCP" },
-	{ "version", 'V', OPT_NONE, NULL, 0, 0, 0,
+	{ "version", 'V', OPT_NONE, NULL, 0, 0, 0, 0,
 	    "print the version and exit" },
-	{ "spread", ARG_SPREAD, OPT_INT, "N", O(spread), 0, 65534,
+	{ "spread", ARG_SPREAD, OPT_INT, "N", O(spread), 0, 65534, 64,
 	    "TCP to 127/8: connect from N source addresses\n"
 	    "127.0.0.1 and up (default 64, 0: do not bind)" },
-	{ NULL, 0, 0, NULL, 0, 0, 0, NULL }
+	{ NULL, 0, 0, NULL, 0, 0, 0, 0, NULL }
 };
 
 static void
@@ -197,38 +197,22 @@ usage(FILE *fp)
 	    "                  [host [port]]\n");
 }
 
-static void __attribute__((noreturn))
-help(void)
-{
-	const struct opt	*o;
-
-	usage(stdout);
-	printf("\n");
-	for (o = opts; o->id != 0; o++)
-		opt_help(stdout, o, NULL);
-	exit(0);
-}
-
 static void
 parse(struct opts *o, int argc, char *argv[])
 {
 	int	 ch;
 
+	opt_init("stampbench", usage);
+	opt_defaults(opts, o);
 	o->host = "127.0.0.1";
 	o->port = -1;
 	o->family = AF_UNSPEC;
 	o->proto = STAMP_PROTO_STAMP;
-	o->conc = 16;
-	o->nthreads = 1;
-	o->timeout_ms = 5000;
-	o->spread = 64;
-	o->count = -1;
-	opt_init("stampbench", usage);
 	while ((ch = opt_next(argc, argv, opts, o)) != -1) {
 		if (ch == '4' || ch == '6')
 			o->family = ch == '4' ? AF_INET : AF_INET6;
 		else if (ch == 'h')
-			help();
+			opt_help_all(opts);
 		else if (ch == 'V')
 			opt_version();
 		else if (ch == 'P' && strcmp(optarg, "msec") == 0)
@@ -459,7 +443,7 @@ tcp_start(struct worker *w, struct slot *s)
 {
 	struct bench		*b = w->b;
 	struct epoll_event	 ev;
-	int			 fd, one = 1, saved;
+	int			 fd, one = 1;
 
 	s->start = now_ns(CLOCK_MONOTONIC);
 	fd = socket(b->addr.ss_family,
@@ -491,9 +475,7 @@ tcp_start(struct worker *w, struct slot *s)
 	s->fd = fd;
 	return 0;
 fail:
-	saved = errno;
-	close(fd);
-	errno = saved;
+	net_close(fd);
 	return -1;
 }
 
