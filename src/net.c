@@ -147,9 +147,8 @@ setopt(int fd, int level, int name, int value)
 	return setsockopt(fd, level, name, &value, sizeof value);
 }
 
-/* Close without disturbing errno: the caller reports the first failure. */
-static void
-close_keep_errno(int fd)
+void
+net_close(int fd)
 {
 	int	 saved = errno;
 
@@ -232,7 +231,7 @@ bind_one(const struct net_spec *spec, const struct sockaddr *addr,
 		goto fail;
 	return fd;
 fail:
-	close_keep_errno(fd);
+	net_close(fd);
 	return -1;
 }
 
@@ -260,7 +259,7 @@ net_listen(const struct net_spec *spec, int backlog, int reuseport,
 		return fd;
 	len = sizeof *bound;
 	if (getsockname(fd, (struct sockaddr *)bound, &len) == -1) {
-		close_keep_errno(fd);
+		net_close(fd);
 		return -1;
 	}
 	if (boundlen != NULL)
@@ -603,7 +602,7 @@ net_connect(const struct sockaddr *addr, socklen_t len, int type,
 		goto fail;
 	return fd;
 fail:
-	close_keep_errno(fd);
+	net_close(fd);
 	return -1;
 }
 

@@ -190,6 +190,12 @@ int		 net_recvmmsg(int fd, struct mmsghdr *msgs, unsigned int n);
 int		 net_sendmmsg(int fd, struct mmsghdr *msgs, unsigned int n);
 
 /*
+ * Close fd without disturbing errno, on a failure path: the caller
+ * reports the first failure, not the close's.
+ */
+void		 net_close(int fd);
+
+/*
  * Write addr as "127.0.0.1:1937" or "[::1]:1937" into buf (NET_ADDRSTRLEN
  * bytes is always enough).  A v4-mapped IPv6 address is written as IPv4.
  * Returns buf.

@@ -7,8 +7,8 @@
  * Everything it does is bounded by one deadline (-t), name resolution
  * included; only --listen may wait for ever, as it is told.  Over TCP it
  * never sends a byte and reads at most REPLY_LIMIT; over UDP it sends
- * empty datagrams only, and when listening nothing at all.  Only main and
- * listen_announcements print and exit.
+ * empty datagrams only, and when listening nothing at all.  The exchanges
+ * return -1 and errno; the steps of main that call them print and exit.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -21,13 +21,16 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "net.h"
+#include "opt.h"
 #include "proto.h"
 #include "wire.h"
 
@@ -65,8 +68,67 @@ static struct {
 	.cv = PTHREAD_COND_INITIALIZER,
 };
 
+
+/* The command line, as parse leaves it. */
+struct args {
+	const char		*host;		/* operands, or localhost */
+	int			 port;		/* -p or operand; -1: proto's */
+	int			 proto;		/* -P */
+	int			 family;	/* -4, -6, or AF_UNSPEC */
+	int			 udp;		/* -u */
+	int			 retries;	/* -r */
+	long long		 timeout_ms;	/* -t */
+	int			 quiet;		/* -q */
+	int			 verbose;	/* -v */
+	const char		*lspec;		/* -l, or NULL */
+	const char		*ifname;	/* --interface, or NULL */
+	long long		 count;		/* -n; 0: for ever */
+	int			 timed;		/* -t was given */
+	int			 retried;	/* -r was given */
+};
+
+#define A(field)	offsetof(struct args, field)
+
 enum {
-	OPT_INTERFACE = 256,
+	ARG_INTERFACE = OPT_LONG,
+};
+
+/* In the order of --help. */
+static const struct opt opts[] = {
+	{ "ipv4", '4', OPT_NONE, NULL, 0, 0, 0, 0, "use IPv4 only" },
+	{ "ipv6", '6', OPT_NONE, NULL, 0, 0, 0, 0, "use IPv6 only" },
+	{ "help", 'h', OPT_NONE, NULL, 0, 0, 0, 0, "print this help and exit" },
+	{ "listen", 'l', OPT_STR, "SPEC", A(lspec), 0, 0, 0,
+	    "print the announcements sent to SPEC,\n"
+	    "udp:GROUP:PORT (joined), or\n"
+	    "udp:0.0.0.0:PORT or udp:[::]:PORT for\n"
+	    "broadcast and unicast" },
+	{ "count", 'n', OPT_LLONG, "N", A(count), 1, 1000000000, 0,
+	    "with -l: stop after N announcements (default: never)" },
+	{ "interface", ARG_INTERFACE, OPT_STR, "NAME", A(ifname), 0, 0, 0,
+	    "with -l: join the group on NAME (default: as the\n"
+	    "routes say)" },
+	{ "protocol", 'P', OPT_ARG, "NAME", 0, 0, 0, 0,
+	    "stamp (default), time or daytime" },
+	{ "port", 'p', OPT_INT, "PORT", A(port), 1, 65535, -1,
+	    "port (default: the protocol's: 1937, 37, 13)" },
+	{ "quiet", 'q', OPT_FLAG, NULL, A(quiet), 0, 0, 0,
+	    "print only the Unix time" },
+	{ "retries", 'r', OPT_INT, "N", A(retries), 0, 100, 2,
+	    "UDP: resend the datagram up to N times (default 2)" },
+	/* A millisecond is the finest that poll can wait. */
+	{ "timeout", 't', OPT_SECS, "SECONDS", A(timeout_ms), 1, 3600000,
+	    5000,
+	    "give up after SECONDS in all (default 5; with -l\n"
+	    "none)" },
+	{ "udp", 'u', OPT_FLAG, NULL, A(udp), 0, 0, 0,
+	    "ask over UDP instead of TCP" },
+	{ "version", 'V', OPT_NONE, NULL, 0, 0, 0, 0,
+	    "print the version and exit" },
+	{ "verbose", 'v', OPT_FLAG, NULL, A(verbose), 0, 0, 0,
+	    "print the address and the raw reply to stderr;\n"
+	    "with -l also the port, and each TTL" },
+	{ NULL, 0, 0, NULL, 0, 0, 0, 0, NULL }
 };
 
 static void
@@ -80,61 +142,79 @@ usage(FILE *fp)
 	    "             [--interface name]\n");
 }
 
+/* What no one option can say alone; then the operands. */
 static void
-help(void)
+check(struct args *a, int argc, char *argv[])
 {
-	usage(stdout);
-	printf("\n"
-	    "  -4, --ipv4            use IPv4 only\n"
-	    "  -6, --ipv6            use IPv6 only\n"
-	    "  -h, --help            print this help and exit\n"
-	    "  -l, --listen=SPEC     print the announcements sent to SPEC,\n"
-	    "                        udp:GROUP:PORT (joined), or\n"
-	    "                        udp:0.0.0.0:PORT or udp:[::]:PORT for\n"
-	    "                        broadcast and unicast\n"
-	    "  -n, --count=N         with -l: stop after N announcements "
-	    "(default: never)\n"
-	    "      --interface=NAME  with -l: join the group on NAME "
-	    "(default: as the\n"
-	    "                        routes say)\n"
-	    "  -P, --protocol=NAME   stamp (default), time or daytime\n"
-	    "  -p, --port=PORT       port (default: the protocol's: "
-	    "1937, 37, 13)\n"
-	    "  -q, --quiet           print only the Unix time\n"
-	    "  -r, --retries=N       UDP: resend the datagram up to N times "
-	    "(default 2)\n"
-	    "  -t, --timeout=SECONDS give up after SECONDS in all "
-	    "(default 5; with -l\n"
-	    "                        none)\n"
-	    "  -u, --udp             ask over UDP instead of TCP\n"
-	    "  -V, --version         print the version and exit\n"
-	    "  -v, --verbose         print the address and the raw reply "
-	    "to stderr;\n"
-	    "                        with -l also the port, and each TTL\n");
+	if (a->lspec == NULL && (a->count != 0 || a->ifname != NULL))
+		opt_fail("-n and --interface go with --listen");
+	if (a->lspec != NULL && (argc > 0 || a->port != -1))
+		opt_fail("--listen takes no host and no port: SPEC names "
+		    "them");
+	if (a->lspec != NULL && (a->family != AF_UNSPEC || a->retried))
+		opt_fail("-4, -6 and -r do not apply to --listen");
+	if (argc > 2)
+		opt_fail("too many operands");
+	if (argc == 2 && a->port != -1)
+		opt_fail("a port both as -p and as an operand");
+	if (argc == 2)
+		a->port = (int)opt_number("port", argv[1], 1, 65535);
+	if (argc >= 1)
+		a->host = argv[0];
+	if (a->port == -1)
+		a->port = wire_proto_port(a->proto);
 }
 
-/*
- * Read a number in [min, max]: whole ones as digits only, the others may
- * have one decimal point.  No sign, exponent, "inf" or "nan" gets through.
- * Returns NULL, or what is wrong with s.
- */
-static const char *
-number(const char *s, int whole, double min, double max, double *v)
+static void
+parse(struct args *a, int argc, char *argv[])
 {
-	const char	*digits = whole ? "0123456789" : "0123456789.";
-	char		*end;
-	size_t		 n = strlen(s);
+	int	 ch, family;
 
-	if (n == 0 || strspn(s, digits) != n ||
-	    strchr(s, '.') != strrchr(s, '.') || strcmp(s, ".") == 0)
-		return whole ? "not a whole number" : "not a number";
-	errno = 0;
-	*v = strtod(s, &end);
-	if (*end != '\0' || errno == ERANGE || *v > max)
-		return "too large";
-	if (*v < min)
-		return "too small";
-	return NULL;
+	opt_init("stamp", usage);
+	opt_defaults(opts, a);
+	a->host = "localhost";
+	a->proto = STAMP_PROTO_STAMP;
+	a->family = AF_UNSPEC;
+	while ((ch = opt_next(argc, argv, opts, a)) != -1) {
+		switch (ch) {
+		case '4':
+		case '6':
+			family = ch == '4' ? AF_INET : AF_INET6;
+			if (a->family != AF_UNSPEC && a->family != family)
+				opt_fail("-4 and -6 exclude each other");
+			a->family = family;
+			break;
+		case 'h':
+			opt_help_all(opts);
+		case 'P':
+			if ((a->proto = wire_proto_find(optarg)) == -1)
+				opt_fail("--protocol %s: want stamp, time or "
+				    "daytime", optarg);
+			break;
+		case 'r':
+			a->retried = 1;
+			break;
+		case 't':
+			a->timed = 1;
+			break;
+		case 'V':
+			opt_version();
+		}
+	}
+	check(a, argc - optind, argv + optind);
+}
+
+/* The time ms from now on clock. */
+static void
+deadline_in(struct timespec *ts, clockid_t clock, long long ms)
+{
+	clock_gettime(clock, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += ms % 1000 * 1000000;
+	if (ts->tv_nsec >= 1000000000) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000;
+	}
 }
 
 static long long
@@ -193,13 +273,7 @@ resolve(struct query *q)
 
 	/* The condition variable's clock is CLOCK_REALTIME: convert. */
 	left = ms_left(&q->deadline);
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += left / 1000;
-	until.tv_nsec += left % 1000 * 1000000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
+	deadline_in(&until, CLOCK_REALTIME, left);
 	pthread_mutex_lock(&rs.mu);
 	while (!rs.done && ms_left(&q->deadline) > 0)
 		if (pthread_cond_timedwait(&rs.cv, &rs.mu, &until) ==
@@ -229,7 +303,7 @@ ask_tcp(struct query *q)
 	socklen_t		 fromlen;
 	long long		 left;
 	ssize_t			 n;
-	int			 fd, r, saved;
+	int			 fd, r;
 
 	if ((left = ms_left(&q->deadline)) <= 0) {
 		errno = ETIMEDOUT;
@@ -266,9 +340,7 @@ ask_tcp(struct query *q)
 	close(fd);
 	return 0;
 fail:
-	saved = errno;
-	close(fd);
-	errno = saved;
+	net_close(fd);
 	return -1;
 }
 
@@ -286,7 +358,7 @@ ask_udp(struct query *q)
 	struct timespec		 tryend;
 	long long		 left, share;
 	ssize_t			 n;
-	int			 fd, r, try, saved;
+	int			 fd, r, try;
 
 	if ((left = ms_left(&q->deadline)) <= 0) {
 		errno = ETIMEDOUT;
@@ -303,13 +375,7 @@ ask_udp(struct query *q)
 			break;
 		if (try < q->retries && share < left)
 			left = share;
-		clock_gettime(CLOCK_MONOTONIC, &tryend);
-		tryend.tv_sec += left / 1000;
-		tryend.tv_nsec += left % 1000 * 1000000;
-		if (tryend.tv_nsec >= 1000000000) {
-			tryend.tv_sec++;
-			tryend.tv_nsec -= 1000000000;
-		}
+		deadline_in(&tryend, CLOCK_MONOTONIC, left);
 		clock_gettime(CLOCK_REALTIME, &q->sent);
 		if (net_sendto(fd, "", 0, NULL, 0) == -1)
 			goto fail;
@@ -334,9 +400,7 @@ ask_udp(struct query *q)
 	}
 	errno = ETIMEDOUT;
 fail:
-	saved = errno;
-	close(fd);
-	errno = saved;
+	net_close(fd);
 	return -1;
 }
 
@@ -415,430 +479,325 @@ is_group(const struct net_spec *spec)
 	return IN6_IS_ADDR_MULTICAST(&sin6->sin6_addr);
 }
 
-/*
- * --listen: bind the port (shared: SO_REUSEADDR and SO_REUSEPORT, so that
- * several receivers on one host each get every announcement), join the
- * group if it is one, and print each announcement as it comes.  Returns
- * the exit status: 0 after count announcements, 1 on a failure or when
- * the timeout (0: none) passed first, 2 on a bad spec.  A malformed
- * announcement is reported and skipped: anyone may send to a group.
- */
-static int
-listen_announcements(const char *text, const char *ifname, int proto,
-    unsigned long long count, double timeout, int quiet, int verbose)
-{
-	static char		 reply[REPLY_LIMIT + 1];
-	static char		 raw[4 * sizeof reply + 3];
-	struct net_spec		 spec;
-	struct sockaddr_storage	 bound, from;
-	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&spec.addr;
-	struct timespec		 deadline, now;
-	struct mmsghdr		 m;
-	struct iovec		 iov;
-	struct cmsghdr		*c;
-	struct wire_tm		 tm;
-	union {
-		struct cmsghdr	 align;
-		char		 buf[2 * CMSG_SPACE(sizeof(int))];
-	}			 ctl;
-	socklen_t		 boundlen;
-	unsigned long long	 got = 0;
-	unsigned int		 ifindex = 0;
-	char			 where[NET_ADDRSTRLEN], here[NET_ADDRSTRLEN];
-	const char		*why, *pname = wire_proto_name(proto);
-	long long		 t, left = -1;
-	size_t			 len;
-	int			 fd, r, ttl, group;
 
-	if ((why = net_parse_spec(text, &spec)) == NULL &&
-	    spec.type != SOCK_DGRAM)
+/*
+ * Print the time t, told by where, with the offset of our clock; how
+ * says the protocol's transport.  Each line is flushed as it comes:
+ * whoever reads us may be waiting for it.
+ */
+static void
+show(const struct args *a, long long t, double offset, const char *where,
+    const char *how)
+{
+	struct wire_tm	 tm;
+
+	if (a->quiet)
+		printf("%lld\n", t);
+	else {
+		wire_civil(t, &tm);
+		printf("%lld %04lld-%02d-%02d %02d:%02d:%02d UTC offset "
+		    "%+.3fs from %s (%s/%s)\n", t, tm.year, tm.mon, tm.mday,
+		    tm.hour, tm.min, tm.sec, offset, where,
+		    wire_proto_name(a->proto), how);
+	}
+	if (fflush(stdout) == EOF || ferror(stdout))
+		fatal("stdout");
+}
+
+/*
+ * The spec of --listen, checked: udp, --interface only for a group to
+ * join, and a link-scope group only with it.  Fills spec and *ifindex
+ * (0: the routes choose).
+ */
+static void
+listen_spec(const struct args *a, struct net_spec *spec,
+    unsigned int *ifindex)
+{
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&spec->addr;
+	const char		*why;
+
+	if ((why = net_parse_spec(a->lspec, spec)) == NULL &&
+	    spec->type != SOCK_DGRAM)
 		why = "announcements come over udp only";
-	if (why != NULL) {
-		fprintf(stderr, "stamp: --listen %s: %s\n", text, why);
-		usage(stderr);
-		return 2;
-	}
-	group = is_group(&spec);
-	if (ifname != NULL && !group) {
-		fprintf(stderr, "stamp: --interface: %s is not a group to "
-		    "join\n", text);
-		usage(stderr);
-		return 2;
-	}
-	if (ifname != NULL && (ifindex = if_nametoindex(ifname)) == 0) {
-		fprintf(stderr, "stamp: --interface %s: %s\n", ifname,
-		    strerror(errno));
-		return 1;
-	}
-	if (spec.addr.ss_family == AF_INET6 &&
+	if (why != NULL)
+		opt_fail("--listen %s: %s", a->lspec, why);
+	if (a->ifname != NULL && !is_group(spec))
+		opt_fail("--interface: %s is not a group to join", a->lspec);
+	*ifindex = 0;
+	if (a->ifname != NULL && (*ifindex = if_nametoindex(a->ifname)) == 0)
+		fatal("--interface %s", a->ifname);
+	if (spec->addr.ss_family == AF_INET6 &&
 	    (IN6_IS_ADDR_MC_LINKLOCAL(&sin6->sin6_addr) ||
 	    IN6_IS_ADDR_MC_NODELOCAL(&sin6->sin6_addr))) {
 		/* Linux binds a link-scope address only with its link. */
-		if (ifindex == 0) {
-			fprintf(stderr, "stamp: --listen %s: a link-scope "
-			    "group needs --interface\n", text);
-			usage(stderr);
-			return 2;
-		}
-		sin6->sin6_scope_id = ifindex;
+		if (*ifindex == 0)
+			opt_fail("--listen %s: a link-scope group needs "
+			    "--interface", a->lspec);
+		sin6->sin6_scope_id = *ifindex;
 	}
+}
 
-	/*
-	 * Bound to the group's address, the socket gets that group's
-	 * datagrams only, not those of every group joined on the port.
-	 */
-	if ((fd = net_listen(&spec, 0, 1, &bound, &boundlen)) == -1) {
-		fprintf(stderr, "stamp: bind %s: %s\n", text, strerror(errno));
-		return 1;
-	}
-	/*
-	 * Linux hands a socket the datagrams of every group that any socket
-	 * of the host joined on that port (IP_MULTICAST_ALL): we want those
-	 * of our own group alone, and none on a broadcast port.  The IPv6
-	 * twin is younger (Linux 4.20): where it is missing, the bound
-	 * address still filters.
-	 */
-	if ((spec.addr.ss_family == AF_INET || spec.any) &&
+/*
+ * Linux hands a socket the datagrams of every group that any socket of
+ * the host joined on that port (IP_MULTICAST_ALL): we want those of our
+ * own group alone, and none on a broadcast port.  The IPv6 twin is
+ * younger (Linux 4.20): where it is missing, the bound address still
+ * filters.  Then join the group, and ask for the TTL that reached us,
+ * which tells how far the sender let it go.  Returns 0, or -1 and errno.
+ */
+static int
+listen_options(int fd, const struct net_spec *spec, unsigned int ifindex,
+    int verbose)
+{
+	int	 v4 = spec->addr.ss_family == AF_INET;
+
+	if ((v4 || spec->any) &&
 	    setint(fd, IPPROTO_IP, IP_MULTICAST_ALL, 0) == -1)
-		goto fail;
-	if (spec.addr.ss_family == AF_INET6 &&
-	    setint(fd, IPPROTO_IPV6, IPV6_MULTICAST_ALL, 0) == -1 &&
+		return -1;
+	if (!v4 && setint(fd, IPPROTO_IPV6, IPV6_MULTICAST_ALL, 0) == -1 &&
 	    errno != ENOPROTOOPT)
-		goto fail;
-	if (group && join(fd, &spec, ifindex) == -1)
-		goto fail;
-	/* The TTL that reached us tells how far the sender let it go. */
-	if (verbose && spec.addr.ss_family == AF_INET &&
+		return -1;
+	if (is_group(spec) && join(fd, spec, ifindex) == -1)
+		return -1;
+	if (verbose && (v4 || spec->any) &&
 	    setint(fd, IPPROTO_IP, IP_RECVTTL, 1) == -1)
-		goto fail;
-	if (verbose && spec.addr.ss_family == AF_INET6 &&
-	    (setint(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1) == -1 ||
-	    (spec.any && setint(fd, IPPROTO_IP, IP_RECVTTL, 1) == -1)))
-		goto fail;
-	net_addr_str((struct sockaddr *)&bound, here, sizeof here);
-	if (verbose)
-		fprintf(stderr, "stamp: listening on udp %s (%s)%s%s%s\n",
-		    here, pname, group ? ", joined on " : ", no group",
-		    group ? (ifname != NULL ? ifname : "the routes' "
-		    "interface") : "", group ? "" : " (broadcast, unicast)");
-
-	if (timeout > 0) {
-		left = (long long)(timeout * 1000 + 0.5);
-		clock_gettime(CLOCK_MONOTONIC, &deadline);
-		deadline.tv_sec += left / 1000;
-		deadline.tv_nsec += left % 1000 * 1000000;
-		if (deadline.tv_nsec >= 1000000000) {
-			deadline.tv_sec++;
-			deadline.tv_nsec -= 1000000000;
-		}
-	}
-	while (count == 0 || got < count) {
-		if (timeout > 0 && (left = ms_left(&deadline)) <= 0)
-			break;
-		if ((r = net_wait(fd, POLLIN, (int)left)) == -1)
-			goto fail;
-		if (r == 0)
-			continue;
-		iov.iov_base = reply;
-		iov.iov_len = sizeof reply;
-		memset(&m, 0, sizeof m);
-		m.msg_hdr.msg_name = &from;
-		m.msg_hdr.msg_namelen = sizeof from;
-		m.msg_hdr.msg_iov = &iov;
-		m.msg_hdr.msg_iovlen = 1;
-		m.msg_hdr.msg_control = ctl.buf;
-		m.msg_hdr.msg_controllen = sizeof ctl.buf;
-		if ((r = net_recvmmsg(fd, &m, 1)) == -1)
-			goto fail;
-		if (r == 0)
-			continue;
-		clock_gettime(CLOCK_REALTIME, &now);
-		len = m.msg_len;
-		net_addr_str((struct sockaddr *)&from, where, sizeof where);
-		ttl = -1;
-		for (c = CMSG_FIRSTHDR(&m.msg_hdr); c != NULL;
-		    c = CMSG_NXTHDR(&m.msg_hdr, c))
-			if ((c->cmsg_level == IPPROTO_IP &&
-			    c->cmsg_type == IP_TTL) ||
-			    (c->cmsg_level == IPPROTO_IPV6 &&
-			    c->cmsg_type == IPV6_HOPLIMIT))
-				memcpy(&ttl, CMSG_DATA(c), sizeof ttl);
-		if (verbose)
-			fprintf(stderr, "stamp: %s: announcement of %zu bytes, "
-			    "ttl %d: %s\n", where, len, ttl, escape(reply,
-			    len, raw));
-		if (len > REPLY_LIMIT || (m.msg_hdr.msg_flags & MSG_TRUNC))
-			why = "announcement too long";
-		else if (wire_decode(proto, reply, len, &t, &why) == 0)
-			why = NULL;
-		if (why != NULL) {
-			fprintf(stderr, "stamp: %s: malformed %s announcement "
-			    "(skipped): %s\n", where, pname, why);
-			continue;
-		}
-		got++;
-		if (quiet)
-			printf("%lld\n", t);
-		else {
-			wire_civil(t, &tm);
-			printf("%lld %04lld-%02d-%02d %02d:%02d:%02d UTC "
-			    "offset %+.3fs from %s (%s/udp announcement)\n", t,
-			    tm.year, tm.mon, tm.mday, tm.hour, tm.min, tm.sec,
-			    (double)t - seconds(&now), where, pname);
-		}
-		/* Each line as it comes: whoever reads us may be waiting. */
-		if (fflush(stdout) == EOF) {
-			fprintf(stderr, "stamp: stdout: %s\n",
-			    strerror(errno));
-			close(fd);
-			return 1;
-		}
-	}
-	close(fd);
-	if (count != 0 && got < count) {
-		fprintf(stderr, "stamp: udp %s: timed out after %gs, %llu of "
-		    "%llu announcements\n", here, timeout, got, count);
-		return 1;
-	}
+		return -1;
+	if (verbose && !v4 &&
+	    setint(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1) == -1)
+		return -1;
 	return 0;
-fail:
-	fprintf(stderr, "stamp: --listen %s: %s\n", text, strerror(errno));
-	close(fd);
+}
+
+/*
+ * Bind the port of spec (shared: SO_REUSEADDR and SO_REUSEPORT, so that
+ * several receivers on one host each get every announcement), to the
+ * group's address, so that the socket gets that group's datagrams only;
+ * join it.  Writes the address bound into here.  Returns the socket.
+ */
+static int
+listen_socket(const struct args *a, const struct net_spec *spec,
+    unsigned int ifindex, char *here)
+{
+	struct sockaddr_storage	 bound;
+	socklen_t		 boundlen;
+	int			 fd, group = is_group(spec);
+
+	if ((fd = net_listen(spec, 0, 1, &bound, &boundlen)) == -1)
+		fatal("bind %s", a->lspec);
+	if (listen_options(fd, spec, ifindex, a->verbose) == -1)
+		fatal("--listen %s", a->lspec);
+	net_addr_str((struct sockaddr *)&bound, here, NET_ADDRSTRLEN);
+	if (a->verbose)
+		log_info("listening on udp %s (%s)%s%s%s", here,
+		    wire_proto_name(a->proto),
+		    group ? ", joined on " : ", no group",
+		    group ? (a->ifname != NULL ? a->ifname : "the routes' "
+		    "interface") : "", group ? "" : " (broadcast, unicast)");
+	return fd;
+}
+
+/*
+ * Receive one datagram from fd into buf, with the TTL or hop limit it
+ * arrived with (-1: not known).  Returns 1, 0 when none was waiting, or
+ * -1 and errno.
+ */
+static int
+recv_ttl(int fd, char *buf, size_t size, struct sockaddr_storage *from,
+    size_t *len, int *ttl, int *trunc)
+{
+	struct mmsghdr	 m;
+	struct iovec	 iov = { .iov_base = buf, .iov_len = size };
+	struct cmsghdr	*c;
+	union {
+		struct cmsghdr	 align;
+		char		 buf[2 * CMSG_SPACE(sizeof(int))];
+	}		 ctl;
+	int		 r;
+
+	memset(&m, 0, sizeof m);
+	m.msg_hdr.msg_name = from;
+	m.msg_hdr.msg_namelen = sizeof *from;
+	m.msg_hdr.msg_iov = &iov;
+	m.msg_hdr.msg_iovlen = 1;
+	m.msg_hdr.msg_control = ctl.buf;
+	m.msg_hdr.msg_controllen = sizeof ctl.buf;
+	if ((r = net_recvmmsg(fd, &m, 1)) <= 0)
+		return r;
+	*len = m.msg_len;
+	*trunc = (m.msg_hdr.msg_flags & MSG_TRUNC) != 0;
+	*ttl = -1;
+	for (c = CMSG_FIRSTHDR(&m.msg_hdr); c != NULL;
+	    c = CMSG_NXTHDR(&m.msg_hdr, c))
+		if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL) ||
+		    (c->cmsg_level == IPPROTO_IPV6 &&
+		    c->cmsg_type == IPV6_HOPLIMIT))
+			memcpy(ttl, CMSG_DATA(c), sizeof *ttl);
 	return 1;
 }
 
-int
-main(int argc, char *argv[])
+/*
+ * Read one announcement from fd and print it.  Returns 1 when it was
+ * printed; 0 when none was waiting, or it was malformed (reported and
+ * skipped: anyone may send to a group); -1 and errno.
+ */
+static int
+announcement(int fd, const struct args *a)
 {
-	static const struct option longopts[] = {
-		{ "ipv4",     no_argument,       NULL, '4' },
-		{ "ipv6",     no_argument,       NULL, '6' },
-		{ "help",     no_argument,       NULL, 'h' },
-		{ "listen",   required_argument, NULL, 'l' },
-		{ "count",    required_argument, NULL, 'n' },
-		{ "protocol", required_argument, NULL, 'P' },
-		{ "port",     required_argument, NULL, 'p' },
-		{ "quiet",    no_argument,       NULL, 'q' },
-		{ "retries",  required_argument, NULL, 'r' },
-		{ "timeout",  required_argument, NULL, 't' },
-		{ "udp",      no_argument,       NULL, 'u' },
-		{ "version",  no_argument,       NULL, 'V' },
-		{ "verbose",  no_argument,       NULL, 'v' },
-		{ "interface", required_argument, NULL, OPT_INTERFACE },
-		{ NULL,       0,                 NULL, 0 }
-	};
+	static char		 reply[REPLY_LIMIT + 1];
+	static char		 raw[4 * sizeof reply + 3];
+	struct sockaddr_storage	 from;
+	struct timespec		 now;
+	char			 where[NET_ADDRSTRLEN];
+	const char		*why;
+	long long		 t;
+	size_t			 len;
+	int			 r, ttl, trunc;
+
+	if ((r = recv_ttl(fd, reply, sizeof reply, &from, &len, &ttl,
+	    &trunc)) <= 0)
+		return r;
+	clock_gettime(CLOCK_REALTIME, &now);
+	net_addr_str((struct sockaddr *)&from, where, sizeof where);
+	/* Whole, as log.c would cut it at its line's length. */
+	if (a->verbose)
+		fprintf(stderr, "stamp: %s: announcement of %zu bytes, "
+		    "ttl %d: %s\n", where, len, ttl, escape(reply, len, raw));
+	if (len > REPLY_LIMIT || trunc)
+		why = "announcement too long";
+	else if (wire_decode(a->proto, reply, len, &t, &why) == 0)
+		why = NULL;
+	if (why != NULL) {
+		log_warnx("%s: malformed %s announcement (skipped): %s", where,
+		    wire_proto_name(a->proto), why);
+		return 0;
+	}
+	show(a, t, (double)t - seconds(&now), where, "udp announcement");
+	return 1;
+}
+
+/*
+ * --listen: print each announcement as it comes.  Returns the exit
+ * status: 0 after a->count announcements, 1 when the timeout (if any)
+ * passed first.
+ */
+static int
+listen_announcements(const struct args *a)
+{
+	struct net_spec		 spec;
+	struct timespec		 deadline;
+	unsigned int		 ifindex;
+	char			 here[NET_ADDRSTRLEN];
+	long long		 got = 0, left = -1;
+	int			 fd, r;
+
+	listen_spec(a, &spec, &ifindex);
+	fd = listen_socket(a, &spec, ifindex, here);
+	if (a->timed)
+		deadline_in(&deadline, CLOCK_MONOTONIC, a->timeout_ms);
+	while (a->count == 0 || got < a->count) {
+		if (a->timed && (left = ms_left(&deadline)) <= 0)
+			break;
+		if ((r = net_wait(fd, POLLIN, (int)left)) == 1)
+			r = announcement(fd, a);
+		if (r == -1)
+			fatal("--listen %s", a->lspec);
+		got += r;
+	}
+	close(fd);
+	if (a->count != 0 && got < a->count) {
+		log_warnx("udp %s: timed out after %gs, %lld of %lld "
+		    "announcements", here, a->timeout_ms / 1000.0, got,
+		    a->count);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Resolve the server and make the exchange with it, before the deadline
+ * of -t; write its address into where.  Any failure ends the program.
+ */
+static void
+reach(struct query *q, const struct args *a, char *where)
+{
+	const char	*tname = a->udp ? "udp" : "tcp";
+	int		 gai;
+
+	q->host = a->host;
+	snprintf(q->port, sizeof q->port, "%d", a->port);
+	q->family = a->family;
+	q->type = a->udp ? SOCK_DGRAM : SOCK_STREAM;
+	q->retries = a->retries;
+	deadline_in(&q->deadline, CLOCK_MONOTONIC, a->timeout_ms);
+	if ((gai = resolve(q)) != 0 && gai == EAI_AGAIN && errno == ETIMEDOUT)
+		fatalx("%s: timed out after %gs", q->host,
+		    a->timeout_ms / 1000.0);
+	if (gai != 0)
+		fatalx("%s: %s", q->host, gai == EAI_SYSTEM ?
+		    strerror(errno) : gai_strerror(gai));
+	net_addr_str((struct sockaddr *)&q->addr, where, NET_ADDRSTRLEN);
+	if (a->verbose)
+		log_info("trying %s (%s/%s)", where,
+		    wire_proto_name(a->proto), tname);
+	if ((q->type == SOCK_STREAM ? ask_tcp(q) : ask_udp(q)) == 0)
+		return;
+	if (errno == ETIMEDOUT)
+		fatalx("%s: timed out after %gs", where,
+		    a->timeout_ms / 1000.0);
+	fatal("%s", where);
+}
+
+/*
+ * Ask the server for the time and print it.  Returns the exit status: 0,
+ * or 3 for a malformed reply.
+ */
+static int
+ask(const struct args *a)
+{
 	static struct query	 q;
 	static char		 raw[4 * sizeof q.reply + 3];
-	struct sigaction	 sa;
-	struct wire_tm		 tm;
 	char			 where[NET_ADDRSTRLEN];
-	const char		*why, *tname, *lspec = NULL, *ifname = NULL;
-	unsigned long long	 count = 0;
-	double			 v, timeout = 5, mid;
+	const char		*why;
 	long long		 t;
-	int			 ch, proto = STAMP_PROTO_STAMP, quiet = 0;
-	int			 verbose = 0, port = -1, family, gai, ms;
-	int			 timed = 0, retried = 0;
+	double			 mid;
 
-	q.family = AF_UNSPEC;
-	q.type = SOCK_STREAM;
-	q.retries = 2;
-	/* Our own messages, in our own shape, rather than getopt's. */
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":46hl:n:P:p:qr:t:uVv", longopts,
-	    NULL)) != -1) {
-		why = NULL;
-		switch (ch) {
-		case '4':
-		case '6':
-			family = ch == '4' ? AF_INET : AF_INET6;
-			if (q.family != AF_UNSPEC && q.family != family)
-				why = "-4 and -6 exclude each other";
-			q.family = family;
-			break;
-		case 'h':
-			help();
-			return 0;
-		case 'l':
-			lspec = optarg;
-			break;
-		case 'n':
-			if ((why = number(optarg, 1, 1, 1e9, &v)) == NULL)
-				count = (unsigned long long)v;
-			break;
-		case 'P':
-			if ((proto = wire_proto_find(optarg)) == -1)
-				why = "must be stamp, time or daytime";
-			break;
-		case 'p':
-			if ((why = number(optarg, 1, 1, 65535, &v)) == NULL)
-				port = (int)v;
-			break;
-		case 'q':
-			quiet = 1;
-			break;
-		case 'r':
-			if ((why = number(optarg, 1, 0, 100, &v)) == NULL)
-				q.retries = (int)v;
-			retried = 1;
-			break;
-		case 't':
-			/* A millisecond is the finest that poll can wait. */
-			if ((why = number(optarg, 0, 0.001, 3600, &v)) == NULL)
-				timeout = v;
-			timed = 1;
-			break;
-		case 'u':
-			q.type = SOCK_DGRAM;
-			break;
-		case 'V':
-			printf("stamp %s\n", STAMP_VERSION);
-			return 0;
-		case 'v':
-			verbose = 1;
-			break;
-		case OPT_INTERFACE:
-			ifname = optarg;
-			break;
-		case ':':
-			fprintf(stderr, "stamp: %s needs an argument\n",
-			    argv[optind - 1]);
-			usage(stderr);
-			return 2;
-		default:
-			if (optopt != 0)
-				fprintf(stderr, "stamp: unknown option -%c\n",
-				    optopt);
-			else
-				fprintf(stderr, "stamp: unknown option %s\n",
-				    argv[optind - 1]);
-			usage(stderr);
-			return 2;
-		}
-		if (why != NULL) {
-			if (ch == '4' || ch == '6')
-				fprintf(stderr, "stamp: %s\n", why);
-			else
-				fprintf(stderr, "stamp: -%c %s: %s\n", ch,
-				    optarg, why);
-			usage(stderr);
-			return 2;
-		}
-	}
-	argc -= optind;
-	argv += optind;
-
-	why = NULL;
-	if (lspec == NULL && (count != 0 || ifname != NULL))
-		why = "-n and --interface go with --listen";
-	else if (lspec != NULL && (argc > 0 || port != -1))
-		why = "--listen takes no host and no port: SPEC names them";
-	else if (lspec != NULL && (q.family != AF_UNSPEC || retried))
-		why = "-4, -6 and -r do not apply to --listen";
-	if (why != NULL) {
-		fprintf(stderr, "stamp: %s\n", why);
-		usage(stderr);
-		return 2;
-	}
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = SIG_IGN;
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGPIPE, &sa, NULL) == -1) {
-		fprintf(stderr, "stamp: sigaction: %s\n", strerror(errno));
-		return 1;
-	}
-
-	if (lspec != NULL)
-		return listen_announcements(lspec, ifname, proto, count,
-		    timed ? timeout : 0, quiet, verbose);
-	if (argc > 2)
-		why = "too many operands";
-	else if (argc == 2 && port != -1)
-		why = "a port both as -p and as an operand";
-	else if (argc == 2) {
-		if ((why = number(argv[1], 1, 1, 65535, &v)) == NULL)
-			port = (int)v;
-		else {
-			fprintf(stderr, "stamp: port %s: %s\n", argv[1], why);
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (why != NULL) {
-		fprintf(stderr, "stamp: %s\n", why);
-		usage(stderr);
-		return 2;
-	}
-	q.host = argc >= 1 ? argv[0] : "localhost";
-	if (port == -1)
-		port = wire_proto_port(proto);
-	snprintf(q.port, sizeof q.port, "%d", port);
-	tname = q.type == SOCK_STREAM ? "tcp" : "udp";
-
-	ms = (int)(timeout * 1000 + 0.5);
-	clock_gettime(CLOCK_MONOTONIC, &q.deadline);
-	q.deadline.tv_sec += ms / 1000;
-	q.deadline.tv_nsec += ms % 1000 * 1000000L;
-	if (q.deadline.tv_nsec >= 1000000000) {
-		q.deadline.tv_sec++;
-		q.deadline.tv_nsec -= 1000000000;
-	}
-
-	if ((gai = resolve(&q)) != 0) {
-		if (gai == EAI_AGAIN && errno == ETIMEDOUT)
-			fprintf(stderr, "stamp: %s: timed out after %gs\n",
-			    q.host, timeout);
-		else
-			fprintf(stderr, "stamp: %s: %s\n", q.host,
-			    gai == EAI_SYSTEM ? strerror(errno) :
-			    gai_strerror(gai));
-		return 1;
-	}
-	net_addr_str((struct sockaddr *)&q.addr, where, sizeof where);
-	if (verbose)
-		fprintf(stderr, "stamp: trying %s (%s/%s)\n", where,
-		    wire_proto_name(proto), tname);
-
-	if ((q.type == SOCK_STREAM ? ask_tcp(&q) : ask_udp(&q)) == -1) {
-		if (errno == ETIMEDOUT)
-			fprintf(stderr, "stamp: %s: timed out after %gs\n",
-			    where, timeout);
-		else
-			fprintf(stderr, "stamp: %s: %s\n", where,
-			    strerror(errno));
-		return 1;
-	}
-	if (verbose)
+	reach(&q, a, where);
+	if (a->verbose)
 		fprintf(stderr, "stamp: %s: reply of %zu bytes: %s\n", where,
 		    q.len, escape(q.reply, q.len < sizeof q.reply ? q.len :
 		    sizeof q.reply, raw));
 	if (q.len > REPLY_LIMIT)
 		why = "reply too long";
-	else if (wire_decode(proto, q.reply, q.len, &t, &why) == 0)
+	else if (wire_decode(a->proto, q.reply, q.len, &t, &why) == 0)
 		why = NULL;
 	if (why != NULL) {
-		fprintf(stderr, "stamp: %s: malformed %s reply: %s\n", where,
-		    wire_proto_name(proto), why);
+		log_warnx("%s: malformed %s reply: %s", where,
+		    wire_proto_name(a->proto), why);
 		return 3;
 	}
-
-	if (quiet)
-		printf("%lld\n", t);
-	else {
-		/*
-		 * The server says whole seconds, so the offset is good to
-		 * one second only; it is not rounded to pretend otherwise.
-		 */
-		mid = (seconds(&q.sent) + seconds(&q.got)) / 2;
-		wire_civil(t, &tm);
-		printf("%lld %04lld-%02d-%02d %02d:%02d:%02d UTC offset "
-		    "%+.3fs from %s (%s/%s)\n", t, tm.year, tm.mon, tm.mday,
-		    tm.hour, tm.min, tm.sec, (double)t - mid, where,
-		    wire_proto_name(proto), tname);
-	}
-	if (fflush(stdout) == EOF || ferror(stdout)) {
-		fprintf(stderr, "stamp: stdout: %s\n", strerror(errno));
-		return 1;
-	}
+	/*
+	 * The server says whole seconds, so the offset is good to one
+	 * second only; it is not rounded to pretend otherwise.
+	 */
+	mid = (seconds(&q.sent) + seconds(&q.got)) / 2;
+	show(a, t, (double)t - mid, where, a->udp ? "udp" : "tcp");
 	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static struct args	 a;
+	struct sigaction	 sa;
+
+	log_init("stamp");
+	parse(&a, argc, argv);
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_IGN;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGPIPE, &sa, NULL) == -1)
+		fatal("sigaction");
+	if (a.lspec != NULL)
+		return listen_announcements(&a);
+	return ask(&a);
 }

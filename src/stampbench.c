@@ -26,8 +26,8 @@
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,9 +35,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "net.h"
+#include "opt.h"
 #include "proto.h"
-#include "util.h"
 #include "wire.h"
 
 #define PROTO_MSEC	STAMP_NPROTO	/* nginx's "$msec\r\n", ours alone */
@@ -49,7 +50,6 @@
 #define MAXCONC		65536
 #define NSEC		1000000000LL
 #define SRC_FIRST	0x7f000001U	/* 127.0.0.1, the first source */
-#define OPT_SPREAD	256		/* --spread has no short form */
 
 /* What became of one exchange. */
 enum kind {
@@ -135,92 +135,107 @@ static const char *const kindname[K_NKIND] = {
 	"ok", "bad", "refused", "timeout", "reset", "other",
 };
 
-static void __attribute__((noreturn))
-usage(int status)
-{
-	FILE	*fp = status == 0 ? stdout : stderr;
+/* The command line, as parse leaves it. */
+struct opts {
+	const char	*host;		/* operand, or the loopback address */
+	int		 port;		/* operand; -1: the protocol's */
+	int		 family;	/* -4, -6, or AF_UNSPEC */
+	int		 proto;		/* -P: enum stamp_proto or msec */
+	int		 udp;		/* -u */
+	int		 conc;		/* -c */
+	int		 nthreads;	/* -t */
+	int		 timeout_ms;	/* -T */
+	int		 spread;	/* --spread */
+	long long	 duration_ms;	/* -d; 0: run for -n */
+	long long	 count;		/* -n; -1: not given */
+	int		 quiet;		/* -q */
+};
 
+#define O(field)	offsetof(struct opts, field)
+
+enum {
+	ARG_SPREAD = OPT_LONG,
+};
+
+/* In the order of --help. */
+static const struct opt opts[] = {
+	{ NULL, '4', OPT_NONE, NULL, 0, 0, 0, 0, "use IPv4 only" },
+	{ NULL, '6', OPT_NONE, NULL, 0, 0, 0, 0, "use IPv6 only" },
+	{ "concurrency", 'c', OPT_INT, "N", O(conc), 1, MAXCONC, 16,
+	    "exchanges in flight (default 16)" },
+	{ "duration", 'd', OPT_SECS, "S", O(duration_ms), 1, 1000000000, 0,
+	    "run S seconds (decimals ok)" },
+	{ "help", 'h', OPT_NONE, NULL, 0, 0, 0, 0, "print this and exit" },
+	{ "requests", 'n', OPT_LLONG, "N", O(count), 1, 1000000000000LL, -1,
+	    "run N exchanges (default 100000)" },
+	{ "protocol", 'P', OPT_ARG, "P", 0, 0, 0, 0,
+	    "stamp, time, daytime or msec (default stamp)" },
+	{ "quiet", 'q', OPT_FLAG, NULL, O(quiet), 0, 0, 0,
+	    "print only the RESULT line" },
+	{ "threads", 't', OPT_INT, "N", O(nthreads), 1, MAXTHREADS, 1,
+	    "worker threads (default 1)" },
+	{ "timeout", 'T', OPT_INT, "MS", O(timeout_ms), 1, 3600000, 5000,
+	    "give up on an exchange after MS (default 5000)" },
+	{ "udp", 'u', OPT_FLAG, NULL, O(udp), 0, 0, 0,
+	    "ask over UDP, not TCP" },
+	{ "version", 'V', OPT_NONE, NULL, 0, 0, 0, 0,
+	    "print the version and exit" },
+	{ "spread", ARG_SPREAD, OPT_INT, "N", O(spread), 0, 65534, 64,
+	    "TCP to 127/8: connect from N source addresses\n"
+	    "127.0.0.1 and up (default 64, 0: do not bind)" },
+	{ NULL, 0, 0, NULL, 0, 0, 0, 0, NULL }
+};
+
+static void
+usage(FILE *fp)
+{
 	fprintf(fp,
 	    "usage: stampbench [-46hquV] [-c concurrency] "
 	    "[-d seconds | -n count]\n"
 	    "                  [-P protocol] [-t threads] [-T timeout_ms] "
 	    "[--spread N]\n"
 	    "                  [host [port]]\n");
-	if (status == 0)
-		fprintf(fp, "\n"
-		    "  -4, -6              use IPv4 or IPv6 only\n"
-		    "  -c, --concurrency N exchanges in flight "
-		    "(default 16)\n"
-		    "  -d, --duration S    run S seconds (decimals ok)\n"
-		    "  -h, --help          print this and exit\n"
-		    "  -n, --requests N    run N exchanges "
-		    "(default 100000)\n"
-		    "  -P, --protocol P    stamp, time, daytime or msec "
-		    "(default stamp)\n"
-		    "  -q, --quiet         print only the RESULT line\n"
-		    "  -t, --threads N     worker threads (default 1)\n"
-		    "  -T, --timeout MS    give up on an exchange after MS "
-		    "(default 5000)\n"
-		    "  -u, --udp           ask over UDP, not TCP\n"
-		    "  -V, --version       print the version and exit\n"
-		    "      --spread N      TCP to 127/8: connect from N "
-		    "source addresses\n"
-		    "                      127.0.0.1 and up (default 64, "
-		    "0: do not bind)\n");
-	exit(status);
 }
 
-static void __attribute__((noreturn, format(printf, 1, 2)))
-usage_error(const char *fmt, ...)
+static void
+parse(struct opts *o, int argc, char *argv[])
 {
-	va_list	 ap;
+	int	 ch;
 
-	fprintf(stderr, "stampbench: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	usage(2);
-}
-
-static void __attribute__((noreturn, format(printf, 1, 2)))
-fatal(const char *fmt, ...)
-{
-	va_list	 ap;
-	int	 saved = errno;
-
-	fprintf(stderr, "stampbench: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, ": %s\n", strerror(saved));
-	exit(1);
-}
-
-/* Every number on the command line goes through util's range checks. */
-static long long
-number(const char *what, const char *arg, long long min, long long max)
-{
-	const char	*why;
-	long long	 v;
-
-	if ((why = util_number(arg, min, max, &v)) != NULL)
-		usage_error("%s %s: %s (%lld to %lld)", what, arg, why, min,
-		    max);
-	return v;
-}
-
-static long long
-seconds_ms(const char *what, const char *arg, long long min_ms,
-    long long max_ms)
-{
-	const char	*why;
-	long long	 v;
-
-	if ((why = util_seconds(arg, min_ms, max_ms, &v)) != NULL)
-		usage_error("%s %s: %s (%.10g to %.10g)", what, arg, why,
-		    min_ms / 1000.0, max_ms / 1000.0);
-	return v;
+	opt_init("stampbench", usage);
+	opt_defaults(opts, o);
+	o->host = "127.0.0.1";
+	o->port = -1;
+	o->family = AF_UNSPEC;
+	o->proto = STAMP_PROTO_STAMP;
+	while ((ch = opt_next(argc, argv, opts, o)) != -1) {
+		if (ch == '4' || ch == '6')
+			o->family = ch == '4' ? AF_INET : AF_INET6;
+		else if (ch == 'h')
+			opt_help_all(opts);
+		else if (ch == 'V')
+			opt_version();
+		else if (ch == 'P' && strcmp(optarg, "msec") == 0)
+			o->proto = PROTO_MSEC;
+		else if (ch == 'P' &&
+		    (o->proto = wire_proto_find(optarg)) == -1)
+			opt_fail("--protocol %s: want stamp, time, daytime "
+			    "or msec", optarg);
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc > 2)
+		opt_fail("too many arguments");
+	if (o->duration_ms > 0 && o->count != -1)
+		opt_fail("-d and -n cannot go together");
+	if (argc >= 1)
+		o->host = argv[0];
+	else if (o->family == AF_INET6)
+		o->host = "::1";
+	if (argc == 2)
+		o->port = (int)opt_number("port", argv[1], 1, 65535);
+	if (o->count == -1)
+		o->count = o->duration_ms > 0 ? 0 : 100000;
 }
 
 static int64_t
@@ -428,7 +443,7 @@ tcp_start(struct worker *w, struct slot *s)
 {
 	struct bench		*b = w->b;
 	struct epoll_event	 ev;
-	int			 fd, one = 1, saved;
+	int			 fd, one = 1;
 
 	s->start = now_ns(CLOCK_MONOTONIC);
 	fd = socket(b->addr.ss_family,
@@ -460,9 +475,7 @@ tcp_start(struct worker *w, struct slot *s)
 	s->fd = fd;
 	return 0;
 fail:
-	saved = errno;
-	close(fd);
-	errno = saved;
+	net_close(fd);
 	return -1;
 }
 
@@ -795,143 +808,82 @@ tv_us(struct timeval tv)
 	return (double)tv.tv_sec * 1e6 + (double)tv.tv_usec;
 }
 
-int
-main(int argc, char *argv[])
+
+/* What the workers did, summed, for the summary. */
+struct totals {
+	uint64_t	 kind[K_NKIND];
+	uint64_t	 total;		/* exchanges */
+	uint64_t	 errors;	/* neither ok nor bad */
+	struct hist	 all;
+	const char	*why;		/* the first bad reply */
+	int		 other;		/* the first unexpected errno */
+	int		 nrun;		/* workers that ran */
+	int		 failed;	/* a worker, or starting one, failed */
+	int		 interrupted;	/* by SIGINT or SIGTERM */
+	double		 secs, rate;
+	double		 cpu;		/* microseconds an exchange */
+	double		 mean_us;
+};
+
+/*
+ * Resolve the server into b, with the settings of o; format its address
+ * into addrstr.
+ */
+static void
+target(struct bench *b, const struct opts *o, char *addrstr)
 {
-	static const struct option longopts[] = {
-		{ "concurrency",	required_argument, NULL, 'c' },
-		{ "duration",		required_argument, NULL, 'd' },
-		{ "help",		no_argument,	   NULL, 'h' },
-		{ "protocol",		required_argument, NULL, 'P' },
-		{ "quiet",		no_argument,	   NULL, 'q' },
-		{ "requests",		required_argument, NULL, 'n' },
-		{ "spread",		required_argument, NULL, OPT_SPREAD },
-		{ "threads",		required_argument, NULL, 't' },
-		{ "timeout",		required_argument, NULL, 'T' },
-		{ "udp",		no_argument,	   NULL, 'u' },
-		{ "version",		no_argument,	   NULL, 'V' },
-		{ NULL,			0,		   NULL, 0 },
-	};
-	static struct bench	 b;
-	struct worker		*w[MAXTHREADS];
-	struct hist		*all;
-	struct rusage		 ru0, ru1;
-	struct timespec		 tick = { 0, TICK_MS * 1000000L };
-	sigset_t		 sigs;
-	const char		*host = "127.0.0.1", *why = NULL;
-	const char		*pname;
-	char			 port[8], addrstr[NET_ADDRSTRLEN];
-	char			 p50[16], p99[16], p999[16], pmax[16];
-	char			 pmean[16];
-	uint64_t		 kind[K_NKIND] = { 0 }, last_ok = 0;
-	uint64_t		 total, errors;
-	double			 secs, rate, cpu, mean_us;
-	int64_t			 t_end, next_tick, duration_ms = 0;
-	int			 ch, family = AF_UNSPEC, quiet = 0, conc = 16;
-	int			 nthreads = 1, timeout_ms = 5000, spread = 64;
-	int			 portnum = -1, interrupted = 0, failed = 0;
-	int			 other = 0, show, e, i, k, nw, nrun;
+	char	 port[8];
+	int	 e;
 
-	b.proto = STAMP_PROTO_STAMP;
-	b.type = SOCK_STREAM;
-	b.count = -1;
-	while ((ch = getopt_long(argc, argv, "46c:d:hn:P:qt:T:uV", longopts,
-	    NULL)) != -1) {
-		switch (ch) {
-		case '4':
-			family = AF_INET;
-			break;
-		case '6':
-			family = AF_INET6;
-			break;
-		case 'c':
-			conc = (int)number("-c", optarg, 1, MAXCONC);
-			break;
-		case 'd':
-			duration_ms = seconds_ms("-d", optarg, 1, 1000000000);
-			break;
-		case 'h':
-			usage(0);
-		case 'n':
-			b.count = number("-n", optarg, 1, 1000000000000LL);
-			break;
-		case 'P':
-			if (strcmp(optarg, "msec") == 0)
-				b.proto = PROTO_MSEC;
-			else if ((b.proto = wire_proto_find(optarg)) == -1)
-				usage_error("-P: unknown protocol '%s' (stamp, "
-				    "time, daytime or msec)", optarg);
-			break;
-		case 'q':
-			quiet = 1;
-			break;
-		case 't':
-			nthreads = (int)number("-t", optarg, 1, MAXTHREADS);
-			break;
-		case 'T':
-			timeout_ms = (int)number("-T", optarg, 1, 3600000);
-			break;
-		case 'u':
-			b.type = SOCK_DGRAM;
-			break;
-		case 'V':
-			printf("stampbench %s\n", STAMP_VERSION);
-			exit(0);
-		case OPT_SPREAD:
-			spread = (int)number("--spread", optarg, 0, 65534);
-			break;
-		default:
-			usage(2);
-		}
-	}
-	argc -= optind;
-	argv += optind;
-	if (argc > 2)
-		usage_error("too many arguments");
-	if (duration_ms > 0 && b.count != -1)
-		usage_error("-d and -n cannot go together");
-	if (argc >= 1)
-		host = argv[0];
-	else if (family == AF_INET6)
-		host = "::1";
-	if (argc == 2)
-		portnum = (int)number("port", argv[1], 1, 65535);
-	if (b.count == -1)
-		b.count = duration_ms > 0 ? 0 : 100000;
-	if (portnum == -1)
-		portnum = b.proto == PROTO_MSEC ? STAMP_PORT :
-		    wire_proto_port(b.proto);
-	pname = b.proto == PROTO_MSEC ? "msec" : wire_proto_name(b.proto);
-	snprintf(port, sizeof port, "%d", portnum);
-
-	if ((e = net_resolve(host, port, family, b.type, &b.addr,
-	    &b.addrlen)) != 0) {
-		fprintf(stderr, "stampbench: %s port %s: %s\n", host, port,
-		    gai_strerror(e));
-		exit(1);
-	}
-	net_addr_str((struct sockaddr *)&b.addr, addrstr, sizeof addrstr);
+	b->proto = o->proto;
+	b->type = o->udp ? SOCK_DGRAM : SOCK_STREAM;
+	b->count = o->count;
+	b->timeout_ns = (int64_t)o->timeout_ms * 1000000;
+	snprintf(port, sizeof port, "%d", o->port != -1 ? o->port :
+	    o->proto == PROTO_MSEC ? STAMP_PORT : wire_proto_port(o->proto));
+	if ((e = net_resolve(o->host, port, o->family, b->type, &b->addr,
+	    &b->addrlen)) != 0)
+		fatalx("%s port %s: %s", o->host, port, gai_strerror(e));
+	net_addr_str((struct sockaddr *)&b->addr, addrstr, NET_ADDRSTRLEN);
 	/* Only loopback has a whole /8 of our own addresses to spread. */
-	if (b.type == SOCK_STREAM && b.addr.ss_family == AF_INET &&
-	    (ntohl(((struct sockaddr_in *)&b.addr)->sin_addr.s_addr) >> 24) ==
+	if (b->type == SOCK_STREAM && b->addr.ss_family == AF_INET &&
+	    (ntohl(((struct sockaddr_in *)&b->addr)->sin_addr.s_addr) >> 24) ==
 	    127)
-		b.spread = spread;
-	b.timeout_ns = (int64_t)timeout_ms * 1000000;
-	if (nthreads > conc)
-		nthreads = conc;
-	if (raise_nofile((rlim_t)conc + nthreads + 32) == -1)
-		fatal("-c %d needs %d open files", conc, conc + nthreads + 32);
+		b->spread = o->spread;
+}
 
-	for (nw = 0; nw < nthreads; nw++) {
-		if ((w[nw] = calloc(1, sizeof *w[nw])) == NULL)
+/* Make nw workers, sharing the conc slots out evenly. */
+static void
+workers_make(struct worker **w, int nw, struct bench *b, int conc)
+{
+	int	 i;
+
+	if (raise_nofile((rlim_t)conc + nw + 32) == -1)
+		fatal("-c %d needs %d open files", conc, conc + nw + 32);
+	for (i = 0; i < nw; i++) {
+		if ((w[i] = calloc(1, sizeof *w[i])) == NULL)
 			fatal("calloc");
-		if (worker_init(w[nw], &b, conc / nthreads +
-		    (nw < conc % nthreads), nw) == -1)
-			fatal("%s", w[nw]->errwhere);
+		if (worker_init(w[i], b, conc / nw + (i < conc % nw), i) == -1)
+			fatal("%s", w[i]->errwhere);
 	}
+}
+
+/*
+ * Start the nw workers, and wait for them to finish, printing the
+ * progress line once a second if show; SIGINT and SIGTERM stop them.
+ * Returns how many were started.
+ */
+static int
+workers_run(struct worker **w, int nw, struct bench *b, int show,
+    struct totals *tt)
+{
+	struct timespec	 tick = { 0, TICK_MS * 1000000L };
+	sigset_t	 sigs;
+	uint64_t	 last_ok = 0;
+	int64_t		 next_tick;
+	int		 e, n;
 
 	/* Workers inherit the mask; only the main thread takes signals. */
-	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
@@ -939,127 +891,174 @@ main(int argc, char *argv[])
 		errno = e;
 		fatal("pthread_sigmask");
 	}
-	show = !quiet && isatty(STDOUT_FILENO);
-	if (getrusage(RUSAGE_SELF, &ru0) == -1)
-		fatal("getrusage");
-	b.t0 = now_ns(CLOCK_MONOTONIC);
-	if (duration_ms > 0)
-		b.end = b.t0 + duration_ms * 1000000;
-	next_tick = b.t0 + NSEC;
-	atomic_store(&b.running, nw);
-	for (nrun = 0; nrun < nw; nrun++) {
-		e = pthread_create(&w[nrun]->tid, NULL, worker, w[nrun]);
-		if (e != 0) {
-			fprintf(stderr, "stampbench: pthread_create: %s\n",
-			    strerror(e));
-			atomic_store(&b.stop, 1);
-			atomic_fetch_sub(&b.running, nw - nrun);
-			failed = 1;
+	next_tick = b->t0 + NSEC;
+	atomic_store(&b->running, nw);
+	for (n = 0; n < nw; n++)
+		if ((e = pthread_create(&w[n]->tid, NULL, worker, w[n])) != 0) {
+			log_warnx("pthread_create: %s", strerror(e));
+			atomic_store(&b->stop, 1);
+			atomic_fetch_sub(&b->running, nw - n);
+			tt->failed = 1;
 			break;
 		}
-	}
-
-	while (atomic_load(&b.running) > 0) {
+	while (atomic_load(&b->running) > 0) {
 		if (sigtimedwait(&sigs, NULL, &tick) > 0) {
-			atomic_store(&b.stop, 1);
-			interrupted = 1;
+			atomic_store(&b->stop, 1);
+			tt->interrupted = 1;
 		}
 		if (show && now_ns(CLOCK_MONOTONIC) >= next_tick) {
-			progress(w, nrun, (double)(next_tick - b.t0) / NSEC,
+			progress(w, n, (double)(next_tick - b->t0) / NSEC,
 			    &last_ok);
 			next_tick += NSEC;
 		}
 	}
-	t_end = b.t0;
-	if ((all = calloc(1, sizeof *all)) == NULL)
-		fatal("calloc");
-	for (i = 0; i < nrun; i++) {
+	return n;
+}
+
+/* Join the workers that ran and sum what they did into tt. */
+static void
+workers_sum(struct worker **w, const struct bench *b,
+    const struct rusage *ru0, struct totals *tt)
+{
+	struct rusage	 ru1;
+	int64_t		 t_end = b->t0;
+	int		 e, i, k;
+
+	for (i = 0; i < tt->nrun; i++) {
 		if ((e = pthread_join(w[i]->tid, NULL)) != 0) {
 			errno = e;
 			fatal("pthread_join");
 		}
 		if (w[i]->err != 0) {
-			fprintf(stderr, "stampbench: %s: %s\n", w[i]->errwhere,
+			log_warnx("%s: %s", w[i]->errwhere,
 			    strerror(w[i]->err));
-			failed = 1;
+			tt->failed = 1;
 		}
 		for (k = 0; k < K_NKIND; k++)
-			kind[k] += w[i]->kind[k];
-		hist_merge(all, &w[i]->hist);
+			tt->kind[k] += w[i]->kind[k];
+		hist_merge(&tt->all, &w[i]->hist);
 		if (w[i]->t_end > t_end)
 			t_end = w[i]->t_end;
-		if (why == NULL)
-			why = w[i]->why;
-		if (other == 0)
-			other = w[i]->other;
+		if (tt->why == NULL)
+			tt->why = w[i]->why;
+		if (tt->other == 0)
+			tt->other = w[i]->other;
 	}
 	if (getrusage(RUSAGE_SELF, &ru1) == -1)
 		fatal("getrusage");
-	if (show)
-		fprintf(stderr, "\r%*s\r", 70, "");
-
-	total = 0;
 	for (k = 0; k < K_NKIND; k++)
-		total += kind[k];
-	errors = total - kind[K_OK] - kind[K_BAD];
-	secs = (double)(t_end - b.t0) / NSEC;
-	rate = secs > 0 ? (double)kind[K_OK] / secs : 0;
-	cpu = tv_us(ru1.ru_utime) - tv_us(ru0.ru_utime) +
-	    tv_us(ru1.ru_stime) - tv_us(ru0.ru_stime);
-	cpu = total > 0 ? cpu / (double)total : 0;
-	mean_us = all->count > 0 ?
-	    (double)all->sum_ns / (double)all->count / 1000 : 0;
+		tt->total += tt->kind[k];
+	tt->errors = tt->total - tt->kind[K_OK] - tt->kind[K_BAD];
+	tt->secs = (double)(t_end - b->t0) / NSEC;
+	tt->rate = tt->secs > 0 ? (double)tt->kind[K_OK] / tt->secs : 0;
+	tt->cpu = tv_us(ru1.ru_utime) - tv_us(ru0->ru_utime) +
+	    tv_us(ru1.ru_stime) - tv_us(ru0->ru_stime);
+	tt->cpu = tt->total > 0 ? tt->cpu / (double)tt->total : 0;
+	tt->mean_us = tt->all.count > 0 ?
+	    (double)tt->all.sum_ns / (double)tt->all.count / 1000 : 0;
+}
 
-	if (!quiet) {
-		printf("stampbench: %s %s/%s, %d thread%s, %d in flight, "
-		    "%.2f s%s\n", addrstr, pname,
-		    b.type == SOCK_STREAM ? "tcp" : "udp", nrun,
-		    nrun == 1 ? "" : "s", conc, secs,
-		    interrupted ? " (interrupted)" : "");
-		printf("  exchanges  %llu ok, %llu bad, %llu errors (",
-		    (unsigned long long)kind[K_OK],
-		    (unsigned long long)kind[K_BAD],
-		    (unsigned long long)errors);
-		for (k = K_REFUSED; k < K_NKIND; k++)
-			printf("%s%s %llu", k == K_REFUSED ? "" : ", ",
-			    kindname[k], (unsigned long long)kind[k]);
-		printf(")\n");
-		printf("  rate       %.0f per second\n", rate);
-		if (all->count > 0)
-			printf("  latency    p50 %s ms  p99 %s ms  "
-			    "p99.9 %s ms  max %s ms  mean %s ms\n",
-			    fmt_ms(p50, sizeof p50, hist_quantile(all, 0.5)),
-			    fmt_ms(p99, sizeof p99, hist_quantile(all, 0.99)),
-			    fmt_ms(p999, sizeof p999,
-			    hist_quantile(all, 0.999)),
-			    fmt_ms(pmax, sizeof pmax, all->max_ns / 1000),
-			    fmt_ms(pmean, sizeof pmean, (uint64_t)mean_us));
-		else
-			printf("  latency    no good replies\n");
-		printf("  client cpu %.1f us per exchange "
-		    "(utime+stime of stampbench itself)\n", cpu);
-		if (why != NULL)
-			printf("  first bad  %s\n", why);
-		if (other != 0)
-			printf("  first err  %s\n", strerror(other));
-	}
+/* The summary for people; the RESULT line is report's. */
+static void
+summary(const struct totals *tt, const char *head)
+{
+	const struct hist	*h = &tt->all;
+	char			 p[5][16];
+	int			 k;
+
+	printf("stampbench: %s\n", head);
+	printf("  exchanges  %llu ok, %llu bad, %llu errors (",
+	    (unsigned long long)tt->kind[K_OK],
+	    (unsigned long long)tt->kind[K_BAD],
+	    (unsigned long long)tt->errors);
+	for (k = K_REFUSED; k < K_NKIND; k++)
+		printf("%s%s %llu", k == K_REFUSED ? "" : ", ", kindname[k],
+		    (unsigned long long)tt->kind[k]);
+	printf(")\n");
+	printf("  rate       %.0f per second\n", tt->rate);
+	if (h->count > 0)
+		printf("  latency    p50 %s ms  p99 %s ms  p99.9 %s ms  "
+		    "max %s ms  mean %s ms\n",
+		    fmt_ms(p[0], sizeof p[0], hist_quantile(h, 0.5)),
+		    fmt_ms(p[1], sizeof p[1], hist_quantile(h, 0.99)),
+		    fmt_ms(p[2], sizeof p[2], hist_quantile(h, 0.999)),
+		    fmt_ms(p[3], sizeof p[3], h->max_ns / 1000),
+		    fmt_ms(p[4], sizeof p[4], (uint64_t)tt->mean_us));
+	else
+		printf("  latency    no good replies\n");
+	printf("  client cpu %.1f us per exchange "
+	    "(utime+stime of stampbench itself)\n", tt->cpu);
+	if (tt->why != NULL)
+		printf("  first bad  %s\n", tt->why);
+	if (tt->other != 0)
+		printf("  first err  %s\n", strerror(tt->other));
+}
+
+/* The summary unless quiet, then the RESULT line that scripts read. */
+static void
+report(const struct totals *tt, const struct bench *b, const char *addr,
+    int conc, int quiet)
+{
+	const struct hist	*h = &tt->all;
+	const char		*pname, *tname;
+	char			 head[256];
+
+	pname = b->proto == PROTO_MSEC ? "msec" : wire_proto_name(b->proto);
+	tname = b->type == SOCK_STREAM ? "tcp" : "udp";
+	snprintf(head, sizeof head, "%s %s/%s, %d thread%s, %d in flight, "
+	    "%.2f s%s", addr, pname, tname, tt->nrun, tt->nrun == 1 ? "" :
+	    "s", conc, tt->secs, tt->interrupted ? " (interrupted)" : "");
+	if (!quiet)
+		summary(tt, head);
 	printf("RESULT proto=%s transport=%s threads=%d concurrency=%d "
 	    "secs=%.3f ok=%llu bad=%llu errors=%llu rate=%.1f p50_us=%llu "
 	    "p99_us=%llu p999_us=%llu max_us=%llu mean_us=%.0f cpu_us=%.1f\n",
-	    pname, b.type == SOCK_STREAM ? "tcp" : "udp", nrun, conc, secs,
-	    (unsigned long long)kind[K_OK], (unsigned long long)kind[K_BAD],
-	    (unsigned long long)errors, rate,
-	    (unsigned long long)hist_quantile(all, 0.5),
-	    (unsigned long long)hist_quantile(all, 0.99),
-	    (unsigned long long)hist_quantile(all, 0.999),
-	    (unsigned long long)(all->max_ns / 1000), mean_us, cpu);
+	    pname, tname, tt->nrun, conc, tt->secs,
+	    (unsigned long long)tt->kind[K_OK],
+	    (unsigned long long)tt->kind[K_BAD],
+	    (unsigned long long)tt->errors, tt->rate,
+	    (unsigned long long)hist_quantile(h, 0.5),
+	    (unsigned long long)hist_quantile(h, 0.99),
+	    (unsigned long long)hist_quantile(h, 0.999),
+	    (unsigned long long)(h->max_ns / 1000), tt->mean_us, tt->cpu);
 	if (fflush(stdout) == EOF || ferror(stdout))
 		fatal("stdout");
+}
+
+int
+main(int argc, char *argv[])
+{
+	static struct opts	 o;
+	static struct bench	 b;
+	static struct totals	 tt;
+	struct worker		*w[MAXTHREADS];
+	struct rusage		 ru0;
+	char			 addr[NET_ADDRSTRLEN];
+	int			 i, nw, show;
+
+	log_init("stampbench");
+	parse(&o, argc, argv);
+	target(&b, &o, addr);
+	nw = o.nthreads < o.conc ? o.nthreads : o.conc;
+	workers_make(w, nw, &b, o.conc);
+	signal(SIGPIPE, SIG_IGN);
+	show = !o.quiet && isatty(STDOUT_FILENO);
+	if (getrusage(RUSAGE_SELF, &ru0) == -1)
+		fatal("getrusage");
+
+	b.t0 = now_ns(CLOCK_MONOTONIC);
+	if (o.duration_ms > 0)
+		b.end = b.t0 + o.duration_ms * 1000000;
+	tt.nrun = workers_run(w, nw, &b, show, &tt);
+	workers_sum(w, &b, &ru0, &tt);
+	if (show)
+		fprintf(stderr, "\r%*s\r", 70, "");
+	report(&tt, &b, addr, o.conc, o.quiet);
 
 	for (i = 0; i < nw; i++)
 		worker_free(w[i]);
-	free(all);
-	if (failed || interrupted || kind[K_OK] == 0 || kind[K_OK] != total)
+	if (tt.failed || tt.interrupted || tt.kind[K_OK] == 0 ||
+	    tt.kind[K_OK] != tt.total)
 		return 1;
 	return 0;
 }

@@ -130,6 +130,30 @@ for opt in --bogus -x --listen; do
 	empty "$tmp/out" "$opt: nothing on stdout"
 done
 
+# The message is stampd's own, named "stampd" however it was started.
+for opt in --bogus -x; do
+	run -l tcp:127.0.0.1:0 "$opt"
+	is_rc 2 "$opt: usage error"
+	[ "$(head -n 1 "$tmp/err")" = "stampd: unknown option $opt" ]
+	ok $? "$opt: 'stampd: unknown option $opt' first"
+done
+run -l tcp:127.0.0.1:0 --listen
+is_rc 2 "--listen without its argument: usage error"
+lines "$tmp/err" "stampd: --listen needs an argument" 1 \
+    "--listen without its argument: named"
+
+# --ready-fd must name a descriptor stampd inherited.  3 is closed here:
+# stampd's own signal pipe would take it, and be closed as "ready".
+for fd in 3 9; do
+	eval 'run -l tcp:127.0.0.1:0 --ready-fd $fd '"$fd"'>&-'
+	is_rc 2 "--ready-fd $fd, not open: usage error"
+	lines "$tmp/err" "stampd: --ready-fd $fd: not an open descriptor" 1 \
+	    "--ready-fd $fd, not open: named"
+	has "$tmp/err" "usage: stampd" \
+	    "--ready-fd $fd, not open: usage on stderr"
+	empty "$tmp/out" "--ready-fd $fd, not open: nothing on stdout"
+done
+
 # Bad listeners: exit 2, one line "stampd: --listen SPEC: REASON".
 transport="transport must be tcp or udp"
 noport="no port: want TRANSPORT:ADDRESS:PORT"

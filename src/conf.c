@@ -1,0 +1,324 @@
+/*
+ * conf.c: stampd's command line, read into one struct conf.
+ *
+ * One table says every option: its names, where its value goes, the range
+ * a number must lie in and its lines of --help; opt.c reads the table.
+ * What one option cannot check alone (one option that needs another, or
+ * excludes it) is checked in one place, check, once all are read.  No
+ * socket is made and no descriptor opened here: --ready-fd is only looked
+ * at, to be sure it was inherited.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "announce.h"
+#include "conf.h"
+#include "model.h"
+#include "net.h"
+#include "opt.h"
+#include "proto.h"
+#include "wire.h"
+
+#define STR(x)		#x
+#define XSTR(x)		STR(x)
+#define F(field)	offsetof(struct conf, field)
+
+/* Options without a short letter. */
+enum {
+	C_ANNOUNCE = OPT_LONG,
+	C_ANNOUNCE_IF,
+	C_ANNOUNCE_TTL,
+	C_EVERY,
+	C_INETD,
+	C_LIMIT_LOOPBACK,
+	C_LINGER,
+	C_MAX_CONNS,
+	C_MAX_SPARE,
+	C_MAX_WORKERS,
+	C_MIN_SPARE,
+	C_PER_IP,
+	C_PROXY_FROM,
+	C_RATE,
+	C_READY_FD,
+	C_REUSEPORT,
+	C_STATS_INTERVAL,
+	C_SYSLOG,
+	C_TIMESTAMPS,
+	C_UDP_RATE,
+};
+
+/* In the order of --help. */
+static const struct opt opts[] = {
+	{ "listen", 'l', OPT_ARG, "SPEC", 0, 0, 0, 0,
+	    "TRANSPORT:ADDRESS:PORT[/PROTOCOL], repeatable;\n"
+	    "e.g. tcp:127.0.0.1:1937/stamp udp:[::1]:37/time\n"
+	    "tcp:*:0 (* every address, port 0 any port);\n"
+	    "tcp:127.0.0.1:1937/stamp+proxy: each client sends\n"
+	    "a PROXY protocol header (v1 or v2) first.\n"
+	    "Default: tcp:*:1937/stamp and udp:*:1937/stamp" },
+	{ "model", 'm', OPT_ARG, "NAME", 0, 0, 0, 0, NULL },
+	{ "workers", 'w', OPT_INT, "N", F(workers), 1, 1024, 0,
+	    "threads or processes of a pool (default: CPUs)" },
+	{ "max-workers", C_MAX_WORKERS, OPT_INT, "N", F(max_workers), 1, 4096,
+	    256,
+	    "most threads or processes a model may have (256)" },
+	{ "min-spare", C_MIN_SPARE, OPT_INT, "N", F(min_spare), 0, 1024, 2,
+	    "dynamic pool: fewest idle processes (2)" },
+	{ "max-spare", C_MAX_SPARE, OPT_INT, "N", F(max_spare), 1, 1024, 8,
+	    "dynamic pool: most idle processes (8)" },
+	{ "delay", 'D', OPT_INT, "MS", F(delay_ms), 0, 3600000, 0,
+	    "wait MS milliseconds before each reply (0)" },
+	{ "backlog", 'b', OPT_INT, "N", F(backlog), 1, 65535, SOMAXCONN,
+	    "listen backlog (default " XSTR(SOMAXCONN) ")" },
+	{ "linger", C_LINGER, OPT_INT, "MS", F(linger_ms), 0, 60000, 1000,
+	    "drain a client still sending, at most MS (1000)" },
+	{ "reuseport", C_REUSEPORT, OPT_FLAG, NULL, F(reuseport), 0, 0, 0,
+	    "SO_REUSEPORT: a socket per worker, and let other\n"
+	    "processes share the port" },
+	{ "max-conns", C_MAX_CONNS, OPT_INT, "N", F(max_conns), 1, 1000000, 0,
+	    "connections open at once, at most (no limit)" },
+	{ "per-ip", C_PER_IP, OPT_INT, "N", F(per_ip), 1, 1000000, 0,
+	    "connections open at once from one source address\n"
+	    "(an IPv6 /64 counts as one), at most (no limit)" },
+	{ "rate", C_RATE, OPT_INT, "N", F(rate), 1, 1000000, 0,
+	    "new connections a second from one source, at\n"
+	    "most (no limit); over a limit: closed at once" },
+	{ "proxy-from", C_PROXY_FROM, OPT_ARG, "ADDR[/BITS]", 0, 0, 0, 0,
+	    "who may send a PROXY header, repeatable\n"
+	    "(default: 127.0.0.0/8 and ::1)" },
+	{ "udp-rate", C_UDP_RATE, OPT_INT, "N", F(udp_rate), 0, 1000000,
+	    CONF_UDP_RATE,
+	    "UDP replies a second to one source address (or\n"
+	    "IPv6 /64), at most; 0: no limit (default "
+	    XSTR(CONF_UDP_RATE) ")" },
+	{ "limit-loopback", C_LIMIT_LOOPBACK, OPT_FLAG, NULL,
+	    F(limit_loopback), 0, 0, 0,
+	    "apply limits to loopback sources too, which\n"
+	    "cannot be forged from outside (off)" },
+	{ "user", 'u', OPT_STR, "NAME", F(user), 0, 0, 0,
+	    "after binding, run as NAME and its groups; root\n"
+	    "runs as " CONF_USER " unless NAME is root" },
+	{ "inetd", C_INETD, OPT_FLAG, NULL, F(inetd), 0, 0, 0,
+	    "serve the one socket on standard input, as inetd,\n"
+	    "tcpserver or xinetd hand it over, then exit" },
+	{ "protocol", 'P', OPT_ARG, "NAME", 0, 0, 0, 0,
+	    "the protocol of --inetd and of sockets from\n"
+	    "systemd without a name: stamp, time, daytime" },
+	{ "announce", C_ANNOUNCE, OPT_ARG, "SPEC", 0, 0, 0, 0,
+	    "also send the time, unasked, to a multicast group\n"
+	    "or a broadcast address: udp:ADDRESS:PORT[/PROTOCOL],\n"
+	    "e.g. udp:239.255.19.37:1937 udp:[ff05::1937]:1937\n"
+	    "udp:192.0.2.255:1937; repeatable, up to "
+	    XSTR(ANNOUNCE_MAX) },
+	{ "every", C_EVERY, OPT_SECS, "SECONDS", F(ann.every_ms),
+	    1000, 86400000, ANNOUNCE_EVERY_MS,
+	    "announce at each multiple of SECONDS of the Unix\n"
+	    "time, 1 to 86400 (default 1)" },
+	{ "announce-ttl", C_ANNOUNCE_TTL, OPT_INT, "N", F(ann.ttl), 1, 255,
+	    ANNOUNCE_TTL,
+	    "multicast TTL or hop limit, 1 to 255 (default "
+	    XSTR(ANNOUNCE_TTL) ":\n"
+	    "this link only; raise it to cross routers)" },
+	{ "announce-if", C_ANNOUNCE_IF, OPT_STR, "NAME", F(ann.ifname), 0, 0, 0,
+	    "send through interface NAME (default: the one\n"
+	    "the routes choose)" },
+	{ "ready-fd", C_READY_FD, OPT_INT, "FD", F(ready_fd), 3, 65535, -1,
+	    "close FD once every listener is bound" },
+	{ "stats-interval", C_STATS_INTERVAL, OPT_SECS, "SECONDS",
+	    F(stats_ms), 1, 86400000, 0,
+	    "log the counters that often" },
+	{ "verbose", 'v', OPT_FLAG, NULL, F(verbose), 0, 0, 0,
+	    "log Client:IP:PORT for each client" },
+	{ "syslog", C_SYSLOG, OPT_FLAG, NULL, F(syslog), 0, 0, 0,
+	    "log to syslog instead of stderr" },
+	{ "timestamps", C_TIMESTAMPS, OPT_FLAG, NULL, F(timestamps), 0, 0, 0,
+	    "put a UTC time stamp on each log line" },
+	{ "help", 'h', OPT_NONE, NULL, 0, 0, 0, 0, "this help" },
+	{ "version", 'V', OPT_NONE, NULL, 0, 0, 0, 0, "print the version" },
+	{ NULL, 0, 0, NULL, 0, 0, 0, 0, NULL }
+};
+
+/* As the man page's SYNOPSIS has it. */
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: stampd [-hVv] [-b backlog] [-D ms] [-l listener] "
+	    "[-m model] [-P protocol]\n"
+	    "              [-u user] [-w workers] [--announce spec] "
+	    "[--announce-if name]\n"
+	    "              [--announce-ttl n] [--every seconds] [--inetd]\n"
+	    "              [--limit-loopback] [--linger ms] [--max-conns n] "
+	    "[--max-spare n]\n"
+	    "              [--max-workers n] [--min-spare n] [--per-ip n] "
+	    "[--proxy-from addr]\n"
+	    "              [--rate n] [--ready-fd fd] [--reuseport] "
+	    "[--stats-interval seconds]\n"
+	    "              [--syslog] [--timestamps] [--udp-rate n]\n");
+}
+
+static void __attribute__((noreturn))
+help(void)
+{
+	const struct opt	*o;
+	char			 text[64];
+	size_t			 i;
+
+	usage(stdout);
+	printf("\n"
+"Serve the time: stamp (\"%%lld\\r\\n\" of the Unix time), RFC 868 time and\n"
+"RFC 867 daytime, over TCP and UDP.\n"
+"\n");
+	for (o = opts; o->id != 0; o++) {
+		if (o->id != 'm') {
+			opt_help(stdout, o, NULL);
+			continue;
+		}
+		snprintf(text, sizeof text, "server model (default %s):",
+		    model_list[0]->name);
+		opt_help(stdout, o, text);
+		for (i = 0; model_list[i] != NULL; i++)
+			printf("%26s%-10s %s\n", "", model_list[i]->name,
+			    model_list[i]->summary);
+	}
+	printf("\n"
+"Sockets passed by systemd (LISTEN_FDS) are served beside any -l; a\n"
+"socket's FileDescriptorName (stamp, time, daytime) names its protocol.\n"
+"Signals: TERM, INT stop (replies in flight finish); USR1 prints the\n"
+"counters; HUP reopens the log.  Exit: 0 ok, 1 runtime failure, 2 usage.\n");
+	exit(0);
+}
+
+static void
+defaults(struct conf *c)
+{
+	long	 ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	memset(c, 0, sizeof *c);
+	announce_init(&c->ann);
+	opt_defaults(opts, c);
+	c->workers = ncpu > 0 && ncpu < 1024 ? (int)ncpu : 1;
+	c->proto = STAMP_PROTO_STAMP;
+	c->model = model_list[0];
+}
+
+/* The options that are more than a number or a flag. */
+static void
+option(struct conf *c, int ch, const char *arg)
+{
+	const char	*why = NULL;
+
+	switch (ch) {
+	case 'h':
+		help();
+	case 'V':
+		opt_version();
+	case 'l':
+		if (c->nlisten == CONF_LISTEN_MAX)
+			opt_fail("--listen: at most %d listeners",
+			    CONF_LISTEN_MAX);
+		if ((why = net_parse_spec(arg, &c->spec[c->nlisten])) != NULL)
+			opt_fail("--listen %s: %s", arg, why);
+		c->listen[c->nlisten++] = arg;
+		break;
+	case 'm':
+		if ((c->model = model_find(arg)) == NULL)
+			opt_fail("--model %s: no such model", arg);
+		break;
+	case 'P':
+		if ((c->proto = wire_proto_find(arg)) == -1)
+			opt_fail("--protocol %s: want stamp, time or daytime",
+			    arg);
+		break;
+	case C_ANNOUNCE:
+		if (c->ann.n == ANNOUNCE_MAX)
+			opt_fail("--announce: at most %d targets",
+			    ANNOUNCE_MAX);
+		if ((why = announce_parse(arg, &c->ann.t[c->ann.n])) != NULL)
+			opt_fail("--announce %s: %s", arg, why);
+		c->ann.n++;
+		break;
+	case C_PROXY_FROM:
+		if (c->nproxy_from == CONF_PROXY_MAX)
+			opt_fail("--proxy-from: at most %d", CONF_PROXY_MAX);
+		if ((why = net_parse_cidr(arg,
+		    &c->proxy_from[c->nproxy_from])) != NULL)
+			opt_fail("--proxy-from %s: %s", arg, why);
+		c->nproxy_from++;
+		break;
+	case C_EVERY:
+	case C_ANNOUNCE_TTL:
+	case C_ANNOUNCE_IF:
+		c->ann_opts = 1;
+		break;
+	}
+}
+
+/* What no one option can say alone, all in one place. */
+static void
+check(struct conf *c, int argc, char *argv[])
+{
+	if (optind != argc)
+		opt_fail("%s: unexpected argument (listeners go after -l)",
+		    argv[optind]);
+	if (c->min_spare > c->max_spare)
+		opt_fail("--min-spare %d is more than --max-spare %d",
+		    c->min_spare, c->max_spare);
+	if (c->ann_opts && c->ann.n == 0)
+		opt_fail("--every, --announce-ttl and --announce-if go with "
+		    "--announce");
+	if (c->inetd && (c->nlisten > 0 || c->ann.n > 0))
+		opt_fail("--inetd serves standard input: no -l, no "
+		    "--announce");
+	/*
+	 * Checked before stampd makes any descriptor of its own, which
+	 * could take the number and be closed in its place.
+	 */
+	if (c->ready_fd != -1 && fcntl(c->ready_fd, F_GETFD) == -1)
+		opt_fail("--ready-fd %d: not an open descriptor (%s)",
+		    c->ready_fd, strerror(errno));
+	if (c->nproxy_from == 0) {
+		/* By default only a proxy on this host may speak for others. */
+		net_parse_cidr("127.0.0.0/8", &c->proxy_from[0]);
+		net_parse_cidr("::1", &c->proxy_from[1]);
+		c->nproxy_from = 2;
+	}
+}
+
+void
+conf_parse(struct conf *c, int argc, char *argv[])
+{
+	int	 ch;
+
+	opt_init("stampd", usage);
+	defaults(c);
+	while ((ch = opt_next(argc, argv, opts, c)) != -1)
+		option(c, ch, optarg);
+	check(c, argc, argv);
+}
+
+void
+conf_server(const struct conf *c, struct server *srv)
+{
+	memset(srv, 0, sizeof *srv);
+	srv->verbose = c->verbose;
+	srv->delay_ms = c->delay_ms;
+	srv->workers = c->workers;
+	srv->max_workers = c->max_workers;
+	srv->min_spare = c->min_spare;
+	srv->max_spare = c->max_spare;
+	srv->backlog = c->backlog;
+	srv->linger_ms = c->linger_ms;
+	srv->reuseport = c->reuseport;
+	srv->udp_rate = c->udp_rate;
+	srv->limit_loopback = c->limit_loopback;
+	/* The models only read it: the cast leaves serve.h as it is. */
+	srv->proxy_from = (struct net_cidr *)c->proxy_from;
+	srv->nproxy_from = c->nproxy_from;
+}

@@ -1,0 +1,43 @@
+/*
+ * listen.h: the daemon's sockets, before any model serves them.
+ *
+ * The listeners the command line asks for, the ones systemd passes
+ * (LISTEN_FDS), the --reuseport groups, and the one socket of --inetd.
+ * All of this happens before serving, where any error is fatal: like
+ * main, these functions end the process with a message naming the socket
+ * at fault (exit 1), and return only on success.
+ */
+#ifndef STAMP_LISTEN_H
+#define STAMP_LISTEN_H
+
+#include <stddef.h>
+
+#include "conf.h"
+#include "serve.h"
+
+/*
+ * Make every listener into ls, which has room for CONF_LISTEN_MAX: bind
+ * each -l of c, then take the sockets systemd passed to this process
+ * (LISTEN_FDS, with LISTEN_FDNAMES naming their protocols, c->proto for
+ * those it does not), and bind tcp:*:1937 and udp:*:1937 when there are
+ * neither.  With c->reuseport each bound listener gets c->workers sockets
+ * of one SO_REUSEPORT group.  Logs a "listening" line for each, unsets
+ * the LISTEN_* variables, and returns how many there are.
+ */
+size_t	listen_open(struct listener *ls, const struct conf *c);
+
+/*
+ * Close the n listeners of listen_open, and their groups of workers
+ * sockets each.
+ */
+void	listen_close(struct listener *ls, size_t n, int workers);
+
+/*
+ * --inetd: serve once the connection, or the socket with a datagram
+ * waiting, on standard input, in protocol proto.  Logs to syslog when
+ * standard error is a socket too, as inetd hands it over, lest the log
+ * reach the client.  Returns the exit status.
+ */
+int	listen_inetd(const struct server *srv, int proto);
+
+#endif /* STAMP_LISTEN_H */
