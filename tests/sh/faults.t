@@ -7,7 +7,7 @@
 # that only what happens after the attach fails.
 . "$(dirname "$0")/../lib.sh"
 
-PATIENCE=${PATIENCE:-50}	# tenths of a second any one wait may take
+lib_need strace
 
 # daemon: the pid of stampd itself (STAMPD_PID is timeout(1), its parent).
 daemon()
@@ -23,24 +23,25 @@ children()
 	    sed '/^$/d'
 }
 
+# traced PID: PID is traced by strace, or gone (the fault struck as
+# strace attached).
+traced()
+{
+	lib_alive "$1" || return 0
+	grep -q '^TracerPid:[[:space:]]*[1-9]' "/proc/$1/status" 2> /dev/null
+}
+
 # attach PID STRACE-ARGS...: strace -f on PID in the background (sets
 # TRACER), once the kernel says PID is traced.
 attach()
 {
-	local pid="$1" i=0
+	local pid="$1"
 
 	shift
 	lib_spawn "$LIB_TMP/strace.log" strace -f -qq -o /dev/null -p "$pid" \
 	    "$@"
 	TRACER=$LIB_PID
-	while [ $i -lt "$PATIENCE" ]; do
-		# Gone already: the fault struck as strace attached.
-		lib_alive "$pid" || return 0
-		grep -q '^TracerPid:[[:space:]]*[1-9]' "/proc/$pid/status" \
-		    2> /dev/null && return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
+	lib_wait 5 traced "$pid" && return 0
 	diag "strace did not attach to $pid"
 	diag_file "$LIB_TMP/strace.log"
 	return 1
@@ -57,21 +58,14 @@ ask()
 	local port="$1"
 
 	shift
-	timeout 10 "$STAMP" -q -t 3 -p "$port" "$@" 127.0.0.1 \
-	    > /dev/null 2>&1
+	lib_timeout 10 "$STAMP" -q -t "$(lib_scale 3)" -p "$port" "$@" \
+	    127.0.0.1 > /dev/null 2>&1
 }
 
 # await COMMAND...: run it every tenth of a second until it succeeds.
 await()
 {
-	local i=0
-
-	while [ $i -lt "$PATIENCE" ]; do
-		"$@" && return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
+	lib_wait 5 "$@"
 }
 
 logged()
@@ -162,7 +156,7 @@ lib_stop "$STAMPD_PID"
 # and the daemon exits long before the 30 s delay would have passed.
 stampd_start -m event -D 30000 -l tcp:127.0.0.1:0
 port=$(stampd_port tcp 127.0.0.1 stamp)
-timeout 40 "$STAMP" -q -t 35 -p "$port" 127.0.0.1 > "$LIB_TMP/late" 2>&1 &
+lib_timeout 40 "$STAMP" -q -t 35 -p "$port" 127.0.0.1 > "$LIB_TMP/late" 2>&1 &
 client=$!
 sleep 0.5
 t0=$(date +%s)
