@@ -40,10 +40,14 @@ struct port {
 	long long		 resume;	/* paused until */
 };
 
-/* A connection waited on: for its PROXY header, or to drain it. */
+/*
+ * A connection waited on: for its PROXY header (then to be handed over,
+ * or served here), or to drain it.
+ */
 struct waiter {
 	int			 fd;
 	int			 header;
+	int			 handoff;
 	const struct listener	*l;
 	long long		 deadline;	/* ms, monotonic */
 	struct sockaddr_storage	 peer;		/* while header is set */
@@ -148,8 +152,9 @@ wait_room(struct acceptor *a)
 /*
  * What serve_stream said the connection needs next: nothing, or a wait.
  * With no room left it is closed: a newcomer never evicts another.
+ * Returns its waiter, or NULL.
  */
-static void
+static struct waiter *
 hold(struct acceptor *a, const struct listener *l, int fd,
     const struct sockaddr_storage *peer, const struct serve_hdr *hdr,
     int next)
@@ -157,33 +162,65 @@ hold(struct acceptor *a, const struct listener *l, int fd,
 	struct waiter	*w;
 
 	if (next == SERVE_DONE)
-		return;
+		return NULL;
 	if (!wait_room(a)) {
 		serve_linger_timeout(fd, a->st);
-		return;
+		return NULL;
 	}
 	w = &a->w[a->nw++];
 	w->fd = fd;
 	w->l = l;
 	w->header = next == SERVE_HEADER;
+	w->handoff = 0;
 	if (w->header) {
 		w->peer = *peer;
+		serve_hdr_init(&w->hdr);
 		w->hdr.len = hdr->len;
 		memcpy(w->hdr.buf, hdr->buf, hdr->len);
 	}
 	w->deadline = util_now_ms() + a->srv->linger_ms;
+	return w;
 }
 
-/* Serve fd now, here, and wait for it as it needs. */
+/*
+ * Serve fd now, here, and wait for it as it needs; hdr is its PROXY header
+ * so far, or NULL for none yet.
+ */
 static void
 serve_here(struct acceptor *a, const struct listener *l, int fd,
-    const struct sockaddr_storage *peer)
+    const struct sockaddr_storage *peer, struct serve_hdr *hdr)
 {
-	struct serve_hdr	 hdr;
+	struct serve_hdr	 none;
 
-	hdr.len = 0;
-	hold(a, l, fd, peer, &hdr, serve_stream(a->srv, l, fd, peer, &hdr,
+	if (hdr == NULL) {
+		serve_hdr_init(&none);
+		hdr = &none;
+	}
+	hold(a, l, fd, peer, hdr, serve_stream(a->srv, l, fd, peer, hdr,
 	    a->st));
+}
+
+/*
+ * Hand fd over once its header is whole, or wait for the rest of it.
+ * Returns 0 when it is handed over, waited on or closed, -1 when the
+ * model could not take it: the caller serves it here, with hdr.
+ */
+static int
+hand_over(struct acceptor *a, const struct listener *l, int fd,
+    const struct sockaddr_storage *peer, struct serve_hdr *hdr)
+{
+	struct waiter	*w;
+	int		 r;
+
+	if (!l->proxy)
+		return a->ops->conn(a->arg, l, fd, peer, NULL);
+	if ((r = serve_header(a->srv, l, fd, peer, hdr, a->st)) == -1)
+		return 0;
+	if (r == 1)
+		return a->ops->conn(a->arg, l, fd, peer, hdr);
+	if ((w = hold(a, l, fd, peer, hdr, SERVE_HEADER)) != NULL)
+		w->handoff = 1;
+	return 0;
 }
 
 static void
@@ -227,6 +264,7 @@ static int
 take_conns(struct acceptor *a, struct port *p, int max)
 {
 	struct sockaddr_storage	 peer;
+	struct serve_hdr	 hdr;
 	int			 fd, n, pause, here = a->ops->conn == NULL;
 
 	for (n = 0; n < max && (a->stopping || !full(a, p)); n++) {
@@ -237,15 +275,16 @@ take_conns(struct acceptor *a, struct port *p, int max)
 				p->resume = util_now_ms() + pause;
 			return pause == -1 ? -1 : 0;
 		}
+		serve_hdr_init(&hdr);
 		if (!here && !a->stopping &&
-		    a->ops->conn(a->arg, p->l, fd, &peer) == 0)
+		    hand_over(a, p->l, fd, &peer, &hdr) == 0)
 			continue;
 		if (!here && !a->stopping)
 			p->resume = util_now_ms() + REST_MS;
 		busy(a, 1);
 		if (here)
 			delay(a);
-		serve_here(a, p->l, fd, &peer);
+		serve_here(a, p->l, fd, &peer, &hdr);
 		busy(a, 0);
 		if (here && !a->stopping)
 			break;
@@ -336,10 +375,19 @@ prepare(struct acceptor *a)
 static int
 wait_event(struct acceptor *a, struct waiter *w)
 {
-	int	 next;
+	int	 next, r;
 
 	if (!w->header)
 		return serve_linger(w->fd, a->st) ? SERVE_DONE : SERVE_DRAIN;
+	if (w->handoff && !a->stopping) {
+		r = serve_header(a->srv, w->l, w->fd, &w->peer, &w->hdr,
+		    a->st);
+		if (r != 1)
+			return r == 0 ? SERVE_HEADER : SERVE_DONE;
+		if (a->ops->conn(a->arg, w->l, w->fd, &w->peer, &w->hdr) == 0)
+			return SERVE_DONE;
+	}
+	w->handoff = 0;
 	next = serve_stream(a->srv, w->l, w->fd, &w->peer, &w->hdr, a->st);
 	if (next == SERVE_DRAIN) {
 		/* Header read and reply sent: the drain gets its own time. */

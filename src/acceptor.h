@@ -26,12 +26,15 @@
 
 struct acceptor_ops {
 	/*
-	 * Take connection fd, accepted on l, to serve elsewhere.  Returns 0
-	 * once it is taken, -1 if it cannot be now: the acceptor serves that
-	 * one itself, at once, and rests the listener a moment.
+	 * Take connection fd, accepted on l, to serve elsewhere; on a +proxy
+	 * listener only once its header is whole, in hdr (else NULL), so
+	 * that a peer that sends nothing holds no child and no thread.
+	 * Returns 0 once it is taken, -1 if it cannot be now: the acceptor
+	 * serves that one itself, at once, and rests the listener a moment.
 	 */
 	int	(*conn)(void *arg, const struct listener *l, int fd,
-		    const struct sockaddr_storage *peer);
+		    const struct sockaddr_storage *peer,
+		    const struct serve_hdr *hdr);
 	/* The same for a datagram from from, taken off lfd, with --delay. */
 	int	(*dgram)(void *arg, const struct listener *l, int lfd,
 		    const struct sockaddr_storage *from, socklen_t fromlen);

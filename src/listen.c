@@ -203,7 +203,7 @@ listen_inetd(const struct server *srv, int proto)
 		if (getpeername(l.fd, (struct sockaddr *)&peer, &len) == -1)
 			fatal("--inetd: standard input");
 		serve_sleep(srv->delay_ms);
-		serve_stream_blocking(srv, &l, l.fd, &peer, &st);
+		serve_stream_blocking(srv, &l, l.fd, &peer, NULL, &st);
 		return 0;
 	}
 	/* inetd starts a datagram service when one is waiting: bounded. */

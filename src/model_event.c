@@ -184,6 +184,7 @@ wait_start(struct worker *w, size_t i, int fd,
 	c->header = hdr != NULL;
 	if (c->header) {
 		c->peer = *peer;
+		serve_hdr_init(&c->hdr);
 		c->hdr.len = hdr->len;
 		memcpy(c->hdr.buf, hdr->buf, hdr->len);
 	}
@@ -229,7 +230,7 @@ serve_conn(struct worker *w, size_t i, int fd,
 	struct serve_hdr	 hdr;
 	int			 next;
 
-	hdr.len = 0;
+	serve_hdr_init(&hdr);
 	next = serve_stream(w->srv, &w->srv->ls[i], fd, peer, &hdr, w->st);
 	if (next != SERVE_DONE)
 		wait_start(w, i, fd, peer, next == SERVE_HEADER ? &hdr : NULL);

@@ -41,6 +41,7 @@ struct state {
 	int			 lfd;
 	struct sockaddr_storage	 peer;
 	socklen_t		 peerlen;
+	const struct serve_hdr	*hdr;		/* read already, or NULL */
 };
 
 /* What one child does with its connection or its datagram. */
@@ -58,7 +59,7 @@ child(void *arg, int i)
 	acceptor_forget(&s->a, s->fd == -1 ? s->lfd : -1);
 	model_sleep(s->srv, s->srv->delay_ms);
 	if (s->fd != -1)
-		serve_stream_blocking(s->srv, s->l, s->fd, &s->peer,
+		serve_stream_blocking(s->srv, s->l, s->fd, &s->peer, s->hdr,
 		    s->p.st);
 	else
 		serve_datagram_to(s->srv, s->l, s->lfd, &s->peer, s->peerlen,
@@ -82,13 +83,14 @@ spawn(struct state *s)
 
 static int
 conn(void *arg, const struct listener *l, int fd,
-    const struct sockaddr_storage *peer)
+    const struct sockaddr_storage *peer, const struct serve_hdr *hdr)
 {
 	struct state	*s = arg;
 
 	s->l = l;
 	s->fd = fd;
 	s->peer = *peer;
+	s->hdr = hdr;
 	return spawn(s);
 }
 

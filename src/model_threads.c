@@ -50,6 +50,8 @@ struct job {
 	int			 lfd;
 	struct sockaddr_storage	 peer;
 	socklen_t		 peerlen;
+	int			 has_hdr;
+	struct serve_hdr	 hdr;		/* if has_hdr: read already */
 };
 
 struct state {
@@ -74,7 +76,8 @@ worker(void *arg)
 	if (s->srv->delay_ms > 0)
 		net_wait(s->stopfd, POLLIN, s->srv->delay_ms);
 	if (j->fd != -1)
-		serve_stream_blocking(s->srv, j->l, j->fd, &j->peer, s->st);
+		serve_stream_blocking(s->srv, j->l, j->fd, &j->peer,
+		    j->has_hdr ? &j->hdr : NULL, s->st);
 	else
 		serve_datagram_to(s->srv, j->l, j->lfd, &j->peer, j->peerlen,
 		    s->st);
@@ -132,7 +135,7 @@ spawn(struct state *s, struct job *j)
 
 static int
 conn(void *arg, const struct listener *l, int fd,
-    const struct sockaddr_storage *peer)
+    const struct sockaddr_storage *peer, const struct serve_hdr *hdr)
 {
 	struct job	*j;
 
@@ -141,6 +144,8 @@ conn(void *arg, const struct listener *l, int fd,
 	j->l = l;
 	j->fd = fd;
 	j->peer = *peer;
+	if ((j->has_hdr = hdr != NULL))
+		j->hdr = *hdr;
 	return spawn(arg, j);
 }
 

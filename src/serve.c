@@ -304,23 +304,36 @@ bad:
 }
 
 int
+serve_header(const struct server *srv, const struct listener *l, int fd,
+    const struct sockaddr_storage *peer, struct serve_hdr *hdr,
+    struct stats *st)
+{
+	int	 r;
+
+	if (hdr->done)
+		return 1;
+	if ((r = read_header(srv, l, fd, peer, hdr, &hdr->real, st)) == 1)
+		hdr->done = 1;
+	else if (r == -1)
+		serve_close(fd);
+	return r;
+}
+
+int
 serve_stream(const struct server *srv, const struct listener *l, int fd,
     const struct sockaddr_storage *peer, struct serve_hdr *hdr,
     struct stats *st)
 {
-	struct sockaddr_storage	 real;
-	char			 buf[STAMP_REPLY_MAX], addr[NET_ADDRSTRLEN];
-	ssize_t			 n;
-	int			 len, r;
+	char		 buf[STAMP_REPLY_MAX], addr[NET_ADDRSTRLEN];
+	ssize_t		 n;
+	int		 len, r;
 
 	if (l->proxy) {
-		if ((r = read_header(srv, l, fd, peer, hdr, &real, st)) == 0)
+		if ((r = serve_header(srv, l, fd, peer, hdr, st)) == 0)
 			return SERVE_HEADER;
-		if (r == -1) {
-			serve_close(fd);
+		if (r == -1)
 			return SERVE_DONE;
-		}
-		peer = &real;
+		peer = &hdr->real;
 	}
 	if (srv->verbose)
 		log_info("Client:%s", net_addr_str((const void *)peer, addr,
@@ -371,13 +384,17 @@ serve_linger_timeout(int fd, struct stats *st)
 
 void
 serve_stream_blocking(const struct server *srv, const struct listener *l,
-    int fd, const struct sockaddr_storage *peer, struct stats *st)
+    int fd, const struct sockaddr_storage *peer, const struct serve_hdr *done,
+    struct stats *st)
 {
 	struct serve_hdr hdr;
 	long long	 deadline = util_now_ms() + srv->linger_ms;
 	int		 left, next;
 
-	hdr.len = 0;
+	if (done != NULL)
+		hdr = *done;
+	else
+		serve_hdr_init(&hdr);
 	next = serve_stream(srv, l, fd, peer, &hdr, st);
 	while (next != SERVE_DONE &&
 	    (left = (int)(deadline - util_now_ms())) > 0) {

@@ -102,9 +102,31 @@ int	serve_reply(int proto, char *buf, size_t len);
  * wait for new bytes, never a spin on old ones.  len 0: none yet.
  */
 struct serve_hdr {
-	size_t		 len;
-	char		 buf[PROXY_MAX];
+	size_t			 len;
+	int			 done;		/* whole: real is set */
+	struct sockaddr_storage	 real;		/* the client it names */
+	char			 buf[PROXY_MAX];
 };
+
+/* Ready hdr for a new connection: nothing read yet. */
+static inline void
+serve_hdr_init(struct serve_hdr *hdr)
+{
+	hdr->len = 0;
+	hdr->done = 0;
+}
+
+/*
+ * Read, as far as it has come, the PROXY header of connection fd from peer
+ * on a +proxy listener l, into hdr: 1 when it is whole (hdr->done, and
+ * hdr->real is the client), 0 when more must arrive (wait until readable
+ * and call again), -1 when it was refused and fd closed.  For a model that
+ * hands a connection over only once its header is read, so that a peer
+ * that sends nothing holds no worker.
+ */
+int	serve_header(const struct server *srv, const struct listener *l,
+	    int fd, const struct sockaddr_storage *peer, struct serve_hdr *hdr,
+	    struct stats *st);
 
 /* What a connection needs next, from serve_stream. */
 enum serve_next {
@@ -116,8 +138,9 @@ enum serve_next {
 /*
  * Serve one accepted connection: on a +proxy listener read its PROXY
  * header first into hdr (the same hdr on every call for this connection,
- * zeroed before the first; NULL elsewhere), and the real client replaces
- * peer; log it when asked, send
+ * made ready by serve_hdr_init before the first, or already done by
+ * serve_header), and the real client replaces peer; log it when asked,
+ * send
  * the reply, half-close and drain.  Returns what the connection needs
  * next; every wait it asks for is bounded by srv->linger_ms, and at the
  * deadline the caller calls serve_linger_timeout.  The caller never
@@ -135,12 +158,14 @@ int	serve_linger(int fd, struct stats *st);
 void	serve_linger_timeout(int fd, struct stats *st);
 
 /*
- * The same for a connection whose thread or process may block: send, then
- * drain until EOF or srv->linger_ms, then close.  For the blocking models.
+ * The same for a connection whose thread or process may block: read the
+ * header (unless hdr, not NULL, is one already done), send, then drain
+ * until EOF or srv->linger_ms, then close.  For the blocking models.
  */
 void	serve_stream_blocking(const struct server *srv,
 	    const struct listener *l, int fd,
-	    const struct sockaddr_storage *peer, struct stats *st);
+	    const struct sockaddr_storage *peer, const struct serve_hdr *hdr,
+	    struct stats *st);
 
 /*
  * Answer the datagrams waiting on fd, a socket of UDP listener l (l->fd,
