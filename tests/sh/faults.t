@@ -78,7 +78,7 @@ exited()
 	! lib_alive "$1"
 }
 
-plan 15
+plan 17
 
 # prefork: the replacement of a killed worker cannot make its signal pipe
 # (ENFILE): the daemon says so, goes on, and replaces it once it can.
@@ -137,6 +137,33 @@ kill -KILL "$(children "$pid")"
 await ask "$port"
 ok $? "dynamic --min-spare 0: its only worker killed, a new one serves"
 lib_stop "$STAMPD_PID"
+
+# A batch of datagrams whose first reply cannot be sent: that one is
+# counted and skipped, and the rest of the batch still goes.  The daemon
+# is stopped while ten clients send, so that all ten come in one batch.
+stampd_start -m event -w 1 -l udp:127.0.0.1:0
+port=$(stampd_port udp 127.0.0.1 stamp)
+pid=$(daemon)
+attach "$pid" -e trace=sendmmsg -e inject=sendmmsg:error=EPERM:when=1
+kill -STOP "$pid"
+i=0
+while [ $i -lt 10 ]; do
+	ask "$port" -u -r 0 > "$LIB_TMP/batch.$i" 2>&1 &
+	eval "asker$i=\$!"
+	i=$((i + 1))
+done
+sleep 0.5
+kill -CONT "$pid"
+good=0
+i=0
+while [ $i -lt 10 ]; do
+	eval "wait \$asker$i" && good=$((good + 1))
+	i=$((i + 1))
+done
+detach
+is "$good" 9 "a batch whose first reply fails: the other 9 are answered"
+lib_stop "$STAMPD_PID"
+is $? 0 "and SIGTERM, exit 0"
 
 # iterative: a signal that is not a stop (SIGALRM of --stats-interval, a
 # hundred a second) does not cut --delay short: the reply comes no sooner
