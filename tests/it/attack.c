@@ -439,6 +439,60 @@ case_per_ip(const char *model)
 	is_int(h_daemon_stop(&d), 0, "%s: per-ip: exit 0", model);
 }
 
+/* A TCP connection to l, made whole; -1 on failure. */
+static int
+dial(const struct h_listener *l)
+{
+	int	 fd;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	if (connect(fd, (const struct sockaddr *)&l->ss, l->sslen) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * A +proxy listener while NHELPERS peers hold connections and send
+ * nothing: each honest client, header and all, is served at once.  The
+ * bound is wide (a busy machine); the figure is printed.
+ */
+static void
+case_proxy_idle(const char *model)
+{
+	static const char hdr[] = "PROXY TCP4 192.0.2.1 192.0.2.2 1234 1937\r\n";
+	const char *const args[] = { "-m", model, "-w", "2", "--linger",
+	    "10000", "-l", "tcp:127.0.0.1:0/stamp+proxy", NULL };
+	struct h_daemon	 d;
+	long long	 t0, ms, worst = 0;
+	int		 idle[NHELPERS], i, fd, good = 0;
+
+	if (start(&d, 1, args) == -1)
+		return;
+	for (i = 0; i < NHELPERS; i++)
+		idle[i] = dial(&d.l[0]);
+	for (i = 0; i < 10; i++) {
+		t0 = h_now_ms();
+		if ((fd = dial(&d.l[0])) == -1)
+			continue;
+		send(fd, hdr, sizeof hdr - 1, MSG_NOSIGNAL);
+		good += answered(fd, H_ASK_MS);
+		if ((ms = h_now_ms() - t0) > worst)
+			worst = ms;
+		close(fd);
+	}
+	is_int(good, 10, "%s: +proxy beside %d idle peers: 10 honest clients "
+	    "served", model, NHELPERS);
+	ok(worst <= h_ms(500), "%s: the slowest in %lld ms (bound %ld)",
+	    model, worst, h_ms(500));
+	for (i = 0; i < NHELPERS; i++)
+		if (idle[i] != -1)
+			close(idle[i]);
+	is_int(h_daemon_stop(&d), 0, "%s: +proxy: exit 0", model);
+}
+
 int
 main(void)
 {
@@ -458,6 +512,7 @@ main(void)
 		case_udp_rate(models[i], "0");
 		case_udp_rate(models[i], "50");
 		case_per_ip(models[i]);
+		case_proxy_idle(models[i]);
 	}
 	return done_testing();
 }
