@@ -4,6 +4,9 @@
  * A line is formatted whole into a buffer and written with one write(2),
  * so lines from several threads or processes never interleave.
  */
+#include <sys/types.h>
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,11 +24,32 @@
 static const char	*progname = "stampd";
 static int		 to_syslog;
 static int		 stamped;
+static int		 journal;	/* stderr is journald's stream */
+
+/*
+ * Whether stderr is the stream systemd's journal gave us: JOURNAL_STREAM
+ * names its device and inode (systemd.exec(5)), and a stderr redirected
+ * elsewhere since is not it.
+ */
+static int
+to_journal(void)
+{
+	struct stat	 sb;
+	const char	*js = getenv("JOURNAL_STREAM");
+	char		 want[64];
+
+	if (js == NULL || fstat(STDERR_FILENO, &sb) == -1)
+		return 0;
+	snprintf(want, sizeof want, "%llu:%llu", (unsigned long long)sb.st_dev,
+	    (unsigned long long)sb.st_ino);
+	return strcmp(js, want) == 0;
+}
 
 void
 log_init(const char *name)
 {
 	progname = name;
+	journal = to_journal();
 }
 
 void
@@ -66,12 +90,19 @@ vlog(int pri, const char *reason, const char *fmt, va_list ap)
 	size_t		 n = 0;
 	int		 saved = errno, r;
 
-	if (!to_syslog && stamped) {
+	/*
+	 * journald reads a priority from "<N>", and stamps and names each
+	 * line itself: a name of ours would stand there twice.
+	 */
+	if (!to_syslog && journal) {
+		r = snprintf(line, sizeof line, "<%d>", pri);
+		n = r > 0 ? (size_t)r : 0;
+	} else if (!to_syslog && stamped) {
 		clock_gettime(CLOCK_REALTIME, &ts);
 		gmtime_r(&ts.tv_sec, &tm);
 		n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%SZ ", &tm);
 	}
-	if (!to_syslog) {
+	if (!to_syslog && !journal) {
 		r = snprintf(line + n, sizeof line - n, "%s: ", progname);
 		n += r > 0 ? (size_t)r : 0;
 	}

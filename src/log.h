@@ -10,7 +10,11 @@
 
 #include <stdarg.h>
 
-/* Name the program; the name prefixes every line. */
+/*
+ * Name the program; the name prefixes every line.  Under systemd's journal
+ * (JOURNAL_STREAM names our stderr), lines carry a "<N>" priority instead,
+ * syslog(3)'s numbers, and the journal adds the name and the time.
+ */
 void	log_init(const char *progname);
 
 /* Send every later line to syslog under the daemon facility. */
