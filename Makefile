@@ -7,6 +7,7 @@
 #   make check SAN=1 O=build/san      (AddressSanitizer + UBSan)
 #   make check STAMP_TIMEOUT_SCALE=3  (a slow machine: every test waits 3x)
 #   make bench        measure every model against nginx and a reference
+#   make lesson       the lesson's ladder diagrams from captures (docs/img)
 #   make soak         mixed load, hostile clients, killed workers (SOAK_SECS)
 #   make fuzz         run each libFuzzer target FUZZ_SECS seconds (60)
 #   make install      PREFIX=/usr/local DESTDIR=
@@ -52,6 +53,9 @@ SHT	 = $(wildcard tests/sh/*.t)
 TESTS	 = $(UNIT) $(IT) $(SHT)
 BENCHSRC = $(wildcard bench/*.c)
 BENCHBIN = $(BENCHSRC:bench/%.c=$(O)/bench/%)
+# The lesson's experiments under a capture (tests/sh/lesson_capture.t).
+LESSONSRC = $(wildcard tests/lesson/*.c)
+LESSONBIN = $(LESSONSRC:tests/lesson/%.c=$(O)/tests/lesson/%)
 
 all: $(patsubst src/%.c,$(O)/%,$(wildcard $(MAINS)))
 
@@ -79,6 +83,10 @@ $(O)/tests/it/%.t: tests/it/%.c $(O)/tests/it/harness.o $(LIB) tests/tap.h
 	$(CC) $(ALL_CFLAGS) -Isrc -Itests -MMD -MP $(ALL_LDFLAGS) -o $@ $< \
 	    $(O)/tests/it/harness.o $(LIB)
 
+$(O)/tests/lesson/%: tests/lesson/%.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Isrc -MMD -MP $(ALL_LDFLAGS) -o $@ $< $(LIB)
+
 $(O)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Isrc -MMD -MP $(ALL_LDFLAGS) -o $@ $< $(LIB)
@@ -91,12 +99,19 @@ TESTENV	 = STAMPD=$(abspath $(O)/stampd) STAMP=$(abspath $(O)/stamp) \
 run: all
 	./$(O)/stampd -v
 
-check: all $(UNIT) $(IT) $(BENCHBIN)
+check: all $(UNIT) $(IT) $(BENCHBIN) $(LESSONBIN)
 	sh tests/deps.sh
 	$(TESTENV) prove --exec '' -j2 $(TESTS)
 
 bench: all $(BENCHBIN)
 	$(TESTENV) sh bench/run.sh
+
+# The lesson's ladder diagrams, from fresh captures, into docs/img
+# (tcpdump and mscgen: sh tests/deps.sh installs them as root).
+lesson: all $(LESSONBIN)
+	sh tests/deps.sh
+	$(TESTENV) LESSON_IMG=$(abspath docs/img) prove -v --exec '' \
+	    tests/sh/lesson_capture.t
 
 # The soak: SOAK_SECS seconds a model (60); make soak SAN=1 O=build/san.
 SOAK_SECS ?= 60
@@ -147,7 +162,7 @@ uninstall:
 
 .PHONY: install uninstall
 
-.PHONY: all run check bench soak fuzz clean
+.PHONY: all run check bench lesson soak fuzz clean
 .SECONDARY:
 
 -include $(wildcard $(O)/obj/*.d $(O)/tests/*/*.d $(O)/bench/*.d)

@@ -489,10 +489,11 @@ fi
 
 # --- the tables --------------------------------------------------------
 
-# med SECTION SERVER CONC COLUMN: the median over the rounds, or "-".
+# med SECTION SERVER CONC COLUMN [min|max]: the median over the rounds
+# (or the least, or the greatest), or "-".
 med()
 {
-	awk -v s="$1" -v v="$2" -v c="$3" -v k="$4" '
+	awk -v s="$1" -v v="$2" -v c="$3" -v k="$4" -v w="${5:-}" '
 	NR == 1 {
 		for (i = 2; i <= NF; i++)
 			col[$i] = i - 1
@@ -512,6 +513,10 @@ med()
 				t = x[j]; x[j] = x[j - 1]; x[j - 1] = t
 			}
 		m = n % 2 ? x[int(n / 2)] : (x[n / 2 - 1] + x[n / 2]) / 2
+		if (w == "min")
+			m = x[0]
+		if (w == "max")
+			m = x[n - 1]
 		if (m >= 100 || m == int(m))
 			printf "%.0f\n", m
 		else
@@ -841,17 +846,29 @@ cat "$md"
 
 # --- the charts --------------------------------------------------------
 
-# dat SECTION COLUMN CONC...: a server per line, a concurrency per column.
+# spread SECTION SERVER CONC COLUMN: the median, the least and the
+# greatest over the rounds, for a bar and its error bar ("- - -" if none).
+spread()
+{
+	echo "$(med "$@") $(med "$@" min) $(med "$@" max)"
+}
+
+# dat SECTION COLUMN CONC...: a server per line, for each concurrency
+# three columns: c=N (the median), then its least and greatest.
 dat()
 {
 	d_sect=$1
 	d_col=$2
 	shift 2
-	echo "server $*" | sed 's/ \([0-9]\)/ c=\1/g'
+	line=server
+	for c in "$@"; do
+		line="$line c=$c min max"
+	done
+	echo "$line"
 	for s in $servers; do
 		line=$s
 		for c in "$@"; do
-			line="$line $(med "$d_sect" "$s" "$c" "$d_col")"
+			line="$line $(spread "$d_sect" "$s" "$c" "$d_col")"
 		done
 		echo "$line"
 	done
@@ -860,10 +877,10 @@ dat()
 dat tcp rate 1 16 256 1024 >"$out/throughput.dat"
 dat tcp p99_us 1 16 256 1024 >"$out/p99.dat"
 {
-	echo "server TCP UDP"
+	echo "server TCP min max UDP min max"
 	for s in $servers; do
-		echo "$s $(med cost "$s" 16 server_us)" \
-		    "$(med ucost "$s" 16 server_us)"
+		echo "$s $(spread cost "$s" 16 server_us)" \
+		    "$(spread ucost "$s" 16 server_us)"
 	done
 } >"$out/cost.dat"
 if ! has tcp || ! has cost; then

@@ -30,6 +30,8 @@ dpkg-buildpackage dpkg-dev
 dh		debhelper
 flock		util-linux
 strace		strace
+tcpdump		tcpdump
+mscgen		mscgen
 yaml.py		python3-yaml
 kubernetes.py	python3-kubernetes
 python3		python3

@@ -1,0 +1,308 @@
+#!/bin/sh
+# lesson_capture.t: the lesson's packets, captured, checked and drawn.
+#
+# Each experiment of docs/stream-vs-datagram.md that a ladder diagram
+# shows runs under tcpdump on lo, filtered on the ports it bound (port 0
+# first, so the kernel picks them); the packets and the socket calls it
+# printed go through tests/lesson/ladder.awk into one ordered list, which
+# is asserted here as the doc tells it, and into an mscgen chart.  So a
+# kernel that did otherwise fails this test rather than leave a picture
+# that lies.  stampd's own exchanges are captured the same way, their
+# calls read from strace(1) on stampd and on stamp.  Each chart is
+# rendered here (SVG, to see that mscgen takes it); with LESSON_IMG set
+# (make lesson), the IPv4 ones go there as .msc, .png and .svg.
+. "$(dirname "$0")/../lib.sh"
+
+lib_need tcpdump mscgen strace awk sort mkfifo
+
+LESSON=$(cd "$(dirname "$0")/../lesson" && pwd)
+CAP=${STAMP_BUILD:?run through make check}/tests/lesson/lessoncap
+[ -x "$CAP" ] || bail "$CAP is not built (make check builds it)"
+[ -n "$STAMP" ] && [ -x "$STAMP" ] || bail "STAMP is not an executable"
+IMG=${LESSON_IMG:-}
+V6=1
+if ! ip -6 addr show dev lo 2>/dev/null | grep -q '::1/128'; then
+	V6=0
+fi
+
+# ---- capturing -----------------------------------------------------------
+
+# tcpdump_start NAME FILTER: tcpdump on lo into NAME.pcap, and wait until
+# it says it listens; sets TCPDUMP.  -Z root: it must write in our
+# directory; --immediate-mode: each packet is written as it comes.
+tcpdump_start()
+{
+	lib_spawn "$1.tcpdump" tcpdump -i lo -nn -U --immediate-mode -Z root \
+	    --time-stamp-precision=nano -w "$1.pcap" "$2"
+	TCPDUMP=$LIB_PID
+	lib_wait 5 grep -q 'listening on' "$1.tcpdump" && return 0
+	diag "tcpdump did not start"
+	diag_file "$1.tcpdump"
+	return 1
+}
+
+# settled NAME: the capture holds packets, as many as at the last look.
+SEEN=
+settled()
+{
+	local n
+
+	n=$(tcpdump -r "$1.pcap" -nn 2>/dev/null | wc -l)
+	[ "$n" -gt 0 ] && [ "$n" = "$SEEN" ] && return 0
+	SEEN=$n
+	return 1
+}
+
+# tcpdump_stop NAME: once the last packets are written, stop tcpdump by
+# its pid and read the capture as text into NAME.txt.
+tcpdump_stop()
+{
+	SEEN=
+	lib_wait 5 settled "$1" || diag "the capture did not settle"
+	lib_stop "$TCPDUMP" > /dev/null
+	tcpdump -tt -nn --time-stamp-precision=nano -r "$1.pcap" \
+	    > "$1.txt" 2> /dev/null
+}
+
+# draw NAME TITLE: NAME.ev and NAME.txt into NAME.msc and the words of
+# NAME.seq, then SEQ (one line, a space at each end); the chart to SVG,
+# and with LESSON_IMG to docs/img.  Returns 1 if mscgen refuses it.
+draw()
+{
+	awk -v seq="$1.seq" -v title="$2" -f "$LESSON/ladder.awk" \
+	    -v left="client client1 client2 client3 sender stamp" \
+	    "$1.ev" "$1.txt" > "$1.msc"
+	SEQ=" $(tr '\n' ' ' < "$1.seq")"
+	note "$2:" "$SEQ"
+	mscgen -T svg -o "$1.svg" "$1.msc" > "$1.mscgen" 2>&1 || {
+		diag_file "$1.mscgen"
+		return 1
+	}
+	[ -n "$IMG" ] && [ "$FAM" = 4 ] || return 0
+	cp "$1.msc" "$IMG/$3.msc" &&
+	    mscgen -T png -o "$IMG/$3.png" "$IMG/$3.msc" &&
+	    mscgen -T svg -o "$IMG/$3.svg" "$IMG/$3.msc"
+}
+
+# experiment NAME FAMILY: lessoncap NAME under a capture; its lines in
+# $D.ev, the packets in $D.txt.  lessoncap waits for the go on a fifo
+# until tcpdump listens on the ports it bound.
+experiment()
+{
+	D=$LIB_TMP/$1.$2
+	mkfifo "$D.go" || bail "mkfifo failed"
+	exec 3<> "$D.go"
+	# A background job's stdin is /dev/null: the fifo is opened inside.
+	lib_spawn "$D.ev" sh -c 'exec "$@" < "$0"' "$D.go" "$CAP" "$1" "$2"
+	pid=$LIB_PID
+	if ! lib_wait 5 grep -q '^filter ' "$D.ev"; then
+		diag_file "$D.ev"
+		exec 3>&-
+		return 1
+	fi
+	tcpdump_start "$D" "$(sed -n 's/^filter //p' "$D.ev")" || {
+		exec 3>&-
+		return 1
+	}
+	echo go >&3
+	lib_wait 30 lib_gone "$pid"
+	lib_stop "$pid"
+	st=$?
+	exec 3>&-
+	tcpdump_stop "$D"
+	[ $st = 0 ] && return 0
+	diag "lessoncap $1 $2 exited $st"
+	diag_file "$D.ev"
+	return 1
+}
+
+# part N: the words of part N of SEQ (parts begin at each --).
+part()
+{
+	printf '%s\n' "$SEQ" | awk -v n="$1" -v RS=' -- ' \
+	    'NR == n + 1 { sub(/[ \n]*$/, ""); print " " $0 " " }'
+}
+
+# before WORD: SEQ up to the first WORD.
+before()
+{
+	printf '%s\n' "${SEQ%% "$1" *}"
+}
+
+count()
+{
+	printf '%s\n' "$1" | tr ' ' '\n' | grep -Ec -- "$2"
+}
+
+# ---- the lesson's experiments --------------------------------------------
+
+for FAM in 4 6; do
+	F=IPv$FAM
+	if [ $FAM = 6 ] && [ $V6 = 0 ]; then
+		skip "IPv6 captures" "lo has no ::1"
+		continue
+	fi
+
+	# 1. The handshake is done before accept().
+	experiment handshake $FAM
+	ok $? "handshake $F: lessoncap ran under tcpdump"
+	draw "$D" "handshake: connect() returns, accept() comes later" \
+	    lesson-handshake
+	ok $? "handshake $F: mscgen draws it"
+	like "$SEQ" ' client:connect=0 client>server:S:0 server>client:SA:0 client>server:A:0 client:connect=0/ret ' \
+	    "handshake $F: connect() sends SYN, gets SYN-ACK, sends ACK, returns"
+	like "$SEQ" ' client:connect=0/ret server:accept=0 server:accept=0/ret ' \
+	    "handshake $F: accept() comes after, and sends nothing"
+	like "$SEQ" ' client:close=0 client>server:FA:0 .* server>client:FA:0 client>server:A:0 ' \
+	    "handshake $F: each close() sends FIN, answered by ACK"
+
+	# 7. The accept queue full: SYNs dropped, sent again.
+	experiment queue $FAM
+	ok $? "queue $F: lessoncap ran under tcpdump"
+	draw "$D" "listen(1), no accept(): the third SYN meets a full queue" \
+	    lesson-queue
+	ok $? "queue $F: mscgen draws it"
+	pre=$(before server:accept=0)
+	like "$pre" ' client1>server:S:0 server>client1:SA:0 client1>server:A:0 .* client2>server:S:0 server>client2:SA:0 client2>server:A:0 ' \
+	    "queue $F: backlog 1 takes two handshakes before any accept()"
+	n=$(count "$pre" '^client3>server:S:0$')
+	ok $(( n < 2 )) "queue $F: client 3's SYN is sent $n times before accept()"
+	ok "$(count "$pre" '^server>client3:')" \
+	    "queue $F: and gets no answer: dropped, not refused"
+	like "$SEQ" ' server:accept=0/ret ([^ ]+ )*client3>server:S:0 server>client3:SA:0 client3>server:A:0 ' \
+	    "queue $F: once accept() makes room, the next SYN gets in"
+
+	# 8. FIN, or RST.
+	experiment finrst $FAM
+	ok $? "finrst $F: lessoncap ran under tcpdump"
+	draw "$D" "close() after reading sends FIN; with bytes unread, RST" \
+	    lesson-finrst
+	ok $? "finrst $F: mscgen draws it"
+	clean=$(part 1)
+	unread=$(part 2)
+	like "$clean" ' server:shutdown=0 server>client:FA:0 server:shutdown=0/ret ' \
+	    "finrst $F: shutdown(SHUT_WR) sends the FIN"
+	ok "$(count "$clean" '^server>client:R')" \
+	    "finrst $F: the server that read everything sends no RST"
+	like "$clean" ' client:recv=0 ' "finrst $F: the client reads end of stream"
+	like "$unread" ' server:close=0 server>client:RA?:0 server:close=0/ret ' \
+	    "finrst $F: close() with 100 bytes unread sends RST"
+	ok "$(count "$unread" '^server>client:F')" \
+	    "finrst $F: and no FIN"
+	like "$unread" ' client:recv=ECONNRESET ' \
+	    "finrst $F: the client's recv() fails with ECONNRESET"
+
+	# 2. Bytes, or messages.
+	experiment merge $FAM
+	ok $? "merge $F: lessoncap ran under tcpdump"
+	draw "$D" "three send() on a stream, three sendto() of datagrams" \
+	    lesson-merge
+	ok $? "merge $F: mscgen draws it"
+	stream=$(part 1)
+	dgram=$(part 2)
+	is "$(count "$stream" '^sender>receiver:[A-Z]*:[1-9]')" 1 \
+	    "merge $F: the three corked send()s leave as one segment"
+	like "$stream" ' sender>receiver:PA:6 ' "merge $F: of 6 bytes"
+	like "$stream" ' receiver:recv=6 ' "merge $F: and one recv() returns 6"
+	like "$dgram" ' sender>receiver:udp:1 .*sender>receiver:udp:2 .*sender>receiver:udp:3 ' \
+	    "merge $F: three sendto()s are three datagrams, 1, 2 and 3 bytes"
+	is "$(count "$dgram" '^sender>receiver:udp:')" 3 \
+	    "merge $F: and no more"
+	like "$dgram" ' receiver:recvfrom=1 .*receiver:recvfrom=2 .*receiver:recvfrom=3 ' \
+	    "merge $F: each recvfrom() returns one of them whole"
+
+	# 1. ICMP port unreachable, heard by a connected socket only.
+	experiment icmp $FAM
+	ok $? "icmp $F: lessoncap ran under tcpdump"
+	draw "$D" "a datagram to a port where nothing listens" lesson-icmp
+	ok $? "icmp $F: mscgen draws it"
+	unc=$(part 1)
+	con=$(part 2)
+	like "$unc" ' client>nobody:udp:2 ([^ ]+ )*nobody>client:icmp:0 ([^ ]+ )*client:recv=EAGAIN ' \
+	    "icmp $F: unconnected: the ICMP comes back, recv() hears nothing"
+	like "$con" ' client:connect=0 client:connect=0/ret ' \
+	    "icmp $F: connect() on UDP sends nothing"
+	like "$con" ' client>nobody:udp:2 ([^ ]+ )*nobody>client:icmp:0 ([^ ]+ )*client:recv=ECONNREFUSED/ret ' \
+	    "icmp $F: connected: the ICMP is the ECONNREFUSED of recv()"
+done
+
+# ---- stampd's own exchanges ----------------------------------------------
+
+# The iterative model: the lesson's loop, one process.
+FAM=4
+stampd_start -m iterative -l tcp:127.0.0.1:0/stamp -l udp:127.0.0.1:0/stamp
+ok $? "stampd listens" || done_testing
+P=$(stampd_port tcp 127.0.0.1 stamp)
+U=$(stampd_port udp 127.0.0.1 stamp)
+# stampd itself, not timeout(1) its parent.
+daemon=$(cat "/proc/$STAMPD_PID/task/$STAMPD_PID/children" 2>/dev/null |
+    tr ' ' '\n' | sed -n 1p)
+
+traced()
+{
+	grep -q '^TracerPid:[[:space:]]*[1-9]' "/proc/$1/status" 2> /dev/null
+}
+
+# ask NAME PORT FILTER [STAMP-ARG...]: stamp asks stampd under a capture,
+# both under strace; the lines and packets into $D.ev and $D.txt.
+ask()
+{
+	local name="$1" port="$2" filter="$3" tracer st
+
+	shift 3
+	D=$LIB_TMP/$name
+	lib_spawn "$D.strace.log" strace -f -ttt -T -qq -o "$D.stampd" \
+	    -e trace=accept4,accept,sendto,sendmsg,sendmmsg,recvfrom,recvmsg,recvmmsg,shutdown,close \
+	    -p "$daemon"
+	tracer=$LIB_PID
+	lib_wait 5 traced "$daemon" || {
+		diag "strace did not attach to $daemon"
+		diag_file "$D.strace.log"
+		return 1
+	}
+	tcpdump_start "$D" "$filter" || return 1
+	lib_timeout 10 strace -ttt -T -qq -o "$D.stamp" \
+	    -e trace=socket,connect,sendto,recvfrom,read,shutdown,close \
+	    "$STAMP" -4 -p "$port" "$@" 127.0.0.1 > "$D.out" 2>&1
+	st=$?
+	tcpdump_stop "$D"
+	lib_stop "$tracer" > /dev/null
+	{
+		echo "ent stampd 127.0.0.1 $port"
+		echo "ent stamp 127.0.0.1 *"
+		awk -v who=stamp -f "$LESSON/strace.awk" "$D.stamp"
+		awk -v who=stampd -f "$LESSON/strace.awk" "$D.stampd"
+	} > "$D.ev"
+	[ $st = 0 ] && return 0
+	diag "stamp exited $st"
+	diag_file "$D.out"
+	return 1
+}
+
+ask stampd-tcp "$P" "tcp port $P"
+ok $? "stampd tcp: stamp asks under tcpdump and strace"
+draw "$D" "stamp asks stampd over TCP (stampd -m iterative)" stampd-tcp
+ok $? "stampd tcp: mscgen draws it"
+like "$SEQ" ' stamp>stampd:S:0 stampd>stamp:SA:0 ([^ ]+ )*stamp>stampd:A:0 ([^ ]+ )*stampd:accept4=[0-9]+ ' \
+    "stampd tcp: the handshake, then accept4()"
+like "$SEQ" ' stampd:sendto=[0-9]+ stampd:sendto=[0-9]+/ret stampd:shutdown=0 stampd>stamp:FP?A:1[0-9] ' \
+    "stampd tcp: send(MSG_MORE) sends nothing; shutdown() sends reply and FIN in one segment"
+is "$(count "$SEQ" '^stampd>stamp:[A-Z]*:[1-9]')" 1 \
+    "stampd tcp: the one segment with data"
+ok "$(count "$SEQ" '^[a-z]+>[a-z]+:R')" "stampd tcp: no RST either way"
+like "$SEQ" ' stampd:recvfrom=(EAGAIN|0) ([^ ]+ )*stampd:close=0 ' \
+    "stampd tcp: the drain finds nothing unread, then close()"
+like "$SEQ" ' stamp:recvfrom=12 .*stamp:recvfrom=0 .*stamp>stampd:FA:0 ' \
+    "stampd tcp: stamp reads the 12 bytes, end of stream, and closes: FIN"
+
+ask stampd-udp "$U" "udp port $U" -u
+ok $? "stampd udp: stamp asks under tcpdump and strace"
+draw "$D" "stamp asks stampd over UDP (stampd -m iterative)" stampd-udp
+ok $? "stampd udp: mscgen draws it"
+like "$SEQ" ' stamp:connect=0 stamp:connect=0/ret ' \
+    "stampd udp: stamp's connect() sends nothing"
+like "$SEQ" ' stamp>stampd:udp:0 ([^ ]+ )*stampd:recvmmsg=1 ([^ ]+ )*stampd>stamp:udp:12 ([^ ]+ )*stamp:recvfrom=12/ret ' \
+    "stampd udp: an empty datagram asks, one of 12 bytes answers"
+is "$(count "$SEQ" ':udp:')" 2 "stampd udp: two datagrams in all"
+
+done_testing
