@@ -19,6 +19,7 @@
 #include "log.h"
 #include "model.h"
 #include "net.h"
+#include "notify.h"
 #include "serve.h"
 #include "sig.h"
 #include "util.h"
@@ -425,7 +426,13 @@ turn(struct acceptor *a)
 {
 	unsigned long	 n;
 	size_t		 i;
-	int		 timeout = prepare(a);
+	int		 timeout = prepare(a), beat = notify_beat_ms();
+
+	/* The watchdog's: this loop shows it turns, and feeds it. */
+	serve_beat(a->st, 1);
+	notify_watchdog(serve_fresh, (void *)a->srv);
+	if (beat > 0 && (timeout == -1 || timeout > beat))
+		timeout = beat;
 
 	n = FIXED + a->nport + (unsigned long)a->nw;
 	if (net_poll(a->pfd, n, timeout) == -1) {

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "model.h"
 #include "net.h"
+#include "notify.h"
 #include "sig.h"
 #include "util.h"
 
@@ -36,12 +37,17 @@ model_find(const char *name)
 int
 model_signals(const struct server *srv)
 {
-	int	 seen = sig_take();
+	static int	 said;
+	int		 seen = sig_take();
 
 	if (seen & SIG_STATS)
 		serve_report(srv);
 	if (seen & SIG_RELOAD)
 		log_reopen();
+	if (seen & SIG_STOP && !said) {
+		notify("STOPPING=1");
+		said = 1;
+	}
 	return seen;
 }
 

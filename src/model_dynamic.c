@@ -201,6 +201,7 @@ run(struct server *srv)
 	}
 	/* The first tick starts --workers at once. */
 	d.rate = min_int(srv->workers, srv->max_workers);
+	p.slots = &srv->stats[1];
 	rc = pool_run(&p, tend, &d);
 	pool_free(&p);
 	munmap(d.sb, bytes);

@@ -35,6 +35,7 @@
 #include "log.h"
 #include "model.h"
 #include "net.h"
+#include "notify.h"
 #include "serve.h"
 #include "sig.h"
 #include "util.h"
@@ -398,6 +399,10 @@ next_timeout(const struct worker *w)
 		if (!w->wl[i].watched && (next == -1 || t < next))
 			next = t;
 	}
+	/* The watchdog wants to see this loop turn now and then. */
+	if (notify_beat_ms() > 0 &&
+	    (next == -1 || next > w->now + notify_beat_ms()))
+		next = w->now + notify_beat_ms();
 	if (next == -1)
 		return -1;
 	return next > w->now ? (int)(next - w->now) : 0;
@@ -453,6 +458,7 @@ worker_main(void *arg)
 	int			 i, n;
 
 	for (;;) {
+		serve_beat(w->st, 1);
 		n = epoll_wait(w->epfd, evs, EV_BATCH, next_timeout(w));
 		if (n == -1 && errno != EINTR) {
 			/* The daemon must not live on with a worker gone. */
@@ -583,7 +589,10 @@ run(struct server *srv)
 	pfd[1].fd = quitfd;
 	pfd[1].events = POLLIN;
 	while (rc == 0) {
-		if (net_poll(pfd, 2, -1) == -1) {
+		/* The workers turn; the watchdog is fed only while they do. */
+		notify_watchdog(serve_fresh, srv);
+		if (net_poll(pfd, 2, notify_beat_ms() > 0 ? notify_beat_ms() :
+		    -1) == -1) {
 			log_warn("poll");
 			rc = -1;
 			break;

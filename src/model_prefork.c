@@ -50,6 +50,7 @@ run(struct server *srv)
 		log_warn("prefork");
 		return -1;
 	}
+	p.slots = &srv->stats[1];
 	rc = pool_run(&p, tend, srv);
 	pool_free(&p);
 	return rc;

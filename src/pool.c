@@ -19,6 +19,7 @@
 #include "log.h"
 #include "model.h"
 #include "net.h"
+#include "notify.h"
 #include "pool.h"
 #include "serve.h"
 #include "sig.h"
@@ -30,6 +31,7 @@ pool_init(struct pool *p, const struct server *srv, struct stats *st,
 {
 	p->srv = srv;
 	p->st = st;
+	p->slots = NULL;
 	p->what = what;
 	p->n = n;
 	p->alive = p->failed = p->stopping = 0;
@@ -155,6 +157,9 @@ pool_reap(struct pool *p)
 		p->pid[i] = 0;
 		p->alive--;
 		n++;
+		/* A killed worker's loop no longer turns, and never will. */
+		if (p->slots != NULL)
+			serve_beat(&p->slots[i], 0);
 		judge(p, i, pid, status);
 	}
 	return n;
@@ -195,6 +200,15 @@ pool_stop(struct pool *p)
 	p->alive = 0;
 }
 
+/* A timeout no longer than the watchdog lets a loop sleep. */
+static int
+cap(int timeout)
+{
+	int	 beat = notify_beat_ms();
+
+	return beat > 0 && (timeout == -1 || timeout > beat) ? beat : timeout;
+}
+
 int
 pool_run(struct pool *p, int (*tend)(struct pool *, void *), void *arg)
 {
@@ -204,7 +218,9 @@ pool_run(struct pool *p, int (*tend)(struct pool *, void *), void *arg)
 	pfd.fd = sig_fd();
 	pfd.events = POLLIN;
 	while (!p->failed) {
-		if (net_poll(&pfd, 1, tend(p, arg)) == -1) {
+		serve_beat(p->st, 1);
+		notify_watchdog(serve_fresh, (void *)p->srv);
+		if (net_poll(&pfd, 1, cap(tend(p, arg))) == -1) {
 			/* Out of memory for a moment: the children go on. */
 			log_limited("poll");
 			serve_sleep(10);
@@ -235,5 +251,6 @@ pool_work(const struct server *srv, struct stats *st,
 	}
 	rc = acceptor_run(&a);
 	acceptor_free(&a);
+	serve_beat(st, 0);
 	return rc == 0 ? 0 : 1;
 }

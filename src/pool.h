@@ -27,6 +27,7 @@
 struct pool {
 	const struct server	*srv;
 	struct stats		*st;		/* the parent's counters */
+	struct stats		*slots;		/* each slot's, or NULL */
 	const char		*what;		/* "worker", "child" */
 	pid_t			*pid;		/* per slot; 0: free */
 	long long		*at;		/* started at; if free, not

@@ -22,6 +22,7 @@
 #include "limit.h"
 #include "log.h"
 #include "net.h"
+#include "notify.h"
 #include "proxy.h"
 #include "serve.h"
 #include "wire.h"
@@ -637,6 +638,29 @@ serve_datagram_to(const struct server *srv, const struct listener *l, int fd,
 }
 
 void
+serve_beat(struct stats *st, int alive)
+{
+	if (notify_beat_ms() > 0)
+		__atomic_store_n(&st->beat, alive ? util_now_ms() : 0,
+		    __ATOMIC_RELAXED);
+}
+
+int
+serve_fresh(void *arg, long long ms)
+{
+	const struct server	*srv = arg;
+	long long		 beat, now = util_now_ms();
+	size_t			 i;
+
+	for (i = 0; i < srv->nstats; i++) {
+		beat = __atomic_load_n(&srv->stats[i].beat, __ATOMIC_RELAXED);
+		if (beat != 0 && now - beat > ms)
+			return 0;
+	}
+	return 1;
+}
+
+void
 serve_report(const struct server *srv)
 {
 	unsigned long long	 sum[STAT_N] = { 0 };
@@ -656,6 +680,9 @@ serve_report(const struct server *srv)
 	    sum[STAT_RESET], sum[STAT_SHED], sum[STAT_LINGER_TIMEOUT],
 	    sum[STAT_ERRORS], sum[STAT_LIMITED], sum[STAT_DROPPED],
 	    sum[STAT_BADHDR]);
+	notify("STATUS=accepted %llu, replies tcp %llu udp %llu, limited %llu,"
+	    " errors %llu", sum[STAT_ACCEPTED], sum[STAT_TCP], sum[STAT_UDP],
+	    sum[STAT_LIMITED], sum[STAT_ERRORS]);
 }
 
 void

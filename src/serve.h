@@ -55,6 +55,7 @@ enum stat_id {
 };
 struct stats {
 	unsigned long long	 v[STAT_N];
+	long long		 beat;	/* ms its loop last turned; 0: none */
 } __attribute__((aligned(64)));
 
 /* The whole server, as the daemon's main built it for a model to run. */
@@ -80,6 +81,15 @@ struct server {
 };
 
 struct limits;
+
+/*
+ * A serving loop turns: it says so in its slot, for the watchdog
+ * (notify.h).  Only while one is asked for; 0 says the loop has ended.
+ */
+void	serve_beat(struct stats *st, int alive);
+
+/* Whether every loop that beats has turned within ms (model_fresh's). */
+int	serve_fresh(void *srv, long long ms);
 
 /* Add n to counter s of slot st. */
 static inline void

@@ -26,6 +26,7 @@
 #include "listen.h"
 #include "log.h"
 #include "model.h"
+#include "notify.h"
 #include "serve.h"
 #include "sig.h"
 
@@ -112,6 +113,8 @@ main(int argc, char *argv[])
 		log_syslog();
 	log_timestamps(conf.timestamps);
 	conf_server(&conf, &srv);
+	if (notify_init() == -1)
+		fatal("NOTIFY_SOCKET");
 	if (sig_init() == -1)
 		fatal("signals");
 	if (conf.inetd) {
@@ -137,6 +140,8 @@ main(int argc, char *argv[])
 		stats_timer(conf.stats_ms);
 	if (conf.ann.n > 0 && announce_start(&conf.ann) == -1)
 		fatal("announce");
+	notify("READY=1\nMAINPID=%ld\nSTATUS=serving %zu listeners, model %s",
+	    (long)getpid(), srv.nls, conf.model->name);
 	rc = conf.model->run(&srv);
 	model_finish(&srv);
 	announce_stop(&conf.ann);

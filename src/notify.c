@@ -1,0 +1,120 @@
+/*
+ * notify.c: sd_notify(3)'s protocol, by hand: the daemon depends on libc
+ * alone.  Nothing here prints, and a message that cannot be sent is let
+ * go: systemd's absence must never stop a server.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "notify.h"
+#include "util.h"
+
+static int			 fd = -1;
+static pid_t			 self;
+static long long		 watchdog_ms;	/* WATCHDOG_USEC, in ms */
+static long long		 fed;		/* when it was last fed */
+
+/* WATCHDOG_USEC, if WATCHDOG_PID is unset or names us. */
+static void
+watchdog_init(void)
+{
+	const char	*usec = getenv("WATCHDOG_USEC");
+	const char	*pid = getenv("WATCHDOG_PID");
+	long long	 n, p = self;
+
+	if (usec != NULL && util_number(usec, 1000, 86400000000LL, &n) ==
+	    NULL && (pid == NULL || util_number(pid, 1, 1 << 30, &p) == NULL) &&
+	    p == self)
+		watchdog_ms = n / 1000;
+	unsetenv("WATCHDOG_USEC");
+	unsetenv("WATCHDOG_PID");
+}
+
+int
+notify_init(void)
+{
+	struct sockaddr_un	 to;
+	socklen_t		 tolen;
+	const char		*path = getenv("NOTIFY_SOCKET");
+	size_t			 len;
+
+	self = getpid();
+	watchdog_init();
+	if (path == NULL)
+		return 0;
+	len = strlen(path);
+	if ((path[0] != '/' && path[0] != '@') || len < 2 ||
+	    len >= sizeof to.sun_path) {
+		errno = EINVAL;
+		return -1;
+	}
+	memset(&to, 0, sizeof to);
+	to.sun_family = AF_UNIX;
+	memcpy(to.sun_path, path, len);
+	/* An abstract name starts with a NUL and is not NUL-terminated. */
+	if (path[0] == '@')
+		to.sun_path[0] = '\0';
+	tolen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len +
+	    (path[0] == '/'));
+	/*
+	 * Connected now, while we may still be root: the socket's
+	 * permissions are checked here, not when nobody sends later.
+	 */
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&to, tolen) == -1) {
+		close(fd);
+		fd = -1;
+		return -1;
+	}
+	unsetenv("NOTIFY_SOCKET");
+	return 0;
+}
+
+void
+notify(const char *fmt, ...)
+{
+	char	 msg[512];
+	va_list	 ap;
+	int	 n, saved = errno;
+
+	if (fd == -1 || getpid() != self)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (n > 0 && (size_t)n < sizeof msg)
+		(void)!send(fd, msg, (size_t)n, MSG_NOSIGNAL);
+	errno = saved;
+}
+
+int
+notify_beat_ms(void)
+{
+	/* Four turns an interval: a loop late by one still feeds it. */
+	return watchdog_ms > 0 ? (int)(watchdog_ms / 4 > 0 ?
+	    watchdog_ms / 4 : 1) : 0;
+}
+
+void
+notify_watchdog(int (*fresh)(void *, long long), void *arg)
+{
+	long long	 now;
+
+	if (watchdog_ms == 0 || fd == -1)
+		return;
+	now = util_now_ms();
+	if (now - fed < watchdog_ms / 2 || !fresh(arg, watchdog_ms))
+		return;
+	fed = now;
+	notify("WATCHDOG=1");
+}
