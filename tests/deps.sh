@@ -30,6 +30,8 @@ dpkg-buildpackage dpkg-dev
 dh		debhelper
 flock		util-linux
 strace		strace
+promtool	prometheus
+prometheus	prometheus
 tcpdump		tcpdump
 mscgen		mscgen
 yaml.py		python3-yaml
