@@ -262,8 +262,10 @@ serve_close(int fd)
 		limit_release(limits, fdslot[fd]);
 		fdslot[fd] = LIMIT_REFUSED;
 	}
-	serve_count(thread_slot != NULL ? thread_slot : main_slot,
-	    STAT_CLOSED, 1);
+	/* Neither: --inetd, which serves one client and counts nothing. */
+	if (thread_slot != NULL || main_slot != NULL)
+		serve_count(thread_slot != NULL ? thread_slot : main_slot,
+		    STAT_CLOSED, 1);
 	close(fd);
 }
 

@@ -72,7 +72,8 @@ static void
 t_owner(void)
 {
 	struct sockaddr_storage	 a = v4("192.0.2.1"), b = v4("192.0.2.2");
-	struct limits		*lim = limit_new(4, 2, 0, 0);
+	struct sockaddr_storage	 c = v4("192.0.2.3");
+	struct limits		*lim = limit_new(5, 2, 0, 0);
 	int			 p;
 
 	limit_admit(lim, &a, 0, 100, &why);
@@ -89,8 +90,10 @@ t_owner(void)
 	ok(limit_admit(lim, &a, 0, 300, &why) >= 0 &&
 	    limit_admit(lim, &a, 0, 300, &why) >= 0,
 	    "per-ip: the source's places are back too");
-	is_int(limit_admit(lim, &b, 0, 300, &why), LIMIT_REFUSED,
-	    "max-conns 4: full again");
+	ok(limit_admit(lim, &c, 0, 300, &why) >= 0, "max-conns 5: a fifth");
+	is_int(limit_admit(lim, &c, 0, 300, &why), LIMIT_REFUSED,
+	    "max-conns 5: full again");
+	is_int(why, LIMIT_MAX_CONNS, "max-conns 5: and says so");
 	is_int(limit_release_owner(lim, 200), 2,
 	    "a place handed to a child is the child's");
 	limit_free(lim);
