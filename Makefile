@@ -9,6 +9,7 @@
 #   make bench        measure every model against nginx and a reference
 #   make soak         mixed load, hostile clients, killed workers (SOAK_SECS)
 #   make fuzz         run each libFuzzer target FUZZ_SECS seconds (60)
+#   make image        the container image, with podman (IMAGE=stampd:0.1.0)
 #   make install      PREFIX=/usr/local DESTDIR=
 
 O	?= build
@@ -110,6 +111,15 @@ soak: all $(BENCHBIN)
 # libFuzzer, clang only: FUZZ_SECS a target (60), FUZZ_TARGETS a subset.
 fuzz:
 	sh tests/fuzz/run.sh
+
+# make image: contrib/docker/Dockerfile built by podman on a Debian base
+# that mmdebstrap makes from Debian's packages, no registry pulled
+# (contrib/docker/build-image.sh).  IMAGE names it (stampd:VERSION);
+# IMAGE_CACHE keeps the base, made once for every O= (build/cache).
+IMAGE_CACHE ?= build/cache
+image:
+	sh contrib/docker/build-image.sh "$(IMAGE)" "$(abspath $(IMAGE_CACHE))"
+.PHONY: image
 
 clean:
 	rm -rf build
