@@ -112,13 +112,13 @@ apt-get update -q || exit 1
 # Installed to be run by the tests, not to serve this machine: on a machine
 # run by systemd, a policy-rc.d that says 101 keeps the packages' scripts
 # from starting their services (haproxy, xinetd, podman's API socket)
-# during the install, and those are disabled afterwards.  One already there is the
-# admin's: then it decides.
+# during the install, and those are disabled afterwards.  One already there
+# is the admin's: then it decides.
 POLICY=/usr/sbin/policy-rc.d
 ours=
 if [ ! -e $POLICY ]; then
-	printf '#!/bin/sh\n# tests/deps.sh: no service starts during its install.\nexit 101\n' \
-	    > $POLICY && chmod 755 $POLICY && ours=1
+	printf '#!/bin/sh\n# %s: no service starts during its install.\n%s\n' \
+	    tests/deps.sh 'exit 101' > $POLICY && chmod 755 $POLICY && ours=1
 fi
 # $need is a list of words on purpose.
 # shellcheck disable=SC2086

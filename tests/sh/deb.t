@@ -98,7 +98,7 @@ is $? 1 "the build runs no test"
 grep -e '-c -o build/deb/obj/stampd\.o' "$blog" | grep -Eq -e '-Werror( |$)'
 is $? 1 "the package build compiles without -Werror (WERROR=)"
 
-# ---- lintian ---------------------------------------------------------------
+# ---- lintian -----------------------------------------------------------------
 
 # The .changes names the .dsc and the .deb: lintian checks both.
 CHANGES=$LIB_TMP/stampd_${VERSION}_$(dpkg --print-architecture).changes
@@ -223,8 +223,8 @@ is "$st" not-installed "no stampd package is installed yet" || {
 # port 1937, every address: a policy-rc.d says no while the test runs (an
 # admin's own is left to decide).
 if [ ! -e "$POLICY" ]; then
-	printf '#!/bin/sh\n# tests/sh/deb.t: no service starts meanwhile.\nexit 101\n' \
-	    > "$POLICY" && chmod 755 "$POLICY" && POLICY_OURS=1
+	printf '#!/bin/sh\n# %s: no service starts meanwhile.\nexit 101\n' \
+	    tests/sh/deb.t > "$POLICY" && chmod 755 "$POLICY" && POLICY_OURS=1
 fi
 
 INSTALLED=1
@@ -294,7 +294,7 @@ is "$(status)" not-installed "stampd is no longer installed"
 ok $? "and stampd.socket is no longer enabled"
 INSTALLED=0
 
-# ---- autopkgtest ---------------------------------------------------------------
+# ---- autopkgtest -------------------------------------------------------------
 
 # debian/tests on this machine: autopkgtest installs the package it is
 # given (and the tests' Depends) with apt and leaves them; the purge below

@@ -31,7 +31,7 @@ if [ "$(id -u)" != 0 ]; then
 	done_testing
 fi
 
-# ---- the package, and an upgrade of it --------------------------------------
+# ---- the package, and an upgrade of it ---------------------------------------
 
 VERSION=$(dpkg-parsechangelog -l "$TOP/debian/changelog" -S Version)
 ARCH=$(dpkg --print-architecture)
@@ -60,7 +60,7 @@ dpkg-deb -R "$PKG/v1.deb" "$LIB_TMP/v2" &&
     dpkg-deb -b "$LIB_TMP/v2" "$PKG/v2.deb" > /dev/null
 ok $? "the same package as version $V2, to upgrade to"
 
-# ---- the root, made once ------------------------------------------------------
+# ---- the root, made once -----------------------------------------------------
 
 mkdir -p "$CACHE"
 exec 8> "$CACHE/nspawn.lock"
@@ -83,7 +83,7 @@ else
 fi
 flock -u 8
 
-# ---- boot -----------------------------------------------------------------------
+# ---- boot --------------------------------------------------------------------
 
 # --register=no --keep-unit: no machined, no system bus needed here;
 # --volatile=overlay: what the test installs goes to a tmpfs and is gone
@@ -144,10 +144,20 @@ asks()
 	done
 }
 
+# systemctl needs the manager's private socket, which comes a little after
+# PID 1 itself.
+manager()
+{
+	inside test -S /run/systemd/private
+}
+lib_wait 60 manager
+ok $? "the container's systemd answers systemctl"
 state=$(inside systemctl is-system-running --wait)
 like "$state" '^(running|degraded)$' "the container's systemd is up: $state"
-[ "$state" = running ] || inside systemctl --failed --no-legend > "$LIB_TMP/failed"
-[ -s "$LIB_TMP/failed" ] && diag_file "$LIB_TMP/failed"
+if [ "$state" != running ]; then
+	inside systemctl --failed --no-legend > "$LIB_TMP/failed"
+	diag_file "$LIB_TMP/failed"
+fi
 
 # active UNIT: systemctl is-active's word for it.
 active()
@@ -160,7 +170,7 @@ mainpid()
 	inside systemctl show -p MainPID --value stampd.service
 }
 
-# ---- first install ---------------------------------------------------------------
+# ---- first install -----------------------------------------------------------
 
 inside dpkg -i /pkg/v1.deb > "$LIB_TMP/i1.log" 2>&1
 ok $? "dpkg -i stampd $V1" || diag_file "$LIB_TMP/i1.log"
@@ -177,7 +187,7 @@ case $uid in
 esac
 ok $? "stampd.service runs as a user systemd made up (uid $uid), not root"
 
-# ---- upgrade ------------------------------------------------------------------------
+# ---- upgrade -----------------------------------------------------------------
 
 inside dpkg -i /pkg/v2.deb > "$LIB_TMP/i2.log" 2>&1
 ok $? "dpkg -i stampd $V2: the upgrade" || diag_file "$LIB_TMP/i2.log"
@@ -189,7 +199,7 @@ pid2=$(mainpid)
 ok $? "stampd.service was restarted: pid $pid1, then $pid2"
 asks "after the upgrade"
 
-# ---- remove, purge ----------------------------------------------------------------
+# ---- remove, purge -----------------------------------------------------------
 
 inside dpkg -r stampd > "$LIB_TMP/r.log" 2>&1
 ok $? "dpkg -r stampd" || diag_file "$LIB_TMP/r.log"
@@ -204,7 +214,7 @@ ok $? "dpkg -P stampd" || diag_file "$LIB_TMP/p.log"
 inside test ! -e /etc/systemd/system/sockets.target.wants/stampd.socket
 ok $? "dpkg -P removes the enablement"
 
-# ---- an admin who wants it off ----------------------------------------------------
+# ---- an admin who wants it off -----------------------------------------------
 
 inside systemctl mask --quiet stampd.socket stampd.service 2> /dev/null
 inside dpkg -i /pkg/v1.deb > "$LIB_TMP/i3.log" 2>&1
@@ -216,7 +226,7 @@ ok $? "and port 1937 does not answer"
 inside dpkg -P stampd > "$LIB_TMP/p2.log" 2>&1
 ok $? "dpkg -P stampd" || diag_file "$LIB_TMP/p2.log"
 
-# ---- shut down ------------------------------------------------------------------------
+# ---- shut down ---------------------------------------------------------------
 
 inside systemctl poweroff > /dev/null 2>&1
 lib_wait 30 lib_gone "$NSPAWN"

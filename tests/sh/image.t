@@ -35,7 +35,7 @@ image_cleanup()
 }
 trap image_cleanup EXIT
 
-# ---- build ------------------------------------------------------------------------
+# ---- build -------------------------------------------------------------------
 
 t0=$(date +%s)
 env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS -u O -u CC -u SAN \
@@ -61,7 +61,7 @@ note "image size: $size bytes ($((size / 1000000)) MB)"
 [ "${size:-0}" -gt 0 ] && [ "$size" -lt 150000000 ]
 ok $? "the image is under 150 MB (no compiler in it): $((size / 1000000)) MB"
 
-# ---- run ---------------------------------------------------------------------------
+# ---- run ---------------------------------------------------------------------
 
 # --health-interval=disable: podman would time the checks with systemd
 # timers; the test runs the check itself (podman healthcheck run).
