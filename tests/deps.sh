@@ -131,8 +131,11 @@ for p in haproxy xinetd podman; do
 	*" $p "*) ;;
 	*) continue ;;
 	esac
+	# Its units, and its init scripts, which systemctl hands to
+	# update-rc.d.
 	units=$(dpkg-query -L $p | sed -n \
-	    's|^/lib/systemd/system/\([^/@]*\.\(service\|socket\|timer\)\)$|\1|p')
+	    -e 's#^/lib/systemd/system/\([^/@]*\.\(service\|socket\|timer\)\)$#\1#p' \
+	    -e 's#^/etc/init\.d/\([^/]*\)$#\1.service#p' | sort -u)
 	[ -z "$units" ] || systemctl disable --quiet $units ||
 	    echo "tests/deps.sh: could not disable $units" >&2
 done
