@@ -160,13 +160,19 @@ serve_init(const struct server *srv)
 	size_t		 l;
 	int		 i;
 
+	/*
+	 * Our UDP ports: a reply goes over UDP, so a TCP listener's number
+	 * is another port, which a client's may be.  A client of this host
+	 * never gets one of these (the kernel picks a free one).
+	 */
 	for (l = 0; l < srv->nls; l++) {
+		if (srv->ls[l].type != SOCK_DGRAM)
+			continue;
+		if (dgram_info(srv, &srv->ls[l]) == -1)
+			return -1;
 		if (nownport < MAX_OWNPORTS)
 			ownport[nownport++] = net_addr_port(
 			    (const struct sockaddr *)&srv->ls[l].addr);
-		if (srv->ls[l].type == SOCK_DGRAM &&
-		    dgram_info(srv, &srv->ls[l]) == -1)
-			return -1;
 	}
 	lo_index = (int)if_nametoindex("lo");
 	started = (long long)time(NULL);
