@@ -21,6 +21,8 @@
 static int			 fd = -1;
 static pid_t			 self;
 static long long		 watchdog_ms;	/* WATCHDOG_USEC, in ms */
+static long long		 watchdog_us;	/* as it was given */
+static char			*sockpath;	/* NOTIFY_SOCKET, kept */
 static long long		 fed;		/* when it was last fed */
 
 /* WATCHDOG_USEC, if WATCHDOG_PID is unset or names us. */
@@ -33,8 +35,10 @@ watchdog_init(void)
 
 	if (usec != NULL && util_number(usec, 1000, 86400000000LL, &n) ==
 	    NULL && (pid == NULL || util_number(pid, 1, 1 << 30, &p) == NULL) &&
-	    p == self)
+	    p == self) {
 		watchdog_ms = n / 1000;
+		watchdog_us = n;
+	}
 	unsetenv("WATCHDOG_USEC");
 	unsetenv("WATCHDOG_PID");
 }
@@ -76,8 +80,25 @@ notify_init(void)
 		fd = -1;
 		return -1;
 	}
+	/* Not fatal: an upgrade would then only lose the notifications. */
+	sockpath = strdup(path);
 	unsetenv("NOTIFY_SOCKET");
 	return 0;
+}
+
+void
+notify_handover(void)
+{
+	char	 num[32];
+
+	if (sockpath != NULL)
+		setenv("NOTIFY_SOCKET", sockpath, 1);
+	if (watchdog_us > 0) {
+		snprintf(num, sizeof num, "%lld", watchdog_us);
+		setenv("WATCHDOG_USEC", num, 1);
+		snprintf(num, sizeof num, "%ld", (long)self);
+		setenv("WATCHDOG_PID", num, 1);
+	}
 }
 
 void

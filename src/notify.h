@@ -17,6 +17,12 @@
  */
 int	notify_init(void);
 
+/*
+ * Put NOTIFY_SOCKET, WATCHDOG_USEC and WATCHDOG_PID back as notify_init
+ * found them, for the image an upgrade execs in this same process.
+ */
+void	notify_handover(void);
+
 /* Send the lines of fmt, such as "READY=1\nMAINPID=%ld". */
 void	notify(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
