@@ -120,7 +120,50 @@ like "$(dpkg-deb -f "$DEB" Depends)" '^libc6 \(>= [0-9.]+\)$' \
 is "$(dpkg-deb -I "$DEB" conffiles 2>&1)" /etc/default/stampd \
     "/etc/default/stampd is its one conffile"
 
+# An upgrade stops no unit (stopping stampd.socket would refuse clients):
+# the postinst reloads a running stampd.service, which execs the new
+# binary in place (ExecReload: SIGUSR2).
+dpkg-deb -e "$DEB" "$LIB_TMP/ctl"
+! grep -Es 'deb-systemd-invoke (stop|restart)' "$LIB_TMP/ctl/preinst" \
+    "$LIB_TMP/ctl/prerm" "$LIB_TMP/ctl/postinst"
+ok $? "no maintainer script stops or restarts a unit at an upgrade"
+grep -q 'deb-systemd-invoke try-reload-or-restart stampd.service' \
+    "$LIB_TMP/ctl/postinst"
+ok $? "the postinst reloads a running stampd.service after an upgrade"
+
 # ---- install, run, remove ---------------------------------------------------
+
+# The package's upgrade path, with the package's stampd serving on $P: dpkg
+# -i again replaces /usr/sbin/stampd under it (an upgrade of the same
+# version); then SIGUSR2, which systemctl reload sends from the postinst
+# under systemd, makes it exec the new file in the same pid while
+# stampbench -c 64 asks: every reply good.
+upgrade_in_place()
+{
+	local dpid b
+
+	dpid=$(lib_children "$STAMPD_PID" once | awk '{ print $1 }')
+	lib_timeout 300 dpkg -i "$DEB" > "$LIB_TMP/again.log" 2>&1
+	ok $? "dpkg -i ${DEB##*/} again, an upgrade, exits 0" ||
+	    diag_file "$LIB_TMP/again.log"
+	like "$(readlink "/proc/$dpid/exe")" ' \(deleted\)$' \
+	    "the running stampd's file was replaced"
+	lib_spawn "$LIB_TMP/up.out" /usr/bin/stampbench -c 64 -d 3 \
+	    127.0.0.1 "$P"
+	b=$LIB_PID
+	sleep 1
+	kill -USR2 "$dpid"
+	lib_wait 10 grep -q 'upgraded: ' "$STAMPD_LOG"
+	ok $? "SIGUSR2: pid $dpid execs the new /usr/sbin/stampd" ||
+	    diag_file "$STAMPD_LOG"
+	is "$(readlink "/proc/$dpid/exe")" /usr/sbin/stampd \
+	    "pid $dpid now runs the file the package installed"
+	lib_wait 30 lib_gone "$b"
+	lib_stop "$b"
+	ok $? "stampbench -c 64 through the upgrade: every reply good" ||
+	    diag_file "$LIB_TMP/up.out"
+	note "  $(grep RESULT "$LIB_TMP/up.out")"
+}
 
 # One run of this test at a time installs the package.
 lockdir=/run/lock
@@ -175,6 +218,7 @@ ok $? "the package's stampd serves on 127.0.0.1, TCP and UDP" && {
 	while read -r l; do
 		note "  $l"
 	done < "$LIB_TMP/bench.out"
+	upgrade_in_place
 	stampd_stop
 	is $? 0 "the package's stampd exits 0 on TERM"
 }
