@@ -359,12 +359,12 @@ handover_list(const struct listener *ls, size_t n, int workers, int *fds,
 	return m;
 }
 
-void
-listen_handover(const struct listener *ls, size_t n, int workers)
+int
+listen_handover(const struct listener *ls, size_t n, int workers, int keep)
 {
 	char	 num[32], *names;
 	size_t	 len = 1, i;
-	int	*fds, *high, m, j;
+	int	*fds, *high, m, j, kept = -1;
 
 	for (i = 0; i < n; i++)
 		len += (size_t)(ls[i].rpfd != NULL ? workers : 1) *
@@ -383,11 +383,17 @@ listen_handover(const struct listener *ls, size_t n, int workers)
 	 * was at 3 + j (our log or notify socket) is not used again.
 	 */
 	for (j = 0; j < m; j++)
-		if ((high[j] = fcntl(fds[j], F_DUPFD_CLOEXEC, 3 + m)) == -1)
+		if ((high[j] = fcntl(fds[j], F_DUPFD_CLOEXEC, 3 + m + 1)) == -1)
 			fatal("upgrade: the handover: fd %d", fds[j]);
+	if (keep != -1 &&
+	    (kept = fcntl(keep, F_DUPFD_CLOEXEC, 3 + m + 1)) == -1)
+		fatal("upgrade: the handover: fd %d", keep);
 	for (j = 0; j < m; j++)
 		if (dup2(high[j], 3 + j) == -1)
 			fatal("upgrade: the handover: fd %d", 3 + j);
+	/* Right after the sockets, where the new image looks for nothing. */
+	if (kept != -1 && (kept = dup2(kept, 3 + m)) == -1)
+		fatal("upgrade: the handover: fd %d", 3 + m);
 	snprintf(num, sizeof num, "%d", m);
 	setenv("LISTEN_FDS", num, 1);
 	snprintf(num, sizeof num, "%ld", (long)getpid());
@@ -396,6 +402,7 @@ listen_handover(const struct listener *ls, size_t n, int workers)
 	free(names);
 	free(fds);
 	free(high);
+	return kept;
 }
 void
 listen_close(struct listener *ls, size_t n, int workers)

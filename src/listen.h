@@ -36,10 +36,13 @@ size_t	listen_open(struct listener *ls, const struct conf *c);
  * k of its --reuseport group "stampd-l<i>-rp<k>", and systemd's keep the
  * names they came with.  listen_open in the new image takes each back for
  * the -l it came from instead of binding it again; connections and
- * datagrams queued meanwhile wait in them.  Whatever else had those fds is
+ * datagrams queued meanwhile wait in them.  keep, unless -1, is one more
+ * fd to keep open across the exec: it goes right after the sockets, and
+ * its number there is returned (else -1).  Whatever else had those fds is
  * closed: after this, only execve.
  */
-void	listen_handover(const struct listener *ls, size_t n, int workers);
+int	listen_handover(const struct listener *ls, size_t n, int workers,
+	    int keep);
 
 /*
  * Close the n listeners of listen_open, and their groups of workers

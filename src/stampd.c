@@ -134,8 +134,8 @@ upgrade(struct conf *c, struct server *srv)
 	if (c->stats_ms > 0)
 		stats_timer(0);
 	sig_hold();
-	notify_handover();
-	listen_handover(srv->ls, srv->nls, srv->workers);
+	notify_handover(listen_handover(srv->ls, srv->nls, srv->workers,
+	    notify_fd()));
 	upgrade_exec();
 	/* Past the handover there is no way back: a supervisor restarts. */
 	fatal("upgrade: exec %s", upgrade_path());
