@@ -404,6 +404,7 @@ listen_handover(const struct listener *ls, size_t n, int workers, int keep)
 	free(high);
 	return kept;
 }
+
 void
 listen_close(struct listener *ls, size_t n, int workers)
 {
