@@ -91,6 +91,8 @@ acceptor_init(struct acceptor *a, const struct server *srv,
 	}
 	/* The spare fd of the EMFILE trick: one per process or thread. */
 	a->spare = net_spare_open();
+	serve_slot(st);
+	serve_gauge(st, STAT_WORKERS, 1);
 	return 0;
 }
 
@@ -104,6 +106,8 @@ acceptor_free(struct acceptor *a)
 		serve_close(a->w[i].fd);
 	if (a->spare != -1)
 		close(a->spare);
+	if (a->port != NULL)
+		serve_gauge(a->st, STAT_WORKERS, 0);
 	free(a->port);
 	free(a->w);
 	free(a->pfd);
@@ -266,7 +270,10 @@ take_conns(struct acceptor *a, struct port *p, int max)
 {
 	struct sockaddr_storage	 peer;
 	struct serve_hdr	 hdr;
-	int			 fd, n, pause, here = a->ops->conn == NULL;
+	int			 fd, n, pause;
+	/* A scrape is served here: it is cheap, and holds no child. */
+	int			 here = a->ops->conn == NULL ||
+				    p->l->spec.metrics;
 
 	for (n = 0; n < max && (a->stopping || !full(a, p)); n++) {
 		fd = serve_accept(p->l, p->fd, &peer, &a->spare, a->st,

@@ -193,15 +193,21 @@ find(struct limits *lim, uint64_t key, long long now)
 	return spare;
 }
 
-/* Whether the source s may open one more; takes a rate token if so. */
+/*
+ * Whether the source s may open one more; takes a rate token if so.  If
+ * not, *why says which limit refused.
+ */
 static int
-source_admits(struct limits *lim, struct source *s, long long now)
+source_admits(struct limits *lim, struct source *s, long long now,
+    enum limit_why *why)
 {
 	if (lim->rate > 0) {
 		refill(lim, s, now);
+		*why = LIMIT_RATE;
 		if (s->milli < 1000)
 			return 0;
 	}
+	*why = LIMIT_PER_IP;
 	if (lim->per_ip > 0 && s->conns >= lim->per_ip)
 		return 0;
 	if (lim->rate > 0)
@@ -211,7 +217,7 @@ source_admits(struct limits *lim, struct source *s, long long now)
 
 int
 limit_admit(struct limits *lim, const struct sockaddr_storage *peer,
-    long long now, pid_t owner)
+    long long now, pid_t owner, enum limit_why *why)
 {
 	struct source	*s = NULL;
 	uint64_t	 key;
@@ -219,13 +225,16 @@ limit_admit(struct limits *lim, const struct sockaddr_storage *peer,
 
 	key = net_source_key(peer, &loopback);
 	lock(lim);
+	*why = LIMIT_MAX_CONNS;
 	if (lim->nfree == 0 ||
 	    (lim->max_conns > 0 && lim->conns >= lim->max_conns))
 		goto out;
 	if ((lim->per_ip > 0 || lim->rate > 0) &&
 	    (!loopback || lim->loopback)) {
+		/* No room for the source: counted with the rate's. */
+		*why = LIMIT_RATE;
 		if ((s = find(lim, key, now)) == NULL ||
-		    !source_admits(lim, s, now))
+		    !source_admits(lim, s, now, why))
 			goto out;
 		s->conns++;
 	}
@@ -245,12 +254,14 @@ limit_token(struct limits *lim, const struct sockaddr_storage *peer,
     long long now)
 {
 	struct source	*s;
+	enum limit_why	 why;
 	uint64_t	 key;
 	int		 loopback, ok;
 
 	key = net_source_key(peer, &loopback);
 	lock(lim);
-	ok = (s = find(lim, key, now)) != NULL && source_admits(lim, s, now);
+	ok = (s = find(lim, key, now)) != NULL &&
+	    source_admits(lim, s, now, &why);
 	pthread_mutex_unlock(&lim->lock);
 	return ok;
 }

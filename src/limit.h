@@ -22,6 +22,13 @@ struct limits;
 
 #define LIMIT_REFUSED	(-1)	/* over a limit: close it at once */
 
+/* Which limit refused, from limit_admit and limit_token. */
+enum limit_why {
+	LIMIT_MAX_CONNS,	/* --max-conns, or no place left */
+	LIMIT_PER_IP,
+	LIMIT_RATE,		/* --rate, --udp-rate, or no room in the table */
+};
+
 /*
  * Places tracked when --max-conns does not say how many: past this many
  * connections open at once, a limited server refuses the next.
@@ -39,12 +46,12 @@ void		 limit_free(struct limits *lim);
 /*
  * Admit a connection from peer at now (ms, monotonic) for process owner:
  * returns its place, to hand to limit_release when it closes, or
- * LIMIT_REFUSED.  A source the table has no room for is refused: a flood
+ * LIMIT_REFUSED and in *why the limit that refused it.  A source the table has no room for is refused: a flood
  * of new sources makes the limits stricter, never looser.
  */
 int		 limit_admit(struct limits *lim,
 		    const struct sockaddr_storage *peer, long long now,
-		    pid_t owner);
+		    pid_t owner, enum limit_why *why);
 void		 limit_release(struct limits *lim, int place);
 
 /*

@@ -59,7 +59,8 @@ name_listener(struct listener *l)
 	net_addr_str((struct sockaddr *)&l->addr, addr, sizeof addr);
 	snprintf(l->name, sizeof l->name, "%s %s %s%s",
 	    l->type == SOCK_STREAM ? "tcp" : "udp", addr,
-	    wire_proto_name(l->proto), l->proxy ? "+proxy" : "");
+	    l->spec.metrics ? "metrics" : wire_proto_name(l->proto),
+	    l->proxy ? "+proxy" : "");
 }
 
 /* Take fd as a listener made elsewhere, serving proto. */

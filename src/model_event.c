@@ -457,6 +457,8 @@ worker_main(void *arg)
 	struct watch		*wt;
 	int			 i, n;
 
+	serve_slot(w->st);
+	serve_gauge(w->st, STAT_WORKERS, 1);
 	for (;;) {
 		serve_beat(w->st, 1);
 		n = epoll_wait(w->epfd, evs, EV_BATCH, next_timeout(w));
@@ -482,6 +484,7 @@ worker_main(void *arg)
 		if (w->stopping && w->busy == 0 && w->dlen == 0)
 			break;
 	}
+	serve_gauge(w->st, STAT_WORKERS, 0);
 	return NULL;
 }
 

@@ -48,11 +48,18 @@ parse_proto(const char *slash, struct net_spec *spec)
 	size_t	 n = strcspn(slash + 1, "+");
 
 	if (n >= sizeof name)
-		return "protocol must be stamp, time or daytime";
+		return "protocol must be stamp, time, daytime or metrics";
 	memcpy(name, slash + 1, n);
 	name[n] = '\0';
+	if (strcmp(name, "metrics") == 0) {
+		if (spec->type != SOCK_STREAM || slash[1 + n] != '\0')
+			return "metrics needs tcp, and no +proxy";
+		spec->metrics = 1;
+		spec->proto = STAMP_PROTO_STAMP;
+		return NULL;
+	}
 	if ((spec->proto = wire_proto_find(name)) == -1)
-		return "protocol must be stamp, time or daytime";
+		return "protocol must be stamp, time, daytime or metrics";
 	if (slash[1 + n] == '+') {
 		if (strcmp(slash + 1 + n, "+proxy") != 0)
 			return "the only option after + is proxy";

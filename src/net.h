@@ -25,6 +25,8 @@ struct net_spec {
 	int			proto;	/* enum stamp_proto */
 	int			any;	/* "*": IPv6 and IPv4 on one socket */
 	int			proxy;	/* "+proxy": a PROXY header first */
+	int			metrics; /* "/metrics": Prometheus's, not the
+					   time */
 	struct sockaddr_storage	addr;
 	socklen_t		addrlen;
 };

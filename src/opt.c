@@ -251,11 +251,11 @@ opt_help(FILE *fp, const struct opt *o, const char *text)
 }
 
 void
-opt_help_all(const struct opt *tab)
+opt_help_all(const struct opt *tab, const char *about)
 {
 	if (usage != NULL)
 		usage(stdout);
-	printf("\n");
+	printf("\n%s\n\n", about);
 	for (; tab->id != 0; tab++)
 		opt_help(stdout, tab, NULL);
 	exit(0);

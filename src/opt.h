@@ -86,10 +86,11 @@ void	opt_fail(const char *fmt, ...)
 void	opt_help(FILE *fp, const struct opt *o, const char *text);
 
 /*
- * --help when one line an option says it all: the usage, a blank line and
- * each option of tab, on stdout; exit 0.
+ * --help when one line an option says it all: the usage, what the program
+ * does (about), and each option of tab, on stdout; exit 0.
  */
-void	opt_help_all(const struct opt *tab) __attribute__((noreturn));
+void	opt_help_all(const struct opt *tab, const char *about)
+	    __attribute__((noreturn));
 
 /* --version: print "prog X.Y.Z" and exit 0. */
 void	opt_version(void) __attribute__((noreturn));

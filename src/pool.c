@@ -158,8 +158,10 @@ pool_reap(struct pool *p)
 		p->alive--;
 		n++;
 		/* A killed worker's loop no longer turns, and never will. */
-		if (p->slots != NULL)
+		if (p->slots != NULL) {
 			serve_beat(&p->slots[i], 0);
+			serve_gauge(&p->slots[i], STAT_WORKERS, 0);
+		}
 		judge(p, i, pid, status);
 	}
 	return n;

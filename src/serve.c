@@ -57,6 +57,16 @@ static pid_t		 self;
  * interface, and the --udp-rate table that every thread and process
  * shares, so that no worker and no delay gives a source a fresh bucket.
  */
+/*
+ * For a metrics listener: when each open connection was accepted, by fd
+ * (microseconds, monotonic), and the slot a thread counts its closes in.
+ */
+static long long	*accepted_us;
+static int		 naccepted_us;
+static long long	 started;		/* Unix time */
+static struct stats	*main_slot;
+static __thread struct stats *thread_slot;
+
 static int		 ownport[MAX_OWNPORTS];
 static int		 nownport;
 static int		 lo_index;
@@ -103,10 +113,50 @@ forked(void)
 	self = getpid();
 }
 
+static long long
+now_us(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* The fds a process may have, as RLIMIT_NOFILE says, within reason. */
+static int
+max_fds(void)
+{
+	struct rlimit	 rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return 1024;
+	return rl.rlim_cur > 1 << 20 ? 1 << 20 : (int)rl.rlim_cur;
+}
+
+/* A metrics listener wants the time of each accept, for its histogram. */
+static int
+timing_init(const struct server *srv)
+{
+	size_t	 l;
+
+	for (l = 0; l < srv->nls && !srv->ls[l].spec.metrics; l++)
+		;
+	if (l == srv->nls)
+		return 0;
+	naccepted_us = max_fds();
+	accepted_us = calloc((size_t)naccepted_us, sizeof *accepted_us);
+	return accepted_us == NULL ? -1 : 0;
+}
+
+void
+serve_slot(struct stats *st)
+{
+	thread_slot = st;
+}
+
 int
 serve_init(const struct server *srv)
 {
-	struct rlimit	 rl;
 	size_t		 l;
 	int		 i;
 
@@ -119,6 +169,10 @@ serve_init(const struct server *srv)
 			return -1;
 	}
 	lo_index = (int)if_nametoindex("lo");
+	started = (long long)time(NULL);
+	main_slot = &srv->stats[0];
+	if (timing_init(srv) == -1)
+		return -1;
 	if (srv->udp_rate > 0 && (udp_limits = limit_new(0, 0, srv->udp_rate,
 	    srv->limit_loopback)) == NULL)
 		return -1;
@@ -127,9 +181,7 @@ serve_init(const struct server *srv)
 	self = getpid();
 	if ((errno = pthread_atfork(NULL, NULL, forked)) != 0)
 		return -1;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
-		return -1;
-	nfdslot = rl.rlim_cur > 1 << 20 ? 1 << 20 : (int)rl.rlim_cur;
+	nfdslot = max_fds();
 	if ((fdslot = calloc((size_t)nfdslot, sizeof *fdslot)) == NULL)
 		return -1;
 	for (i = 0; i < nfdslot; i++)
@@ -173,6 +225,7 @@ int
 serve_accept(const struct listener *l, int lfd,
     struct sockaddr_storage *peer, int *spare, struct stats *st, int *pause)
 {
+	enum limit_why	 why = LIMIT_MAX_CONNS;
 	socklen_t	 len;
 	int		 fd, slot, tries;
 
@@ -182,9 +235,11 @@ serve_accept(const struct listener *l, int lfd,
 			return -1;
 		}
 		serve_count(st, STAT_ACCEPTED, 1);
+		if (accepted_us != NULL && fd < naccepted_us)
+			accepted_us[fd] = now_us();
 		if (limits == NULL)
 			return fd;
-		slot = limit_admit(limits, peer, util_now_ms(), self);
+		slot = limit_admit(limits, peer, util_now_ms(), self, &why);
 		if (slot != LIMIT_REFUSED && fd < nfdslot) {
 			fdslot[fd] = slot;
 			return fd;
@@ -192,6 +247,8 @@ serve_accept(const struct listener *l, int lfd,
 		limit_release(limits, slot);
 		/* Over a limit: closed at once, never queued. */
 		serve_count(st, STAT_LIMITED, 1);
+		serve_count(st, STAT_LIM_MAX_CONNS + why, 1);
+		serve_count(st, STAT_CLOSED, 1);
 		close(fd);
 	}
 	*pause = 0;
@@ -205,6 +262,10 @@ serve_close(int fd)
 		limit_release(limits, fdslot[fd]);
 		fdslot[fd] = LIMIT_REFUSED;
 	}
+	/* Neither: --inetd, which serves one client and counts nothing. */
+	if (thread_slot != NULL || main_slot != NULL)
+		serve_count(thread_slot != NULL ? thread_slot : main_slot,
+		    STAT_CLOSED, 1);
 	close(fd);
 }
 
@@ -228,8 +289,26 @@ serve_reaped(pid_t pid)
 static void
 count_reply(const struct listener *l, struct stats *st)
 {
-	serve_count(st, l->type == SOCK_STREAM ? STAT_TCP : STAT_UDP, 1);
+	int	 udp = l->type != SOCK_STREAM;
+
+	serve_count(st, udp ? STAT_UDP : STAT_TCP, 1);
 	serve_count(st, STAT_STAMP + l->proto, 1);
+	serve_count(st, STAT_REPLY + udp * STAMP_NPROTO + l->proto, 1);
+}
+
+/* Connection fd's time from accept to its reply, into the histogram. */
+static void
+count_latency(int fd, struct stats *st)
+{
+	long long	 us;
+
+	if (accepted_us == NULL || fd >= naccepted_us)
+		return;
+	us = now_us() - accepted_us[fd];
+	__atomic_fetch_add(&st->bucket[metrics_bucket(us)], 1,
+	    __ATOMIC_RELAXED);
+	__atomic_fetch_add(&st->latency_us, (unsigned long long)us,
+	    __ATOMIC_RELAXED);
 }
 
 /* A failure of a client's doing is counted; anything else is an error. */
@@ -320,6 +399,103 @@ serve_header(const struct server *srv, const struct listener *l, int fd,
 	return r;
 }
 
+/* After the reply: half-close, and drain now or later. */
+static int
+finish(const struct listener *l, int fd, struct stats *st)
+{
+	int	 r;
+
+	if ((r = net_finish(fd)) == 0)
+		return SERVE_DRAIN;
+	if (r == -1 && errno != ENOTCONN && errno != ECONNRESET)
+		count_failure(l, errno, st);
+	serve_close(fd);
+	return SERVE_DONE;
+}
+
+/* Every slot's counters, summed into what the metrics page shows. */
+static void
+metrics_view(const struct server *srv, struct metrics_view *v)
+{
+	unsigned long long	 sum[STAT_N] = { 0 };
+	const struct stats	*st;
+	size_t			 i;
+	int			 s, b;
+
+	memset(v, 0, sizeof *v);
+	for (i = 0; i < srv->nstats; i++) {
+		st = &srv->stats[i];
+		for (s = 0; s < STAT_N; s++)
+			sum[s] += __atomic_load_n(&st->v[s], __ATOMIC_RELAXED);
+		for (b = 0; b < METRICS_NBUCKETS; b++)
+			v->bucket[b] += __atomic_load_n(&st->bucket[b],
+			    __ATOMIC_RELAXED);
+		v->latency_us += __atomic_load_n(&st->latency_us,
+		    __ATOMIC_RELAXED);
+	}
+	v->version = STAMP_VERSION;
+	v->model = srv->model_name != NULL ? srv->model_name : "";
+	v->start = started;
+	v->accepted = sum[STAT_ACCEPTED];
+	v->closed = sum[STAT_CLOSED];
+	v->workers = sum[STAT_WORKERS];
+	for (s = 0; s < 2 * STAMP_NPROTO; s++)
+		v->replies[s / STAMP_NPROTO][s % STAMP_NPROTO] =
+		    sum[STAT_REPLY + s];
+	v->limited_max_conns = sum[STAT_LIM_MAX_CONNS];
+	v->limited_per_ip = sum[STAT_LIM_PER_IP];
+	v->limited_rate = sum[STAT_LIM_RATE];
+	v->limited_udp_rate = sum[STAT_LIM_UDP_RATE];
+	v->dropped = sum[STAT_DROPPED];
+	v->shed = sum[STAT_SHED];
+	v->short_replies = sum[STAT_SHORT];
+	v->resets = sum[STAT_RESET];
+	v->errors = sum[STAT_ERRORS];
+	v->bad_headers = sum[STAT_BADHDR];
+	v->linger_timeouts = sum[STAT_LINGER_TIMEOUT];
+	v->scrapes = sum[STAT_SCRAPES];
+}
+
+/*
+ * A metrics listener's connection: read the request as it comes (into
+ * hdr, at most METRICS_REQUEST_MAX bytes, within --linger as any wait),
+ * answer it, and finish as any connection.
+ */
+static int
+serve_metrics(const struct server *srv, const struct listener *l, int fd,
+    struct serve_hdr *hdr, struct stats *st)
+{
+	struct metrics_view	 v;
+	char			 page[METRICS_PAGE_MAX];
+	ssize_t			 n;
+	int			 status, head, len;
+
+	n = net_recv(fd, hdr->buf + hdr->len, sizeof hdr->buf - hdr->len, 0);
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return SERVE_HEADER;
+	if (n <= 0) {
+		serve_close(fd);
+		return SERVE_DONE;
+	}
+	hdr->len += (size_t)n;
+	status = metrics_request(hdr->buf, hdr->len, &head);
+	if (status == METRICS_NEED_MORE)
+		return SERVE_HEADER;
+	if (status == METRICS_OK) {
+		serve_count(st, STAT_SCRAPES, 1);
+		metrics_view(srv, &v);
+	}
+	if ((len = metrics_answer(status, head, &v, page, sizeof page)) ==
+	    -1 || (n = net_send(fd, page, (size_t)len, MSG_MORE)) == -1) {
+		serve_count(st, STAT_ERRORS, 1);
+		serve_close(fd);
+		return SERVE_DONE;
+	}
+	if (n < len)
+		serve_count(st, STAT_SHORT, 1);
+	return finish(l, fd, st);
+}
+
 int
 serve_stream(const struct server *srv, const struct listener *l, int fd,
     const struct sockaddr_storage *peer, struct serve_hdr *hdr,
@@ -329,6 +505,8 @@ serve_stream(const struct server *srv, const struct listener *l, int fd,
 	ssize_t		 n;
 	int		 len, r;
 
+	if (l->spec.metrics)
+		return serve_metrics(srv, l, fd, hdr, st);
 	if (l->proxy) {
 		if ((r = serve_header(srv, l, fd, peer, hdr, st)) == 0)
 			return SERVE_HEADER;
@@ -346,21 +524,17 @@ serve_stream(const struct server *srv, const struct listener *l, int fd,
 	}
 	/* MSG_MORE: the reply waits for the FIN, and both leave as one. */
 	n = net_send(fd, buf, (size_t)len, MSG_MORE);
-	if (n == len)
+	if (n == len) {
 		count_reply(l, st);
-	else if (n >= 0)
+		count_latency(fd, st);
+	} else if (n >= 0)
 		serve_count(st, STAT_SHORT, 1);
 	else {
 		count_failure(l, errno, st);
 		serve_close(fd);
 		return SERVE_DONE;
 	}
-	if ((r = net_finish(fd)) == 0)
-		return SERVE_DRAIN;
-	if (r == -1 && errno != ENOTCONN && errno != ECONNRESET)
-		count_failure(l, errno, st);
-	serve_close(fd);
-	return SERVE_DONE;
+	return finish(l, fd, st);
 }
 
 int
@@ -478,6 +652,7 @@ may_reply(const struct server *srv, const struct msghdr *m, const char *req,
 	/* No table: serve_init was not called (--inetd, one datagram). */
 	if (udp_limits != NULL && !limit_token(udp_limits, from, now)) {
 		serve_count(st, STAT_LIMITED, 1);
+		serve_count(st, STAT_LIM_UDP_RATE, 1);
 		return 0;
 	}
 	return 1;

@@ -16,6 +16,7 @@
 #include "net.h"
 #include "proto.h"
 #include "proxy.h"
+#include "metrics.h"
 
 /* One bound socket and what it serves. */
 struct listener {
@@ -28,7 +29,7 @@ struct listener {
 	struct net_spec		spec;		/* as asked for, to rebind */
 	struct sockaddr_storage	addr;		/* as bound */
 	socklen_t		addrlen;
-	char			name[NET_ADDRSTRLEN + 16]; /* tcp [::1]:1937 */
+	char			name[NET_ADDRSTRLEN + 32]; /* tcp [::1]:1937 */
 };
 
 /*
@@ -51,11 +52,21 @@ enum stat_id {
 	STAT_LIMITED,		/* refused by a limit: --udp-rate and others */
 	STAT_DROPPED,		/* datagrams from a port no reply may go to */
 	STAT_BADHDR,		/* PROXY headers refused, bad or missing */
+	STAT_CLOSED,		/* connections closed, for the open gauge */
+	STAT_LIM_MAX_CONNS,	/* STAT_LIMITED, by the limit */
+	STAT_LIM_PER_IP,
+	STAT_LIM_RATE,
+	STAT_LIM_UDP_RATE,
+	STAT_REPLY,		/* replies: 3 tcp (by protocol), 3 udp */
+	STAT_SCRAPES = STAT_REPLY + 2 * STAMP_NPROTO, /* /metrics answered */
+	STAT_WORKERS,		/* a gauge: processes or threads serving */
 	STAT_N
 };
 struct stats {
 	unsigned long long	 v[STAT_N];
 	long long		 beat;	/* ms its loop last turned; 0: none */
+	unsigned long long	 bucket[METRICS_NBUCKETS]; /* accept to reply */
+	unsigned long long	 latency_us;
 } __attribute__((aligned(64)));
 
 /* The whole server, as the daemon's main built it for a model to run. */
@@ -78,9 +89,16 @@ struct server {
 	size_t		 nproxy_from;
 	struct stats	*stats;		/* nstats slots, maybe shared */
 	size_t		 nstats;
+	const char	*model_name;	/* for /metrics */
 };
 
 struct limits;
+
+/*
+ * The slot this thread counts its closes in (NULL: the first slot, the
+ * main process's).  Each serving loop names its own.
+ */
+void	serve_slot(struct stats *st);
 
 /*
  * A serving loop turns: it says so in its slot, for the watchdog
@@ -90,6 +108,13 @@ void	serve_beat(struct stats *st, int alive);
 
 /* Whether every loop that beats has turned within ms (model_fresh's). */
 int	serve_fresh(void *srv, long long ms);
+
+/* Set gauge s of slot st to n. */
+static inline void
+serve_gauge(struct stats *st, enum stat_id s, unsigned long long n)
+{
+	__atomic_store_n(&st->v[s], n, __ATOMIC_RELAXED);
+}
 
 /* Add n to counter s of slot st. */
 static inline void
@@ -115,7 +140,8 @@ struct serve_hdr {
 	size_t			 len;
 	int			 done;		/* whole: real is set */
 	struct sockaddr_storage	 real;		/* the client it names */
-	char			 buf[PROXY_MAX];
+	char			 buf[METRICS_REQUEST_MAX]; /* or the request
+						   of a metrics listener */
 };
 
 /* Ready hdr for a new connection: nothing read yet. */

@@ -57,6 +57,13 @@ struct query {
  * the thread is abandoned, still blocked, and dies with the process; that
  * is why what it fills in is static rather than on main's stack.
  */
+#define ABOUT \
+"Ask a time server the time, in stamp (\"%lld\\r\\n\" of the Unix time), RFC 868\n" \
+"time or RFC 867 daytime, over TCP or UDP, and print it with its offset from\n" \
+"the local clock.  HOST is localhost unless given; PORT is the protocol's\n" \
+"(1937, 37, 13).  Exit: 0 ok, 1 failure (refused, timeout), 2 usage,\n" \
+"3 malformed reply."
+
 static struct {
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 cv;
@@ -185,7 +192,7 @@ parse(struct args *a, int argc, char *argv[])
 			a->family = family;
 			break;
 		case 'h':
-			opt_help_all(opts);
+			opt_help_all(opts, ABOUT);
 		case 'P':
 			if ((a->proto = wire_proto_find(optarg)) == -1)
 				opt_fail("--protocol %s: want stamp, time or "

@@ -131,6 +131,11 @@ struct worker {
 	struct hist		 hist;
 };
 
+#define ABOUT \
+"Load a time server with exchanges (a connection and its reply, or a datagram\n" \
+"and its answer), every reply checked, and report exchanges a second and\n" \
+"latency percentiles.  HOST is 127.0.0.1 unless given; PORT the protocol's."
+
 static const char *const kindname[K_NKIND] = {
 	"ok", "bad", "refused", "timeout", "reset", "other",
 };
@@ -172,8 +177,11 @@ static const struct opt opts[] = {
 	    "stamp, time, daytime or msec (default stamp)" },
 	{ "quiet", 'q', OPT_FLAG, NULL, O(quiet), 0, 0, 0,
 	    "print only the RESULT line" },
-	{ "threads", 't', OPT_INT, "N", O(nthreads), 1, MAXTHREADS, 1,
+	{ "threads", 'j', OPT_INT, "N", O(nthreads), 1, MAXTHREADS, 1,
 	    "worker threads (default 1)" },
+	/* -t was threads before stamp's -t, a timeout, said otherwise. */
+	{ NULL, 't', OPT_INT, "N", O(nthreads), 1, MAXTHREADS, 1,
+	    "the old spelling of -j, kept for scripts" },
 	{ "timeout", 'T', OPT_INT, "MS", O(timeout_ms), 1, 3600000, 5000,
 	    "give up on an exchange after MS (default 5000)" },
 	{ "udp", 'u', OPT_FLAG, NULL, O(udp), 0, 0, 0,
@@ -192,7 +200,7 @@ usage(FILE *fp)
 	fprintf(fp,
 	    "usage: stampbench [-46hquV] [-c concurrency] "
 	    "[-d seconds | -n count]\n"
-	    "                  [-P protocol] [-t threads] [-T timeout_ms] "
+	    "                  [-P protocol] [-j threads] [-T timeout_ms] "
 	    "[--spread N]\n"
 	    "                  [host [port]]\n");
 }
@@ -212,7 +220,7 @@ parse(struct opts *o, int argc, char *argv[])
 		if (ch == '4' || ch == '6')
 			o->family = ch == '4' ? AF_INET : AF_INET6;
 		else if (ch == 'h')
-			opt_help_all(opts);
+			opt_help_all(opts, ABOUT);
 		else if (ch == 'V')
 			opt_version();
 		else if (ch == 'P' && strcmp(optarg, "msec") == 0)

@@ -171,6 +171,7 @@ main(int argc, char *argv[])
 	}
 
 	srv.ls = ls;
+	srv.model_name = conf.model->name;
 	srv.nls = listen_open(ls, &conf);
 	announce_ready(&conf.ann);
 	drop_privileges(conf.user);

@@ -30,6 +30,8 @@ dpkg-buildpackage dpkg-dev
 dh		debhelper
 flock		util-linux
 strace		strace
+promtool	prometheus
+prometheus	prometheus
 tcpdump		tcpdump
 mscgen		mscgen
 yaml.py		python3-yaml
@@ -48,7 +50,18 @@ useradd		passwd
 userdel		passwd
 setpriv		util-linux
 dpkg-deb	dpkg
+lintian		lintian
+autopkgtest	autopkgtest
+mmdebstrap	mmdebstrap
+podman		podman
+runc		runc
+systemd-nspawn	systemd-container
+nsenter		util-linux
+unshare		util-linux
 '
+# debian/control's Build-Depends <!nocheck> mirror the packages above
+# (tests/deps.sh --packages prints them; tests/sh/deb.t compares), but for
+# those the build depends on anyway or that every Debian system has.
 # None of the tests' tools may be taken for granted: a minimal Debian 12
 # (mmdebstrap --variant=apt) lacks procps, iproute2, python3, perl (and so
 # prove) and make; the rest above are there already, and named so that a
@@ -82,6 +95,12 @@ missing()
 	done | sort -u | tr '\n' ' ' | sed 's/ $//'
 }
 
+# --packages: the table's packages, one a line, and nothing installed.
+if [ "${1:-}" = --packages ]; then
+	printf '%s\n' "$DEPS" | awk 'NF == 2 { print $2 }' | sort -u
+	exit 0
+fi
+
 need=$(missing)
 [ -n "$need" ] || exit 0
 
@@ -94,9 +113,36 @@ fi
 echo "tests/deps.sh: installing $need"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q || exit 1
+# Installed to be run by the tests, not to serve this machine: on a machine
+# run by systemd, a policy-rc.d that says 101 keeps the packages' scripts
+# from starting their services (haproxy, xinetd, podman's API socket)
+# during the install, and those are disabled afterwards.  One already there
+# is the admin's: then it decides.
+POLICY=/usr/sbin/policy-rc.d
+ours=
+if [ ! -e $POLICY ]; then
+	printf '#!/bin/sh\n# %s: no service starts during its install.\n%s\n' \
+	    tests/deps.sh 'exit 101' > $POLICY && chmod 755 $POLICY && ours=1
+fi
 # $need is a list of words on purpose.
 # shellcheck disable=SC2086
-apt-get install -y -q $need || exit 1
+apt-get install -y -q $need
+st=$?
+[ -z "$ours" ] || rm -f $POLICY
+[ $st = 0 ] || exit 1
+for p in haproxy xinetd podman; do
+	case " $need " in
+	*" $p "*) ;;
+	*) continue ;;
+	esac
+	# Its units, and its init scripts, which systemctl hands to
+	# update-rc.d.
+	units=$(dpkg-query -L $p | sed -n \
+	    -e 's#^/lib/systemd/system/\([^/@]*\.\(service\|socket\|timer\)\)$#\1#p' \
+	    -e 's#^/etc/init\.d/\([^/]*\)$#\1.service#p' | sort -u)
+	[ -z "$units" ] || systemctl disable --quiet $units ||
+	    echo "tests/deps.sh: could not disable $units" >&2
+done
 
 # A traditional netcat installed by hand keeps the nc alternative.
 if ! present nc && [ -x /bin/nc.openbsd ]; then

@@ -53,7 +53,7 @@ spec_same(const struct net_spec *a, const struct net_spec *b)
 	const struct sockaddr_in6	*a6, *b6;
 
 	if (a->type != b->type || a->proto != b->proto || a->any != b->any ||
-	    a->proxy != b->proxy ||
+	    a->proxy != b->proxy || a->metrics != b->metrics ||
 	    a->addrlen != b->addrlen ||
 	    a->addr.ss_family != b->addr.ss_family)
 		return 0;
@@ -85,6 +85,13 @@ spec_accepted(const char *text, const struct net_spec *spec)
 	    strncmp(text, "udp:", 4) == 0), "type does not match transport");
 	spec_require((name = wire_proto_name(spec->proto)) != NULL,
 	    "protocol out of range");
+	/* "/metrics", on tcp alone, is a listener's kind, not a protocol. */
+	if (spec->metrics) {
+		spec_require(spec->type == SOCK_STREAM && !spec->proxy &&
+		    spec->proto == STAMP_PROTO_STAMP, "metrics where it may "
+		    "not be");
+		name = "metrics";
+	}
 	if (spec->addr.ss_family == AF_INET) {
 		spec_require(spec->addrlen == sizeof *sin && !spec->any,
 		    "IPv4 address of the wrong length");

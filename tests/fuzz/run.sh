@@ -31,6 +31,7 @@ esac
 max_len() {
 	case $1 in
 	proxy)	echo 600 ;;
+	metrics_*) echo 1100 ;;
 	*)	echo 256 ;;
 	esac
 }
@@ -41,6 +42,7 @@ sources() {
 	net_*)	echo src/net.c src/wire.c src/util.c ;;
 	util_*)	echo src/util.c ;;
 	proxy)	echo src/proxy.c ;;
+	metrics_*) echo src/metrics.c ;;
 	*)	return 1 ;;
 	esac
 }

@@ -1,8 +1,13 @@
 #!/bin/sh
-# deb.t: dpkg-buildpackage -us -uc -b builds the stampd package from a copy
-# of this work tree, offline, with Debian's own tools; the package holds
-# what it should; installed with dpkg -i, its stampd serves on loopback and
-# its stamp reads it; dpkg -r and dpkg -P take it all away again.
+# deb.t: dpkg-buildpackage -us -uc builds the stampd source and binary
+# packages from a copy of this work tree, offline, with Debian's own tools;
+# lintian finds no error and no warning in them; the package holds what it
+# should, and its maintainer scripts restart the service after an upgrade
+# and stop it on remove; debian/control's Build-Depends <!nocheck> are the
+# packages tests/deps.sh installs; installed with dpkg -i, its stampd serves
+# on loopback and its stamp reads it; dpkg -r and dpkg -P take it all away
+# again; then autopkgtest runs debian/tests on this machine (-- null).
+# What the scripts do under a real systemd is deb_systemd.t's.
 #
 # It installs a package on this machine, so it needs root and will not
 # touch a stampd package it did not install itself.  Runs of this test
@@ -10,10 +15,12 @@
 # test stop half-way.
 . "$(dirname "$0")/../lib.sh"
 
-lib_need dpkg-buildpackage dh dpkg-deb flock
+lib_need dpkg-buildpackage dh dpkg-deb flock lintian autopkgtest python3
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 INSTALLED=0
+POLICY=/usr/sbin/policy-rc.d
+POLICY_OURS=
 
 if [ "$(id -u)" != 0 ]; then
 	ok 1 "deb.t runs as root: it installs the package it builds"
@@ -28,6 +35,7 @@ deb_cleanup()
 	for p in $LIB_PIDS; do
 		lib_stop "$p"
 	done
+	[ -z "$POLICY_OURS" ] || rm -f "$POLICY"
 	if [ "$INSTALLED" = 1 ]; then
 		diag "purging the stampd package this test installed"
 		lib_timeout 300 dpkg --purge stampd \
@@ -66,8 +74,8 @@ ok $? "copy the work tree to $SRC"
 blog=$LIB_TMP/build.log
 (cd "$SRC" && env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS -u CC -u CFLAGS \
     -u LDFLAGS -u SAN -u O -u DESTDIR -u DEB_BUILD_OPTIONS \
-    timeout "$(lib_scale 900)" dpkg-buildpackage -us -uc -b) > "$blog" 2>&1
-ok $? "dpkg-buildpackage -us -uc -b exits 0" || {
+    timeout "$(lib_scale 900)" dpkg-buildpackage -us -uc) > "$blog" 2>&1
+ok $? "dpkg-buildpackage -us -uc exits 0" || {
 	diag "the end of its output:"
 	tail -n 40 "$blog" > "$blog.tail"
 	diag_file "$blog.tail"
@@ -85,6 +93,86 @@ grep -q -e '-D_FORTIFY_SOURCE=2 .*-c -o build/deb/obj/stampd\.o' "$blog"
 ok $? "the build compiles with dpkg-buildflags' CFLAGS and CPPFLAGS"
 grep -Eq 'prove|tests/(unit|it|sh)/' "$blog"
 is $? 1 "the build runs no test"
+# -Werror is the project's own builds': a newer gcc's new warning must not
+# fail a distribution's build.
+grep -e '-c -o build/deb/obj/stampd\.o' "$blog" | grep -Eq -e '-Werror( |$)'
+is $? 1 "the package build compiles without -Werror (WERROR=)"
+
+# ---- lintian -----------------------------------------------------------------
+
+# The .changes names the .dsc and the .deb: lintian checks both.
+CHANGES=$LIB_TMP/stampd_${VERSION}_$(dpkg --print-architecture).changes
+grep -q " stampd_$VERSION\.dsc\$" "$CHANGES" 2>/dev/null
+ok $? "the build made the source package stampd_$VERSION.dsc too"
+lintian --display-info "$CHANGES" > "$LIB_TMP/lintian.out" \
+    2> "$LIB_TMP/lintian.err"
+st=$?
+while read -r l; do
+	note "  lintian: $l"
+done < "$LIB_TMP/lintian.out"
+ne=$(grep -c '^E: ' "$LIB_TMP/lintian.out")
+nw=$(grep -c '^W: ' "$LIB_TMP/lintian.out")
+is "$st $ne $nw" "0 0 0" \
+    "lintian ${CHANGES##*/}: exit 0, 0 errors, 0 warnings" ||
+    diag_file "$LIB_TMP/lintian.err"
+
+# ---- maintainer scripts ------------------------------------------------------
+
+# The scripts dh_installsystemd generated, read back from the .deb, with
+# debian/stampd.postinst's: the units are started on a first install and
+# after an upgrade (never left stopped), stampd.service alone restarted
+# after an upgrade (restarting stampd.socket would close the sockets and
+# refuse clients), both stopped on remove.  deb_systemd.t runs them under
+# systemd.
+CTL=$LIB_TMP/control
+dpkg-deb -e "$DEB" "$CTL"
+ok $? "dpkg-deb -e ${DEB##*/}"
+grep -q "deb-systemd-invoke start 'stampd.service' 'stampd.socket'" \
+    "$CTL/postinst"
+ok $? "postinst: deb-systemd-invoke start on install and upgrade"
+grep -q 'deb-systemd-invoke try-restart stampd.service ' "$CTL/postinst" &&
+    ! grep -Eq 'deb-systemd-invoke .*(restart|stop).*stampd.socket' \
+    "$CTL/postinst"
+ok $? "postinst: restarts stampd.service alone on upgrade, never the socket"
+grep -q "deb-systemd-helper enable 'stampd.socket'" "$CTL/postinst"
+ok $? "postinst: enables stampd.socket on a first install"
+! grep -q 'deb-systemd-invoke stop' "$CTL/preinst" 2>/dev/null
+ok $? "preinst: stops nothing before an upgrade"
+grep -q '"$1" = remove' "$CTL/prerm" 2>/dev/null &&
+    grep -q "deb-systemd-invoke stop 'stampd.service' 'stampd.socket'" \
+    "$CTL/prerm"
+ok $? "prerm: deb-systemd-invoke stop on remove"
+for f in preinst postinst prerm postrm; do
+	[ -f "$CTL/$f" ] || continue
+	grep -n 'deb-systemd-invoke\|deb-systemd-helper' "$CTL/$f" |
+	    while read -r l; do
+		note "  $f:$l"
+	done
+done
+
+# ---- Build-Depends <!nocheck> ------------------------------------------------
+
+# One list: tests/deps.sh's table, mirrored in debian/control but for what
+# a build has anyway (Essential packages, build-essential's, debhelper).
+sh "$TOP/tests/deps.sh" --packages > "$LIB_TMP/deps.all"
+for p in $(dpkg-query -W -f='${Depends}' build-essential 2>/dev/null |
+    tr ',|' '\n\n' | sed 's/(.*//; s/ //g') debhelper; do
+	echo "$p"
+done > "$LIB_TMP/deps.have"
+while read -r p; do
+	[ "$(dpkg-query -W -f='${Essential}' "$p" 2>/dev/null)" = yes ] ||
+	    grep -qx "$p" "$LIB_TMP/deps.have" || echo "$p"
+done < "$LIB_TMP/deps.all" | sort -u > "$LIB_TMP/deps.want"
+awk '/^Build-Depends:/ { on = 1 } on && /^[^ ]/ && !/^Build-Depends:/ {
+	on = 0 } on' "$TOP/debian/control" | tr ',' '\n' |
+    sed -n 's/^[[:space:]]*\([a-z0-9.+-]*\)[^<]*<!nocheck>.*/\1/p' |
+    sort -u > "$LIB_TMP/deps.control"
+diff "$LIB_TMP/deps.want" "$LIB_TMP/deps.control" > "$LIB_TMP/deps.diff"
+ok $? "debian/control's Build-Depends <!nocheck> are tests/deps.sh's" \
+    "packages ($(wc -l < "$LIB_TMP/deps.want"))" || {
+	diag "< tests/deps.sh --packages, > debian/control:"
+	diag_file "$LIB_TMP/deps.diff"
+}
 
 dpkg -c "$DEB" > "$LIB_TMP/contents" 2>&1
 ok $? "dpkg -c ${DEB##*/} exits 0" || diag_file "$LIB_TMP/contents"
@@ -120,24 +208,14 @@ like "$(dpkg-deb -f "$DEB" Depends)" '^libc6 \(>= [0-9.]+\)$' \
 is "$(dpkg-deb -I "$DEB" conffiles 2>&1)" /etc/default/stampd \
     "/etc/default/stampd is its one conffile"
 
-# An upgrade stops no unit (stopping stampd.socket would refuse clients):
-# the postinst reloads a running stampd.service, which execs the new
-# binary in place (ExecReload: SIGUSR2).
-dpkg-deb -e "$DEB" "$LIB_TMP/ctl"
-! grep -Es 'deb-systemd-invoke (stop|restart)' "$LIB_TMP/ctl/preinst" \
-    "$LIB_TMP/ctl/prerm" "$LIB_TMP/ctl/postinst"
-ok $? "no maintainer script stops or restarts a unit at an upgrade"
-grep -q 'deb-systemd-invoke try-reload-or-restart stampd.service' \
-    "$LIB_TMP/ctl/postinst"
-ok $? "the postinst reloads a running stampd.service after an upgrade"
-
 # ---- install, run, remove ---------------------------------------------------
 
-# The package's upgrade path, with the package's stampd serving on $P: dpkg
-# -i again replaces /usr/sbin/stampd under it (an upgrade of the same
-# version); then SIGUSR2, which systemctl reload sends from the postinst
-# under systemd, makes it exec the new file in the same pid while
-# stampbench -c 64 asks: every reply good.
+# An upgrade of the package under a stampd it did not start (-l in
+# STAMPD_OPTS, or an init script), serving on $P: dpkg -i again replaces
+# /usr/sbin/stampd under it (an upgrade of the same version); then
+# SIGUSR2, which systemctl reload stampd sends, makes it exec the new file
+# in the same pid while stampbench -c 64 asks: every reply good.
+# deb_systemd.t shows the postinst's restart under systemd losing nothing.
 upgrade_in_place()
 {
 	local dpid b
@@ -179,14 +257,23 @@ is "$st" not-installed "no stampd package is installed yet" || {
 	done_testing
 }
 
+# On a machine run by systemd the install would start stampd.socket on
+# port 1937, every address: a policy-rc.d says no while the test runs (an
+# admin's own is left to decide).
+if [ ! -e "$POLICY" ]; then
+	printf '#!/bin/sh\n# %s: no service starts meanwhile.\nexit 101\n' \
+	    tests/sh/deb.t > "$POLICY" && chmod 755 "$POLICY" && POLICY_OURS=1
+fi
+
 INSTALLED=1
 lib_timeout 300 dpkg -i "$DEB" > "$LIB_TMP/install.log" 2>&1
 ok $? "dpkg -i ${DEB##*/} exits 0" || diag_file "$LIB_TMP/install.log"
 is "$(status) $(dpkg-query -W -f='${Version}' stampd)" "installed $VERSION" \
     "dpkg says stampd $VERSION is installed"
-# Installing it opens no port: the units come disabled.
-[ ! -e /etc/systemd/system/sockets.target.wants/stampd.socket ]
-ok $? "stampd.socket is not enabled by the install"
+# The socket is enabled, as Debian's daemons are (started, too, where
+# systemd runs and no policy-rc.d says no).
+[ -L /etc/systemd/system/sockets.target.wants/stampd.socket ]
+ok $? "stampd.socket is enabled by the install"
 
 v=$(lib_timeout 10 /usr/sbin/stampd --version)
 is "$v" "stampd $VERSION" "/usr/sbin/stampd --version: $v"
@@ -241,6 +328,66 @@ lib_timeout 300 dpkg -P stampd > "$LIB_TMP/purge.log" 2>&1
 ok $? "dpkg -P stampd exits 0" || diag_file "$LIB_TMP/purge.log"
 [ ! -e /etc/default/stampd ] && [ ! -d /usr/share/doc/stampd ]
 ok $? "dpkg -P removes /etc/default/stampd and the docs"
+is "$(status)" not-installed "stampd is no longer installed"
+[ ! -e /etc/systemd/system/sockets.target.wants/stampd.socket ]
+ok $? "and stampd.socket is no longer enabled"
+INSTALLED=0
+
+# ---- autopkgtest -------------------------------------------------------------
+
+# debian/tests on this machine: autopkgtest installs the package it is
+# given (and the tests' Depends) with apt and leaves them; the purge below
+# and the EXIT trap take it away.
+# Another apt or dpkg on this machine (another session's tests/deps.sh)
+# may hold dpkg's lock a while, and autopkgtest's own dpkg --unpack does not
+# wait for it: the test waits until the lock is free, and tries again (at
+# most twice more) when autopkgtest failed on the lock alone.
+dpkg_free()
+{
+	/usr/bin/python3 -c '
+import fcntl, sys
+for p in ("/var/lib/dpkg/lock-frontend", "/var/lib/dpkg/lock"):
+    with open(p, "a") as f:
+        try:
+            fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            sys.exit(1)'
+}
+printf 'DPkg::Lock::Timeout "%s";\n' "$(lib_scale 300)" \
+    > "$LIB_TMP/apt.conf"
+INSTALLED=1
+try=1
+while :; do
+	lib_wait 300 dpkg_free || diag "dpkg's lock is still held"
+	rm -rf "$LIB_TMP/autopkgtest"
+	APT_CONFIG=$LIB_TMP/apt.conf lib_timeout 900 autopkgtest \
+	    -o "$LIB_TMP/autopkgtest" "$CHANGES" -- null \
+	    > "$LIB_TMP/autopkgtest.log" 2>&1
+	st=$?
+	[ $st != 0 ] && [ $try -lt 3 ] &&
+	    grep -q 'lock was locked by another process' \
+	    "$LIB_TMP/autopkgtest.log" || break
+	note "autopkgtest met another process's dpkg lock: again"
+	try=$((try + 1))
+done
+is "$st" 0 "autopkgtest ${CHANGES##*/} -- null exits 0" || {
+	tail -n 40 "$LIB_TMP/autopkgtest.log" > "$LIB_TMP/autopkgtest.tail"
+	diag_file "$LIB_TMP/autopkgtest.tail"
+}
+for f in serve-stdout summary; do
+	[ -f "$LIB_TMP/autopkgtest/$f" ] || continue
+	while read -r l; do
+		note "  autopkgtest $f: $l"
+	done < "$LIB_TMP/autopkgtest/$f"
+done
+like "$(cat "$LIB_TMP/autopkgtest/summary" 2>/dev/null)" '^serve +PASS' \
+    "autopkgtest: debian/tests/serve passes"
+grep -q '^ok - stamp -u ' "$LIB_TMP/autopkgtest/serve-stdout" 2>/dev/null &&
+    grep -q '^ok - stamp -p ' "$LIB_TMP/autopkgtest/serve-stdout"
+ok $? "autopkgtest: the installed stamp read the time over TCP and UDP"
+lib_wait 300 dpkg_free
+lib_timeout 300 dpkg -P stampd > "$LIB_TMP/purge2.log" 2>&1
+ok $? "dpkg -P stampd after autopkgtest" || diag_file "$LIB_TMP/purge2.log"
 is "$(status)" not-installed "stampd is no longer installed"
 INSTALLED=0
 

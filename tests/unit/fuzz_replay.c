@@ -24,6 +24,7 @@
 
 #include "tap.h"
 
+#include "fuzz/metrics_request.c"
 #include "fuzz/net_spec.c"
 #include "fuzz/proxy.c"
 #include "fuzz/util_number.c"
@@ -40,6 +41,7 @@ static const struct {
 	const char	*name;
 	int		(*run)(const uint8_t *, size_t);
 } targets[] = {
+	{ "metrics_request",	fuzz_metrics_request },
 	{ "net_spec",		fuzz_net_spec },
 	{ "proxy",		fuzz_proxy },
 	{ "util_number",	fuzz_util_number },

@@ -1,0 +1,271 @@
+/*
+ * metrics.c: judge an HTTP request for /metrics, and write the answer.
+ *
+ * The request is read as data: a request line and header lines, each
+ * checked for its shape, and nothing else believed.  The page follows
+ * Prometheus's text exposition format 0.0.4: a HELP and a TYPE line per
+ * metric, counters ending in _total, the histogram's buckets cumulative.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "metrics.h"
+
+/* The histogram's upper bounds, in microseconds; the last is +Inf. */
+static const long long le_us[METRICS_NBUCKETS - 1] = {
+	100, 250, 500, 1000, 2500, 5000, 10000, 25000, 100000, 1000000,
+	10000000,
+};
+
+int
+metrics_bucket(long long us)
+{
+	int	 i;
+
+	for (i = 0; i < METRICS_NBUCKETS - 1; i++)
+		if (us <= le_us[i])
+			return i;
+	return METRICS_NBUCKETS - 1;
+}
+
+/* The end of the head (just past its empty line), or NULL. */
+static const char *
+head_end(const char *buf, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i + 1 < len; i++) {
+		if (buf[i] == '\n' && buf[i + 1] == '\n')
+			return buf + i + 2;
+		if (i + 3 < len && memcmp(buf + i, "\r\n\r\n", 4) == 0)
+			return buf + i + 4;
+	}
+	return NULL;
+}
+
+/* Whether the header lines in [p, end) each have a name and a colon. */
+static int
+headers_ok(const char *p, const char *end)
+{
+	const char	*eol, *colon;
+
+	for (; p < end; p = eol + 1) {
+		if ((eol = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			return 0;
+		if (eol == p || (eol == p + 1 && *p == '\r'))
+			return 1;	/* the empty line */
+		colon = memchr(p, ':', (size_t)(eol - p));
+		if (colon == NULL || colon == p)
+			return 0;
+	}
+	return 0;
+}
+
+/* The request line's status: METRICS_OK, or a refusal. */
+static int
+request_line(const char *p, const char *eol, int *head)
+{
+	const char	*sp1, *sp2, *q;
+	size_t		 n;
+
+	if ((sp1 = memchr(p, ' ', (size_t)(eol - p))) == NULL || sp1 == p)
+		return 400;
+	if ((sp2 = memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1))) == NULL)
+		return 400;
+	for (q = p; q < sp1; q++)
+		if (*q < 'A' || *q > 'Z')
+			return 400;
+	n = (size_t)(eol - sp2 - 1);
+	if (n > 0 && sp2[n] == '\r')
+		n--;
+	if (n < 5 || memcmp(sp2 + 1, "HTTP/", 5) != 0)
+		return 400;
+	if (n != 8 || (memcmp(sp2 + 1, "HTTP/1.0", 8) != 0 &&
+	    memcmp(sp2 + 1, "HTTP/1.1", 8) != 0))
+		return 505;
+	*head = sp1 - p == 4 && memcmp(p, "HEAD", 4) == 0;
+	if (!*head && (sp1 - p != 3 || memcmp(p, "GET", 3) != 0))
+		return 405;
+	if (sp1[1] != '/')
+		return 400;
+	n = strcspn(sp1 + 1, "? ");
+	if (n != 8 || memcmp(sp1 + 1, "/metrics", 8) != 0)
+		return 404;
+	return METRICS_OK;
+}
+
+int
+metrics_request(const char *buf, size_t len, int *head)
+{
+	const char	*end, *eol, *q;
+
+	*head = 0;
+	if (memchr(buf, '\0', len) != NULL)
+		return 400;
+	if ((end = head_end(buf, len)) == NULL)
+		return len >= METRICS_REQUEST_MAX ? 431 : METRICS_NEED_MORE;
+	for (q = buf; q < end; q++)
+		if ((unsigned char)*q < ' ' && *q != '\r' && *q != '\n' &&
+		    *q != '\t')
+			return 400;
+	eol = memchr(buf, '\n', (size_t)(end - buf));
+	if (!headers_ok(eol + 1, end))
+		return 400;
+	return request_line(buf, eol, head);
+}
+
+/* Text appended to a bounded buffer; overflow is remembered. */
+struct out {
+	char	*buf;
+	size_t	 len, n;
+	int	 full;
+};
+
+static void __attribute__((format(printf, 2, 3)))
+put(struct out *o, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 r;
+
+	if (o->full)
+		return;
+	va_start(ap, fmt);
+	r = vsnprintf(o->buf + o->n, o->len - o->n, fmt, ap);
+	va_end(ap);
+	if (r < 0 || (size_t)r >= o->len - o->n)
+		o->full = 1;
+	else
+		o->n += (size_t)r;
+}
+
+/* A metric's HELP and TYPE lines. */
+static void
+meta(struct out *o, const char *name, const char *type, const char *help)
+{
+	put(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void
+counter(struct out *o, const char *name, const char *help,
+    unsigned long long v)
+{
+	meta(o, name, "counter", help);
+	put(o, "%s %llu\n", name, v);
+}
+
+static void
+page_replies(struct out *o, const struct metrics_view *v)
+{
+	static const char *const tr[2] = { "tcp", "udp" };
+	static const char *const pr[3] = { "stamp", "time", "daytime" };
+	int		 t, p;
+
+	meta(o, "stampd_replies_total", "counter",
+	    "Replies sent whole, by transport and protocol.");
+	for (t = 0; t < 2; t++)
+		for (p = 0; p < 3; p++)
+			put(o, "stampd_replies_total{transport=\"%s\","
+			    "protocol=\"%s\"} %llu\n", tr[t], pr[p],
+			    v->replies[t][p]);
+	meta(o, "stampd_limited_total", "counter",
+	    "Clients refused by a limit, by the limit.");
+	put(o, "stampd_limited_total{limit=\"max-conns\"} %llu\n"
+	    "stampd_limited_total{limit=\"per-ip\"} %llu\n"
+	    "stampd_limited_total{limit=\"rate\"} %llu\n"
+	    "stampd_limited_total{limit=\"udp-rate\"} %llu\n",
+	    v->limited_max_conns, v->limited_per_ip, v->limited_rate,
+	    v->limited_udp_rate);
+}
+
+static void
+page_latency(struct out *o, const struct metrics_view *v)
+{
+	unsigned long long	 cum = 0;
+	int			 i;
+
+	meta(o, "stampd_reply_seconds", "histogram",
+	    "Time from accept to the TCP reply sent.");
+	for (i = 0; i < METRICS_NBUCKETS - 1; i++) {
+		cum += v->bucket[i];
+		put(o, "stampd_reply_seconds_bucket{le=\"%g\"} %llu\n",
+		    (double)le_us[i] / 1e6, cum);
+	}
+	cum += v->bucket[i];
+	put(o, "stampd_reply_seconds_bucket{le=\"+Inf\"} %llu\n", cum);
+	put(o, "stampd_reply_seconds_sum %.6f\n", (double)v->latency_us / 1e6);
+	put(o, "stampd_reply_seconds_count %llu\n", cum);
+}
+
+static void
+page(struct out *o, const struct metrics_view *v)
+{
+	meta(o, "stampd_build_info", "gauge", "The version and the model.");
+	put(o, "stampd_build_info{version=\"%s\",model=\"%s\"} 1\n",
+	    v->version, v->model);
+	meta(o, "stampd_start_time_seconds", "gauge",
+	    "When stampd started, in Unix time.");
+	put(o, "stampd_start_time_seconds %lld\n", v->start);
+	meta(o, "stampd_workers", "gauge",
+	    "Processes or threads serving now.");
+	put(o, "stampd_workers %llu\n", v->workers);
+	meta(o, "stampd_connections_open", "gauge",
+	    "TCP connections accepted and not yet closed.");
+	put(o, "stampd_connections_open %llu\n",
+	    v->accepted > v->closed ? v->accepted - v->closed : 0);
+	counter(o, "stampd_accepted_total", "TCP connections accepted.",
+	    v->accepted);
+	page_replies(o, v);
+	counter(o, "stampd_udp_dropped_total", "Datagrams not answered: a "
+	    "port no reply may go to, a reply, a forged source.", v->dropped);
+	counter(o, "stampd_shed_total", "Connections shed while out of "
+	    "file descriptors.", v->shed);
+	counter(o, "stampd_short_total", "Replies cut short.",
+	    v->short_replies);
+	counter(o, "stampd_resets_total", "Clients that reset or aborted.",
+	    v->resets);
+	counter(o, "stampd_errors_total", "Other failures of a system call.",
+	    v->errors);
+	counter(o, "stampd_bad_proxy_headers_total", "PROXY headers refused.",
+	    v->bad_headers);
+	counter(o, "stampd_linger_timeouts_total", "Connections closed "
+	    "while their client still sent.", v->linger_timeouts);
+	counter(o, "stampd_scrapes_total", "Answers of this page.",
+	    v->scrapes);
+	page_latency(o, v);
+}
+
+static const char *
+reason(int status)
+{
+	switch (status) {
+	case 200:	return "OK";
+	case 404:	return "Not Found";
+	case 405:	return "Method Not Allowed";
+	case 431:	return "Request Header Fields Too Large";
+	case 505:	return "HTTP Version Not Supported";
+	default:	return "Bad Request";
+	}
+}
+
+int
+metrics_answer(int status, int head, const struct metrics_view *v,
+    char *buf, size_t len)
+{
+	struct out	 body = { NULL, 0, 0, 0 }, all = { buf, len, 0, 0 };
+	char		 text[METRICS_PAGE_MAX];
+
+	body.buf = text;
+	body.len = sizeof text;
+	if (status == METRICS_OK)
+		page(&body, v);
+	else
+		put(&body, "%d %s: this is stampd's /metrics, for GET.\n",
+		    status, reason(status));
+	put(&all, "HTTP/1.1 %d %s\r\nContent-Type: text/plain; "
+	    "version=0.0.4; charset=utf-8\r\nContent-Length: %zu\r\n"
+	    "Connection: close\r\n\r\n", status, reason(status), body.n);
+	if (!head)
+		put(&all, "%.*s", (int)body.n, text);
+	return body.full || all.full ? -1 : (int)all.n;
+}

@@ -1,0 +1,60 @@
+/*
+ * metrics.h: what a metrics listener says, in Prometheus's text format.
+ *
+ * Pure: the request is judged from its bytes, and the page is written from
+ * a snapshot of the counters; no I/O, no clock, no globals.  serve.c reads
+ * the request off the socket and sends the page, the same way in every
+ * model.
+ */
+#ifndef STAMP_METRICS_H
+#define STAMP_METRICS_H
+
+#include <stddef.h>
+
+#define METRICS_REQUEST_MAX	1024	/* a request's bytes, at most */
+#define METRICS_PAGE_MAX	16384	/* the answer, headers and all */
+#define METRICS_NBUCKETS	12	/* of the latency histogram */
+
+/* What a request asks for. */
+#define METRICS_NEED_MORE	0	/* not whole yet: read on */
+#define METRICS_OK		200	/* GET /metrics */
+
+/*
+ * Judge the request in buf[0..len): METRICS_NEED_MORE until its head
+ * (request line and header lines, up to an empty line) is whole, then
+ * METRICS_OK for a GET or HEAD of /metrics (a query string is ignored) in
+ * HTTP/1.0 or 1.1, or the status that refuses it: 400 (not HTTP), 404
+ * (another path), 405 (another method), 431 (len reached
+ * METRICS_REQUEST_MAX with no end of head), 505 (another version).
+ * *head says whether the method was HEAD.
+ */
+int	metrics_request(const char *buf, size_t len, int *head);
+
+/* A snapshot of what the page shows. */
+struct metrics_view {
+	const char		*version;
+	const char		*model;
+	long long		 start;		/* Unix time, seconds */
+	unsigned long long	 accepted, closed, workers;
+	unsigned long long	 replies[2][3];	/* [tcp, udp][protocol] */
+	unsigned long long	 limited_max_conns, limited_per_ip;
+	unsigned long long	 limited_rate, limited_udp_rate;
+	unsigned long long	 dropped, shed, short_replies, resets;
+	unsigned long long	 errors, bad_headers, linger_timeouts;
+	unsigned long long	 scrapes;
+	unsigned long long	 bucket[METRICS_NBUCKETS]; /* not cumulative */
+	unsigned long long	 latency_us;	/* their sum */
+};
+
+/* The bucket of a latency of us microseconds (the last is +Inf). */
+int	metrics_bucket(long long us);
+
+/*
+ * Write the HTTP answer with status (METRICS_OK: the page of v; anything
+ * else: a short explanation) into buf of len bytes; head leaves the body
+ * out.  Returns its length, or -1 if buf is too small.
+ */
+int	metrics_answer(int status, int head, const struct metrics_view *v,
+	    char *buf, size_t len);
+
+#endif /* STAMP_METRICS_H */

@@ -1,0 +1,236 @@
+#!/bin/sh
+# deb_systemd.t: the package's maintainer scripts under a real systemd.
+#
+# A Debian 12 root with systemd, made by mmdebstrap from Debian's packages
+# and kept in build/cache (made once, then reused), boots in
+# systemd-nspawn: its own PID 1, its own network namespace (loopback only,
+# so port 1937 is its own), the root an overlay that the boot leaves as it
+# was.  The test enters it with nsenter and checks what the package's
+# scripts do there:
+#   dpkg -i      stampd.socket enabled and listening; the first request
+#                starts stampd.service, which answers over TCP and UDP as a
+#                user systemd made up (DynamicUser=yes, so the unit's
+#                sandbox runs for real);
+#   upgrade      (the same package as version +t1) the service is running
+#                again afterwards, a new process, and answers;
+#   dpkg -r      the socket and the service are stopped, the port closed;
+#   dpkg -P      the enablement is gone;
+#   masked       an admin's mask keeps a fresh install from serving.
+# Needs root, as systemd-nspawn does.
+. "$(dirname "$0")/../lib.sh"
+
+lib_need dpkg-buildpackage dpkg-deb mmdebstrap systemd-nspawn nsenter flock
+
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+CACHE=${STAMP_CACHE:-$TOP/build/cache}
+ROOT=$CACHE/nspawn-bookworm
+INIT=
+
+if [ "$(id -u)" != 0 ]; then
+	ok 1 "deb_systemd.t runs as root: systemd-nspawn boots a container"
+	done_testing
+fi
+
+# ---- the package, and an upgrade of it ---------------------------------------
+
+VERSION=$(dpkg-parsechangelog -l "$TOP/debian/changelog" -S Version)
+ARCH=$(dpkg --print-architecture)
+SRC=$LIB_TMP/src/stampd-$VERSION
+PKG=$LIB_TMP/pkg
+mkdir -p "$SRC" "$PKG" &&
+    tar -C "$TOP" --exclude=./build --exclude=./.git -cf - . |
+    tar -C "$SRC" -xf -
+ok $? "copy the work tree to $SRC"
+(cd "$SRC" && env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS -u CC -u CFLAGS \
+    -u LDFLAGS -u SAN -u O -u DESTDIR -u DEB_BUILD_OPTIONS \
+    timeout "$(lib_scale 900)" dpkg-buildpackage -us -uc -b) \
+    > "$LIB_TMP/build.log" 2>&1
+ok $? "dpkg-buildpackage -us -uc -b" || {
+	tail -n 30 "$LIB_TMP/build.log" > "$LIB_TMP/build.tail"
+	diag_file "$LIB_TMP/build.tail"
+	done_testing
+}
+V1=${VERSION}
+V2=${VERSION}+t1
+mv "$LIB_TMP/src/stampd_${V1}_$ARCH.deb" "$PKG/v1.deb"
+# The upgrade: the same files and scripts under a higher version, which is
+# all that dpkg and the scripts look at.
+dpkg-deb -R "$PKG/v1.deb" "$LIB_TMP/v2" &&
+    sed -i "s/^Version: .*/Version: $V2/" "$LIB_TMP/v2/DEBIAN/control" &&
+    dpkg-deb -b "$LIB_TMP/v2" "$PKG/v2.deb" > /dev/null
+ok $? "the same package as version $V2, to upgrade to"
+
+# ---- the root, made once -----------------------------------------------------
+
+mkdir -p "$CACHE"
+exec 8> "$CACHE/nspawn.lock"
+flock -w "$(lib_scale 900)" 8
+if [ ! -x "$ROOT/lib/systemd/systemd" ]; then
+	rm -rf "$ROOT.new"
+	lib_timeout 900 mmdebstrap --variant=minbase \
+	    --include=systemd,systemd-sysv,dbus \
+	    --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
+	    --aptopt='APT::Install-Recommends "false"' \
+	    bookworm "$ROOT.new" > "$LIB_TMP/mmdebstrap.log" 2>&1 &&
+	    mv "$ROOT.new" "$ROOT"
+	ok $? "mmdebstrap a Debian 12 root with systemd into $ROOT" || {
+		tail -n 30 "$LIB_TMP/mmdebstrap.log" > "$LIB_TMP/mm.tail"
+		diag_file "$LIB_TMP/mm.tail"
+		done_testing
+	}
+else
+	ok 0 "the Debian 12 root with systemd is in $ROOT already"
+fi
+flock -u 8
+
+# ---- boot --------------------------------------------------------------------
+
+# --register=no --keep-unit: no machined, no system bus needed here;
+# --volatile=overlay: what the test installs goes to a tmpfs and is gone
+# with the container; --console=passive: no terminal needed.
+lib_spawn "$LIB_TMP/nspawn.log" systemd-nspawn -q -D "$ROOT" --boot \
+    --register=no --keep-unit --private-network --volatile=overlay \
+    --console=passive --bind-ro="$PKG:/pkg" -M "stampd-t$$"
+NSPAWN=$LIB_PID
+
+# find_init: the container's PID 1, systemd, a child of systemd-nspawn.
+find_init()
+{
+	local p
+
+	for p in $(lib_children "$NSPAWN"); do
+		if [ "$(cat "/proc/$p/comm" 2>/dev/null)" = systemd ]; then
+			INIT=$p
+			return 0
+		fi
+	done
+	return 1
+}
+lib_wait 30 find_init
+ok $? "systemd-nspawn --boot starts systemd (pid $INIT here)" || {
+	diag_file "$LIB_TMP/nspawn.log"
+	done_testing
+}
+
+# inside CMD...: CMD in the container, its root, namespaces and all.
+inside()
+{
+	lib_timeout 120 nsenter -t "$INIT" -a "$@"
+}
+
+# ask tcp|udp: the built stamp asks port 1937 on the container's loopback.
+ask()
+{
+	local o=
+
+	[ "$1" = udp ] && o=-u
+	# $o is empty or one word.
+	# shellcheck disable=SC2086
+	lib_timeout 10 nsenter -t "$INIT" -n "$STAMP" $o -t 5 127.0.0.1 \
+	    2>> "$LIB_TMP/ask.err"
+}
+
+# asks WHAT: ask over TCP and UDP, each a test, the reply the time now.
+asks()
+{
+	local t t0 t1 line
+
+	for t in tcp udp; do
+		t0=$(date +%s)
+		line=$(ask $t)
+		t1=$(date +%s)
+		note "$1, $t: $line"
+		within "${line%% *}" "$t0" "$t1" "$1: stamp reads the time over $t"
+	done
+}
+
+# systemctl needs the manager's private socket, which comes a little after
+# PID 1 itself.
+manager()
+{
+	inside test -S /run/systemd/private
+}
+lib_wait 60 manager
+ok $? "the container's systemd answers systemctl"
+state=$(inside systemctl is-system-running --wait)
+like "$state" '^(running|degraded)$' "the container's systemd is up: $state"
+if [ "$state" != running ]; then
+	inside systemctl --failed --no-legend > "$LIB_TMP/failed"
+	diag_file "$LIB_TMP/failed"
+fi
+
+# active UNIT: systemctl is-active's word for it.
+active()
+{
+	inside systemctl is-active "$1"
+}
+
+mainpid()
+{
+	inside systemctl show -p MainPID --value stampd.service
+}
+
+# ---- first install -----------------------------------------------------------
+
+inside dpkg -i /pkg/v1.deb > "$LIB_TMP/i1.log" 2>&1
+ok $? "dpkg -i stampd $V1" || diag_file "$LIB_TMP/i1.log"
+is "$(inside systemctl is-enabled stampd.socket)" enabled \
+    "stampd.socket is enabled by the first install"
+is "$(active stampd.socket)" active "stampd.socket is started by it"
+asks "after the install"
+is "$(active stampd.service)" active \
+    "the first request started stampd.service"
+pid1=$(mainpid)
+uid=$(inside awk '/^Uid:/ { print $2 }' "/proc/$pid1/status")
+case $uid in
+'' | 0) false ;;
+esac
+ok $? "stampd.service runs as a user systemd made up (uid $uid), not root"
+
+# ---- upgrade -----------------------------------------------------------------
+
+inside dpkg -i /pkg/v2.deb > "$LIB_TMP/i2.log" 2>&1
+ok $? "dpkg -i stampd $V2: the upgrade" || diag_file "$LIB_TMP/i2.log"
+is "$(inside dpkg-query -W -f='${Version}' stampd)" "$V2" "$V2 is installed"
+is "$(active stampd.socket) $(active stampd.service)" "active active" \
+    "after the upgrade the socket and the service run again"
+pid2=$(mainpid)
+[ -n "$pid2" ] && [ "$pid2" != 0 ] && [ "$pid2" != "$pid1" ]
+ok $? "stampd.service was restarted: pid $pid1, then $pid2"
+asks "after the upgrade"
+
+# ---- remove, purge -----------------------------------------------------------
+
+inside dpkg -r stampd > "$LIB_TMP/r.log" 2>&1
+ok $? "dpkg -r stampd" || diag_file "$LIB_TMP/r.log"
+is "$(active stampd.socket) $(active stampd.service)" "inactive inactive" \
+    "dpkg -r stops the socket and the service"
+ask tcp > /dev/null
+isnt=$?
+[ $isnt != 0 ]
+ok $? "port 1937 no longer answers over TCP"
+inside dpkg -P stampd > "$LIB_TMP/p.log" 2>&1
+ok $? "dpkg -P stampd" || diag_file "$LIB_TMP/p.log"
+inside test ! -e /etc/systemd/system/sockets.target.wants/stampd.socket
+ok $? "dpkg -P removes the enablement"
+
+# ---- an admin who wants it off -----------------------------------------------
+
+inside systemctl mask --quiet stampd.socket stampd.service 2> /dev/null
+inside dpkg -i /pkg/v1.deb > "$LIB_TMP/i3.log" 2>&1
+ok $? "dpkg -i stampd $V1 with both units masked" || diag_file "$LIB_TMP/i3.log"
+is "$(active stampd.socket)" inactive "the masked socket is not started"
+ask tcp > /dev/null
+[ $? != 0 ]
+ok $? "and port 1937 does not answer"
+inside dpkg -P stampd > "$LIB_TMP/p2.log" 2>&1
+ok $? "dpkg -P stampd" || diag_file "$LIB_TMP/p2.log"
+
+# ---- shut down ---------------------------------------------------------------
+
+inside systemctl poweroff > /dev/null 2>&1
+lib_wait 30 lib_gone "$NSPAWN"
+ok $? "the container powers off"
+lib_stop "$NSPAWN" > /dev/null 2>&1
+
+done_testing

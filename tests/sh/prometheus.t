@@ -1,0 +1,127 @@
+#!/bin/sh
+# prometheus.t: the metrics listener, read by Prometheus's own tools.
+#
+# Every model serves a page that promtool checks clean, with the same
+# metric names; a malformed request gets a 4xx; and a real Prometheus,
+# started here on loopback with a private config and data directory,
+# scrapes stampd after stampbench has asked it, and its query API returns
+# the replies stampbench counted.
+. "$(dirname "$0")/../lib.sh"
+
+lib_need promtool prometheus python3 nc
+
+# get PORT [REQUEST]: what the metrics listener answers, headers and all.
+get()
+{
+	printf '%b' "${2:-GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n}" |
+	    lib_timeout 10 nc -N 127.0.0.1 "$1"
+}
+
+# body: the page without the HTTP head.
+body()
+{
+	sed '1,/^\r$/d'
+}
+
+# names: the metric names of a page, sorted.
+names()
+{
+	grep '^# TYPE ' | awk '{ print $3 }' | sort
+}
+
+models=$("$STAMPD" --help | awk '/--model/ { on = 1; next }
+    /^  -/ { on = 0 } on && NF > 1 { printf "%s ", $1 }')
+set -- $models
+plan $(($# * 3 + 8))
+
+first=
+for m in $models; do
+	stampd_start -m "$m" -w 2 -l tcp:127.0.0.1:0 \
+	    -l tcp:127.0.0.1:0/metrics
+	port=$(stampd_port tcp 127.0.0.1 metrics)
+	tport=$(stampd_port tcp 127.0.0.1 stamp)
+	lib_timeout 10 "$STAMP" -q -p "$tport" 127.0.0.1 > /dev/null
+	get "$port" | body > "$LIB_TMP/page.$m"
+	promtool check metrics < "$LIB_TMP/page.$m" > "$LIB_TMP/lint" 2>&1
+	ok $? "$m: promtool check metrics finds nothing" ||
+	    diag_file "$LIB_TMP/lint"
+	names < "$LIB_TMP/page.$m" > "$LIB_TMP/names.$m"
+	[ -n "$first" ] || first=$m
+	cmp -s "$LIB_TMP/names.$first" "$LIB_TMP/names.$m"
+	ok $? "$m: the same metric names as $first"
+	lib_stop "$STAMPD_PID"
+	is $? 0 "$m: exit 0"
+done
+
+stampd_start -l tcp:127.0.0.1:0 -l udp:127.0.0.1:0 -l tcp:127.0.0.1:0/metrics
+port=$(stampd_port tcp 127.0.0.1 metrics)
+tport=$(stampd_port tcp 127.0.0.1 stamp)
+uport=$(stampd_port udp 127.0.0.1 stamp)
+like "$(get "$port" 'POST /metrics HTTP/1.1\r\n\r\n' | sed -n 1p)" \
+    '^HTTP/1.1 405 ' "POST: 405"
+like "$(get "$port" 'GET /other HTTP/1.1\r\n\r\n' | sed -n 1p)" \
+    '^HTTP/1.1 404 ' "another path: 404"
+like "$(get "$port" 'hello\r\n\r\n' | sed -n 1p)" '^HTTP/1.1 400 ' \
+    "not HTTP: 400"
+
+# The load whose replies Prometheus must count.
+tcp=$(lib_timeout 60 "$STAMPBENCH" -q -n 3000 -c 8 127.0.0.1 "$tport" |
+    sed -n 's/.* ok=\([0-9]*\) .*/\1/p')
+udp=$(lib_timeout 60 "$STAMPBENCH" -q -u -n 500 -c 4 127.0.0.1 "$uport" |
+    sed -n 's/.* ok=\([0-9]*\) .*/\1/p')
+ok "$([ "${tcp:-0}" -gt 0 ] && [ "${udp:-0}" -gt 0 ]; echo $?)" \
+    "stampbench: $tcp TCP and $udp UDP replies"
+
+# Prometheus on a port of its own (it cannot take port 0 and say which it
+# got: retried on a collision), scraping every second.
+cat > "$LIB_TMP/prometheus.yml" <<EOF
+global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: stampd
+    static_configs:
+      - targets: ['127.0.0.1:$port']
+EOF
+tries=0
+while [ $tries -lt 10 ]; do
+	pport=$(lib_free_port tcp) || break
+	lib_spawn "$LIB_TMP/prometheus.log" prometheus \
+	    --config.file="$LIB_TMP/prometheus.yml" \
+	    --storage.tsdb.path="$LIB_TMP/tsdb.$tries" \
+	    --web.listen-address="127.0.0.1:$pport"
+	PROM=$LIB_PID
+	lib_wait 20 grep -q 'Server is ready\|address already in use' \
+	    "$LIB_TMP/prometheus.log"
+	grep -q 'address already in use' "$LIB_TMP/prometheus.log" || break
+	lib_stop "$PROM" > /dev/null
+	tries=$((tries + 1))
+done
+grep -q 'Server is ready' "$LIB_TMP/prometheus.log"
+ok $? "prometheus is up on 127.0.0.1:$pport"
+
+# query EXPR: the value Prometheus's API gives for EXPR, or nothing.
+query()
+{
+	python3 -c '
+import json, sys, urllib.parse, urllib.request
+url = "http://127.0.0.1:%s/api/v1/query?query=%s" % (sys.argv[1],
+    urllib.parse.quote(sys.argv[2]))
+r = json.load(urllib.request.urlopen(url, timeout=5))["data"]["result"]
+print(r[0]["value"][1] if r else "")
+' "$pport" "$1" 2> /dev/null
+}
+
+counted()
+{
+	[ "$(query 'sum(stampd_replies_total{transport="tcp"})')" = "$tcp" ] &&
+	[ "$(query 'sum(stampd_replies_total{transport="udp"})')" = "$udp" ]
+}
+lib_wait 30 counted
+ok $? "prometheus: its API says $(query 'sum(stampd_replies_total{transport="tcp"})') TCP and $(query 'sum(stampd_replies_total{transport="udp"})') UDP replies, as stampbench counted"
+is "$(query 'up{job="stampd"}')" 1 "prometheus: the target is up"
+lib_stop "$PROM" > /dev/null
+promtool check rules "$(dirname "$0")/../../contrib/prometheus/stampd.rules.yml" \
+    > "$LIB_TMP/rules" 2>&1
+ok $? "promtool check rules: contrib's alerts" || diag_file "$LIB_TMP/rules"
+lib_stop "$STAMPD_PID" > /dev/null
+done_testing
