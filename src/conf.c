@@ -34,6 +34,7 @@ enum {
 	C_ANNOUNCE = OPT_LONG,
 	C_ANNOUNCE_IF,
 	C_ANNOUNCE_TTL,
+	C_CHECK,
 	C_EVERY,
 	C_INETD,
 	C_LIMIT_LOOPBACK,
@@ -128,6 +129,9 @@ static const struct opt opts[] = {
 	{ "announce-if", C_ANNOUNCE_IF, OPT_STR, "NAME", F(ann.ifname), 0, 0, 0,
 	    "send through interface NAME (default: the one\n"
 	    "the routes choose)" },
+	{ "check", C_CHECK, OPT_FLAG, NULL, F(check), 0, 0, 0,
+	    "check the command line and exit: 0 if good, 2\n"
+	    "if not; binds nothing (SIGUSR2 runs it first)" },
 	{ "ready-fd", C_READY_FD, OPT_INT, "FD", F(ready_fd), 3, 65535, -1,
 	    "close FD once every listener is bound" },
 	{ "stats-interval", C_STATS_INTERVAL, OPT_SECS, "SECONDS",
@@ -153,7 +157,8 @@ usage(FILE *f)
 	    "[-m model] [-P protocol]\n"
 	    "              [-u user] [-w workers] [--announce spec] "
 	    "[--announce-if name]\n"
-	    "              [--announce-ttl n] [--every seconds] [--inetd]\n"
+	    "              [--announce-ttl n] [--check] [--every seconds] "
+	    "[--inetd]\n"
 	    "              [--limit-loopback] [--linger ms] [--max-conns n] "
 	    "[--max-spare n]\n"
 	    "              [--max-workers n] [--min-spare n] [--per-ip n] "
@@ -191,7 +196,10 @@ help(void)
 "Sockets passed by systemd (LISTEN_FDS) are served beside any -l; a\n"
 "socket's FileDescriptorName (stamp, time, daytime) names its protocol.\n"
 "Signals: TERM, INT stop (replies in flight finish); USR1 prints the\n"
-"counters; HUP reopens the log.  Exit: 0 ok, 1 runtime failure, 2 usage.\n");
+"counters; HUP reopens the log; USR2 upgrades: checks the binary at the\n"
+"same path with --check, finishes what is in flight and execs it in this\n"
+"process, the listening sockets kept open.\n"
+"Exit: 0 ok, 1 runtime failure, 2 usage.\n");
 	exit(0);
 }
 
@@ -262,7 +270,7 @@ option(struct conf *c, int ch, const char *arg)
 
 /* What no one option can say alone, all in one place. */
 static void
-check(struct conf *c, int argc, char *argv[])
+check(struct conf *c, int argc, char *argv[], int upgraded)
 {
 	if (optind != argc)
 		opt_fail("%s: unexpected argument (listeners go after -l)",
@@ -276,6 +284,12 @@ check(struct conf *c, int argc, char *argv[])
 	if (c->inetd && (c->nlisten > 0 || c->ann.n > 0))
 		opt_fail("--inetd serves standard input: no -l, no "
 		    "--announce");
+	/*
+	 * After an upgrade it was closed long ago, and the number may now
+	 * be a handed-over socket; --check is about the words alone.
+	 */
+	if (upgraded || c->check)
+		c->ready_fd = -1;
 	/*
 	 * Checked before stampd makes any descriptor of its own, which
 	 * could take the number and be closed in its place.
@@ -292,7 +306,7 @@ check(struct conf *c, int argc, char *argv[])
 }
 
 void
-conf_parse(struct conf *c, int argc, char *argv[])
+conf_parse(struct conf *c, int argc, char *argv[], int upgraded)
 {
 	int	 ch;
 
@@ -300,7 +314,7 @@ conf_parse(struct conf *c, int argc, char *argv[])
 	defaults(c);
 	while ((ch = opt_next(argc, argv, opts, c)) != -1)
 		option(c, ch, optarg);
-	check(c, argc, argv);
+	check(c, argc, argv, upgraded);
 }
 
 void

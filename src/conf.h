@@ -35,6 +35,7 @@ struct conf {
 	long long		 stats_ms;	/* --stats-interval, or 0 */
 	int			 syslog;	/* --syslog */
 	int			 timestamps;	/* --timestamps */
+	int			 check;		/* --check: only that */
 
 	/* What struct server gets, as conf_server copies it. */
 	int			 verbose;
@@ -65,9 +66,11 @@ struct conf {
  * Fill c from the defaults and the command line, and check the whole:
  * every usage error is named on stderr, with the usage, and exits 2.
  * --ready-fd must name a descriptor already open, so call it before any
- * descriptor is made.  --help and --version print and exit 0.
+ * descriptor is made; upgraded (this image was exec'd by an upgrade, see
+ * upgrade.h) or --check sets it to -1 unseen.  --help and --version print
+ * and exit 0.
  */
-void	conf_parse(struct conf *c, int argc, char *argv[]);
+void	conf_parse(struct conf *c, int argc, char *argv[], int upgraded);
 
 /*
  * Set srv to c's numbers and --proxy-from blocks (127.0.0.0/8 and ::1 by

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
@@ -25,6 +26,25 @@
 #include "serve.h"
 #include "util.h"
 #include "wire.h"
+
+/* The names an upgrade gives the sockets of -l: "stampd-l0-rp1". */
+#define HANDED_PREFIX	"stampd-l"
+/* At most, from LISTEN_FDS: every -l with a group of --workers sockets. */
+#define LISTEN_FDS_MAX	(CONF_LISTEN_MAX * 1024)
+
+/* A socket the image before an upgrade handed over, not yet taken. */
+struct handed {
+	int	 fd;		/* -1 once taken */
+	size_t	 spec;		/* the -l it came from, 0 first */
+	int	 member;	/* of its --reuseport group; 0: the listener */
+};
+
+static struct handed	*handed;
+static size_t		 nhanded;
+/* The first nours of ls are -l's (or the defaults); then systemd's. */
+static size_t		 nours;
+/* The names systemd gave its sockets, to give them again at an upgrade. */
+static char		*sdname[CONF_LISTEN_MAX];
 
 static const char *const default_specs[] = {
 	"tcp:*:1937/stamp",
@@ -43,47 +63,6 @@ name_listener(struct listener *l)
 	    l->proxy ? "+proxy" : "");
 }
 
-/*
- * --reuseport: a socket per worker on the address l got, each its own
- * accept queue.  Made here, before privileges go: the kernel lets only the
- * same user join a SO_REUSEPORT group.
- */
-static void
-reuseport_group(struct listener *l, int workers, int backlog,
-    const char *text)
-{
-	struct net_spec	 same = l->spec;
-	int		 k;
-
-	if ((l->rpfd = calloc((size_t)workers, sizeof *l->rpfd)) == NULL)
-		fatal("--reuseport");
-	memcpy(&same.addr, &l->addr, l->addrlen);
-	same.addrlen = l->addrlen;
-	l->rpfd[0] = l->fd;
-	for (k = 1; k < workers; k++)
-		if ((l->rpfd[k] = net_listen(&same, backlog, 1, NULL,
-		    NULL)) == -1)
-			fatal("bind %s (--reuseport, worker %d)", text, k);
-}
-
-/* Bind l as spec says; text is the spec as written, for messages. */
-static void
-bind_listener(struct listener *l, const struct net_spec *spec,
-    const char *text, const struct conf *c)
-{
-	l->spec = *spec;
-	l->type = spec->type;
-	l->proto = spec->proto;
-	l->proxy = spec->proxy;
-	l->fd = net_listen(spec, c->backlog, c->reuseport, &l->addr,
-	    &l->addrlen);
-	if (l->fd == -1)
-		fatal("bind %s", text);
-	if (c->reuseport)
-		reuseport_group(l, c->workers, c->backlog, text);
-	name_listener(l);
-}
-
 /* Take fd as a listener made elsewhere, serving proto. */
 static void
 adopt(struct listener *l, int fd, int proto, const char *whose)
@@ -99,40 +78,89 @@ adopt(struct listener *l, int fd, int proto, const char *whose)
 }
 
 /*
+ * The i-th name of names (LISTEN_FDNAMES, colon-separated) into buf,
+ * empty if there is none or it does not fit.
+ */
+static void
+fdname(const char *names, size_t i, char *buf, size_t len)
+{
+	const char	*p = names;
+	size_t		 n;
+
+	buf[0] = '\0';
+	for (; p != NULL && i > 0; i--)
+		if ((p = strchr(p, ':')) != NULL)
+			p++;
+	if (p == NULL || (n = strcspn(p, ":")) >= len)
+		return;
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+}
+
+/*
  * The protocol a systemd socket's name asks for: "time", or "time-udp"
  * and the like; anything else gets the -P protocol.
  */
 static int
-fdname_proto(const char *names, size_t i, int fallback)
+fdname_proto(const char *name, int fallback)
 {
-	char		 name[32];
-	const char	*p = names;
-	size_t		 n;
-	int		 proto;
+	char	 word[32];
+	size_t	 n = strcspn(name, "-");
+	int	 proto;
 
-	for (; p != NULL && i > 0; i--)
-		if ((p = strchr(p, ':')) != NULL)
-			p++;
-	if (p == NULL)
+	if (n >= sizeof word)
 		return fallback;
-	n = strcspn(p, ":-");
-	if (n >= sizeof name)
-		return fallback;
-	memcpy(name, p, n);
-	name[n] = '\0';
-	return (proto = wire_proto_find(name)) == -1 ? fallback : proto;
+	memcpy(word, name, n);
+	word[n] = '\0';
+	return (proto = wire_proto_find(word)) == -1 ? fallback : proto;
 }
 
 /*
- * Sockets from systemd: sd_listen_fds(3), done by hand, as the daemon
- * depends on libc alone.  Returns how many were put in ls.
+ * Whether name is one an upgrade gave: "stampd-l2" for the socket of the
+ * third -l, "stampd-l2-rp1" for member 1 of its --reuseport group.
+ */
+static int
+handed_name(const char *name, size_t *spec, int *member)
+{
+	char		 num[16];
+	const char	*p, *rp;
+	long long	 n;
+	size_t		 len;
+
+	if (strncmp(name, HANDED_PREFIX, strlen(HANDED_PREFIX)) != 0)
+		return 0;
+	p = name + strlen(HANDED_PREFIX);
+	rp = strstr(p, "-rp");
+	len = rp != NULL ? (size_t)(rp - p) : strlen(p);
+	if (len == 0 || len >= sizeof num)
+		return 0;
+	memcpy(num, p, len);
+	num[len] = '\0';
+	if (util_number(num, 0, CONF_LISTEN_MAX - 1, &n) != NULL)
+		return 0;
+	*spec = (size_t)n;
+	*member = 0;
+	if (rp != NULL) {
+		if (util_number(rp + 3, 1, INT_MAX, &n) != NULL)
+			return 0;
+		*member = (int)n;
+	}
+	return 1;
+}
+
+/*
+ * Sockets from systemd, or from the image an upgrade replaced:
+ * sd_listen_fds(3), done by hand, as the daemon depends on libc alone.
+ * The upgrade's go to handed, for open_spec; systemd's into ls, their
+ * names kept for the next upgrade.  Returns how many were put in ls.
  */
 static size_t
 activated(struct listener *ls, size_t max, int proto)
 {
 	const char	*pid, *fds, *names;
+	char		 name[256];
 	long long	 n;
-	size_t		 i;
+	size_t		 i, nsd = 0;
 
 	pid = getenv("LISTEN_PID");
 	fds = getenv("LISTEN_FDS");
@@ -140,16 +168,128 @@ activated(struct listener *ls, size_t max, int proto)
 	if (pid == NULL || fds == NULL ||
 	    util_number(pid, 1, INT_MAX, &n) != NULL || n != getpid())
 		return 0;
-	if (util_number(fds, 0, (long long)max, &n) != NULL)
-		fatalx("LISTEN_FDS=%s: want 0 to %zu sockets", fds, max);
-	for (i = 0; i < (size_t)n; i++)
-		adopt(&ls[i], 3 + (int)i, fdname_proto(names, i, proto),
+	if (util_number(fds, 0, LISTEN_FDS_MAX, &n) != NULL)
+		fatalx("LISTEN_FDS=%s: want 0 to %d sockets", fds,
+		    LISTEN_FDS_MAX);
+	if (n > 0 && (handed = calloc((size_t)n, sizeof *handed)) == NULL)
+		fatal("LISTEN_FDS");
+	for (i = 0; i < (size_t)n; i++) {
+		fdname(names, i, name, sizeof name);
+		if (handed_name(name, &handed[nhanded].spec,
+		    &handed[nhanded].member)) {
+			handed[nhanded++].fd = 3 + (int)i;
+			continue;
+		}
+		if (nsd == max)
+			fatalx("LISTEN_FDS=%s: more than %zu sockets", fds,
+			    max);
+		adopt(&ls[nsd], 3 + (int)i, fdname_proto(name, proto),
 		    "LISTEN_FDS");
+		if ((sdname[nsd++] = strdup(name)) == NULL)
+			fatal("LISTEN_FDNAMES");
+	}
 	/* Not for our children: they are not the pid it names. */
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_FDNAMES");
-	return (size_t)n;
+	return nsd;
+}
+
+/*
+ * The socket an upgrade handed over for member k of listener i, or -1;
+ * got gets its address.
+ */
+static int
+take_handed(size_t i, int k, const struct net_spec *spec, const char *text,
+    struct net_spec *got)
+{
+	size_t	 j;
+	int	 fd;
+
+	for (j = 0; j < nhanded; j++) {
+		if (handed[j].fd == -1 || handed[j].spec != i ||
+		    handed[j].member != k)
+			continue;
+		fd = handed[j].fd;
+		handed[j].fd = -1;
+		if (net_adopt(fd, got) == -1)
+			fatal("%s: handed-over fd %d", text, fd);
+		if (got->type != spec->type)
+			fatalx("%s: handed-over fd %d is of another type",
+			    text, fd);
+		return fd;
+	}
+	return -1;
+}
+
+/*
+ * --reuseport: a socket per worker on the address l got, each its own
+ * accept queue, taken from an upgrade's handover or else bound.  Made
+ * here, before privileges go: the kernel lets only the same user join a
+ * SO_REUSEPORT group.
+ */
+static void
+reuseport_group(struct listener *l, size_t i, const struct conf *c,
+    const char *text)
+{
+	struct net_spec	 same = l->spec, got;
+	int		 k;
+
+	if ((l->rpfd = calloc((size_t)c->workers, sizeof *l->rpfd)) == NULL)
+		fatal("--reuseport");
+	memcpy(&same.addr, &l->addr, l->addrlen);
+	same.addrlen = l->addrlen;
+	l->rpfd[0] = l->fd;
+	for (k = 1; k < c->workers; k++)
+		if ((l->rpfd[k] = take_handed(i, k, &l->spec, text,
+		    &got)) == -1 && (l->rpfd[k] = net_listen(&same,
+		    c->backlog, 1, NULL, NULL)) == -1)
+			fatal("bind %s (--reuseport, worker %d)", text, k);
+}
+
+/*
+ * Listener i as spec says (text is the spec as written, for messages):
+ * the socket the image before an upgrade handed over for it, if any
+ * (bound already, port 0 resolved), else bound now.
+ */
+static void
+open_spec(struct listener *l, size_t i, const struct net_spec *spec,
+    const char *text, const struct conf *c)
+{
+	struct net_spec	 got;
+
+	l->spec = *spec;
+	l->type = spec->type;
+	l->proto = spec->proto;
+	l->proxy = spec->proxy;
+	if ((l->fd = take_handed(i, 0, spec, text, &got)) != -1) {
+		memcpy(&l->addr, &got.addr, got.addrlen);
+		l->addrlen = got.addrlen;
+	} else if ((l->fd = net_listen(spec, c->backlog, c->reuseport,
+	    &l->addr, &l->addrlen)) == -1)
+		fatal("bind %s", text);
+	if (c->reuseport)
+		reuseport_group(l, i, c, text);
+	name_listener(l);
+}
+
+/* What no listener took: a group grown smaller, say; its queue is lost. */
+static void
+close_unclaimed(void)
+{
+	size_t	 j;
+
+	for (j = 0; j < nhanded; j++)
+		if (handed[j].fd != -1) {
+			log_warnx("closing handed-over fd %d (%s%zu, member "
+			    "%d): no listener of this command line takes it",
+			    handed[j].fd, HANDED_PREFIX, handed[j].spec,
+			    handed[j].member);
+			close(handed[j].fd);
+		}
+	free(handed);
+	handed = NULL;
+	nhanded = 0;
 }
 
 size_t
@@ -161,15 +301,109 @@ listen_open(struct listener *ls, const struct conf *c)
 	/* Ours first in ls, systemd's after; the default if neither. */
 	nsd = activated(ls + n, CONF_LISTEN_MAX - n, c->proto);
 	for (i = 0; i < n; i++)
-		bind_listener(&ls[i], &c->spec[i], c->listen[i], c);
+		open_spec(&ls[i], i, &c->spec[i], c->listen[i], c);
 	if (n == 0 && nsd == 0)
 		for (; n < 2; n++) {
 			net_parse_spec(default_specs[n], &spec);
-			bind_listener(&ls[n], &spec, default_specs[n], c);
+			open_spec(&ls[n], n, &spec, default_specs[n], c);
 		}
+	close_unclaimed();
 	for (i = 0; i < n + nsd; i++)
 		log_info("listening %s", ls[i].name);
+	nours = n;
 	return n + nsd;
+}
+
+/* Append name and a colon to buf of len, at *at. */
+static int
+add_name(char *buf, size_t len, size_t *at, const char *name)
+{
+	int	 n = snprintf(buf + *at, len - *at, "%s:", name);
+
+	if (n < 0 || (size_t)n >= len - *at)
+		return -1;
+	*at += (size_t)n;
+	return 0;
+}
+
+/*
+ * Every socket of ls in the order of the handover, with its name: each -l
+ * with its group, then systemd's.  Returns how many, or -1.
+ */
+static int
+handover_list(const struct listener *ls, size_t n, int workers, int *fds,
+    char *names, size_t len)
+{
+	char	 name[300];
+	size_t	 i, at = 0;
+	int	 k, m = 0, group;
+
+	for (i = 0; i < n; i++) {
+		group = i < nours && ls[i].rpfd != NULL ? workers : 1;
+		for (k = 0; k < group; k++) {
+			if (i >= nours)
+				snprintf(name, sizeof name, "%s",
+				    sdname[i - nours]);
+			else if (k == 0)
+				snprintf(name, sizeof name, "%s%zu",
+				    HANDED_PREFIX, i);
+			else
+				snprintf(name, sizeof name, "%s%zu-rp%d",
+				    HANDED_PREFIX, i, k);
+			fds[m++] = k == 0 ? ls[i].fd : ls[i].rpfd[k];
+			if (add_name(names, len, &at, name) == -1)
+				return -1;
+		}
+	}
+	if (at > 0)
+		names[at - 1] = '\0';
+	return m;
+}
+
+int
+listen_handover(const struct listener *ls, size_t n, int workers, int keep)
+{
+	char	 num[32], *names;
+	size_t	 len = 1, i;
+	int	*fds, *high, m, j, kept = -1;
+
+	for (i = 0; i < n; i++)
+		len += (size_t)(ls[i].rpfd != NULL ? workers : 1) *
+		    (sizeof HANDED_PREFIX + 32 + (i >= nours ?
+		    strlen(sdname[i - nours]) : 0));
+	fds = calloc(n * (size_t)workers + 1, sizeof *fds);
+	high = calloc(n * (size_t)workers + 1, sizeof *high);
+	if ((names = calloc(len, 1)) == NULL || fds == NULL || high == NULL)
+		fatal("upgrade: the handover");
+	if ((m = handover_list(ls, n, workers, fds, names, len)) == -1)
+		fatalx("upgrade: the handover: names too long");
+	/*
+	 * Out of the way first, above 3 + m: a socket may sit where another
+	 * must go.  dup2 then leaves each at 3 + j without FD_CLOEXEC, and
+	 * the copies above, close-on-exec, go with the exec.  Whatever else
+	 * was at 3 + j (our log or notify socket) is not used again.
+	 */
+	for (j = 0; j < m; j++)
+		if ((high[j] = fcntl(fds[j], F_DUPFD_CLOEXEC, 3 + m + 1)) == -1)
+			fatal("upgrade: the handover: fd %d", fds[j]);
+	if (keep != -1 &&
+	    (kept = fcntl(keep, F_DUPFD_CLOEXEC, 3 + m + 1)) == -1)
+		fatal("upgrade: the handover: fd %d", keep);
+	for (j = 0; j < m; j++)
+		if (dup2(high[j], 3 + j) == -1)
+			fatal("upgrade: the handover: fd %d", 3 + j);
+	/* Right after the sockets, where the new image looks for nothing. */
+	if (kept != -1 && (kept = dup2(kept, 3 + m)) == -1)
+		fatal("upgrade: the handover: fd %d", 3 + m);
+	snprintf(num, sizeof num, "%d", m);
+	setenv("LISTEN_FDS", num, 1);
+	snprintf(num, sizeof num, "%ld", (long)getpid());
+	setenv("LISTEN_PID", num, 1);
+	setenv("LISTEN_FDNAMES", names, 1);
+	free(names);
+	free(fds);
+	free(high);
+	return kept;
 }
 
 void

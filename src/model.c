@@ -11,6 +11,7 @@
 #include "net.h"
 #include "notify.h"
 #include "sig.h"
+#include "upgrade.h"
 #include "util.h"
 
 const struct model *const model_list[] = {
@@ -44,7 +45,11 @@ model_signals(const struct server *srv)
 		serve_report(srv);
 	if (seen & SIG_RELOAD)
 		log_reopen();
-	if (seen & SIG_STOP && !said) {
+	/* Checked here, before anything stops; a child takes no notice. */
+	if (seen & SIG_UPGRADE && upgrade_ask() == 0)
+		seen |= SIG_STOP;
+	/* An upgrade's stop is no stop to systemd: it said RELOADING=1. */
+	if (seen & SIG_STOP && sig_stopping() && !said) {
 		notify("STOPPING=1");
 		said = 1;
 	}

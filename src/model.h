@@ -31,7 +31,8 @@ extern const struct model *const model_list[];
 
 /*
  * What every model does when its signal pipe is readable: take the
- * signals, print the counters on SIGUSR1, reopen the log on SIGHUP.
+ * signals, print the counters on SIGUSR1, reopen the log on SIGHUP, and
+ * on SIGUSR2 check the new binary (upgrade_ask), then stop as on SIGTERM.
  * Returns the SIG_* bits taken, for the model to act on SIG_STOP and
  * SIG_CHILD.
  */

@@ -5,9 +5,12 @@
  */
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -18,9 +21,13 @@
 #include "notify.h"
 #include "util.h"
 
+/* How notify_handover tells the image an upgrade execs where it is. */
+#define NOTIFY_FD_ENV	"STAMPD_NOTIFY_FD"
+
 static int			 fd = -1;
 static pid_t			 self;
 static long long		 watchdog_ms;	/* WATCHDOG_USEC, in ms */
+static long long		 watchdog_us;	/* as it was given */
 static long long		 fed;		/* when it was last fed */
 
 /* WATCHDOG_USEC, if WATCHDOG_PID is unset or names us. */
@@ -33,10 +40,32 @@ watchdog_init(void)
 
 	if (usec != NULL && util_number(usec, 1000, 86400000000LL, &n) ==
 	    NULL && (pid == NULL || util_number(pid, 1, 1 << 30, &p) == NULL) &&
-	    p == self)
+	    p == self) {
 		watchdog_ms = n / 1000;
+		watchdog_us = n;
+	}
 	unsetenv("WATCHDOG_USEC");
 	unsetenv("WATCHDOG_PID");
+}
+
+/*
+ * The socket the image before an upgrade connected, as notify_handover
+ * left it: connected as root, perhaps, which this image may no longer be.
+ * Returns 0 if it is one.
+ */
+static int
+kept(void)
+{
+	const char	*num = getenv(NOTIFY_FD_ENV);
+	struct stat	 sb;
+	long long	 n;
+
+	if (num == NULL || util_number(num, 3, INT_MAX, &n) != NULL ||
+	    fstat((int)n, &sb) == -1 || !S_ISSOCK(sb.st_mode) ||
+	    fcntl((int)n, F_SETFD, FD_CLOEXEC) == -1)
+		return -1;
+	fd = (int)n;
+	return 0;
 }
 
 int
@@ -46,11 +75,16 @@ notify_init(void)
 	socklen_t		 tolen;
 	const char		*path = getenv("NOTIFY_SOCKET");
 	size_t			 len;
+	int			 have;
 
 	self = getpid();
 	watchdog_init();
-	if (path == NULL)
+	have = kept() == 0;
+	unsetenv(NOTIFY_FD_ENV);
+	if (path == NULL || have) {
+		unsetenv("NOTIFY_SOCKET");
 		return 0;
+	}
 	len = strlen(path);
 	if ((path[0] != '/' && path[0] != '@') || len < 2 ||
 	    len >= sizeof to.sun_path) {
@@ -78,6 +112,29 @@ notify_init(void)
 	}
 	unsetenv("NOTIFY_SOCKET");
 	return 0;
+}
+
+int
+notify_fd(void)
+{
+	return fd;
+}
+
+void
+notify_handover(int kept_fd)
+{
+	char	 num[32];
+
+	if (kept_fd != -1) {
+		snprintf(num, sizeof num, "%d", kept_fd);
+		setenv(NOTIFY_FD_ENV, num, 1);
+	}
+	if (watchdog_us > 0) {
+		snprintf(num, sizeof num, "%lld", watchdog_us);
+		setenv("WATCHDOG_USEC", num, 1);
+		snprintf(num, sizeof num, "%ld", (long)self);
+		setenv("WATCHDOG_PID", num, 1);
+	}
 }
 
 void

@@ -12,10 +12,24 @@
 
 /*
  * Read NOTIFY_SOCKET, and WATCHDOG_USEC with WATCHDOG_PID, and take them
- * out of the environment (they are not for our children).  Returns 0, or
- * -1 with errno when NOTIFY_SOCKET names no usable socket.
+ * out of the environment (they are not for our children).  In the image
+ * an upgrade exec'd, take the socket the one before kept open instead
+ * (notify_handover).  Returns 0, or -1 with errno when NOTIFY_SOCKET
+ * names no usable socket.
  */
 int	notify_init(void);
+
+/* The connected socket, or -1: for an upgrade to keep across its exec. */
+int	notify_fd(void);
+
+/*
+ * For the image an upgrade execs in this same process: say in the
+ * environment where the socket of notify_fd now is, kept_fd (open across
+ * the exec; -1: none), and put WATCHDOG_USEC and WATCHDOG_PID back as
+ * notify_init found them.  The socket is kept, not connected again: it
+ * was connected while we may still have been root.
+ */
+void	notify_handover(int kept_fd);
 
 /* Send the lines of fmt, such as "READY=1\nMAINPID=%ld". */
 void	notify(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -19,6 +19,7 @@ static const struct {
 	{ SIGINT,	SIG_STOP },
 	{ SIGHUP,	SIG_RELOAD },
 	{ SIGUSR1,	SIG_STATS },
+	{ SIGUSR2,	SIG_UPGRADE },	/* nginx's signal for the same */
 	{ SIGALRM,	SIG_STATS },	/* --stats-interval */
 	{ SIGCHLD,	SIG_CHILD },
 };
@@ -32,6 +33,7 @@ static const struct {
 static volatile sig_atomic_t	 raised[NTABLE];
 static sig_atomic_t		 taken[NTABLE];
 static volatile sig_atomic_t	 stopping;
+static volatile sig_atomic_t	 held;		/* sig_stop: an upgrade's */
 
 static void
 handler(int signo)
@@ -65,7 +67,7 @@ sig_init(void)
 		return -1;
 	for (i = 0; i < NTABLE; i++)
 		taken[i] = raised[i];
-	stopping = 0;
+	stopping = held = 0;
 
 	memset(&sa, 0, sizeof sa);
 	/* One handler at a time, so the counts are never raced. */
@@ -103,7 +105,7 @@ sig_take(void)
 			seen |= table[i].bit;
 		taken[i] = now;
 	}
-	if (stopping)
+	if (stopping || held)
 		seen |= SIG_STOP;
 	return seen;
 }
@@ -112,6 +114,40 @@ int
 sig_stopping(void)
 {
 	return stopping;
+}
+
+void
+sig_stop(void)
+{
+	char	 c = 0;
+
+	held = 1;
+	/* A full pipe already says "wake up": losing this byte is fine. */
+	(void)!write(pipefd[1], &c, 1);
+}
+
+static void
+mask(int how)
+{
+	sigset_t	 set;
+	size_t		 i;
+
+	sigemptyset(&set);
+	for (i = 0; i < NTABLE; i++)
+		sigaddset(&set, table[i].signo);
+	sigprocmask(how, &set, NULL);
+}
+
+void
+sig_hold(void)
+{
+	mask(SIG_BLOCK);
+}
+
+void
+sig_release(void)
+{
+	mask(SIG_UNBLOCK);
 }
 
 void

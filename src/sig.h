@@ -13,6 +13,7 @@
 #define SIG_RELOAD	0x2	/* SIGHUP: reopen the log */
 #define SIG_STATS	0x4	/* SIGUSR1, SIGALRM: print the counters */
 #define SIG_CHILD	0x8	/* SIGCHLD: a child of a pool ended */
+#define SIG_UPGRADE	0x10	/* SIGUSR2: exec the binary again in place */
 
 /*
  * Install the handlers and make the self-pipe; ignore SIGPIPE.  A child
@@ -30,8 +31,26 @@ int	sig_fd(void);
  */
 int	sig_take(void);
 
-/* Whether a stop was asked for, without emptying anything. */
+/*
+ * Whether SIGTERM or SIGINT asked for a stop, without emptying anything;
+ * a stop of sig_stop does not count.
+ */
 int	sig_stopping(void);
+
+/*
+ * Stop as a SIGTERM would, for an upgrade: SIG_STOP in every later
+ * sig_take of this process (until the next sig_init), and the self-pipe
+ * made readable so that every loop waiting on it sees it.
+ */
+void	sig_stop(void);
+
+/*
+ * Block the signals above (sig_hold), so that they wait, pending, across
+ * an execve until the new image has installed its handlers and calls
+ * sig_release; in between, their default action would end the process.
+ */
+void	sig_hold(void);
+void	sig_release(void);
 
 /* Restore the default dispositions (in a child before it execs or exits). */
 void	sig_default(void);

@@ -2,10 +2,11 @@
  * stampd: the time-stamp daemon.
  *
  * main reads as a checklist: options, signals, listeners, announcements,
- * privileges, counters and limits, ready, serve, clean up.  Before
- * serving, any error is fatal and named; once serving, no client's fault
- * is (serve.c counts those), and only the model's own invariants can stop
- * it.  The command line is conf.c's, the sockets listen.c's.
+ * privileges, counters and limits, ready, serve, clean up; or, after
+ * SIGUSR2, hand the listeners over and exec the binary again (upgrade.h).
+ * Before serving, any error is fatal and named; once serving, no client's
+ * fault is (serve.c counts those), and only the model's own invariants
+ * can stop it.  The command line is conf.c's, the sockets listen.c's.
  */
 #include <sys/types.h>
 #include <sys/mman.h>
@@ -29,6 +30,7 @@
 #include "notify.h"
 #include "serve.h"
 #include "sig.h"
+#include "upgrade.h"
 
 /*
  * Run as user and its groups from now on, for good.  Root never serves
@@ -49,6 +51,10 @@ drop_privileges(const char *user)
 	if ((pw = getpwnam(user)) == NULL)
 		fatalx("--user %s: %s", user, errno ? strerror(errno) :
 		    "no such user");
+	/* An upgrade's new image: already that user, and no way back. */
+	if (getuid() == pw->pw_uid && geteuid() == pw->pw_uid &&
+	    getgid() == pw->pw_gid && pw->pw_uid != 0)
+		return;
 	if (initgroups(pw->pw_name, pw->pw_gid) == -1 ||
 	    setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1)
 		fatal("--user %s", user);
@@ -99,16 +105,56 @@ stats_timer(long long ms)
 		fatal("--stats-interval");
 }
 
+/*
+ * --check: what the words of the command line name must exist here too;
+ * nothing is bound or opened.
+ */
+static int
+check_only(const struct conf *c)
+{
+	errno = 0;
+	if (c->user != NULL && getpwnam(c->user) == NULL)
+		fatalx("--user %s: %s", c->user, errno ? strerror(errno) :
+		    "no such user");
+	if (c->ann.ifname != NULL && if_nametoindex(c->ann.ifname) == 0)
+		fatal("--announce-if %s", c->ann.ifname);
+	return 0;
+}
+
+/*
+ * SIGUSR2, checked and stopped: the listeners stay open and go to the new
+ * image, which serves what queued meanwhile.  Returns only on failure.
+ */
+static void
+upgrade(struct conf *c, struct server *srv)
+{
+	announce_stop(&c->ann);
+	serve_report(srv);
+	/* An itimer outlives execve, and SIGALRM would kill the new image. */
+	if (c->stats_ms > 0)
+		stats_timer(0);
+	sig_hold();
+	notify_handover(listen_handover(srv->ls, srv->nls, srv->workers,
+	    notify_fd()));
+	upgrade_exec();
+	/* Past the handover there is no way back: a supervisor restarts. */
+	fatal("upgrade: exec %s", upgrade_path());
+}
+
 int
 main(int argc, char *argv[])
 {
 	static struct conf	 conf;
 	static struct listener	 ls[CONF_LISTEN_MAX];
 	struct server		 srv;
-	int			 rc;
+	int			 rc, upgraded;
 
 	log_init("stampd");
-	conf_parse(&conf, argc, argv);
+	if ((upgraded = upgrade_init(argc, argv)) == -1)
+		fatal("upgrade");
+	conf_parse(&conf, argc, argv, upgraded);
+	if (conf.check)
+		return check_only(&conf);
 	if (conf.syslog)
 		log_syslog();
 	log_timestamps(conf.timestamps);
@@ -117,6 +163,8 @@ main(int argc, char *argv[])
 		fatal("NOTIFY_SOCKET");
 	if (sig_init() == -1)
 		fatal("signals");
+	/* Held across the exec of an upgrade, until the handlers were in. */
+	sig_release();
 	if (conf.inetd) {
 		drop_privileges(conf.user);
 		return listen_inetd(&srv, conf.proto);
@@ -141,9 +189,14 @@ main(int argc, char *argv[])
 		stats_timer(conf.stats_ms);
 	if (conf.ann.n > 0 && announce_start(&conf.ann) == -1)
 		fatal("announce");
+	if (upgraded)
+		log_info("upgraded: serving what was handed over, pid %ld",
+		    (long)getpid());
 	notify("READY=1\nMAINPID=%ld\nSTATUS=serving %zu listeners, model %s",
 	    (long)getpid(), srv.nls, conf.model->name);
 	rc = conf.model->run(&srv);
+	if (rc == 0 && upgrade_pending())
+		upgrade(&conf, &srv);
 	model_finish(&srv);
 	announce_stop(&conf.ann);
 	serve_report(&srv);

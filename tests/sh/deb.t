@@ -118,17 +118,22 @@ is "$st $ne $nw" "0 0 0" \
 
 # ---- maintainer scripts ------------------------------------------------------
 
-# The scripts dh_installsystemd generated, read back from the .deb: the
-# units are restarted after an upgrade (not stopped before it and left so),
-# started on a first install, stopped on remove.  deb_systemd.t runs them
-# under systemd.
+# The scripts dh_installsystemd generated, read back from the .deb, with
+# debian/stampd.postinst's: the units are started on a first install and
+# after an upgrade (never left stopped), stampd.service alone restarted
+# after an upgrade (restarting stampd.socket would close the sockets and
+# refuse clients), both stopped on remove.  deb_systemd.t runs them under
+# systemd.
 CTL=$LIB_TMP/control
 dpkg-deb -e "$DEB" "$CTL"
 ok $? "dpkg-deb -e ${DEB##*/}"
-grep -q "_dh_action=restart" "$CTL/postinst" &&
-    grep -q "deb-systemd-invoke \$_dh_action 'stampd.service' 'stampd.socket'" \
+grep -q "deb-systemd-invoke start 'stampd.service' 'stampd.socket'" \
     "$CTL/postinst"
-ok $? "postinst: deb-systemd-invoke restart on upgrade, start on install"
+ok $? "postinst: deb-systemd-invoke start on install and upgrade"
+grep -q 'deb-systemd-invoke try-restart stampd.service ' "$CTL/postinst" &&
+    ! grep -Eq 'deb-systemd-invoke .*(restart|stop).*stampd.socket' \
+    "$CTL/postinst"
+ok $? "postinst: restarts stampd.service alone on upgrade, never the socket"
 grep -q "deb-systemd-helper enable 'stampd.socket'" "$CTL/postinst"
 ok $? "postinst: enables stampd.socket on a first install"
 ! grep -q 'deb-systemd-invoke stop' "$CTL/preinst" 2>/dev/null
@@ -205,6 +210,39 @@ is "$(dpkg-deb -I "$DEB" conffiles 2>&1)" /etc/default/stampd \
 
 # ---- install, run, remove ---------------------------------------------------
 
+# An upgrade of the package under a stampd it did not start (-l in
+# STAMPD_OPTS, or an init script), serving on $P: dpkg -i again replaces
+# /usr/sbin/stampd under it (an upgrade of the same version); then
+# SIGUSR2, which systemctl reload stampd sends, makes it exec the new file
+# in the same pid while stampbench -c 64 asks: every reply good.
+# deb_systemd.t shows the postinst's restart under systemd losing nothing.
+upgrade_in_place()
+{
+	local dpid b
+
+	dpid=$(lib_children "$STAMPD_PID" once | awk '{ print $1 }')
+	lib_timeout 300 dpkg -i "$DEB" > "$LIB_TMP/again.log" 2>&1
+	ok $? "dpkg -i ${DEB##*/} again, an upgrade, exits 0" ||
+	    diag_file "$LIB_TMP/again.log"
+	like "$(readlink "/proc/$dpid/exe")" ' \(deleted\)$' \
+	    "the running stampd's file was replaced"
+	lib_spawn "$LIB_TMP/up.out" /usr/bin/stampbench -c 64 -d 3 \
+	    127.0.0.1 "$P"
+	b=$LIB_PID
+	sleep 1
+	kill -USR2 "$dpid"
+	lib_wait 10 grep -q 'upgraded: ' "$STAMPD_LOG"
+	ok $? "SIGUSR2: pid $dpid execs the new /usr/sbin/stampd" ||
+	    diag_file "$STAMPD_LOG"
+	is "$(readlink "/proc/$dpid/exe")" /usr/sbin/stampd \
+	    "pid $dpid now runs the file the package installed"
+	lib_wait 30 lib_gone "$b"
+	lib_stop "$b"
+	ok $? "stampbench -c 64 through the upgrade: every reply good" ||
+	    diag_file "$LIB_TMP/up.out"
+	note "  $(grep RESULT "$LIB_TMP/up.out")"
+}
+
 # One run of this test at a time installs the package.
 lockdir=/run/lock
 [ -d $lockdir ] || lockdir=/tmp
@@ -267,6 +305,7 @@ ok $? "the package's stampd serves on 127.0.0.1, TCP and UDP" && {
 	while read -r l; do
 		note "  $l"
 	done < "$LIB_TMP/bench.out"
+	upgrade_in_place
 	stampd_stop
 	is $? 0 "the package's stampd exits 0 on TERM"
 }

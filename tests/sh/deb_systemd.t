@@ -12,7 +12,12 @@
 #                user systemd made up (DynamicUser=yes, so the unit's
 #                sandbox runs for real);
 #   upgrade      (the same package as version +t1) the service is running
-#                again afterwards, a new process, and answers;
+#                again afterwards, a new process, and answers; stampbench
+#                -c 64, asking over TCP and UDP all through it, gets a good
+#                reply every time, as stampd.socket holds the sockets;
+#   reload       systemctl reload: stampd execs its binary again in place
+#                (SIGUSR2) under the unit's sandbox, the same MainPID, with
+#                every reply good through it;
 #   dpkg -r      the socket and the service are stopped, the port closed;
 #   dpkg -P      the enablement is gone;
 #   masked       an admin's mask keeps a fresh install from serving.
@@ -20,6 +25,8 @@
 . "$(dirname "$0")/../lib.sh"
 
 lib_need dpkg-buildpackage dpkg-deb mmdebstrap systemd-nspawn nsenter flock
+[ -n "$STAMPBENCH" ] && [ -x "$STAMPBENCH" ] ||
+    bail "STAMPBENCH is not an executable: '$STAMPBENCH' (run through make check)"
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 CACHE=${STAMP_CACHE:-$TOP/build/cache}
@@ -189,8 +196,36 @@ ok $? "stampd.service runs as a user systemd made up (uid $uid), not root"
 
 # ---- upgrade -----------------------------------------------------------------
 
+# load TRANSPORT ARG...: stampbench in the container's network, a while.
+load()
+{
+	local t="$1"
+
+	shift
+	lib_spawn "$LIB_TMP/up.$t" nsenter -t "$INIT" -n "$STAMPBENCH" -c 64 \
+	    -d "$(lib_scale 10)" "$@" 127.0.0.1 1937
+}
+
+# The postinst restarts stampd.service alone; the socket never closes.
+load tcp
+b1=$LIB_PID
+load udp -u
+b2=$LIB_PID
+sleep 1
 inside dpkg -i /pkg/v2.deb > "$LIB_TMP/i2.log" 2>&1
 ok $? "dpkg -i stampd $V2: the upgrade" || diag_file "$LIB_TMP/i2.log"
+lib_alive "$b1" && lib_alive "$b2"
+ok $? "stampbench asked all through the upgrade"
+for b in "$b1 tcp" "$b2 udp"; do
+	# $b is two words on purpose.
+	# shellcheck disable=SC2086
+	set -- $b
+	lib_wait 60 lib_gone "$1"
+	lib_stop "$1"
+	ok $? "stampbench -c 64 over $2 through the upgrade: every reply good" ||
+	    diag_file "$LIB_TMP/up.$2"
+	note "  $(grep RESULT "$LIB_TMP/up.$2")"
+done
 is "$(inside dpkg-query -W -f='${Version}' stampd)" "$V2" "$V2 is installed"
 is "$(active stampd.socket) $(active stampd.service)" "active active" \
     "after the upgrade the socket and the service run again"
@@ -198,6 +233,39 @@ pid2=$(mainpid)
 [ -n "$pid2" ] && [ "$pid2" != 0 ] && [ "$pid2" != "$pid1" ]
 ok $? "stampd.service was restarted: pid $pid1, then $pid2"
 asks "after the upgrade"
+
+# ---- reload ------------------------------------------------------------------
+
+upgraded()
+{
+	[ "$(inside journalctl -q -u stampd.service --no-pager |
+	    grep -c 'upgraded: ')" -ge 1 ]
+}
+
+load tcp
+b1=$LIB_PID
+load udp -u
+b2=$LIB_PID
+sleep 1
+inside systemctl reload stampd.service
+ok $? "systemctl reload stampd.service"
+lib_wait 10 upgraded
+ok $? "stampd says it upgraded in place, under the unit's sandbox" || {
+	inside journalctl -q -u stampd.service --no-pager > "$LIB_TMP/j.log"
+	diag_file "$LIB_TMP/j.log"
+}
+is "$(mainpid) $(active stampd.service)" "$pid2 active" \
+    "the same MainPID, $pid2, still active"
+for b in "$b1 tcp" "$b2 udp"; do
+	# $b is two words on purpose.
+	# shellcheck disable=SC2086
+	set -- $b
+	lib_wait 60 lib_gone "$1"
+	lib_stop "$1"
+	ok $? "stampbench -c 64 over $2 through the reload: every reply good" ||
+	    diag_file "$LIB_TMP/up.$2"
+	note "  $(grep RESULT "$LIB_TMP/up.$2")"
+done
 
 # ---- remove, purge -----------------------------------------------------------
 

@@ -2,13 +2,14 @@
 # notify.t: stampd speaks systemd's notify protocol to a socket this test
 # owns, as systemd would set it up (NOTIFY_SOCKET, WATCHDOG_USEC): READY=1
 # once every listener is bound, STATUS= with the counters, STOPPING=1 at
-# SIGTERM, and WATCHDOG=1 only while the serving loops turn.  And under
+# SIGTERM, RELOADING=1 and READY=1 again at an upgrade (SIGUSR2), and
+# WATCHDOG=1 only while the serving loops turn.  And under
 # journald (JOURNAL_STREAM names its stderr) each line carries a priority.
 . "$(dirname "$0")/../lib.sh"
 
 lib_need python3 stat
 
-plan 14
+plan 18
 
 # listen SOCKET OUT: a notify socket; each message, when it came (ms since
 # the epoch) and, for READY=1, how many listeners the log had then.
@@ -81,6 +82,20 @@ ok $? "event: WATCHDOG_USEC=400000: $n pings in 2 s (at least 4)"
 kill -USR1 "$pid"
 lib_wait 5 grep -q 'STATUS=accepted' "$out"
 ok $? "event: SIGUSR1: STATUS= with the counters"
+# SIGUSR2: an upgrade in place is a reload to systemd, not a stop; the new
+# image says READY=1 again from the same pid, and feeds the watchdog on.
+kill -USR2 "$pid"
+lib_wait 5 sh -c "[ \$(grep -c 'READY=1' '$out') -ge 2 ]"
+ok $? "event: SIGUSR2: READY=1 again from the new image"
+is "$(count RELOADING "$out") $(count STOPPING "$out")" "1 0" \
+    "event: SIGUSR2: RELOADING=1 first, and no STOPPING=1"
+like "$(grep '^[0-9]* MAINPID=' "$out" | tail -n 1)" "MAINPID=$pid\$" \
+    "event: SIGUSR2: the same MAINPID"
+t0=$(now_ms)
+sleep "$(lib_scale 1)"
+n=$(count WATCHDOG "$out" "$t0")
+[ "$n" -ge 2 ]
+ok $? "event: SIGUSR2: the watchdog is fed on: $n pings in 1 s"
 lib_stop "$STAMPD_PID"
 is $? 0 "event: SIGTERM, exit 0"
 [ "$(count STOPPING "$out")" -ge 1 ]

@@ -299,6 +299,21 @@ lines "$tmp/err" \
     "stampd: bind tcp:192.0.2.1:0: Cannot assign requested address" 1 \
     "tcp:192.0.2.1:0: named with the reason"
 
+# --check: the words alone; nothing bound (a port in use is no matter),
+# nothing said when they are good, the same messages as a start when not.
+run --check -l tcp:192.0.2.1:0 -m prefork --ready-fd 99
+is_rc 0 "--check, a good command line, even with a closed --ready-fd"
+empty "$tmp/out" "--check: nothing on stdout"
+empty "$tmp/err" "--check: nothing on stderr"
+run --check -l tcp:127.0.0.1:99999
+is_rc 2 "--check, a bad listener: usage error"
+has "$tmp/err" "stampd: --listen tcp:127.0.0.1:99999:" \
+    "--check, a bad listener: named"
+run --check -u stampd-no-such-user
+is_rc 1 "--check -u stampd-no-such-user: runtime failure"
+has "$tmp/err" "stampd: --user stampd-no-such-user: no such user" \
+    "--check, a user not here: named"
+
 echo "1..$n"
 [ "$failed" -eq 0 ] || echo "# Looks like you failed $failed test(s) of $n."
 [ "$failed" -eq 0 ]

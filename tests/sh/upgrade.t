@@ -1,0 +1,267 @@
+#!/bin/sh
+# upgrade.t: an upgrade in place (SIGUSR2) and a restart under a supervisor
+# that holds the sockets lose no client, in every model; a binary that
+# cannot start is refused, said, and the old one goes on serving.
+#
+# For every model that stampd --help lists (and event with --reuseport, for
+# the groups), stampbench -c 64 asks over TCP and UDP for UPGRADE_SECS (3)
+# seconds while stampd is sent SIGUSR2 UPGRADE_TIMES (3) times, each once
+# the last is done: every exchange must get a good reply (no refusal, no
+# reset, no timeout, no bad reply), every upgrade must say it serves on in
+# the same pid, on the same ports, with as many fds as before, and the
+# daemon must still stop with exit 0.  Then the same load while
+# tests/sockhold.py, which holds the sockets as systemd's socket unit
+# does, restarts stampd UPGRADE_RESTARTS (3) times: SIGTERM, wait, start.
+# Last, the binary at stampd's path is replaced by a script that exits 1,
+# then removed, then made unexecutable: each SIGUSR2 is logged with its
+# reason and the daemon answers after it; put back, the next one upgrades.
+#
+# bench/upgrade.sh runs this with the issue's numbers (20 s, 20 upgrades,
+# 10 restarts); each run's figures are "figure" lines of the TAP output.
+# Only loopback, only ports the kernel picks; every process by its pid.
+. "$(dirname "$0")/../lib.sh"
+
+lib_need python3 timeout awk
+
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+[ -n "$STAMPBENCH" ] && [ -x "$STAMPBENCH" ] ||
+    bail "STAMPBENCH is not an executable: '$STAMPBENCH' (run through make check)"
+[ -n "$STAMP" ] && [ -x "$STAMP" ] ||
+    bail "STAMP is not an executable: '$STAMP' (run through make check)"
+
+SECS=${UPGRADE_SECS:-3}
+TIMES=${UPGRADE_TIMES:-3}
+RESTARTS=${UPGRADE_RESTARTS:-3}
+MODELS=${UPGRADE_MODELS:-$("$STAMPD" --help | awk '
+	/--model/ { on = 1; next }
+	/^  -/ { on = 0 }
+	on && NF > 1 { printf "%s ", $1 }') event-rp}
+[ -n "$MODELS" ] || bail "$STAMPD --help lists no model"
+# The pause between two upgrades or restarts, spread over the load.
+GAP=$(awk -v s="$SECS" -v n="$TIMES" 'BEGIN { print s / (n + 1) }')
+RGAP=$(awk -v s="$SECS" -v n="$RESTARTS" 'BEGIN { print s / (n + 1) }')
+
+# field FILE KEY: the number after "KEY " or "KEY=" in FILE, or empty.
+field()
+{
+	sed -n "s/.*[ (]$2[ =]\([0-9][0-9]*\).*/\1/p" "$1" | sed -n 1p
+}
+
+# The daemon under timeout(1): its one child.
+child_of()
+{
+	lib_children "$1" once | awk '{ print $1 }'
+}
+
+fds()
+{
+	ls "/proc/$1/fd" 2>/dev/null | wc -l | tr -d ' '
+}
+
+# count FILE TEXT: the lines of FILE that hold TEXT.
+count()
+{
+	grep -cF -- "$2" "$1" 2>/dev/null
+}
+
+# at_least N FILE TEXT: N lines of FILE hold TEXT (for lib_wait).
+at_least()
+{
+	[ "$(count "$2" "$3")" -ge "$1" ]
+}
+
+# args MODEL: stampd's arguments for it (event-rp: event with --reuseport).
+args()
+{
+	case $1 in
+	event-rp)	echo "-m event --reuseport -w 2" ;;
+	*)		echo "-m $1 -w 2" ;;
+	esac
+}
+
+# load TCPPORT UDPPORT NAME: start stampbench on both; sets B1 B2.
+load()
+{
+	lib_spawn "$LIB_TMP/$3.tcp" "$STAMPBENCH" -c 64 -d "$SECS" \
+	    127.0.0.1 "$1"
+	B1=$LIB_PID
+	lib_spawn "$LIB_TMP/$3.udp" "$STAMPBENCH" -u -c 64 -d "$SECS" \
+	    127.0.0.1 "$2"
+	B2=$LIB_PID
+}
+
+# judge NAME FILE: what one stampbench saw: good replies, nothing else.
+judge()
+{
+	local f="$2" good bad err
+
+	good=$(field "$f" ok)
+	bad=$(field "$f" bad)
+	err=$(field "$f" errors)
+	note "figure $1 ok=${good:-?} bad=${bad:-?} errors=${err:-?}\
+ refused=$(field "$f" refused) reset=$(field "$f" reset)\
+ timeout=$(field "$f" timeout) other=$(field "$f" other)"
+	if [ -z "$good" ] || [ -z "$bad" ] || [ -z "$err" ]; then
+		ok 1 "$1: stampbench printed its counts"
+		diag_file "$f"
+		return
+	fi
+	ok $([ "$good" -gt 0 ] && [ "$bad" -eq 0 ] && [ "$err" -eq 0 ];
+	    echo $?) "$1: $good good replies, no bad one, no error" ||
+	    diag_file "$f"
+}
+
+# finish NAME FILE: wait for the load of load ... FILE to end by itself,
+# then judge it.
+finish()
+{
+	lib_wait $((SECS + 30)) lib_gone "$B1"
+	lib_wait $((SECS + 30)) lib_gone "$B2"
+	lib_stop "$B1"
+	lib_stop "$B2"
+	judge "$1 tcp" "$LIB_TMP/$2.tcp"
+	judge "$1 udp" "$LIB_TMP/$2.udp"
+}
+
+# upgrades MODEL: the load while SIGUSR2 comes TIMES times.
+upgrades()
+{
+	local m="$1" name="upgrade $1" dpid fd0 fd1 tcp udp i done
+
+	# shellcheck disable=SC2046
+	stampd_start $(args "$m") -l tcp:127.0.0.1:0 -l udp:127.0.0.1:0 ||
+	    { ok 1 "$name: starts"; return; }
+	dpid=$(child_of "$STAMPD_PID")
+	tcp=$(stampd_port tcp 127.0.0.1 stamp)
+	udp=$(stampd_port udp 127.0.0.1 stamp)
+	sleep 0.5
+	fd0=$(fds "$dpid")
+	load "$tcp" "$udp" "up-$m"
+	i=0
+	while [ $i -lt "$TIMES" ]; do
+		sleep "$GAP"
+		i=$((i + 1))
+		kill -USR2 "$dpid"
+		lib_wait 10 at_least $i "$STAMPD_LOG" "upgraded: " || break
+	done
+	finish "$name" "up-$m"
+	done=$(count "$STAMPD_LOG" "upgraded: serving what was handed over, \
+pid $dpid")
+	is "$done" "$TIMES" "$name: $TIMES upgrades, each in pid $dpid" ||
+	    diag_file "$STAMPD_LOG"
+	ok $(lib_alive "$dpid"; echo $?) "$name: pid $dpid serves on"
+	is "$(grep ' listening tcp ' "$STAMPD_LOG" | sort -u | wc -l |
+	    tr -d ' ')" 1 "$name: every image on the same TCP port ($tcp)"
+	lib_wait 5 sh -c "[ \$(ls /proc/$dpid/fd | wc -l) -eq $fd0 ]"
+	fd1=$(fds "$dpid")
+	is "$fd1" "$fd0" "$name: as many fds after as before (no leak)"
+	is "$(count "$STAMPD_LOG" "still serving")" 0 \
+	    "$name: no upgrade was refused"
+	stampd_stop
+	is $? 0 "$name: stops on SIGTERM with exit 0"
+}
+
+# restarts MODEL: the load while the socket holder restarts stampd.
+restarts()
+{
+	local m="$1" name="restart $1" log="$LIB_TMP/hold.$1.log" spid
+	local tcp udp i st
+
+	# shellcheck disable=SC2046
+	lib_spawn "$log" python3 -u "$TOP/tests/sockhold.py" -t 127.0.0.1 \
+	    -u 127.0.0.1 -- "$STAMPD" $(args "$m")
+	spid=$LIB_PID
+	if ! lib_wait 5 at_least 2 "$log" " listening "; then
+		ok 1 "$name: the holder starts stampd on its sockets"
+		diag_file "$log"
+		lib_stop "$spid"
+		return
+	fi
+	tcp=$(sed -n 's/^tcp 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$log")
+	udp=$(sed -n 's/^udp 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$log")
+	load "$tcp" "$udp" "held-$m"
+	i=0
+	while [ $i -lt "$RESTARTS" ]; do
+		sleep "$RGAP"
+		i=$((i + 1))
+		kill -HUP "$(child_of "$spid")"
+		lib_wait 35 at_least 1 "$log" "restart $i: " || break
+		lib_wait 5 at_least $((2 * i + 2)) "$log" " listening " ||
+		    break
+	done
+	finish "$name" "held-$m"
+	is "$(count "$log" "exited 0, pid")" "$RESTARTS" \
+	    "$name: $RESTARTS restarts, each stampd stopped with exit 0" ||
+	    diag_file "$log"
+	lib_stop "$spid"
+	st=$?
+	is "$st" 0 "$name: the last stampd stops with exit 0" ||
+	    diag_file "$log"
+}
+
+# refused WHAT: SIGUSR2 with the binary as WHAT made it: said, still served.
+refused()
+{
+	local what="$1" want="$2" n
+
+	n=$(count "$STAMPD_LOG" "still serving")
+	kill -USR2 "$DPID"
+	lib_wait 10 at_least $((n + 1)) "$STAMPD_LOG" "still serving"
+	like "$(grep 'still serving' "$STAMPD_LOG" | tail -n 1)" \
+	    "upgrade: $BIN/stampd --check: $want; still serving" \
+	    "$what: the old stampd says why"
+	lib_timeout 10 "$STAMP" -p "$PORT" 127.0.0.1 > "$LIB_TMP/ask" 2>&1
+	ok $? "$what: the old stampd still answers" ||
+	    diag_file "$LIB_TMP/ask"
+}
+
+# broken MODEL: a binary that cannot start is refused, and said.
+broken()
+{
+	local m="$1" st
+
+	BIN=$LIB_TMP/bin.$m
+	mkdir "$BIN" && cp "$STAMPD" "$BIN/stampd" && chmod 755 "$BIN"
+	STAMPD_LOG=$LIB_TMP/broken.$m.log
+	# shellcheck disable=SC2046
+	lib_spawn "$STAMPD_LOG" "$BIN/stampd" $(args "$m") \
+	    -l tcp:127.0.0.1:0
+	STAMPD_PID=$LIB_PID
+	if ! lib_wait 5 at_least 1 "$STAMPD_LOG" " listening "; then
+		ok 1 "broken $m: a copy of stampd starts"
+		diag_file "$STAMPD_LOG"
+		return
+	fi
+	DPID=$(child_of "$STAMPD_PID")
+	PORT=$(stampd_port tcp 127.0.0.1 stamp)
+	# As a package manager does: a new file renamed over the old.
+	printf '#!/bin/sh\necho "stampd: a broken build" >&2\nexit 1\n' \
+	    > "$BIN/new" && chmod 755 "$BIN/new" && mv -f "$BIN/new" "$BIN/stampd"
+	refused "$m, replaced by one that fails" "exited 1"
+	rm -f "$BIN/stampd"
+	refused "$m, removed" "No such file or directory"
+	cp "$STAMPD" "$BIN/stampd" && chmod 644 "$BIN/stampd"
+	refused "$m, not executable" "Permission denied"
+	chmod 755 "$BIN/stampd"
+	kill -USR2 "$DPID"
+	lib_wait 10 at_least 1 "$STAMPD_LOG" "upgraded: "
+	is "$(count "$STAMPD_LOG" "upgraded: serving what was handed over, \
+pid $DPID")" 1 "$m, put back: the next SIGUSR2 upgrades to it"
+	lib_stop "$STAMPD_PID"
+	st=$?
+	is "$st" 0 "broken $m: stops on SIGTERM with exit 0"
+}
+
+# The copies live here: the daemon, as nobody, must reach them.
+chmod 711 "$LIB_TMP"
+
+for m in $MODELS; do
+	note "---- $m"
+	upgrades "$m"
+	restarts "$m"
+done
+for m in $(echo "$MODELS" | awk '{ print $1 }') iterative; do
+	broken "$m"
+done
+
+done_testing
