@@ -78,7 +78,7 @@ exited()
 	! lib_alive "$1"
 }
 
-plan 17
+plan 20
 
 # prefork: the replacement of a killed worker cannot make its signal pipe
 # (ENFILE): the daemon says so, goes on, and replaces it once it can.
@@ -126,6 +126,24 @@ detach
 lib_stop "$STAMPD_PID"
 is $? 1 "event: with exit status 1"
 like "$(cat "$STAMPD_LOG")" "epoll_wait" "event: the log says why"
+
+# accept4 failing with an error that concerns one connection (EPROTO-
+# NOSUPPORT, ENOSR, ESOCKTNOSUPPORT, says accept(2)) is counted and
+# survived: only a broken listener is fatal.
+stampd_start -m event -w 1 -l tcp:127.0.0.1:0
+port=$(stampd_port tcp 127.0.0.1 stamp)
+pid=$(daemon)
+attach "$pid" -e trace=accept4 \
+    -e inject=accept4:error=EPROTONOSUPPORT:when=1..3
+ask "$port"
+ask "$port"
+detach
+lib_alive "$pid"
+ok $? "event: accept4 failing EPROTONOSUPPORT three times: still running"
+ask "$port"
+ok $? "event: and it serves after"
+lib_stop "$STAMPD_PID"
+is $? 0 "event: SIGTERM, exit 0"
 
 # dynamic --min-spare 0: a pool whose only worker dies is never left empty.
 stampd_start -m dynamic -w 1 --min-spare 0 --max-spare 1 \
