@@ -250,9 +250,14 @@ lib_gone()
 # group.  Returns its exit status (a signal's is 128 + its number).
 lib_stop()
 {
-	local pid="$1" st p rest=
+	local pid="$1" st p rest= kid
 
-	kill -TERM "$pid" 2>/dev/null
+	# The program itself, timeout(1)'s child, gets the TERM: timeout,
+	# told instead, would send TERM to the whole group, then CONT, then
+	# KILL 5 s later, and a CONT in the middle of LeakSanitizer's
+	# stop-the-world at exit (SAN=1) can hang it past that KILL.
+	kid=$(cat "/proc/$pid/task/$pid/children" 2>/dev/null)
+	kill -TERM ${kid:-"$pid"} 2>/dev/null
 	if ! lib_wait 5 lib_gone "$pid"; then
 		diag "pid $pid still runs $(lib_scale 5) s after TERM: KILL"
 		kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid"
