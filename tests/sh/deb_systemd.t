@@ -24,6 +24,7 @@
 # Needs root, as systemd-nspawn does.
 . "$(dirname "$0")/../lib.sh"
 
+lib_no_chroot "systemd-nspawn --boot"
 lib_need dpkg-buildpackage dpkg-deb mmdebstrap systemd-nspawn nsenter flock
 [ -n "$STAMPBENCH" ] && [ -x "$STAMPBENCH" ] ||
     bail "STAMPBENCH is not an executable: '$STAMPBENCH' (run through make check)"

@@ -16,6 +16,7 @@
 # CAP_SYS_RESOURCE).  Needs root: rootful podman.
 . "$(dirname "$0")/../lib.sh"
 
+lib_no_chroot "podman"
 lib_need podman runc mmdebstrap make nsenter flock
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
