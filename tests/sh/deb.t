@@ -12,7 +12,9 @@
 # It installs a package on this machine, so it needs root and will not
 # touch a stampd package it did not install itself.  Runs of this test
 # take turns through a lock; the EXIT trap purges the package should the
-# test stop half-way.
+# test stop half-way, and a run killed before its trap could (SIGKILL, a
+# machine stopped) leaves a mark in /var/tmp, so the next run purges
+# what it left, half-configured or not.
 . "$(dirname "$0")/../lib.sh"
 
 lib_need dpkg-buildpackage dh dpkg-deb flock lintian autopkgtest python3
@@ -38,9 +40,12 @@ deb_cleanup()
 	[ -z "$POLICY_OURS" ] || rm -f "$POLICY"
 	if [ "$INSTALLED" = 1 ]; then
 		diag "purging the stampd package this test installed"
-		lib_timeout 300 dpkg --purge stampd \
-		    > "$LIB_TMP/cleanup.log" 2>&1 ||
-		    diag_file "$LIB_TMP/cleanup.log"
+		if lib_timeout 300 dpkg --purge stampd \
+		    > "$LIB_TMP/cleanup.log" 2>&1; then
+			rm -f "$MARK"
+		else
+			diag_file "$LIB_TMP/cleanup.log"
+		fi
 	fi
 	lib_cleanup
 }
@@ -251,6 +256,28 @@ flock -w 900 9
 ok $? "take the lock that keeps deb.t runs from overlapping" ||
     done_testing
 
+# mine / not_mine: say, in a mark that outlives a reboot, whether the stampd
+# package installed now is this test's.
+MARK=/var/tmp/stampd-deb.t.installed
+mine()
+{
+	INSTALLED=1
+	: > "$MARK"
+}
+not_mine()
+{
+	INSTALLED=0
+	rm -f "$MARK"
+}
+if [ -e "$MARK" ] && [ "$(status)" != not-installed ]; then
+	diag "a run of deb.t killed half-way left stampd $(status): purging it"
+	lib_timeout 300 dpkg --purge stampd > "$LIB_TMP/leftover.log" 2>&1 ||
+	    diag_file "$LIB_TMP/leftover.log"
+fi
+[ "$(status)" != not-installed ] || rm -f "$MARK"
+# and a policy-rc.d a killed run wrote is no admin's.
+! grep -qs 'tests/sh/deb.t: no service' "$POLICY" || rm -f "$POLICY"
+
 st=$(status)
 is "$st" not-installed "no stampd package is installed yet" || {
 	diag "a stampd package is installed ($st): this test leaves it alone"
@@ -265,7 +292,7 @@ if [ ! -e "$POLICY" ]; then
 	    tests/sh/deb.t > "$POLICY" && chmod 755 "$POLICY" && POLICY_OURS=1
 fi
 
-INSTALLED=1
+mine
 lib_timeout 300 dpkg -i "$DEB" > "$LIB_TMP/install.log" 2>&1
 ok $? "dpkg -i ${DEB##*/} exits 0" || diag_file "$LIB_TMP/install.log"
 is "$(status) $(dpkg-query -W -f='${Version}' stampd)" "installed $VERSION" \
@@ -331,7 +358,7 @@ ok $? "dpkg -P removes /etc/default/stampd and the docs"
 is "$(status)" not-installed "stampd is no longer installed"
 [ ! -e /etc/systemd/system/sockets.target.wants/stampd.socket ]
 ok $? "and stampd.socket is no longer enabled"
-INSTALLED=0
+not_mine
 
 # ---- autopkgtest -------------------------------------------------------------
 
@@ -355,7 +382,7 @@ for p in ("/var/lib/dpkg/lock-frontend", "/var/lib/dpkg/lock"):
 }
 printf 'DPkg::Lock::Timeout "%s";\n' "$(lib_scale 300)" \
     > "$LIB_TMP/apt.conf"
-INSTALLED=1
+mine
 try=1
 while :; do
 	lib_wait 300 dpkg_free || diag "dpkg's lock is still held"
@@ -389,6 +416,6 @@ lib_wait 300 dpkg_free
 lib_timeout 300 dpkg -P stampd > "$LIB_TMP/purge2.log" 2>&1
 ok $? "dpkg -P stampd after autopkgtest" || diag_file "$LIB_TMP/purge2.log"
 is "$(status)" not-installed "stampd is no longer installed"
-INSTALLED=0
+not_mine
 
 done_testing
