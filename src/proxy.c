@@ -186,12 +186,34 @@ v1_crlf(const char *buf, size_t n, size_t len, size_t cr, size_t *hdrlen,
 	return PROXY_OK;
 }
 
+/* The source of a whole TCP4 or TCP6 line, as a socket address. */
+static void
+v1_source(int fam, const struct in_addr *a4, const struct in6_addr *a6,
+    in_port_t port, struct sockaddr_storage *src, socklen_t *srclen)
+{
+	struct sockaddr_in	*sin;
+	struct sockaddr_in6	*sin6;
+
+	memset(src, 0, sizeof *src);
+	if (fam == V1_TCP4) {
+		sin = (struct sockaddr_in *)src;
+		sin->sin_family = AF_INET;
+		sin->sin_addr = *a4;
+		sin->sin_port = port;
+		*srclen = sizeof *sin;
+	} else {
+		sin6 = (struct sockaddr_in6 *)src;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = *a6;
+		sin6->sin6_port = port;
+		*srclen = sizeof *sin6;
+	}
+}
+
 static int
 v1_parse(const char *buf, size_t len, size_t *hdrlen,
     struct sockaddr_storage *src, socklen_t *srclen, const char **why)
 {
-	struct sockaddr_in	*sin;
-	struct sockaddr_in6	*sin6;
 	struct in_addr		 a4[2];
 	struct in6_addr		 a6[2];
 	in_port_t		 port[2];
@@ -260,20 +282,7 @@ v1_parse(const char *buf, size_t len, size_t *hdrlen,
 	if ((rc = v1_crlf(buf, n, len, pos, hdrlen, why)) != PROXY_OK)
 		return rc;
 
-	memset(src, 0, sizeof *src);
-	if (fam == V1_TCP4) {
-		sin = (struct sockaddr_in *)src;
-		sin->sin_family = AF_INET;
-		sin->sin_addr = a4[0];
-		sin->sin_port = port[0];
-		*srclen = sizeof *sin;
-	} else {
-		sin6 = (struct sockaddr_in6 *)src;
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_addr = a6[0];
-		sin6->sin6_port = port[0];
-		*srclen = sizeof *sin6;
-	}
+	v1_source(fam, &a4[0], &a6[0], port[0], src, srclen);
 	return PROXY_OK;
 }
 

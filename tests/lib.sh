@@ -402,6 +402,71 @@ lib_own_ports()
 	return 1
 }
 
+# lib_xinetd DIR PORT...: xinetd -dontfork on DIR/xinetd.conf, which binds
+# each PORT (t:N or u:N, as lib_own_ports takes them), its log in
+# DIR/xinetd.log.  Sets XPID.  Returns 0 once xinetd alone holds every port
+# and has started working, within 5 s (scaled); 2 if a port was taken
+# meanwhile (xinetd stopped: the caller tries other ports); 1 otherwise,
+# said in diagnostics with xinetd's output, xinetd stopped.
+lib_xinetd()
+{
+	local dir="$1" r
+
+	shift
+	rm -f "$dir/xinetd.log"
+	lib_spawn "$dir/xinetd.out" xinetd -dontfork -f "$dir/xinetd.conf" \
+	    -pidfile "$dir/xinetd.pid" -filelog "$dir/xinetd.log"
+	XPID=$LIB_PID
+	lib_own_ports "$XPID" "$dir/xinetd.log" "$@"
+	r=$?
+	if [ $r = 0 ] && lib_wait 5 grep -q 'Started working' \
+	    "$dir/xinetd.log"; then
+		return 0
+	fi
+	if [ $r = 2 ]; then
+		note "a port was taken meanwhile: trying others"
+		return 2
+	fi
+	if lib_alive "$XPID"; then
+		diag "xinetd did not bind in $(lib_scale 5) s ($*):"
+	else
+		diag "xinetd exited before binding ($*):"
+	fi
+	diag_file "$dir/xinetd.out"
+	diag_file "$dir/xinetd.log"
+	lib_stop "$XPID"
+	return 1
+}
+
+# lib_ask WHAT PORT ARG...: stamp ARG... -p PORT 127.0.0.1 exits 0 and its
+# first line says now, from that port, in the protocol and transport that
+# ARG asks for (-P, -u).
+lib_ask()
+{
+	local what="$1" port="$2" out t0 t1 line re proto=stamp tr=tcp
+
+	shift 2
+	out=$LIB_TMP/stamp.out
+	t0=$(date +%s)
+	lib_timeout 10 "$STAMP" "$@" -p "$port" 127.0.0.1 > "$out" \
+	    2> "$out.err"
+	ok $? "$what: stamp ${*:+$* }-p $port 127.0.0.1 exits 0" ||
+	    diag_file "$out.err"
+	t1=$(date +%s)
+	line=$(sed -n 1p "$out")
+	note "stamp ${*:+$* }-p $port 127.0.0.1: $line"
+	case " $* " in
+	*" -P time "*)		proto=time ;;
+	*" -P daytime "*)	proto=daytime ;;
+	esac
+	case " $* " in
+	*" -u "*)	tr=udp ;;
+	esac
+	re="^[0-9]+ .* from 127\\.0\\.0\\.1:$port \\($proto/$tr\\)\$"
+	like "$line" "$re" "$what: a $proto reply over $tr"
+	within "${line%% *}" "$t0" "$t1" "$what: the time is now"
+}
+
 # lib_children PID: the pids whose parent is PID, and theirs, on one line.
 lib_children()
 {

@@ -9,6 +9,8 @@
  * return a verdict and a reason, and the test says ok.
  */
 #include <sys/types.h>
+#include <sys/ioctl.h>
+#include <sys/time.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
@@ -849,5 +851,394 @@ h_read_some(int fd, char *buf, size_t len, size_t *got)
 			return n == 0 ? 1 : -1;
 		if (*got < len)
 			*got += (size_t)n;
+	}
+}
+
+void
+h_cl_open(struct h_client *c, const struct h_listener *l, const char *src)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+
+	memset(c, 0, sizeof *c);
+	c->state = H_CL_ERR;
+	c->fd = socket(l->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (c->fd == -1) {
+		c->err = errno;
+		return;
+	}
+	if (src != NULL) {
+		len = h_addr(src, 0, &ss);
+		if (bind(c->fd, (struct sockaddr *)&ss, len) == -1) {
+			c->err = errno;
+			return;
+		}
+	}
+	if (connect(c->fd, (const struct sockaddr *)&l->ss, l->sslen) == -1 &&
+	    errno != EINPROGRESS) {
+		c->err = errno;
+		return;
+	}
+	c->state = H_CL_WAIT;
+}
+
+int
+h_cl_connected(struct h_client *c, int n, int ms)
+{
+	struct pollfd	 pfd[H_CL_MAX];
+	long long	 deadline = h_now_ms() + ms;
+	socklen_t	 len;
+	int		 i, e, done;
+
+	if (n > H_CL_MAX)
+		n = H_CL_MAX;
+	for (;;) {
+		for (i = done = 0; i < n; i++) {
+			pfd[i].fd = c[i].connected || c[i].state != H_CL_WAIT ?
+			    -1 : c[i].fd;
+			pfd[i].events = POLLOUT;
+			done += c[i].connected;
+		}
+		if (done == n || h_now_ms() >= deadline)
+			break;
+		if (poll(pfd, (nfds_t)n, 20) <= 0)
+			continue;
+		for (i = 0; i < n; i++) {
+			if (pfd[i].fd == -1 || pfd[i].revents == 0)
+				continue;
+			len = sizeof e;
+			if (getsockopt(c[i].fd, SOL_SOCKET, SO_ERROR, &e,
+			    &len) == 0 && e == 0)
+				c[i].connected = 1;
+			else if (e != 0) {
+				c[i].state = H_CL_ERR;
+				c[i].err = e;
+			}
+		}
+	}
+	for (i = 0; i < n; i++)
+		if (c[i].state == H_CL_WAIT && !c[i].connected) {
+			c[i].state = H_CL_ERR;
+			c[i].err = ETIMEDOUT;
+		}
+	return done;
+}
+
+void
+h_cl_hold(struct h_client *c, const struct h_listener *l, const char *src,
+    int ms)
+{
+	h_cl_open(c, l, src);
+	if (h_cl_connected(c, 1, ms) != 1)
+		return;
+	if (send(c->fd, "x", 1, MSG_NOSIGNAL) != 1) {
+		c->state = H_CL_ERR;
+		c->err = errno;
+	}
+}
+
+void
+h_cl_wait(struct h_client *c, int n, int ms)
+{
+	struct pollfd	 pfd[H_CL_MAX];
+	long long	 deadline = h_now_ms() + ms;
+	ssize_t		 r;
+	int		 i, left, idx[H_CL_MAX];
+
+	for (;;) {
+		for (i = left = 0; i < n && left < H_CL_MAX; i++)
+			if (c[i].state == H_CL_WAIT) {
+				pfd[left].fd = c[i].fd;
+				pfd[left].events = POLLIN;
+				idx[left++] = i;
+			}
+		if (left == 0 || h_now_ms() >= deadline)
+			return;
+		if (poll(pfd, (nfds_t)left, 20) == -1 && errno != EINTR)
+			return;
+		for (i = 0; i < left; i++) {
+			struct h_client	*k = &c[idx[i]];
+
+			if (pfd[i].revents == 0)
+				continue;
+			r = recv(k->fd, k->buf + k->got, sizeof k->buf - k->got,
+			    MSG_DONTWAIT);
+			if (r > 0 && (k->got += (size_t)r) < sizeof k->buf)
+				continue;
+			if (r == -1 && (errno == EAGAIN || errno == EINTR))
+				continue;
+			k->end = time(NULL);
+			if (r == 0)
+				k->state = H_CL_EOF;
+			else if (r == -1) {
+				k->state = H_CL_ERR;
+				k->err = errno;
+			} else {
+				k->state = H_CL_ERR;	/* far too much */
+				k->err = EMSGSIZE;
+			}
+		}
+	}
+}
+
+int
+h_cl_served(const struct h_client *c, const char *proto)
+{
+	char	 why[128];
+
+	return c->state == H_CL_EOF && h_check_reply(proto, c->buf,
+	    (ssize_t)c->got, why, sizeof why);
+}
+
+int
+h_cl_refused(const struct h_client *c)
+{
+	return c->got == 0 && (c->state == H_CL_EOF ||
+	    (c->state == H_CL_ERR && c->err == ECONNRESET));
+}
+
+const char *
+h_cl_what(const struct h_client *c, const char *proto)
+{
+	static char	 s[160];
+	char		 why[128];
+
+	if (c->state == H_CL_WAIT)
+		snprintf(s, sizeof s, "no end yet, %zu bytes", c->got);
+	else if (c->state == H_CL_ERR)
+		snprintf(s, sizeof s, "%s after %zu bytes", strerror(c->err),
+		    c->got);
+	else if (c->got > 0 && !h_check_reply(proto, c->buf,
+	    (ssize_t)c->got, why, sizeof why))
+		snprintf(s, sizeof s, "EOF after %zu bytes, %s", c->got, why);
+	else
+		snprintf(s, sizeof s, "EOF after %zu bytes%s", c->got,
+		    c->got > 0 ? ", a whole reply" : "");
+	return s;
+}
+
+void
+h_cl_close(struct h_client *c, int n)
+{
+	int	 i;
+
+	for (i = 0; i < n; i++)
+		if (c[i].fd > 0) {
+			close(c[i].fd);
+			c[i].fd = -1;
+		}
+}
+
+int
+h_cl_ask(const struct h_listener *l, const char *src, struct h_client *c,
+    int ms)
+{
+	h_cl_open(c, l, src);
+	h_cl_wait(c, 1, ms);
+	h_cl_close(c, 1);
+	return h_cl_served(c, l->proto);
+}
+
+int
+h_cl_ask_until(const struct h_listener *l, const char *src,
+    struct h_client *c, int ms)
+{
+	long long	 deadline = h_now_ms() + ms;
+
+	while (!h_cl_ask(l, src, c, H_ASK_MS) && h_now_ms() < deadline)
+		h_nap(50);
+	return h_cl_served(c, l->proto);
+}
+
+int
+h_cl_hold_n(struct h_client *c, int n, const struct h_listener *l,
+    const char *src, int ms)
+{
+	int	 i, good = 0;
+
+	for (i = 0; i < n; i++)
+		h_cl_hold(&c[i], l, src, ms);
+	h_cl_wait(c, n, ms);
+	for (i = 0; i < n; i++)
+		if (h_cl_served(&c[i], l->proto))
+			good++;
+		else
+			diag("held client %d: %s", i,
+			    h_cl_what(&c[i], l->proto));
+	return good;
+}
+
+socklen_t
+h_addr(const char *text, int port, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof *ss);
+	if (strchr(text, ':') != NULL) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		if (inet_pton(AF_INET6, text, &sin6->sin6_addr) != 1)
+			bail("a bad IPv6 address in the test");
+		return sizeof *sin6;
+	}
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(port);
+	if (inet_pton(AF_INET, text, &sin->sin_addr) != 1)
+		bail("a bad IPv4 address in the test");
+	return sizeof *sin;
+}
+
+int
+h_udp_open(const struct h_listener *l)
+{
+	int	 fd;
+
+	fd = socket(l->ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	if (connect(fd, (const struct sockaddr *)&l->ss, l->sslen) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+ssize_t
+h_udp_recv(int fd, char *buf, size_t len, int ms)
+{
+	struct pollfd	 pfd = { fd, POLLIN, 0 };
+	long long	 deadline = h_now_ms() + ms, left;
+	ssize_t		 n;
+
+	for (;;) {
+		n = recv(fd, buf, len, MSG_DONTWAIT);
+		if (n >= 0 || (errno != EAGAIN && errno != EINTR))
+			return n;
+		if ((left = deadline - h_now_ms()) <= 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		poll(&pfd, 1, (int)left);
+	}
+}
+
+long long
+h_counter_at_least(struct h_daemon *d, const char *name, long long want,
+    int ms)
+{
+	long long	 deadline = h_now_ms() + ms, v;
+
+	while ((v = h_daemon_counter(d, name)) >= 0 && v < want &&
+	    h_now_ms() < deadline)
+		h_nap(100);
+	return v;
+}
+
+int
+h_gone(pid_t pid, int ms)
+{
+	long long	 deadline = h_now_ms() + ms;
+
+	for (;;) {
+		if (kill(pid, 0) == -1 && errno == ESRCH)
+			return 1;
+		if (h_now_ms() >= deadline)
+			return 0;
+		h_nap(20);
+	}
+}
+
+int
+h_exited_within(pid_t pid, int ms)
+{
+	long long	 deadline = h_now_ms() + ms;
+	siginfo_t	 si;
+
+	do {
+		memset(&si, 0, sizeof si);
+		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG |
+		    WNOWAIT) == 0 && si.si_pid == pid)
+			return 1;
+		h_nap(10);
+	} while (h_now_ms() < deadline);
+	return 0;
+}
+
+void
+h_loopback(int family, struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof *ss);
+	if (family == AF_INET) {
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		*len = sizeof *sin;
+	} else {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = in6addr_loopback;
+		*len = sizeof *sin6;
+	}
+}
+
+int
+h_port_of(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+}
+
+int
+h_same_addr(const struct sockaddr_storage *a,
+    const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family || h_port_of(a) != h_port_of(b))
+		return 0;
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		    ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+	    &((const struct sockaddr_in6 *)b)->sin6_addr,
+	    sizeof(struct in6_addr)) == 0;
+}
+
+int
+h_timed_socket(int family, int type, int ms)
+{
+	struct timeval	 tv = { ms / 1000, ms % 1000 * 1000 };
+	int		 fd;
+
+	if ((fd = socket(family, type | SOCK_CLOEXEC, 0)) == -1)
+		bail("socket failed");
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == -1)
+		bail("SO_RCVTIMEO/SO_SNDTIMEO failed");
+	return fd;
+}
+
+int
+h_wait_queued(int fd, int want, int ms)
+{
+	struct pollfd	 pfd = { .fd = fd, .events = POLLIN };
+	long long	 end = h_now_ms() + ms, left;
+	int		 n = 0;
+
+	for (;;) {
+		if (ioctl(fd, FIONREAD, &n) == -1)
+			return -1;
+		if (n >= want || (left = end - h_now_ms()) <= 0)
+			return n;
+		/*
+		 * Nothing yet: sleep until something comes.  Some: the rest
+		 * is on its way, look again in a millisecond.
+		 */
+		if (n == 0)
+			(void)poll(&pfd, 1, (int)left);
+		h_nap(1);
 	}
 }

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #include <stddef.h>
+#include <time.h>
 
 #define H_MAXLISTEN	16
 
@@ -190,5 +191,120 @@ int		 h_accept_queue(int port);
  * none came or it lacks that counter (said in a diagnostic).
  */
 long long	 h_daemon_counter(struct h_daemon *d, const char *name);
+
+/*
+ * Clients: TCP connections opened together, read together, and judged by
+ * what became of each.  A held client sends a byte after its handshake:
+ * the daemon drains it after the reply and keeps the connection until we
+ * close it, or --linger runs out.
+ */
+enum h_cl_state { H_CL_WAIT, H_CL_EOF, H_CL_ERR };
+
+struct h_client {
+	int		 fd;
+	enum h_cl_state	 state;
+	int		 err;		/* errno, in H_CL_ERR */
+	int		 connected;	/* its handshake is done */
+	time_t		 end;		/* when it ended, by our clock */
+	size_t		 got;
+	char		 buf[128];	/* a reply that fills it is too long */
+};
+
+/* Most clients h_cl_wait and h_cl_connected watch at once. */
+#define H_CL_MAX	256
+
+/*
+ * Connect to l from the local address src ("127.0.0.5", "::1"; NULL: the
+ * kernel's choice), without waiting.
+ */
+void		 h_cl_open(struct h_client *c, const struct h_listener *l,
+		    const char *src);
+
+/* Wait at most ms until the n clients' handshakes end; how many connected. */
+int		 h_cl_connected(struct h_client *c, int n, int ms);
+
+/* Connect from src, wait at most ms for the handshake, send one byte. */
+void		 h_cl_hold(struct h_client *c, const struct h_listener *l,
+		    const char *src, int ms);
+
+/* Read until each waiting client ends (EOF, error, too much), at most ms. */
+void		 h_cl_wait(struct h_client *c, int n, int ms);
+
+/* Ended with a whole, fresh reply of proto, then EOF. */
+int		 h_cl_served(const struct h_client *c, const char *proto);
+
+/* Closed before a byte came: EOF, or a reset. */
+int		 h_cl_refused(const struct h_client *c);
+
+/* What became of it, for a diagnostic (a static buffer). */
+const char	*h_cl_what(const struct h_client *c, const char *proto);
+
+void		 h_cl_close(struct h_client *c, int n);
+
+/* One client from src, from connect to EOF within ms: whether served. */
+int		 h_cl_ask(const struct h_listener *l, const char *src,
+		    struct h_client *c, int ms);
+
+/* Ask again until served, at most ms: a place comes back a moment late. */
+int		 h_cl_ask_until(const struct h_listener *l, const char *src,
+		    struct h_client *c, int ms);
+
+/*
+ * n clients from src held, each waited for (at most ms) until served;
+ * how many were (each that was not is said in a diagnostic).
+ */
+int		 h_cl_hold_n(struct h_client *c, int n,
+		    const struct h_listener *l, const char *src, int ms);
+
+/* The address text (IPv4 or IPv6) and port in ss; returns its length. */
+socklen_t	 h_addr(const char *text, int port,
+		    struct sockaddr_storage *ss);
+
+/* A non-blocking UDP socket connected to l, or -1. */
+int		 h_udp_open(const struct h_listener *l);
+
+/* One datagram on fd within ms: its length, or -1 (ETIMEDOUT). */
+ssize_t		 h_udp_recv(int fd, char *buf, size_t len, int ms);
+
+/*
+ * The counter, asked again for at most ms until it reaches want (a count
+ * may be added just after the client saw its end); the last value.
+ */
+long long	 h_counter_at_least(struct h_daemon *d, const char *name,
+		    long long want, int ms);
+
+/* Whether pid is gone, not even a zombie, waiting at most ms. */
+int		 h_gone(pid_t pid, int ms);
+
+/*
+ * Whether our child pid exits within ms; it is not reaped (h_daemon_stop
+ * does that, and says how it ended).
+ */
+int		 h_exited_within(pid_t pid, int ms);
+
+/* Loopback (127.0.0.1 or ::1) of family, port 0, in ss and *len. */
+void		 h_loopback(int family, struct sockaddr_storage *ss,
+		    socklen_t *len);
+
+/* The port of an IPv4 or IPv6 address, in host order. */
+int		 h_port_of(const struct sockaddr_storage *ss);
+
+/* Same family, address and port. */
+int		 h_same_addr(const struct sockaddr_storage *a,
+		    const struct sockaddr_storage *b);
+
+/*
+ * A socket of family and type (SOCK_STREAM, SOCK_DGRAM, with flags)
+ * whose every blocking call gives up after ms; bails out if it cannot.
+ */
+int		 h_timed_socket(int family, int type, int ms);
+
+/*
+ * Wait at most ms until at least want bytes sit in fd's receive queue, so
+ * that what one recv() returns no longer depends on how fast the sender
+ * was.  Returns the bytes queued at the end (fewer than want on a
+ * timeout), -1 if FIONREAD fails.
+ */
+int		 h_wait_queued(int fd, int want, int ms);
 
 #endif /* STAMP_HARNESS_H */

@@ -44,70 +44,6 @@
 
 static const char	*fam;	/* "IPv4" or "IPv6", for the test names */
 
-static long long
-now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-static void
-loopback(int family, struct sockaddr_storage *ss, socklen_t *len)
-{
-	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (family == AF_INET) {
-		sin->sin_family = AF_INET;
-		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		*len = sizeof(*sin);
-	} else {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_addr = in6addr_loopback;
-		*len = sizeof(*sin6);
-	}
-}
-
-static int
-port_of(const struct sockaddr_storage *ss)
-{
-	if (ss->ss_family == AF_INET)
-		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
-	return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
-}
-
-/* Same family, address and port. */
-static int
-same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family || port_of(a) != port_of(b))
-		return 0;
-	if (a->ss_family == AF_INET)
-		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-		    ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-	return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-	    &((const struct sockaddr_in6 *)b)->sin6_addr,
-	    sizeof(struct in6_addr)) == 0;
-}
-
-/* A TCP socket whose every blocking call gives up after WAIT_MS. */
-static int
-timed_socket(int family, int flags)
-{
-	struct timeval	 tv = { WAIT_MS / 1000, WAIT_MS % 1000 * 1000 };
-	int		 fd;
-
-	if ((fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC | flags, 0)) == -1)
-		bail("socket failed");
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1 ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1)
-		bail("SO_RCVTIMEO/SO_SNDTIMEO failed");
-	return fd;
-}
-
 /* A socket bound to loopback port 0, its address in *ss; listening if
  * backlog is not -1. */
 static int
@@ -116,8 +52,8 @@ bound_socket(int family, int backlog, struct sockaddr_storage *ss,
 {
 	int	 fd;
 
-	fd = timed_socket(family, 0);
-	loopback(family, ss, len);
+	fd = h_timed_socket(family, SOCK_STREAM, WAIT_MS);
+	h_loopback(family, ss, len);
 	if (bind(fd, (struct sockaddr *)ss, *len) == -1 ||
 	    getsockname(fd, (struct sockaddr *)ss, len) == -1)
 		bail("bind to loopback port 0 failed");
@@ -139,7 +75,7 @@ tcp_pair(int family, int rcvbuf, int *cli, int *srv)
 	int			 lfd;
 
 	lfd = bound_socket(family, 8, &ss, &len);
-	*cli = timed_socket(family, 0);
+	*cli = h_timed_socket(family, SOCK_STREAM, WAIT_MS);
 	if (rcvbuf != 0 && setsockopt(*cli, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
 	    sizeof(rcvbuf)) == -1)
 		bail("SO_RCVBUF failed");
@@ -148,24 +84,6 @@ tcp_pair(int family, int rcvbuf, int *cli, int *srv)
 	if ((*srv = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) == -1)
 		bail("accept failed");
 	close(lfd);
-}
-
-static int
-wait_queued(int fd, int want)
-{
-	struct pollfd	 pfd = { .fd = fd, .events = POLLIN };
-	long long	 end = now_ms() + WAIT_MS, left;
-	int		 n = 0;
-
-	for (;;) {
-		if (ioctl(fd, FIONREAD, &n) == -1)
-			return -1;
-		if (n >= want || (left = end - now_ms()) <= 0)
-			return n;
-		if (n == 0)
-			(void)poll(&pfd, 1, (int)left);
-		usleep(1000);
-	}
 }
 
 /* Has a non-blocking connect() finished, and well, within ms? */
@@ -300,11 +218,11 @@ tcp_refused(int family)
 
 	/* Bound, so no one else takes the port while we use it. */
 	b = bound_socket(family, -1, &ss, &len);
-	c = timed_socket(family, 0);
+	c = h_timed_socket(family, SOCK_STREAM, WAIT_MS);
 	r = connect(c, (struct sockaddr *)&ss, len);
 	ok(r == -1 && errno == ECONNREFUSED,
 	    "tcp_refused %s: connect to port %d, where nothing listens, "
-	    "fails with ECONNREFUSED", fam, port_of(&ss));
+	    "fails with ECONNREFUSED", fam, h_port_of(&ss));
 	close(c);
 	close(b);
 }
@@ -324,7 +242,7 @@ tcp_handshake_before_accept(int family)
 	int			 l, c, a, c2, a2;
 
 	l = bound_socket(family, 8, &la, &lalen);
-	c = timed_socket(family, 0);
+	c = h_timed_socket(family, SOCK_STREAM, WAIT_MS);
 	is_int(connect(c, (struct sockaddr *)&la, lalen), 0,
 	    "tcp_handshake_before_accept %s: connect returns 0, no accept yet",
 	    fam);
@@ -353,13 +271,13 @@ tcp_handshake_before_accept(int family)
 	getsockname(a, (struct sockaddr *)&aa, &aalen);
 	getsockname(c, (struct sockaddr *)&ca, &calen);
 	getpeername(c, (struct sockaddr *)&cpeer, &cpeerlen);
-	ok(same_addr(&aa, &la),
+	ok(h_same_addr(&aa, &la),
 	    "tcp_handshake_before_accept %s: its local address is the "
-	    "listener's, port %d", fam, port_of(&aa));
-	ok(same_addr(&peer, &ca),
+	    "listener's, port %d", fam, h_port_of(&aa));
+	ok(h_same_addr(&peer, &ca),
 	    "tcp_handshake_before_accept %s: its peer is the client, port %d",
-	    fam, port_of(&peer));
-	ok(same_addr(&cpeer, &aa),
+	    fam, h_port_of(&peer));
+	ok(h_same_addr(&cpeer, &aa),
 	    "tcp_handshake_before_accept %s: the client's peer is it", fam);
 	is_int(sockopt(a, SO_ACCEPTCONN), 0,
 	    "tcp_handshake_before_accept %s: the new socket does not listen",
@@ -368,7 +286,7 @@ tcp_handshake_before_accept(int family)
 	    "tcp_handshake_before_accept %s: the listener still listens", fam);
 
 	/* Same listener, same port: the next client gets its own socket. */
-	c2 = timed_socket(family, 0);
+	c2 = h_timed_socket(family, SOCK_STREAM, WAIT_MS);
 	is_int(connect(c2, (struct sockaddr *)&la, lalen), 0,
 	    "tcp_handshake_before_accept %s: a second client connects", fam);
 	a2 = accept4(l, NULL, NULL, SOCK_CLOEXEC);
@@ -401,7 +319,8 @@ tcp_accept_queue_full(int family)
 	done = 0;
 	stuck = -1;
 	for (n = 0; n < NCLIENT && stuck == -1; n++) {
-		c[n] = timed_socket(family, SOCK_NONBLOCK);
+		c[n] = h_timed_socket(family, SOCK_STREAM | SOCK_NONBLOCK,
+		    WAIT_MS);
 		if (connect(c[n], (struct sockaddr *)&la, lalen) == -1 &&
 		    errno != EINPROGRESS)
 			diag("connect %d: %s", n, strerror(errno));
@@ -472,7 +391,7 @@ tcp_close_unread_resets(int family)
 	memset(req, 'q', sizeof(req));
 	is_int(send(c, req, sizeof(req), MSG_NOSIGNAL), sizeof(req),
 	    "tcp_close_unread_resets %s: the client sends 100 bytes", fam);
-	is_int(wait_queued(s, sizeof(req)), sizeof(req),
+	is_int(h_wait_queued(s, sizeof(req), WAIT_MS), sizeof(req),
 	    "tcp_close_unread_resets %s: the server has them, unread", fam);
 	rlen = stamp_line(reply, sizeof(reply));
 	is_int(send(s, reply, rlen, MSG_NOSIGNAL), rlen,
@@ -518,7 +437,7 @@ tcp_reset_loses_unsent(int family)
 	memset(req, 'q', sizeof(req));
 	is_int(send(c, req, sizeof(req), MSG_NOSIGNAL), sizeof(req),
 	    "tcp_reset_loses_unsent %s: the client sends 100 bytes", fam);
-	is_int(wait_queued(s, sizeof(req)), sizeof(req),
+	is_int(h_wait_queued(s, sizeof(req), WAIT_MS), sizeof(req),
 	    "tcp_reset_loses_unsent %s: the server has them, unread", fam);
 	/* Fill the client's receive buffer, then the server's send buffer:
 	 * what sits there has not been sent, the client's window is shut. */
@@ -561,7 +480,7 @@ tcp_shutdown_drain_close(int family)
 	memset(req, 'q', sizeof(req));
 	is_int(send(c, req, sizeof(req), MSG_NOSIGNAL), sizeof(req),
 	    "tcp_shutdown_drain_close %s: the client sends 100 bytes", fam);
-	is_int(wait_queued(s, sizeof(req)), sizeof(req),
+	is_int(h_wait_queued(s, sizeof(req), WAIT_MS), sizeof(req),
 	    "tcp_shutdown_drain_close %s: the server has them", fam);
 	rlen = stamp_line(reply, sizeof(reply));
 	is_int(send(s, reply, rlen, MSG_NOSIGNAL), rlen,
@@ -592,7 +511,7 @@ have_ipv6(void)
 		diag("no IPv6 socket: %s", strerror(errno));
 		return 0;
 	}
-	loopback(AF_INET6, &ss, &len);
+	h_loopback(AF_INET6, &ss, &len);
 	if ((r = bind(fd, (struct sockaddr *)&ss, len)) == -1)
 		diag("cannot bind [::1]:0: %s", strerror(errno));
 	close(fd);

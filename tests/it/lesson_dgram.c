@@ -32,32 +32,6 @@
 
 static const char	*fam;	/* "IPv4" or "IPv6", for the test names */
 
-static void
-loopback(int family, struct sockaddr_storage *ss, socklen_t *len)
-{
-	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (family == AF_INET) {
-		sin->sin_family = AF_INET;
-		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		*len = sizeof(*sin);
-	} else {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_addr = in6addr_loopback;
-		*len = sizeof(*sin6);
-	}
-}
-
-static int
-port_of(const struct sockaddr_storage *ss)
-{
-	if (ss->ss_family == AF_INET)
-		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
-	return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
-}
-
 /* "127.0.0.1:40000" or "[::1]:40000", in a static buffer. */
 static const char *
 addr_text(const struct sockaddr_storage *ss)
@@ -68,44 +42,15 @@ addr_text(const struct sockaddr_storage *ss)
 	if (ss->ss_family == AF_INET) {
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr,
 		    a, sizeof(a));
-		snprintf(out, sizeof(out), "%s:%d", a, port_of(ss));
+		snprintf(out, sizeof(out), "%s:%d", a, h_port_of(ss));
 	} else if (ss->ss_family == AF_INET6) {
 		inet_ntop(AF_INET6,
 		    &((const struct sockaddr_in6 *)ss)->sin6_addr, a,
 		    sizeof(a));
-		snprintf(out, sizeof(out), "[%s]:%d", a, port_of(ss));
+		snprintf(out, sizeof(out), "[%s]:%d", a, h_port_of(ss));
 	} else
 		snprintf(out, sizeof(out), "(family %d)", ss->ss_family);
 	return out;
-}
-
-/* Same family, address and port. */
-static int
-same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family || port_of(a) != port_of(b))
-		return 0;
-	if (a->ss_family == AF_INET)
-		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-		    ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-	return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-	    &((const struct sockaddr_in6 *)b)->sin6_addr,
-	    sizeof(struct in6_addr)) == 0;
-}
-
-/* A UDP socket whose every blocking call gives up after WAIT_MS. */
-static int
-timed_socket(int family)
-{
-	struct timeval	 tv = { WAIT_MS / 1000, WAIT_MS % 1000 * 1000 };
-	int		 fd;
-
-	if ((fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
-		bail("socket failed");
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1 ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1)
-		bail("SO_RCVTIMEO/SO_SNDTIMEO failed");
-	return fd;
 }
 
 /* A UDP socket bound to loopback port 0; its address in *ss, *len. */
@@ -114,8 +59,8 @@ bound_socket(int family, struct sockaddr_storage *ss, socklen_t *len)
 {
 	int	 fd;
 
-	fd = timed_socket(family);
-	loopback(family, ss, len);
+	fd = h_timed_socket(family, SOCK_DGRAM, WAIT_MS);
+	h_loopback(family, ss, len);
 	if (bind(fd, (struct sockaddr *)ss, *len) == -1 ||
 	    getsockname(fd, (struct sockaddr *)ss, len) == -1)
 		bail("bind to loopback port 0 failed");
@@ -151,7 +96,7 @@ udp_no_connection(int family)
 	int			 u, err = -1;
 
 	dead_port(family, &to, &tolen);
-	u = timed_socket(family);
+	u = h_timed_socket(family, SOCK_DGRAM, WAIT_MS);
 	is_int(sendto(u, "hi", 2, 0, (struct sockaddr *)&to, tolen), 2,
 	    "udp_no_connection %s: sendto %s, where nothing listens, "
 	    "returns 2", fam, addr_text(&to));
@@ -181,7 +126,7 @@ udp_connected_refused(int family)
 	int			 u;
 
 	dead_port(family, &to, &tolen);
-	u = timed_socket(family);
+	u = h_timed_socket(family, SOCK_DGRAM, WAIT_MS);
 	is_int(connect(u, (struct sockaddr *)&to, tolen), 0,
 	    "udp_connected_refused %s: connect to a dead port succeeds: "
 	    "nothing was sent", fam);
@@ -301,7 +246,7 @@ udp_empty_datagram(int family)
 	    &fromlen);
 	is_int(n, 0, "udp_empty_datagram %s: recvfrom returns 0: a datagram "
 	    "of length 0, not an end", fam);
-	ok(same_addr(&from, &sa),
+	ok(h_same_addr(&from, &sa),
 	    "udp_empty_datagram %s: from the sender, %s", fam,
 	    addr_text(&from));
 	is_int(sendto(s, "x", 1, 0, (struct sockaddr *)&ra, ralen), 1,
@@ -336,24 +281,24 @@ udp_send_needs_address(int family)
 	    &fromlen);
 	ok(n == 5 && memcmp(buf, "hello", 5) == 0,
 	    "udp_send_needs_address %s: hello arrives", fam);
-	ok(same_addr(&from, &sa),
+	ok(h_same_addr(&from, &sa),
 	    "udp_send_needs_address %s: recvfrom says from %s, the "
 	    "sender's getsockname", fam, addr_text(&from));
 
 	/* A socket never bound gets a port at its first sendto. */
-	u = timed_socket(family);
+	u = h_timed_socket(family, SOCK_DGRAM, WAIT_MS);
 	is_int(sendto(u, "hi", 2, 0, (struct sockaddr *)&ra, ralen), 2,
 	    "udp_send_needs_address %s: sendto from an unbound socket", fam);
 	autolen = sizeof(auto_sa);
 	memset(&auto_sa, 0, sizeof(auto_sa));
 	getsockname(u, (struct sockaddr *)&auto_sa, &autolen);
-	ok(port_of(&auto_sa) != 0,
+	ok(h_port_of(&auto_sa) != 0,
 	    "udp_send_needs_address %s: it was given port %d", fam,
-	    port_of(&auto_sa));
+	    h_port_of(&auto_sa));
 	fromlen = sizeof(from);
 	n = recvfrom(r, buf, sizeof(buf), 0, (struct sockaddr *)&from,
 	    &fromlen);
-	ok(n == 2 && port_of(&from) == port_of(&auto_sa),
+	ok(n == 2 && h_port_of(&from) == h_port_of(&auto_sa),
 	    "udp_send_needs_address %s: recvfrom reports that port", fam);
 	close(u);
 	close(r);
@@ -482,7 +427,7 @@ have_ipv6(void)
 		diag("no IPv6 socket: %s", strerror(errno));
 		return 0;
 	}
-	loopback(AF_INET6, &ss, &len);
+	h_loopback(AF_INET6, &ss, &len);
 	if ((r = bind(fd, (struct sockaddr *)&ss, len)) == -1)
 		diag("cannot bind [::1]:0: %s", strerror(errno));
 	close(fd);

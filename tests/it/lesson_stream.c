@@ -30,48 +30,6 @@
 
 static const char	*fam;	/* "IPv4" or "IPv6", for the test names */
 
-static long long
-now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-static void
-loopback(int family, struct sockaddr_storage *ss, socklen_t *len)
-{
-	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (family == AF_INET) {
-		sin->sin_family = AF_INET;
-		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		*len = sizeof(*sin);
-	} else {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_addr = in6addr_loopback;
-		*len = sizeof(*sin6);
-	}
-}
-
-/* A socket whose every blocking call gives up after WAIT_MS. */
-static int
-timed_socket(int family, int type)
-{
-	struct timeval	 tv = { WAIT_MS / 1000, WAIT_MS % 1000 * 1000 };
-	int		 fd;
-
-	if ((fd = socket(family, type | SOCK_CLOEXEC, 0)) == -1)
-		bail("socket failed");
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1 ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1)
-		bail("SO_RCVTIMEO/SO_SNDTIMEO failed");
-	return fd;
-}
-
 /*
  * A connected pair: *cli from connect(), *srv from accept().  The listener
  * is closed at once; the accepted socket lives on without it.
@@ -83,43 +41,18 @@ tcp_pair(int family, int *cli, int *srv)
 	socklen_t		 len;
 	int			 lfd;
 
-	lfd = timed_socket(family, SOCK_STREAM);
-	loopback(family, &ss, &len);
+	lfd = h_timed_socket(family, SOCK_STREAM, WAIT_MS);
+	h_loopback(family, &ss, &len);
 	if (bind(lfd, (struct sockaddr *)&ss, len) == -1 ||
 	    listen(lfd, 8) == -1 ||
 	    getsockname(lfd, (struct sockaddr *)&ss, &len) == -1)
 		bail("bind/listen on loopback failed");
-	*cli = timed_socket(family, SOCK_STREAM);
+	*cli = h_timed_socket(family, SOCK_STREAM, WAIT_MS);
 	if (connect(*cli, (struct sockaddr *)&ss, len) == -1)
 		bail("connect to our own listener failed");
 	if ((*srv = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) == -1)
 		bail("accept failed");
 	close(lfd);
-}
-
-/*
- * Wait until at least want bytes sit in fd's receive queue, so that what
- * one recv() returns no longer depends on how fast the sender was.
- * Returns the bytes queued at the end (fewer than want on a timeout).
- */
-static int
-wait_queued(int fd, int want)
-{
-	struct pollfd	 pfd = { .fd = fd, .events = POLLIN };
-	long long	 end = now_ms() + WAIT_MS, left;
-	int		 n = 0;
-
-	for (;;) {
-		if (ioctl(fd, FIONREAD, &n) == -1)
-			return -1;
-		if (n >= want || (left = end - now_ms()) <= 0)
-			return n;
-		/* Nothing yet: sleep until something comes.  Some: the rest
-		 * is on its way, look again in a millisecond. */
-		if (n == 0)
-			(void)poll(&pfd, 1, (int)left);
-		usleep(1000);
-	}
 }
 
 /*
@@ -159,7 +92,7 @@ tcp_merges_sends(int family)
 	    send(c, "bb", 2, MSG_NOSIGNAL) == 2 &&
 	    send(c, "ccc", 3, MSG_NOSIGNAL) == 3,
 	    "tcp_merges_sends %s: send a, bb, ccc", fam);
-	is_int(wait_queued(s, 6), 6,
+	is_int(h_wait_queued(s, 6, WAIT_MS), 6,
 	    "tcp_merges_sends %s: all 6 bytes queued at the receiver", fam);
 	n = recv(s, buf, sizeof(buf) - 1, 0);
 	is_int(n, 6, "tcp_merges_sends %s: ONE recv returns all 6 bytes", fam);
@@ -182,13 +115,13 @@ tcp_short_read_keeps_rest(int family)
 	ok(send(c, "0123456789", 10, MSG_NOSIGNAL) == 10 &&
 	    shutdown(c, SHUT_WR) == 0,
 	    "tcp_short_read_keeps_rest %s: send 10 bytes, then FIN", fam);
-	is_int(wait_queued(s, 10), 10,
+	is_int(h_wait_queued(s, 10, WAIT_MS), 10,
 	    "tcp_short_read_keeps_rest %s: 10 bytes queued", fam);
 	n = recv(s, buf, 4, 0);
 	is_int(n, 4, "tcp_short_read_keeps_rest %s: recv of 4 returns 4", fam);
 	buf[n > 0 ? n : 0] = '\0';
 	is_str(buf, "0123", "tcp_short_read_keeps_rest %s: the first 4", fam);
-	is_int(wait_queued(s, 6), 6,
+	is_int(h_wait_queued(s, 6, WAIT_MS), 6,
 	    "tcp_short_read_keeps_rest %s: 6 bytes still queued", fam);
 	n = recv(s, buf, sizeof(buf) - 1, 0);
 	is_int(n, 6, "tcp_short_read_keeps_rest %s: next recv returns 6",
@@ -252,7 +185,7 @@ tcp_sendto_is_send(int family)
 	tcp_pair(family, &c, &s);
 	is_int(sendto(c, "ping", 4, MSG_NOSIGNAL, NULL, 0), 4,
 	    "tcp_sendto_is_send %s: sendto with no address sends", fam);
-	is_int(wait_queued(s, 4), 4,
+	is_int(h_wait_queued(s, 4, WAIT_MS), 4,
 	    "tcp_sendto_is_send %s: 4 bytes arrive", fam);
 	n = recvfrom(s, buf, sizeof(buf) - 1, 0, (struct sockaddr *)&from,
 	    &fromlen);
@@ -317,7 +250,7 @@ have_ipv6(void)
 		diag("no IPv6 socket: %s", strerror(errno));
 		return 0;
 	}
-	loopback(AF_INET6, &ss, &len);
+	h_loopback(AF_INET6, &ss, &len);
 	if ((r = bind(fd, (struct sockaddr *)&ss, len)) == -1)
 		diag("cannot bind [::1]:0: %s", strerror(errno));
 	close(fd);

@@ -34,7 +34,7 @@
 #include "tap.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
-#define HOLD_MS		15000	/* for the held ones to be served, scaled */
+#define HOLD_WAIT	((int)h_ms(15000))	/* for the held to be served */
 #define MAXMODELS	16
 #define MAXCONN		5	/* --max-conns */
 #define NEXTRA		20	/* clients beyond it */
@@ -78,204 +78,6 @@ valid(const char *buf, ssize_t n)
 	return h_stamp_near(buf, n, (long long)time(NULL));
 }
 
-/* The address text (IPv4 or IPv6) and port, in ss; returns its length. */
-static socklen_t
-addr_of(const char *text, int port, struct sockaddr_storage *ss)
-{
-	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof *ss);
-	if (strchr(text, ':') != NULL) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(port);
-		if (inet_pton(AF_INET6, text, &sin6->sin6_addr) != 1)
-			bail("a bad IPv6 address in the test");
-		return sizeof *sin6;
-	}
-	sin->sin_family = AF_INET;
-	sin->sin_port = htons(port);
-	if (inet_pton(AF_INET, text, &sin->sin_addr) != 1)
-		bail("a bad IPv4 address in the test");
-	return sizeof *sin;
-}
-
-/* A client connection and what became of it. */
-enum { C_WAIT, C_EOF, C_ERR };
-struct client {
-	int	 fd;
-	int	 state;
-	int	 err;		/* errno, in C_ERR */
-	size_t	 got;
-	char	 buf[128];
-};
-
-/*
- * Connect to l from src (NULL: the kernel's choice), without waiting.
- * With hold set, wait for the handshake and send one byte, which the
- * daemon will find when it drains, and so keep the connection.
- */
-static void
-client_open(struct client *c, const struct h_listener *l, const char *src,
-    int hold)
-{
-	struct sockaddr_storage	 ss;
-	struct pollfd		 pfd;
-	socklen_t		 len;
-
-	memset(c, 0, sizeof *c);
-	c->state = C_ERR;
-	c->fd = socket(l->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0);
-	if (c->fd == -1) {
-		c->err = errno;
-		return;
-	}
-	if (src != NULL) {
-		len = addr_of(src, 0, &ss);
-		if (bind(c->fd, (struct sockaddr *)&ss, len) == -1) {
-			c->err = errno;
-			return;
-		}
-	}
-	if (connect(c->fd, (const struct sockaddr *)&l->ss, l->sslen) == -1 &&
-	    errno != EINPROGRESS) {
-		c->err = errno;
-		return;
-	}
-	c->state = C_WAIT;
-	if (!hold)
-		return;
-	pfd.fd = c->fd;
-	pfd.events = POLLOUT;
-	if (poll(&pfd, 1, H_ASK_MS) != 1 ||
-	    send(c->fd, "x", 1, MSG_NOSIGNAL) != 1) {
-		c->state = C_ERR;
-		c->err = errno ? errno : ETIMEDOUT;
-	}
-}
-
-/* Read what the waiting clients get until each ends, or ms pass. */
-static void
-client_wait(struct client *c, int n, int ms)
-{
-	struct pollfd	 pfd[64];
-	long long	 deadline = h_now_ms() + ms;
-	ssize_t		 r;
-	int		 i, left, idx[64];
-
-	for (;;) {
-		for (i = left = 0; i < n && left < 64; i++)
-			if (c[i].state == C_WAIT) {
-				pfd[left].fd = c[i].fd;
-				pfd[left].events = POLLIN;
-				idx[left++] = i;
-			}
-		if (left == 0 || h_now_ms() >= deadline)
-			return;
-		if (poll(pfd, (nfds_t)left, 50) == -1 && errno != EINTR)
-			return;
-		for (i = 0; i < left; i++) {
-			struct client	*k = &c[idx[i]];
-
-			if (pfd[i].revents == 0)
-				continue;
-			r = recv(k->fd, k->buf + k->got, sizeof k->buf - k->got,
-			    MSG_DONTWAIT);
-			if (r > 0 && (k->got += (size_t)r) < sizeof k->buf)
-				continue;
-			if (r == 0)
-				k->state = C_EOF;
-			else if (r == -1 && errno != EAGAIN && errno != EINTR) {
-				k->state = C_ERR;
-				k->err = errno;
-			} else if (r > 0) {
-				k->state = C_ERR;	/* far too much */
-				k->err = EMSGSIZE;
-			}
-		}
-	}
-}
-
-static int
-served(const struct client *c)
-{
-	return c->state == C_EOF && valid(c->buf, (ssize_t)c->got);
-}
-
-/* Closed before a byte came: EOF, or a reset. */
-static int
-refused(const struct client *c)
-{
-	return c->got == 0 && (c->state == C_EOF ||
-	    (c->state == C_ERR && c->err == ECONNRESET));
-}
-
-static const char *
-what(const struct client *c)
-{
-	static char	 s[64];
-
-	if (c->state == C_WAIT)
-		snprintf(s, sizeof s, "still waiting, %zu bytes", c->got);
-	else if (c->state == C_ERR)
-		snprintf(s, sizeof s, "%s after %zu bytes", strerror(c->err),
-		    c->got);
-	else
-		snprintf(s, sizeof s, "EOF after %zu bytes%s", c->got,
-		    valid(c->buf, (ssize_t)c->got) ? ", valid" : "");
-	return s;
-}
-
-static void
-client_close(struct client *c, int n)
-{
-	int	 i;
-
-	for (i = 0; i < n; i++)
-		if (c[i].fd > 0) {
-			close(c[i].fd);
-			c[i].fd = -1;
-		}
-}
-
-/* One client from src, to the end: whether it was served. */
-static int
-ask(const struct h_listener *l, const char *src, struct client *c)
-{
-	client_open(c, l, src, 0);
-	client_wait(c, 1, H_ASK_MS);
-	client_close(c, 1);
-	return served(c);
-}
-
-/* Ask until served, for at most ms: a place is given back a moment late. */
-static int
-ask_until_served(const struct h_listener *l, const char *src, int ms,
-    struct client *c)
-{
-	long long	 deadline = h_now_ms() + ms;
-
-	while (!ask(l, src, c) && h_now_ms() < deadline)
-		h_nap(50);
-	return served(c);
-}
-
-/*
- * The counter, asked again for a while until it reaches want: a count
- * may be added just after the client saw its end.
- */
-static long long
-counter_at_least(struct h_daemon *d, const char *name, long long want)
-{
-	long long	 deadline = h_now_ms() + H_ASK_MS, v;
-
-	while ((v = h_daemon_counter(d, name)) >= 0 && v < want &&
-	    h_now_ms() < deadline)
-		h_nap(100);
-	return v;
-}
-
 static int
 start(struct h_daemon *d, const char *model, int nlisten,
     const char *const extra[])
@@ -312,26 +114,6 @@ find(const struct h_daemon *d, const char *transport, const char *addr)
 }
 
 /*
- * Hold n connections from src: each is served (the daemon answered
- * within its limits) and then kept.  Returns how many were served.
- */
-static int
-hold(struct client *c, int n, const struct h_listener *l, const char *src)
-{
-	int	 i, good = 0;
-
-	for (i = 0; i < n; i++)
-		client_open(&c[i], l, src, 1);
-	client_wait(c, n, (int)h_ms(HOLD_MS));
-	for (i = 0; i < n; i++)
-		if (served(&c[i]))
-			good++;
-		else
-			diag("held client %d: %s", i, what(&c[i]));
-	return good;
-}
-
-/*
  * --max-conns 5: five held, then twenty more are each closed at once,
  * without a byte, and counted; once the five go, a newcomer is served.
  */
@@ -342,7 +124,7 @@ case_max_conns(const char *model)
 	    "--limit-loopback", "--delay", "500", "--linger", "30000",
 	    "-w", "8", "--min-spare", "1", "--max-spare", "8",
 	    "-l", "tcp:127.0.0.1:0/stamp", NULL };
-	struct client		 held[MAXCONN], more[NEXTRA], c;
+	struct h_client		 held[MAXCONN], more[NEXTRA], c;
 	struct h_daemon		 d;
 	const struct h_listener	*l;
 	int			 i, nref = 0, nserved = 0, told = 0;
@@ -350,31 +132,31 @@ case_max_conns(const char *model)
 	if (start(&d, model, 1, extra) == -1)
 		return;
 	l = find(&d, "tcp", "127.0.0.1");
-	is_int(hold(held, MAXCONN, l, NULL), MAXCONN,
+	is_int(h_cl_hold_n(held, MAXCONN, l, NULL, HOLD_WAIT), MAXCONN,
 	    "%s: --max-conns %d: %d clients served and held", model, MAXCONN,
 	    MAXCONN);
 	for (i = 0; i < NEXTRA; i++)
-		client_open(&more[i], l, NULL, 0);
-	client_wait(more, NEXTRA, 2 * H_ASK_MS);
+		h_cl_open(&more[i], l, NULL);
+	h_cl_wait(more, NEXTRA, 2 * H_ASK_MS);
 	for (i = 0; i < NEXTRA; i++) {
-		if (refused(&more[i]))
+		if (h_cl_refused(&more[i]))
 			nref++;
 		else if (!told++)
 			diag("client %d beyond the limit: %s", i,
-			    what(&more[i]));
+			    h_cl_what(&more[i], "stamp"));
 		nserved += more[i].got > 0;
 	}
-	client_close(more, NEXTRA);
+	h_cl_close(more, NEXTRA);
 	is_int(nref, NEXTRA, "%s: the %d beyond them are closed at once, "
 	    "without a byte", model, NEXTRA);
 	is_int(nserved, 0, "%s: none of them got a reply", model);
-	is_int(counter_at_least(&d, "limited", NEXTRA), NEXTRA,
+	is_int(h_counter_at_least(&d, "limited", NEXTRA, H_ASK_MS), NEXTRA,
 	    "%s: stats: limited %d", model, NEXTRA);
 
-	client_close(held, MAXCONN);
-	if (!ok(ask_until_served(l, NULL, 2 * H_ASK_MS, &c),
+	h_cl_close(held, MAXCONN);
+	if (!ok(h_cl_ask_until(l, NULL, &c, 2 * H_ASK_MS),
 	    "%s: once the held ones close, a newcomer is served", model))
-		diag("it got: %s", what(&c));
+		diag("it got: %s", h_cl_what(&c, "stamp"));
 	stop(&d, model, "--max-conns");
 }
 
@@ -394,7 +176,7 @@ case_per_ip(const char *model)
 	    "--limit-loopback", "--delay", "500", "--linger", "30000",
 	    "-w", "8", "--min-spare", "1", "--max-spare", "8",
 	    "-l", "tcp:127.0.0.1:0/stamp", "-l", "tcp:[::1]:0/stamp", NULL };
-	struct client		 h4[PERIP], h6[PERIP], c, other;
+	struct h_client		 h4[PERIP], h6[PERIP], c, other;
 	struct h_daemon		 d;
 	const struct h_listener	*l4, *l6 = NULL;
 	long long		 want = 1;
@@ -405,45 +187,45 @@ case_per_ip(const char *model)
 	l4 = find(&d, "tcp", "127.0.0.1");
 	if (have_ipv6)
 		l6 = find(&d, "tcp", "::1");
-	is_int(hold(h4, PERIP, l4, "127.0.0.1"), PERIP,
+	is_int(h_cl_hold_n(h4, PERIP, l4, "127.0.0.1", HOLD_WAIT), PERIP,
 	    "%s: --per-ip %d: %d clients of 127.0.0.1 served and held", model,
 	    PERIP, PERIP);
 	if (have_ipv6)
-		is_int(hold(h6, PERIP, l6, "::1"), PERIP,
+		is_int(h_cl_hold_n(h6, PERIP, l6, "::1", HOLD_WAIT), PERIP,
 		    "%s: --per-ip %d: %d clients of ::1 served and held",
 		    model, PERIP, PERIP);
 	else
 		skip("no IPv6 loopback here");
 
-	client_open(&c, l4, "127.0.0.1", 0);
-	client_wait(&c, 1, H_ASK_MS);
-	client_close(&c, 1);
-	if (!ok(refused(&c), "%s: a third client of 127.0.0.1 is closed at "
-	    "once, without a byte", model))
-		diag("it got: %s", what(&c));
-	if (!ok(ask(l4, "127.0.0.5", &other), "%s: meanwhile 127.0.0.5 is "
-	    "served", model))
-		diag("it got: %s", what(&other));
+	h_cl_open(&c, l4, "127.0.0.1");
+	h_cl_wait(&c, 1, H_ASK_MS);
+	h_cl_close(&c, 1);
+	if (!ok(h_cl_refused(&c), "%s: a third client of 127.0.0.1 is "
+	    "closed at once, without a byte", model))
+		diag("it got: %s", h_cl_what(&c, "stamp"));
+	if (!ok(h_cl_ask(l4, "127.0.0.5", &other, H_ASK_MS), "%s: meanwhile "
+	    "127.0.0.5 is served", model))
+		diag("it got: %s", h_cl_what(&other, "stamp"));
 	if (have_ipv6) {
-		client_open(&c, l6, "::1", 0);
-		client_wait(&c, 1, H_ASK_MS);
-		client_close(&c, 1);
-		if (!ok(refused(&c), "%s: a third client of ::1 is closed at "
-		    "once, without a byte", model))
-			diag("it got: %s", what(&c));
+		h_cl_open(&c, l6, "::1");
+		h_cl_wait(&c, 1, H_ASK_MS);
+		h_cl_close(&c, 1);
+		if (!ok(h_cl_refused(&c), "%s: a third client of ::1 is "
+		    "closed at once, without a byte", model))
+			diag("it got: %s", h_cl_what(&c, "stamp"));
 		want++;
 	} else
 		skip("no IPv6 loopback here");
-	is_int(counter_at_least(&d, "limited", want), want,
+	is_int(h_counter_at_least(&d, "limited", want, H_ASK_MS), want,
 	    "%s: stats: limited %lld", model, want);
 
-	client_close(h4, 1);
-	if (!ok(ask_until_served(l4, "127.0.0.1", 2 * H_ASK_MS, &c),
+	h_cl_close(h4, 1);
+	if (!ok(h_cl_ask_until(l4, "127.0.0.1", &c, 2 * H_ASK_MS),
 	    "%s: one of 127.0.0.1 closes: the next of it is served", model))
-		diag("it got: %s", what(&c));
-	client_close(h4 + 1, PERIP - 1);
+		diag("it got: %s", h_cl_what(&c, "stamp"));
+	h_cl_close(h4 + 1, PERIP - 1);
 	if (have_ipv6)
-		client_close(h6, PERIP);
+		h_cl_close(h6, PERIP);
 	stop(&d, model, "--per-ip");
 }
 
@@ -458,7 +240,7 @@ case_rate(const char *model)
 	static const char *const extra[] = { "--rate", "5",
 	    "--limit-loopback", "-w", "4", "--min-spare", "1",
 	    "--max-spare", "8", "-l", "tcp:127.0.0.1:0/stamp", NULL };
-	struct client		 c[NBURST];
+	struct h_client		 c[NBURST];
 	struct h_daemon		 d;
 	const struct h_listener	*l;
 	long long		 t0, ms, most;
@@ -469,18 +251,18 @@ case_rate(const char *model)
 	l = find(&d, "tcp", "127.0.0.1");
 	t0 = h_now_ms();
 	for (i = 0; i < NBURST; i++)
-		client_open(&c[i], l, NULL, 0);
-	client_wait(c, NBURST, 2 * H_ASK_MS);
+		h_cl_open(&c[i], l, NULL);
+	h_cl_wait(c, NBURST, 2 * H_ASK_MS);
 	ms = h_now_ms() - t0;
 	for (i = 0; i < NBURST; i++) {
-		if (served(&c[i]))
+		if (h_cl_served(&c[i], "stamp"))
 			good++;
-		else if (refused(&c[i]))
+		else if (h_cl_refused(&c[i]))
 			nref++;
 		else if (!other++)
-			diag("client %d: %s", i, what(&c[i]));
+			diag("client %d: %s", i, h_cl_what(&c[i], "stamp"));
 	}
-	client_close(c, NBURST);
+	h_cl_close(c, NBURST);
 	/* Whatever the bucket gained while the burst lasted, and one. */
 	most = RATE + RATE * ms / 1000 + 1;
 	diag("%s: %d served, %d refused in %lld ms", model, good, nref, ms);
@@ -490,7 +272,7 @@ case_rate(const char *model)
 	    good);
 	ok(good <= most, "%s: at most %lld served in %lld ms (%d)", model,
 	    most, ms, good);
-	is_int(counter_at_least(&d, "limited", nref), nref,
+	is_int(h_counter_at_least(&d, "limited", nref, H_ASK_MS), nref,
 	    "%s: stats: limited %d", model, nref);
 
 	/*
@@ -499,7 +281,7 @@ case_rate(const char *model)
 	 */
 	h_nap(h_ms(REFILL_MS));
 	for (i = 0; i < RATE; i++)
-		later += ask(l, NULL, &c[0]);
+		later += h_cl_ask(l, NULL, &c[0], H_ASK_MS);
 	is_int(later, RATE, "%s: a second later, %d more are served", model,
 	    RATE);
 	stop(&d, model, "--rate");
@@ -568,10 +350,11 @@ case_udp_rate(const char *model)
 	    UDPRATE, got);
 	ok(got <= most, "%s: at most %lld answered in %lld ms (%d)", model,
 	    most, tlast - t0, got);
-	is_int(counter_at_least(&d, "limited", NDGRAM - got), NDGRAM - got,
+	is_int(h_counter_at_least(&d, "limited", NDGRAM - got, H_ASK_MS),
+	    NDGRAM - got,
 	    "%s: stats: limited %d", model, NDGRAM - got);
 
-	addr_of("127.0.0.5", 0, &ss);
+	h_addr("127.0.0.5", 0, &ss);
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	n = -1;
 	if (fd != -1 && bind(fd, (struct sockaddr *)&ss,
@@ -599,7 +382,7 @@ udp_from(int port, const struct h_listener *l)
 	socklen_t		 len;
 	int			 fd, one = 1;
 
-	len = addr_of("127.0.0.6", port, &ss);
+	len = h_addr("127.0.0.6", port, &ss);
 	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
 		return -1;
 	/* Another daemon may have *:port: ours is a more specific bind. */
@@ -628,7 +411,7 @@ send_from_port0(const struct h_listener *l)
 	if ((fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_UDP)) ==
 	    -1)
 		return -1;
-	len = addr_of("127.0.0.6", 0, &ss);
+	len = h_addr("127.0.0.6", 0, &ss);
 	memset(&uh, 0, sizeof uh);
 	uh.uh_sport = htons(0);
 	uh.uh_dport = htons(l->port);
@@ -694,7 +477,7 @@ case_dropped(const char *model)
 	    sizeof buf, H_ASK_MS);
 	ok(valid(buf, n), "%s: a datagram from another port is answered",
 	    model);
-	is_int(counter_at_least(&d, "dropped", sent), sent,
+	is_int(h_counter_at_least(&d, "dropped", sent, H_ASK_MS), sent,
 	    "%s: stats: dropped %d", model, sent);
 	stop(&d, model, "dropped datagrams");
 }

@@ -206,21 +206,6 @@ cpu_ticks(pid_t pid)
 	return sum;
 }
 
-/* Whether pid is gone, not even a zombie, waiting at most ms. */
-static int
-gone(pid_t pid, int ms)
-{
-	long long	 deadline = h_now_ms() + ms;
-
-	for (;;) {
-		if (kill(pid, 0) == -1 && errno == ESRCH)
-			return 1;
-		if (h_now_ms() >= deadline)
-			return 0;
-		h_nap(20);
-	}
-}
-
 static int
 member(pid_t pid, const pid_t *set, int n)
 {
@@ -376,166 +361,6 @@ queues(const char *table, int port, char *buf, size_t len)
 	fclose(f);
 }
 
-/*
- * Clients: TCP connections and what became of them.
- */
-
-enum { C_WAIT, C_EOF, C_ERR };
-struct client {
-	int	 fd;
-	int	 state;
-	int	 err;		/* errno, in C_ERR */
-	size_t	 got;
-	char	 buf[64];
-};
-
-/* Connect to l without waiting. */
-static void
-cl_open(struct client *c, const struct h_listener *l)
-{
-	memset(c, 0, sizeof *c);
-	c->state = C_WAIT;
-	if ((c->fd = h_dial_nb((const struct sockaddr *)&l->ss, l->sslen)) ==
-	    -1) {
-		c->state = C_ERR;
-		c->err = errno;
-	}
-}
-
-/* Wait at most ms for the handshake; 0 or -1 (and the client ends). */
-static int
-cl_connected(struct client *c, int ms)
-{
-	struct pollfd	 pfd = { c->fd, POLLOUT, 0 };
-	socklen_t	 len = sizeof c->err;
-	int		 r;
-
-	if (c->state != C_WAIT)
-		return -1;
-	while ((r = poll(&pfd, 1, ms)) == -1 && errno == EINTR)
-		;
-	if (r != 1) {
-		c->state = C_ERR;
-		c->err = ETIMEDOUT;
-		return -1;
-	}
-	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &c->err, &len) == -1 ||
-	    c->err != 0) {
-		c->state = C_ERR;
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * Connect and send a byte: the daemon drains it after the reply and keeps
- * the connection until we close, or --linger runs out.  It waits the
- * delay (HOLD_DELAY) before its reply, so the byte is there first.
- */
-static void
-cl_hold(struct client *c, const struct h_listener *l)
-{
-	cl_open(c, l);
-	if (cl_connected(c, ASK_MS) == -1)
-		return;
-	if (send(c->fd, "x", 1, MSG_NOSIGNAL) != 1) {
-		c->state = C_ERR;
-		c->err = errno;
-	}
-}
-
-/* Read until each waiting client ends (EOF, error, too much), at most ms. */
-static void
-cl_wait(struct client *c, int n, int ms)
-{
-	struct pollfd	 pfd[MAXCLIENT];
-	long long	 deadline = h_now_ms() + ms;
-	ssize_t		 r;
-	int		 i, left, idx[MAXCLIENT];
-
-	for (;;) {
-		for (i = left = 0; i < n && left < MAXCLIENT; i++)
-			if (c[i].state == C_WAIT) {
-				pfd[left].fd = c[i].fd;
-				pfd[left].events = POLLIN;
-				idx[left++] = i;
-			}
-		if (left == 0 || h_now_ms() >= deadline)
-			return;
-		if (poll(pfd, (nfds_t)left, 20) == -1 && errno != EINTR)
-			return;
-		for (i = 0; i < left; i++) {
-			struct client	*k = &c[idx[i]];
-
-			if (pfd[i].revents == 0)
-				continue;
-			r = recv(k->fd, k->buf + k->got, sizeof k->buf - k->got,
-			    MSG_DONTWAIT);
-			if (r > 0 && (k->got += (size_t)r) < sizeof k->buf)
-				continue;
-			if (r == 0)
-				k->state = C_EOF;
-			else if (r == -1 && errno != EAGAIN && errno != EINTR) {
-				k->state = C_ERR;
-				k->err = errno;
-			} else if (r > 0) {
-				k->state = C_ERR;	/* far too much */
-				k->err = EMSGSIZE;
-			}
-		}
-	}
-}
-
-/* A whole, fresh reply of proto, then EOF. */
-static int
-cl_served(const struct client *c, const char *proto)
-{
-	char	 why[128];
-
-	return c->state == C_EOF && h_check_reply(proto, c->buf,
-	    (ssize_t)c->got, why, sizeof why);
-}
-
-/* Closed before a byte came: EOF, or a reset. */
-static int
-cl_refused(const struct client *c)
-{
-	return c->got == 0 && (c->state == C_EOF ||
-	    (c->state == C_ERR && c->err == ECONNRESET));
-}
-
-static const char *
-cl_what(const struct client *c, const char *proto)
-{
-	static char	 s[160];
-	char		 why[128];
-
-	if (c->state == C_WAIT)
-		snprintf(s, sizeof s, "no end yet, %zu bytes", c->got);
-	else if (c->state == C_ERR)
-		snprintf(s, sizeof s, "%s after %zu bytes", strerror(c->err),
-		    c->got);
-	else if (c->got > 0 && !h_check_reply(proto, c->buf,
-	    (ssize_t)c->got, why, sizeof why))
-		snprintf(s, sizeof s, "EOF after %zu bytes, %s", c->got, why);
-	else
-		snprintf(s, sizeof s, "EOF after %zu bytes%s", c->got,
-		    c->got > 0 ? ", a whole reply" : "");
-	return s;
-}
-
-static void
-cl_close(struct client *c, int n)
-{
-	int	 i;
-
-	for (i = 0; i < n; i++)
-		if (c[i].fd > 0) {
-			close(c[i].fd);
-			c[i].fd = -1;
-		}
-}
-
 /* A socket's TCP state and ports, for a diagnostic. */
 static const char *
 tcp_state(int fd)
@@ -555,118 +380,6 @@ tcp_state(int fd)
 	snprintf(s, sizeof s, "tcp state %u, port %d to %d", ti.tcpi_state,
 	    ntohs(me.sin_port), ntohs(peer.sin_port));
 	return s;
-}
-
-/* One client from connect to EOF: whether it was served. */
-static int
-cl_ask(const struct h_listener *l, struct client *c, int ms)
-{
-	cl_open(c, l);
-	cl_wait(c, 1, ms);
-	cl_close(c, 1);
-	return cl_served(c, l->proto);
-}
-
-/* Ask until served, at most ms: a place comes back a moment late. */
-static int
-cl_ask_until(const struct h_listener *l, struct client *c, int ms)
-{
-	long long	 deadline = h_now_ms() + ms;
-
-	while (!cl_ask(l, c, ASK_MS) && h_now_ms() < deadline)
-		h_nap(50);
-	return cl_served(c, l->proto);
-}
-
-/* n held clients, each waited for until served (or not); how many were. */
-static int
-cl_hold_n(struct client *c, int n, const struct h_listener *l, int ms)
-{
-	int	 i, good = 0;
-
-	for (i = 0; i < n; i++)
-		cl_hold(&c[i], l);
-	cl_wait(c, n, ms);
-	for (i = 0; i < n; i++)
-		if (cl_served(&c[i], l->proto))
-			good++;
-		else
-			diag("%s: %s: held client %d: %s", cur_model, cur_row,
-			    i, cl_what(&c[i], l->proto));
-	return good;
-}
-
-/* A UDP socket connected to l, or -1. */
-static int
-udp_open(const struct h_listener *l)
-{
-	int	 fd;
-
-	fd = socket(l->ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0);
-	if (fd == -1)
-		return -1;
-	if (connect(fd, (const struct sockaddr *)&l->ss, l->sslen) == -1) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* One datagram on fd within ms: its length, or -1. */
-static ssize_t
-udp_recv(int fd, char *buf, size_t len, int ms)
-{
-	struct pollfd	 pfd = { fd, POLLIN, 0 };
-	long long	 deadline = h_now_ms() + ms;
-	ssize_t		 n;
-	long long	 left;
-
-	for (;;) {
-		n = recv(fd, buf, len, MSG_DONTWAIT);
-		if (n >= 0 || (errno != EAGAIN && errno != EINTR))
-			return n;
-		if ((left = deadline - h_now_ms()) <= 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		poll(&pfd, 1, (int)left);
-	}
-}
-
-/*
- * The counter, asked again for a while until it reaches want: a count
- * may be added just after the client saw its end.
- */
-static long long
-counter_at_least(struct h_daemon *d, const char *name, long long want)
-{
-	long long	 deadline = h_now_ms() + ASK_MS, v;
-
-	while ((v = h_daemon_counter(d, name)) >= 0 && v < want &&
-	    h_now_ms() < deadline)
-		h_nap(100);
-	return v;
-}
-
-/*
- * Wait at most ms for pid to exit, without reaping it (h_daemon_stop
- * reaps it and says how it ended).  Returns 1 once it has exited.
- */
-static int
-exited_within(pid_t pid, int ms)
-{
-	long long	 deadline = h_now_ms() + ms;
-	siginfo_t	 si;
-
-	do {
-		memset(&si, 0, sizeof si);
-		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG |
-		    WNOWAIT) == 0 && si.si_pid == pid)
-			return 1;
-		h_nap(10);
-	} while (h_now_ms() < deadline);
-	return 0;
 }
 
 /*
@@ -880,7 +593,7 @@ row_reuseport(void)
 static void
 hold_row(const char *const extra[], int nhold, const char *what)
 {
-	struct client		 held[4], c;
+	struct h_client		 held[4], c;
 	struct h_daemon		 d;
 	const struct h_listener	*l;
 	long long		 before, after;
@@ -890,21 +603,21 @@ hold_row(const char *const extra[], int nhold, const char *what)
 		return;
 	l = h_daemon_find(&d, "tcp", "stamp");
 	before = h_daemon_counter(&d, "limited");
-	good = cl_hold_n(held, nhold, l, ASK_MS);
+	good = h_cl_hold_n(held, nhold, l, NULL, ASK_MS);
 	rok(good == nhold, "%d of %d clients served and held open", good,
 	    nhold);
-	cl_open(&c, l);
-	cl_wait(&c, 1, ASK_MS);
-	cl_close(&c, 1);
-	after = counter_at_least(&d, "limited", before + 1);
-	if (!rok(cl_refused(&c) && after == before + 1, "%s: closed without "
-	    "a reply (%s), limited %lld -> %lld", what, cl_what(&c, "stamp"),
+	h_cl_open(&c, l, NULL);
+	h_cl_wait(&c, 1, ASK_MS);
+	h_cl_close(&c, 1);
+	after = h_counter_at_least(&d, "limited", before + 1, ASK_MS);
+	if (!rok(h_cl_refused(&c) && after == before + 1, "%s: closed without "
+	    "a reply (%s), limited %lld -> %lld", what, h_cl_what(&c, "stamp"),
 	    before, after))
 		diag_log(&d, 10);
-	cl_close(held, nhold);
-	if (!rok(cl_ask_until(l, &c, ASK_MS), "once the %d held close, a "
-	    "new client is served", nhold))
-		diag("  it got: %s", cl_what(&c, "stamp"));
+	h_cl_close(held, nhold);
+	if (!rok(h_cl_ask_until(l, NULL, &c, ASK_MS), "once the %d held "
+	    "close, a new client is served", nhold))
+		diag("  it got: %s", h_cl_what(&c, "stamp"));
 	stop(&d);
 }
 
@@ -935,7 +648,7 @@ row_rate(void)
 {
 	static const char *const extra[] = { "--rate", "2",
 	    "--limit-loopback", "-l", "tcp:127.0.0.1:0/stamp", NULL };
-	struct client		 c[6];
+	struct h_client		 c[6];
 	struct h_daemon		 d;
 	const struct h_listener	*l;
 	long long		 t0, ms, most, limited;
@@ -946,19 +659,19 @@ row_rate(void)
 	l = h_daemon_find(&d, "tcp", "stamp");
 	t0 = h_now_ms();
 	for (i = 0; i < 6; i++)
-		cl_open(&c[i], l);
-	cl_wait(c, 6, ASK_MS);
+		h_cl_open(&c[i], l, NULL);
+	h_cl_wait(c, 6, ASK_MS);
 	ms = h_now_ms() - t0;
 	for (i = 0; i < 6; i++)
-		if (cl_served(&c[i], "stamp"))
+		if (h_cl_served(&c[i], "stamp"))
 			good++;
-		else if (cl_refused(&c[i]))
+		else if (h_cl_refused(&c[i]))
 			nref++;
 		else if (other++ == 0)
-			diag("  client %d: %s", i, cl_what(&c[i], "stamp"));
-	cl_close(c, 6);
+			diag("  client %d: %s", i, h_cl_what(&c[i], "stamp"));
+	h_cl_close(c, 6);
 	most = 2 + 2 * ms / 1000 + 1;
-	limited = counter_at_least(&d, "limited", nref);
+	limited = h_counter_at_least(&d, "limited", nref, ASK_MS);
 	rok(other == 0 && good >= 2 && good <= most && limited == nref,
 	    "%d of 6 answered (2 to %lld in %lld ms), %d closed without a "
 	    "reply, %d otherwise; limited %lld", good, most, ms, nref, other,
@@ -988,7 +701,7 @@ row_udp_rate(void)
 	if (start(&d, 1, extra) == -1)
 		return;
 	l = h_daemon_find(&d, "udp", "stamp");
-	if ((fd = udp_open(l)) == -1)
+	if ((fd = h_udp_open(l)) == -1)
 		bail("a UDP socket");
 	t0 = tlast = h_now_ms();
 	for (i = 0; i < 20; i++)
@@ -997,7 +710,7 @@ row_udp_rate(void)
 	deadline = h_now_ms() + 2 * QUIET_MS;
 	while (got + bad < sent && h_now_ms() < deadline &&
 	    h_now_ms() - tlast < QUIET_MS / 2) {
-		if ((n = udp_recv(fd, buf, sizeof buf, 20)) < 0)
+		if ((n = h_udp_recv(fd, buf, sizeof buf, 20)) < 0)
 			continue;
 		tlast = h_now_ms();
 		if (h_check_reply("stamp", buf, n, why, sizeof why))
@@ -1006,7 +719,7 @@ row_udp_rate(void)
 			bad++;
 	}
 	most = 3 + 3 * (tlast - t0) / 1000 + 1;
-	limited = counter_at_least(&d, "limited", sent - got - bad);
+	limited = h_counter_at_least(&d, "limited", sent - got - bad, ASK_MS);
 	rok(sent == 20 && bad == 0 && got >= 3 && got <= most &&
 	    limited == sent - got, "%d of %d datagrams answered (3 to %lld in "
 	    "%lld ms), %d malformed; limited %lld", got, sent, most,
@@ -1016,7 +729,7 @@ row_udp_rate(void)
 		h_nap((long)wait);
 	n = -1;
 	if (send(fd, "", 0, MSG_NOSIGNAL) == 0)
-		n = udp_recv(fd, buf, sizeof buf, ASK_MS);
+		n = h_udp_recv(fd, buf, sizeof buf, ASK_MS);
 	rok(h_check_reply("stamp", buf, n, why, sizeof why), "a second "
 	    "later the same source is answered again%s%s", n < 0 ? ": " : "",
 	    n < 0 ? why : "");
@@ -1026,17 +739,17 @@ row_udp_rate(void)
 
 /* Connect, send what, read to the end: what came. */
 static void
-cl_send_wait(struct client *c, const struct h_listener *l, const char *what)
+cl_send_wait(struct h_client *c, const struct h_listener *l, const char *what)
 {
-	cl_open(c, l);
-	if (cl_connected(c, ASK_MS) == 0 &&
+	h_cl_open(c, l, NULL);
+	if (h_cl_connected(c, 1, ASK_MS) == 1 &&
 	    send(c->fd, what, strlen(what), MSG_NOSIGNAL) !=
 	    (ssize_t)strlen(what)) {
-		c->state = C_ERR;
+		c->state = H_CL_ERR;
 		c->err = errno;
 	}
-	cl_wait(c, 1, ASK_MS);
-	cl_close(c, 1);
+	h_cl_wait(c, 1, ASK_MS);
+	h_cl_close(c, 1);
 }
 
 /* 7. proxy: a PROXY header is taken and logged; garbage gets nothing. */
@@ -1047,7 +760,7 @@ row_proxy(void)
 	    "-l", "tcp:127.0.0.1:0/stamp+proxy", NULL };
 	struct h_daemon		 d;
 	const struct h_listener	*l;
-	struct client		 c;
+	struct h_client		 c;
 	long long		 deadline;
 	int			 logged, good;
 
@@ -1059,18 +772,18 @@ row_proxy(void)
 		return;
 	}
 	cl_send_wait(&c, l, "PROXY TCP4 192.0.2.1 192.0.2.2 1234 1937\r\n");
-	good = cl_served(&c, "stamp");
+	good = h_cl_served(&c, "stamp");
 	deadline = h_now_ms() + ASK_MS;
 	while (!(logged = h_count(h_daemon_log(&d),
 	    "Client:192.0.2.1:1234") > 0) && h_now_ms() < deadline)
 		h_nap(20);
 	if (!rok(good && logged, "a PROXY v1 header: served (%s), -v logs "
-	    "Client:192.0.2.1:1234 (%s)", cl_what(&c, "stamp"), logged ?
+	    "Client:192.0.2.1:1234 (%s)", h_cl_what(&c, "stamp"), logged ?
 	    "yes" : "no"))
 		diag_log(&d, 10);
 	cl_send_wait(&c, l, "GET / HTTP/1.0\r\n\r\n");
-	rok(cl_refused(&c), "garbage instead of a header: no reply (%s)",
-	    cl_what(&c, "stamp"));
+	rok(h_cl_refused(&c), "garbage instead of a header: no reply (%s)",
+	    h_cl_what(&c, "stamp"));
 	stop(&d);
 }
 
@@ -1120,7 +833,7 @@ row_sigterm_queue(void)
 	static const char *const extra[] = { "-w", "2",
 	    "-l", "tcp:127.0.0.1:0/stamp", "-l", "udp:127.0.0.1:0/stamp",
 	    NULL };
-	struct client		 c[NQ];
+	struct h_client		 c[NQ];
 	struct h_daemon		 d;
 	const struct h_listener	*lt, *lu;
 	pid_t			 kids[MAXKIDS];
@@ -1148,12 +861,12 @@ row_sigterm_queue(void)
 		return;
 	}
 	for (i = 0; i < NQ; i++) {
-		cl_open(&c[i], lt);
-		connected += cl_connected(&c[i], ASK_MS) == 0;
+		h_cl_open(&c[i], lt, NULL);
+		connected += h_cl_connected(&c[i], 1, ASK_MS);
 	}
 	q = h_accept_queue(lt->port);
 	for (i = 0; i < NQ; i++)
-		if ((ufd[i] = udp_open(lu)) != -1 &&
+		if ((ufd[i] = h_udp_open(lu)) != -1 &&
 		    send(ufd[i], "", 0, MSG_NOSIGNAL) != 0) {
 			close(ufd[i]);
 			ufd[i] = -1;
@@ -1165,19 +878,19 @@ row_sigterm_queue(void)
 	h_nap(T(100));
 	continue_stopped();
 
-	cl_wait(c, NQ, EXIT_MS);
+	h_cl_wait(c, NQ, EXIT_MS);
 	for (i = 0; i < NQ; i++)
-		if (cl_served(&c[i], "stamp"))
+		if (h_cl_served(&c[i], "stamp"))
 			good++;
 		else if (told++ < 3)
-			diag("  client %d: %s", i, cl_what(&c[i], "stamp"));
-	cl_close(c, NQ);
+			diag("  client %d: %s", i, h_cl_what(&c[i], "stamp"));
+	h_cl_close(c, NQ);
 	/* Gone, it sends no more: what came is in the sockets' queues. */
-	exited = exited_within(d.pid, EXIT_MS);
+	exited = h_exited_within(d.pid, EXIT_MS);
 	for (i = 0; i < NQ; i++) {
 		if (ufd[i] == -1)
 			continue;
-		n = udp_recv(ufd[i], buf, sizeof buf, exited ? 0 : QUIET_MS);
+		n = h_udp_recv(ufd[i], buf, sizeof buf, exited ? 0 : QUIET_MS);
 		ugood += h_check_reply("stamp", buf, n, why, sizeof why);
 		close(ufd[i]);
 	}
@@ -1213,7 +926,7 @@ row_sigterm_load(void)
 {
 	static const char *const extra[] = { "-w", "2",
 	    "-l", "tcp:127.0.0.1:0/stamp", NULL };
-	struct client		 c[NLOAD];
+	struct h_client		 c[NLOAD];
 	struct h_daemon		 d;
 	const struct h_listener	*l;
 	struct pollfd		 pfd[NLOAD];
@@ -1229,7 +942,7 @@ row_sigterm_load(void)
 		return;
 	l = h_daemon_find(&d, "tcp", "stamp");
 	for (i = 0; i < NLOAD; i++) {
-		cl_open(&c[i], l);
+		h_cl_open(&c[i], l, NULL);
 		poked[i] = 0;
 	}
 	t_term = h_now_ms() + T(300);
@@ -1246,14 +959,14 @@ row_sigterm_load(void)
 			t_gone = h_now_ms();
 		for (i = 0; t_gone > 0 && h_now_ms() > t_gone + QUIET_MS &&
 		    i < NLOAD; i++)
-			if (c[i].state == C_WAIT && !poked[i]) {
+			if (c[i].state == H_CL_WAIT && !poked[i]) {
 				poked[i] = 1;
 				send(c[i].fd, "x", 1, MSG_NOSIGNAL);
 			}
 		for (i = live = 0; i < NLOAD; i++) {
-			pfd[i].fd = c[i].state == C_WAIT ? c[i].fd : -1;
+			pfd[i].fd = c[i].state == H_CL_WAIT ? c[i].fd : -1;
 			pfd[i].events = POLLIN;
-			live += c[i].state == C_WAIT;
+			live += c[i].state == H_CL_WAIT;
 		}
 		if (live == 0 || h_now_ms() >= deadline)
 			break;
@@ -1269,29 +982,29 @@ row_sigterm_load(void)
 			if (r == -1 && (errno == EAGAIN || errno == EINTR))
 				continue;
 			if (r == 0)
-				c[i].state = C_EOF;
+				c[i].state = H_CL_EOF;
 			else {
-				c[i].state = C_ERR;
+				c[i].state = H_CL_ERR;
 				c[i].err = r > 0 ? EMSGSIZE : errno;
 			}
 			/* Sorted: served, never accepted, or a fault. */
-			if (cl_served(&c[i], "stamp"))
+			if (h_cl_served(&c[i], "stamp"))
 				whole++;
-			else if (c[i].got == 0 && c[i].state == C_ERR &&
+			else if (c[i].got == 0 && c[i].state == H_CL_ERR &&
 			    c[i].err == ECONNREFUSED)
 				refused++;
-			else if (c[i].got == 0 && c[i].state == C_ERR &&
+			else if (c[i].got == 0 && c[i].state == H_CL_ERR &&
 			    c[i].err == ECONNRESET) {
 				reset++;
 				lost += poked[i];
 			} else {
-				if (c[i].got == 0 && c[i].state == C_EOF)
+				if (c[i].got == 0 && c[i].state == H_CL_EOF)
 					dropped++;
 				else
 					cut++;
 				if (told++ < 3)
 					diag("  a client: %s",
-					    cl_what(&c[i], "stamp"));
+					    h_cl_what(&c[i], "stamp"));
 			}
 			close(c[i].fd);
 			c[i].fd = -1;
@@ -1299,23 +1012,23 @@ row_sigterm_load(void)
 			 * Anything but a reply: the listener is closed, and
 			 * its port may soon be another's.  This slot is done.
 			 */
-			if (!cl_served(&c[i], "stamp") || t_gone > 0)
+			if (!h_cl_served(&c[i], "stamp") || t_gone > 0)
 				continue;
-			cl_open(&c[i], l);
+			h_cl_open(&c[i], l, NULL);
 			poked[i] = 0;
-			if (c[i].state == C_ERR)
+			if (c[i].state == H_CL_ERR)
 				refused++;
 		}
 	}
 	for (i = 0; i < NLOAD; i++)
-		if (c[i].state == C_WAIT) {
+		if (c[i].state == H_CL_WAIT) {
 			hung++;
 			if (told++ < 3)
-				diag("  a client: %s, %s", cl_what(&c[i],
+				diag("  a client: %s, %s", h_cl_what(&c[i],
 				    "stamp"), tcp_state(c[i].fd));
 		}
-	cl_close(c, NLOAD);
-	exited = exited_within(d.pid, EXIT_MS);
+	h_cl_close(c, NLOAD);
+	exited = h_exited_within(d.pid, EXIT_MS);
 	if (dropped + cut + hung > 0)
 		diag_log(&d, 6);
 	status = h_daemon_stop(&d);
@@ -1343,7 +1056,7 @@ row_sigkill_worker(void)
 	static const char *const extra[] = { "--max-conns", "4", "--linger",
 	    "10000", "-D", HOLD_DELAY, "-w", "6", "--min-spare", "6",
 	    "--max-spare", "8", "-l", "tcp:127.0.0.1:0/stamp", NULL };
-	struct client		 held[2], four[4], fifth;
+	struct h_client		 held[2], four[4], fifth;
 	struct h_daemon		 d;
 	const struct h_listener	*l;
 	pid_t			 before[MAXKIDS], after[MAXKIDS], victims[2];
@@ -1355,7 +1068,7 @@ row_sigkill_worker(void)
 		return;
 	l = h_daemon_find(&d, "tcp", "stamp");
 	idle = settled_children(d.pid, SETTLE_MS);
-	good = cl_hold_n(held, 2, l, ASK_MS);
+	good = h_cl_hold_n(held, 2, l, NULL, ASK_MS);
 	nkids = children(d.pid, NULL, 0);
 	if (good < 2) {
 		rok(0, "2 clients served and held (%d)", good);
@@ -1381,8 +1094,8 @@ row_sigkill_worker(void)
 	for (i = 0; i < nv; i++)
 		kill(victims[i], SIGKILL);
 	for (i = reaped = 0; i < nv; i++)
-		reaped += gone(victims[i], SETTLE_MS);
-	cl_close(held, 2);
+		reaped += h_gone(victims[i], SETTLE_MS);
+	h_cl_close(held, 2);
 	/* Back to as many as it had idle at the start. */
 	deadline = h_now_ms() + SETTLE_MS;
 	while ((na = children(d.pid, NULL, 0)) < idle &&
@@ -1399,18 +1112,18 @@ row_sigkill_worker(void)
 	    "the start", nv, reaped, na, fresh, idle);
 
 	lim0 = h_daemon_counter(&d, "limited");
-	good = cl_hold_n(four, 4, l, 2 * ASK_MS);
-	cl_open(&fifth, l);
-	cl_wait(&fifth, 1, ASK_MS);
-	cl_close(&fifth, 1);
-	lim1 = counter_at_least(&d, "limited", lim0 + 1);
-	if (!rok(good == 4 && cl_refused(&fifth), "all 4 --max-conns places "
+	good = h_cl_hold_n(four, 4, l, NULL, 2 * ASK_MS);
+	h_cl_open(&fifth, l, NULL);
+	h_cl_wait(&fifth, 1, ASK_MS);
+	h_cl_close(&fifth, 1);
+	lim1 = h_counter_at_least(&d, "limited", lim0 + 1, ASK_MS);
+	if (!rok(good == 4 && h_cl_refused(&fifth), "all 4 --max-conns places "
 	    "back: %d of 4 held clients served, a fifth: %s (limited %lld -> "
-	    "%lld)", good, cl_what(&fifth, "stamp"), lim0, lim1))
+	    "%lld)", good, h_cl_what(&fifth, "stamp"), lim0, lim1))
 		diag_log(&d, 8);
-	cl_close(four, 4);
+	h_cl_close(four, 4);
 out:
-	cl_close(held, 2);
+	h_cl_close(held, 2);
 	stop(&d);
 }
 
@@ -1429,7 +1142,7 @@ row_emfile(void)
 {
 	static const char *const extra[] = { "-w", "2", "--linger", "5000",
 	    "-D", "20", "-l", "tcp:127.0.0.1:0/stamp", NULL };
-	struct client		 c[NFD], one;
+	struct h_client		 c[NFD], one;
 	struct h_daemon		 d;
 	const struct h_listener	*l;
 	struct rlimit		 rl, low;
@@ -1455,11 +1168,11 @@ row_emfile(void)
 		return;
 	l = h_daemon_find(&d, "tcp", "stamp");
 	for (i = 0; i < NFD; i++) {
-		cl_hold(&c[i], l);
-		held += c[i].state == C_WAIT;
+		h_cl_hold(&c[i], l, NULL, ASK_MS);
+		held += c[i].state == H_CL_WAIT;
 	}
 	/* The replies come while it can; then let it sit out of fds. */
-	cl_wait(c, NFD, T(300));
+	h_cl_wait(c, NFD, T(300));
 	t0 = h_now_ms();
 	c0 = cpu_ticks(d.pid);
 	h_nap(1000);
@@ -1479,10 +1192,10 @@ row_emfile(void)
 	rok(cpu_ms < CPU_MAX_MS, "%d clients against %d fds: it does not "
 	    "spin (%lld ms of CPU over %lld ms)", NFD, NOFILE, cpu_ms,
 	    t1 - t0);
-	cl_close(c, NFD);
-	if (!rok(cl_ask_until(l, &one, 2 * ASK_MS), "once they close, a new "
-	    "client is served"))
-		diag("  it got: %s", cl_what(&one, "stamp"));
+	h_cl_close(c, NFD);
+	if (!rok(h_cl_ask_until(l, NULL, &one, 2 * ASK_MS), "once they close, "
+	    "a new client is served"))
+		diag("  it got: %s", h_cl_what(&one, "stamp"));
 	stop(&d);
 }
 

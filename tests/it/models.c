@@ -177,21 +177,6 @@ count_threads(pid_t pid)
 	return n;
 }
 
-/* Whether pid is gone (not even a zombie), waiting at most ms. */
-static int
-gone(pid_t pid, int ms)
-{
-	long long	 deadline = h_now_ms() + ms;
-
-	for (;;) {
-		if (kill(pid, 0) == -1 && errno == ESRCH)
-			return 1;
-		if (h_now_ms() >= deadline)
-			return 0;
-		h_nap(20);
-	}
-}
-
 /*
  * n clients connect at once (non-blocking) and read their replies.  The
  * order in which replies ended is put in order[], their times (ms from
@@ -469,7 +454,7 @@ t_respawn(const char *model)
 	na = children(d.pid, after, MAXKIDS, NULL);
 	is_int(h_daemon_stop(&d), 0, "%s: SIGTERM, exit 0", model);
 	for (i = left = 0; i < na && i < MAXKIDS; i++)
-		if (!gone(after[i], H_SETTLE_MS))
+		if (!h_gone(after[i], H_SETTLE_MS))
 			left++;
 	ok(na > 0 && left == 0, "%s: none of its %d workers remains", model,
 	    na);

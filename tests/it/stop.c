@@ -56,157 +56,11 @@ valid(const char *buf, ssize_t n)
 	return h_stamp_near(buf, n, (long long)time(NULL));
 }
 
-enum { C_WAIT, C_EOF, C_ERR };
-struct client {
-	int	 fd;
-	int	 state;
-	int	 err;
-	int	 connected;
-	time_t	 end;		/* when it ended, by our clock */
-	size_t	 got;
-	char	 buf[128];
-};
-
-static void
-clients_open(struct client *c, int n, const struct h_listener *l)
-{
-	int	 i;
-
-	for (i = 0; i < n; i++) {
-		memset(&c[i], 0, sizeof c[i]);
-		c[i].fd = socket(l->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, 0);
-		if (c[i].fd == -1 || (connect(c[i].fd,
-		    (const struct sockaddr *)&l->ss, l->sslen) == -1 &&
-		    errno != EINPROGRESS)) {
-			c[i].state = C_ERR;
-			c[i].err = errno;
-		}
-	}
-}
-
-/* Wait, at most ms, until every client has connected; how many did. */
 static int
-clients_connected(struct client *c, int n, int ms)
+whole(const struct h_client *c)
 {
-	struct pollfd	 pfd[NCLIENT];
-	long long	 deadline = h_now_ms() + ms;
-	socklen_t	 len;
-	int		 i, e, done;
-
-	for (;;) {
-		for (i = done = 0; i < n; i++) {
-			pfd[i].fd = c[i].connected || c[i].state != C_WAIT ?
-			    -1 : c[i].fd;
-			pfd[i].events = POLLOUT;
-			done += c[i].connected;
-		}
-		if (done == n || h_now_ms() >= deadline)
-			return done;
-		if (poll(pfd, (nfds_t)n, 50) <= 0)
-			continue;
-		for (i = 0; i < n; i++) {
-			if (pfd[i].fd == -1 || pfd[i].revents == 0)
-				continue;
-			len = sizeof e;
-			if (getsockopt(c[i].fd, SOL_SOCKET, SO_ERROR, &e,
-			    &len) == 0 && e == 0)
-				c[i].connected = 1;
-			else {
-				c[i].state = C_ERR;
-				c[i].err = e;
-			}
-		}
-	}
-}
-
-/* Read what has come, waiting at most ms for every client to end. */
-static void
-clients_read(struct client *c, int n, int ms)
-{
-	struct pollfd	 pfd[NCLIENT];
-	long long	 deadline = h_now_ms() + ms;
-	ssize_t		 r;
-	int		 i, left;
-
-	for (;;) {
-		for (i = left = 0; i < n; i++) {
-			pfd[i].fd = c[i].state == C_WAIT ? c[i].fd : -1;
-			pfd[i].events = POLLIN;
-			left += c[i].state == C_WAIT;
-		}
-		if (left == 0 || poll(pfd, (nfds_t)n, ms < 50 ? ms : 50) < 0)
-			return;
-		for (i = 0; i < n; i++) {
-			if (pfd[i].fd == -1 || pfd[i].revents == 0)
-				continue;
-			r = recv(c[i].fd, c[i].buf + c[i].got,
-			    sizeof c[i].buf - c[i].got, MSG_DONTWAIT);
-			if (r > 0)
-				c[i].got += (size_t)r;
-			if (r == 0 || c[i].got == sizeof c[i].buf)
-				c[i].state = C_EOF;
-			else if (r == -1 && errno != EAGAIN && errno != EINTR) {
-				c[i].state = C_ERR;
-				c[i].err = errno;
-			}
-			c[i].end = time(NULL);
-		}
-		if (h_now_ms() >= deadline)
-			return;
-	}
-}
-
-static int
-whole(const struct client *c)
-{
-	return c->state == C_EOF && h_stamp_near(c->buf, (ssize_t)c->got,
+	return c->state == H_CL_EOF && h_stamp_near(c->buf, (ssize_t)c->got,
 	    (long long)c->end);
-}
-
-static void
-clients_close(struct client *c, int n)
-{
-	int	 i;
-
-	for (i = 0; i < n; i++)
-		if (c[i].fd != -1)
-			close(c[i].fd);
-}
-
-static const char *
-what(const struct client *c)
-{
-	static char	 s[64];
-
-	if (c->state == C_WAIT)
-		snprintf(s, sizeof s, "no end yet, %zu bytes", c->got);
-	else if (c->state == C_ERR)
-		snprintf(s, sizeof s, "%s after %zu bytes", strerror(c->err),
-		    c->got);
-	else
-		snprintf(s, sizeof s, "EOF after %zu bytes", c->got);
-	return s;
-}
-
-/*
- * Wait at most ms for pid to exit, without reaping it (h_daemon_stop
- * reaps it and says how it ended).  Returns 1 once it has exited.
- */
-static int
-exited_within(pid_t pid, int ms)
-{
-	long long	 deadline = h_now_ms() + ms;
-	siginfo_t	 si;
-
-	do {
-		memset(&si, 0, sizeof si);
-		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG |
-		    WNOWAIT) == 0 && si.si_pid == pid)
-			return 1;
-		h_nap(10);
-	} while (h_now_ms() < deadline);
-	return 0;
 }
 
 /* Whether a line of log, from offset on, matches ALARM_RE; prints it. */
@@ -259,7 +113,7 @@ start(struct h_daemon *d, const char *model)
 static void
 case_stop(const char *model, int signo, const char *signame)
 {
-	struct client		 c[NCLIENT];
+	struct h_client		 c[NCLIENT];
 	struct h_daemon		 d;
 	const struct h_listener	*l;
 	long long		 deadline;
@@ -269,14 +123,15 @@ case_stop(const char *model, int signo, const char *signame)
 	if (start(&d, model) == -1)
 		return;
 	l = h_daemon_find(&d, "tcp", "stamp");
-	clients_open(c, NCLIENT, l);
-	is_int(clients_connected(c, NCLIENT, H_ASK_MS), NCLIENT,
+	for (i = 0; i < NCLIENT; i++)
+		h_cl_open(&c[i], l, NULL);
+	is_int(h_cl_connected(c, NCLIENT, H_ASK_MS), NCLIENT,
 	    "%s: %d clients connect", model, NCLIENT);
 	/* One at a time (iterative) takes the delay each. */
 	deadline = h_now_ms() + h_ms(NCLIENT * DELAY_MS) + H_ASK_MS;
 	/* Reading meanwhile: a reply is checked against the time it came. */
 	while ((q = h_accept_queue(l->port)) != 0 && h_now_ms() < deadline)
-		clients_read(c, NCLIENT, 5);
+		h_cl_wait(c, NCLIENT, 5);
 	is_int(q, 0, "%s: the daemon has taken every one of them", model);
 	kill(d.pid, signo);
 	for (i = 0; i < NCLIENT; i++)
@@ -284,16 +139,16 @@ case_stop(const char *model, int signo, const char *signame)
 	diag("%s: %d of %d replies were still in flight at %s", model,
 	    NCLIENT - before, NCLIENT, signame);
 
-	clients_read(c, NCLIENT, EXIT_MS);
+	h_cl_wait(c, NCLIENT, EXIT_MS);
 	for (i = 0; i < NCLIENT; i++)
 		if (whole(&c[i]))
 			good++;
 		else if (!told++)
-			diag("client %d: %s", i, what(&c[i]));
-	clients_close(c, NCLIENT);
+			diag("client %d: %s", i, h_cl_what(&c[i], "stamp"));
+	h_cl_close(c, NCLIENT);
 	is_int(good, NCLIENT, "%s: %s: every accepted client gets its whole "
 	    "reply, none a reset", model, signame);
-	gone = exited_within(d.pid, EXIT_MS);
+	gone = h_exited_within(d.pid, EXIT_MS);
 	ok(gone, "%s: %s: it exits within %d ms", model, signame, EXIT_MS);
 	ok(!alarming(h_daemon_log(&d), 0), "%s: %s: nothing alarming in its "
 	    "log", model, signame);
@@ -307,7 +162,7 @@ case_stop(const char *model, int signo, const char *signame)
 static void
 case_backlog(const char *model)
 {
-	struct client		 c[NCLIENT];
+	struct h_client		 c[NCLIENT];
 	struct h_daemon		 d;
 	const struct h_listener	*l;
 	int			 i, good = 0, none = 0, told = 0;
@@ -315,27 +170,27 @@ case_backlog(const char *model)
 	if (start(&d, model) == -1)
 		return;
 	l = h_daemon_find(&d, "tcp", "stamp");
-	clients_open(c, NCLIENT, l);
-	is_int(clients_connected(c, NCLIENT, H_ASK_MS), NCLIENT,
+	for (i = 0; i < NCLIENT; i++)
+		h_cl_open(&c[i], l, NULL);
+	is_int(h_cl_connected(c, NCLIENT, H_ASK_MS), NCLIENT,
 	    "%s: %d clients connect", model, NCLIENT);
 	diag("%s: %d in the accept queue at SIGTERM", model,
 	    h_accept_queue(l->port));
 	kill(d.pid, SIGTERM);
-	clients_read(c, NCLIENT, EXIT_MS);
+	h_cl_wait(c, NCLIENT, EXIT_MS);
 	for (i = 0; i < NCLIENT; i++) {
 		if (whole(&c[i]))
 			good++;
-		else if (c[i].got == 0 && (c[i].state == C_EOF ||
-		    (c[i].state == C_ERR && c[i].err == ECONNRESET)))
+		else if (h_cl_refused(&c[i]))
 			none++;
 		else if (!told++)
-			diag("client %d: %s", i, what(&c[i]));
+			diag("client %d: %s", i, h_cl_what(&c[i], "stamp"));
 	}
-	clients_close(c, NCLIENT);
+	h_cl_close(c, NCLIENT);
 	diag("%s: %d served, %d turned away", model, good, none);
 	is_int(good + none, NCLIENT, "%s: SIGTERM with a backlog: each gets "
 	    "a whole reply or nothing", model);
-	ok(exited_within(d.pid, EXIT_MS), "%s: it exits within %d ms", model,
+	ok(h_exited_within(d.pid, EXIT_MS), "%s: it exits within %d ms", model,
 	    EXIT_MS);
 	is_int(h_daemon_stop(&d), 0, "%s: exit status 0", model);
 }
@@ -508,7 +363,7 @@ case_hup_syslog(const char *model)
 		skip("no /dev/log here: nothing to reopen");
 
 	kill(syslogd_pid, SIGTERM);
-	ok(exited_within(syslogd_pid, EXIT_MS), "%s: --syslog: SIGTERM: it "
+	ok(h_exited_within(syslogd_pid, EXIT_MS), "%s: --syslog: SIGTERM: it "
 	    "exits", model);
 	kill(syslogd_pid, SIGKILL);
 	while (waitpid(syslogd_pid, &status, 0) == -1 && errno == EINTR)

@@ -36,34 +36,6 @@ wait_log()
 	return 1
 }
 
-# ask WHAT PORT ARG...: stamp ARG... -p PORT 127.0.0.1 exits 0 and prints
-# now, from that port, in the protocol and transport of ARG.
-ask()
-{
-	local what="$1" port="$2" out t0 t1 line re proto=stamp tr=tcp
-
-	shift 2
-	out=$LIB_TMP/stamp.out
-	t0=$(date +%s)
-	lib_timeout 10 "$STAMP" "$@" -p "$port" 127.0.0.1 > "$out" \
-	    2> "$out.err"
-	ok $? "$what: stamp ${*:+$* }-p $port 127.0.0.1 exits 0" ||
-	    diag_file "$out.err"
-	t1=$(date +%s)
-	line=$(sed -n 1p "$out")
-	note "stamp ${*:+$* }-p $port 127.0.0.1: $line"
-	case " $* " in
-	*" -P time "*)		proto=time ;;
-	*" -P daytime "*)	proto=daytime ;;
-	esac
-	case " $* " in
-	*" -u "*)	tr=udp ;;
-	esac
-	re="^[0-9]+ .* from 127\\.0\\.0\\.1:$port \\($proto/$tr\\)\$"
-	like "$line" "$re" "$what: a $proto reply over $tr"
-	within "${line%% *}" "$t0" "$t1" "$what: the time is now"
-}
-
 # ---- tcpserver -------------------------------------------------------------
 
 # -R -H -l: no ident and no DNS, which loopback does not need.
@@ -79,8 +51,8 @@ ok $? "tcpserver -1 -v 127.0.0.1 0 stampd --inetd -v -P time listens" || {
 port=$(grep -E '^[0-9]+$' "$log" | sed -n 1p)
 note "tcpserver: port $port"
 
-ask "tcpserver" "$port" -P time
-ask "tcpserver, again" "$port" -P time
+lib_ask "tcpserver" "$port" -P time
+lib_ask "tcpserver, again" "$port" -P time
 # tcpserver says "end PID status 0" once it has reaped stampd.
 wait_log "$TPID" "$log" '^tcpserver: end [0-9]+ status 0$' 2
 ok $? "tcpserver: both stampd processes exit 0" || diag_file "$log"
@@ -160,8 +132,6 @@ free_both()
 # UDP).
 start_xinetd()
 {
-	local r
-
 	if ! { SP=$(free_both) && DT=$(lib_free_port tcp) &&
 	    DU=$(lib_free_port udp) && [ "$SP" != "$DT" ] &&
 	    [ "$SP" != "$DU" ]; }; then
@@ -177,32 +147,8 @@ start_xinetd()
 		daytime daytime-stream stream "$DT"
 		daytime daytime-dgram dgram "$DU"
 	} > "$XDIR/xinetd.conf"
-	rm -f "$XDIR/xinetd.log" "$XDIR/services.log"
-	lib_spawn "$XDIR/xinetd.out" xinetd -dontfork -f "$XDIR/xinetd.conf" \
-	    -pidfile "$XDIR/xinetd.pid" -filelog "$XDIR/xinetd.log"
-	XPID=$LIB_PID
-	lib_own_ports "$XPID" "$XDIR/xinetd.log" t:"$SP" u:"$SP" t:"$DT" \
-	    u:"$DU"
-	r=$?
-	if [ $r = 0 ] && lib_wait 5 grep -q 'Started working' \
-	    "$XDIR/xinetd.log"; then
-		return 0
-	fi
-	if [ $r = 2 ]; then
-		note "a port was taken meanwhile: trying others"
-		return 2
-	fi
-	if lib_alive "$XPID"; then
-		diag "xinetd did not bind in $(lib_scale 5) s" \
-		    "(stamp $SP, daytime $DT/$DU):"
-	else
-		diag "xinetd exited before binding" \
-		    "(stamp $SP, daytime $DT/$DU):"
-	fi
-	diag_file "$XDIR/xinetd.out"
-	diag_file "$XDIR/xinetd.log"
-	lib_stop "$XPID"
-	return 1
+	rm -f "$XDIR/services.log"
+	lib_xinetd "$XDIR" t:"$SP" u:"$SP" t:"$DT" u:"$DU"
 }
 
 # The example must still be what the rewriting above expects.
@@ -225,12 +171,12 @@ ok $started "xinetd runs stampd --inetd for stamp and daytime, TCP and UDP" || {
 note "xinetd: stamp tcp and udp $SP, daytime tcp $DT udp $DU"
 note "$(grep -o 'Started working.*' "$XDIR/xinetd.log")"
 
-ask "xinetd, contrib's stamp" "$SP"
-ask "xinetd, contrib's stamp" "$SP" -u
+lib_ask "xinetd, contrib's stamp" "$SP"
+lib_ask "xinetd, contrib's stamp" "$SP" -u
 # wait = yes: xinetd takes the UDP socket back once stampd has exited.
-ask "xinetd, contrib's stamp, again" "$SP" -u
-ask "xinetd daytime" "$DT" -P daytime
-ask "xinetd daytime" "$DU" -u -P daytime
+lib_ask "xinetd, contrib's stamp, again" "$SP" -u
+lib_ask "xinetd daytime" "$DT" -P daytime
+lib_ask "xinetd daytime" "$DU" -u -P daytime
 
 for id in stamp-stream stamp-dgram daytime-stream daytime-dgram; do
 	n=1

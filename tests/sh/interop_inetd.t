@@ -50,8 +50,6 @@ EOF
 # ports TT (time tcp), TU, DT (daytime tcp) and DU.
 start_xinetd()
 {
-	local r
-
 	if ! { TT=$(lib_free_port tcp) && TU=$(lib_free_port udp) &&
 	    DT=$(lib_free_port tcp) && DU=$(lib_free_port udp) &&
 	    [ "$TT" != "$DT" ] && [ "$TU" != "$DU" ]; }; then
@@ -67,31 +65,7 @@ start_xinetd()
 		service daytime daytime-stream stream "$DT"
 		service daytime daytime-dgram dgram "$DU"
 	} > "$XDIR/xinetd.conf"
-	rm -f "$XDIR/xinetd.log"
-	lib_spawn "$XDIR/xinetd.out" xinetd -dontfork -f "$XDIR/xinetd.conf" \
-	    -pidfile "$XDIR/xinetd.pid" -filelog "$XDIR/xinetd.log"
-	XPID=$LIB_PID
-	lib_own_ports "$XPID" "$XDIR/xinetd.log" t:"$TT" u:"$TU" t:"$DT" \
-	    u:"$DU"
-	r=$?
-	if [ $r = 0 ] && lib_wait 5 grep -q 'Started working' \
-	    "$XDIR/xinetd.log"; then
-		return 0
-	fi
-	if [ $r = 2 ]; then
-		note "a port was taken meanwhile: trying others"
-		return 2
-	fi
-	if lib_alive "$XPID"; then
-		diag "xinetd did not bind in $(lib_scale 5) s" \
-		    "(tcp $TT $DT, udp $TU $DU):"
-	else
-		diag "xinetd exited before binding (tcp $TT $DT, udp $TU $DU):"
-	fi
-	diag_file "$XDIR/xinetd.out"
-	diag_file "$XDIR/xinetd.log"
-	lib_stop "$XPID"
-	return 1
+	lib_xinetd "$XDIR" t:"$TT" u:"$TU" t:"$DT" u:"$DU"
 }
 
 # A port taken between lib_free_port and xinetd's bind costs a retry.

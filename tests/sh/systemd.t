@@ -70,34 +70,6 @@ activate()
 TRIES='1 2 3 4 5 6 7 8 9 10'
 
 
-# ask WHAT PORT ARG...: stamp ARG... -p PORT 127.0.0.1 exits 0 and prints
-# now, from that port, in the protocol and transport of ARG.
-ask()
-{
-	local what="$1" port="$2" out t0 t1 line re proto=stamp tr=tcp
-
-	shift 2
-	out=$LIB_TMP/stamp.out
-	t0=$(date +%s)
-	lib_timeout 10 "$STAMP" "$@" -p "$port" 127.0.0.1 > "$out" \
-	    2> "$out.err"
-	ok $? "$what: stamp ${*:+$* }-p $port 127.0.0.1 exits 0" ||
-	    diag_file "$out.err"
-	t1=$(date +%s)
-	line=$(sed -n 1p "$out")
-	note "stamp ${*:+$* }-p $port 127.0.0.1: $line"
-	case " $* " in
-	*" -P time "*)		proto=time ;;
-	*" -P daytime "*)	proto=daytime ;;
-	esac
-	case " $* " in
-	*" -u "*)	tr=udp ;;
-	esac
-	re="^[0-9]+ .* from 127\\.0\\.0\\.1:$port \\($proto/$tr\\)\$"
-	like "$line" "$re" "$what: a $proto reply over $tr"
-	within "${line%% *}" "$t0" "$t1" "$what: the time is now"
-}
-
 # listening LOG: stampd's listening lines, for the reader of the output.
 listening()
 {
@@ -121,14 +93,14 @@ done
 ok $started "systemd-socket-activate -l 127.0.0.1:$PORT --fdname=time" &&
 {
 	T=$PORT
-	ask "activated tcp, named time" "$T" -P time
+	lib_ask "activated tcp, named time" "$T" -P time
 	wait_log "$SPID" "$log" 'stampd: listening ' 2
 	is "$(stampd_port tcp 127.0.0.1 time "$log")" "$T" \
 	    "stampd reports the socket: listening tcp 127.0.0.1:$T time"
 	U=$(stampd_port udp 127.0.0.1 daytime "$log")
 	like "$U" '^[1-9][0-9]*$' "and its own -l beside it: udp 127.0.0.1:$U"
-	ask "its own udp" "$U" -u -P daytime
-	ask "activated tcp, again" "$T" -P time
+	lib_ask "its own udp" "$U" -u -P daytime
+	lib_ask "activated tcp, again" "$T" -P time
 	is "$(grep -c '^Execing ' "$log")" 1 "one stampd served them all"
 	listening "$log"
 	lib_stop "$SPID"
@@ -150,11 +122,11 @@ ok $started \
     "systemd-socket-activate -d -l 127.0.0.1:$PORT --fdname=daytime-udp" &&
 {
 	# The first datagram starts stampd, which answers it.
-	ask "activated udp, named daytime-udp" "$PORT" -u -P daytime
+	lib_ask "activated udp, named daytime-udp" "$PORT" -u -P daytime
 	wait_log "$SPID" "$log" 'stampd: listening '
 	is "$(stampd_port udp 127.0.0.1 daytime "$log")" "$PORT" \
 	    "stampd reports it: listening udp 127.0.0.1:$PORT daytime"
-	ask "activated udp, again" "$PORT" -u -P daytime
+	lib_ask "activated udp, again" "$PORT" -u -P daytime
 	listening "$log"
 	lib_stop "$SPID"
 	is $? 0 "stampd exits 0 on TERM"
@@ -174,7 +146,7 @@ done
 ok $started \
     "systemd-socket-activate -l 127.0.0.1:$PORT, no name; stampd -P time" &&
 {
-	ask "activated tcp, unnamed, -P time" "$PORT" -P time
+	lib_ask "activated tcp, unnamed, -P time" "$PORT" -P time
 	wait_log "$SPID" "$log" 'stampd: listening '
 	is "$(stampd_port tcp 127.0.0.1 time "$log")" "$PORT" \
 	    "stampd reports it: listening tcp 127.0.0.1:$PORT time"
@@ -241,13 +213,13 @@ done
 ok $started "the units' sockets: tcp 127.0.0.1:$PORT, udp 127.0.0.1:$U" &&
 {
 	T=$PORT
-	ask "units, tcp" "$T"
+	lib_ask "units, tcp" "$T"
 	wait_log "$SPID" "$log" 'stampd: listening ' 2
 	is "$(stampd_port tcp 127.0.0.1 stamp "$log")" "$T" \
 	    "stampd reports: listening tcp 127.0.0.1:$T stamp"
 	is "$(stampd_port udp 127.0.0.1 stamp "$log")" "$U" \
 	    "stampd reports: listening udp 127.0.0.1:$U stamp"
-	ask "units, udp" "$U" -u
+	lib_ask "units, udp" "$U" -u
 	listening "$log"
 	lib_stop "$SPID"
 	is $? 0 "stampd exits 0 on TERM"
