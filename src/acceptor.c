@@ -229,19 +229,26 @@ hand_over(struct acceptor *a, const struct listener *l, int fd,
 }
 
 static void
-delay(struct acceptor *a)
-{
-	if (!a->stopping && a->srv->delay_ms > 0)
-		a->sigs |= model_sleep(a->srv, a->srv->delay_ms);
-	if (a->sigs & SIG_STOP)
-		a->stopping = 1;
-}
-
-static void
 busy(struct acceptor *a, int on)
 {
 	if (a->ops->busy != NULL)
 		a->ops->busy(a->arg, on);
+}
+
+/*
+ * Wait out --delay: the one time this loop cannot take a client, so the
+ * one time it says it is busy.
+ */
+static void
+delay(struct acceptor *a)
+{
+	if (!a->stopping && a->srv->delay_ms > 0) {
+		busy(a, 1);
+		a->sigs |= model_sleep(a->srv, a->srv->delay_ms);
+		busy(a, 0);
+	}
+	if (a->sigs & SIG_STOP)
+		a->stopping = 1;
 }
 
 static int
@@ -289,11 +296,9 @@ take_conns(struct acceptor *a, struct port *p, int max)
 			continue;
 		if (!here && !a->stopping)
 			p->resume = util_now_ms() + REST_MS;
-		busy(a, 1);
 		if (here)
 			delay(a);
 		serve_here(a, p->l, fd, &peer, &hdr);
-		busy(a, 0);
 		if (here && !a->stopping)
 			break;
 	}
@@ -316,13 +321,11 @@ take_delayed(struct acceptor *a, struct port *p)
 		if (a->ops->dgram != NULL &&
 		    a->ops->dgram(a->arg, p->l, p->fd, &from, fromlen) == 0)
 			continue;
-		busy(a, 1);
 		if (a->ops->dgram == NULL)
 			delay(a);
 		else
 			p->resume = util_now_ms() + REST_MS;
 		serve_datagram_to(a->srv, p->l, p->fd, &from, fromlen, a->st);
-		busy(a, 0);
 		if (a->ops->dgram == NULL || a->stopping)
 			return;
 	}
@@ -336,11 +339,8 @@ take(struct acceptor *a, struct port *p)
 		    ACCEPT_TURN);
 	if (a->srv->delay_ms > 0)
 		take_delayed(a, p);
-	else {
-		busy(a, 1);
+	else
 		serve_datagrams(a->srv, p->l, p->fd, DGRAM_TURN, a->st);
-		busy(a, 0);
-	}
 	return 0;
 }
 

@@ -40,7 +40,10 @@ struct acceptor_ops {
 		    const struct sockaddr_storage *from, socklen_t fromlen);
 	/* How many more conn and dgram can take now (NULL: any). */
 	int	(*room)(void *arg);
-	/* Serving starts (1) or ends (0): dynamic's scoreboard. */
+	/*
+	 * The loop cannot take a client (1: it waits out --delay) or can
+	 * again (0): dynamic's scoreboard.
+	 */
 	void	(*busy)(void *arg, int on);
 	/* The model's fd is readable, or sigs (SIG_CHILD) came. */
 	void	(*wake)(void *arg, int sigs);

@@ -11,8 +11,10 @@
  * and a second crowd finds it still there.
  *
  * The scoreboard is shared memory, one entry per slot of the pool: the
- * worker marks itself busy while it serves and idle after (the acceptor's
- * busy hook), with a compare and swap so that it never undoes the
+ * worker marks itself busy while it cannot take a client, that is while it
+ * waits out --delay (the acceptor's busy hook: without a delay a worker
+ * answers, and waits on its drains, without ever leaving its poll), and
+ * idle after, with a compare and swap so that it never undoes the
  * parent's "dying" mark; the parent alone frees a slot, once it has
  * reaped its worker.  No lock: a worker killed at any moment leaves
  * nothing held.
@@ -49,6 +51,7 @@ struct dynamic {
 	struct board	*sb;		/* a slot each, shared */
 	int		 min_spare;
 	int		 max_spare;
+	int		 start;		/* forks in the first tick */
 	int		 rate;		/* forks in the next tick, if short */
 	int		 full_said;	/* "pool is full" logged */
 	long long	 tick;
@@ -144,6 +147,17 @@ maintain(struct pool *p, struct dynamic *d)
 		}
 	}
 	d->full_said = d->full_said && total >= p->n;
+	if (d->start > 0) {
+		/*
+		 * --workers at once; a shortage after that starts again from
+		 * one, or the pool would start twice the size asked for.
+		 */
+		d->rate = d->start;
+		d->start = 0;
+		grow(p, d, total);
+		d->rate = 1;
+		return;
+	}
 	if (idle > d->max_spare)
 		shrink(p, d, last_idle);
 	if (idle > d->max_spare || (idle >= d->min_spare && total > 0)) {
@@ -199,8 +213,7 @@ run(struct server *srv)
 		munmap(d.sb, bytes);
 		return -1;
 	}
-	/* The first tick starts --workers at once. */
-	d.rate = min_int(srv->workers, srv->max_workers);
+	d.start = min_int(srv->workers, srv->max_workers);
 	p.slots = &srv->stats[1];
 	rc = pool_run(&p, tend, &d);
 	pool_free(&p);
