@@ -13,9 +13,11 @@
 #include <sys/types.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <linux/io_uring.h>
 
 #include <errno.h>
 #include <poll.h>
@@ -55,6 +57,41 @@ struct fake {
 static pid_t	 children[MAXFAKE];
 static pid_t	 self;
 static const char *prog;
+static int	 have_uring;	/* this kernel lets us have a ring */
+
+/*
+ * --json checked by Python's own parser, and its figures against each
+ * other: argv[1] the JSON, argv[2] and argv[3] the ok and errors
+ * expected.  Prints "valid OK ERRORS BUCKETS" or why not.
+ */
+static const char json_check[] =
+"import json, sys\n"
+"d = json.loads(sys.argv[1])\n"
+"ok, errors = int(sys.argv[2]), int(sys.argv[3])\n"
+"h = d['histogram']\n"
+"b = h['buckets']\n"
+"l = d['latency_us']\n"
+"assert d['program'] == 'stampbench', 'program'\n"
+"assert d['ok'] == ok and d['errors'] == errors, 'ok or errors'\n"
+"assert d['exchanges'] == d['ok'] + d['bad'] + d['errors'], 'exchanges'\n"
+"assert sum(d['errors_by_kind'].values()) == d['errors'], 'kinds'\n"
+"assert sorted(d['errors_by_kind']) == "
+"['other', 'refused', 'reset', 'timeout'], 'kind names'\n"
+"assert h['unit'] == 'us' and h['buckets_per_octave'] == 4, 'unit'\n"
+"assert sum(x['count'] for x in b) == ok, 'buckets sum to ok'\n"
+"assert all(x['from'] < x['to'] and x['count'] > 0 for x in b), 'bucket'\n"
+"assert all(b[i]['to'] <= b[i + 1]['from'] "
+"for i in range(len(b) - 1)), 'buckets in order'\n"
+"if ok == 0:\n"
+"    assert l is None and b == [], 'no latency without a reply'\n"
+"else:\n"
+"    p = [l[k] for k in ('min', 'p50', 'p90', 'p99', 'p999', 'p9999',"
+" 'max')]\n"
+"    assert p == sorted(p), 'percentiles in order: %r' % p\n"
+"    assert b[0]['from'] <= l['min'] and l['max'] < b[-1]['to'], 'span'\n"
+"    assert l['min'] <= l['mean'] <= l['max'], 'mean'\n"
+"assert d['secs'] > 0 and d['rate'] >= 0 and d['cpu_us'] >= 0, 'times'\n"
+"print('valid', d['ok'], d['errors'], len(b))\n";
 
 static int
 reply(enum mode mode, char *buf, size_t len)
@@ -259,15 +296,51 @@ value(const char *line, const char *key)
 	return strtod(p + strlen(pat), NULL);
 }
 
+/* stampbench with opt and --io io against a port that refuses, 50 times. */
+static int
+fd_refused(struct h_result *r, const char *opt, const char *io)
+{
+	char	 port[8];
+	int	 fd, st;
+
+	fd = bound(SOCK_STREAM, port, sizeof port);
+	st = bench(r, opt, "--io", io, "-n", "50", "-c", "4", "-T", "1000",
+	    "127.0.0.1", port, NULL);
+	close(fd);
+	return st;
+}
+
 #define RESULT_RE \
 	"^RESULT proto=[a-z]+ transport=(tcp|udp) threads=[0-9]+ " \
 	"concurrency=[0-9]+ secs=[0-9]+\\.[0-9]{3} ok=[0-9]+ bad=[0-9]+ " \
 	"errors=[0-9]+ rate=[0-9]+\\.[0-9] p50_us=[0-9]+ p99_us=[0-9]+ " \
 	"p999_us=[0-9]+ max_us=[0-9]+ mean_us=[0-9]+ cpu_us=[0-9]+\\.[0-9]$"
 
-/* n good exchanges over TCP or UDP, two threads, eight in flight. */
+/*
+ * Whether this kernel gives us a ring with what stampbench needs of it;
+ * if not, stampbench falls back to epoll, and --io uring is refused.
+ */
+static int
+uring_works(void)
+{
+	unsigned		 need = IORING_FEAT_SINGLE_MMAP |
+	    IORING_FEAT_NODROP | IORING_FEAT_EXT_ARG | IORING_FEAT_CQE_SKIP;
+	struct io_uring_params	 p;
+	int			 fd;
+
+	memset(&p, 0, sizeof p);
+	if ((fd = (int)syscall(__NR_io_uring_setup, 4, &p)) == -1)
+		return 0;
+	close(fd);
+	return (p.features & need) == need;
+}
+
+/*
+ * n good exchanges over TCP or UDP, two threads, eight in flight; over
+ * TCP with --io io unless it is NULL.
+ */
 static void
-good_run(const char *transport)
+good_run(const char *transport, const char *io)
 {
 	struct h_result	 r;
 	struct fake	 f;
@@ -278,10 +351,15 @@ good_run(const char *transport)
 	if (udp)
 		bench(&r, "-u", "-n", "500", "-c", "8", "-t", "2",
 		    "127.0.0.1", f.uport, NULL);
+	else if (io != NULL)
+		bench(&r, "--io", io, "-n", "500", "-c", "8", "-t", "2",
+		    "127.0.0.1", f.tport, NULL);
 	else
 		bench(&r, "-n", "500", "-c", "8", "-t", "2", "127.0.0.1",
 		    f.tport, NULL);
 	fake_stop(&f);
+	if (io != NULL)
+		diag("  ... the same with --io %s", io);
 	is_int(r.status, 0, "%s: 500 good exchanges: exit 0", transport);
 	result_line(&r, line, sizeof line);
 	like(line, RESULT_RE, "%s: the RESULT line has its shape", transport);
@@ -305,6 +383,106 @@ good_run(const char *transport)
 	    transport);
 	like(r.out, "latency    p50 [0-9.]+ ms  p99 ", "%s: the summary "
 	    "shows the latency", transport);
+}
+
+/* Run json_check over r's output; its verdict into v. */
+static void
+json_verdict(const struct h_result *r, long long nok, long long nerr,
+    struct h_result *v)
+{
+	char	 sok[24], serr[24];
+	char	*argv[] = { "/usr/bin/python3", "-c", (char *)json_check,
+	    (char *)r->out, sok, serr, NULL };
+
+	snprintf(sok, sizeof sok, "%lld", nok);
+	snprintf(serr, sizeof serr, "%lld", nerr);
+	h_run(argv, RUN_MS, v);
+	if (strncmp(v->out, "valid ", 6) != 0)
+		diag("json_check: %s%s", v->out, v->err);
+}
+
+/*
+ * --json: one object, nothing else, that Python parses, with counts that
+ * add up; the same run's figures as the RESULT line would have them.
+ */
+static void
+json_run(const char *io)
+{
+	struct h_result	 r, v;
+	struct fake	 f;
+
+	fake_start(&f, STAMP);
+	bench(&r, "--json", "--io", io, "-n", "500", "-c", "8", "-t", "2",
+	    "127.0.0.1", f.tport, NULL);
+	fake_stop(&f);
+	is_int(r.status, 0, "--json --io %s: exit 0", io);
+	like(r.out, "^\\{\n", "--json: the object starts the output");
+	like(r.out, "\n}\n$", "--json: and ends it");
+	ok(strstr(r.out, "RESULT") == NULL, "--json: no RESULT line");
+	like(r.out, "\"io\": \"", "--json: names its io");
+	json_verdict(&r, 500, 0, &v);
+	like(v.out, "^valid 500 0 [1-9][0-9]*\n$", "--json --io %s: Python "
+	    "parses it; 500 ok, buckets sum to 500, percentiles in order",
+	    io);
+
+	/* Refused: counted by kind, and no latency at all. */
+	fd_refused(&r, "--json", io);
+	is_int(r.status, 1, "--json, refused: exit 1");
+	json_verdict(&r, 0, 50, &v);
+	is_str(v.out, "valid 0 50 0\n", "--json --io %s, refused: 50 errors,"
+	    " latency null, no buckets", io);
+	like(r.out, "\"refused\": 50", "--json, refused: each counted as "
+	    "refused");
+}
+
+/*
+ * --histogram: a line per bucket, 4 an octave, each starting where the
+ * one before ends; the counts sum to the good exchanges, the last
+ * cumulative share is 100%.
+ */
+static void
+histogram_run(void)
+{
+	struct h_result		 r;
+	struct fake		 f;
+	const char		*p;
+	unsigned long long	 lo, hi, n, sum = 0, prev_hi = 0;
+	double			 share, cum = 0;
+	int			 lines = 0, ordered = 1, bars = 1;
+
+	fake_start(&f, STAMP);
+	bench(&r, "--histogram", "-n", "500", "-c", "8", "127.0.0.1",
+	    f.tport, NULL);
+	fake_stop(&f);
+	is_int(r.status, 0, "--histogram: exit 0");
+	like(r.out, "latency    p50 ", "--histogram: the summary stays");
+	like(r.out, "\n  histogram  microseconds from, to \\(excluded\\), "
+	    "count, share, cumulative\n", "--histogram: its header");
+	like(r.out, "\nRESULT proto=stamp ", "--histogram: the RESULT line "
+	    "stays, last");
+	p = strstr(r.out, "  histogram  ");
+	while (p != NULL && (p = strchr(p, '\n')) != NULL &&
+	    sscanf(++p, " %llu %llu %llu %lf%% %lf%%", &lo, &hi, &n, &share,
+	    &cum) == 5) {
+		if (lo >= hi || (lines > 0 && lo != prev_hi))
+			ordered = 0;
+		/* A bucket that holds any has a bar of at least one #. */
+		if (n > 0 && strcspn(p, "#\n") == strcspn(p, "\n"))
+			bars = 0;
+		prev_hi = hi;
+		sum += n;
+		lines++;
+	}
+	ok(lines > 0, "--histogram: %d buckets", lines);
+	ok(ordered, "--histogram: each bucket starts where the last ended");
+	ok(bars, "--histogram: every bucket that holds any has a bar");
+	is_int((long long)sum, 500, "--histogram: the counts sum to ok");
+	ok(cum > 99.99 && cum < 100.01, "--histogram: the last cumulative "
+	    "share is 100%% (%.2f)", cum);
+
+	fd_refused(&r, "--histogram", "epoll");
+	like(r.out, "\n  histogram  no good replies\n", "--histogram, "
+	    "refused: no good replies");
 }
 
 /* Replies stampbench must count as bad, never as good. */
@@ -340,16 +518,17 @@ bad_run(enum mode mode, const char *transport, const char *name,
 
 /* A port bound but not listening refuses every connection. */
 static void
-refused_run(void)
+refused_run(const char *io)
 {
 	struct h_result	 r;
 	char		 port[8], line[512];
 	long long	 t0;
 	int		 fd;
 
+	diag("refused, --io %s", io);
 	fd = bound(SOCK_STREAM, port, sizeof port);
 	t0 = h_now_ms();
-	bench(&r, "-n", "200", "-c", "8", "-t", "2", "-T", "1000",
+	bench(&r, "--io", io, "-n", "200", "-c", "8", "-t", "2", "-T", "1000",
 	    "127.0.0.1", port, NULL);
 	close(fd);
 	ok(r.status != -1, "refused: it ends by itself (in %lld ms)",
@@ -363,18 +542,23 @@ refused_run(void)
 	like(r.out, "latency    no good replies", "refused: no latency");
 }
 
-/* Silence: every exchange ends at -T, and the run ends. */
+/*
+ * Silence: every exchange ends at -T, and the run ends.  Over TCP the
+ * connections are made (the kernel accepts them into the queue) and the
+ * reads are what time out: the ring's are cancelled.
+ */
 static void
-silent_run(const char *transport)
+silent_run(const char *transport, const char *io)
 {
 	struct h_result	 r;
 	struct fake	 f;
 	char		 line[512];
 	int		 udp = strcmp(transport, "udp") == 0;
 
+	diag("silent %s, --io %s", transport, io);
 	fake_start(&f, SILENT);
-	bench(&r, udp ? "-u" : "-4", "-n", "16", "-c", "8", "-t", "2", "-T",
-	    "100", "127.0.0.1", udp ? f.uport : f.tport, NULL);
+	bench(&r, udp ? "-u" : "-4", "--io", io, "-n", "16", "-c", "8", "-t",
+	    "2", "-T", "100", "127.0.0.1", udp ? f.uport : f.tport, NULL);
 	fake_stop(&f);
 	is_int(r.status, 1, "silent %s: exit 1", transport);
 	result_line(&r, line, sizeof line);
@@ -461,6 +645,8 @@ usage_errors(void)
 		{ "-T", "0" },
 		{ "-P", "nope" },
 		{ "--spread", "65535" },
+		{ "--io", "poll" },
+		{ "--io" },
 		{ "--bogus" },
 		{ "127.0.0.1", "0" },
 		{ "127.0.0.1", "65536" },
@@ -502,15 +688,26 @@ main(void)
 	atexit(stop_children);
 	signal(SIGPIPE, SIG_IGN);
 
-	good_run("tcp");
-	good_run("udp");
+	have_uring = uring_works();
+	good_run("tcp", NULL);
+	good_run("tcp", "epoll");
+	good_run("udp", NULL);
 	bad_run(GARBAGE, "tcp", "garbage", "first bad  not a number");
 	bad_run(GARBAGE, "udp", "garbage", "first bad  not a number");
 	bad_run(SKEW, "tcp", "an hour ahead", "first bad  time more than "
 	    "5 s away");
-	refused_run();
-	silent_run("tcp");
-	silent_run("udp");
+	refused_run("epoll");
+	silent_run("tcp", "epoll");
+	silent_run("udp", "epoll");
+	json_run("epoll");
+	if (have_uring) {
+		good_run("tcp", "uring");
+		refused_run("uring");
+		silent_run("tcp", "uring");
+		json_run("uring");
+	} else
+		skip("io_uring: this kernel does not let us have a ring");
+	histogram_run();
 	duration_run();
 	other_protos();
 	usage_errors();
