@@ -7,10 +7,14 @@
 # show medians over the rounds.  Sections:
 #   tcp    connections/s and latency at concurrency 1, 16, 256 and 1024,
 #          stampbench -t 2, 2 workers each, unpinned; and stampbench's own
-#          cost with 1 thread against the event model
+#          cost with 1 thread against the event model, today's and the
+#          one before (see BENCH_OLD_REV), in the same rounds
 #   cost   server CPU per connection: the server pinned to CPU 0 with 1
-#          worker, stampbench -t 1 pinned to CPU 1, concurrency 16
+#          worker, stampbench -t 1 pinned to CPU 1, concurrency 16 (for
+#          the event model, the stampbench before too)
 #   udp    datagrams/s (2 workers, unpinned) and CPU per datagram (pinned)
+#   syscalls  the server's system calls per connection and per datagram,
+#          counted by strace -f -c over SYS_N exchanges, once per server
 #   delay  --delay 100 and 200 clients at once, once per model
 # Every server is stopped by its pid (also on an interrupt), every
 # stampbench runs under timeout, every port is picked by the kernel or,
@@ -20,9 +24,11 @@
 # BENCH_SECS (3), BENCH_QUICK=1 (1 round of 1 s, charts into the build
 # directory), BENCH_SERVERS, BENCH_SECTIONS (subsets, space-separated),
 # BENCH_DOC=0 (leave docs/ alone), BENCH_REPORT=1 (measure nothing: tables,
-# charts and docs again from the last results.dat).  Progress goes to
-# stderr, the tables to stdout and to $STAMP_BUILD/bench/results.md, every
-# run to results.dat.
+# charts and docs again from the last results.dat), BENCH_OLD_STAMPBENCH (a
+# stampbench to compare ours with) or BENCH_OLD_REV (the commit whose
+# stampbench is built for that, under $STAMP_BUILD/bench/old; "none": no
+# comparison).  Progress goes to stderr, the tables to stdout and to
+# $STAMP_BUILD/bench/results.md, every run to results.dat.
 
 set -u
 
@@ -47,15 +53,23 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	img=$out/img
 	doc=0
 fi
-sections=${BENCH_SECTIONS:-tcp cost udp delay}
+sections=${BENCH_SECTIONS:-tcp cost udp syscalls delay}
+# The stampbench before the cheaper loop of issue 12: what the client
+# table compares ours with, unless BENCH_OLD_STAMPBENCH names another.
+old_rev=${BENCH_OLD_REV:-95a4810}
+old_sb=${BENCH_OLD_STAMPBENCH:-}
+# Exchanges counted under strace, per server and transport.
+sys_n=3000
 hz=$(getconf CLK_TCK)
 module=/usr/lib/nginx/modules/ngx_stream_module.so
 # One line of results.dat: the columns of its first line.
 fmt='%-7s %-10s %5s %3s %10s %9s %6s %4s %7s %7s %7s %8s %6s %7s %6s %2s\n'
 
 pid=
+spid=
 tmp=
 name=
+old_desc=
 log()
 {
 	printf 'bench: %s\n' "$*" >&2
@@ -102,6 +116,7 @@ stop()
 
 cleanup()
 {
+	[ -n "$spid" ] && kill -KILL "$spid" 2>/dev/null
 	stop
 	[ -n "$tmp" ] && rm -rf "$tmp"
 }
@@ -247,8 +262,8 @@ start()
 load()
 {
 	r_ok=
-	res=$(timeout --foreground -k 5 "$tmo" $cpin "$STAMPBENCH" -q "$@" \
-	    127.0.0.1 "$port" 2>>"$tmp/stampbench.err" |
+	res=$(timeout --foreground -k 5 "$tmo" $cpin "${sb:-$STAMPBENCH}" \
+	    -q "$@" 127.0.0.1 "$port" 2>>"$tmp/stampbench.err" |
 	    sed -n 's/^RESULT //p')
 	for kv in $res; do
 		case $kv in
@@ -307,6 +322,12 @@ section_tcp()
 	if [ "$name" = event ]; then
 		measure client 16 1
 		measure client 256 1
+		if [ -n "$old_sb" ]; then
+			sb=$old_sb
+			measure client-old 16 1
+			measure client-old 256 1
+			sb=
+		fi
 	fi
 	stop
 }
@@ -317,6 +338,11 @@ section_cost()
 	start "$name" tcp 1 "taskset -c 0" || return
 	load -d 0.3 -c 16 -t 1 $pa >/dev/null
 	measure cost 16 1 $pa
+	if [ "$name" = event ] && [ -n "$old_sb" ]; then
+		sb=$old_sb
+		measure cost-old 16 1
+		sb=
+	fi
 	stop
 }
 
@@ -368,6 +394,138 @@ section_delay()
 	done
 }
 
+# The pids of process group $1, one a line: a pool's workers, nginx's.
+group_pids()
+{
+	cat /proc/[0-9]*/stat 2>/dev/null | awk -v g="$1" '
+	{
+		p = $1
+		sub(/^.*\) /, "")
+		if ($3 == g)
+			print p
+	}'
+}
+
+# count_syscalls TRANSPORT STAMPBENCH-OPTIONS...: strace every process of
+# the server's group (-f: their threads and later children too) while
+# stampbench makes $sys_n exchanges, then detach; into results.dat.
+# Attached after the warm-up and detached before the stop, so that only
+# the load is counted (and the idle waits that come with it).
+count_syscalls()
+{
+	c_tr=$1
+	shift
+	set -- "$@" -n "$sys_n" -c 16 -t 1
+	sargs=
+	np=0
+	for p in $(group_pids "$pid"); do
+		sargs="$sargs -p $p"
+		np=$((np + 1))
+	done
+	: >"$tmp/strace.err"
+	strace -f -c -S calls -o "$tmp/strace.out" $sargs \
+	    2>"$tmp/strace.err" &
+	spid=$!
+	i=0
+	while [ "$(grep -c 'attached' "$tmp/strace.err")" -lt "$np" ] &&
+	    alive "$spid" && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	if [ "$(grep -c 'attached' "$tmp/strace.err")" -lt "$np" ]; then
+		note "$name: strace did not attach:" \
+		    "$(grep -v attached "$tmp/strace.err" | head -1)"
+		kill -KILL "$spid" 2>/dev/null
+		wait "$spid" 2>/dev/null
+		spid=
+		return 1
+	fi
+	load "$@"
+	# TERM: strace detaches, writes its table and exits.  (Not INT: a
+	# command put in the background by a script starts with INT ignored.)
+	kill -TERM "$spid" 2>/dev/null
+	i=0
+	while alive "$spid" && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -KILL "$spid" 2>/dev/null
+	wait "$spid" 2>/dev/null
+	spid=
+	[ -n "$r_ok" ] || return 1
+	n=$((r_ok + r_bad + r_errors))
+	# The table's rows sit between two lines of dashes; the errors
+	# column may be empty, so calls is the 4th field, the name the last.
+	line=$(awk -v n="$n" '
+	/^-----/ { part++; next }
+	part == 1 && NF >= 5 {
+		all += $4
+		if (k < 3)
+			top = top sprintf("%s%s %.2f", k++ ? ", " : "", $NF,
+			    $4 / n)
+	}
+	END {
+		if (n > 0 && all > 0)
+			printf "%.2f %s\n", all / n, top
+	}' "$tmp/strace.out")
+	if [ -z "$line" ]; then
+		note "$name: strace counted nothing over $c_tr"
+		return 1
+	fi
+	echo "# sys: $c_tr $name $n $line" >>"$raw"
+	log "syscalls $name $c_tr: $line (per exchange, $n exchanges)"
+}
+
+# System calls per connection and per datagram, once per server, 1 worker
+# and concurrency 16, as the cost section; unpinned, strace has a CPU.
+section_syscalls()
+{
+	round=1
+	cpin=
+	tmo=120
+	for name in $servers; do
+		pa=
+		[ "$name" = nginx ] && pa="-P msec"
+		start "$name" tcp 1 "" || continue
+		load -d 0.3 -c 16 -t 1 $pa >/dev/null
+		count_syscalls tcp $pa
+		stop
+		case $name in ref-m | ref-md) continue ;; esac
+		start "$name" udp 1 "" || continue
+		load -u -d 0.3 -c 16 -t 1 $pa >/dev/null
+		[ "${r_ok:-0}" -gt 0 ] && count_syscalls udp -u $pa
+		stop
+	done
+}
+
+# The stampbench of $old_rev, built once under $out/old/REV from git's
+# copy of that commit, for the client table to compare ours with; none
+# (and a note) if that cannot be done.
+old_stampbench()
+{
+	[ -z "$old_sb" ] || return 0
+	[ "$old_rev" != none ] || return 0
+	if ! command -v git >/dev/null ||
+	    ! h=$(git -C "$root" rev-parse -q --verify \
+	    "$old_rev^{commit}" 2>/dev/null); then
+		note "no stampbench to compare with: $old_rev is no commit" \
+		    "here (BENCH_OLD_STAMPBENCH names one)"
+		return 0
+	fi
+	d=$out/old/$h
+	if [ ! -x "$d/build/stampbench" ]; then
+		log "building the stampbench of $old_rev in $d"
+		rm -rf "$d" && mkdir -p "$d" &&
+		    git -C "$root" archive "$h" Makefile src | tar -x -C "$d" &&
+		    env -u MAKEFLAGS -u MAKELEVEL make -s -C "$d" O=build \
+		    build/stampbench >&2 || {
+			note "the stampbench of $old_rev did not build"
+			return 0
+		}
+	fi
+	old_sb=$d/build/stampbench
+}
+
 has()
 {
 	case " $sections " in
@@ -397,6 +555,13 @@ measure_all()
 	for f in "$STAMPD" "$STAMPBENCH" "$REF"; do
 		[ -x "$f" ] || die "$f: not built (make bench builds it)"
 	done
+	has tcp || has cost && old_stampbench
+	if [ -n "$old_sb" ]; then
+		old_desc="the stampbench of commit $old_rev"
+		[ -n "${BENCH_OLD_STAMPBENCH:-}" ] && old_desc=$old_sb
+	fi
+	[ -z "$old_sb" ] || [ -x "$old_sb" ] ||
+	    die "BENCH_OLD_STAMPBENCH=$old_sb: not an executable"
 	for c in taskset setsid timeout od nproc getconf awk; do
 		command -v $c >/dev/null ||
 		    die "$c not found (util-linux, coreutils, libc-bin, mawk)"
@@ -413,6 +578,9 @@ measure_all()
 		;;
 	esac
 	command -v gnuplot >/dev/null || install gnuplot-nox
+	if has syscalls && ! command -v strace >/dev/null; then
+		install strace
+	fi
 	[ "$(nproc)" -ge 2 ] || log "one CPU only: the pinned runs share it"
 
 	cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
@@ -432,6 +600,7 @@ measure_all()
 		echo "# servers: $servers"
 		echo "# models: $models"
 		echo "# nginx: $nginx_version"
+		[ -n "$old_sb" ] && echo "# old-stampbench: $old_desc"
 	} >"$raw"
 
 	n=0
@@ -442,7 +611,8 @@ measure_all()
 	awk -v l="$load0" 'BEGIN { exit !(l + 0 >= 1) }' &&
 	    log "the machine is busy (load $load0): expect noisy figures"
 	log "servers: $servers; $rounds rounds of $secs s;" \
-	    "about $(((rounds * n * (8 * secs + 1) + 59) / 60)) minutes"
+	    "about $(((rounds * n * (8 * secs + 1) + 6 * n + 59) / 60))" \
+	    "minutes"
 	began=$(date +%s)
 	tmo=$((secs + 30))
 	round=1
@@ -457,6 +627,7 @@ measure_all()
 		done
 		round=$((round + 1))
 	done
+	has syscalls && section_syscalls
 	has delay && section_delay
 	load1=$(cut -d' ' -f1-3 /proc/loadavg)
 	took=$(($(date +%s) - began))
@@ -483,6 +654,7 @@ if [ "${BENCH_REPORT:-0}" = 1 ]; then
 	models=$(meta models)
 	nginx_version=$(meta nginx)
 	took=$(meta took)
+	old_desc=$(meta old-stampbench)
 else
 	measure_all
 fi
@@ -785,20 +957,97 @@ report_client()
 	cat <<-EOF
 	### Is stampbench the weak link?
 
-	Against the event model (2 workers), unpinned: stampbench's own CPU
-	per connection (its cpu_us) with 1 and 2 threads.
-
+	Against the event model: stampbench's own CPU per connection (its
+	cpu_us), unpinned against 2 workers with 1 and 2 threads, and pinned
+	as in the cost table (the server on CPU 0 with 1 worker, stampbench
+	-t 1 -c 16 on CPU 1).
 	EOF
+	if [ -n "$old_desc" ]; then
+		cat <<-EOF
+		"before" is $old_desc, run in the same rounds; the last
+		line is today's figure over its.
+		EOF
+	fi
+	echo
 	row stampbench "c=16 conn/s" "c=16 us/conn" "c=256 conn/s" \
-	    "c=256 us/conn"
-	row --- --: --: --: --:
+	    "c=256 us/conn" "pinned conn/s" "pinned us/conn"
+	row --- --: --: --: --: --: --:
+	if [ -n "$old_desc" ]; then
+		row "before, -t 1" "$(med client-old event 16 rate)" \
+		    "$(med client-old event 16 client_us)" \
+		    "$(med client-old event 256 rate)" \
+		    "$(med client-old event 256 client_us)" \
+		    "$(med cost-old event 16 rate)" \
+		    "$(med cost-old event 16 client_us)"
+	fi
 	for t in 1 2; do
 		sect=client
 		[ $t = 2 ] && sect=tcp
+		a=-
+		b=-
+		if [ $t = 1 ]; then
+			a=$(med cost event 16 rate)
+			b=$(med cost event 16 client_us)
+		fi
 		row "-t $t" "$(med $sect event 16 rate)" \
 		    "$(med $sect event 16 client_us)" \
 		    "$(med $sect event 256 rate)" \
-		    "$(med $sect event 256 client_us)"
+		    "$(med $sect event 256 client_us)" "$a" "$b"
+	done
+	if [ -n "$old_desc" ]; then
+		row "-t 1 / before" \
+		    "$(ratio "$(med client event 16 rate)" \
+		    "$(med client-old event 16 rate)")" \
+		    "$(ratio "$(med client event 16 client_us)" \
+		    "$(med client-old event 16 client_us)")" \
+		    "$(ratio "$(med client event 256 rate)" \
+		    "$(med client-old event 256 rate)")" \
+		    "$(ratio "$(med client event 256 client_us)" \
+		    "$(med client-old event 256 client_us)")" \
+		    "$(ratio "$(med cost event 16 rate)" \
+		    "$(med cost-old event 16 rate)")" \
+		    "$(ratio "$(med cost event 16 client_us)" \
+		    "$(med cost-old event 16 client_us)")"
+	fi
+	echo
+}
+
+# sys TRANSPORT SERVER: "per-exchange top-3" from results.dat, or "-".
+sys()
+{
+	awk -v t="$1" -v v="$2" '
+	$1 == "#" && $2 == "sys:" && $3 == t && $4 == v {
+		l = $6
+		for (i = 7; i <= NF; i++)
+			l = l " " $i
+		found = l
+	}
+	END { print found == "" ? "-" : found }' "$raw"
+}
+
+report_syscalls()
+{
+	cat <<-EOF
+	### System calls per connection
+
+	The server's system calls, all its processes and threads (strace -f
+	-c), over $sys_n exchanges of stampbench -t 1 -c 16, 1 worker, after
+	a warm-up; per connection, or per datagram, with the three most
+	frequent calls. strace slows the server, so calls that batch
+	(epoll_wait, recvmmsg) batch somewhat more than they would without
+	it. Beside them, the CPU per connection of the cost table.
+
+	EOF
+	row server "syscalls/conn" "most frequent, per conn" "us/conn" \
+	    "syscalls/datagram" "most frequent, per datagram"
+	row --- --: --- --: --: ---
+	for s in $servers; do
+		t=$(sys tcp "$s")
+		u=$(sys udp "$s")
+		[ "$t" = - ] && [ "$u" = - ] && continue
+		row "$s" "${t%% *}" "$(echo "$t" | cut -s -d' ' -f2-)" \
+		    "$(med cost "$s" 16 server_us)" "${u%% *}" \
+		    "$(echo "$u" | cut -s -d' ' -f2-)"
 	done
 	echo
 }
@@ -828,9 +1077,11 @@ report()
 		report_tcp
 	fi
 	has cost && report_cost
+	has syscalls && report_syscalls
 	has udp && report_udp
 	has delay && report_delay
-	has tcp && [ "$(med client event 16 rate)" != - ] && report_client
+	[ "$(med client event 16 rate)" != - ] ||
+	    [ "$(med cost event 16 rate)" != - ] && report_client
 	if grep -q '^# note: ' "$raw"; then
 		echo "### Notes"
 		echo
