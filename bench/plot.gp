@@ -36,7 +36,7 @@ set output img."/throughput.png"
 set title "TCP connections per second (2 workers, stampbench -t 2)"
 set ylabel "connections/s: median, bar from least to greatest round"
 set yrange [0:*]
-eval caption("Client-bound: stampbench shares the 2 CPUs and costs 2 to 3 times any server per connection, so a server that leaves it\\na whole CPU (iterative) comes out fastest. This measures the pair; the cost chart tells the servers apart.")
+eval caption("Client-bound: stampbench shares the 2 CPUs and costs nearly twice any server per connection (its io_uring loop\\nincluded), so these bars measure the pair, client and server; the cost chart tells the servers apart.")
 plot for [i=0:3] dat."/throughput.dat" using 2+3*i:3+3*i:4+3*i:xtic(1) \
 	title columnhead(2+3*i), \
      for [i=0:3] "" using (bar($0, i, 4)):(0):(absent(2+3*i)) \
