@@ -889,8 +889,11 @@ worker_start(struct worker *w)
 		return -1;
 	}
 	w->ring_up = 1;
-	/* Its fd registered: each io_uring_enter skips looking it up. */
-	io_uring_register_ring_fd(&w->ring);
+	/*
+	 * Its fd registered: each io_uring_enter skips looking it up.  A
+	 * kernel that cannot only costs that lookup, so a failure is let be.
+	 */
+	(void)io_uring_register_ring_fd(&w->ring);
 	for (i = 0; i < w->srv->nls; i++) {
 		udp |= w->srv->ls[i].type == SOCK_DGRAM;
 		if (i < sizeof fds / sizeof fds[0])
