@@ -99,9 +99,9 @@ struct tag {
 struct ulistener {
 	struct tag		 arm, resume, wake;
 	size_t			 idx;		/* in srv->ls */
-	int			 fd;		/* shared, or ours (reuseport) */
+	int			 fd;		/* shared, or ours: reuseport */
 	int			 fixed;		/* registered file, or -1 */
-	int			 armed;		/* its multishot request lives */
+	int			 armed;		/* its multishot request runs */
 	int			 paused;	/* its rest's timeout pending */
 	int			 await;		/* poll, not accept, next */
 	int			 polled;	/* that poll is pending */
@@ -120,7 +120,7 @@ struct conn {
 	enum cstate		 state;
 	int			 fd;
 	int			 inuse;
-	int			 failed;	/* the send failed: just close */
+	int			 failed;	/* the send failed: close */
 	int			 len;		/* of the reply */
 	size_t			 listener;
 	long long		 deadline;	/* of a header or a drain */
@@ -318,7 +318,7 @@ conn_step(struct worker *w, struct conn *c)
 		conn_wait(w, c, C_HEADER);
 		break;
 	default:
-		/* Header read and reply sent: the drain has a time of its own. */
+		/* Header read, reply sent: the drain has a time of its own. */
 		c->deadline = w->now + w->srv->linger_ms;
 		conn_wait(w, c, C_DRAIN);
 		break;

@@ -154,7 +154,7 @@ main(int argc, char *argv[])
 	if ((upgraded = upgrade_init(argc, argv)) == -1)
 		fatal("upgrade");
 	conf_parse(&conf, argc, argv, upgraded);
-	/* A model this kernel or this build cannot run: refused, --check too. */
+	/* A model this kernel or build cannot run: refused, --check too. */
 	if (!conf.inetd && conf.model->usable != NULL &&
 	    conf.model->usable(why, sizeof why) == -1)
 		fatalx("-m %s: %s", conf.model->name, why);
