@@ -3,6 +3,7 @@
  */
 #include <poll.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "acceptor.h"
@@ -21,6 +22,7 @@ const struct model *const model_list[] = {
 	&model_prefork,
 	&model_dynamic,
 	&model_threads,
+	&model_uring,
 	NULL
 };
 
@@ -118,3 +120,32 @@ model_one_slot(const struct server *srv)
 	(void)srv;
 	return 1;
 }
+
+#ifndef STAMP_URING
+/*
+ * Built without liburing: the model is still listed, so that --help says
+ * what this build lacks, and -m uring is refused by name.
+ */
+static int
+uring_missing(char *why, size_t len)
+{
+	snprintf(why, len, "built without io_uring: install liburing-dev "
+	    "and rebuild, or use -m event");
+	return -1;
+}
+
+static int
+uring_none(struct server *srv)
+{
+	(void)srv;
+	return -1;
+}
+
+const struct model model_uring = {
+	.name = "uring",
+	.summary = "not in this build: it needs liburing-dev",
+	.run = uring_none,
+	.nslots = model_one_slot,
+	.usable = uring_missing,
+};
+#endif

@@ -21,6 +21,13 @@ struct model {
 	int		(*run)(struct server *srv);
 	/* How many stats slots run needs (srv->stats), given srv. */
 	size_t		(*nslots)(const struct server *srv);
+	/*
+	 * Whether the model can run here, asked before anything is bound
+	 * (NULL: always): 0, or -1 and a sentence in why that names the
+	 * cause and the way out.  Only a model that needs more than the C
+	 * library has one.
+	 */
+	int		(*usable)(char *why, size_t len);
 };
 
 /* The model called name, or NULL. */
@@ -77,5 +84,6 @@ extern const struct model model_fork;
 extern const struct model model_prefork;
 extern const struct model model_dynamic;
 extern const struct model model_threads;
+extern const struct model model_uring;
 
 #endif /* STAMP_MODEL_H */

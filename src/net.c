@@ -513,6 +513,21 @@ net_drain(int fd)
 }
 
 int
+net_shutdown(int fd)
+{
+	return shutdown(fd, SHUT_WR);
+}
+
+int
+net_peer(int fd, struct sockaddr_storage *peer)
+{
+	socklen_t	 len = sizeof *peer;
+
+	memset(peer, 0, sizeof *peer);
+	return getpeername(fd, (struct sockaddr *)peer, &len);
+}
+
+int
 net_resolve(const char *host, const char *port, int family, int type,
     struct sockaddr_storage *addr, socklen_t *len)
 {

@@ -127,6 +127,14 @@ int		 net_finish(int fd);
 int		 net_drain(int fd);
 
 /*
+ * shutdown(SHUT_WR) alone, for a model whose drain is its own (uring):
+ * 0, or -1 and errno.  net_peer: the address of fd's peer into *peer
+ * (getpeername), for one who accepted without asking; 0, or -1 and errno.
+ */
+int		 net_shutdown(int fd);
+int		 net_peer(int fd, struct sockaddr_storage *peer);
+
+/*
  * Client side.  net_resolve fills addr for host and port (numeric or by
  * name) of family AF_UNSPEC, AF_INET or AF_INET6 and the given socket type;
  * it returns 0, or a getaddrinfo(3) error code (for gai_strerror).

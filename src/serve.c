@@ -195,9 +195,8 @@ serve_init(const struct server *srv)
 	return 0;
 }
 
-/* Count, log and classify a failed accept: see serve_accept's *pause. */
-static int
-serve_accept_failed(const struct listener *l, int lfd, int err, int *spare,
+int
+serve_accept_error(const struct listener *l, int lfd, int err, int *spare,
     struct stats *st)
 {
 	errno = err;
@@ -228,41 +227,57 @@ serve_accept_failed(const struct listener *l, int lfd, int err, int *spare,
 }
 
 int
+serve_wants_peer(const struct server *srv, const struct listener *l)
+{
+	return srv->limits != NULL || srv->verbose || l->proxy;
+}
+
+int
+serve_admit(int fd, const struct sockaddr_storage *peer, struct stats *st)
+{
+	enum limit_why	 why = LIMIT_MAX_CONNS;
+	int		 slot;
+
+	serve_count(st, STAT_ACCEPTED, 1);
+	if (accepted_us != NULL && fd < naccepted_us)
+		accepted_us[fd] = now_us();
+	if (limits == NULL)
+		return 0;
+	slot = limit_admit(limits, peer, util_now_ms(), self, &why);
+	if (slot != LIMIT_REFUSED && fd < nfdslot) {
+		fdslot[fd] = slot;
+		return 0;
+	}
+	limit_release(limits, slot);
+	/* Over a limit: closed at once, never queued. */
+	serve_count(st, STAT_LIMITED, 1);
+	serve_count(st, STAT_LIM_MAX_CONNS + why, 1);
+	serve_count(st, STAT_CLOSED, 1);
+	close(fd);
+	return -1;
+}
+
+int
 serve_accept(const struct listener *l, int lfd,
     struct sockaddr_storage *peer, int *spare, struct stats *st, int *pause)
 {
-	enum limit_why	 why = LIMIT_MAX_CONNS;
 	socklen_t	 len;
-	int		 fd, slot, tries;
+	int		 fd, tries;
 
 	for (tries = 0; tries < 64; tries++) {
 		if ((fd = net_accept(lfd, peer, &len)) == -1) {
-			*pause = serve_accept_failed(l, lfd, errno, spare, st);
+			*pause = serve_accept_error(l, lfd, errno, spare, st);
 			return -1;
 		}
-		serve_count(st, STAT_ACCEPTED, 1);
-		if (accepted_us != NULL && fd < naccepted_us)
-			accepted_us[fd] = now_us();
-		if (limits == NULL)
+		if (serve_admit(fd, peer, st) == 0)
 			return fd;
-		slot = limit_admit(limits, peer, util_now_ms(), self, &why);
-		if (slot != LIMIT_REFUSED && fd < nfdslot) {
-			fdslot[fd] = slot;
-			return fd;
-		}
-		limit_release(limits, slot);
-		/* Over a limit: closed at once, never queued. */
-		serve_count(st, STAT_LIMITED, 1);
-		serve_count(st, STAT_LIM_MAX_CONNS + why, 1);
-		serve_count(st, STAT_CLOSED, 1);
-		close(fd);
 	}
 	*pause = 0;
 	return -1;
 }
 
 void
-serve_close(int fd)
+serve_release(int fd)
 {
 	if (limits != NULL && fd < nfdslot && fdslot[fd] != LIMIT_REFUSED) {
 		limit_release(limits, fdslot[fd]);
@@ -272,6 +287,12 @@ serve_close(int fd)
 	if (thread_slot != NULL || main_slot != NULL)
 		serve_count(thread_slot != NULL ? thread_slot : main_slot,
 		    STAT_CLOSED, 1);
+}
+
+void
+serve_close(int fd)
+{
+	serve_release(fd);
 	close(fd);
 }
 
@@ -405,9 +426,8 @@ serve_header(const struct server *srv, const struct listener *l, int fd,
 	return r;
 }
 
-/* After the reply: half-close, and drain now or later. */
-static int
-finish(const struct listener *l, int fd, struct stats *st)
+int
+serve_finish(const struct listener *l, int fd, struct stats *st)
 {
 	int	 r;
 
@@ -499,7 +519,7 @@ serve_metrics(const struct server *srv, const struct listener *l, int fd,
 	}
 	if (n < len)
 		serve_count(st, STAT_SHORT, 1);
-	return finish(l, fd, st);
+	return serve_finish(l, fd, st);
 }
 
 int
@@ -507,7 +527,7 @@ serve_stream(const struct server *srv, const struct listener *l, int fd,
     const struct sockaddr_storage *peer, struct serve_hdr *hdr,
     struct stats *st)
 {
-	char		 buf[STAMP_REPLY_MAX], addr[NET_ADDRSTRLEN];
+	char		 buf[STAMP_REPLY_MAX];
 	ssize_t		 n;
 	int		 len, r;
 
@@ -520,27 +540,54 @@ serve_stream(const struct server *srv, const struct listener *l, int fd,
 			return SERVE_DONE;
 		peer = &hdr->real;
 	}
-	if (srv->verbose)
-		log_info("Client:%s", net_addr_str((const void *)peer, addr,
-		    sizeof addr));
-	if ((len = serve_reply(l->proto, buf, sizeof buf)) == -1) {
-		serve_count(st, STAT_ERRORS, 1);
+	if ((len = serve_stream_reply(srv, l, peer, buf, sizeof buf, st)) ==
+	    -1) {
 		serve_close(fd);
 		return SERVE_DONE;
 	}
 	/* MSG_MORE: the reply waits for the FIN, and both leave as one. */
 	n = net_send(fd, buf, (size_t)len, MSG_MORE);
-	if (n == len) {
-		count_reply(l, st);
-		count_latency(fd, st);
-	} else if (n >= 0)
-		serve_count(st, STAT_SHORT, 1);
-	else {
-		count_failure(l, errno, st);
+	serve_stream_sent(l, fd, n == -1 ? -errno : (int)n, len, st);
+	if (n == -1) {
 		serve_close(fd);
 		return SERVE_DONE;
 	}
-	return finish(l, fd, st);
+	return serve_finish(l, fd, st);
+}
+
+int
+serve_stream_reply(const struct server *srv, const struct listener *l,
+    const struct sockaddr_storage *peer, char *buf, size_t len,
+    struct stats *st)
+{
+	char	 addr[NET_ADDRSTRLEN];
+	int	 n;
+
+	if (srv->verbose)
+		log_info("Client:%s", net_addr_str((const void *)peer, addr,
+		    sizeof addr));
+	if ((n = serve_reply(l->proto, buf, len)) == -1)
+		serve_count(st, STAT_ERRORS, 1);
+	return n;
+}
+
+void
+serve_stream_sent(const struct listener *l, int fd, int res, int len,
+    struct stats *st)
+{
+	if (res == len) {
+		count_reply(l, st);
+		count_latency(fd, st);
+	} else if (res >= 0)
+		serve_count(st, STAT_SHORT, 1);
+	else
+		count_failure(l, -res, st);
+}
+
+void
+serve_count_failure(const struct listener *l, int err, struct stats *st)
+{
+	count_failure(l, err, st);
 }
 
 int
@@ -696,22 +743,43 @@ rx_batch(struct rx *rx, int fd, int n)
 	return n > 0 ? n : 0;
 }
 
+int
+serve_datagram_judge(const struct server *srv, const struct msghdr *m,
+    const char *req, size_t len, long long now, struct stats *st)
+{
+	char	 addr[NET_ADDRSTRLEN];
+
+	if (!may_reply(srv, m, req, len, now, st))
+		return 0;
+	if (srv->verbose)
+		log_info("Client:%s", net_addr_str(m->msg_name, addr,
+		    sizeof addr));
+	return 1;
+}
+
 /* Whether datagram i of rx may be answered now (and say who it is). */
 static int
 rx_judge(const struct server *srv, struct rx *rx, int i, long long now,
     struct stats *st)
 {
-	char	 addr[NET_ADDRSTRLEN];
 	size_t	 len = rx->msg[i].msg_len;
 
 	if (len > sizeof rx->req[i])
 		len = sizeof rx->req[i];
-	if (!may_reply(srv, &rx->msg[i].msg_hdr, rx->req[i], len, now, st))
-		return 0;
-	if (srv->verbose)
-		log_info("Client:%s", net_addr_str((const void *)&rx->from[i],
-		    addr, sizeof addr));
-	return 1;
+	return serve_datagram_judge(srv, &rx->msg[i].msg_hdr, rx->req[i], len,
+	    now, st);
+}
+
+void
+serve_datagram_sent(const struct listener *l, int res, int len,
+    struct stats *st)
+{
+	if (res == len)
+		count_reply(l, st);
+	else if (res >= 0 || res == -EAGAIN || res == -ENOBUFS)
+		serve_count(st, STAT_SHORT, 1);
+	else
+		count_failure(l, -res, st);
 }
 
 /*

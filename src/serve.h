@@ -187,6 +187,27 @@ int	serve_stream(const struct server *srv, const struct listener *l,
 	    struct stats *st);
 
 /*
+ * The steps of serve_stream, for a model that does the reply's I/O itself
+ * (uring, through its ring), so that it still logs and counts the same.
+ * serve_stream_reply logs the client with -v and writes the reply of l
+ * into buf (STAMP_REPLY_MAX bytes is enough): its length, or -1, counted
+ * (close the connection).  serve_stream_sent counts what came of sending
+ * it on connection fd: res bytes of len, or -errno.  serve_finish
+ * half-closes fd and drains it without waiting: SERVE_DRAIN (wait until
+ * readable, then serve_linger) or SERVE_DONE (closed).
+ * serve_count_failure counts a failed system call on a connection, err
+ * its errno: a client's fault (reset) or an error, logged.
+ */
+int	serve_stream_reply(const struct server *srv, const struct listener *l,
+	    const struct sockaddr_storage *peer, char *buf, size_t len,
+	    struct stats *st);
+void	serve_stream_sent(const struct listener *l, int fd, int res, int len,
+	    struct stats *st);
+int	serve_finish(const struct listener *l, int fd, struct stats *st);
+void	serve_count_failure(const struct listener *l, int err,
+	    struct stats *st);
+
+/*
  * Drain a lingering connection again: 1 when it is closed and done, 0 to
  * wait more.  serve_linger_timeout closes one whose time is up.
  */
@@ -230,6 +251,19 @@ int	serve_datagram_take(const struct server *srv, int fd,
 	    struct sockaddr_storage *from, socklen_t *fromlen,
 	    struct stats *st);
 
+/*
+ * For a model that receives datagrams itself (uring): whether the datagram
+ * m, whose first len bytes are in req, may be answered at now (ms,
+ * monotonic), judged and counted as serve_datagrams judges (m->msg_name
+ * is its source, m->msg_control what the kernel said of its arrival,
+ * m->msg_flags its MSG_TRUNC), and logged with -v.  serve_datagram_sent
+ * counts what came of sending a reply of len bytes: res bytes, or -errno.
+ */
+int	serve_datagram_judge(const struct server *srv, const struct msghdr *m,
+	    const char *req, size_t len, long long now, struct stats *st);
+void	serve_datagram_sent(const struct listener *l, int res, int len,
+	    struct stats *st);
+
 /* Answer, from fd, the datagram that serve_datagram_take took. */
 void	serve_datagram_to(const struct server *srv, const struct listener *l,
 	    int fd, const struct sockaddr_storage *from, socklen_t fromlen,
@@ -259,10 +293,34 @@ int	serve_accept(const struct listener *l, int lfd,
 	    int *pause);
 
 /*
+ * The half of serve_accept after the accept, for a model whose accepts
+ * are done elsewhere (uring's ring): count connection fd from peer as
+ * accepted, and admit it under the limits.  Returns 0, or -1 when a limit
+ * refused it (closed and counted).  peer is read only when
+ * serve_wants_peer says so for its listener: with limits, -v, or a PROXY
+ * header; otherwise it may be NULL.
+ */
+int	serve_wants_peer(const struct server *srv, const struct listener *l);
+int	serve_admit(int fd, const struct sockaddr_storage *peer,
+	    struct stats *st);
+
+/*
+ * Count, log and classify a failed accept on lfd, a socket of l, err its
+ * errno, as serve_accept does: returns what serve_accept says in *pause
+ * (0, a pause in milliseconds, or -1: our own bug), having shed a pending
+ * client with the spare fd on EMFILE.
+ */
+int	serve_accept_error(const struct listener *l, int lfd, int err,
+	    int *spare, struct stats *st);
+
+/*
  * Close a connection that serve_accept gave, giving back its place under
- * the limits.  Every close of a served connection goes through here.
+ * the limits.  Every close of a served connection goes through here, or
+ * through serve_release, which does all of it but the close(2), for a
+ * model that closes through its ring.
  */
 void	serve_close(int fd);
+void	serve_release(int fd);
 
 /*
  * The connection fd is now served by child process pid: its place under

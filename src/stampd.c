@@ -147,12 +147,17 @@ main(int argc, char *argv[])
 	static struct conf	 conf;
 	static struct listener	 ls[CONF_LISTEN_MAX];
 	struct server		 srv;
+	char			 why[256];
 	int			 rc, upgraded;
 
 	log_init("stampd");
 	if ((upgraded = upgrade_init(argc, argv)) == -1)
 		fatal("upgrade");
 	conf_parse(&conf, argc, argv, upgraded);
+	/* A model this kernel or build cannot run: refused, --check too. */
+	if (!conf.inetd && conf.model->usable != NULL &&
+	    conf.model->usable(why, sizeof why) == -1)
+		fatalx("-m %s: %s", conf.model->name, why);
 	if (conf.check)
 		return check_only(&conf);
 	if (conf.syslog)

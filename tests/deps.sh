@@ -10,7 +10,13 @@
 
 # What the tests run, and the Debian package it comes in.  nc must be
 # OpenBSD's: the tests use its -N, which the traditional netcat lacks.
+# A path is a file the build needs: liburing's header, without which
+# stampd is built without its uring model (and the tests would meet a
+# model that refuses to run).  debian/control names that package in its
+# Build-Depends proper, not among the tests' <!nocheck> ones, so
+# --packages leaves it out.
 DEPS='
+/usr/include/liburing.h	liburing-dev
 nc		netcat-openbsd
 rdate		rdate
 nmap		nmap
@@ -77,6 +83,8 @@ present()
 {
 	# NAME.py: a module of Debian's python3 (container.t uses it).
 	case $1 in
+	/*)	[ -e "$1" ]
+		return ;;
 	*.py)	/usr/bin/python3 -c "import ${1%.py}" > /dev/null 2>&1
 		return ;;
 	esac
@@ -97,7 +105,8 @@ missing()
 
 # --packages: the table's packages, one a line, and nothing installed.
 if [ "${1:-}" = --packages ]; then
-	printf '%s\n' "$DEPS" | awk 'NF == 2 { print $2 }' | sort -u
+	printf '%s\n' "$DEPS" | awk 'NF == 2 && $1 !~ /^\// { print $2 }' |
+	    sort -u
 	exit 0
 fi
 

@@ -70,17 +70,22 @@ ok $? "the same package as version $V2, to upgrade to"
 
 # ---- the root, made once -----------------------------------------------------
 
+# What the root holds beside minbase: systemd, and what stampd's package
+# depends on (liburing2), since dpkg -i installs no dependency.  A root
+# made from another list is made again.
+INCLUDE=systemd,systemd-sysv,dbus,liburing2
 mkdir -p "$CACHE"
 exec 8> "$CACHE/nspawn.lock"
 flock -w "$(lib_scale 900)" 8
-if [ ! -x "$ROOT/lib/systemd/systemd" ]; then
-	rm -rf "$ROOT.new"
+if [ ! -x "$ROOT/lib/systemd/systemd" ] ||
+    [ "$(cat "$ROOT.include" 2>/dev/null)" != "$INCLUDE" ]; then
+	rm -rf "$ROOT.new" "$ROOT" "$ROOT.include"
 	lib_timeout 900 mmdebstrap --variant=minbase \
-	    --include=systemd,systemd-sysv,dbus \
+	    --include="$INCLUDE" \
 	    --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
 	    --aptopt='APT::Install-Recommends "false"' \
 	    bookworm "$ROOT.new" > "$LIB_TMP/mmdebstrap.log" 2>&1 &&
-	    mv "$ROOT.new" "$ROOT"
+	    mv "$ROOT.new" "$ROOT" && echo "$INCLUDE" > "$ROOT.include"
 	ok $? "mmdebstrap a Debian 12 root with systemd into $ROOT" || {
 		tail -n 30 "$LIB_TMP/mmdebstrap.log" > "$LIB_TMP/mm.tail"
 		diag_file "$LIB_TMP/mm.tail"
