@@ -1,10 +1,18 @@
 /*
  * model.c: the table of models, and what they all do with signals.
  */
+#include <sys/eventfd.h>
+
+#include <errno.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "acceptor.h"
 #include "log.h"
@@ -112,6 +120,96 @@ model_finish(struct server *srv)
 	}
 	acceptor_finish(&a);
 	acceptor_free(&a);
+}
+
+/* Start the workers with every signal blocked; how many started. */
+static size_t
+crew_start(const struct model_crew *crew, char *ws, pthread_t *tid,
+    size_t n)
+{
+	sigset_t	 all, old;
+	size_t		 i;
+	int		 e;
+
+	/* Signals are the main thread's. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	for (i = 0; i < n; i++)
+		if ((e = pthread_create(&tid[i], NULL, crew->main,
+		    ws + i * crew->size)) != 0) {
+			errno = e;
+			log_warn("%s: thread", crew->name);
+			break;
+		}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return i;
+}
+
+/* Until a stop, or a worker's failure: 0, or -1 if poll failed. */
+static int
+crew_watch(struct server *srv, int quitfd)
+{
+	struct pollfd	 pfd[2];
+
+	pfd[0].fd = sig_fd();
+	pfd[0].events = POLLIN;
+	pfd[1].fd = quitfd;
+	pfd[1].events = POLLIN;
+	for (;;) {
+		/* The workers turn; the watchdog is fed only while they do. */
+		notify_watchdog(serve_fresh, srv);
+		if (net_poll(pfd, 2, notify_beat_ms() > 0 ? notify_beat_ms() :
+		    -1) == -1) {
+			log_warn("poll");
+			return -1;
+		}
+		if (pfd[1].revents & POLLIN)
+			return 0;	/* a worker failed: it said so */
+		if (pfd[0].revents & POLLIN && model_signals(srv) & SIG_STOP)
+			return 0;
+	}
+}
+
+int
+model_crew_run(struct server *srv, const struct model_crew *crew)
+{
+	size_t		 n = (size_t)srv->workers, i, started = 0;
+	pthread_t	*tid;
+	uint64_t	 one = 1;
+	char		*ws;
+	void		*failed;
+	int		 quitfd = -1, rc = -1;
+
+	ws = calloc(n, crew->size);
+	tid = calloc(n, sizeof *tid);
+	if (ws == NULL || tid == NULL ||
+	    (quitfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
+		log_warn("%s", crew->name);
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		crew->blank(ws + i * crew->size);
+	for (i = 0; i < n; i++)
+		if (crew->init(ws + i * crew->size, srv, i, quitfd) == -1) {
+			log_warn("%s: worker %zu", crew->name, i);
+			goto out;
+		}
+	started = crew_start(crew, ws, tid, n);
+	rc = started == n ? crew_watch(srv, quitfd) : -1;
+	if (write(quitfd, &one, sizeof one) == -1)
+		log_warn("eventfd");
+	for (i = 0; i < started; i++)
+		if (pthread_join(tid[i], &failed) == 0 && failed != NULL)
+			rc = -1;
+out:
+	if (ws != NULL)
+		for (i = 0; i < n; i++)
+			crew->free(ws + i * crew->size);
+	free(ws);
+	free(tid);
+	if (quitfd != -1)
+		close(quitfd);
+	return rc;
 }
 
 size_t

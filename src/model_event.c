@@ -19,13 +19,9 @@
  */
 #include <sys/types.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 
 #include <errno.h>
-#include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,7 +83,6 @@ struct dgram {
 struct worker {
 	struct server		*srv;
 	struct stats		*st;
-	pthread_t		 tid;
 	int			 epfd;
 	struct watch		 quit;
 	struct wlistener	*wl;
@@ -485,12 +480,13 @@ worker_main(void *arg)
 			break;
 	}
 	serve_gauge(w->st, STAT_WORKERS, 0);
-	return NULL;
+	return w->failed ? w : NULL;
 }
 
 static void
-worker_free(struct worker *w)
+worker_free(void *arg)
 {
+	struct worker	*w = arg;
 	struct conn	*c, *next;
 
 	/* Close what is still queued (a failed stop), then the chunks. */
@@ -511,8 +507,9 @@ worker_free(struct worker *w)
 }
 
 static int
-worker_init(struct worker *w, struct server *srv, size_t n, int quitfd)
+worker_init(void *arg, struct server *srv, size_t n, int quitfd)
 {
+	struct worker	*w = arg;
 	struct epoll_event	 ev;
 	struct listener		*l;
 	size_t			 i;
@@ -549,75 +546,29 @@ nslots(const struct server *srv)
 	return (size_t)srv->workers;
 }
 
+
+/* Before worker_init: safe to free as it is. */
+static void
+worker_blank(void *arg)
+{
+	struct worker	*w = arg;
+
+	w->epfd = w->spare = -1;
+}
+
+static const struct model_crew crew = {
+	.name = "event",
+	.size = sizeof(struct worker),
+	.blank = worker_blank,
+	.init = worker_init,
+	.main = worker_main,
+	.free = worker_free,
+};
+
 static int
 run(struct server *srv)
 {
-	struct worker	*ws;
-	struct pollfd	 pfd[2];
-	sigset_t	 all, old;
-	uint64_t	 one = 1;
-	size_t		 n = (size_t)srv->workers, i, started = 0;
-	int		 quitfd, rc = 0, e;
-
-	if ((ws = calloc(n, sizeof *ws)) == NULL ||
-	    (quitfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
-		log_warn("event");
-		free(ws);
-		return -1;
-	}
-	for (i = 0; i < n; i++)
-		ws[i].epfd = ws[i].spare = -1;
-	for (i = 0; i < n; i++)
-		if (worker_init(&ws[i], srv, i, quitfd) == -1) {
-			log_warn("event: worker %zu", i);
-			rc = -1;
-			goto out;
-		}
-
-	/* Signals are the main thread's: workers start with them blocked. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	for (; started < n; started++)
-		if ((e = pthread_create(&ws[started].tid, NULL, worker_main,
-		    &ws[started])) != 0) {
-			errno = e;
-			log_warn("event: thread");
-			rc = -1;
-			break;
-		}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-
-	pfd[0].fd = sig_fd();
-	pfd[0].events = POLLIN;
-	pfd[1].fd = quitfd;
-	pfd[1].events = POLLIN;
-	while (rc == 0) {
-		/* The workers turn; the watchdog is fed only while they do. */
-		notify_watchdog(serve_fresh, srv);
-		if (net_poll(pfd, 2, notify_beat_ms() > 0 ? notify_beat_ms() :
-		    -1) == -1) {
-			log_warn("poll");
-			rc = -1;
-			break;
-		}
-		if (pfd[1].revents & POLLIN)
-			break;		/* a worker failed */
-		if (pfd[0].revents & POLLIN && model_signals(srv) & SIG_STOP)
-			break;
-	}
-	if (write(quitfd, &one, sizeof one) == -1)
-		log_warn("eventfd");
-	for (i = 0; i < started; i++) {
-		pthread_join(ws[i].tid, NULL);
-		if (ws[i].failed)
-			rc = -1;
-	}
-out:
-	for (i = 0; i < n; i++)
-		worker_free(&ws[i]);
-	free(ws);
-	close(quitfd);
-	return rc;
+	return model_crew_run(srv, &crew);
 }
 
 const struct model model_event = {
