@@ -307,6 +307,51 @@ t_many(void)
 	is_int(h_daemon_stop(&d), 0, "SIGTERM: exit 0");
 }
 
+/* NDELAY TCP clients to lt, and a datagram each from its own socket to lu. */
+static void
+pairs_open(struct h_client *c, int *fd, const struct h_listener *lt,
+    const struct h_listener *lu)
+{
+	int	 i;
+
+	for (i = 0; i < NDELAY; i++) {
+		h_cl_open(&c[i], lt, NULL);
+		if ((fd[i] = h_udp_open(lu)) != -1 &&
+		    send(fd[i], "", 0, MSG_NOSIGNAL) != 0) {
+			close(fd[i]);
+			fd[i] = -1;
+		}
+	}
+}
+
+/*
+ * What pairs_open's clients got, read (h_cl_wait done) and closed: the
+ * TCP clients served; the whole datagram replies, each waited for at most
+ * H_ASK_MS, in *ugood.
+ */
+static int
+pairs_count(struct h_client *c, int *fd, int *ugood)
+{
+	char	 buf[128];
+	ssize_t	 n;
+	int	 i, good = 0, bad = 0;
+
+	for (i = 0; i < NDELAY; i++)
+		if (h_cl_served(&c[i], "stamp"))
+			good++;
+		else if (bad++ == 0)
+			diag("client %d: %s", i, h_cl_what(&c[i], "stamp"));
+	h_cl_close(c, NDELAY);
+	for (i = 0, *ugood = 0; i < NDELAY; i++) {
+		if (fd[i] == -1)
+			continue;
+		n = h_udp_recv(fd[i], buf, sizeof buf, H_ASK_MS);
+		*ugood += valid(buf, n);
+		close(fd[i]);
+	}
+	return good;
+}
+
 /*
  * --delay: NDELAY clients and NDELAY datagrams on one worker, each waiting
  * out the delay in a timeout of its own, side by side: all are answered
@@ -322,10 +367,8 @@ t_delay(void)
 	struct h_client		 c[NDELAY];
 	struct h_daemon		 d;
 	const struct h_listener	*lt, *lu;
-	char			 buf[128];
 	long long		 t0;
-	ssize_t			 n;
-	int			 i, fd[NDELAY], good, ugood = 0, bad = 0;
+	int			 fd[NDELAY], good, ugood;
 
 	if (!ok(h_daemon_start(&d, 2, args) == 0, "stampd -m uring -w 1 -D "
 	    DELAY " starts"))
@@ -333,28 +376,9 @@ t_delay(void)
 	lt = h_daemon_find(&d, "tcp", "stamp");
 	lu = h_daemon_find(&d, "udp", "stamp");
 	t0 = h_now_ms();
-	for (i = 0; i < NDELAY; i++) {
-		h_cl_open(&c[i], lt, NULL);
-		if ((fd[i] = h_udp_open(lu)) != -1 &&
-		    send(fd[i], "", 0, MSG_NOSIGNAL) != 0) {
-			close(fd[i]);
-			fd[i] = -1;
-		}
-	}
+	pairs_open(c, fd, lt, lu);
 	h_cl_wait(c, NDELAY, h_ms(1500) + H_ASK_MS);
-	for (i = good = 0; i < NDELAY; i++)
-		if (h_cl_served(&c[i], "stamp"))
-			good++;
-		else if (bad++ == 0)
-			diag("client %d: %s", i, h_cl_what(&c[i], "stamp"));
-	h_cl_close(c, NDELAY);
-	for (i = 0; i < NDELAY; i++) {
-		if (fd[i] == -1)
-			continue;
-		n = h_udp_recv(fd[i], buf, sizeof buf, H_ASK_MS);
-		ugood += valid(buf, n);
-		close(fd[i]);
-	}
+	good = pairs_count(c, fd, &ugood);
 	diag("%d tcp and %d udp replies, %lld ms after the first asked", good,
 	    ugood, h_now_ms() - t0);
 	is_int(good, NDELAY, "-D " DELAY ", one worker: %d tcp clients at once "
@@ -378,10 +402,8 @@ t_stop(void)
 	struct h_client		 c[NDELAY];
 	struct h_daemon		 d;
 	const struct h_listener	*lt, *lu;
-	char			 buf[128];
 	long long		 deadline;
-	ssize_t			 n;
-	int			 i, fd[NDELAY], good, ugood = 0, bad = 0, q;
+	int			 fd[NDELAY], good, ugood, q;
 	int			 exited;
 
 	if (!ok(h_daemon_start(&d, 2, args) == 0, "stampd -m uring -w 2 -D "
@@ -389,14 +411,7 @@ t_stop(void)
 		return;
 	lt = h_daemon_find(&d, "tcp", "stamp");
 	lu = h_daemon_find(&d, "udp", "stamp");
-	for (i = 0; i < NDELAY; i++) {
-		h_cl_open(&c[i], lt, NULL);
-		if ((fd[i] = h_udp_open(lu)) != -1 &&
-		    send(fd[i], "", 0, MSG_NOSIGNAL) != 0) {
-			close(fd[i]);
-			fd[i] = -1;
-		}
-	}
+	pairs_open(c, fd, lt, lu);
 	is_int(h_cl_connected(c, NDELAY, H_ASK_MS), NDELAY, "%d clients "
 	    "connect", NDELAY);
 	/* Every one taken off the accept queue, and waiting its delay. */
@@ -406,19 +421,7 @@ t_stop(void)
 	is_int(q, 0, "the daemon has taken every one of them");
 	kill(d.pid, SIGTERM);
 	h_cl_wait(c, NDELAY, H_ASK_MS);
-	for (i = good = 0; i < NDELAY; i++)
-		if (h_cl_served(&c[i], "stamp"))
-			good++;
-		else if (bad++ == 0)
-			diag("client %d: %s", i, h_cl_what(&c[i], "stamp"));
-	h_cl_close(c, NDELAY);
-	for (i = 0; i < NDELAY; i++) {
-		if (fd[i] == -1)
-			continue;
-		n = h_udp_recv(fd[i], buf, sizeof buf, H_ASK_MS);
-		ugood += valid(buf, n);
-		close(fd[i]);
-	}
+	good = pairs_count(c, fd, &ugood);
 	is_int(good, NDELAY, "SIGTERM during a -D " LONG_DELAY " delay: %d "
 	    "tcp clients served at once", NDELAY);
 	is_int(ugood, NDELAY, "SIGTERM during the delay: %d datagrams "
