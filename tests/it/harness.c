@@ -909,9 +909,11 @@ h_cl_connected(struct h_client *c, int n, int ms)
 				continue;
 			len = sizeof e;
 			if (getsockopt(c[i].fd, SOL_SOCKET, SO_ERROR, &e,
-			    &len) == 0 && e == 0)
+			    &len) == -1)
+				e = errno;
+			if (e == 0)
 				c[i].connected = 1;
-			else if (e != 0) {
+			else {
 				c[i].state = H_CL_ERR;
 				c[i].err = e;
 			}
