@@ -32,6 +32,7 @@ LIB_PLAN=		# set by plan
 LIB_PIDS=		# what lib_spawn started and lib_stop has not reaped
 LIB_SEQ=0
 LIB_PID=
+LIB_BIN=		# lib_stampd_reachable's copy of stampd, if any
 LIB_TMP=$(mktemp -d "${TMPDIR:-/tmp}/stampd-test.XXXXXX") || {
 	echo "Bail out! mktemp -d failed"
 	exit 255
@@ -306,12 +307,29 @@ lib_cleanup()
 		lib_stop "$p"
 	done
 	rm -rf "$LIB_TMP"
+	[ -z "$LIB_BIN" ] || rm -rf "$LIB_BIN"
 }
 
 trap lib_cleanup EXIT
 trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# lib_stampd_reachable: run as root, stampd drops to an unprivileged user,
+# and SIGUSR2 runs its binary again as that user (--check, then exec).  A
+# build under a directory only root may enter (a clone in mktemp -d, as CI
+# makes) cannot be run then, and every upgrade is refused, rightly.  For a
+# test of upgrades, STAMPD becomes a copy of it in a directory anyone may
+# enter, removed at exit.
+lib_stampd_reachable()
+{
+	[ "$(id -u)" = 0 ] || return 0
+	LIB_BIN=$(mktemp -d "${TMPDIR:-/tmp}/stampd-bin.XXXXXX") &&
+	    chmod 755 "$LIB_BIN" && cp "$STAMPD" "$LIB_BIN/stampd" &&
+	    chmod 755 "$LIB_BIN/stampd" ||
+	    bail "cannot copy stampd where its unprivileged user can run it"
+	STAMPD=$LIB_BIN/stampd
+}
 
 # lib_free_port tcp|udp: a port no socket on this machine uses, picked at
 # random below the kernel's ephemeral range so that no client is handed it

@@ -22,6 +22,8 @@
 . "$(dirname "$0")/../lib.sh"
 
 lib_need python3 timeout awk
+# Its upgrades run the binary again as the user stampd drops to.
+lib_stampd_reachable
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 [ -n "$STAMPBENCH" ] && [ -x "$STAMPBENCH" ] ||
