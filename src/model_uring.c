@@ -9,9 +9,17 @@
  * since the last and waits for results, so a busy worker makes far fewer
  * system calls than it serves clients.
  *
- * - Each listener has one multishot accept: one request, a completion for
- *   every connection, until it fails (EMFILE: the listener rests, as in
- *   every model, then a new one is armed).
+ * - A listener that is the worker's alone (its own with --reuseport, or
+ *   the only worker's) has one multishot accept: one request, a completion
+ *   for every connection.  A listener the workers share has UR_ACCEPTS
+ *   single accepts in flight, each replaced as it completes: a multishot
+ *   accept never changes its place in the listener's queue of waiters,
+ *   and as the kernel wakes the first waiter for each connection, the
+ *   worker that armed first would get every client, the others none.  A
+ *   single accept queues again at the end, so the workers take turns; it
+ *   costs a poll armed per connection, about 15% more CPU, which is why
+ *   an unshared listener keeps the multishot one.  (Out of fds the
+ *   listener rests, as in every model, then is armed again.)
  * - A connection gets two linked requests, the send of its reply with
  *   MSG_MORE, then a recv that does not wait, to see whether the client
  *   sent anything.  Nothing unread: a close through the ring, which sends
@@ -62,6 +70,7 @@
 #define UR_CHUNK	256	/* connection slots allocated at a time */
 #define UR_MAX_CONNS	65536	/* connections in flight, per worker */
 #define UR_TX		4096	/* datagram replies in flight or delayed */
+#define UR_ACCEPTS	8	/* accepts in flight per listener */
 #define UR_STOP_ACCEPTS	4096	/* queued connections served at a stop */
 #define UR_NBUF		256	/* buffers for datagrams: a power of 2 */
 #define UR_BUFLEN	512	/* a datagram, its source and control data */
@@ -73,7 +82,7 @@
 /* What each request is for: its user_data points at one of these. */
 enum kind {
 	K_QUIT,		/* the stop's eventfd is readable */
-	K_ARM,		/* a listener's multishot accept or receive */
+	K_ARM,		/* a listener's accept or multishot receive */
 	K_RESUME,	/* a listener's rest is over */
 	K_WAKE,		/* out of fds, a client waits on a listener */
 	K_SEND,		/* a connection's reply went */
@@ -98,7 +107,8 @@ struct ulistener {
 	size_t			 idx;		/* in srv->ls */
 	int			 fd;		/* shared, or ours: reuseport */
 	int			 fixed;		/* registered file, or -1 */
-	int			 armed;		/* its multishot request runs */
+	int			 armed;		/* its accepts or receive in flight */
+	int			 multi;		/* ours alone: a multishot accept */
 	int			 paused;	/* its rest's timeout pending */
 	int			 await;		/* poll, not accept, next */
 	int			 polled;	/* that poll is pending */
@@ -449,20 +459,26 @@ static void
 arm(struct worker *w, struct ulistener *ul)
 {
 	const struct listener	*l = &w->srv->ls[ul->idx];
-	struct io_uring_sqe	*sqe = sqe_get(w, &ul->arm);
+	struct io_uring_sqe	*sqe;
 	int			 fd = ul->fixed != -1 ? ul->fixed : ul->fd;
+	int			 want = ul->multi ? 1 : UR_ACCEPTS;
 
-	if (l->type == SOCK_STREAM)
-		io_uring_prep_multishot_accept(sqe, fd, NULL, NULL,
-		    SOCK_NONBLOCK | SOCK_CLOEXEC);
-	else {
-		io_uring_prep_recvmsg_multishot(sqe, fd, &w->rx, 0);
-		sqe->flags |= IOSQE_BUFFER_SELECT;
-		sqe->buf_group = UR_BGID;
+	for (; ul->armed < want; ul->armed++) {
+		sqe = sqe_get(w, &ul->arm);
+		if (l->type == SOCK_STREAM && ul->multi)
+			io_uring_prep_multishot_accept(sqe, fd, NULL, NULL,
+			    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		else if (l->type == SOCK_STREAM)
+			io_uring_prep_accept(sqe, fd, NULL, NULL,
+			    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		else {
+			io_uring_prep_recvmsg_multishot(sqe, fd, &w->rx, 0);
+			sqe->flags |= IOSQE_BUFFER_SELECT;
+			sqe->buf_group = UR_BGID;
+		}
+		if (ul->fixed != -1)
+			sqe->flags |= IOSQE_FIXED_FILE;
 	}
-	if (ul->fixed != -1)
-		sqe->flags |= IOSQE_FIXED_FILE;
-	ul->armed = 1;
 }
 
 /* Rest the listener ms milliseconds before its next request. */
@@ -483,8 +499,10 @@ accepted(struct worker *w, struct ulistener *ul, int res)
 	int			 pause = 0;
 
 	peer.ss_family = AF_UNSPEC;
-	ul->await = 0;
 	if (res < 0) {
+		/* The others in flight meet the same shortage: judged once. */
+		if (ul->await && (res == -EMFILE || res == -ENFILE))
+			return 0;
 		if (res != -ECANCELED)
 			pause = serve_accept_error(l, ul->fd, -res, &w->spare,
 			    w->st);
@@ -495,21 +513,24 @@ accepted(struct worker *w, struct ulistener *ul, int res)
 		 * then accepts, or sheds it as every model does.
 		 */
 		ul->await = pause == 0 && (res == -EMFILE || res == -ENFILE);
-	} else if (serve_wants_peer(w->srv, l) && net_peer(res, &peer) ==
+		if (pause > 0 && !w->stopping && !ul->paused)
+			rest(w, ul, pause);
+		return pause == -1 ? -1 : 0;
+	}
+	ul->await = 0;
+	if (serve_wants_peer(w->srv, l) && net_peer(res, &peer) ==
 	    -1) {
 		/*
-		 * The multishot accept asks for no address, as each would
-		 * overwrite the last; one that is wanted is asked for.  Gone
-		 * already: a reset.
+		 * The accepts ask for no address, as each would need a place
+		 * of its own; one that is wanted is asked for.  Gone already:
+		 * a reset.
 		 */
 		serve_count(w->st, STAT_ACCEPTED, 1);
 		serve_count(w->st, STAT_RESET, 1);
 		serve_close(res);
 	} else if (serve_admit(res, &peer, w->st) == 0)
 		conn_start(w, ul->idx, res, &peer);
-	if (pause > 0 && !w->stopping && !ul->armed)
-		rest(w, ul, pause);
-	return pause == -1 ? -1 : 0;
+	return 0;
 }
 
 static void
@@ -647,19 +668,22 @@ listener_event(struct worker *w, struct ulistener *ul, int res,
 {
 	struct io_uring_sqe	*sqe;
 
-	/* Without F_MORE this is the multishot request's last word. */
+	/* Without F_MORE this is an accept's or the receive's last word. */
 	if (!(flags & IORING_CQE_F_MORE))
-		ul->armed = 0;
+		ul->armed--;
 	if (w->srv->ls[ul->idx].type != SOCK_STREAM)
 		received(w, ul, res, flags);
 	else if (accepted(w, ul, res) == -1)
 		return -1;
-	if (ul->armed || ul->paused || ul->polled || w->stopping)
+	if (ul->paused || ul->polled || w->stopping)
 		return 0;
 	if (!ul->await) {
 		arm(w, ul);
 		return 0;
 	}
+	/* Out of fds: once the others have failed too, wait for a client. */
+	if (ul->armed > 0)
+		return 0;
 	sqe = sqe_get(w, &ul->wake);
 	io_uring_prep_poll_add(sqe, ul->fixed != -1 ? ul->fixed : ul->fd,
 	    POLLIN);
@@ -692,7 +716,7 @@ tx_event(struct worker *w, struct tag *t, int res)
 }
 
 /*
- * Stop: every delay ends now; the multishot requests are cancelled, and
+ * Stop: every delay ends now; the listeners' requests are cancelled, and
  * what the kernel has already queued is taken, so that closing the
  * listeners resets none of it.
  */
@@ -717,7 +741,8 @@ begin_stop(struct worker *w)
 	for (i = 0; i < w->srv->nls; i++) {
 		ul = &w->ul[i];
 		if (ul->armed)
-			io_uring_prep_cancel(sqe_get(w, NULL), &ul->arm, 0);
+			io_uring_prep_cancel(sqe_get(w, NULL), &ul->arm,
+			    IORING_ASYNC_CANCEL_ALL);
 		if (ul->polled)
 			io_uring_prep_cancel(sqe_get(w, NULL), &ul->wake, 0);
 		if (ul->paused)
@@ -776,13 +801,15 @@ completion(struct worker *w, const struct io_uring_cqe *cqe)
 	case K_RESUME:
 		ul = OWNER(t, struct ulistener, resume);
 		ul->paused = 0;
-		if (!ul->armed && !ul->polled && !w->stopping)
+		if (!ul->polled && !w->stopping)
 			arm(w, ul);
 		break;
 	case K_WAKE:
+		/* A client waits: the next failure is judged, and sheds it. */
 		ul = OWNER(t, struct ulistener, wake);
 		ul->polled = 0;
-		if (!ul->armed && !ul->paused && !w->stopping)
+		ul->await = 0;
+		if (!ul->paused && !w->stopping)
 			arm(w, ul);
 		break;
 	case K_CLOSE:
@@ -1006,6 +1033,9 @@ worker_init(void *arg, struct server *srv, size_t n, int quitfd)
 		w->ul[i].wake.kind = K_WAKE;
 		w->ul[i].idx = i;
 		w->ul[i].fd = l->rpfd != NULL ? l->rpfd[n] : l->fd;
+		/* A receive is multishot either way: every worker is woken. */
+		w->ul[i].multi = l->rpfd != NULL || srv->workers == 1 ||
+		    l->type == SOCK_DGRAM;
 		w->ul[i].fixed = -1;
 		udp += l->type == SOCK_DGRAM;
 	}

@@ -1199,6 +1199,172 @@ row_emfile(void)
 	stop(&d);
 }
 
+/*
+ * 13. share: -w 2 workers on a listener they share (no --reuseport) both
+ * serve under load.  What each worker did is read from the CPU time of
+ * each task that lives through the load (the daemon's threads but its
+ * main one, and its children's): at least two must each have spent a
+ * SHARE_MIN percent share of it.  One worker taking every client, the
+ * others none, is the failure.  A model with no such tasks (one loop, or
+ * a process or thread per client) says so, having looked for them.
+ */
+#define MAXTASKS	128
+#define SHARE_TICKS	30	/* of CPU, before the split is judged */
+#define SHARE_MIN	15	/* percent */
+
+struct task {
+	pid_t			 pid, tid;
+	unsigned long long	 t0, t1;
+	int			 seen;
+};
+
+/* The utime and stime of a thread, or -1 when it is gone. */
+static long long
+task_ticks(pid_t pid, pid_t tid)
+{
+	char			 path[96], buf[1024], *p;
+	unsigned long long	 ut, st;
+	ssize_t			 n;
+	int			 fd;
+
+	snprintf(path, sizeof path, "/proc/%ld/task/%ld/stat", (long)pid,
+	    (long)tid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	if ((p = strrchr(buf, ')')) == NULL || sscanf(p + 1, " %*c %*d "
+	    "%*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+		return -1;
+	return (long long)(ut + st);
+}
+
+/* Add the threads of pid to t[*n], but for skip. */
+static void
+task_scan(pid_t pid, pid_t skip, struct task *t, int *n)
+{
+	char		 path[64];
+	DIR		*dir;
+	struct dirent	*e;
+	long long	 v;
+	pid_t		 tid;
+
+	snprintf(path, sizeof path, "/proc/%ld/task", (long)pid);
+	if ((dir = opendir(path)) == NULL)
+		return;
+	while ((e = readdir(dir)) != NULL && *n < MAXTASKS) {
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		tid = (pid_t)atol(e->d_name);
+		if (tid == skip || (v = task_ticks(pid, tid)) == -1)
+			continue;
+		t[*n].pid = pid;
+		t[*n].tid = tid;
+		t[*n].t0 = t[*n].t1 = (unsigned long long)v;
+		t[*n].seen = 1;
+		(*n)++;
+	}
+	closedir(dir);
+}
+
+/* The daemon's workers' tasks: its threads but the main one, its kids'. */
+static int
+task_list(pid_t daemon, struct task *t)
+{
+	pid_t	 kids[MAXKIDS];
+	int	 n = 0, nk, i;
+
+	task_scan(daemon, daemon, t, &n);
+	nk = children(daemon, kids, MAXKIDS);
+	for (i = 0; i < nk && i < MAXKIDS; i++)
+		task_scan(kids[i], 0, t, &n);
+	return n;
+}
+
+/* Read each task's ticks again; the sum of what the live ones spent. */
+static unsigned long long
+task_spent(struct task *t, int n)
+{
+	unsigned long long	 sum = 0;
+	long long		 v;
+	int			 i;
+
+	for (i = 0; i < n; i++) {
+		if ((v = task_ticks(t[i].pid, t[i].tid)) == -1) {
+			t[i].seen = 0;
+			continue;
+		}
+		t[i].t1 = (unsigned long long)v;
+		sum += t[i].t1 - t[i].t0;
+	}
+	return sum;
+}
+
+static void
+row_share(void)
+{
+	static const char *const extra[] = { "-w", "2", "-l",
+	    "tcp:127.0.0.1:0/stamp", NULL };
+	static struct task	 t[MAXTASKS];
+	struct h_daemon		 d;
+	struct h_result		 r;
+	const struct h_listener	*l;
+	unsigned long long	 sum = 0;
+	long long		 deadline;
+	char			 port[8], secs[16], line[512];
+	char			*argv[] = { (char *)h_prog("STAMPBENCH"), "-q",
+	    "-c", "32", "-t", "1", "-d", secs, "127.0.0.1", port, NULL };
+	int			 n = 0, i, live = 0, shares = 0, runs = 0;
+	size_t			 len = 0;
+
+	if (start(&d, 1, extra) == -1)
+		return;
+	l = h_daemon_find(&d, "tcp", "stamp");
+	snprintf(port, sizeof port, "%d", l->port);
+	snprintf(secs, sizeof secs, "%.1f", 0.5 * tscale);
+	settled_children(d.pid, SETTLE_MS);
+	/* The first run starts whatever starts with work; then the tasks. */
+	deadline = h_now_ms() + T(20000);
+	do {
+		if (h_run(argv, T(10000), &r) != 0) {
+			rok(0, "stampbench ran: exit %d: %.200s", r.status,
+			    r.err);
+			goto out;
+		}
+		if (runs++ == 0 && (n = task_list(d.pid, t)) < 2)
+			break;
+		sum = task_spent(t, n);
+	} while (sum < SHARE_TICKS && h_now_ms() < deadline);
+	for (i = 0; i < n; i++) {
+		if (!t[i].seen)
+			continue;
+		live++;
+		shares += (t[i].t1 - t[i].t0) * 100 >= SHARE_MIN * sum &&
+		    sum > 0;
+		len += (size_t)snprintf(line + len, len < sizeof line ?
+		    sizeof line - len : 0, " %ld:%llu", (long)t[i].tid,
+		    t[i].t1 - t[i].t0);
+		if (len >= sizeof line)
+			len = sizeof line - 1;
+	}
+	diag("%s: %s: %d runs of stampbench; ticks of the tasks that lived "
+	    "through them (tid:ticks):%s", cur_model, cur_row, runs, line);
+	if (live < 2) {
+		rok(1, "not a model of long-lived workers (%d task%s beside "
+		    "the main thread after a run of stampbench)", live,
+		    live == 1 ? "" : "s");
+		goto out;
+	}
+	rok(sum >= SHARE_TICKS && shares >= 2, "2 workers on a shared "
+	    "listener: %d of %d tasks spent %d%% or more of the %llu ticks",
+	    shares, live, SHARE_MIN, sum);
+out:
+	stop(&d);
+}
+
 static const struct row {
 	const char	*name;
 	void		(*run)(void);
@@ -1215,6 +1381,7 @@ static const struct row {
 	{ "sigterm-load",	row_sigterm_load },
 	{ "sigkill-worker",	row_sigkill_worker },
 	{ "emfile",		row_emfile },
+	{ "share",		row_share },
 };
 
 int
