@@ -123,6 +123,24 @@ ok $? "podman healthcheck run: the HEALTHCHECK passes" ||
 is "$(podman inspect --format '{{.State.Health.Status}}' "$CT")" healthy \
     "podman says the container is healthy"
 
+# The image has liburing: -m uring runs, or the runtime's seccomp profile
+# refuses io_uring_setup and stampd says so, naming the way out.
+uring=$(lib_timeout 20 podman exec "$CT" /usr/sbin/stampd -m uring --check \
+    -l tcp:127.0.0.1:0 2>&1)
+st=$?
+note "stampd -m uring --check in the container: exit $st: $uring"
+case $st:$uring in
+0:* | 1:*"use -m event"*)
+	case $uring in
+	*liburing*) false ;;
+	*) true ;;
+	esac
+	;;
+*) false ;;
+esac
+ok $? "the image's stampd is built with io_uring: -m uring runs or says" \
+    "what refuses it"
+
 lib_timeout 30 podman stop -t 10 "$CT" > "$LIB_TMP/stop.log" 2>&1
 ok $? "podman stop" || diag_file "$LIB_TMP/stop.log"
 is "$(podman inspect --format '{{.State.ExitCode}}' "$CT")" 0 \
