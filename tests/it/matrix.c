@@ -131,16 +131,20 @@ diag_log(struct h_daemon *d, int maxlines)
  * Processes: children found through /proc, their states and CPU times.
  */
 
-/* The fields of /proc/PID/stat after the command; 0 or -1. */
+/*
+ * The fields of a stat file of /proc after the command: the state, the
+ * parent, the CPU ticks of its own (utime, stime) and of its reaped
+ * children (cutime, cstime); 0 or -1.
+ */
 static int
-proc_stat(pid_t pid, char *state, long *ppid, unsigned long long *cpu)
+stat_file(const char *path, char *state, long *ppid, unsigned long long *own,
+    unsigned long long *reaped)
 {
-	char			 path[64], buf[1024], *p;
+	char			 buf[1024], *p;
 	unsigned long long	 ut, st, cut, cst;
 	ssize_t			 n;
 	int			 fd;
 
-	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return -1;
 	n = read(fd, buf, sizeof buf - 1);
@@ -153,9 +157,23 @@ proc_stat(pid_t pid, char *state, long *ppid, unsigned long long *cpu)
 	    "%*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %llu %llu", state,
 	    ppid, &ut, &st, &cut, &cst) != 6)
 		return -1;
-	/* What it used, and what its reaped children did. */
+	*own = ut + st;
+	*reaped = cut + cst;
+	return 0;
+}
+
+/* /proc/PID/stat: cpu (may be NULL) is what it and its reaped kids used. */
+static int
+proc_stat(pid_t pid, char *state, long *ppid, unsigned long long *cpu)
+{
+	char			 path[64];
+	unsigned long long	 own, reaped;
+
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	if (stat_file(path, state, ppid, &own, &reaped) == -1)
+		return -1;
 	if (cpu != NULL)
-		*cpu = ut + st + cut + cst;
+		*cpu = own + reaped;
 	return 0;
 }
 
@@ -1222,24 +1240,15 @@ struct task {
 static long long
 task_ticks(pid_t pid, pid_t tid)
 {
-	char			 path[96], buf[1024], *p;
-	unsigned long long	 ut, st;
-	ssize_t			 n;
-	int			 fd;
+	char			 path[96], state;
+	unsigned long long	 own, reaped;
+	long			 ppid;
 
 	snprintf(path, sizeof path, "/proc/%ld/task/%ld/stat", (long)pid,
 	    (long)tid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if (stat_file(path, &state, &ppid, &own, &reaped) == -1)
 		return -1;
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	if ((p = strrchr(buf, ')')) == NULL || sscanf(p + 1, " %*c %*d "
-	    "%*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-		return -1;
-	return (long long)(ut + st);
+	return (long long)own;
 }
 
 /* Add the threads of pid to t[*n], but for skip. */
