@@ -31,8 +31,6 @@
 #define WAIT_MIN	16	/* waiters allocated at first */
 #define WAIT_MAX	4096	/* connections waited on at once */
 #define REST_MS		100	/* a listener rests after a hand-over failed */
-#define POLL_RETRY_MS	10	/* poll out of memory: try again after */
-#define POLL_GIVE_UP_MS	5000	/* ... unless it has failed that long */
 
 /* A listening socket: a listener's own, or one of its --reuseport group. */
 struct port {
@@ -426,14 +424,14 @@ waiters(struct acceptor *a)
 
 /*
  * One poll and what it found.  Returns -1 when the server must stop: our
- * own invariant broke, or poll has failed for POLL_GIVE_UP_MS.
+ * own invariant broke, or poll failed as model_wait_failed judges.
  */
 static int
 turn(struct acceptor *a)
 {
 	unsigned long	 n;
 	size_t		 i;
-	int		 timeout = prepare(a), beat = notify_beat_ms();
+	int		 timeout = prepare(a), beat = notify_beat_ms(), rest;
 
 	/* The watchdog's: this loop shows it turns, and feeds it. */
 	serve_beat(a->st, 1);
@@ -443,17 +441,10 @@ turn(struct acceptor *a)
 
 	n = FIXED + a->nport + (unsigned long)a->nw;
 	if (net_poll(a->pfd, n, timeout) == -1) {
-		if (errno != ENOMEM && errno != EAGAIN) {
-			log_warn("poll");
+		if ((rest = model_wait_failed("poll", errno, &a->failing,
+		    a->st)) == -1)
 			return -1;
-		}
-		serve_count(a->st, STAT_ERRORS, 1);
-		log_limited("poll");
-		if (a->failing == 0)
-			a->failing = util_now_ms();
-		if (util_now_ms() - a->failing > POLL_GIVE_UP_MS)
-			return -1;
-		return model_sleep(a->srv, POLL_RETRY_MS), 0;
+		return model_sleep(a->srv, rest), 0;
 	}
 	a->failing = 0;
 	if (a->pfd[0].revents & POLLIN)

@@ -80,6 +80,29 @@ model_sleep(const struct server *srv, int ms)
 }
 
 int
+model_wait_failed(const char *what, int err, long long *since,
+    struct stats *st)
+{
+	long long	 now = util_now_ms();
+
+	errno = err;
+	if (err != ENOMEM && err != EAGAIN && err != ENOBUFS) {
+		log_warn("%s", what);
+		return -1;
+	}
+	serve_count(st, STAT_ERRORS, 1);
+	log_limited("%s", what);
+	if (*since == 0)
+		*since = now;
+	if (now - *since > MODEL_GIVE_UP_MS) {
+		log_warnx("%s: failing for %d s: giving up", what,
+		    MODEL_GIVE_UP_MS / 1000);
+		return -1;
+	}
+	return MODEL_RETRY_MS;
+}
+
+int
 model_stop_ms(const struct server *srv)
 {
 	return 2 * srv->linger_ms + MODEL_STOP_GRACE_MS;

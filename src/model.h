@@ -52,6 +52,23 @@ int			 model_signals(const struct server *srv);
 int			 model_sleep(const struct server *srv, int ms);
 
 /*
+ * A worker's wait for work (poll, epoll_wait, io_uring_enter: what) has
+ * failed with err.  Short of memory or of a resource for a moment
+ * (ENOMEM, EAGAIN, ENOBUFS), the failure is counted, logged at a limited
+ * rate and tried again after MODEL_RETRY_MS, for MODEL_GIVE_UP_MS in a row
+ * at most; anything else, or failing that long, ends the worker, which is
+ * then replaced or stops the daemon as its model does.  *since is when
+ * the failures began (0 while there are none: the caller sets it back
+ * after a wait that works).  Returns the milliseconds to rest before the
+ * next wait, or -1 to end.  One rule, so that a fault meets the same
+ * answer in every model.
+ */
+#define MODEL_RETRY_MS		10
+#define MODEL_GIVE_UP_MS	5000
+int			 model_wait_failed(const char *what, int err,
+			    long long *since, struct stats *st);
+
+/*
  * How long a stop waits for the replies in flight, in every model: a
  * delay ends at once, a PROXY header and then the drain may each take
  * --linger, and a grace beyond those before a process is killed.

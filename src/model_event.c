@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +98,7 @@ struct worker {
 	int			 quitfd;
 	int			 stopping;
 	int			 failed;
+	long long		 failing;	/* epoll_wait failing since */
 	long long		 now;
 };
 
@@ -450,7 +452,7 @@ worker_main(void *arg)
 	struct worker		*w = arg;
 	struct epoll_event	 evs[EV_BATCH];
 	struct watch		*wt;
-	int			 i, n;
+	int			 i, n, rest;
 
 	serve_slot(w->st);
 	serve_gauge(w->st, STAT_WORKERS, 1);
@@ -458,11 +460,17 @@ worker_main(void *arg)
 		serve_beat(w->st, 1);
 		n = epoll_wait(w->epfd, evs, EV_BATCH, next_timeout(w));
 		if (n == -1 && errno != EINTR) {
-			/* The daemon must not live on with a worker gone. */
-			log_warn("epoll_wait");
-			fail(w);
-			break;
+			if ((rest = model_wait_failed("epoll_wait", errno,
+			    &w->failing, w->st)) == -1) {
+				/* The daemon must not live on with a worker
+				 * gone. */
+				fail(w);
+				break;
+			}
+			(void)poll(NULL, 0, rest);
+			continue;
 		}
+		w->failing = 0;
 		w->now = util_now_ms();
 		for (i = 0; i < n; i++) {
 			wt = evs[i].data.ptr;

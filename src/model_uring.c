@@ -170,6 +170,7 @@ struct worker {
 	int			 spare;
 	int			 stopping;
 	int			 failed;
+	long long		 failing;	/* io_uring_enter failing since */
 	long long		 now;
 	char			 junk[UR_JUNK];
 };
@@ -966,7 +967,7 @@ worker_main(void *arg)
 	struct io_uring_cqe	*cqe;
 	struct __kernel_timespec ts;
 	unsigned		 head, seen;
-	int			 r;
+	int			 r, rest;
 
 	serve_slot(w->st);
 	if (worker_start(w) == -1) {
@@ -985,14 +986,22 @@ worker_main(void *arg)
 			    &ts, NULL);
 		} else
 			r = io_uring_submit_and_wait(&w->ring, 1);
-		if (r < 0 && r != -ETIME && r != -EINTR && r != -EAGAIN &&
-		    r != -EBUSY) {
-			/* The daemon must not live on with a worker gone. */
-			errno = -r;
-			log_warn("uring: io_uring_enter");
-			fail(w);
-			break;
+		/*
+		 * EBUSY: completions wait to be reaped, which is what comes
+		 * next.  A shortage (EAGAIN, ENOMEM) rests and tries again.
+		 */
+		if (r < 0 && r != -ETIME && r != -EINTR && r != -EBUSY) {
+			if ((rest = model_wait_failed("uring: io_uring_enter",
+			    -r, &w->failing, w->st)) == -1) {
+				/* The daemon must not live on with a worker
+				 * gone. */
+				fail(w);
+				break;
+			}
+			(void)poll(NULL, 0, rest);
+			continue;
 		}
+		w->failing = 0;
 		w->now = util_now_ms();
 		seen = 0;
 		io_uring_for_each_cqe(&w->ring, head, cqe) {

@@ -510,6 +510,14 @@ lib_children()
 
 # ---- stampd --------------------------------------------------------------
 
+# lib_models: the models stampd --help lists under --model, one a line,
+# so that a model added later meets every test that goes over them.
+lib_models()
+{
+	"$STAMPD" --help | awk '/--model/ { on = 1; next }
+	    /^  -/ { on = 0 } on && NF > 1 { print $1 }'
+}
+
 [ -n "$STAMPD" ] && [ -x "$STAMPD" ] ||
     bail "STAMPD is not an executable: '$STAMPD' (run through make check)"
 

@@ -4,7 +4,9 @@
 # serves nobody while alive; a transient failure is retried; a delay ends
 # early for a stop and for nothing else.  Faults are injected into the
 # running daemon's system calls with strace(1) attached to it by pid, so
-# that only what happens after the attach fails.
+# that only what happens after the attach fails.  The last part holds
+# every model that stampd --help lists to the same answer when its wait
+# for work fails.
 . "$(dirname "$0")/../lib.sh"
 
 lib_need strace
@@ -31,20 +33,27 @@ traced()
 	grep -q '^TracerPid:[[:space:]]*[1-9]' "/proc/$1/status" 2> /dev/null
 }
 
-# attach PID STRACE-ARGS...: strace -f on PID in the background (sets
-# TRACER), once the kernel says PID is traced.
+# attach PIDS STRACE-ARGS...: strace -f on each of PIDS (a list) in the
+# background (sets TRACER), once the kernel says each is traced.  Its
+# trace goes to TRACE_OUT, or nowhere.
 attach()
 {
-	local pid="$1"
+	local pids="$1" p
 
 	shift
-	lib_spawn "$LIB_TMP/strace.log" strace -f -qq -o /dev/null -p "$pid" \
-	    "$@"
+	for p in $pids; do
+		set -- -p "$p" "$@"
+	done
+	lib_spawn "$LIB_TMP/strace.log" strace -f -qq \
+	    -o "${TRACE_OUT:-/dev/null}" "$@"
 	TRACER=$LIB_PID
-	lib_wait 5 traced "$pid" && return 0
-	diag "strace did not attach to $pid"
-	diag_file "$LIB_TMP/strace.log"
-	return 1
+	for p in $pids; do
+		lib_wait 5 traced "$p" && continue
+		diag "strace did not attach to $p"
+		diag_file "$LIB_TMP/strace.log"
+		return 1
+	done
+	return 0
 }
 
 detach()
@@ -78,7 +87,6 @@ exited()
 	! lib_alive "$1"
 }
 
-plan 20
 
 # prefork: the replacement of a killed worker cannot make its signal pipe
 # (ENFILE): the daemon says so, goes on, and replaces it once it can.
@@ -212,4 +220,56 @@ ok $? "event -D 30000: the client waiting was answered at the stop"
 t1=$(date +%s)
 [ $((t1 - t0)) -lt 20 ]
 ok $? "event -D 30000: stopped in $((t1 - t0)) s, not after the delay"
+# ---- every model's wait for work -------------------------------------------
+# Each model waits for work in one call (poll, epoll_wait or
+# io_uring_enter), found here by watching it serve two clients.  That call
+# short of memory (ENOMEM, its first three times) is retried: the client
+# is answered, the failure logged, the daemon serves on.  Failing for good
+# (EBADF) ends the worker, which is replaced, or the daemon stops with
+# exit 1; either way the log says why, and it never lives on serving
+# nobody.
+waits=poll,ppoll,epoll_wait,epoll_pwait,io_uring_enter
+for m in $(lib_models); do
+	if ! stampd_start -m "$m" -w 1 -l tcp:127.0.0.1:0; then
+		ok 1 "$m: starts" # the diagnostics are stampd_start's
+		continue
+	fi
+	port=$(stampd_port tcp 127.0.0.1 stamp)
+	pid=$(daemon)
+	pids="$pid $(children "$pid")"
+	TRACE_OUT=$LIB_TMP/waits.$m attach "$pids" -e trace=$waits
+	ask "$port"
+	ask "$port"
+	detach
+	call=$(sed -n 's/^[0-9]* *\([a-z_0-9]*\)(.*/\1/p' "$LIB_TMP/waits.$m" |
+	    sort | uniq -c | sort -rn | awk 'NR == 1 { print $2 }')
+	[ -n "$call" ]
+	ok $? "$m: waits for work in ${call:-no call seen}" || {
+		lib_stop "$STAMPD_PID"
+		continue
+	}
+
+	attach "$pids" -e trace="$call" -e inject="$call":error=ENOMEM:when=1..3
+	ask "$port"
+	ok $? "$m: $call failing ENOMEM three times: the client is answered"
+	detach
+	await logged "$call: Cannot allocate memory"
+	ok $? "$m: the failure is logged"
+	lib_alive "$pid" && ask "$port"
+	ok $? "$m: and it serves on"
+
+	attach "$pids" -e trace="$call" -e inject="$call":error=EBADF:when=1
+	ask "$port"
+	await logged "$call: Bad file descriptor"
+	ok $? "$m: $call failing EBADF is logged"
+	detach
+	if lib_alive "$pid"; then
+		await ask "$port"
+		ok $? "$m: the daemon lives on, so a new worker serves"
+		lib_stop "$STAMPD_PID"
+	else
+		lib_stop "$STAMPD_PID"
+		is $? 1 "$m: the daemon stopped, with exit status 1"
+	fi
+done
 done_testing

@@ -375,8 +375,7 @@ is $? 0 "the sender exits 0 on TERM"
 # The announcer is a thread beside the model, and blocks every signal so
 # that they reach the model's thread: each model must still serve, and
 # stop on TERM with the announcer, exit status 0.
-models=$("$STAMPD" --help | sed -n '/--model NAME/,/--workers/p' |
-    awk 'NR > 1 && $1 !~ /^-/ { print $1 }')
+models=$(lib_models)
 like "$(echo $models)" '^[a-z]' "stampd --help names its models: $(echo $models)"
 for m in $models; do
 	receiver "mod_$m" "udp:$GROUP:0" -n 1 -t "$T30"

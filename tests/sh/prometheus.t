@@ -40,8 +40,7 @@ names()
 	grep '^# TYPE ' | awk '{ print $3 }' | sort
 }
 
-models=$("$STAMPD" --help | awk '/--model/ { on = 1; next }
-    /^  -/ { on = 0 } on && NF > 1 { printf "%s ", $1 }')
+models=$(lib_models)
 set -- $models
 plan $(($# * 3 + 8))
 
