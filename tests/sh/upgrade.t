@@ -34,10 +34,7 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 SECS=${UPGRADE_SECS:-3}
 TIMES=${UPGRADE_TIMES:-3}
 RESTARTS=${UPGRADE_RESTARTS:-3}
-MODELS=${UPGRADE_MODELS:-$("$STAMPD" --help | awk '
-	/--model/ { on = 1; next }
-	/^  -/ { on = 0 }
-	on && NF > 1 { printf "%s ", $1 }') event-rp}
+MODELS=${UPGRADE_MODELS:-$(lib_models | tr '\n' ' ')event-rp}
 [ -n "$MODELS" ] || bail "$STAMPD --help lists no model"
 # The pause between two upgrades or restarts, spread over the load.
 GAP=$(awk -v s="$SECS" -v n="$TIMES" 'BEGIN { print s / (n + 1) }')
