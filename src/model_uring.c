@@ -108,7 +108,6 @@ struct ulistener {
 	int			 fd;		/* shared, or ours: reuseport */
 	int			 fixed;		/* registered file, or -1 */
 	int			 armed;		/* its accepts or receive in flight */
-	int			 multi;		/* ours alone: a multishot accept */
 	int			 paused;	/* its rest's timeout pending */
 	int			 await;		/* poll, not accept, next */
 	int			 polled;	/* that poll is pending */
@@ -456,17 +455,24 @@ conn_event(struct worker *w, struct tag *t, int res)
 	}
 }
 
+/*
+ * Arm a listener: a multishot receive, or a multishot accept where the
+ * listener is the worker's alone; on one the workers share, single
+ * accepts up to UR_ACCEPTS in flight, so that they take turns.
+ */
 static void
 arm(struct worker *w, struct ulistener *ul)
 {
 	const struct listener	*l = &w->srv->ls[ul->idx];
 	struct io_uring_sqe	*sqe;
 	int			 fd = ul->fixed != -1 ? ul->fixed : ul->fd;
-	int			 want = ul->multi ? 1 : UR_ACCEPTS;
+	int			 multi = l->rpfd != NULL || w->srv->workers == 1;
+	int			 want = l->type == SOCK_STREAM && !multi ?
+				    UR_ACCEPTS : 1;
 
 	for (; ul->armed < want; ul->armed++) {
 		sqe = sqe_get(w, &ul->arm);
-		if (l->type == SOCK_STREAM && ul->multi)
+		if (l->type == SOCK_STREAM && multi)
 			io_uring_prep_multishot_accept(sqe, fd, NULL, NULL,
 			    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		else if (l->type == SOCK_STREAM)
@@ -1042,9 +1048,6 @@ worker_init(void *arg, struct server *srv, size_t n, int quitfd)
 		w->ul[i].wake.kind = K_WAKE;
 		w->ul[i].idx = i;
 		w->ul[i].fd = l->rpfd != NULL ? l->rpfd[n] : l->fd;
-		/* A receive is multishot either way: every worker is woken. */
-		w->ul[i].multi = l->rpfd != NULL || srv->workers == 1 ||
-		    l->type == SOCK_DGRAM;
 		w->ul[i].fixed = -1;
 		udp += l->type == SOCK_DGRAM;
 	}
