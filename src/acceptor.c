@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "acceptor.h"
+#include "admit.h"
 #include "log.h"
 #include "model.h"
 #include "net.h"
@@ -89,8 +90,8 @@ acceptor_init(struct acceptor *a, const struct server *srv,
 	}
 	/* The spare fd of the EMFILE trick: one per process or thread. */
 	a->spare = net_spare_open();
-	serve_slot(st);
-	serve_gauge(st, STAT_WORKERS, 1);
+	stats_slot(st);
+	stats_gauge(st, STAT_WORKERS, 1);
 	return 0;
 }
 
@@ -101,11 +102,11 @@ acceptor_free(struct acceptor *a)
 
 	/* Only a failed stop leaves any: they are closed, not served. */
 	for (i = 0; i < a->nw; i++)
-		serve_close(a->w[i].fd);
+		admit_close(a->w[i].fd);
 	if (a->spare != -1)
 		close(a->spare);
 	if (a->port != NULL)
-		serve_gauge(a->st, STAT_WORKERS, 0);
+		stats_gauge(a->st, STAT_WORKERS, 0);
 	free(a->port);
 	free(a->w);
 	free(a->pfd);
@@ -217,7 +218,7 @@ hand_over(struct acceptor *a, const struct listener *l, int fd,
 
 	if (!l->proxy)
 		return a->ops->conn(a->arg, l, fd, peer, NULL);
-	if ((r = serve_header(a->srv, l, fd, peer, hdr, a->st)) == -1)
+	if ((r = admit_header(a->srv, l, fd, peer, hdr, a->st)) == -1)
 		return 0;
 	if (r == 1)
 		return a->ops->conn(a->arg, l, fd, peer, hdr);
@@ -281,7 +282,7 @@ take_conns(struct acceptor *a, struct port *p, int max)
 				    p->l->spec.metrics;
 
 	for (n = 0; n < max && (a->stopping || !full(a, p)); n++) {
-		fd = serve_accept(p->l, p->fd, &peer, &a->spare, a->st,
+		fd = admit_accept(p->l, p->fd, &peer, &a->spare, a->st,
 		    &pause);
 		if (fd == -1) {
 			if (pause > 0)
@@ -307,23 +308,21 @@ take_conns(struct acceptor *a, struct port *p, int max)
 static void
 take_delayed(struct acceptor *a, struct port *p)
 {
-	struct sockaddr_storage	 from;
-	socklen_t		 fromlen;
+	struct serve_dgram	 d;
 	int			 n;
 
 	for (n = 0; n < DGRAM_TURN && !full(a, p); n++) {
 		/* None: another worker took it, or none may be answered. */
-		if (serve_datagram_take(a->srv, p->fd, &from, &fromlen,
-		    a->st) == 0)
+		if (serve_datagram_take(a->srv, p->l, p->fd, &d, a->st) == 0)
 			return;
 		if (a->ops->dgram != NULL &&
-		    a->ops->dgram(a->arg, p->l, p->fd, &from, fromlen) == 0)
+		    a->ops->dgram(a->arg, p->l, p->fd, &d) == 0)
 			continue;
 		if (a->ops->dgram == NULL)
 			delay(a);
 		else
 			p->resume = util_now_ms() + REST_MS;
-		serve_datagram_to(a->srv, p->l, p->fd, &from, fromlen, a->st);
+		serve_datagram_to(p->l, p->fd, &d, a->st);
 		if (a->ops->dgram == NULL || a->stopping)
 			return;
 	}
@@ -386,7 +385,7 @@ wait_event(struct acceptor *a, struct waiter *w)
 	if (!w->header)
 		return serve_linger(w->fd, a->st) ? SERVE_DONE : SERVE_DRAIN;
 	if (w->handoff && !a->stopping) {
-		r = serve_header(a->srv, w->l, w->fd, &w->peer, &w->hdr,
+		r = admit_header(a->srv, w->l, w->fd, &w->peer, &w->hdr,
 		    a->st);
 		if (r != 1)
 			return r == 0 ? SERVE_HEADER : SERVE_DONE;
@@ -434,8 +433,8 @@ turn(struct acceptor *a)
 	int		 timeout = prepare(a), beat = notify_beat_ms(), rest;
 
 	/* The watchdog's: this loop shows it turns, and feeds it. */
-	serve_beat(a->st, 1);
-	notify_watchdog(serve_fresh, (void *)a->srv);
+	stats_beat(a->st, 1);
+	notify_watchdog(stats_fresh, (void *)a->srv);
 	if (beat > 0 && (timeout == -1 || timeout > beat))
 		timeout = beat;
 

@@ -35,9 +35,9 @@ struct acceptor_ops {
 	int	(*conn)(void *arg, const struct listener *l, int fd,
 		    const struct sockaddr_storage *peer,
 		    const struct serve_hdr *hdr);
-	/* The same for a datagram from from, taken off lfd, with --delay. */
+	/* The same for datagram d, taken off lfd, with --delay. */
 	int	(*dgram)(void *arg, const struct listener *l, int lfd,
-		    const struct sockaddr_storage *from, socklen_t fromlen);
+		    const struct serve_dgram *d);
 	/* How many more conn and dgram can take now (NULL: any). */
 	int	(*room)(void *arg);
 	/*

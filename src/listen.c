@@ -437,13 +437,13 @@ listen_inetd(const struct server *srv, int proto)
 	if (l.type == SOCK_STREAM) {
 		if (getpeername(l.fd, (struct sockaddr *)&peer, &len) == -1)
 			fatal("--inetd: standard input");
-		serve_sleep(srv->delay_ms);
+		util_sleep_ms(srv->delay_ms);
 		serve_stream_blocking(srv, &l, l.fd, &peer, NULL, &st);
 		return 0;
 	}
 	/* inetd starts a datagram service when one is waiting: bounded. */
 	if (net_wait(l.fd, POLLIN, 5000) != 1)
 		fatalx("--inetd: no datagram on standard input");
-	serve_sleep(srv->delay_ms);
+	util_sleep_ms(srv->delay_ms);
 	return serve_datagrams(srv, &l, l.fd, 1, &st) == 1 ? 0 : 1;
 }

@@ -52,7 +52,7 @@ model_signals(const struct server *srv)
 	int		 seen = sig_take();
 
 	if (seen & SIG_STATS)
-		serve_report(srv);
+		stats_report(srv);
 	if (seen & SIG_RELOAD)
 		log_reopen();
 	/* Checked here, before anything stops; a child takes no notice. */
@@ -90,7 +90,7 @@ model_wait_failed(const char *what, int err, long long *since,
 		log_warn("%s", what);
 		return -1;
 	}
-	serve_count(st, STAT_ERRORS, 1);
+	stats_count(st, STAT_ERRORS, 1);
 	log_limited("%s", what);
 	if (*since == 0)
 		*since = now;
@@ -125,7 +125,7 @@ model_wait(const struct server *srv, int fd, int ms,
 		sigs = 0;
 		/* A poll that fails (no memory) is retried, not spun on. */
 		if (net_poll(pfd, 2, left) == -1)
-			serve_sleep(10);
+			util_sleep_ms(10);
 		else if (pfd[0].revents & POLLIN)
 			sigs = model_signals(srv);
 	}
@@ -180,7 +180,7 @@ crew_watch(struct server *srv, int quitfd)
 	pfd[1].events = POLLIN;
 	for (;;) {
 		/* The workers turn; the watchdog is fed only while they do. */
-		notify_watchdog(serve_fresh, srv);
+		notify_watchdog(stats_fresh, srv);
 		if (net_poll(pfd, 2, notify_beat_ms() > 0 ? notify_beat_ms() :
 		    -1) == -1) {
 			log_warn("poll");

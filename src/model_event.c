@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "admit.h"
 #include "log.h"
 #include "model.h"
 #include "net.h"
@@ -74,8 +75,7 @@ struct queue {
 };
 
 struct dgram {
-	struct sockaddr_storage	 from;
-	socklen_t		 fromlen;
+	struct serve_dgram	 d;
 	size_t			 listener;
 	int			 fd;		/* the socket it came on */
 	long long		 deadline;
@@ -242,8 +242,8 @@ delay_conn(struct worker *w, size_t i, int fd,
 
 	if ((c = conn_get(w)) == NULL) {
 		/* Past the limit a client is refused, never queued forever. */
-		serve_count(w->st, STAT_SHED, 1);
-		serve_close(fd);
+		stats_count(w->st, STAT_SHED, 1);
+		admit_close(fd);
 		return;
 	}
 	c->fd = fd;
@@ -281,7 +281,7 @@ accept_some(struct worker *w, struct wlistener *wl, int max)
 	int			 fd, n, pause;
 
 	for (n = 0; n < max; n++) {
-		fd = serve_accept(&w->srv->ls[wl->idx], wl->fd, &peer,
+		fd = admit_accept(&w->srv->ls[wl->idx], wl->fd, &peer,
 		    &w->spare, w->st, &pause);
 		if (fd == -1) {
 			if (pause > 0) {
@@ -311,12 +311,12 @@ delay_dgrams(struct worker *w, struct wlistener *wl)
 			if (net_recvfrom(wl->fd, junk, sizeof junk,
 			    MSG_DONTWAIT, NULL, NULL) == -1)
 				return;
-			serve_count(w->st, STAT_SHED, 1);
+			stats_count(w->st, STAT_SHED, 1);
 			continue;
 		}
 		d = &w->dq[(w->dhead + w->dlen) % EV_DGRAM_QUEUE];
-		if (serve_datagram_take(w->srv, wl->fd, &d->from, &d->fromlen,
-		    w->st) == 0)
+		if (serve_datagram_take(w->srv, &w->srv->ls[wl->idx], wl->fd,
+		    &d->d, w->st) == 0)
 			return;
 		d->listener = wl->idx;
 		d->fd = wl->fd;
@@ -361,8 +361,8 @@ expire(struct worker *w)
 	}
 	while (w->dlen > 0 &&
 	    (d = &w->dq[w->dhead])->deadline <= w->now) {
-		serve_datagram_to(w->srv, &w->srv->ls[d->listener], d->fd,
-		    &d->from, d->fromlen, w->st);
+		serve_datagram_to(&w->srv->ls[d->listener], d->fd, &d->d,
+		    w->st);
 		w->dhead = (w->dhead + 1) % EV_DGRAM_QUEUE;
 		w->dlen--;
 	}
@@ -454,10 +454,10 @@ worker_main(void *arg)
 	struct watch		*wt;
 	int			 i, n, rest;
 
-	serve_slot(w->st);
-	serve_gauge(w->st, STAT_WORKERS, 1);
+	stats_slot(w->st);
+	stats_gauge(w->st, STAT_WORKERS, 1);
 	for (;;) {
-		serve_beat(w->st, 1);
+		stats_beat(w->st, 1);
 		n = epoll_wait(w->epfd, evs, EV_BATCH, next_timeout(w));
 		if (n == -1 && errno != EINTR) {
 			if ((rest = model_wait_failed("epoll_wait", errno,
@@ -487,7 +487,7 @@ worker_main(void *arg)
 		if (w->stopping && w->busy == 0 && w->dlen == 0)
 			break;
 	}
-	serve_gauge(w->st, STAT_WORKERS, 0);
+	stats_gauge(w->st, STAT_WORKERS, 0);
 	return w->failed ? w : NULL;
 }
 
@@ -499,9 +499,9 @@ worker_free(void *arg)
 
 	/* Close what is still queued (a failed stop), then the chunks. */
 	for (c = w->delayed.head; c != NULL; c = c->next)
-		serve_close(c->fd);
+		admit_close(c->fd);
 	for (c = w->lingering.head; c != NULL; c = c->next)
-		serve_close(c->fd);
+		admit_close(c->fd);
 	for (c = w->chunks; c != NULL; c = next) {
 		next = c->next;
 		free(c);

@@ -25,6 +25,7 @@
 #include <stddef.h>
 
 #include "acceptor.h"
+#include "admit.h"
 #include "log.h"
 #include "model.h"
 #include "pool.h"
@@ -37,10 +38,10 @@ struct state {
 	struct pool		 p;
 	/* What the next child serves. */
 	const struct listener	*l;
-	int			 fd;		/* -1: a datagram from peer */
+	int			 fd;		/* -1: datagram d */
 	int			 lfd;
 	struct sockaddr_storage	 peer;
-	socklen_t		 peerlen;
+	struct serve_dgram	 d;
 	const struct serve_hdr	*hdr;		/* read already, or NULL */
 };
 
@@ -62,8 +63,7 @@ child(void *arg, int i)
 		serve_stream_blocking(s->srv, s->l, s->fd, &s->peer, s->hdr,
 		    s->p.st);
 	else
-		serve_datagram_to(s->srv, s->l, s->lfd, &s->peer, s->peerlen,
-		    s->p.st);
+		serve_datagram_to(s->l, s->lfd, &s->d, s->p.st);
 	return 0;
 }
 
@@ -77,7 +77,7 @@ spawn(struct state *s)
 	    (pid = pool_spawn(&s->p, i, child, s)) == -1)
 		return -1;
 	if (s->fd != -1)
-		serve_handover(s->fd, pid);
+		admit_handover(s->fd, pid);
 	return 0;
 }
 
@@ -96,15 +96,14 @@ conn(void *arg, const struct listener *l, int fd,
 
 static int
 dgram(void *arg, const struct listener *l, int lfd,
-    const struct sockaddr_storage *from, socklen_t fromlen)
+    const struct serve_dgram *d)
 {
 	struct state	*s = arg;
 
 	s->l = l;
 	s->fd = -1;
 	s->lfd = lfd;
-	s->peer = *from;
-	s->peerlen = fromlen;
+	s->d = *d;
 	return spawn(s);
 }
 

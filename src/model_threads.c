@@ -46,10 +46,10 @@ struct job {
 	pthread_t		 tid;
 	struct state		*s;
 	const struct listener	*l;
-	int			 fd;		/* -1: a datagram from peer */
+	int			 fd;		/* -1: datagram d */
 	int			 lfd;
 	struct sockaddr_storage	 peer;
-	socklen_t		 peerlen;
+	struct serve_dgram	 d;
 	int			 has_hdr;
 	struct serve_hdr	 hdr;		/* if has_hdr: read already */
 };
@@ -79,8 +79,7 @@ worker(void *arg)
 		serve_stream_blocking(s->srv, j->l, j->fd, &j->peer,
 		    j->has_hdr ? &j->hdr : NULL, s->st);
 	else
-		serve_datagram_to(s->srv, j->l, j->lfd, &j->peer, j->peerlen,
-		    s->st);
+		serve_datagram_to(j->l, j->lfd, &j->d, s->st);
 
 	pthread_mutex_lock(&s->lock);
 	j->next = s->done;
@@ -88,7 +87,7 @@ worker(void *arg)
 	pthread_mutex_unlock(&s->lock);
 	/* Only an overflow of the counter fails, and it would still wake. */
 	if (write(s->donefd, &one, sizeof one) == -1)
-		serve_count(s->st, STAT_ERRORS, 1);
+		stats_count(s->st, STAT_ERRORS, 1);
 	return NULL;
 }
 
@@ -126,7 +125,7 @@ spawn(struct state *s, struct job *j)
 		free(j);
 		errno = e;
 		log_limited("thread");
-		serve_count(s->st, STAT_ERRORS, 1);
+		stats_count(s->st, STAT_ERRORS, 1);
 		return -1;
 	}
 	s->running++;
@@ -151,7 +150,7 @@ conn(void *arg, const struct listener *l, int fd,
 
 static int
 dgram(void *arg, const struct listener *l, int lfd,
-    const struct sockaddr_storage *from, socklen_t fromlen)
+    const struct serve_dgram *d)
 {
 	struct job	*j;
 
@@ -160,8 +159,7 @@ dgram(void *arg, const struct listener *l, int lfd,
 	j->l = l;
 	j->fd = -1;
 	j->lfd = lfd;
-	j->peer = *from;
-	j->peerlen = fromlen;
+	j->d = *d;
 	return spawn(arg, j);
 }
 

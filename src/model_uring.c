@@ -57,6 +57,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "admit.h"
 #include "log.h"
 #include "model.h"
 #include "net.h"
@@ -145,6 +146,9 @@ struct tx {
 	struct sockaddr_storage	 to;
 	struct msghdr		 msg;
 	struct iovec		 iov;
+	size_t			 reqlen;	/* the request, which the */
+	int			 trunc;		/* reply is made of when */
+	char			 req[SERVE_REQ_MAX]; /* it is sent */
 	char			 reply[STAMP_REPLY_MAX];
 	struct tx		*prev, *next;	/* delayed, or free */
 };
@@ -200,7 +204,7 @@ sqe_room(struct worker *w, unsigned n)
 		if (r != -EINTR && r != -EAGAIN && r != -EBUSY)
 			fatalx("uring: io_uring_enter: %s", strerror(-r));
 		/* Out of kernel memory for requests: it comes back. */
-		serve_sleep(1);
+		util_sleep_ms(1);
 	}
 }
 
@@ -268,7 +272,7 @@ conn_close(struct worker *w, struct conn *c)
 {
 	struct io_uring_sqe	*sqe = sqe_get(w, &w->close);
 
-	serve_release(c->fd);
+	admit_release(c->fd);
 	io_uring_prep_close(sqe, c->fd);
 	/* Only a failure says anything, and none is expected. */
 	sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
@@ -279,7 +283,7 @@ conn_close(struct worker *w, struct conn *c)
 static void
 conn_timeout(struct worker *w, struct conn *c)
 {
-	serve_count(w->st, STAT_LINGER_TIMEOUT, 1);
+	stats_count(w->st, STAT_LINGER_TIMEOUT, 1);
 	conn_close(w, c);
 }
 
@@ -345,7 +349,7 @@ conn_serve(struct worker *w, struct conn *c)
 	}
 	if ((c->len = serve_stream_reply(w->srv, l, &c->peer, c->reply,
 	    sizeof c->reply, w->st)) == -1) {
-		serve_close(c->fd);
+		admit_close(c->fd);
 		conn_put(w, c);
 		return;
 	}
@@ -370,8 +374,8 @@ conn_start(struct worker *w, size_t idx, int fd,
 
 	if ((c = conn_get(w)) == NULL) {
 		/* Past the limit a client is refused, never queued forever. */
-		serve_count(w->st, STAT_SHED, 1);
-		serve_close(fd);
+		stats_count(w->st, STAT_SHED, 1);
+		admit_close(fd);
 		return;
 	}
 	c->fd = fd;
@@ -438,7 +442,7 @@ conn_event(struct worker *w, struct tag *t, int res)
 			conn_wait(w, c, C_DRAIN);
 		else {
 			if (res < 0)
-				serve_count(w->st, STAT_RESET, 1);
+				stats_count(w->st, STAT_RESET, 1);
 			conn_close(w, c);
 		}
 		break;
@@ -511,7 +515,7 @@ accepted(struct worker *w, struct ulistener *ul, int res)
 		if (ul->await && (res == -EMFILE || res == -ENFILE))
 			return 0;
 		if (res != -ECANCELED)
-			pause = serve_accept_error(l, ul->fd, -res, &w->spare,
+			pause = admit_accept_error(l, ul->fd, -res, &w->spare,
 			    w->st);
 		/*
 		 * A ring's accept takes an fd before it looks for a client:
@@ -525,17 +529,17 @@ accepted(struct worker *w, struct ulistener *ul, int res)
 		return pause == -1 ? -1 : 0;
 	}
 	ul->await = 0;
-	if (serve_wants_peer(w->srv, l) && net_peer(res, &peer) ==
+	if (admit_wants_peer(w->srv, l) && net_peer(res, &peer) ==
 	    -1) {
 		/*
 		 * The accepts ask for no address, as each would need a place
 		 * of its own; one that is wanted is asked for.  Gone already:
 		 * a reset.
 		 */
-		serve_count(w->st, STAT_ACCEPTED, 1);
-		serve_count(w->st, STAT_RESET, 1);
-		serve_close(res);
-	} else if (serve_admit(res, &peer, w->st) == 0)
+		stats_count(w->st, STAT_ACCEPTED, 1);
+		stats_count(w->st, STAT_RESET, 1);
+		admit_close(res);
+	} else if (admit_conn(res, &peer, w->st) == 0)
 		conn_start(w, ul->idx, res, &peer);
 	return 0;
 }
@@ -575,13 +579,17 @@ tx_send(struct worker *w, struct tx *tx)
 	const struct listener	*l = &w->srv->ls[tx->listener];
 	struct ulistener	*ul = &w->ul[tx->listener];
 	struct io_uring_sqe	*sqe;
+	struct proto_req	 rq = {
+		.buf = tx->req, .len = tx->reqlen, .trunc = tx->trunc,
+		.st = w->st
+	};
 
-	if ((tx->len = serve_reply(l->proto, tx->reply, sizeof tx->reply)) ==
-	    -1) {
-		serve_count(w->st, STAT_ERRORS, 1);
+	if ((tx->len = serve_datagram_reply(l, &rq, tx->reply,
+	    sizeof tx->reply)) <= 0) {
 		tx_put(w, tx);
 		return;
 	}
+	serve_sending(l, tx->reply, (size_t)tx->len);
 	tx->iov.iov_base = tx->reply;
 	tx->iov.iov_len = (size_t)tx->len;
 	tx->msg.msg_iov = &tx->iov;
@@ -601,7 +609,8 @@ dgram(struct worker *w, struct ulistener *ul, char *buf, int len)
 	struct sockaddr_storage		 from;
 	struct msghdr			 m;
 	struct tx			*tx;
-	size_t				 namelen;
+	const char			*req;
+	size_t				 namelen, reqlen;
 	int				 delay;
 
 	if ((out = io_uring_recvmsg_validate(buf, len, &w->rx)) == NULL)
@@ -616,14 +625,15 @@ dgram(struct worker *w, struct ulistener *ul, char *buf, int len)
 	    w->rx.msg_namelen;
 	m.msg_controllen = out->controllen;
 	m.msg_flags = (int)out->flags;
-	if (!serve_datagram_judge(w->srv, &m,
-	    io_uring_recvmsg_payload(out, &w->rx),
-	    io_uring_recvmsg_payload_length(out, len, &w->rx), w->now, w->st))
+	req = io_uring_recvmsg_payload(out, &w->rx);
+	reqlen = io_uring_recvmsg_payload_length(out, len, &w->rx);
+	if (!serve_datagram_judge(w->srv, &w->srv->ls[ul->idx], &m, req,
+	    reqlen, w->now, w->st))
 		return;
 	delay = w->srv->delay_ms > 0 && !w->stopping;
 	if ((tx = tx_get(w)) == NULL) {
 		/* As a full send buffer or a full delay queue would be. */
-		serve_count(w->st, delay ? STAT_SHED : STAT_SHORT, 1);
+		stats_count(w->st, delay ? STAT_SHED : STAT_SHORT, 1);
 		return;
 	}
 	memset(&tx->msg, 0, sizeof tx->msg);
@@ -631,6 +641,9 @@ dgram(struct worker *w, struct ulistener *ul, char *buf, int len)
 	tx->msg.msg_name = &tx->to;
 	tx->msg.msg_namelen = (socklen_t)namelen;
 	tx->listener = ul->idx;
+	tx->reqlen = reqlen < sizeof tx->req ? reqlen : sizeof tx->req;
+	tx->trunc = reqlen > sizeof tx->req || m.msg_flags & MSG_TRUNC;
+	memcpy(tx->req, req, tx->reqlen);
 	if (!delay) {
 		tx_send(w, tx);
 		return;
@@ -662,7 +675,7 @@ received(struct worker *w, struct ulistener *ul, int res, unsigned flags)
 	 */
 	if (res < 0 && res != -ECANCELED && res != -ENOBUFS && !ul->armed &&
 	    !w->stopping) {
-		serve_count(w->st, STAT_ERRORS, 1);
+		stats_count(w->st, STAT_ERRORS, 1);
 		errno = -res;
 		log_limited("%s: receive", l->name);
 		rest(w, ul, UR_PAUSE_MS);
@@ -766,7 +779,7 @@ begin_stop(struct worker *w)
 			continue;
 		}
 		for (k = 0; k < UR_STOP_ACCEPTS; k++) {
-			if ((fd = serve_accept(l, ul->fd, &peer, &w->spare,
+			if ((fd = admit_accept(l, ul->fd, &peer, &w->spare,
 			    w->st, &pause)) == -1)
 				break;
 			conn_start(w, i, fd, &peer);
@@ -960,7 +973,7 @@ worker_end(struct worker *w)
 	for (k = w->chunks; k != NULL; k = k->next)
 		for (i = 1; i <= UR_CHUNK; i++)
 			if (k[i].inuse)
-				serve_close(k[i].fd);
+				admit_close(k[i].fd);
 	if (w->br != NULL)
 		munmap(w->br, UR_NBUF * sizeof(struct io_uring_buf));
 	free(w->bufs);
@@ -975,16 +988,16 @@ worker_main(void *arg)
 	unsigned		 head, seen;
 	int			 r, rest;
 
-	serve_slot(w->st);
+	stats_slot(w->st);
 	if (worker_start(w) == -1) {
 		log_warn("uring: worker %zu", w->n);
 		fail(w);
 		worker_end(w);
 		return w->failed ? w : NULL;
 	}
-	serve_gauge(w->st, STAT_WORKERS, 1);
+	stats_gauge(w->st, STAT_WORKERS, 1);
 	for (;;) {
-		serve_beat(w->st, 1);
+		stats_beat(w->st, 1);
 		/* The watchdog wants to see this loop turn now and then. */
 		if (notify_beat_ms() > 0) {
 			ms_ts(&ts, notify_beat_ms());
@@ -1018,7 +1031,7 @@ worker_main(void *arg)
 		if (w->stopping && finished(w))
 			break;
 	}
-	serve_gauge(w->st, STAT_WORKERS, 0);
+	stats_gauge(w->st, STAT_WORKERS, 0);
 	worker_end(w);
 	return w->failed ? w : NULL;
 }

@@ -164,7 +164,7 @@ net_close(int fd)
 }
 
 int
-net_dgram_info(int fd, int family)
+net_dgram_info(int fd, int family, int rxtime)
 {
 	/* On an IPv6 socket, IPv4 datagrams carry IPv4's control data. */
 	if (setopt(fd, IPPROTO_IP, IP_PKTINFO, 1) == -1)
@@ -172,7 +172,24 @@ net_dgram_info(int fd, int family)
 	if (family == AF_INET6 &&
 	    setopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1) == -1)
 		return -1;
+	if (rxtime && setopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1) == -1)
+		return -1;
 	return 0;
+}
+
+int
+net_dgram_rxtime(const struct msghdr *m, struct timespec *ts)
+{
+	const struct cmsghdr	*c;
+
+	for (c = CMSG_FIRSTHDR((struct msghdr *)m); c != NULL;
+	    c = CMSG_NXTHDR((struct msghdr *)m, (struct cmsghdr *)c))
+		if (c->cmsg_level == SOL_SOCKET &&
+		    c->cmsg_type == SCM_TIMESTAMPNS) {
+			memcpy(ts, CMSG_DATA(c), sizeof *ts);
+			return 0;
+		}
+	return -1;
 }
 
 int

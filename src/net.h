@@ -11,10 +11,12 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 
 #include <poll.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /* Room for "[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]:65535". */
 #define NET_ADDRSTRLEN	64
@@ -178,9 +180,20 @@ ssize_t		 net_recv(int fd, void *buf, size_t len, int flags);
 /*
  * Ask the kernel to tell, with each datagram that UDP socket fd (of
  * family) receives, where it arrived: IP_PKTINFO, and IPV6_RECVPKTINFO on
- * an IPv6 socket.  Returns 0, or -1 and errno.
+ * an IPv6 socket; and with rxtime, when (SO_TIMESTAMPNS, the kernel's
+ * receive time on CLOCK_REALTIME).  Returns 0, or -1 and errno.
+ * NET_DGRAM_CTL bytes of control data hold all of it.
  */
-int		 net_dgram_info(int fd, int family);
+int		 net_dgram_info(int fd, int family, int rxtime);
+#define NET_DGRAM_CTL	(CMSG_SPACE(sizeof(struct in6_pktinfo)) + \
+			    CMSG_SPACE(sizeof(struct in_pktinfo)) + \
+			    CMSG_SPACE(sizeof(struct timespec)))
+
+/*
+ * The kernel's receive time of a received message, from its control
+ * data, into *ts: 0, or -1 when it does not say.
+ */
+int		 net_dgram_rxtime(const struct msghdr *m, struct timespec *ts);
 
 /*
  * What a received message's control data says of its arrival: the family

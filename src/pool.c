@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "acceptor.h"
+#include "admit.h"
 #include "log.h"
 #include "model.h"
 #include "net.h"
@@ -81,7 +82,7 @@ pool_spawn(struct pool *p, int i, int (*fn)(void *, int), void *arg)
 	p->at[i] = util_now_ms();
 	if (pid == -1) {
 		log_limited("%s: fork", p->what);
-		serve_count(p->st, STAT_ERRORS, 1);
+		stats_count(p->st, STAT_ERRORS, 1);
 		p->at[i] += POOL_REST_MS;
 		return -1;
 	}
@@ -149,7 +150,7 @@ pool_reap(struct pool *p)
 	int	 i, status, n = 0;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		serve_reaped(pid);
+		admit_reaped(pid);
 		for (i = 0; i < p->n && p->pid[i] != pid; i++)
 			;
 		if (i == p->n)
@@ -159,8 +160,8 @@ pool_reap(struct pool *p)
 		n++;
 		/* A killed worker's loop no longer turns, and never will. */
 		if (p->slots != NULL) {
-			serve_beat(&p->slots[i], 0);
-			serve_gauge(&p->slots[i], STAT_WORKERS, 0);
+			stats_beat(&p->slots[i], 0);
+			stats_gauge(&p->slots[i], STAT_WORKERS, 0);
 		}
 		judge(p, i, pid, status);
 	}
@@ -196,7 +197,7 @@ pool_stop(struct pool *p)
 		kill(p->pid[i], SIGKILL);
 		while (waitpid(p->pid[i], NULL, 0) == -1 && errno == EINTR)
 			;
-		serve_reaped(p->pid[i]);
+		admit_reaped(p->pid[i]);
 		p->pid[i] = 0;
 	}
 	p->alive = 0;
@@ -220,12 +221,12 @@ pool_run(struct pool *p, int (*tend)(struct pool *, void *), void *arg)
 	pfd.fd = sig_fd();
 	pfd.events = POLLIN;
 	while (!p->failed) {
-		serve_beat(p->st, 1);
-		notify_watchdog(serve_fresh, (void *)p->srv);
+		stats_beat(p->st, 1);
+		notify_watchdog(stats_fresh, (void *)p->srv);
 		if (net_poll(&pfd, 1, cap(tend(p, arg))) == -1) {
 			/* Out of memory for a moment: the children go on. */
 			log_limited("poll");
-			serve_sleep(10);
+			util_sleep_ms(10);
 			continue;
 		}
 		if (!(pfd.revents & POLLIN))
@@ -253,6 +254,6 @@ pool_work(const struct server *srv, struct stats *st,
 	}
 	rc = acceptor_run(&a);
 	acceptor_free(&a);
-	serve_beat(st, 0);
+	stats_beat(st, 0);
 	return rc == 0 ? 0 : 1;
 }

@@ -8,6 +8,9 @@
 #ifndef STAMP_PROTO_H
 #define STAMP_PROTO_H
 
+#include <stddef.h>
+#include <time.h>
+
 /* The lesson's service: one line, the Unix time in decimal, then CRLF. */
 #define STAMP_PORT		1937
 #define STAMP_FMT		"%lld\r\n"
@@ -31,5 +34,54 @@ enum stamp_proto {
 #define STAMP_NPROTO		3
 
 #define STAMP_VERSION		"0.1.0"
+
+/*
+ * What stampd does for a protocol: a row each, in one table (proto.c),
+ * indexed by enum stamp_proto.  A new protocol is a file of its own with
+ * its row, and nothing else in the daemon branches on which protocol it is.
+ */
+struct stats;
+
+/* A request as a row sees it. */
+struct proto_req {
+	const char		*buf;	/* a datagram's first bytes; NULL */
+	size_t			 len;	/* on a stream, which sends none */
+	int			 trunc;	/* the datagram was longer than len */
+	const struct timespec	*rx;	/* when it arrived, by the kernel's
+					   clock; NULL if unknown */
+	struct stats		*st;	/* the slot to count in */
+};
+
+#define PROTO_STREAM		0x1
+#define PROTO_DGRAM		0x2
+
+struct proto {
+	const char	*name;
+	int		 transports;	/* PROTO_STREAM, PROTO_DGRAM */
+	int		 low_port;	/* a source port below 1024 that may
+					   be answered (NTP's own 123), or 0 */
+	int		 rx_time;	/* wants the kernel's receive time */
+	/*
+	 * Write the reply to rq into buf, which holds len bytes
+	 * (STAMP_REPLY_MAX is enough).  Returns its length, 0 when rq gets
+	 * none (the row has counted why), or -1 when the clock cannot be
+	 * written in the protocol.  Never blocks, never allocates.
+	 */
+	int		(*reply)(const struct proto_req *rq, char *buf,
+			    size_t len);
+	/*
+	 * Whether datagram req[0..len) is itself a reply of this protocol,
+	 * which no server may answer: two of them would loop.
+	 */
+	int		(*is_reply)(const char *req, size_t len);
+	/*
+	 * The last touch to the reply in buf[0..len) before it is sent (the
+	 * transmit time of NTP), or NULL.
+	 */
+	void		(*sending)(char *buf, size_t len);
+};
+
+/* The row of protocol p (an enum stamp_proto); NULL if there is none. */
+const struct proto	*proto_row(int p);
 
 #endif /* STAMP_PROTO_H */

@@ -129,7 +129,7 @@ static void
 upgrade(struct conf *c, struct server *srv)
 {
 	announce_stop(&c->ann);
-	serve_report(srv);
+	stats_report(srv);
 	/* An itimer outlives execve, and SIGALRM would kill the new image. */
 	if (c->stats_ms > 0)
 		stats_timer(0);
@@ -204,7 +204,7 @@ main(int argc, char *argv[])
 		upgrade(&conf, &srv);
 	model_finish(&srv);
 	announce_stop(&conf.ann);
-	serve_report(&srv);
+	stats_report(&srv);
 	listen_close(ls, srv.nls, srv.workers);
 	munmap(srv.stats, srv.nstats * sizeof *srv.stats);
 	return rc == 0 ? 0 : 1;

@@ -125,7 +125,7 @@ reap(pid_t pid, int errfd, char *why, size_t len)
 	}
 	while ((r = waitpid(pid, &status, WNOHANG)) == 0 &&
 	    util_now_ms() < deadline)
-		serve_sleep(REAP_STEP_MS);
+		util_sleep_ms(REAP_STEP_MS);
 	if (r == pid)
 		return judge(status, why, len);
 	if (r == -1) {

@@ -1,7 +1,9 @@
 /*
  * util.c: number parsing for options, one place for every range check;
- * and the one monotonic clock of every deadline.
+ * the one monotonic clock of every deadline, and a sleep a signal ends.
  */
+#include <sys/resource.h>
+
 #include <limits.h>
 #include <stddef.h>
 #include <time.h>
@@ -73,4 +75,27 @@ util_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+util_max_fds(void)
+{
+	struct rlimit	 rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return 1024;
+	return rl.rlim_cur > 1 << 20 ? 1 << 20 : (int)rl.rlim_cur;
+}
+
+void
+util_sleep_ms(int ms)
+{
+	struct timespec	 ts;
+
+	if (ms <= 0)
+		return;
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (long)(ms % 1000) * 1000000;
+	/* EINTR ends the wait early on purpose: a stop must not wait. */
+	nanosleep(&ts, NULL);
 }

@@ -1,6 +1,6 @@
 /*
  * util.h: small helpers everyone shares: number parsing for options, pure,
- * and the monotonic clock that every deadline is measured on.
+ * the monotonic clock that every deadline is measured on, and a sleep.
  */
 #ifndef STAMP_UTIL_H
 #define STAMP_UTIL_H
@@ -22,5 +22,11 @@ const char	*util_seconds(const char *s, long long min_ms, long long max_ms,
 
 /* Milliseconds on CLOCK_MONOTONIC: for deadlines, never for the time. */
 long long	 util_now_ms(void);
+
+/* The fds a process may have, as RLIMIT_NOFILE says, within reason. */
+int		 util_max_fds(void);
+
+/* Wait ms milliseconds, or less if a signal arrives. */
+void		 util_sleep_ms(int ms);
 
 #endif /* STAMP_UTIL_H */
