@@ -27,10 +27,13 @@ case $SECS in
 esac
 
 # The sources of src/ that a target's parser needs, by the target's prefix.
-# PROXY v2 headers run to 536 bytes; everything else is short.
+# PROXY v2 headers run to 536 bytes; NTP requests with extension fields
+# (NTS's run to a few hundred) are judged field by field; everything else
+# is short.
 max_len() {
 	case $1 in
 	proxy)	echo 600 ;;
+	ntp_*)	echo 600 ;;
 	metrics_*) echo 1100 ;;
 	*)	echo 256 ;;
 	esac
@@ -43,6 +46,7 @@ sources() {
 	util_*)	echo src/util.c ;;
 	proxy)	echo src/proxy.c ;;
 	metrics_*) echo src/metrics.c ;;
+	ntp_*)	echo src/ntp.c ;;
 	*)	return 1 ;;
 	esac
 }

@@ -26,6 +26,7 @@
 
 #include "fuzz/metrics_request.c"
 #include "fuzz/net_spec.c"
+#include "fuzz/ntp_request.c"
 #include "fuzz/proxy.c"
 #include "fuzz/util_number.c"
 #include "fuzz/util_seconds.c"
@@ -43,6 +44,7 @@ static const struct {
 } targets[] = {
 	{ "metrics_request",	fuzz_metrics_request },
 	{ "net_spec",		fuzz_net_spec },
+	{ "ntp_request",	fuzz_ntp_request },
 	{ "proxy",		fuzz_proxy },
 	{ "util_number",	fuzz_util_number },
 	{ "util_seconds",	fuzz_util_seconds },
