@@ -53,6 +53,9 @@ announce_parse(const char *text, struct announce_target *t)
 		return why;
 	if (t->spec.type != SOCK_DGRAM)
 		return "--announce needs udp: a stream has one peer only";
+	/* NTP's broadcast mode needs a client that asked for it: not ours. */
+	if (t->spec.proto == STAMP_PROTO_NTP)
+		return "ntp is asked for, never announced";
 	if (t->spec.any)
 		return "want one address to send to, not *";
 	if (net_addr_port((const struct sockaddr *)&t->spec.addr) == 0)

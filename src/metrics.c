@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "metrics.h"
+#include "wire.h"
 
 /* The histogram's upper bounds, in microseconds; the last is +Inf. */
 static const long long le_us[METRICS_NBUCKETS - 1] = {
@@ -158,16 +159,16 @@ static void
 page_replies(struct out *o, const struct metrics_view *v)
 {
 	static const char *const tr[2] = { "tcp", "udp" };
-	static const char *const pr[3] = { "stamp", "time", "daytime" };
 	int		 t, p;
 
 	meta(o, "stampd_replies_total", "counter",
 	    "Replies sent whole, by transport and protocol.");
 	for (t = 0; t < 2; t++)
-		for (p = 0; p < 3; p++)
-			put(o, "stampd_replies_total{transport=\"%s\","
-			    "protocol=\"%s\"} %llu\n", tr[t], pr[p],
-			    v->replies[t][p]);
+		for (p = 0; p < STAMP_NPROTO; p++)
+			if (t == 1 || !wire_proto_udp_only(p))
+				put(o, "stampd_replies_total{transport="
+				    "\"%s\",protocol=\"%s\"} %llu\n", tr[t],
+				    wire_proto_name(p), v->replies[t][p]);
 	meta(o, "stampd_limited_total", "counter",
 	    "Clients refused by a limit, by the limit.");
 	put(o, "stampd_limited_total{limit=\"max-conns\"} %llu\n"
@@ -176,6 +177,18 @@ page_replies(struct out *o, const struct metrics_view *v)
 	    "stampd_limited_total{limit=\"udp-rate\"} %llu\n",
 	    v->limited_max_conns, v->limited_per_ip, v->limited_rate,
 	    v->limited_udp_rate);
+}
+
+static void
+page_ntp(struct out *o, const struct metrics_view *v)
+{
+	int	 i;
+
+	meta(o, "stampd_ntp_requests_total", "counter",
+	    "NTP datagrams judged, by what was done: answer, or why not.");
+	for (i = 0; i < NTP_NVERDICT; i++)
+		put(o, "stampd_ntp_requests_total{verdict=\"%s\"} %llu\n",
+		    ntp_verdict_name(i), v->ntp[i]);
 }
 
 static void
@@ -232,6 +245,7 @@ page(struct out *o, const struct metrics_view *v)
 	    "while their client still sent.", v->linger_timeouts);
 	counter(o, "stampd_scrapes_total", "Answers of this page.",
 	    v->scrapes);
+	page_ntp(o, v);
 	page_latency(o, v);
 }
 

@@ -11,6 +11,9 @@
 
 #include <stddef.h>
 
+#include "ntp.h"
+#include "proto.h"
+
 #define METRICS_REQUEST_MAX	1024	/* a request's bytes, at most */
 #define METRICS_PAGE_MAX	16384	/* the answer, headers and all */
 #define METRICS_NBUCKETS	12	/* of the latency histogram */
@@ -36,7 +39,8 @@ struct metrics_view {
 	const char		*model;
 	long long		 start;		/* Unix time, seconds */
 	unsigned long long	 accepted, closed, workers;
-	unsigned long long	 replies[2][3];	/* [tcp, udp][protocol] */
+	unsigned long long	 replies[2][STAMP_NPROTO]; /* [tcp, udp][proto] */
+	unsigned long long	 ntp[NTP_NVERDICT]; /* NTP requests by verdict */
 	unsigned long long	 limited_max_conns, limited_per_ip;
 	unsigned long long	 limited_rate, limited_udp_rate;
 	unsigned long long	 dropped, shed, short_replies, resets;

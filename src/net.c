@@ -48,7 +48,7 @@ parse_proto(const char *slash, struct net_spec *spec)
 	size_t	 n = strcspn(slash + 1, "+");
 
 	if (n >= sizeof name)
-		return "protocol must be stamp, time, daytime or metrics";
+		return "protocol must be stamp, time, daytime, ntp or metrics";
 	memcpy(name, slash + 1, n);
 	name[n] = '\0';
 	if (strcmp(name, "metrics") == 0) {
@@ -59,7 +59,9 @@ parse_proto(const char *slash, struct net_spec *spec)
 		return NULL;
 	}
 	if ((spec->proto = wire_proto_find(name)) == -1)
-		return "protocol must be stamp, time, daytime or metrics";
+		return "protocol must be stamp, time, daytime, ntp or metrics";
+	if (wire_proto_udp_only(spec->proto) && spec->type != SOCK_DGRAM)
+		return "ntp needs udp";
 	if (slash[1 + n] == '+') {
 		if (strcmp(slash + 1 + n, "+proxy") != 0)
 			return "the only option after + is proxy";

@@ -23,6 +23,9 @@
 /* RFC 867 Daytime: a human-readable line; we send ctime(3)'s, as inetd. */
 #define STAMP_DAYTIME_PORT	13
 
+/* RFC 5905 NTP: 48 bytes of header each way, over UDP only (ntp.h). */
+#define STAMP_NTP_PORT		123
+
 /* The longest reply of any protocol, its terminator included. */
 #define STAMP_REPLY_MAX		64
 
@@ -30,8 +33,9 @@ enum stamp_proto {
 	STAMP_PROTO_STAMP,
 	STAMP_PROTO_TIME,
 	STAMP_PROTO_DAYTIME,
+	STAMP_PROTO_NTP,
 };
-#define STAMP_NPROTO		3
+#define STAMP_NPROTO		4
 
 #define STAMP_VERSION		"0.1.0"
 
@@ -40,6 +44,7 @@ enum stamp_proto {
  * indexed by enum stamp_proto.  A new protocol is a file of its own with
  * its row, and nothing else in the daemon branches on which protocol it is.
  */
+struct server;
 struct stats;
 
 /* A request as a row sees it. */
@@ -52,12 +57,8 @@ struct proto_req {
 	struct stats		*st;	/* the slot to count in */
 };
 
-#define PROTO_STREAM		0x1
-#define PROTO_DGRAM		0x2
-
 struct proto {
 	const char	*name;
-	int		 transports;	/* PROTO_STREAM, PROTO_DGRAM */
 	int		 low_port;	/* a source port below 1024 that may
 					   be answered (NTP's own 123), or 0 */
 	int		 rx_time;	/* wants the kernel's receive time */
@@ -79,9 +80,12 @@ struct proto {
 	 * transmit time of NTP), or NULL.
 	 */
 	void		(*sending)(char *buf, size_t len);
+	/* Take what the row needs of srv, once, before serving (or NULL). */
+	void		(*init)(const struct server *srv);
 };
 
 /* The row of protocol p (an enum stamp_proto); NULL if there is none. */
 const struct proto	*proto_row(int p);
+
 
 #endif /* STAMP_PROTO_H */

@@ -94,21 +94,18 @@ is_daytime(const char *req, size_t len)
 
 const struct proto proto_stamp = {
 	.name = "stamp",
-	.transports = PROTO_STREAM | PROTO_DGRAM,
 	.reply = reply_stamp,
 	.is_reply = is_stamp,
 };
 
 const struct proto proto_time = {
 	.name = "time",
-	.transports = PROTO_STREAM | PROTO_DGRAM,
 	.reply = reply_time,
 	.is_reply = is_time,
 };
 
 const struct proto proto_daytime = {
 	.name = "daytime",
-	.transports = PROTO_STREAM | PROTO_DGRAM,
 	.reply = reply_daytime,
 	.is_reply = is_daytime,
 };

@@ -33,6 +33,12 @@ serve_reply(int proto, char *buf, size_t len)
 int
 serve_init(const struct server *srv)
 {
+	const struct proto	*row;
+	int			 p;
+
+	for (p = 0; p < STAMP_NPROTO; p++)
+		if ((row = proto_row(p))->init != NULL)
+			row->init(srv);
 	if (stats_init(srv) == -1)
 		return -1;
 	return admit_init(srv);

@@ -48,6 +48,8 @@ struct server {
 	int		 reuseport;	/* a socket per worker (SO_REUSEPORT) */
 	struct limits	*limits;	/* --max-conns, --per-ip, --rate */
 	int		 udp_rate;	/* replies a second per source, 0: any */
+	int		 local_stratum;	/* NTP: serve as this stratum, 0: as
+					   the kernel says of the clock */
 	int		 limit_loopback; /* limits apply to loopback sources */
 	struct net_cidr	*proxy_from;	/* who may send a PROXY header */
 	size_t		 nproxy_from;

@@ -146,6 +146,8 @@ stats_view(const struct server *srv, struct metrics_view *v)
 	v->bad_headers = sum[STAT_BADHDR];
 	v->linger_timeouts = sum[STAT_LINGER_TIMEOUT];
 	v->scrapes = sum[STAT_SCRAPES];
+	for (s = 0; s < NTP_NVERDICT; s++)
+		v->ntp[s] = sum[STAT_NTP_VERDICT + s];
 }
 
 /* Replies of protocol p, over both transports. */
@@ -162,12 +164,13 @@ stats_report(const struct server *srv)
 
 	sum_slots(srv, sum);
 	log_info("stats: accepted %llu, replies tcp %llu udp %llu "
-	    "(stamp %llu time %llu daytime %llu), short %llu, reset %llu, "
+	    "(stamp %llu time %llu daytime %llu ntp %llu), short %llu, reset %llu, "
 	    "shed %llu, linger timeouts %llu, errors %llu, limited %llu, "
 	    "dropped %llu, bad headers %llu",
 	    sum[STAT_ACCEPTED], sum[STAT_TCP], sum[STAT_UDP],
 	    replies(sum, STAMP_PROTO_STAMP), replies(sum, STAMP_PROTO_TIME),
-	    replies(sum, STAMP_PROTO_DAYTIME), sum[STAT_SHORT],
+	    replies(sum, STAMP_PROTO_DAYTIME), replies(sum, STAMP_PROTO_NTP),
+	    sum[STAT_SHORT],
 	    sum[STAT_RESET], sum[STAT_SHED], sum[STAT_LINGER_TIMEOUT],
 	    sum[STAT_ERRORS], sum[STAT_LIMITED], sum[STAT_DROPPED],
 	    sum[STAT_BADHDR]);

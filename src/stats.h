@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "metrics.h"
+#include "ntp.h"
 #include "proto.h"
 
 enum stat_id {
@@ -33,7 +34,9 @@ enum stat_id {
 	STAT_LIM_UDP_RATE,
 	STAT_SCRAPES,		/* /metrics answered */
 	STAT_WORKERS,		/* a gauge: processes or threads serving */
-	STAT_REPLY,		/* replies: tcp by protocol, then udp */
+	STAT_NTP_VERDICT,	/* NTP requests, by enum ntp_verdict */
+	STAT_REPLY = STAT_NTP_VERDICT + NTP_NVERDICT, /* replies: tcp by
+				   protocol, then udp */
 	STAT_N = STAT_REPLY + 2 * STAMP_NPROTO
 };
 

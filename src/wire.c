@@ -21,20 +21,25 @@
 #define LLONG_DIGITS	19		/* LLONG_MAX has 19 digits */
 #define DAYTIME_LEN	26		/* "Wed Nov 25 11:00:43 2026\r\n" */
 
-/* One row per protocol, indexed by enum stamp_proto. */
+/*
+ * One row per protocol, indexed by enum stamp_proto.  NTP's packets are
+ * ntp.h's, not a time alone: it has a name and a port here, no codec.
+ */
 static const struct {
 	const char	*name;
 	int		 port;
+	int		 udp_only;
 	int		(*encode)(long long, char *, size_t);
 	int		(*decode)(const char *, size_t, long long *,
 			    const char **);
 } protos[STAMP_NPROTO] = {
-	[STAMP_PROTO_STAMP] = { "stamp", STAMP_PORT,
+	[STAMP_PROTO_STAMP] = { "stamp", STAMP_PORT, 0,
 	    wire_stamp_encode, wire_stamp_decode },
-	[STAMP_PROTO_TIME] = { "time", STAMP_TIME_PORT,
+	[STAMP_PROTO_TIME] = { "time", STAMP_TIME_PORT, 0,
 	    wire_time_encode, wire_time_decode },
-	[STAMP_PROTO_DAYTIME] = { "daytime", STAMP_DAYTIME_PORT,
+	[STAMP_PROTO_DAYTIME] = { "daytime", STAMP_DAYTIME_PORT, 0,
 	    wire_daytime_encode, wire_daytime_decode },
+	[STAMP_PROTO_NTP] = { "ntp", STAMP_NTP_PORT, 1, NULL, NULL },
 };
 
 static const char *const wdays[7] = {
@@ -72,6 +77,12 @@ wire_proto_port(int proto)
 	if (proto < 0 || proto >= STAMP_NPROTO)
 		return -1;
 	return protos[proto].port;
+}
+
+int
+wire_proto_udp_only(int proto)
+{
+	return proto >= 0 && proto < STAMP_NPROTO && protos[proto].udp_only;
 }
 
 /*
@@ -136,7 +147,8 @@ wire_civil(long long t, struct wire_tm *tm)
 int
 wire_encode(int proto, long long t, char *buf, size_t len)
 {
-	if (proto < 0 || proto >= STAMP_NPROTO)
+	if (proto < 0 || proto >= STAMP_NPROTO ||
+	    protos[proto].encode == NULL)
 		return -1;
 	return protos[proto].encode(t, buf, len);
 }
@@ -266,6 +278,8 @@ wire_decode(int proto, const char *buf, size_t len, long long *t,
 {
 	if (proto < 0 || proto >= STAMP_NPROTO)
 		return fail(why, "unknown protocol");
+	if (protos[proto].decode == NULL)
+		return fail(why, "not a protocol of a time alone");
 	return protos[proto].decode(buf, len, t, why);
 }
 

@@ -13,21 +13,24 @@
 #include "proto.h"
 
 /*
- * The name of a protocol ("stamp", "time", "daytime"), or NULL for a value
- * out of range.
+ * The name of a protocol ("stamp", "time", "daytime", "ntp"), or NULL for
+ * a value out of range.
  */
 const char	*wire_proto_name(int proto);
 
 /* The protocol called name, or -1 if there is none. */
 int		 wire_proto_find(const char *name);
 
-/* The well-known port of a protocol: 1937, 37 or 13. */
+/* The well-known port of a protocol: 1937, 37, 13 or 123. */
 int		 wire_proto_port(int proto);
+
+/* Whether a protocol is spoken over UDP only (NTP). */
+int		 wire_proto_udp_only(int proto);
 
 /*
  * Write the reply of proto for Unix time t into buf, which holds len bytes.
- * Returns the reply's length, or -1 if it does not fit or t cannot be
- * written in that protocol (daytime covers years 0 to 9999; time any t, as
+ * Returns the reply's length, or -1 if it does not fit, t cannot be
+ * written in that protocol, or proto is NTP (ntp.h has its packets) (daytime covers years 0 to 9999; time any t, as
  * RFC 868 is defined modulo 2^32).  stamp and daytime are not NUL-terminated.
  */
 int		 wire_encode(int proto, long long t, char *buf, size_t len);

@@ -32,6 +32,9 @@ systemd-socket-activate	systemd
 systemd-analyze	systemd
 tcpserver	ucspi-tcp
 haproxy		haproxy
+chronyd		chrony
+ntpdig		ntpsec-ntpdig
+ntpdate		ntpsec-ntpdate
 dpkg-buildpackage dpkg-dev
 dh		debhelper
 flock		util-linux
@@ -139,7 +142,7 @@ apt-get install -y -q $need
 st=$?
 [ -z "$ours" ] || rm -f $POLICY
 [ $st = 0 ] || exit 1
-for p in haproxy xinetd podman; do
+for p in haproxy xinetd podman chrony; do
 	case " $need " in
 	*" $p "*) ;;
 	*) continue ;;

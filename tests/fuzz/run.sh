@@ -45,7 +45,7 @@ sources() {
 	net_*)	echo src/net.c src/wire.c src/util.c ;;
 	util_*)	echo src/util.c ;;
 	proxy)	echo src/proxy.c ;;
-	metrics_*) echo src/metrics.c ;;
+	metrics_*) echo src/metrics.c src/wire.c src/ntp.c ;;
 	ntp_*)	echo src/ntp.c ;;
 	*)	return 1 ;;
 	esac

@@ -53,6 +53,8 @@ test_good_specs(void)
 		    65535 },
 		{ "udp:0.0.0.0:37/time", SOCK_DGRAM, STAMP_PROTO_TIME, 0,
 		    AF_INET, "0.0.0.0:37", 37 },
+		{ "udp:[::1]:123/ntp", SOCK_DGRAM, STAMP_PROTO_NTP, 0,
+		    AF_INET6, "[::1]:123", 123 },
 		{ "tcp:[::]:13/daytime", SOCK_STREAM, STAMP_PROTO_DAYTIME, 0,
 		    AF_INET6, "[::]:13", 13 },
 		{ "tcp:[::1]:1937/stamp", SOCK_STREAM, STAMP_PROTO_STAMP, 0,
@@ -105,7 +107,7 @@ test_bad_specs(void)
 	static const char	 v6[] = "not a numeric IPv6 address";
 	static const char	 bracket[] = "IPv6 address has no closing ']'";
 	static const char	 proto[] =
-	    "protocol must be stamp, time, daytime or metrics";
+	    "protocol must be stamp, time, daytime, ntp or metrics";
 	static const char	 noaddr[] =
 	    "no address: use * for every address";
 	static const struct {
@@ -122,6 +124,7 @@ test_bad_specs(void)
 		{ "tcp:[::1]5", noport },
 		{ "tcp:127.0.0.1:", port },
 		{ "tcp:127.0.0.1:65536", port },
+		{ "tcp:127.0.0.1:123/ntp", "ntp needs udp" },
 		{ "tcp:127.0.0.1:99999", port },
 		{ "tcp:127.0.0.1:100000", port },
 		{ "tcp:127.0.0.1:-1", port },

@@ -33,6 +33,7 @@ test_protos(void)
 		{ "stamp",	STAMP_PROTO_STAMP,	1937 },
 		{ "time",	STAMP_PROTO_TIME,	37 },
 		{ "daytime",	STAMP_PROTO_DAYTIME,	13 },
+		{ "ntp",	STAMP_PROTO_NTP,	123 },
 	};
 	static const char *const bad[] = {
 		"", "Stamp", "TIME", "day", "daytime ", "echo", "stamp\n",
@@ -53,6 +54,10 @@ test_protos(void)
 	ok(wire_proto_name(-1) == NULL, "no name for -1");
 	ok(wire_proto_name(STAMP_NPROTO) == NULL, "no name for NPROTO");
 	is_int(wire_proto_port(STAMP_NPROTO), -1, "no port for NPROTO");
+	ok(wire_proto_udp_only(STAMP_PROTO_NTP), "ntp is udp only");
+	ok(!wire_proto_udp_only(STAMP_PROTO_TIME), "time is not");
+	is_int(wire_encode(STAMP_PROTO_NTP, 0, NULL, 0), -1,
+	    "ntp has no codec of a time alone");
 }
 
 /* Encode into a buffer of len bytes with canaries after it. */
@@ -493,7 +498,7 @@ test_mutations(void)
 	size_t		 i, pos, s, len;
 	int		 proto, r, k;
 
-	for (proto = 0; proto < STAMP_NPROTO; proto++)
+	for (proto = 0; proto <= STAMP_PROTO_DAYTIME; proto++)
 		for (i = 0; i < NELEM(times); i++) {
 			r = wire_encode(proto, times[i], good, sizeof(good));
 			if (r <= 0)
