@@ -74,7 +74,9 @@
 #define UR_ACCEPTS	8	/* accepts in flight per listener */
 #define UR_STOP_ACCEPTS	4096	/* queued connections served at a stop */
 #define UR_NBUF		256	/* buffers for datagrams: a power of 2 */
-#define UR_BUFLEN	512	/* a datagram, its source and control data */
+#define UR_BUFLEN	(SERVE_REQ_MAX + 512) /* a datagram (as much of it as
+				   the other models read), its source and
+				   control data */
 #define UR_CTL		128	/* control data: where a datagram arrived */
 #define UR_JUNK		4096	/* what a drain reads and throws away */
 #define UR_BGID		0	/* the buffer group of the datagrams */
@@ -149,6 +151,7 @@ struct tx {
 	size_t			 reqlen;	/* the request, which the */
 	int			 trunc;		/* reply is made of when */
 	char			 req[SERVE_REQ_MAX]; /* it is sent */
+	struct timespec		 rx;		/* its arrival; 0: unknown */
 	char			 reply[STAMP_REPLY_MAX];
 	struct tx		*prev, *next;	/* delayed, or free */
 };
@@ -581,7 +584,7 @@ tx_send(struct worker *w, struct tx *tx)
 	struct io_uring_sqe	*sqe;
 	struct proto_req	 rq = {
 		.buf = tx->req, .len = tx->reqlen, .trunc = tx->trunc,
-		.st = w->st
+		.rx = tx->rx.tv_sec != 0 ? &tx->rx : NULL, .st = w->st
 	};
 
 	if ((tx->len = serve_datagram_reply(l, &rq, tx->reply,
@@ -644,6 +647,9 @@ dgram(struct worker *w, struct ulistener *ul, char *buf, int len)
 	tx->reqlen = reqlen < sizeof tx->req ? reqlen : sizeof tx->req;
 	tx->trunc = reqlen > sizeof tx->req || m.msg_flags & MSG_TRUNC;
 	memcpy(tx->req, req, tx->reqlen);
+	if (!proto_row(w->srv->ls[ul->idx].proto)->rx_time ||
+	    net_dgram_rxtime(&m, &tx->rx) == -1)
+		tx->rx.tv_sec = tx->rx.tv_nsec = 0;
 	if (!delay) {
 		tx_send(w, tx);
 		return;

@@ -149,8 +149,12 @@ void	serve_stream_blocking(const struct server *srv,
 	    const struct sockaddr_storage *peer, const struct serve_hdr *hdr,
 	    struct stats *st);
 
-/* Of a datagram, what is kept: enough to know a request of any protocol. */
-#define SERVE_REQ_MAX		64
+/*
+ * Of a datagram, what is kept: a request of any protocol whole, NTP's
+ * extension fields and legacy MAC included.  A longer one is judged
+ * truncated, and gets no reply from a protocol that reads requests.
+ */
+#define SERVE_REQ_MAX		1024
 
 /* A datagram to answer: who sent it, what it asked, and when. */
 struct serve_dgram {
