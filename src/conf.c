@@ -80,8 +80,8 @@ static const struct opt opts[] = {
 	{ "linger", C_LINGER, OPT_INT, "MS", F(srv.linger_ms), 0, 60000, 1000,
 	    "drain a client still sending, at most MS (1000)" },
 	{ "reuseport", C_REUSEPORT, OPT_FLAG, NULL, F(lis.reuseport), 0, 0, 0,
-	    "SO_REUSEPORT: a socket per worker, and let other\n"
-	    "processes share the port" },
+	    "SO_REUSEPORT: a socket per worker (-w, in every\n"
+	    "model), and let other processes share the port" },
 	{ "max-conns", C_MAX_CONNS, OPT_INT, "N", F(max_conns), 1, 1000000, 0,
 	    "connections open at once, at most (no limit)" },
 	{ "per-ip", C_PER_IP, OPT_INT, "N", F(per_ip), 1, 1000000, 0,
@@ -148,6 +148,25 @@ static const struct opt opts[] = {
 	{ NULL, 0, 0, NULL, 0, 0, 0, 0, NULL }
 };
 
+/*
+ * The options that some models take and others do not, and the bit of
+ * struct model's caps that a model must have to take each.  Given to a
+ * model without it, one is refused, even at its default value: what a
+ * model ignores is better named than silently dropped.
+ */
+static const struct {
+	int		 id;
+	unsigned	 cap;
+} model_opts[] = {
+	{ 'w', MODEL_WORKERS },
+	{ C_MAX_WORKERS, MODEL_MAX_WORKERS },
+	{ C_MIN_SPARE, MODEL_SPARE },
+	{ C_MAX_SPARE, MODEL_SPARE },
+	{ 'D', MODEL_DELAY },
+	{ C_REUSEPORT, MODEL_REUSEPORT },
+};
+#define NMODEL_OPTS	(sizeof model_opts / sizeof model_opts[0])
+
 /* As the man page's SYNOPSIS has it. */
 static void
 usage(FILE *f)
@@ -168,11 +187,35 @@ usage(FILE *f)
 	    "              [--syslog] [--timestamps] [--udp-rate n]\n");
 }
 
+/*
+ * The help of o, and after it the models that take o if some do not,
+ * into buf; NULL if every model takes it, or it is not a model's option.
+ */
+static const char *
+help_takers(const struct opt *o, char *buf, size_t len)
+{
+	size_t	 i, at, n = 0;
+	int	 w;
+
+	for (i = 0; i < NMODEL_OPTS && model_opts[i].id != o->id; i++)
+		continue;
+	if (i == NMODEL_OPTS)
+		return NULL;
+	at = (size_t)snprintf(buf, len, "%s\ntaken by -m", o->help);
+	for (w = 0; model_list[w] != NULL && at < len; w++) {
+		if ((model_list[w]->caps & model_opts[i].cap) == 0)
+			continue;
+		at += (size_t)snprintf(buf + at, len - at, "%s %s",
+		    n++ == 0 ? "" : ",", model_list[w]->name);
+	}
+	return n == (size_t)w ? NULL : buf;
+}
+
 static void __attribute__((noreturn))
 help(void)
 {
 	const struct opt	*o;
-	char			 text[64];
+	char			 text[256];
 	size_t			 i;
 
 	usage(stdout);
@@ -182,7 +225,7 @@ help(void)
 "\n");
 	for (o = opts; o->id != 0; o++) {
 		if (o->id != 'm') {
-			opt_help(stdout, o, NULL);
+			opt_help(stdout, o, help_takers(o, text, sizeof text));
 			continue;
 		}
 		snprintf(text, sizeof text, "server model (default %s):",
@@ -221,7 +264,12 @@ static void
 option(struct conf *c, int ch, const char *arg)
 {
 	const char	*why = NULL;
+	size_t		 i;
 
+	/* Whether the model takes it is known only once -m is read. */
+	for (i = 0; i < NMODEL_OPTS; i++)
+		if (model_opts[i].id == ch)
+			c->model_opts |= 1u << i;
 	switch (ch) {
 	case 'h':
 		help();
@@ -268,6 +316,30 @@ option(struct conf *c, int ch, const char *arg)
 	}
 }
 
+/* Refuse an option the model does not take, by name. */
+static void
+check_model(const struct conf *c)
+{
+	const struct opt	*o;
+	unsigned		 caps = c->model->caps;
+	size_t			 i;
+
+	/* -w is also the size of a --reuseport group, in every model. */
+	if (c->lis.reuseport && (caps & MODEL_REUSEPORT))
+		caps |= MODEL_WORKERS;
+	for (i = 0; i < NMODEL_OPTS; i++) {
+		if ((c->model_opts & 1u << i) == 0 ||
+		    (caps & model_opts[i].cap) != 0)
+			continue;
+		for (o = opts; o->id != model_opts[i].id; o++)
+			continue;
+		if (o->id < OPT_LONG)
+			opt_fail("-m %s does not take -%c (--%s)",
+			    c->model->name, o->id, o->name);
+		opt_fail("-m %s does not take --%s", c->model->name, o->name);
+	}
+}
+
 /* What no one option can say alone, all in one place. */
 static void
 check(struct conf *c, int argc, char *argv[], int upgraded)
@@ -275,6 +347,7 @@ check(struct conf *c, int argc, char *argv[], int upgraded)
 	if (optind != argc)
 		opt_fail("%s: unexpected argument (listeners go after -l)",
 		    argv[optind]);
+	check_model(c);
 	if (c->srv.min_spare > c->srv.max_spare)
 		opt_fail("--min-spare %d is more than --max-spare %d",
 		    c->srv.min_spare, c->srv.max_spare);

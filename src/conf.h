@@ -38,6 +38,7 @@ struct conf {
 	struct net_cidr		 proxy_from[CONF_PROXY_MAX]; /* srv's */
 
 	const struct model	*model;		/* -m */
+	unsigned		 model_opts;	/* of conf.c's, those given */
 	const char		*user;		/* -u, or NULL */
 	int			 inetd;		/* --inetd */
 	int			 ready_fd;	/* an inherited fd, or -1 */
