@@ -64,24 +64,24 @@ static const struct opt opts[] = {
 	    "a PROXY protocol header (v1 or v2) first.\n"
 	    "Default: tcp:*:1937/stamp and udp:*:1937/stamp" },
 	{ "model", 'm', OPT_ARG, "NAME", 0, 0, 0, 0, NULL },
-	{ "workers", 'w', OPT_INT, "N", F(workers), 1, 1024, 0,
+	{ "workers", 'w', OPT_INT, "N", F(srv.workers), 1, 1024, 0,
 	    "threads or processes of a pool (default: CPUs)" },
-	{ "max-workers", C_MAX_WORKERS, OPT_INT, "N", F(max_workers), 1, 4096,
-	    256,
+	{ "max-workers", C_MAX_WORKERS, OPT_INT, "N", F(srv.max_workers), 1,
+	    4096, 256,
 	    "most threads or processes a model may have (256)" },
-	{ "min-spare", C_MIN_SPARE, OPT_INT, "N", F(min_spare), 0, 1024, 2,
+	{ "min-spare", C_MIN_SPARE, OPT_INT, "N", F(srv.min_spare), 0, 1024, 2,
 	    "dynamic pool: fewest idle processes (2)" },
-	{ "max-spare", C_MAX_SPARE, OPT_INT, "N", F(max_spare), 1, 1024, 8,
+	{ "max-spare", C_MAX_SPARE, OPT_INT, "N", F(srv.max_spare), 1, 1024, 8,
 	    "dynamic pool: most idle processes (8)" },
-	{ "delay", 'D', OPT_INT, "MS", F(delay_ms), 0, 3600000, 0,
+	{ "delay", 'D', OPT_INT, "MS", F(srv.delay_ms), 0, 3600000, 0,
 	    "wait MS milliseconds before each reply (0)" },
-	{ "backlog", 'b', OPT_INT, "N", F(backlog), 1, 65535, SOMAXCONN,
+	{ "backlog", 'b', OPT_INT, "N", F(lis.backlog), 1, 65535, SOMAXCONN,
 	    "listen backlog (default " XSTR(SOMAXCONN) ")" },
-	{ "linger", C_LINGER, OPT_INT, "MS", F(linger_ms), 0, 60000, 1000,
+	{ "linger", C_LINGER, OPT_INT, "MS", F(srv.linger_ms), 0, 60000, 1000,
 	    "drain a client still sending, at most MS (1000)" },
-	{ "reuseport", C_REUSEPORT, OPT_FLAG, NULL, F(reuseport), 0, 0, 0,
-	    "SO_REUSEPORT: a socket per worker, and let other\n"
-	    "processes share the port" },
+	{ "reuseport", C_REUSEPORT, OPT_FLAG, NULL, F(lis.reuseport), 0, 0, 0,
+	    "SO_REUSEPORT: a socket per worker (-w, in every\n"
+	    "model), and let other processes share the port" },
 	{ "max-conns", C_MAX_CONNS, OPT_INT, "N", F(max_conns), 1, 1000000, 0,
 	    "connections open at once, at most (no limit)" },
 	{ "per-ip", C_PER_IP, OPT_INT, "N", F(per_ip), 1, 1000000, 0,
@@ -93,13 +93,13 @@ static const struct opt opts[] = {
 	{ "proxy-from", C_PROXY_FROM, OPT_ARG, "ADDR[/BITS]", 0, 0, 0, 0,
 	    "who may send a PROXY header, repeatable\n"
 	    "(default: 127.0.0.0/8 and ::1)" },
-	{ "udp-rate", C_UDP_RATE, OPT_INT, "N", F(udp_rate), 0, 1000000,
+	{ "udp-rate", C_UDP_RATE, OPT_INT, "N", F(srv.udp_rate), 0, 1000000,
 	    CONF_UDP_RATE,
 	    "UDP replies a second to one source address (or\n"
 	    "IPv6 /64), at most; 0: no limit (default "
 	    XSTR(CONF_UDP_RATE) ")" },
 	{ "limit-loopback", C_LIMIT_LOOPBACK, OPT_FLAG, NULL,
-	    F(limit_loopback), 0, 0, 0,
+	    F(srv.limit_loopback), 0, 0, 0,
 	    "apply limits to loopback sources too, which\n"
 	    "cannot be forged from outside (off)" },
 	{ "user", 'u', OPT_STR, "NAME", F(user), 0, 0, 0,
@@ -137,7 +137,7 @@ static const struct opt opts[] = {
 	{ "stats-interval", C_STATS_INTERVAL, OPT_SECS, "SECONDS",
 	    F(stats_ms), 1, 86400000, 0,
 	    "log the counters that often" },
-	{ "verbose", 'v', OPT_FLAG, NULL, F(verbose), 0, 0, 0,
+	{ "verbose", 'v', OPT_FLAG, NULL, F(srv.verbose), 0, 0, 0,
 	    "log Client:IP:PORT for each client" },
 	{ "syslog", C_SYSLOG, OPT_FLAG, NULL, F(syslog), 0, 0, 0,
 	    "log to syslog instead of stderr" },
@@ -147,6 +147,25 @@ static const struct opt opts[] = {
 	{ "version", 'V', OPT_NONE, NULL, 0, 0, 0, 0, "print the version" },
 	{ NULL, 0, 0, NULL, 0, 0, 0, 0, NULL }
 };
+
+/*
+ * The options that some models take and others do not, and the bit of
+ * struct model's caps that a model must have to take each.  Given to a
+ * model without it, one is refused, even at its default value: what a
+ * model ignores is better named than silently dropped.
+ */
+static const struct {
+	int		 id;
+	unsigned	 cap;
+} model_opts[] = {
+	{ 'w', MODEL_WORKERS },
+	{ C_MAX_WORKERS, MODEL_MAX_WORKERS },
+	{ C_MIN_SPARE, MODEL_SPARE },
+	{ C_MAX_SPARE, MODEL_SPARE },
+	{ 'D', MODEL_DELAY },
+	{ C_REUSEPORT, MODEL_REUSEPORT },
+};
+#define NMODEL_OPTS	(sizeof model_opts / sizeof model_opts[0])
 
 /* As the man page's SYNOPSIS has it. */
 static void
@@ -168,11 +187,35 @@ usage(FILE *f)
 	    "              [--syslog] [--timestamps] [--udp-rate n]\n");
 }
 
+/*
+ * The help of o, and after it the models that take o if some do not,
+ * into buf; NULL if every model takes it, or it is not a model's option.
+ */
+static const char *
+help_takers(const struct opt *o, char *buf, size_t len)
+{
+	size_t	 i, at, n = 0;
+	int	 w;
+
+	for (i = 0; i < NMODEL_OPTS && model_opts[i].id != o->id; i++)
+		continue;
+	if (i == NMODEL_OPTS)
+		return NULL;
+	at = (size_t)snprintf(buf, len, "%s\ntaken by -m", o->help);
+	for (w = 0; model_list[w] != NULL && at < len; w++) {
+		if ((model_list[w]->caps & model_opts[i].cap) == 0)
+			continue;
+		at += (size_t)snprintf(buf + at, len - at, "%s %s",
+		    n++ == 0 ? "" : ",", model_list[w]->name);
+	}
+	return n == (size_t)w ? NULL : buf;
+}
+
 static void __attribute__((noreturn))
 help(void)
 {
 	const struct opt	*o;
-	char			 text[64];
+	char			 text[256];
 	size_t			 i;
 
 	usage(stdout);
@@ -182,7 +225,7 @@ help(void)
 "\n");
 	for (o = opts; o->id != 0; o++) {
 		if (o->id != 'm') {
-			opt_help(stdout, o, NULL);
+			opt_help(stdout, o, help_takers(o, text, sizeof text));
 			continue;
 		}
 		snprintf(text, sizeof text, "server model (default %s):",
@@ -211,8 +254,8 @@ defaults(struct conf *c)
 	memset(c, 0, sizeof *c);
 	announce_init(&c->ann);
 	opt_defaults(opts, c);
-	c->workers = ncpu > 0 && ncpu < 1024 ? (int)ncpu : 1;
-	c->proto = STAMP_PROTO_STAMP;
+	c->srv.workers = ncpu > 0 && ncpu < 1024 ? (int)ncpu : 1;
+	c->lis.proto = STAMP_PROTO_STAMP;
 	c->model = model_list[0];
 }
 
@@ -221,26 +264,31 @@ static void
 option(struct conf *c, int ch, const char *arg)
 {
 	const char	*why = NULL;
+	size_t		 i;
 
+	/* Whether the model takes it is known only once -m is read. */
+	for (i = 0; i < NMODEL_OPTS; i++)
+		if (model_opts[i].id == ch)
+			c->model_opts |= 1u << i;
 	switch (ch) {
 	case 'h':
 		help();
 	case 'V':
 		opt_version();
 	case 'l':
-		if (c->nlisten == CONF_LISTEN_MAX)
-			opt_fail("--listen: at most %d listeners",
-			    CONF_LISTEN_MAX);
-		if ((why = net_parse_spec(arg, &c->spec[c->nlisten])) != NULL)
+		if (c->lis.n == LISTEN_MAX)
+			opt_fail("--listen: at most %d listeners", LISTEN_MAX);
+		if ((why = net_parse_spec(arg, &c->lis.spec[c->lis.n])) !=
+		    NULL)
 			opt_fail("--listen %s: %s", arg, why);
-		c->listen[c->nlisten++] = arg;
+		c->lis.text[c->lis.n++] = arg;
 		break;
 	case 'm':
 		if ((c->model = model_find(arg)) == NULL)
 			opt_fail("--model %s: no such model", arg);
 		break;
 	case 'P':
-		if ((c->proto = wire_proto_find(arg)) == -1)
+		if ((c->lis.proto = wire_proto_find(arg)) == -1)
 			opt_fail("--protocol %s: want stamp, time or daytime",
 			    arg);
 		break;
@@ -253,18 +301,42 @@ option(struct conf *c, int ch, const char *arg)
 		c->ann.n++;
 		break;
 	case C_PROXY_FROM:
-		if (c->nproxy_from == CONF_PROXY_MAX)
+		if (c->srv.nproxy_from == CONF_PROXY_MAX)
 			opt_fail("--proxy-from: at most %d", CONF_PROXY_MAX);
 		if ((why = net_parse_cidr(arg,
-		    &c->proxy_from[c->nproxy_from])) != NULL)
+		    &c->proxy_from[c->srv.nproxy_from])) != NULL)
 			opt_fail("--proxy-from %s: %s", arg, why);
-		c->nproxy_from++;
+		c->srv.nproxy_from++;
 		break;
 	case C_EVERY:
 	case C_ANNOUNCE_TTL:
 	case C_ANNOUNCE_IF:
 		c->ann_opts = 1;
 		break;
+	}
+}
+
+/* Refuse an option the model does not take, by name. */
+static void
+check_model(const struct conf *c)
+{
+	const struct opt	*o;
+	unsigned		 caps = c->model->caps;
+	size_t			 i;
+
+	/* -w is also the size of a --reuseport group, in every model. */
+	if (c->lis.reuseport && (caps & MODEL_REUSEPORT))
+		caps |= MODEL_WORKERS;
+	for (i = 0; i < NMODEL_OPTS; i++) {
+		if ((c->model_opts & 1u << i) == 0 ||
+		    (caps & model_opts[i].cap) != 0)
+			continue;
+		for (o = opts; o->id != model_opts[i].id; o++)
+			continue;
+		if (o->id < OPT_LONG)
+			opt_fail("-m %s does not take -%c (--%s)",
+			    c->model->name, o->id, o->name);
+		opt_fail("-m %s does not take --%s", c->model->name, o->name);
 	}
 }
 
@@ -275,13 +347,14 @@ check(struct conf *c, int argc, char *argv[], int upgraded)
 	if (optind != argc)
 		opt_fail("%s: unexpected argument (listeners go after -l)",
 		    argv[optind]);
-	if (c->min_spare > c->max_spare)
+	check_model(c);
+	if (c->srv.min_spare > c->srv.max_spare)
 		opt_fail("--min-spare %d is more than --max-spare %d",
-		    c->min_spare, c->max_spare);
+		    c->srv.min_spare, c->srv.max_spare);
 	if (c->ann_opts && c->ann.n == 0)
 		opt_fail("--every, --announce-ttl and --announce-if go with "
 		    "--announce");
-	if (c->inetd && (c->nlisten > 0 || c->ann.n > 0))
+	if (c->inetd && (c->lis.n > 0 || c->ann.n > 0))
 		opt_fail("--inetd serves standard input: no -l, no "
 		    "--announce");
 	/*
@@ -297,12 +370,14 @@ check(struct conf *c, int argc, char *argv[], int upgraded)
 	if (c->ready_fd != -1 && fcntl(c->ready_fd, F_GETFD) == -1)
 		opt_fail("--ready-fd %d: not an open descriptor (%s)",
 		    c->ready_fd, strerror(errno));
-	if (c->nproxy_from == 0) {
+	if (c->srv.nproxy_from == 0) {
 		/* By default only a proxy on this host may speak for others. */
 		net_parse_cidr("127.0.0.0/8", &c->proxy_from[0]);
 		net_parse_cidr("::1", &c->proxy_from[1]);
-		c->nproxy_from = 2;
+		c->srv.nproxy_from = 2;
 	}
+	c->srv.proxy_from = c->proxy_from;
+	c->srv.model_name = c->model->name;
 }
 
 void
@@ -315,24 +390,4 @@ conf_parse(struct conf *c, int argc, char *argv[], int upgraded)
 	while ((ch = opt_next(argc, argv, opts, c)) != -1)
 		option(c, ch, optarg);
 	check(c, argc, argv, upgraded);
-}
-
-void
-conf_server(const struct conf *c, struct server *srv)
-{
-	memset(srv, 0, sizeof *srv);
-	srv->verbose = c->verbose;
-	srv->delay_ms = c->delay_ms;
-	srv->workers = c->workers;
-	srv->max_workers = c->max_workers;
-	srv->min_spare = c->min_spare;
-	srv->max_spare = c->max_spare;
-	srv->backlog = c->backlog;
-	srv->linger_ms = c->linger_ms;
-	srv->reuseport = c->reuseport;
-	srv->udp_rate = c->udp_rate;
-	srv->limit_loopback = c->limit_loopback;
-	/* The models only read it: the cast leaves serve.h as it is. */
-	srv->proxy_from = (struct net_cidr *)c->proxy_from;
-	srv->nproxy_from = c->nproxy_from;
 }

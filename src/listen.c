@@ -18,7 +18,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "conf.h"
 #include "listen.h"
 #include "log.h"
 #include "net.h"
@@ -30,7 +29,7 @@
 /* The names an upgrade gives the sockets of -l: "stampd-l0-rp1". */
 #define HANDED_PREFIX	"stampd-l"
 /* At most, from LISTEN_FDS: every -l with a group of --workers sockets. */
-#define LISTEN_FDS_MAX	(CONF_LISTEN_MAX * 1024)
+#define LISTEN_FDS_MAX	(LISTEN_MAX * 1024)
 
 /* A socket the image before an upgrade handed over, not yet taken. */
 struct handed {
@@ -44,7 +43,7 @@ static size_t		 nhanded;
 /* The first nours of ls are -l's (or the defaults); then systemd's. */
 static size_t		 nours;
 /* The names systemd gave its sockets, to give them again at an upgrade. */
-static char		*sdname[CONF_LISTEN_MAX];
+static char		*sdname[LISTEN_MAX];
 
 static const char *const default_specs[] = {
 	"tcp:*:1937/stamp",
@@ -136,7 +135,7 @@ handed_name(const char *name, size_t *spec, int *member)
 		return 0;
 	memcpy(num, p, len);
 	num[len] = '\0';
-	if (util_number(num, 0, CONF_LISTEN_MAX - 1, &n) != NULL)
+	if (util_number(num, 0, LISTEN_MAX - 1, &n) != NULL)
 		return 0;
 	*spec = (size_t)n;
 	*member = 0;
@@ -229,21 +228,21 @@ take_handed(size_t i, int k, const struct net_spec *spec, const char *text,
  * SO_REUSEPORT group.
  */
 static void
-reuseport_group(struct listener *l, size_t i, const struct conf *c,
+reuseport_group(struct listener *l, size_t i, int backlog, int workers,
     const char *text)
 {
 	struct net_spec	 same = l->spec, got;
 	int		 k;
 
-	if ((l->rpfd = calloc((size_t)c->workers, sizeof *l->rpfd)) == NULL)
+	if ((l->rpfd = calloc((size_t)workers, sizeof *l->rpfd)) == NULL)
 		fatal("--reuseport");
 	memcpy(&same.addr, &l->addr, l->addrlen);
 	same.addrlen = l->addrlen;
 	l->rpfd[0] = l->fd;
-	for (k = 1; k < c->workers; k++)
+	for (k = 1; k < workers; k++)
 		if ((l->rpfd[k] = take_handed(i, k, &l->spec, text,
 		    &got)) == -1 && (l->rpfd[k] = net_listen(&same,
-		    c->backlog, 1, NULL, NULL)) == -1)
+		    backlog, 1, NULL, NULL)) == -1)
 			fatal("bind %s (--reuseport, worker %d)", text, k);
 }
 
@@ -254,7 +253,7 @@ reuseport_group(struct listener *l, size_t i, const struct conf *c,
  */
 static void
 open_spec(struct listener *l, size_t i, const struct net_spec *spec,
-    const char *text, const struct conf *c)
+    const char *text, const struct listen_conf *lc, int workers)
 {
 	struct net_spec	 got;
 
@@ -265,11 +264,11 @@ open_spec(struct listener *l, size_t i, const struct net_spec *spec,
 	if ((l->fd = take_handed(i, 0, spec, text, &got)) != -1) {
 		memcpy(&l->addr, &got.addr, got.addrlen);
 		l->addrlen = got.addrlen;
-	} else if ((l->fd = net_listen(spec, c->backlog, c->reuseport,
+	} else if ((l->fd = net_listen(spec, lc->backlog, lc->reuseport,
 	    &l->addr, &l->addrlen)) == -1)
 		fatal("bind %s", text);
-	if (c->reuseport)
-		reuseport_group(l, i, c, text);
+	if (lc->reuseport)
+		reuseport_group(l, i, lc->backlog, workers, text);
 	name_listener(l);
 }
 
@@ -293,19 +292,20 @@ close_unclaimed(void)
 }
 
 size_t
-listen_open(struct listener *ls, const struct conf *c)
+listen_open(struct listener *ls, const struct listen_conf *lc, int workers)
 {
 	struct net_spec	 spec;
-	size_t		 i, n = c->nlisten, nsd;
+	size_t		 i, n = lc->n, nsd;
 
 	/* Ours first in ls, systemd's after; the default if neither. */
-	nsd = activated(ls + n, CONF_LISTEN_MAX - n, c->proto);
+	nsd = activated(ls + n, LISTEN_MAX - n, lc->proto);
 	for (i = 0; i < n; i++)
-		open_spec(&ls[i], i, &c->spec[i], c->listen[i], c);
+		open_spec(&ls[i], i, &lc->spec[i], lc->text[i], lc, workers);
 	if (n == 0 && nsd == 0)
 		for (; n < 2; n++) {
 			net_parse_spec(default_specs[n], &spec);
-			open_spec(&ls[n], n, &spec, default_specs[n], c);
+			open_spec(&ls[n], n, &spec, default_specs[n], lc,
+			    workers);
 		}
 	close_unclaimed();
 	for (i = 0; i < n + nsd; i++)

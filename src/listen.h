@@ -12,21 +12,38 @@
 
 #include <stddef.h>
 
-#include "conf.h"
+#include "net.h"
 #include "serve.h"
 
+#define LISTEN_MAX	64	/* -l, and the sockets systemd passes */
+
 /*
- * Make every listener into ls, which has room for CONF_LISTEN_MAX: bind
- * each -l of c, then take the sockets systemd passed to this process
- * (LISTEN_FDS, with LISTEN_FDNAMES naming their protocols, c->proto for
+ * The part of the command line that is about sockets, and all that
+ * listen_open needs of it.  The models never read it: they find a
+ * --reuseport group as the rpfd of its listener.
+ */
+struct listen_conf {
+	const char	*text[LISTEN_MAX];	/* each -l as written */
+	struct net_spec	 spec[LISTEN_MAX];	/* and as parsed */
+	size_t		 n;
+	int		 proto;		/* -P: of nameless systemd sockets */
+	int		 backlog;	/* -b */
+	int		 reuseport;	/* --reuseport */
+};
+
+/*
+ * Make every listener into ls, which has room for LISTEN_MAX: bind each
+ * -l of lc, then take the sockets systemd passed to this process
+ * (LISTEN_FDS, with LISTEN_FDNAMES naming their protocols, lc->proto for
  * those it does not), and bind tcp:*:1937 and udp:*:1937 when there are
  * neither.  A socket an upgrade handed over for a -l (listen_handover) is
- * taken for it instead of binding.  With c->reuseport each bound listener
- * gets c->workers sockets of one SO_REUSEPORT group.  Logs a "listening"
- * line for each, unsets the LISTEN_* variables, and returns how many
- * there are.
+ * taken for it instead of binding.  With lc->reuseport each bound
+ * listener gets workers sockets of one SO_REUSEPORT group.  Logs a
+ * "listening" line for each, unsets the LISTEN_* variables, and returns
+ * how many there are.
  */
-size_t	listen_open(struct listener *ls, const struct conf *c);
+size_t	listen_open(struct listener *ls, const struct listen_conf *lc,
+	    int workers);
 
 /*
  * Put every socket of the n listeners of listen_open at fds 3 onwards,

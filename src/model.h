@@ -10,9 +10,23 @@
 
 #include "serve.h"
 
+/*
+ * The options that one model takes and another may not: caps has the bit
+ * of each that the model honours, and stampd refuses the others by name
+ * rather than ignore them.
+ */
+enum {
+	MODEL_WORKERS = 1 << 0,		/* -w: the size of its pool */
+	MODEL_MAX_WORKERS = 1 << 1,	/* --max-workers */
+	MODEL_SPARE = 1 << 2,		/* --min-spare, --max-spare */
+	MODEL_DELAY = 1 << 3,		/* -D */
+	MODEL_REUSEPORT = 1 << 4,	/* --reuseport */
+};
+
 struct model {
 	const char	*name;
 	const char	*summary;	/* one line, for --help */
+	unsigned	 caps;		/* the MODEL_* options it takes */
 	/*
 	 * Serve srv until a stop signal, then finish what is in flight.
 	 * Returns 0 after a clean stop, or -1 after a fatal error, which it

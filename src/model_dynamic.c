@@ -231,6 +231,8 @@ nslots(const struct server *srv)
 const struct model model_dynamic = {
 	.name = "dynamic",
 	.summary = "a pool kept between --min-spare and --max-spare idle",
+	.caps = MODEL_WORKERS | MODEL_MAX_WORKERS | MODEL_SPARE |
+	    MODEL_DELAY | MODEL_REUSEPORT,
 	.run = run,
 	.nslots = nslots,
 };

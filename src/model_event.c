@@ -582,6 +582,7 @@ run(struct server *srv)
 const struct model model_event = {
 	.name = "event",
 	.summary = "epoll loop per worker thread, UDP in the same loops",
+	.caps = MODEL_WORKERS | MODEL_DELAY | MODEL_REUSEPORT,
 	.run = run,
 	.nslots = nslots,
 };

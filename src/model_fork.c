@@ -151,6 +151,7 @@ run(struct server *srv)
 const struct model model_fork = {
 	.name = "fork",
 	.summary = "a child process per connection",
+	.caps = MODEL_MAX_WORKERS | MODEL_DELAY | MODEL_REUSEPORT,
 	.run = run,
 	.nslots = model_one_slot,
 };

@@ -33,6 +33,7 @@ run(struct server *srv)
 const struct model model_iterative = {
 	.name = "iterative",
 	.summary = "one client at a time, as the lesson (accept, send, close)",
+	.caps = MODEL_DELAY | MODEL_REUSEPORT,
 	.run = run,
 	.nslots = model_one_slot,
 };

@@ -66,6 +66,7 @@ nslots(const struct server *srv)
 const struct model model_prefork = {
 	.name = "prefork",
 	.summary = "a fixed pool of --workers processes, each accepting",
+	.caps = MODEL_WORKERS | MODEL_DELAY | MODEL_REUSEPORT,
 	.run = run,
 	.nslots = nslots,
 };

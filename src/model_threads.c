@@ -258,6 +258,7 @@ run(struct server *srv)
 const struct model model_threads = {
 	.name = "threads",
 	.summary = "a thread per connection",
+	.caps = MODEL_MAX_WORKERS | MODEL_DELAY | MODEL_REUSEPORT,
 	.run = run,
 	.nslots = model_one_slot,
 };

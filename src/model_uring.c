@@ -1227,6 +1227,7 @@ run(struct server *srv)
 const struct model model_uring = {
 	.name = "uring",
 	.summary = "io_uring rings per worker thread, UDP in the same rings",
+	.caps = MODEL_WORKERS | MODEL_DELAY | MODEL_REUSEPORT,
 	.run = run,
 	.nslots = nslots,
 	.usable = usable,

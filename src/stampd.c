@@ -145,8 +145,8 @@ int
 main(int argc, char *argv[])
 {
 	static struct conf	 conf;
-	static struct listener	 ls[CONF_LISTEN_MAX];
-	struct server		 srv;
+	static struct listener	 ls[LISTEN_MAX];
+	struct server		*srv = &conf.srv;
 	char			 why[256];
 	int			 rc, upgraded;
 
@@ -163,7 +163,6 @@ main(int argc, char *argv[])
 	if (conf.syslog)
 		log_syslog();
 	log_timestamps(conf.timestamps);
-	conf_server(&conf, &srv);
 	if (notify_init() == -1)
 		fatal("NOTIFY_SOCKET");
 	if (sig_init() == -1)
@@ -172,20 +171,19 @@ main(int argc, char *argv[])
 	sig_release();
 	if (conf.inetd) {
 		drop_privileges(conf.user);
-		return listen_inetd(&srv, conf.proto);
+		return listen_inetd(srv, conf.lis.proto);
 	}
 
-	srv.ls = ls;
-	srv.model_name = conf.model->name;
-	srv.nls = listen_open(ls, &conf);
+	srv->ls = ls;
+	srv->nls = listen_open(ls, &conf.lis, srv->workers);
 	announce_ready(&conf.ann);
 	drop_privileges(conf.user);
-	counters(&srv, conf.model);
+	counters(srv, conf.model);
 	if ((conf.max_conns || conf.per_ip || conf.rate) &&
-	    (srv.limits = limit_new(conf.max_conns, conf.per_ip, conf.rate,
-	    conf.limit_loopback)) == NULL)
+	    (srv->limits = limit_new(conf.max_conns, conf.per_ip, conf.rate,
+	    srv->limit_loopback)) == NULL)
 		fatal("limits");
-	if (serve_init(&srv) == -1)
+	if (serve_init(srv) == -1)
 		fatal("limits");
 
 	if (conf.ready_fd != -1 && close(conf.ready_fd) == -1)
@@ -198,14 +196,14 @@ main(int argc, char *argv[])
 		log_info("upgraded: serving what was handed over, pid %ld",
 		    (long)getpid());
 	notify("READY=1\nMAINPID=%ld\nSTATUS=serving %zu listeners, model %s",
-	    (long)getpid(), srv.nls, conf.model->name);
-	rc = conf.model->run(&srv);
+	    (long)getpid(), srv->nls, conf.model->name);
+	rc = conf.model->run(srv);
 	if (rc == 0 && upgrade_pending())
-		upgrade(&conf, &srv);
-	model_finish(&srv);
+		upgrade(&conf, srv);
+	model_finish(srv);
 	announce_stop(&conf.ann);
-	stats_report(&srv);
-	listen_close(ls, srv.nls, srv.workers);
-	munmap(srv.stats, srv.nstats * sizeof *srv.stats);
+	stats_report(srv);
+	listen_close(ls, srv->nls, srv->workers);
+	munmap(srv->stats, srv->nstats * sizeof *srv->stats);
 	return rc == 0 ? 0 : 1;
 }

@@ -225,7 +225,7 @@ run -l tcp:127.0.0.1:0 --every 5
 is_rc 2 "--every without --announce: usage error"
 has "$tmp/err" "--announce" "--every without --announce: named"
 
-run -l tcp:127.0.0.1:0 --min-spare 9 --max-spare 8
+run -l tcp:127.0.0.1:0 -m dynamic --min-spare 9 --max-spare 8
 is_rc 2 "--min-spare above --max-spare: usage error"
 has "$tmp/err" "--min-spare 9 is more than --max-spare 8" \
     "--min-spare above --max-spare: named"
