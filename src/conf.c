@@ -39,6 +39,7 @@ enum {
 	C_INETD,
 	C_LIMIT_LOOPBACK,
 	C_LINGER,
+	C_LOCAL_STRATUM,
 	C_MAX_CONNS,
 	C_MAX_SPARE,
 	C_MAX_WORKERS,
@@ -102,6 +103,12 @@ static const struct opt opts[] = {
 	    F(srv.limit_loopback), 0, 0, 0,
 	    "apply limits to loopback sources too, which\n"
 	    "cannot be forged from outside (off)" },
+	{ "local-stratum", C_LOCAL_STRATUM, OPT_INT, "N",
+	    F(srv.local_stratum), 1, 15, 0,
+	    "NTP: serve as stratum N (1 to 15) whatever the\n"
+	    "kernel says of the clock, as chrony's local\n"
+	    "stratum (default: as the kernel says: LI 3,\n"
+	    "unsynchronized, unless it knows the clock good)" },
 	{ "user", 'u', OPT_STR, "NAME", F(user), 0, 0, 0,
 	    "after binding, run as NAME and its groups; root\n"
 	    "runs as " CONF_USER " unless NAME is root" },
@@ -110,7 +117,8 @@ static const struct opt opts[] = {
 	    "tcpserver or xinetd hand it over, then exit" },
 	{ "protocol", 'P', OPT_ARG, "NAME", 0, 0, 0, 0,
 	    "the protocol of --inetd and of sockets from\n"
-	    "systemd without a name: stamp, time, daytime" },
+	    "systemd without a name: stamp, time, daytime,\n"
+	    "ntp (a datagram socket only)" },
 	{ "announce", C_ANNOUNCE, OPT_ARG, "SPEC", 0, 0, 0, 0,
 	    "also send the time, unasked, to a multicast group\n"
 	    "or a broadcast address: udp:ADDRESS:PORT[/PROTOCOL],\n"
@@ -178,13 +186,14 @@ usage(FILE *f)
 	    "[--announce-if name]\n"
 	    "              [--announce-ttl n] [--check] [--every seconds] "
 	    "[--inetd]\n"
-	    "              [--limit-loopback] [--linger ms] [--max-conns n] "
-	    "[--max-spare n]\n"
-	    "              [--max-workers n] [--min-spare n] [--per-ip n] "
-	    "[--proxy-from addr]\n"
-	    "              [--rate n] [--ready-fd fd] [--reuseport] "
-	    "[--stats-interval seconds]\n"
-	    "              [--syslog] [--timestamps] [--udp-rate n]\n");
+	    "              [--limit-loopback] [--linger ms] "
+	    "[--local-stratum n] [--max-conns n]\n"
+	    "              [--max-spare n] [--max-workers n] [--min-spare n] "
+	    "[--per-ip n]\n"
+	    "              [--proxy-from addr] [--rate n] [--ready-fd fd] "
+	    "[--reuseport]\n"
+	    "              [--stats-interval seconds] [--syslog] "
+	    "[--timestamps] [--udp-rate n]\n");
 }
 
 /*
@@ -221,7 +230,7 @@ help(void)
 	usage(stdout);
 	printf("\n"
 "Serve the time: stamp (\"%%lld\\r\\n\" of the Unix time), RFC 868 time and\n"
-"RFC 867 daytime, over TCP and UDP.\n"
+"RFC 867 daytime, over TCP and UDP; and NTP (RFC 5905) over UDP.\n"
 "\n");
 	for (o = opts; o->id != 0; o++) {
 		if (o->id != 'm') {

@@ -70,6 +70,9 @@ adopt(struct listener *l, int fd, int proto, const char *whose)
 		fatal("%s: fd %d", whose, fd);
 	l->fd = fd;
 	l->type = l->spec.type;
+	if (wire_proto_udp_only(proto) && l->type != SOCK_DGRAM)
+		fatalx("%s: fd %d: %s needs a datagram socket", whose, fd,
+		    wire_proto_name(proto));
 	l->proto = l->spec.proto = proto;
 	memcpy(&l->addr, &l->spec.addr, l->spec.addrlen);
 	l->addrlen = l->spec.addrlen;
