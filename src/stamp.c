@@ -414,6 +414,50 @@ send_ntp(int fd, struct query *q)
 	return net_sendto(fd, buf, sizeof buf, NULL, 0) == -1 ? -1 : 0;
 }
 
+static int
+setint(int fd, int level, int name, int value)
+{
+	return setsockopt(fd, level, name, &value, sizeof value);
+}
+
+/*
+ * Receive the NTP reply into q, with the time the kernel took it in
+ * (SO_TIMESTAMPNS) as its arrival, t4: our own clock read after the call
+ * would add this process's wake-up to the round trip.  Without that
+ * timestamp in the control data, our reading stands.  A datagram longer
+ * than q->reply fills it, one byte more than REPLY_LIMIT, and so is too
+ * long.  Returns 1, 0 when none was waiting, or -1 and errno.
+ */
+static int
+recv_stamped(int fd, struct query *q)
+{
+	struct mmsghdr	 m;
+	struct iovec	 iov = { .iov_base = q->reply,
+			    .iov_len = sizeof q->reply };
+	struct cmsghdr	*c;
+	union {
+		struct cmsghdr	 align;
+		char		 buf[CMSG_SPACE(sizeof(struct timespec))];
+	}		 ctl;
+	int		 r;
+
+	memset(&m, 0, sizeof m);
+	m.msg_hdr.msg_iov = &iov;
+	m.msg_hdr.msg_iovlen = 1;
+	m.msg_hdr.msg_control = ctl.buf;
+	m.msg_hdr.msg_controllen = sizeof ctl.buf;
+	if ((r = net_recvmmsg(fd, &m, 1)) <= 0)
+		return r;
+	clock_gettime(CLOCK_REALTIME, &q->got);
+	q->len = m.msg_len;
+	for (c = CMSG_FIRSTHDR(&m.msg_hdr); c != NULL;
+	    c = CMSG_NXTHDR(&m.msg_hdr, c))
+		if (c->cmsg_level == SOL_SOCKET &&
+		    c->cmsg_type == SCM_TIMESTAMPNS)
+			memcpy(&q->got, CMSG_DATA(c), sizeof q->got);
+	return 1;
+}
+
 /*
  * Send an empty datagram (or an NTP request) on a connected socket and
  * wait for one reply, resending after each share of the timeout.
@@ -440,6 +484,8 @@ ask_udp(struct query *q)
 	if ((fd = net_connect((struct sockaddr *)&q->addr, q->addrlen,
 	    SOCK_DGRAM, (int)left)) == -1)
 		return -1;
+	if (q->ntp && setint(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1) == -1)
+		goto fail;
 	for (try = 0; try <= q->retries; try++) {
 		if ((left = ms_left(&q->deadline)) <= 0)
 			break;
@@ -459,6 +505,14 @@ ask_udp(struct query *q)
 				goto fail;
 			if (r == 0)
 				break;
+			if (q->ntp) {
+				if ((r = recv_stamped(fd, q)) == -1)
+					goto fail;
+				if (r == 0)
+					continue;
+				close(fd);
+				return 0;
+			}
 			/* MSG_TRUNC: the length of the whole datagram. */
 			n = net_recvfrom(fd, q->reply, sizeof q->reply,
 			    MSG_DONTWAIT | MSG_TRUNC, &from, &fromlen);
@@ -510,12 +564,6 @@ static double
 seconds(const struct timespec *ts)
 {
 	return (double)ts->tv_sec + ts->tv_nsec / 1e9;
-}
-
-static int
-setint(int fd, int level, int name, int value)
-{
-	return setsockopt(fd, level, name, &value, sizeof value);
 }
 
 /*
