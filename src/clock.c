@@ -3,16 +3,37 @@
  *
  * clock_judge is pure and carries the policy; clock_read and
  * clock_precision are the only functions here that make system calls,
- * and they never print or exit.
+ * and they never print or exit.  The one state kept is the precision,
+ * measured once for the process.
  */
 #include <sys/timex.h>
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
 
 #include "clock.h"
 #include "ntp.h"
+
+#define PRECISION_READS	256	/* readings to find the clock's grain */
+#define NSEC		1000000000LL
+
+/*
+ * The precision, measured once for the process: the grain of the clock
+ * is the hardware's and the kernel's, and a measurement costs as much as
+ * a few hundred replies.  pthread_once makes the first reader measure it
+ * and every other wait for that.
+ */
+static pthread_once_t	 precision_once = PTHREAD_ONCE_INIT;
+static int		 precision;
+
+static void
+precision_measure(void)
+{
+	precision = clock_precision();
+}
 
 /* The kernel's leap bits, in the order its state machine reads them. */
 static int
@@ -74,27 +95,47 @@ clock_read(int local_stratum, struct clock_state *cs)
 	if (clock_gettime(CLOCK_REALTIME, &now) == -1)
 		return -1;
 	clock_judge(&tx, state, local_stratum, &now, cs);
-	cs->precision = clock_precision();
+	if ((errno = pthread_once(&precision_once, precision_measure)) != 0)
+		return -1;
+	cs->precision = precision;
 	return 0;
 }
 
 int
 clock_precision(void)
 {
-	struct timespec	 res;
-	long long	 ns;
-	int		 p;
+	struct timespec	 res, prev, now;
+	long long	 grain, step;
+	int		 i, p;
 
 	/* A resolution of a second or worse, or none, claims nothing. */
 	if (clock_getres(CLOCK_REALTIME, &res) == -1 || res.tv_sec != 0 ||
 	    res.tv_nsec <= 0)
 		return 0;
-	ns = res.tv_nsec;
 	/*
-	 * 2^p s >= ns ns, that is 2^-p <= 10^9 / ns: the largest power of
-	 * two at most 10^9 / ns, counted down from 1 s.
+	 * A nanosecond resolution says nothing of how long a reading takes:
+	 * the least step between consecutive readings does, as chrony
+	 * measures it.  The least, since a reading interrupted is only late.
 	 */
-	for (p = 0; p > -40 && (1LL << -(p - 1)) * ns <= 1000000000LL; p--)
+	grain = NSEC;
+	if (clock_gettime(CLOCK_REALTIME, &prev) == -1)
+		return 0;
+	for (i = 0; i < PRECISION_READS; i++) {
+		if (clock_gettime(CLOCK_REALTIME, &now) == -1)
+			return 0;
+		step = (now.tv_sec - prev.tv_sec) * NSEC + now.tv_nsec -
+		    prev.tv_nsec;
+		if (step > 0 && step < grain)
+			grain = step;
+		prev = now;
+	}
+	if (grain < res.tv_nsec)
+		grain = res.tv_nsec;
+	/*
+	 * 2^p s >= grain ns, that is 2^-p <= 10^9 / grain: the largest power
+	 * of two at most 10^9 / grain, counted down from 1 s.
+	 */
+	for (p = 0; p > -40 && (1LL << -(p - 1)) * grain <= NSEC; p--)
 		;
 	return p;
 }

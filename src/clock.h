@@ -69,17 +69,20 @@ void		 clock_judge(const struct timex *tx, int state,
 		    struct clock_state *cs);
 
 /*
- * Read the kernel's state (ntp_adjtime, changing nothing), the time, and
- * the clock's precision, and judge them into *cs.  Returns 0, or -1 with
- * errno set.
+ * Read the kernel's state (ntp_adjtime, changing nothing) and the time,
+ * and judge them into *cs, with the precision clock_precision measured
+ * at the first call of the process (the clock's grain does not change).
+ * Returns 0, or -1 with errno set.  Safe in any thread.
  */
 int		 clock_read(int local_stratum, struct clock_state *cs);
 
 /*
- * The precision of CLOCK_REALTIME in log2 seconds: the least p with 2^p at
- * least its resolution (clock_getres), -29 for a nanosecond clock.  If the
- * resolution cannot be read, 0: the precision of a clock of seconds, which
- * claims nothing.
+ * The precision of CLOCK_REALTIME in log2 seconds (RFC 5905: the time it
+ * takes to read the clock): the least p with 2^p at least its resolution
+ * (clock_getres) and at least the least step seen between readings, for
+ * a nanosecond clock read by the vDSO about -25.  If the resolution cannot
+ * be read, 0: the precision of a clock of seconds, which claims nothing.
+ * It reads the clock a few hundred times: a microsecond or so.
  */
 int		 clock_precision(void);
 

@@ -344,6 +344,65 @@ ntp_offset_delay(uint64_t t1, uint64_t t2, uint64_t t3, uint64_t t4,
 	*delay = (c - d) / 4294967296.0;
 }
 
+int
+ntp_is_kod(const struct ntp_packet *p)
+{
+	unsigned char	 c;
+	int		 shift, end = 0;
+
+	if (p->stratum != 0 || p->refid == 0)
+		return 0;
+	for (shift = 24; shift >= 0; shift -= 8) {
+		c = p->refid >> shift & 0xff;
+		if (c == '\0')
+			end = 1;
+		else if (end || !((c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9')))
+			return 0;
+	}
+	return 1;
+}
+
+enum ntp_check
+ntp_check_reply(const void *buf, size_t len, const uint64_t *sent,
+    size_t nsent, struct ntp_packet *rep, const char **why)
+{
+	size_t	 i;
+
+	*why = NULL;
+	if (ntp_decode(buf, len, rep) == -1) {
+		*why = "shorter than an NTP header";
+		return NTP_CHECK_MALFORMED;
+	}
+	if (rep->mode != NTP_MODE_SERVER) {
+		*why = "not a server's reply (mode is not 4)";
+		return NTP_CHECK_MALFORMED;
+	}
+	if (rep->version < 1 || rep->version > NTP_VERSION) {
+		*why = "version 0 or above 4";
+		return NTP_CHECK_MALFORMED;
+	}
+	/* RFC 5905's test 2: a reply to a request we did not send is bogus. */
+	for (i = 0; i < nsent; i++)
+		if (sent[i] == rep->org)
+			break;
+	if (i == nsent) {
+		*why = "origin timestamp is not our transmit timestamp";
+		return NTP_CHECK_MALFORMED;
+	}
+	if (ntp_is_kod(rep))
+		return NTP_CHECK_KOD;
+	/* Test 3: a server's reply carries both of its timestamps. */
+	if (rep->rec == 0 || rep->xmt == 0) {
+		*why = "no receive or transmit timestamp";
+		return NTP_CHECK_MALFORMED;
+	}
+	if (rep->leap == NTP_LEAP_UNSYNC || rep->stratum == 0 ||
+	    rep->stratum > NTP_STRATUM_MAX)
+		return NTP_CHECK_UNSYNC;
+	return NTP_CHECK_OK;
+}
+
 char *
 ntp_refid_str(uint32_t refid, int stratum, char *buf, size_t len)
 {

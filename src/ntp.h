@@ -153,6 +153,34 @@ void		 ntp_kod_rate(const struct ntp_packet *req,
 void		 ntp_offset_delay(uint64_t t1, uint64_t t2, uint64_t t3,
 		    uint64_t t4, double *offset, double *delay);
 
+/* What a client makes of a reply. */
+enum ntp_check {
+	NTP_CHECK_OK,		/* a synchronized server's time */
+	NTP_CHECK_UNSYNC,	/* LI 3, or stratum 0 or above 15 */
+	NTP_CHECK_KOD,		/* a Kiss-o'-Death: no time in it */
+	NTP_CHECK_MALFORMED,	/* not a server's reply to us */
+};
+
+/*
+ * Whether p is a Kiss-o'-Death: stratum 0 and a reference ID of ASCII
+ * capitals and digits (RFC 5905 section 7.4: "RATE", "DENY"...), padded
+ * with NULs; an unsynchronized server's stratum 0 comes with refid 0.
+ */
+int		 ntp_is_kod(const struct ntp_packet *p);
+
+/*
+ * Judge the datagram buf[0..len) as the reply to a request of ours: decode
+ * it into *rep and say what it is.  sent holds the transmit timestamps of
+ * our nsent requests (one per try): a reply's origin must be one of them,
+ * or it answers someone else, or no one.  A reply is malformed when it is
+ * short, not mode 4, of version 0 or above 4, or has no receive or
+ * transmit timestamp (then *why says which, a static sentence; else
+ * *why is NULL).
+ */
+enum ntp_check	 ntp_check_reply(const void *buf, size_t len,
+		    const uint64_t *sent, size_t nsent, struct ntp_packet *rep,
+		    const char **why);
+
 /*
  * The reference ID as text into buf (at least 16 bytes): the four ASCII
  * letters of a KoD or a stratum-1 source ("RATE", "GPS"), else a dotted

@@ -1,14 +1,17 @@
 /*
  * stamp.c: the client.  Ask one server for the time in one of the three
  * protocols, over TCP or UDP, and print it with the offset of our clock;
- * or, with --listen, join a multicast group (or wait on a port for
- * broadcasts) and print each announcement that stampd --announce sends.
+ * or ask an NTP server (-P ntp) and print the offset and round-trip delay
+ * its four timestamps give; or, with --listen, join a multicast group (or
+ * wait on a port for broadcasts) and print each announcement that stampd
+ * --announce sends.
  *
  * Everything it does is bounded by one deadline (-t), name resolution
  * included; only --listen may wait for ever, as it is told.  Over TCP it
  * never sends a byte and reads at most REPLY_LIMIT; over UDP it sends
- * empty datagrams only, and when listening nothing at all.  The exchanges
- * return -1 and errno; the steps of main that call them print and exit.
+ * empty datagrams only, or 48-byte NTP requests, and when listening
+ * nothing at all.  The exchanges return -1 and errno; the steps of main
+ * that call them print and exit.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -30,12 +33,16 @@
 
 #include "log.h"
 #include "net.h"
+#include "ntp.h"
 #include "opt.h"
 #include "proto.h"
 #include "wire.h"
 
 /* More than any protocol needs: a longer reply is malformed. */
 #define REPLY_LIMIT	512
+
+/* The most datagrams -r lets us send: one, and 100 more. */
+#define TRIES_MAX	101
 
 struct query {
 	const char		*host;
@@ -49,6 +56,9 @@ struct query {
 	char			 reply[REPLY_LIMIT + 1];
 	size_t			 len;		/* > REPLY_LIMIT: too long */
 	struct timespec		 sent, got;	/* CLOCK_REALTIME */
+	int			 ntp;		/* send NTP requests */
+	uint64_t		 xmt[TRIES_MAX];	/* each one's */
+	size_t			 nsent;
 };
 
 /*
@@ -60,9 +70,10 @@ struct query {
 #define ABOUT \
 "Ask a time server the time, in stamp (\"%lld\\r\\n\" of the Unix time), RFC 868\n" \
 "time or RFC 867 daytime, over TCP or UDP, and print it with its offset from\n" \
-"the local clock.  HOST is localhost unless given; PORT is the protocol's\n" \
-"(1937, 37, 13).  Exit: 0 ok, 1 failure (refused, timeout), 2 usage,\n" \
-"3 malformed reply."
+"the local clock; or ask an NTP server (over UDP) and print the offset and\n" \
+"round-trip delay.  HOST is localhost unless given; PORT is the protocol's\n" \
+"(1937, 37, 13, 123).  Exit: 0 ok, 1 failure (refused, timeout, an\n" \
+"unsynchronized NTP server), 2 usage, 3 malformed reply."
 
 static struct {
 	pthread_mutex_t		 mu;
@@ -81,6 +92,8 @@ struct args {
 	const char		*host;		/* operands, or localhost */
 	int			 port;		/* -p or operand; -1: proto's */
 	int			 proto;		/* -P */
+	int			 ntp;		/* -P ntp */
+	int			 unsynced;	/* --unsynced */
 	int			 family;	/* -4, -6, or AF_UNSPEC */
 	int			 udp;		/* -u */
 	int			 retries;	/* -r */
@@ -98,6 +111,7 @@ struct args {
 
 enum {
 	ARG_INTERFACE = OPT_LONG,
+	ARG_UNSYNCED,
 };
 
 /* In the order of --help. */
@@ -116,9 +130,9 @@ static const struct opt opts[] = {
 	    "with -l: join the group on NAME (default: as the\n"
 	    "routes say)" },
 	{ "protocol", 'P', OPT_ARG, "NAME", 0, 0, 0, 0,
-	    "stamp (default), time or daytime" },
+	    "stamp (default), time, daytime, or ntp (over UDP)" },
 	{ "port", 'p', OPT_INT, "PORT", A(port), 1, 65535, -1,
-	    "port (default: the protocol's: 1937, 37, 13)" },
+	    "port (default: the protocol's: 1937, 37, 13, 123)" },
 	{ "quiet", 'q', OPT_FLAG, NULL, A(quiet), 0, 0, 0,
 	    "print only the Unix time" },
 	{ "retries", 'r', OPT_INT, "N", A(retries), 0, 100, 2,
@@ -130,6 +144,9 @@ static const struct opt opts[] = {
 	    "none)" },
 	{ "udp", 'u', OPT_FLAG, NULL, A(udp), 0, 0, 0,
 	    "ask over UDP instead of TCP" },
+	{ "unsynced", ARG_UNSYNCED, OPT_FLAG, NULL, A(unsynced), 0, 0, 0,
+	    "with -P ntp: print an unsynchronized server's\n"
+	    "time and exit 0, rather than refuse it" },
 	{ "version", 'V', OPT_NONE, NULL, 0, 0, 0, 0,
 	    "print the version and exit" },
 	{ "verbose", 'v', OPT_FLAG, NULL, A(verbose), 0, 0, 0,
@@ -143,7 +160,7 @@ usage(FILE *fp)
 {
 	fprintf(fp, "usage: stamp [-46hqVuv] [-P protocol] [-p port] "
 	    "[-r retries] [-t seconds]\n"
-	    "             [host [port]]\n"
+	    "             [--unsynced] [host [port]]\n"
 	    "       stamp -l spec [-hqVv] [-n count] [-P protocol] "
 	    "[-t seconds]\n"
 	    "             [--interface name]\n");
@@ -160,6 +177,14 @@ check(struct args *a, int argc, char *argv[])
 		    "them");
 	if (a->lspec != NULL && (a->family != AF_UNSPEC || a->retried))
 		opt_fail("-4, -6 and -r do not apply to --listen");
+	if (a->lspec != NULL && a->ntp)
+		opt_fail("--listen hears stamp, time or daytime: stampd "
+		    "announces no NTP");
+	if (a->unsynced && !a->ntp)
+		opt_fail("--unsynced goes with -P ntp");
+	/* NTP is a datagram protocol only: TCP port 123 serves nothing. */
+	if (a->ntp)
+		a->udp = 1;
 	if (argc > 2)
 		opt_fail("too many operands");
 	if (argc == 2 && a->port != -1)
@@ -169,7 +194,7 @@ check(struct args *a, int argc, char *argv[])
 	if (argc >= 1)
 		a->host = argv[0];
 	if (a->port == -1)
-		a->port = wire_proto_port(a->proto);
+		a->port = a->ntp ? NTP_PORT : wire_proto_port(a->proto);
 }
 
 static void
@@ -194,9 +219,13 @@ parse(struct args *a, int argc, char *argv[])
 		case 'h':
 			opt_help_all(opts, ABOUT);
 		case 'P':
-			if ((a->proto = wire_proto_find(optarg)) == -1)
-				opt_fail("--protocol %s: want stamp, time or "
-				    "daytime", optarg);
+			/* Not one of wire's: NTP is a request and a reply. */
+			a->ntp = strcmp(optarg, "ntp") == 0;
+			if (a->ntp)
+				a->proto = STAMP_PROTO_STAMP;
+			else if ((a->proto = wire_proto_find(optarg)) == -1)
+				opt_fail("--protocol %s: want stamp, time, "
+				    "daytime or ntp", optarg);
 			break;
 		case 'r':
 			a->retried = 1;
@@ -209,6 +238,13 @@ parse(struct args *a, int argc, char *argv[])
 		}
 	}
 	check(a, argc - optind, argv + optind);
+}
+
+/* The protocol's name, as messages say it. */
+static const char *
+proto_name(const struct args *a)
+{
+	return a->ntp ? "ntp" : wire_proto_name(a->proto);
 }
 
 /* The time ms from now on clock. */
@@ -352,10 +388,81 @@ fail:
 }
 
 /*
- * Send an empty datagram on a connected socket and wait for one reply,
- * resending after each share of the timeout.  Connected, so that only the
- * server can answer and its ICMP port unreachable comes back to us as
- * ECONNREFUSED.
+ * An NTP client's request (RFC 4330's: every field 0 but the mode, the
+ * version and the transmit timestamp), stamped now: the server echoes that
+ * timestamp as the reply's origin, which is how we know the reply is ours
+ * and when we sent what it answers.  Returns 0, or -1 and errno.
+ */
+static int
+send_ntp(int fd, struct query *q)
+{
+	struct ntp_packet	 p;
+	unsigned char		 buf[NTP_HEADER_LEN];
+
+	memset(&p, 0, sizeof p);
+	p.version = NTP_VERSION;
+	p.mode = NTP_MODE_CLIENT;
+	/* The last moment before the send, as a server reads its own. */
+	clock_gettime(CLOCK_REALTIME, &q->sent);
+	p.xmt = ntp_from_timespec(&q->sent);
+	if (ntp_encode(&p, buf, sizeof buf) == -1) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (q->nsent < TRIES_MAX)
+		q->xmt[q->nsent++] = p.xmt;
+	return net_sendto(fd, buf, sizeof buf, NULL, 0) == -1 ? -1 : 0;
+}
+
+static int
+setint(int fd, int level, int name, int value)
+{
+	return setsockopt(fd, level, name, &value, sizeof value);
+}
+
+/*
+ * Receive the NTP reply into q, with the time the kernel took it in
+ * (SO_TIMESTAMPNS) as its arrival, t4: our own clock read after the call
+ * would add this process's wake-up to the round trip.  Without that
+ * timestamp in the control data, our reading stands.  A datagram longer
+ * than q->reply fills it, one byte more than REPLY_LIMIT, and so is too
+ * long.  Returns 1, 0 when none was waiting, or -1 and errno.
+ */
+static int
+recv_stamped(int fd, struct query *q)
+{
+	struct mmsghdr	 m;
+	struct iovec	 iov = { .iov_base = q->reply,
+			    .iov_len = sizeof q->reply };
+	struct cmsghdr	*c;
+	union {
+		struct cmsghdr	 align;
+		char		 buf[CMSG_SPACE(sizeof(struct timespec))];
+	}		 ctl;
+	int		 r;
+
+	memset(&m, 0, sizeof m);
+	m.msg_hdr.msg_iov = &iov;
+	m.msg_hdr.msg_iovlen = 1;
+	m.msg_hdr.msg_control = ctl.buf;
+	m.msg_hdr.msg_controllen = sizeof ctl.buf;
+	if ((r = net_recvmmsg(fd, &m, 1)) <= 0)
+		return r;
+	clock_gettime(CLOCK_REALTIME, &q->got);
+	q->len = m.msg_len;
+	for (c = CMSG_FIRSTHDR(&m.msg_hdr); c != NULL;
+	    c = CMSG_NXTHDR(&m.msg_hdr, c))
+		if (c->cmsg_level == SOL_SOCKET &&
+		    c->cmsg_type == SCM_TIMESTAMPNS)
+			memcpy(&q->got, CMSG_DATA(c), sizeof q->got);
+	return 1;
+}
+
+/*
+ * Send an empty datagram (or an NTP request) on a connected socket and
+ * wait for one reply, resending after each share of the timeout.
+ * Connected, so that only the server can answer and its ICMP port
+ * unreachable comes back to us as ECONNREFUSED.
  */
 static int
 ask_udp(struct query *q)
@@ -377,20 +484,35 @@ ask_udp(struct query *q)
 	if ((fd = net_connect((struct sockaddr *)&q->addr, q->addrlen,
 	    SOCK_DGRAM, (int)left)) == -1)
 		return -1;
+	if (q->ntp && setint(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1) == -1)
+		goto fail;
 	for (try = 0; try <= q->retries; try++) {
 		if ((left = ms_left(&q->deadline)) <= 0)
 			break;
 		if (try < q->retries && share < left)
 			left = share;
 		deadline_in(&tryend, CLOCK_MONOTONIC, left);
-		clock_gettime(CLOCK_REALTIME, &q->sent);
-		if (net_sendto(fd, "", 0, NULL, 0) == -1)
-			goto fail;
+		if (q->ntp) {
+			if (send_ntp(fd, q) == -1)
+				goto fail;
+		} else {
+			clock_gettime(CLOCK_REALTIME, &q->sent);
+			if (net_sendto(fd, "", 0, NULL, 0) == -1)
+				goto fail;
+		}
 		while ((left = ms_left(&tryend)) > 0) {
 			if ((r = net_wait(fd, POLLIN, (int)left)) == -1)
 				goto fail;
 			if (r == 0)
 				break;
+			if (q->ntp) {
+				if ((r = recv_stamped(fd, q)) == -1)
+					goto fail;
+				if (r == 0)
+					continue;
+				close(fd);
+				return 0;
+			}
 			/* MSG_TRUNC: the length of the whole datagram. */
 			n = net_recvfrom(fd, q->reply, sizeof q->reply,
 			    MSG_DONTWAIT | MSG_TRUNC, &from, &fromlen);
@@ -442,12 +564,6 @@ static double
 seconds(const struct timespec *ts)
 {
 	return (double)ts->tv_sec + ts->tv_nsec / 1e9;
-}
-
-static int
-setint(int fd, int level, int name, int value)
-{
-	return setsockopt(fd, level, name, &value, sizeof value);
 }
 
 /*
@@ -735,6 +851,7 @@ reach(struct query *q, const struct args *a, char *where)
 	q->family = a->family;
 	q->type = a->udp ? SOCK_DGRAM : SOCK_STREAM;
 	q->retries = a->retries;
+	q->ntp = a->ntp;
 	deadline_in(&q->deadline, CLOCK_MONOTONIC, a->timeout_ms);
 	if ((gai = resolve(q)) != 0 && gai == EAI_AGAIN && errno == ETIMEDOUT)
 		fatalx("%s: timed out after %gs", q->host,
@@ -744,14 +861,115 @@ reach(struct query *q, const struct args *a, char *where)
 		    strerror(errno) : gai_strerror(gai));
 	net_addr_str((struct sockaddr *)&q->addr, where, NET_ADDRSTRLEN);
 	if (a->verbose)
-		log_info("trying %s (%s/%s)", where,
-		    wire_proto_name(a->proto), tname);
+		log_info("trying %s (%s/%s)", where, proto_name(a), tname);
 	if ((q->type == SOCK_STREAM ? ask_tcp(q) : ask_udp(q)) == 0)
 		return;
 	if (errno == ETIMEDOUT)
 		fatalx("%s: timed out after %gs", where,
 		    a->timeout_ms / 1000.0);
 	fatal("%s", where);
+}
+
+static const char *const leap_names[4] = {
+	"none", "insert", "delete", "unsynchronized",
+};
+
+/*
+ * Print what an NTP server told: its time (of its transmit timestamp), the
+ * offset of its clock from ours and the round trip, its stratum and leap
+ * indicator.  Flushed, as show's lines are.
+ */
+static void
+show_ntp(const struct args *a, const struct ntp_packet *rep, long long t,
+    double offset, double delay, const char *where)
+{
+	struct wire_tm	 tm;
+
+	if (a->quiet)
+		printf("%lld\n", t);
+	else {
+		wire_civil(t, &tm);
+		printf("%lld %04lld-%02d-%02d %02d:%02d:%02d UTC offset "
+		    "%+.6fs delay %.6fs from %s (ntp/udp, stratum %d, "
+		    "leap %s)\n", t, tm.year, tm.mon, tm.mday, tm.hour, tm.min,
+		    tm.sec, offset, delay, where, rep->stratum,
+		    leap_names[rep->leap & 3]);
+	}
+	if (fflush(stdout) == EOF || ferror(stdout))
+		fatal("stdout");
+}
+
+/* What a Kiss-o'-Death code asks of a client (RFC 5905, figure 13). */
+static const char *
+kiss_meaning(const char *code)
+{
+	if (strcmp(code, "RATE") == 0)
+		return "the server asks to be asked less often";
+	if (strcmp(code, "DENY") == 0 || strcmp(code, "RSTR") == 0)
+		return "the server denies us access";
+	return "the server refuses to answer";
+}
+
+/*
+ * -P ntp: one request, and the reply judged by ntp_check_reply.  Returns
+ * the exit status: 0; 1 for a Kiss-o'-Death or, without --unsynced, an
+ * unsynchronized server; 3 for a malformed reply.
+ */
+static int
+ask_ntp(const struct args *a)
+{
+	static struct query	 q;
+	static char		 raw[4 * sizeof q.reply + 3];
+	struct ntp_packet	 rep;
+	struct timespec		 ts;
+	char			 where[NET_ADDRSTRLEN], id[16];
+	const char		*why;
+	enum ntp_check		 c;
+	double			 offset, delay;
+
+	reach(&q, a, where);
+	if (a->verbose)
+		fprintf(stderr, "stamp: %s: reply of %zu bytes: %s\n", where,
+		    q.len, escape(q.reply, q.len < sizeof q.reply ? q.len :
+		    sizeof q.reply, raw));
+	if (q.len > REPLY_LIMIT) {
+		c = NTP_CHECK_MALFORMED;
+		why = "reply too long";
+	} else
+		c = ntp_check_reply(q.reply, q.len, q.xmt, q.nsent, &rep,
+		    &why);
+	if (c == NTP_CHECK_MALFORMED) {
+		log_warnx("%s: malformed ntp reply: %s", where, why);
+		return 3;
+	}
+	ntp_refid_str(rep.refid, rep.stratum, id, sizeof id);
+	if (a->verbose)
+		fprintf(stderr, "stamp: %s: leap %d, version %d, mode %d, "
+		    "stratum %d, poll %d, precision %d, refid %s, root delay "
+		    "%.6fs, root dispersion %.6fs\n", where, rep.leap,
+		    rep.version, rep.mode, rep.stratum, rep.poll,
+		    rep.precision, id, ntp_short_to_sec(rep.root_delay),
+		    ntp_short_to_sec(rep.root_disp));
+	if (c == NTP_CHECK_KOD) {
+		log_warnx("%s: kiss-o'-death %s: %s", where, id,
+		    kiss_meaning(id));
+		return 1;
+	}
+	if (c == NTP_CHECK_UNSYNC && !a->unsynced) {
+		log_warnx("%s: server unsynchronized (leap %d, stratum %d): "
+		    "its time is not to be trusted (--unsynced takes it)",
+		    where, rep.leap, rep.stratum);
+		return 1;
+	}
+	/*
+	 * t1 is the origin the server echoed: the transmit time of the
+	 * request it answers, whichever try that was.
+	 */
+	ntp_offset_delay(rep.org, rep.rec, rep.xmt,
+	    ntp_from_timespec(&q.got), &offset, &delay);
+	ntp_to_timespec(rep.xmt, q.got.tv_sec, &ts);
+	show_ntp(a, &rep, (long long)ts.tv_sec, offset, delay, where);
+	return 0;
 }
 
 /*
@@ -806,5 +1024,7 @@ main(int argc, char *argv[])
 		fatal("sigaction");
 	if (a.lspec != NULL)
 		return listen_announcements(&a);
+	if (a.ntp)
+		return ask_ntp(&a);
 	return ask(&a);
 }

@@ -5,7 +5,9 @@
  * nothing outside it, and agrees with the header's own bits; a request it
  * answers gets a reply (or a KoD) no longer than itself, that echoes its
  * transmit time, and that no server of ours would answer in turn, so two
- * servers can never loop.  A broken property aborts, which libFuzzer and
+ * servers can never loop.  The same bytes, read by a client as a reply,
+ * get one check and a reason exactly when malformed.  A broken property
+ * aborts, which libFuzzer and
  * tests/unit/fuzz_replay.c report.
  */
 #include <stdint.h>
@@ -58,6 +60,9 @@ fuzz_ntp_request(const uint8_t *data, size_t size)
 	};
 	struct ntp_packet	 req, again, rep;
 	enum ntp_verdict	 v;
+	enum ntp_check		 c;
+	const char		*why;
+	uint64_t		 sent[2] = { 1, 0 };
 	unsigned char		 hdr[NTP_HEADER_LEN];
 	int			 vn, mode;
 
@@ -68,6 +73,20 @@ fuzz_ntp_request(const uint8_t *data, size_t size)
 	request_require(ntp_verdict_name(v) != NULL, "verdict has no name");
 	request_require((v == NTP_SHORT) == (size < NTP_HEADER_LEN),
 	    "short is not exactly under 48 bytes");
+
+	/* As a reply to a request whose transmit time was its origin. */
+	if (size >= 32)
+		sent[1] = (uint64_t)data[24] << 56 | (uint64_t)data[25] << 48 |
+		    (uint64_t)data[26] << 40 | (uint64_t)data[27] << 32 |
+		    (uint64_t)data[28] << 24 | (uint64_t)data[29] << 16 |
+		    (uint64_t)data[30] << 8 | data[31];
+	c = ntp_check_reply(data, size, sent, 2, &rep, &why);
+	request_require((int)c >= 0 && c <= NTP_CHECK_MALFORMED,
+	    "check out of range");
+	request_require((c == NTP_CHECK_MALFORMED) == (why != NULL),
+	    "a reason not exactly when malformed");
+	request_require(c == NTP_CHECK_MALFORMED || (data[0] & 7) == 4,
+	    "a client took a reply that is not mode 4");
 	if (v == NTP_SHORT)
 		return 0;
 

@@ -646,6 +646,122 @@ test_offset_delay(void)
 }
 
 static void
+test_check_reply(void)
+{
+	static const uint64_t	 sent[] = {
+		0xeeb13e5b00000001ULL, 0xeeb13e5c00000002ULL, 5,
+	};
+	static const struct {
+		const char	*what;
+		int		 leap, version, mode, stratum;
+		uint32_t	 refid;
+		uint64_t	 org, rec, xmt;
+		size_t		 len;
+		enum ntp_check	 want;
+	} tab[] = {
+		{ "synced", 0, 4, 4, 2, 0xc0000201, 5, 1, 2, 48,
+		    NTP_CHECK_OK },
+		{ "synced, v3", 0, 3, 4, 8, CLOCK_REFID_LOCAL, 5, 1, 2, 48,
+		    NTP_CHECK_OK },
+		{ "synced, first try's origin", 1, 4, 4, 15, 0,
+		    0xeeb13e5b00000001ULL, 1, 2, 48, NTP_CHECK_OK },
+		{ "with a MAC after", 2, 4, 4, 1, 0x47505300,
+		    0xeeb13e5c00000002ULL, 1, 2, 68, NTP_CHECK_OK },
+		{ "LI 3", 3, 4, 4, 2, 0, 5, 1, 2, 48, NTP_CHECK_UNSYNC },
+		{ "stratum 0", 0, 4, 4, 0, 0, 5, 1, 2, 48, NTP_CHECK_UNSYNC },
+		{ "stratum 16", 0, 4, 4, 16, 0, 5, 1, 2, 48,
+		    NTP_CHECK_UNSYNC },
+		{ "stratum 255", 0, 4, 4, 255, 0, 5, 1, 2, 48,
+		    NTP_CHECK_UNSYNC },
+		{ "stratum 0, refid 127.127.1.1", 3, 4, 4, 0,
+		    CLOCK_REFID_LOCAL, 5, 1, 2, 48, NTP_CHECK_UNSYNC },
+		{ "KoD RATE", 3, 4, 4, 0, NTP_KOD_RATE, 5, 5, 5, 48,
+		    NTP_CHECK_KOD },
+		{ "KoD DENY, LI 0", 0, 4, 4, 0, 0x44454e59, 5, 1, 2, 48,
+		    NTP_CHECK_KOD },
+		{ "KoD with no timestamps", 3, 4, 4, 0, NTP_KOD_RATE, 5, 0, 0,
+		    48, NTP_CHECK_KOD },
+		{ "47 bytes", 0, 4, 4, 2, 0, 5, 1, 2, 47,
+		    NTP_CHECK_MALFORMED },
+		{ "mode 3 (our request back)", 0, 4, 3, 0, 0, 5, 1, 2, 48,
+		    NTP_CHECK_MALFORMED },
+		{ "mode 2", 0, 4, 2, 2, 0, 5, 1, 2, 48, NTP_CHECK_MALFORMED },
+		{ "mode 5", 0, 4, 5, 2, 0, 5, 1, 2, 48, NTP_CHECK_MALFORMED },
+		{ "version 0", 0, 0, 4, 2, 0, 5, 1, 2, 48,
+		    NTP_CHECK_MALFORMED },
+		{ "version 5", 0, 5, 4, 2, 0, 5, 1, 2, 48,
+		    NTP_CHECK_MALFORMED },
+		{ "wrong origin", 0, 4, 4, 2, 0, 6, 1, 2, 48,
+		    NTP_CHECK_MALFORMED },
+		{ "zero origin", 0, 4, 4, 2, 0, 0, 1, 2, 48,
+		    NTP_CHECK_MALFORMED },
+		{ "KoD, wrong origin", 3, 4, 4, 0, NTP_KOD_RATE, 7, 7, 7, 48,
+		    NTP_CHECK_MALFORMED },
+		{ "zero receive", 0, 4, 4, 2, 0, 5, 0, 2, 48,
+		    NTP_CHECK_MALFORMED },
+		{ "zero transmit", 0, 4, 4, 2, 0, 5, 1, 0, 48,
+		    NTP_CHECK_MALFORMED },
+	};
+	struct ntp_packet	 p, got;
+	unsigned char		*buf;
+	const char		*why;
+	enum ntp_check		 c;
+	size_t			 i;
+
+	for (i = 0; i < NELEM(tab); i++) {
+		memset(&p, 0, sizeof(p));
+		p.leap = tab[i].leap;
+		p.version = tab[i].version;
+		p.mode = tab[i].mode;
+		p.stratum = tab[i].stratum;
+		p.refid = tab[i].refid;
+		p.org = tab[i].org;
+		p.rec = tab[i].rec;
+		p.xmt = tab[i].xmt;
+		buf = calloc(1, tab[i].len > 48 ? tab[i].len : 48);
+		ntp_encode(&p, buf, 48);
+		why = "untouched";
+		c = ntp_check_reply(buf, tab[i].len, sent, NELEM(sent), &got,
+		    &why);
+		free(buf);
+		is_int(c, tab[i].want, "check %s", tab[i].what);
+		ok((c == NTP_CHECK_MALFORMED) == (why != NULL),
+		    "check %s: a reason exactly when malformed (%s)",
+		    tab[i].what, why != NULL ? why : "none");
+	}
+	memset(&p, 0, sizeof(p));
+	p.version = 4;
+	p.mode = 4;
+	p.stratum = 2;
+	p.org = 5;
+	p.rec = p.xmt = 1;
+	buf = calloc(1, 48);
+	ntp_encode(&p, buf, 48);
+	is_int(ntp_check_reply(buf, 48, sent, 0, &got, &why),
+	    NTP_CHECK_MALFORMED, "nothing sent: any reply is bogus");
+	free(buf);
+
+	memset(&p, 0, sizeof(p));
+	p.refid = NTP_KOD_RATE;
+	ok(ntp_is_kod(&p), "RATE at stratum 0 is a kiss");
+	p.refid = 0x52535452;
+	ok(ntp_is_kod(&p), "RSTR at stratum 0 is a kiss");
+	p.refid = 0x4e545300;
+	ok(ntp_is_kod(&p), "NTS padded with a NUL is a kiss");
+	p.refid = 0;
+	ok(!ntp_is_kod(&p), "refid 0 is an unsynchronized server");
+	p.refid = 0x52610000;
+	ok(!ntp_is_kod(&p), "lower case is no kiss code");
+	p.refid = 0x52005200;
+	ok(!ntp_is_kod(&p), "a letter after the NUL is no kiss code");
+	p.refid = CLOCK_REFID_LOCAL;
+	ok(!ntp_is_kod(&p), "127.127.1.1 is no kiss code");
+	p.refid = NTP_KOD_RATE;
+	p.stratum = 1;
+	ok(!ntp_is_kod(&p), "RATE at stratum 1 is a reference clock's name");
+}
+
+static void
 test_refid_str(void)
 {
 	static const struct {
@@ -688,6 +804,7 @@ main(void)
 	test_reply();
 	test_kod();
 	test_offset_delay();
+	test_check_reply();
 	test_refid_str();
 	return done_testing();
 }
