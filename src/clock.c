@@ -86,19 +86,23 @@ clock_read(int local_stratum, struct clock_state *cs)
 {
 	struct timex	 tx;
 	struct timespec	 now;
-	int		 state;
+	int		 state, err = 0;
 
 	/* modes 0: read the kernel's state, change nothing. */
 	memset(&tx, 0, sizeof(tx));
-	if ((state = ntp_adjtime(&tx)) == -1)
-		return -1;
+	if ((state = ntp_adjtime(&tx)) == -1) {
+		err = errno;
+		tx.status = STA_UNSYNC;
+		state = TIME_ERROR;
+	}
 	if (clock_gettime(CLOCK_REALTIME, &now) == -1)
 		return -1;
 	clock_judge(&tx, state, local_stratum, &now, cs);
 	if ((errno = pthread_once(&precision_once, precision_measure)) != 0)
 		return -1;
 	cs->precision = precision;
-	return 0;
+	errno = err;
+	return err == 0 ? 0 : -1;
 }
 
 int

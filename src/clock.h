@@ -72,7 +72,10 @@ void		 clock_judge(const struct timex *tx, int state,
  * Read the kernel's state (ntp_adjtime, changing nothing) and the time,
  * and judge them into *cs, with the precision clock_precision measured
  * at the first call of the process (the clock's grain does not change).
- * Returns 0, or -1 with errno set.  Safe in any thread.
+ * Returns 0, or -1 with errno set.  Safe in any thread.  When the kernel
+ * will not say (ntp_adjtime refused by a seccomp filter, say), *cs is
+ * still judged, as a clock no one synchronizes, and -1 returned: what is
+ * not known to be right is not served as right.
  */
 int		 clock_read(int local_stratum, struct clock_state *cs);
 

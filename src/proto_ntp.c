@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "log.h"
 #include "ntp.h"
 #include "proto.h"
 #include "serve.h"
@@ -24,25 +25,29 @@ static int	 local_stratum;
 /* The clock's state, read once a second per thread. */
 static __thread struct {
 	time_t			 sec;
-	int			 ok;
 	struct clock_state	 cs;
 } clk = { .sec = -1 };
 
 static void
 init(const struct server *srv)
 {
+	struct clock_state	 cs;
+
 	local_stratum = srv->local_stratum;
+	if (clock_read(local_stratum, &cs) == -1 && local_stratum == 0)
+		log_warn("ntp: the kernel does not say how good the clock is, "
+		    "so NTP replies say it is unsynchronized");
 }
 
-/* The host clock's state now, or NULL if the kernel will not say. */
+/* The host clock's state now: unsynchronized if the kernel will not say. */
 static const struct clock_state *
 state(const struct timespec *now)
 {
 	if (now->tv_sec != clk.sec) {
-		clk.ok = clock_read(local_stratum, &clk.cs) == 0;
+		(void)clock_read(local_stratum, &clk.cs);
 		clk.sec = now->tv_sec;
 	}
-	return clk.ok ? &clk.cs : NULL;
+	return &clk.cs;
 }
 
 static int
@@ -58,8 +63,7 @@ reply(const struct proto_req *rq, char *buf, size_t len)
 	if (v != NTP_ANSWER)
 		return 0;
 	clock_gettime(CLOCK_REALTIME, &now);
-	if ((cs = state(&now)) == NULL)
-		return -1;
+	cs = state(&now);
 	/* The transmit time is set again by sending(), just before the send. */
 	ntp_reply(&req, cs, ntp_from_timespec(rq->rx != NULL ? rq->rx : &now),
 	    0, &rep);
