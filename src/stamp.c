@@ -194,7 +194,7 @@ check(struct args *a, int argc, char *argv[])
 	if (argc >= 1)
 		a->host = argv[0];
 	if (a->port == -1)
-		a->port = a->ntp ? NTP_PORT : wire_proto_port(a->proto);
+		a->port = wire_proto_port(a->proto);
 }
 
 static void
@@ -219,13 +219,11 @@ parse(struct args *a, int argc, char *argv[])
 		case 'h':
 			opt_help_all(opts, ABOUT);
 		case 'P':
-			/* Not one of wire's: NTP is a request and a reply. */
-			a->ntp = strcmp(optarg, "ntp") == 0;
-			if (a->ntp)
-				a->proto = STAMP_PROTO_STAMP;
-			else if ((a->proto = wire_proto_find(optarg)) == -1)
+			if ((a->proto = wire_proto_find(optarg)) == -1)
 				opt_fail("--protocol %s: want stamp, time, "
 				    "daytime or ntp", optarg);
+			/* NTP is a request and a reply: ask_ntp's. */
+			a->ntp = a->proto == STAMP_PROTO_NTP;
 			break;
 		case 'r':
 			a->retried = 1;
@@ -238,13 +236,6 @@ parse(struct args *a, int argc, char *argv[])
 		}
 	}
 	check(a, argc - optind, argv + optind);
-}
-
-/* The protocol's name, as messages say it. */
-static const char *
-proto_name(const struct args *a)
-{
-	return a->ntp ? "ntp" : wire_proto_name(a->proto);
 }
 
 /* The time ms from now on clock. */
@@ -604,13 +595,14 @@ is_group(const struct net_spec *spec)
 
 
 /*
- * Print the time t, told by where, with the offset of our clock; how
- * says the protocol's transport.  Each line is flushed as it comes:
- * whoever reads us may be waiting for it.
+ * Print the time t, told by where, with the offset of our clock (and what
+ * else the protocol measures) as text; how says the protocol's transport
+ * and what else it tells.  Each line is flushed as it comes: whoever reads
+ * us may be waiting for it.
  */
 static void
-show(const struct args *a, long long t, double offset, const char *where,
-    const char *how)
+show(const struct args *a, long long t, const char *offset,
+    const char *where, const char *how)
 {
 	struct wire_tm	 tm;
 
@@ -618,13 +610,24 @@ show(const struct args *a, long long t, double offset, const char *where,
 		printf("%lld\n", t);
 	else {
 		wire_civil(t, &tm);
-		printf("%lld %04lld-%02d-%02d %02d:%02d:%02d UTC offset "
-		    "%+.3fs from %s (%s/%s)\n", t, tm.year, tm.mon, tm.mday,
-		    tm.hour, tm.min, tm.sec, offset, where,
-		    wire_proto_name(a->proto), how);
+		printf("%lld %04lld-%02d-%02d %02d:%02d:%02d UTC offset %s "
+		    "from %s (%s/%s)\n", t, tm.year, tm.mon, tm.mday, tm.hour,
+		    tm.min, tm.sec, offset, where, wire_proto_name(a->proto),
+		    how);
 	}
 	if (fflush(stdout) == EOF || ferror(stdout))
 		fatal("stdout");
+}
+
+/* The offset of a protocol of whole seconds, as show prints it. */
+static void
+show_seconds(const struct args *a, long long t, double offset,
+    const char *where, const char *how)
+{
+	char	 text[64];
+
+	snprintf(text, sizeof text, "%+.3fs", offset);
+	show(a, t, text, where, how);
 }
 
 /*
@@ -794,7 +797,8 @@ announcement(int fd, const struct args *a)
 		    wire_proto_name(a->proto), why);
 		return 0;
 	}
-	show(a, t, (double)t - seconds(&now), where, "udp announcement");
+	show_seconds(a, t, (double)t - seconds(&now), where,
+	    "udp announcement");
 	return 1;
 }
 
@@ -861,7 +865,7 @@ reach(struct query *q, const struct args *a, char *where)
 		    strerror(errno) : gai_strerror(gai));
 	net_addr_str((struct sockaddr *)&q->addr, where, NET_ADDRSTRLEN);
 	if (a->verbose)
-		log_info("trying %s (%s/%s)", where, proto_name(a), tname);
+		log_info("trying %s (%s/%s)", where, wire_proto_name(a->proto), tname);
 	if ((q->type == SOCK_STREAM ? ask_tcp(q) : ask_udp(q)) == 0)
 		return;
 	if (errno == ETIMEDOUT)
@@ -877,26 +881,18 @@ static const char *const leap_names[4] = {
 /*
  * Print what an NTP server told: its time (of its transmit timestamp), the
  * offset of its clock from ours and the round trip, its stratum and leap
- * indicator.  Flushed, as show's lines are.
+ * indicator.
  */
 static void
 show_ntp(const struct args *a, const struct ntp_packet *rep, long long t,
     double offset, double delay, const char *where)
 {
-	struct wire_tm	 tm;
+	char	 text[64], how[64];
 
-	if (a->quiet)
-		printf("%lld\n", t);
-	else {
-		wire_civil(t, &tm);
-		printf("%lld %04lld-%02d-%02d %02d:%02d:%02d UTC offset "
-		    "%+.6fs delay %.6fs from %s (ntp/udp, stratum %d, "
-		    "leap %s)\n", t, tm.year, tm.mon, tm.mday, tm.hour, tm.min,
-		    tm.sec, offset, delay, where, rep->stratum,
-		    leap_names[rep->leap & 3]);
-	}
-	if (fflush(stdout) == EOF || ferror(stdout))
-		fatal("stdout");
+	snprintf(text, sizeof text, "%+.6fs delay %.6fs", offset, delay);
+	snprintf(how, sizeof how, "udp, stratum %d, leap %s", rep->stratum,
+	    leap_names[rep->leap & 3]);
+	show(a, t, text, where, how);
 }
 
 /* What a Kiss-o'-Death code asks of a client (RFC 5905, figure 13). */
@@ -1005,7 +1001,7 @@ ask(const struct args *a)
 	 * second only; it is not rounded to pretend otherwise.
 	 */
 	mid = (seconds(&q.sent) + seconds(&q.got)) / 2;
-	show(a, t, (double)t - mid, where, a->udp ? "udp" : "tcp");
+	show_seconds(a, t, (double)t - mid, where, a->udp ? "udp" : "tcp");
 	return 0;
 }
 
