@@ -12,6 +12,10 @@
  * completes our requests only when we ask (DEFER_TASKRUN).  Over
  * loopback a socket serves REUSE connections (renew), which spares the
  * making and unmaking of the others.
+ *
+ * The ring is liburing's, as stampd's uring model has it; a build
+ * without liburing leaves this file out, and bench_worker.c has an
+ * engine of this name that refuses to run.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -23,11 +27,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <liburing.h>
+
 #include "bench_tcp.h"
-#include "ioring.h"
 #include "net.h"
 
 #define REUSE		8		/* loopback: connections a socket */
+
+/* What we rely on; all of it is in Linux 5.17. */
+#define FEATURES	(IORING_FEAT_SINGLE_MMAP | IORING_FEAT_NODROP | \
+			 IORING_FEAT_EXT_ARG | IORING_FEAT_CQE_SKIP)
 
 /* What a completion on the ring was for: the low bits of its user_data. */
 enum ring_op {
@@ -40,7 +49,7 @@ enum ring_op {
 
 /* A worker's ring, made in its thread. */
 struct bench_ring {
-	struct ioring	 r;
+	struct io_uring	 r;
 };
 
 /* The ring's user_data for an operation of slot s. */
@@ -51,19 +60,95 @@ tag(struct bench_slot *s, enum ring_op op)
 }
 
 /*
+ * A ring of entries submissions and cq_entries completions (each cut to
+ * the kernel's most), for the calling thread alone.  Returns 0, or -1
+ * with errno: ENOSYS if the kernel lacks what we use (FEATURES), as
+ * io_uring_setup(2) otherwise (EPERM when io_uring is disabled).
+ */
+static int
+ring_init(struct io_uring *r, unsigned entries, unsigned cq_entries)
+{
+	/*
+	 * From the best to the least a kernel may know: EINVAL says no.
+	 * The best has the kernel complete our requests only when we ask.
+	 */
+	static const unsigned	 tries[] = {
+		IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+		IORING_SETUP_COOP_TASKRUN,
+		0,
+	};
+	struct io_uring_params	 p;
+	size_t			 i;
+	int			 e = -EINVAL;
+
+	for (i = 0; i < sizeof tries / sizeof tries[0] && e == -EINVAL; i++) {
+		memset(&p, 0, sizeof p);
+		p.flags = tries[i] | IORING_SETUP_CQSIZE |
+		    IORING_SETUP_CLAMP | IORING_SETUP_SUBMIT_ALL;
+		p.cq_entries = cq_entries;
+		e = io_uring_queue_init_params(entries, r, &p);
+	}
+	if (e < 0) {
+		errno = -e;
+		return -1;
+	}
+	if ((p.features & FEATURES) != FEATURES) {
+		io_uring_queue_exit(r);
+		errno = ENOSYS;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Submit what was filled, and, if wait, wait until a completion is there
+ * or timeout_ns has passed.  Returns 0, also on a timeout or an
+ * interruption; -1 with errno on any other failure.
+ */
+static int
+ring_enter(struct bench_worker *w, int wait, int64_t timeout_ns)
+{
+	struct io_uring_cqe		*cqe;
+	struct __kernel_timespec	 ts;
+	int				 r;
+
+	if (!wait)
+		/* Asking for completions all the same: see DEFER_TASKRUN. */
+		r = io_uring_submit_and_get_events(&w->ring->r);
+	else {
+		if (timeout_ns < 0)
+			timeout_ns = 0;
+		ts.tv_sec = timeout_ns / BENCH_NSEC;
+		ts.tv_nsec = timeout_ns % BENCH_NSEC;
+		r = io_uring_submit_and_wait_timeout(&w->ring->r, &cqe, 1,
+		    &ts, NULL);
+	}
+	/*
+	 * A wait that ended by its timeout or a signal, or a kernel short
+	 * of memory or of room for completions (EAGAIN, EBUSY), which the
+	 * next call tries again.
+	 */
+	if (r >= 0 || r == -ETIME || r == -EINTR || r == -EAGAIN ||
+	    r == -EBUSY)
+		return 0;
+	errno = -r;
+	return -1;
+}
+
+/*
  * An entry of the ring, after submitting what it holds if it is full;
  * NULL if even that made no room.
  */
 static struct io_uring_sqe *
 sqe_get(struct bench_worker *w, unsigned need)
 {
-	struct ioring	*r = &w->ring->r;
+	struct io_uring	*r = &w->ring->r;
 
-	if (ioring_room(r) < need && ioring_enter(r, 0, 0) == -1)
+	if (io_uring_sq_space_left(r) < need && ring_enter(w, 0, 0) == -1)
 		return NULL;
-	if (ioring_room(r) < need)
+	if (io_uring_sq_space_left(r) < need)
 		return NULL;
-	return ioring_sqe(r);
+	return io_uring_get_sqe(r);
 }
 
 /*
@@ -109,10 +194,9 @@ ring_close(struct bench_worker *w, struct bench_slot *s)
 	if (!w->draining && renew(w, s) == 0)
 		return;
 	if (!w->draining && (sqe = sqe_get(w, 1)) != NULL) {
-		sqe->opcode = IORING_OP_CLOSE;
-		sqe->fd = s->fd;
+		io_uring_prep_close(sqe, s->fd);
 		sqe->flags = IOSQE_CQE_SKIP_SUCCESS;
-		sqe->user_data = tag(s, OP_CLOSE);
+		io_uring_sqe_set_data64(sqe, tag(s, OP_CLOSE));
 	} else
 		close(s->fd);
 	s->fd = -1;
@@ -130,11 +214,9 @@ ring_cancel(struct bench_worker *w, struct bench_slot *s)
 
 	if ((sqe = sqe_get(w, 1)) == NULL)
 		return;		/* it ends when the server closes */
-	sqe->opcode = IORING_OP_ASYNC_CANCEL;
-	sqe->fd = s->fd;
-	sqe->cancel_flags = IORING_ASYNC_CANCEL_FD | IORING_ASYNC_CANCEL_ALL;
+	io_uring_prep_cancel_fd(sqe, s->fd, IORING_ASYNC_CANCEL_ALL);
 	sqe->flags = IOSQE_CQE_SKIP_SUCCESS;
-	sqe->user_data = tag(s, OP_CANCEL);
+	io_uring_sqe_set_data64(sqe, tag(s, OP_CANCEL));
 }
 
 static void
@@ -176,24 +258,18 @@ ring_start(struct bench_worker *w, struct bench_slot *s)
 		errno = EAGAIN;
 		goto fail;
 	}
-	sqe->opcode = IORING_OP_CONNECT;
-	sqe->fd = fd;
-	sqe->addr = (uint64_t)(uintptr_t)&b->addr;
-	sqe->off = b->addrlen;
+	io_uring_prep_connect(sqe, fd, (struct sockaddr *)&b->addr,
+	    b->addrlen);
 	/*
 	 * Not IOSQE_CQE_SKIP_SUCCESS: with it, a connect that fails, head
 	 * of a link, was seen to post nothing, neither its error nor the
 	 * receive's cancellation (Linux 6.18).
 	 */
 	sqe->flags = IOSQE_IO_LINK;
-	sqe->user_data = tag(s, OP_CONNECT);
-	sqe = ioring_sqe(&w->ring->r);
-	sqe->opcode = IORING_OP_RECV;
-	sqe->fd = fd;
-	sqe->addr = (uint64_t)(uintptr_t)s->buf;
-	sqe->len = sizeof s->buf;
-	sqe->msg_flags = MSG_WAITALL;
-	sqe->user_data = tag(s, OP_RECV);
+	io_uring_sqe_set_data64(sqe, tag(s, OP_CONNECT));
+	sqe = io_uring_get_sqe(&w->ring->r);
+	io_uring_prep_recv(sqe, fd, s->buf, sizeof s->buf, MSG_WAITALL);
+	io_uring_sqe_set_data64(sqe, tag(s, OP_RECV));
 	s->fd = fd;
 	s->cerr = 0;
 	s->eof = 0;
@@ -256,10 +332,10 @@ ring_reap(struct bench_worker *w)
 	uint64_t		 ud;
 	int			 res;
 
-	while ((cqe = ioring_cqe(&w->ring->r)) != NULL) {
-		ud = cqe->user_data;
+	while (io_uring_peek_cqe(&w->ring->r, &cqe) == 0) {
+		ud = io_uring_cqe_get_data64(cqe);
 		res = cqe->res;
-		ioring_seen(&w->ring->r);
+		io_uring_cqe_seen(&w->ring->r, cqe);
 		ring_event(w, ud, res);
 	}
 }
@@ -278,17 +354,15 @@ ring_drain(struct bench_worker *w)
 
 	w->draining = 1;
 	if (w->inring > 0 && (sqe = sqe_get(w, 1)) != NULL) {
-		sqe->opcode = IORING_OP_ASYNC_CANCEL;
-		sqe->cancel_flags = IORING_ASYNC_CANCEL_ANY;
+		io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
 		sqe->flags = IOSQE_CQE_SKIP_SUCCESS;
-		sqe->user_data = tag(w->slot, OP_CANCEL);
+		io_uring_sqe_set_data64(sqe, tag(w->slot, OP_CANCEL));
 	}
 	now = bench_worker_now(CLOCK_MONOTONIC);
 	deadline = now + BENCH_NSEC;
 	/* Once at least, for the closes still queued. */
 	do {
-		if (ioring_enter(&w->ring->r, w->inring > 0,
-		    deadline - now) == -1)
+		if (ring_enter(w, w->inring > 0, deadline - now) == -1)
 			break;
 		ring_reap(w);
 		now = bench_worker_now(CLOCK_MONOTONIC);
@@ -311,13 +385,18 @@ ring_open(struct bench_worker *w)
 	if ((w->ring = calloc(1, sizeof *w->ring)) == NULL)
 		return -1;
 	w->errwhere = "io_uring_setup";
-	if (ioring_init(&w->ring->r, n < 4096 ? n : 4096, n) == -1) {
+	if (ring_init(&w->ring->r, n < 4096 ? n : 4096, n) == -1) {
 		e = errno;
 		free(w->ring);
 		w->ring = NULL;
 		errno = e;
 		return -1;
 	}
+	/*
+	 * Its fd registered: each io_uring_enter skips looking it up.  A
+	 * kernel that cannot only costs that lookup, so a failure is let be.
+	 */
+	(void)io_uring_register_ring_fd(&w->ring->r);
 	return 0;
 }
 
@@ -333,8 +412,7 @@ ring_run(struct bench_worker *w)
 		return;
 	}
 	while ((wait = bench_worker_turn(w, &now)) != -1) {
-		if (ioring_enter(&w->ring->r, wait > 0,
-		    (int64_t)wait * 1000000) == -1) {
+		if (ring_enter(w, wait > 0, (int64_t)wait * 1000000) == -1) {
 			w->err = errno;
 			w->errwhere = "io_uring_enter";
 			break;
@@ -350,7 +428,7 @@ ring_free(struct bench_worker *w)
 {
 	if (w->ring == NULL)
 		return;
-	ioring_free(&w->ring->r);
+	io_uring_queue_exit(&w->ring->r);
 	free(w->ring);
 	w->ring = NULL;
 }
@@ -359,13 +437,13 @@ ring_free(struct bench_worker *w)
 static int
 ring_usable(char *why, size_t len)
 {
-	struct ioring	 r;
+	struct io_uring	 r;
 
-	if (ioring_init(&r, 8, 16) == -1) {
+	if (ring_init(&r, 8, 16) == -1) {
 		snprintf(why, len, "io_uring_setup: %s", strerror(errno));
 		return -1;
 	}
-	ioring_free(&r);
+	io_uring_queue_exit(&r);
 	return 0;
 }
 

@@ -9,6 +9,7 @@
  * is woken once for them all.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -306,3 +307,23 @@ bench_worker_free(struct bench_worker *w)
 	free(w->pend);
 	free(w);
 }
+
+#ifndef STAMP_URING
+/*
+ * Built without liburing, bench_uring.c is left out: the engine is still
+ * there, as stampd's uring model is, so that --io uring is refused by
+ * name, and the default is epoll.
+ */
+static int
+uring_missing(char *why, size_t len)
+{
+	snprintf(why, len, "built without io_uring: install liburing-dev "
+	    "and rebuild, or use --io epoll");
+	return -1;
+}
+
+const struct bench_engine bench_uring = {
+	.io = "uring",
+	.usable = uring_missing,
+};
+#endif
