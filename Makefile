@@ -61,6 +61,7 @@ ALL_CFLAGS += -DSTAMP_URING
 LDLIBS	 = -luring
 else
 LIBSRC	:= $(filter-out src/model_uring.c,$(LIBSRC))
+LIBSRC	:= $(filter-out src/bench_uring.c,$(LIBSRC))
 LDLIBS	 =
 endif
 

@@ -1,0 +1,16 @@
+/*
+ * bench_tcp.h: what stampbench's two TCP engines share (the engine
+ * itself, bench_tcp, is declared with the others in bench_worker.h).
+ */
+#ifndef STAMP_BENCH_TCP_H
+#define STAMP_BENCH_TCP_H
+
+#include "bench_worker.h"
+
+/*
+ * --spread: bind fd, a TCP socket of w, to the next of the source
+ * addresses, the port left to connect.  Returns 0, or -1 with errno.
+ */
+int	bench_tcp_bind(struct bench_worker *w, int fd);
+
+#endif /* STAMP_BENCH_TCP_H */
