@@ -31,8 +31,7 @@ struct conf {
 	 * --max-spare, --linger, --udp-rate, --limit-loopback, --proxy-from
 	 * and the model's name), stored here as each option is read: main
 	 * serves this very struct, so no field is copied by hand.  Its
-	 * listeners, counters and limits are main's to add; its backlog and
-	 * reuseport stay 0, as they are lis's.
+	 * listeners, counters and limits are main's to add.
 	 */
 	struct server		 srv;
 	struct net_cidr		 proxy_from[CONF_PROXY_MAX]; /* srv's */

@@ -43,9 +43,7 @@ struct server {
 	int		 max_workers;	/* hard maximum of a growing pool */
 	int		 min_spare;	/* dynamic pool: idle servers kept */
 	int		 max_spare;
-	int		 backlog;
 	int		 linger_ms;	/* how long to drain a client's input */
-	int		 reuseport;	/* a socket per worker (SO_REUSEPORT) */
 	struct limits	*limits;	/* --max-conns, --per-ip, --rate */
 	int		 udp_rate;	/* replies a second per source, 0: any */
 	int		 local_stratum;	/* NTP: serve as this stratum, 0: as
