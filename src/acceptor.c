@@ -462,8 +462,9 @@ turn(struct acceptor *a)
 			log_warnx("%s: not open any more", a->port[i].l->name);
 			return -1;
 		}
+		/* POLLERR: the kernel's transmit times, for NTP. */
 		if (a->pfd[FIXED + i].fd != -1 &&
-		    a->pfd[FIXED + i].revents & POLLIN &&
+		    a->pfd[FIXED + i].revents & (POLLIN | POLLERR) &&
 		    take(a, &a->port[i]) == -1)
 			return -1;
 	}

@@ -60,7 +60,9 @@ dgram_info(const struct server *srv, const struct listener *l)
 
 	for (k = 0; k < n; k++)
 		if (net_dgram_info(l->rpfd != NULL ? l->rpfd[k] : l->fd,
-		    l->addr.ss_family, proto_row(l->proto)->rx_time) == -1)
+		    l->addr.ss_family, proto_row(l->proto)->rx_time,
+		    proto_row(l->proto)->tx_time != NULL &&
+		    proto_row(l->proto)->tx_time()) == -1)
 			return -1;
 	return 0;
 }

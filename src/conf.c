@@ -24,6 +24,7 @@
 #include "opt.h"
 #include "proto.h"
 #include "wire.h"
+#include "xleave.h"
 
 #define STR(x)		#x
 #define XSTR(x)		STR(x)
@@ -44,6 +45,7 @@ enum {
 	C_MAX_SPARE,
 	C_MAX_WORKERS,
 	C_MIN_SPARE,
+	C_NTP_INTERLEAVED,
 	C_PER_IP,
 	C_PROXY_FROM,
 	C_RATE,
@@ -109,6 +111,11 @@ static const struct opt opts[] = {
 	    "kernel says of the clock, as chrony's local\n"
 	    "stratum (default: as the kernel says: LI 3,\n"
 	    "unsynchronized, unless it knows the clock good)" },
+	{ "ntp-interleaved", C_NTP_INTERLEAVED, OPT_INT, "N",
+	    F(srv.ntp_interleaved), 0, XLEAVE_MAX, XLEAVE_SLOTS,
+	    "NTP: remember when the last N replies really\n"
+	    "left, for interleaved mode (" XSTR(XLEAVE_SLOTS) "); 0: basic\n"
+	    "mode only" },
 	{ "user", 'u', OPT_STR, "NAME", F(user), 0, 0, 0,
 	    "after binding, run as NAME and its groups; root\n"
 	    "runs as " CONF_USER " unless NAME is root" },
@@ -187,13 +194,15 @@ usage(FILE *f)
 	    "              [--announce-ttl n] [--check] [--every seconds] "
 	    "[--inetd]\n"
 	    "              [--limit-loopback] [--linger ms] "
-	    "[--local-stratum n] [--max-conns n]\n"
-	    "              [--max-spare n] [--max-workers n] [--min-spare n] "
+	    "[--local-stratum n]\n"
+	    "              [--max-conns n] [--max-spare n] [--max-workers n]\n"
+	    "              [--min-spare n] [--ntp-interleaved n] "
 	    "[--per-ip n]\n"
 	    "              [--proxy-from addr] [--rate n] [--ready-fd fd] "
 	    "[--reuseport]\n"
 	    "              [--stats-interval seconds] [--syslog] "
-	    "[--timestamps] [--udp-rate n]\n");
+	    "[--timestamps]\n"
+	    "              [--udp-rate n]\n");
 }
 
 /*

@@ -728,6 +728,8 @@ tx_event(struct worker *w, struct tag *t, int res)
 		tx = OWNER(t, struct tx, sent);
 		serve_datagram_sent(&w->srv->ls[tx->listener], res, tx->len,
 		    w->st);
+		serve_tx_stamps(&w->srv->ls[tx->listener],
+		    w->ul[tx->listener].fd);
 		tx_put(w, tx);
 		return;
 	}

@@ -9,6 +9,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
+#include <linux/errqueue.h>
+#include <linux/net_tstamp.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -166,8 +168,10 @@ net_close(int fd)
 }
 
 int
-net_dgram_info(int fd, int family, int rxtime)
+net_dgram_info(int fd, int family, int rxtime, int txtime)
 {
+	int	 ts = SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE;
+
 	/* On an IPv6 socket, IPv4 datagrams carry IPv4's control data. */
 	if (setopt(fd, IPPROTO_IP, IP_PKTINFO, 1) == -1)
 		return -1;
@@ -176,7 +180,41 @@ net_dgram_info(int fd, int family, int rxtime)
 		return -1;
 	if (rxtime && setopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1) == -1)
 		return -1;
+	if (txtime && setopt(fd, SOL_SOCKET, SO_TIMESTAMPING, ts) == -1)
+		return -1;
 	return 0;
+}
+
+ssize_t
+net_tx_stamp(int fd, void *buf, size_t len, struct timespec *ts)
+{
+	struct scm_timestamping	 st;
+	union {
+		struct cmsghdr	 c;
+		char		 buf[CMSG_SPACE(sizeof st) + 256];
+	}			 ctl;
+	struct iovec		 iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr		 m = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = &ctl, .msg_controllen = sizeof ctl
+	};
+	struct cmsghdr		*c;
+	ssize_t			 n;
+
+	do
+		n = recvmsg(fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT);
+	while (n == -1 && errno == EINTR);
+	if (n == -1)
+		return -1;
+	ts->tv_sec = ts->tv_nsec = 0;
+	for (c = CMSG_FIRSTHDR(&m); c != NULL; c = CMSG_NXTHDR(&m, c))
+		if (c->cmsg_level == SOL_SOCKET &&
+		    c->cmsg_type == SCM_TIMESTAMPING) {
+			/* ts[0] is the software stamp; 2 the hardware's. */
+			memcpy(&st, CMSG_DATA(c), sizeof st);
+			*ts = st.ts[0];
+		}
+	return n;
 }
 
 int

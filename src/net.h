@@ -180,11 +180,13 @@ ssize_t		 net_recv(int fd, void *buf, size_t len, int flags);
 /*
  * Ask the kernel to tell, with each datagram that UDP socket fd (of
  * family) receives, where it arrived: IP_PKTINFO, and IPV6_RECVPKTINFO on
- * an IPv6 socket; and with rxtime, when (SO_TIMESTAMPNS, the kernel's
- * receive time on CLOCK_REALTIME).  Returns 0, or -1 and errno.
+ * an IPv6 socket; with rxtime, when (SO_TIMESTAMPNS, the kernel's receive
+ * time on CLOCK_REALTIME); and with txtime, when each datagram sent from
+ * fd left, on fd's error queue (SO_TIMESTAMPING, software): net_tx_stamp
+ * takes them, and they must be taken.  Returns 0, or -1 and errno.
  * NET_DGRAM_CTL bytes of control data hold all of it.
  */
-int		 net_dgram_info(int fd, int family, int rxtime);
+int		 net_dgram_info(int fd, int family, int rxtime, int txtime);
 #define NET_DGRAM_CTL	(CMSG_SPACE(sizeof(struct in6_pktinfo)) + \
 			    CMSG_SPACE(sizeof(struct in_pktinfo)) + \
 			    CMSG_SPACE(sizeof(struct timespec)))
@@ -194,6 +196,16 @@ int		 net_dgram_info(int fd, int family, int rxtime);
  * data, into *ts: 0, or -1 when it does not say.
  */
 int		 net_dgram_rxtime(const struct msghdr *m, struct timespec *ts);
+
+/*
+ * Take the next transmit time from fd's error queue, without waiting: the
+ * datagram it stamps as the kernel looped it back (its headers, then the
+ * payload: the payload is the last bytes) into buf, at most len bytes,
+ * and the time into *ts.  Returns the bytes, or -1 and errno: EAGAIN when
+ * the queue is empty.  A message of the queue with no time has *ts 0.
+ */
+ssize_t		 net_tx_stamp(int fd, void *buf, size_t len,
+		    struct timespec *ts);
 
 /*
  * What a received message's control data says of its arrival: the family

@@ -62,6 +62,8 @@ struct proto {
 	int		 low_port;	/* a source port below 1024 that may
 					   be answered (NTP's own 123), or 0 */
 	int		 rx_time;	/* wants the kernel's receive time */
+	/* Whether it wants the kernel's transmit time, for sent (or NULL). */
+	int		(*tx_time)(void);
 	/*
 	 * Write the reply to rq into buf, which holds len bytes
 	 * (STAMP_REPLY_MAX is enough).  Returns its length, 0 when rq gets
@@ -80,6 +82,12 @@ struct proto {
 	 * transmit time of NTP), or NULL.
 	 */
 	void		(*sending)(char *buf, size_t len);
+	/*
+	 * With tx_time(): the reply whose packet the kernel looped back in
+	 * buf[0..len), headers first and the payload last, left at tx.
+	 */
+	void		(*sent)(const char *buf, size_t len,
+			    const struct timespec *tx);
 	/* Take what the row needs of srv, once, before serving (or NULL). */
 	void		(*init)(const struct server *srv);
 };

@@ -8,6 +8,11 @@
  * thread: a host whose clock nobody synchronizes serves leap 3, which
  * every client refuses.  Nothing but a client's request is answered, and
  * the reply is never longer than the request: no amplifier, no loop.
+ *
+ * Interleaved mode (RFC 9769): the kernel's word on when each reply left
+ * comes back through sent() and is kept (xleave.h); a client that names
+ * its last reply by that reply's receive timestamp, in its request's
+ * origin, gets that true transmit time in the next reply.
  */
 #include <string.h>
 #include <time.h>
@@ -18,6 +23,7 @@
 #include "proto.h"
 #include "serve.h"
 #include "stats.h"
+#include "xleave.h"
 
 /* --local-stratum: 0 serves what the kernel says. */
 static int	 local_stratum;
@@ -32,8 +38,14 @@ static void
 init(const struct server *srv)
 {
 	struct clock_state	 cs;
+	size_t			 l;
 
 	local_stratum = srv->local_stratum;
+	for (l = 0; l < srv->nls && srv->ls[l].proto != STAMP_PROTO_NTP; l++)
+		;
+	if (l < srv->nls && srv->ntp_interleaved > 0 &&
+	    xleave_init((size_t)srv->ntp_interleaved) == -1)
+		log_warn("ntp: no table for interleaved mode: basic only");
 	if (clock_read(local_stratum, &cs) == -1 && local_stratum == 0)
 		log_warn("ntp: the kernel does not say how good the clock is, "
 		    "so NTP replies say it is unsynchronized");
@@ -56,6 +68,7 @@ reply(const struct proto_req *rq, char *buf, size_t len)
 	const struct clock_state	*cs;
 	struct ntp_packet		 req, rep;
 	struct timespec			 now;
+	uint64_t			 rx, tx;
 	enum ntp_verdict		 v;
 
 	v = rq->trunc ? NTP_BAD_EXT : ntp_judge(rq->buf, rq->len, &req);
@@ -64,21 +77,49 @@ reply(const struct proto_req *rq, char *buf, size_t len)
 		return 0;
 	clock_gettime(CLOCK_REALTIME, &now);
 	cs = state(&now);
-	/* The transmit time is set again by sending(), just before the send. */
-	ntp_reply(&req, cs, ntp_from_timespec(rq->rx != NULL ? rq->rx : &now),
-	    0, &rep);
+	rx = ntp_from_timespec(rq->rx != NULL ? rq->rx : &now);
+	/*
+	 * Interleaved: the origin names our last reply by its receive time,
+	 * and the transmit is the kernel's time of that reply.  Basic: the
+	 * transmit is set by sending(), just before the send, which leaves
+	 * an interleaved one alone (it is not 0).
+	 */
+	if (req.org != req.xmt && xleave_find(req.org, &tx)) {
+		ntp_reply(&req, cs, rx, tx, &rep);
+		rep.org = req.rec;
+	} else
+		ntp_reply(&req, cs, rx, 0, &rep);
 	return ntp_encode(&rep, buf, len);
 }
 
 static void
 sending(char *buf, size_t len)
 {
-	struct timespec	 now;
+	struct ntp_packet	 rep;
+	struct timespec		 now;
 
-	if (len < NTP_HEADER_LEN)
+	if (ntp_decode(buf, len, &rep) == -1 || rep.xmt != 0)
 		return;
 	clock_gettime(CLOCK_REALTIME, &now);
 	ntp_set_xmt(buf, ntp_from_timespec(&now));
+}
+
+static int
+tx_time(void)
+{
+	return xleave_on();
+}
+
+/* Our reply, as the kernel looped it back: its last 48 bytes. */
+static void
+sent(const char *buf, size_t len, const struct timespec *tx)
+{
+	struct ntp_packet	 rep;
+
+	if (len < NTP_HEADER_LEN ||
+	    ntp_decode(buf + len - NTP_HEADER_LEN, NTP_HEADER_LEN, &rep) == -1)
+		return;
+	xleave_sent(rep.rec, ntp_from_timespec(tx));
 }
 
 /*
@@ -104,5 +145,7 @@ const struct proto proto_ntp = {
 	.reply = reply,
 	.is_reply = is_reply,
 	.sending = sending,
+	.tx_time = tx_time,
+	.sent = sent,
 	.init = init,
 };

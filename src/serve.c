@@ -20,6 +20,7 @@
 #include "util.h"
 
 #define DGRAM_BATCH	32
+#define TX_LOOPED	512	/* a reply as looped back, headers and all */
 
 int
 serve_reply(int proto, char *buf, size_t len)
@@ -340,6 +341,25 @@ serve_datagram_sent(const struct listener *l, int res, int len,
 		count_failure(l, -res, st);
 }
 
+void
+serve_tx_stamps(const struct listener *l, int fd)
+{
+	const struct proto	*row = proto_row(l->proto);
+	struct timespec		 ts;
+	char			 buf[TX_LOOPED];
+	ssize_t			 n;
+	int			 i;
+
+	if (row->tx_time == NULL || !row->tx_time())
+		return;
+	for (i = 0; i < DGRAM_BATCH * 2; i++) {
+		if ((n = net_tx_stamp(fd, buf, sizeof buf, &ts)) == -1)
+			return;
+		if (ts.tv_sec != 0)
+			row->sent(buf, (size_t)n, &ts);
+	}
+}
+
 /*
  * Send the m replies of out, each to its own source: one that fails is
  * counted and skipped, and the rest still go; a full send buffer drops
@@ -367,6 +387,7 @@ tx_batch(const struct listener *l, int fd, struct mmsghdr *out, int m,
 			break;
 		}
 	}
+	serve_tx_stamps(l, fd);
 }
 
 /* Whether datagram i of rx may be answered now (and say who it is). */
@@ -389,6 +410,8 @@ serve_datagrams(const struct server *srv, const struct listener *l, int fd,
 	long long	 now;
 	int		 i, n, m, len, done = 0;
 
+	/* What the kernel said of the last sends, if it was late to. */
+	serve_tx_stamps(l, fd);
 	while (done < max) {
 		m = max - done < DGRAM_BATCH ? max - done : DGRAM_BATCH;
 		if ((n = rx_batch(&rx, l, fd, m)) == 0)
@@ -423,6 +446,7 @@ serve_datagram_take(const struct server *srv, const struct listener *l,
 	struct rx	 rx;
 	int		 n;
 
+	serve_tx_stamps(l, fd);
 	/* One at a time: what waits for a delay is taken only as needed. */
 	for (n = 0; n < DGRAM_BATCH; n++) {
 		if (rx_batch(&rx, l, fd, 1) == 0)
@@ -450,4 +474,5 @@ serve_datagram_to(const struct listener *l, int fd,
 		count_reply(l, st);
 	else
 		count_failure(l, errno, st);
+	serve_tx_stamps(l, fd);
 }

@@ -48,6 +48,8 @@ struct server {
 	int		 udp_rate;	/* replies a second per source, 0: any */
 	int		 local_stratum;	/* NTP: serve as this stratum, 0: as
 					   the kernel says of the clock */
+	int		 ntp_interleaved; /* NTP: slots of the interleaved
+					   mode's table, 0: basic mode only */
 	int		 limit_loopback; /* limits apply to loopback sources */
 	struct net_cidr	*proxy_from;	/* who may send a PROXY header */
 	size_t		 nproxy_from;
@@ -204,6 +206,14 @@ int	serve_datagram_reply(const struct listener *l,
 void	serve_sending(const struct listener *l, char *buf, size_t len);
 void	serve_datagram_sent(const struct listener *l, int res, int len,
 	    struct stats *st);
+
+/*
+ * Take what the kernel said of when the replies sent from fd, a socket of
+ * l, left (its error queue), for a protocol that wants it: every model
+ * calls it after its sends, and when fd polls as in error, which is what
+ * the kernel's word makes it.  Never blocks.
+ */
+void	serve_tx_stamps(const struct listener *l, int fd);
 
 /*
  * Ready what serving needs: the counters (stats_init) and the judges of

@@ -157,6 +157,19 @@ replies(const unsigned long long *sum, int p)
 	return sum[STAT_REPLY + p] + sum[STAT_REPLY + STAMP_NPROTO + p];
 }
 
+/* NTP requests that got no reply, whatever the reason. */
+static unsigned long long
+unanswered(const unsigned long long *sum)
+{
+	unsigned long long	 n = 0;
+	int			 v;
+
+	for (v = 0; v < NTP_NVERDICT; v++)
+		if (v != NTP_ANSWER)
+			n += sum[STAT_NTP_VERDICT + v];
+	return n;
+}
+
 void
 stats_report(const struct server *srv)
 {
@@ -166,14 +179,14 @@ stats_report(const struct server *srv)
 	log_info("stats: accepted %llu, replies tcp %llu udp %llu "
 	    "(stamp %llu time %llu daytime %llu ntp %llu), short %llu, reset %llu, "
 	    "shed %llu, linger timeouts %llu, errors %llu, limited %llu, "
-	    "dropped %llu, bad headers %llu",
+	    "dropped %llu, bad headers %llu, ntp unanswered %llu",
 	    sum[STAT_ACCEPTED], sum[STAT_TCP], sum[STAT_UDP],
 	    replies(sum, STAMP_PROTO_STAMP), replies(sum, STAMP_PROTO_TIME),
 	    replies(sum, STAMP_PROTO_DAYTIME), replies(sum, STAMP_PROTO_NTP),
 	    sum[STAT_SHORT],
 	    sum[STAT_RESET], sum[STAT_SHED], sum[STAT_LINGER_TIMEOUT],
 	    sum[STAT_ERRORS], sum[STAT_LIMITED], sum[STAT_DROPPED],
-	    sum[STAT_BADHDR]);
+	    sum[STAT_BADHDR], unanswered(sum));
 	notify("STATUS=accepted %llu, replies tcp %llu udp %llu, limited %llu,"
 	    " errors %llu", sum[STAT_ACCEPTED], sum[STAT_TCP], sum[STAT_UDP],
 	    sum[STAT_LIMITED], sum[STAT_ERRORS]);
