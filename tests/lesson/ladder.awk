@@ -6,7 +6,12 @@
 # EVENTS: what tests/lesson/lessoncap prints, or tests/lesson/strace.awk
 # makes of strace(1): "ent NAME ADDRESS PORT" (PORT "*": any other port
 # of ADDRESS), "ev ENTRY RETURN NAME TOKEN LABEL...", "sep TIME - - -
-# LABEL...".  PACKETS: tcpdump -tt -nn --time-stamp-precision=nano -r.
+# LABEL...", "note TIME FROM TO TOKEN LABEL..." (a note at TIME across
+# the columns FROM to TO, such as a timestamp read from a packet; TIME+
+# puts it after the packets of that very time, as the kernel's stamp of
+# a packet's arrival may be the time tcpdump saw it), "say TIME
+# LABEL..." (more words for the label of the packet tcpdump saw at
+# TIME).  PACKETS: tcpdump -tt -nn --time-stamp-precision=nano -r.
 # Writes an mscgen(1) chart on stdout, one column per NAME, a row per
 # packet or call in the order of their times, each with its time since
 # the first; and to FILE the same rows as words for the test to match:
@@ -16,6 +21,7 @@
 #				("." is written A), then its payload length
 #	sender>receiver:udp:3	a UDP datagram of 3 bytes
 #	nobody>client:icmp:0	ICMP port unreachable for a UDP datagram
+#	stampd:t2		a note (FROM, then TOKEN)
 #	--			a new part begins
 # A SYN that the same port sends again, no SYN-ACK between, is drawn as
 # lost.  Packets between ports no "ent" names are not shown.  The columns
@@ -24,6 +30,8 @@
 function add(t, kind, from, to, tok, label,	p)
 {
 	n++
+	# Rows of equal times keep their order, but a TIME+ goes last.
+	AFTER[n] = sub(/\+$/, "", t)
 	# Seconds since the first time read: a double keeps the
 	# nanoseconds of that, not of seconds since 1970.
 	split(t, p, ".")
@@ -85,6 +93,23 @@ $1 == "ent" {
 	next
 }
 
+$1 == "say" {
+	label = $0
+	sub(/^[^ ]+ [^ ]+ /, "", label)
+	say[$2] = label
+	next
+}
+
+$1 == "note" {
+	label = $0
+	for (i = 1; i <= 5; i++)
+		sub(/^[^ ]+ /, "", label)
+	entity($3, "")
+	entity($4, "")
+	add($2, "note", $3, $4, $3 ":" $5, label)
+	next
+}
+
 $1 == "ev" || $1 == "sep" {
 	label = $0
 	for (i = 1; i <= 5; i++)
@@ -121,7 +146,8 @@ $2 == "IP" || $2 == "IP6" {
 	if ($0 ~ /: UDP, length/) {
 		if ((s = who(src)) == "" || (d = who(dst)) == "")
 			next
-		add($1, "udp", s, d, s ">" d ":udp:" len, "UDP  len " len)
+		add($1, "udp", s, d, s ">" d ":udp:" len, "UDP  len " len \
+		    ($1 in say ? "  " say[$1] : ""))
 		udpfrom[dst] = s
 		next
 	}
@@ -144,7 +170,8 @@ END {
 		ord[i] = i
 	for (i = 2; i <= n; i++) {
 		k = ord[i]
-		for (j = i - 1; j >= 1 && T[ord[j]] > T[k]; j--)
+		for (j = i - 1; j >= 1 && (T[ord[j]] > T[k] || \
+		    (T[ord[j]] == T[k] && AFTER[ord[j]] > AFTER[k])); j--)
 			ord[j + 1] = ord[j]
 		ord[j + 1] = k
 	}
@@ -179,6 +206,11 @@ END {
 		ms = sprintf("%.3f ms", (T[i] - t0) * 1000)
 		if (K[i] == "sep") {
 			printf "  --- [label=\"%s\"];\n", q(L[i])
+			continue
+		}
+		if (K[i] == "note") {
+			printf "  %s note %s [label=\"%s  %s\"];\n", F[i], D[i], \
+			    ms, q(L[i])
 			continue
 		}
 		if (K[i] == "call" || K[i] == "ret") {

@@ -8,7 +8,9 @@
 # is asserted here as the doc tells it, and into an mscgen chart.  So a
 # kernel that did otherwise fails this test rather than leave a picture
 # that lies.  stampd's own exchanges are captured the same way, their
-# calls read from strace(1) on stampd and on stamp.  Each chart is
+# calls read from strace(1) on stampd and on stamp; and one NTP exchange,
+# whose timestamps are read from the captured bytes (tests/lesson/ntp.awk)
+# but the client's receive time, which no packet carries.  Each chart is
 # rendered here (SVG, to see that mscgen takes it); with LESSON_IMG set
 # (make lesson), the IPv4 ones go there as .msc, .png and .svg.
 . "$(dirname "$0")/../lib.sh"
@@ -314,5 +316,156 @@ like "$SEQ" ' stamp:connect=0 stamp:connect=0/ret ' \
 like "$SEQ" ' stamp>stampd:udp:0 ([^ ]+ )*stampd:recvmmsg=1 ([^ ]+ )*stampd>stamp:udp:12 ([^ ]+ )*stamp:recvfrom=12/ret ' \
     "stampd udp: an empty datagram asks, one of 12 bytes answers"
 is "$(count "$SEQ" ':udp:')" 2 "stampd udp: two datagrams in all"
+
+# ---- time over datagrams: one NTP exchange -------------------------------
+
+# nsec SECONDS.NANOSECONDS: as one number of nanoseconds (0 if it is not
+# one; the leading 1 keeps the digits from being read as octal).
+nsec()
+{
+	case $1 in
+	[0-9]*.[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9])
+		echo $(( ${1%.*} * 1000000000 + 1${1#*.} - 1000000000 ))
+		;;
+	*)
+		echo 0
+		;;
+	esac
+}
+
+# clock SECONDS.NANOSECONDS: the time of day it is, UTC, to the ns.
+clock()
+{
+	printf '%s.%s\n' "$(date -u -d "@${1%.*}" +%H:%M:%S)" "${1#*.}"
+}
+
+# earlier A B WHAT: A, a time, is not after B; says both if it is.
+earlier()
+{
+	local a b
+
+	a=$(nsec "$1")
+	b=$(nsec "$2")
+	[ "$a" != 0 ] && [ "$b" != 0 ] && [ "$a" -le "$b" ]
+	ok $? "$3" || diag "  $1 is after $2"
+}
+
+# us NANOSECONDS: in microseconds, three decimals and a sign.
+us()
+{
+	local n=$1 s=+
+
+	[ "$n" -ge 0 ] || { s=-; n=$(( -n )); }
+	printf '%s%d.%03d\n' "$s" $(( n / 1000 )) $(( n % 1000 ))
+}
+
+# The server as the doc runs it, in stampd's default model: the stratum
+# given, for this machine's clock may be unsynchronized, and stamp
+# refuses a server that says so.
+stampd_start --local-stratum 8 -l udp:127.0.0.1:0/ntp
+ok $? "ntp: stampd --local-stratum 8 listens" || done_testing
+N=$(stampd_port udp 127.0.0.1 ntp)
+
+# stamp asks under a capture.  t1, t2 and t3 are in the packets; t4, the
+# reply's arrival as the client's kernel stamped it (SO_TIMESTAMPNS), is
+# on none: strace reads it from the control data of stamp's recvmmsg().
+# --seccomp-bpf stops stamp at that call alone, after t4 was taken, so
+# the trace does not slow the exchange it looks at.
+D=$LIB_TMP/stampd-ntp
+tcpdump_start "$D" "udp port $N"
+ok $? "ntp: tcpdump listens"
+ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+    lib_timeout 10 strace -f --seccomp-bpf -qq -e trace=recvmmsg \
+    -o "$D.stamp" "$STAMP" -4 -P ntp -p "$N" 127.0.0.1 > "$D.out" 2>&1
+st=$?
+tcpdump_stop "$D"
+is "$st" 0 "ntp: stamp -P ntp gets its answer under tcpdump and strace" ||
+    diag_file "$D.out"
+note "stamp:" "$(cat "$D.out")"
+tcpdump -tt -nn -x --time-stamp-precision=nano -r "$D.pcap" 2> /dev/null |
+    awk -f "$LESSON/ntp.awk" > "$D.ntp"
+note "the NTP headers, decoded:" "$(cat "$D.ntp")"
+# The request is the datagram to stampd's port, the reply the one from
+# it; each line: TIME SRC DST LEN LI VN MODE STRATUM ORGHEX RECHEX XMTHEX
+# ORG REC XMT, and dashes for what is missing.
+req=$(awk -v p="$N" '{ n = split($3, a, ".") } a[n] == p' "$D.ntp" | sed 1q)
+rep=$(awk -v p="$N" '{ n = split($2, a, ".") } a[n] == p' "$D.ntp" | sed 1q)
+set -- $req - - - - - - - - - - - - - -
+qtime=$1 qvn=$6 qmode=$7 qxmt=${11} t1=${14}
+set -- $rep - - - - - - - - - - - - - -
+rtime=$1 rli=$5 rvn=$6 rmode=$7 rstratum=$8 rorg=$9 t2=${13} t3=${14}
+t4=$(sed -n 's/.*recvmmsg(.*tv_sec=\([0-9]*\), tv_nsec=\([0-9]*\)}.*) = 1$/\1 \2/p' \
+    "$D.stamp" | awk 'NR == 1 { printf "%d.%09d\n", $1, $2 }')
+[ -n "$t4" ] || { t4=-; diag_file "$D.stamp"; }
+{
+	echo "ent stampd 127.0.0.1 $N"
+	echo "ent stamp 127.0.0.1 *"
+	echo "note $t1 stamp stamp t1 t1 = $(clock "$t1")  stamp reads its clock"
+	echo "say $qtime mode 3, transmit t1"
+	echo "note $t2+ stampd stampd t2 t2 = $(clock "$t2")  the kernel's stamp"
+	echo "note $t3 stampd stampd t3 t3 = $(clock "$t3")  stampd reads its clock"
+	echo "say $rtime mode 4, origin t1, receive t2, transmit t3"
+	echo "note $t4+ stamp stamp t4 t4 = $(clock "$t4")  the kernel's stamp"
+	n1=$(nsec "$t1") n2=$(nsec "$t2") n3=$(nsec "$t3") n4=$(nsec "$t4")
+	offset=$(( ((n2 - n1) + (n3 - n4)) / 2 ))
+	delay=$(( (n4 - n1) - (n3 - n2) ))
+	echo "note $t4+ stamp stampd result offset ((t2 - t1) + (t3 - t4)) / 2 = $(us $offset) us,   delay (t4 - t1) - (t3 - t2) = $(us $delay | tr -d +) us"
+} > "$D.ev"
+draw "$D" "stamp -P ntp asks stampd --local-stratum 8: one exchange, four timestamps" \
+    stampd-ntp
+ok $? "ntp: mscgen draws it"
+
+# What was on the wire: one request, one reply, 48 bytes each.
+is "$(count "$SEQ" '^stamp>stampd:udp:48$')" 1 \
+    "ntp: one request of 48 bytes"
+is "$(count "$SEQ" '^stampd>stamp:udp:48$')" 1 "ntp: one reply of 48 bytes"
+is "$(count "$SEQ" ':udp:')" 2 "ntp: two datagrams in all"
+is "$qmode $qvn" "3 4" "ntp: the request is a client's, mode 3, version 4"
+is "$rmode $rvn $rstratum" "4 4 8" \
+    "ntp: the reply is a server's, mode 4, version 4, stratum 8 as told"
+like "$rli" '^[012]$' "ntp: its leap indicator is not 3 (unsynchronized)"
+# The reply names the request it answers.
+like "$rorg" '^[0-9a-f]{16}$' "ntp: the reply has an origin timestamp"
+is "$rorg" "$qxmt" "ntp: the reply's origin is the request's transmit, t1, bit for bit"
+
+# The four timestamps and the two times tcpdump saw, in the order that
+# cause and effect gives them, on the one clock of this machine: a time
+# is read before the packet that carries it leaves, and the kernel stamps
+# an arrival no earlier than tcpdump sees the packet.  No duration is
+# asserted.
+earlier "$t1" "$qtime" "ntp: t1, stamp's transmit, was read before tcpdump saw the request"
+earlier "$qtime" "$t2" "ntp: t2, stampd's receive, is no earlier than tcpdump saw the request"
+earlier "$t2" "$t3" "ntp: t2 <= t3: stampd read its transmit after the request came"
+earlier "$t3" "$rtime" "ntp: t3, stampd's transmit, was read before tcpdump saw the reply"
+earlier "$rtime" "$t4" "ntp: t4, stamp's receive, is no earlier than tcpdump saw the reply"
+like "$SEQ" ' stamp:t1 stamp>stampd:udp:48 stampd:t2 stampd:t3 stampd>stamp:udp:48 stamp:t4 ' \
+    "ntp: and the chart has them in that order"
+
+# printed WHAT: the number stamp printed after WHAT, in nanoseconds.
+printed()
+{
+	local x s=
+
+	x=$(sed -n "s/.* $1 \([-+]\{0,1\}[0-9]*\.[0-9]\{6\}\)s .*/\1/p" \
+	    "$D.out")
+	[ -n "$x" ] || { echo 999999999; return; }
+	case $x in
+	-*)
+		s=-
+		;;
+	esac
+	x=${x#[-+]}
+	echo $(( $s (${x%.*} * 1000000 + 1${x#*.} - 1000000) * 1000 ))
+}
+# stamp's offset and delay are these four timestamps' own, to the
+# microsecond it prints.
+for what in offset delay; do
+	eval "mine=\$$what"
+	got=$(printed "$what")
+	d=$(( got - mine ))
+	ok $(( d < -1000 || d > 1000 )) \
+	    "ntp: stamp's $what is the four timestamps': $(us "$got") us, $(us "$mine") us"
+done
+stampd_stop > /dev/null
 
 done_testing
