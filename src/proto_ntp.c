@@ -89,6 +89,13 @@ reply(const struct proto_req *rq, char *buf, size_t len)
 		rep.org = req.rec;
 	} else
 		ntp_reply(&req, cs, rx, 0, &rep);
+	/*
+	 * The state was read after the request came in (once a second): its
+	 * reference time, that reading, may be a little later than rx, and
+	 * a clock is never referenced in the future of a reply's times.
+	 */
+	if (rep.ref > rx && rep.ref - rx < (uint64_t)1 << 40)
+		rep.ref = rx;
 	return ntp_encode(&rep, buf, len);
 }
 

@@ -103,6 +103,8 @@ answered(const char *m, int fd, int vn, int mode, int want_mode)
 	ok(rep.org == xmt, "%s: v%d: origin is our transmit time", m, vn);
 	ok(t1 <= rep.rec && rep.rec <= rep.xmt && rep.xmt <= t4,
 	    "%s: v%d: send <= receive <= transmit <= receipt", m, vn);
+	ok(rep.ref != 0 && rep.ref <= rep.rec,
+	    "%s: v%d: a reference time, not after the receive time", m, vn);
 }
 
 /*
