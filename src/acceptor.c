@@ -17,11 +17,11 @@
 
 #include "acceptor.h"
 #include "log.h"
-#include "model.h"
 #include "net.h"
 #include "notify.h"
 #include "serve.h"
 #include "sig.h"
+#include "supervise.h"
 #include "util.h"
 
 #define ACCEPT_TURN	16	/* connections a socket gets per turn */
@@ -242,7 +242,7 @@ delay(struct acceptor *a)
 {
 	if (!a->stopping && a->srv->delay_ms > 0) {
 		busy(a, 1);
-		a->sigs |= model_sleep(a->srv, a->srv->delay_ms);
+		a->sigs |= supervise_sleep(a->srv, a->srv->delay_ms);
 		busy(a, 0);
 	}
 	if (a->sigs & SIG_STOP)
@@ -424,7 +424,7 @@ waiters(struct acceptor *a)
 
 /*
  * One poll and what it found.  Returns -1 when the server must stop: our
- * own invariant broke, or poll failed as model_wait_failed judges.
+ * own invariant broke, or poll failed as supervise_wait_failed judges.
  */
 static int
 turn(struct acceptor *a)
@@ -441,14 +441,14 @@ turn(struct acceptor *a)
 
 	n = FIXED + a->nport + (unsigned long)a->nw;
 	if (net_poll(a->pfd, n, timeout) == -1) {
-		if ((rest = model_wait_failed("poll", errno, &a->failing,
+		if ((rest = supervise_wait_failed("poll", errno, &a->failing,
 		    a->st)) == -1)
 			return -1;
-		return model_sleep(a->srv, rest), 0;
+		return supervise_sleep(a->srv, rest), 0;
 	}
 	a->failing = 0;
 	if (a->pfd[0].revents & POLLIN)
-		a->sigs |= model_signals(a->srv);
+		a->sigs |= supervise_signals(a->srv);
 	if (a->sigs & SIG_STOP)
 		a->stopping = 1;
 	if (a->ops->wake != NULL && (a->sigs & SIG_CHILD ||

@@ -4,7 +4,6 @@
 #include <sys/eventfd.h>
 
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
@@ -17,11 +16,9 @@
 #include "acceptor.h"
 #include "log.h"
 #include "model.h"
-#include "net.h"
 #include "notify.h"
 #include "sig.h"
-#include "upgrade.h"
-#include "util.h"
+#include "supervise.h"
 
 const struct model *const model_list[] = {
 	&model_event,
@@ -43,93 +40,6 @@ model_find(const char *name)
 		if (strcmp(model_list[i]->name, name) == 0)
 			return model_list[i];
 	return NULL;
-}
-
-int
-model_signals(const struct server *srv)
-{
-	static int	 said;
-	int		 seen = sig_take();
-
-	if (seen & SIG_STATS)
-		serve_report(srv);
-	if (seen & SIG_RELOAD)
-		log_reopen();
-	/* Checked here, before anything stops; a child takes no notice. */
-	if (seen & SIG_UPGRADE && upgrade_ask() == 0)
-		seen |= SIG_STOP;
-	/* An upgrade's stop is no stop to systemd: it said RELOADING=1. */
-	if (seen & SIG_STOP && sig_stopping() && !said) {
-		notify("STOPPING=1");
-		said = 1;
-	}
-	return seen;
-}
-
-int
-model_sleep(const struct server *srv, int ms)
-{
-	long long	 deadline = util_now_ms() + ms;
-	int		 left, seen = 0;
-
-	while (!(seen & SIG_STOP) &&
-	    (left = (int)(deadline - util_now_ms())) > 0)
-		if (net_wait(sig_fd(), POLLIN, left) == 1)
-			seen |= model_signals(srv);
-	return seen;
-}
-
-int
-model_wait_failed(const char *what, int err, long long *since,
-    struct stats *st)
-{
-	long long	 now = util_now_ms();
-
-	errno = err;
-	if (err != ENOMEM && err != EAGAIN && err != ENOBUFS) {
-		log_warn("%s", what);
-		return -1;
-	}
-	serve_count(st, STAT_ERRORS, 1);
-	log_limited("%s", what);
-	if (*since == 0)
-		*since = now;
-	if (now - *since > MODEL_GIVE_UP_MS) {
-		log_warnx("%s: failing for %d s: giving up", what,
-		    MODEL_GIVE_UP_MS / 1000);
-		return -1;
-	}
-	return MODEL_RETRY_MS;
-}
-
-int
-model_stop_ms(const struct server *srv)
-{
-	return 2 * srv->linger_ms + MODEL_STOP_GRACE_MS;
-}
-
-int
-model_wait(const struct server *srv, int fd, int ms,
-    int (*step)(void *arg, int sigs), void *arg)
-{
-	struct pollfd	 pfd[2];
-	long long	 deadline = util_now_ms() + ms;
-	int		 left, sigs = 0;
-
-	pfd[0].fd = sig_fd();
-	pfd[1].fd = fd;
-	pfd[0].events = pfd[1].events = POLLIN;
-	while (!step(arg, sigs)) {
-		if ((left = (int)(deadline - util_now_ms())) <= 0)
-			return -1;
-		sigs = 0;
-		/* A poll that fails (no memory) is retried, not spun on. */
-		if (net_poll(pfd, 2, left) == -1)
-			serve_sleep(10);
-		else if (pfd[0].revents & POLLIN)
-			sigs = model_signals(srv);
-	}
-	return 0;
 }
 
 void
@@ -168,29 +78,18 @@ crew_start(const struct model_crew *crew, char *ws, pthread_t *tid,
 	return i;
 }
 
-/* Until a stop, or a worker's failure: 0, or -1 if poll failed. */
+/*
+ * The main thread's step while the workers turn: done at a stop, or when
+ * a worker's failure wrote quitfd; meanwhile it feeds the watchdog, which
+ * the workers' beats keep fresh.
+ */
 static int
-crew_watch(struct server *srv, int quitfd)
+crew_watch(void *arg, int sigs)
 {
-	struct pollfd	 pfd[2];
-
-	pfd[0].fd = sig_fd();
-	pfd[0].events = POLLIN;
-	pfd[1].fd = quitfd;
-	pfd[1].events = POLLIN;
-	for (;;) {
-		/* The workers turn; the watchdog is fed only while they do. */
-		notify_watchdog(serve_fresh, srv);
-		if (net_poll(pfd, 2, notify_beat_ms() > 0 ? notify_beat_ms() :
-		    -1) == -1) {
-			log_warn("poll");
-			return -1;
-		}
-		if (pfd[1].revents & POLLIN)
-			return 0;	/* a worker failed: it said so */
-		if (pfd[0].revents & POLLIN && model_signals(srv) & SIG_STOP)
-			return 0;
-	}
+	if (sigs & (SIG_STOP | SUPERVISE_FD))
+		return SUPERVISE_DONE;
+	notify_watchdog(serve_fresh, arg);
+	return -1;
 }
 
 int
@@ -218,7 +117,10 @@ model_crew_run(struct server *srv, const struct model_crew *crew)
 			goto out;
 		}
 	started = crew_start(crew, ws, tid, n);
-	rc = started == n ? crew_watch(srv, quitfd) : -1;
+	if (started == n) {
+		supervise(srv, quitfd, -1, crew_watch, srv);
+		rc = 0;
+	}
 	if (write(quitfd, &one, sizeof one) == -1)
 		log_warn("eventfd");
 	for (i = 0; i < started; i++)

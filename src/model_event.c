@@ -35,6 +35,7 @@
 #include "notify.h"
 #include "serve.h"
 #include "sig.h"
+#include "supervise.h"
 #include "util.h"
 
 #define EV_BATCH	64	/* events per epoll_wait, datagrams per wake */
@@ -460,7 +461,7 @@ worker_main(void *arg)
 		serve_beat(w->st, 1);
 		n = epoll_wait(w->epfd, evs, EV_BATCH, next_timeout(w));
 		if (n == -1 && errno != EINTR) {
-			if ((rest = model_wait_failed("epoll_wait", errno,
+			if ((rest = supervise_wait_failed("epoll_wait", errno,
 			    &w->failing, w->st)) == -1) {
 				/* The daemon must not live on with a worker
 				 * gone. */

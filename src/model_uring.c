@@ -63,6 +63,7 @@
 #include "notify.h"
 #include "serve.h"
 #include "sig.h"
+#include "supervise.h"
 #include "util.h"
 
 #define UR_ENTRIES	1024	/* submission queue */
@@ -997,7 +998,7 @@ worker_main(void *arg)
 		 * next.  A shortage (EAGAIN, ENOMEM) rests and tries again.
 		 */
 		if (r < 0 && r != -ETIME && r != -EINTR && r != -EBUSY) {
-			if ((rest = model_wait_failed("uring: io_uring_enter",
+			if ((rest = supervise_wait_failed("uring: io_uring_enter",
 			    -r, &w->failing, w->st)) == -1) {
 				/* The daemon must not live on with a worker
 				 * gone. */
