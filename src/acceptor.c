@@ -484,18 +484,43 @@ acceptor_run(struct acceptor *a)
 }
 
 void
+acceptor_last(const struct server *srv, const struct listener *l, int fd,
+    int *spare, struct stats *st, void (*conn)(void *arg, size_t i, int fd,
+    const struct sockaddr_storage *peer), void *arg)
+{
+	struct sockaddr_storage	 peer;
+	int			 cfd, n, pause;
+
+	if (l->type != SOCK_STREAM) {
+		serve_datagrams(srv, l, fd, STOP_DGRAMS, st);
+		return;
+	}
+	/* Until the queue is empty, or a failure says to leave it. */
+	for (n = 0; n < STOP_ACCEPTS; n++) {
+		if ((cfd = serve_accept(l, fd, &peer, spare, st, &pause)) == -1)
+			return;
+		conn(arg, (size_t)(l - srv->ls), cfd, &peer);
+	}
+}
+
+/* acceptor_finish's: each connection served here, waited on as it needs. */
+static void
+finish_conn(void *arg, size_t i, int fd, const struct sockaddr_storage *peer)
+{
+	struct acceptor	*a = arg;
+
+	serve_here(a, &a->srv->ls[i], fd, peer, NULL);
+}
+
+void
 acceptor_finish(struct acceptor *a)
 {
 	size_t	 i;
 
 	a->stopping = 1;
-	for (i = 0; i < a->nport; i++) {
-		if (a->port[i].l->type == SOCK_STREAM)
-			take_conns(a, &a->port[i], STOP_ACCEPTS);
-		else
-			serve_datagrams(a->srv, a->port[i].l, a->port[i].fd,
-			    STOP_DGRAMS, a->st);
-	}
+	for (i = 0; i < a->nport; i++)
+		acceptor_last(a->srv, a->port[i].l, a->port[i].fd, &a->spare,
+		    a->st, finish_conn, a);
 	/* Each waits --linger at most: this ends. */
 	while (a->nw > 0)
 		if (turn(a) == -1)
