@@ -46,34 +46,6 @@ void			 model_finish(struct server *srv);
 /* One stats slot: enough for a model of one process and one thread. */
 size_t			 model_one_slot(const struct server *srv);
 
-/*
- * A model of worker threads, each with a loop of its own (event, uring):
- * what model_crew_run needs to make, run and free one worker of size
- * bytes.  blank makes a zeroed worker safe to free; init runs in the main
- * thread, main in the worker's own thread with every signal blocked, and
- * returns NULL, or the worker if it failed.  quitfd is an eventfd: the
- * main thread writes it when the workers must stop, and a failing worker
- * writes it to have them all stop.
- */
-struct model_crew {
-	const char	*name;		/* for the log */
-	size_t		 size;
-	void		(*blank)(void *w);
-	int		(*init)(void *w, struct server *srv, size_t i,
-			    int quitfd);
-	void	       *(*main)(void *w);
-	void		(*free)(void *w);
-};
-
-/*
- * The main thread of such a model: start srv->workers workers, take the
- * signals and feed the watchdog while they turn, and at a stop (or when
- * one fails) tell them all and wait for them.  Returns 0, or -1 if a
- * worker or the start failed.
- */
-int			 model_crew_run(struct server *srv,
-			    const struct model_crew *crew);
-
 extern const struct model model_event;
 extern const struct model model_iterative;
 extern const struct model model_fork;
