@@ -44,15 +44,12 @@
  * thread waits for them (IORING_SETUP_DEFER_TASKRUN), never in between.
  */
 #include <sys/types.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <liburing.h>
 #include <poll.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -60,16 +57,11 @@
 #include "crew.h"
 #include "log.h"
 #include "model.h"
+#include "model_uring_ring.h"
 #include "net.h"
 #include "notify.h"
 #include "serve.h"
 
-#define UR_ENTRIES	1024	/* submission queue */
-#define UR_CQ_ENTRIES	16384	/* completion queue: a burst's room */
-#define UR_NBUF		256	/* buffers for datagrams: a power of 2 */
-#define UR_BUFLEN	512	/* a datagram, its source and control data */
-#define UR_CTL		128	/* control data: where a datagram arrived */
-#define UR_BGID		0	/* the buffer group of the datagrams */
 #define UR_CHUNK	256	/* connection slots allocated at a time */
 #define UR_MAX_CONNS	65536	/* connections in flight, per worker */
 #define UR_TXCHUNK	256	/* datagram reply slots allocated at a time */
@@ -102,7 +94,7 @@ struct ulistener {
 	size_t			 idx;		/* in srv->ls */
 	int			 fd;		/* shared, or ours: reuseport */
 	int			 fixed;		/* registered file, or -1 */
-	int			 armed;		/* its accepts or receive in flight */
+	int			 armed;		/* its requests in flight */
 	int			 paused;	/* its rest's timeout pending */
 	int			 await;		/* poll, not accept, next */
 	int			 polled;	/* that poll is pending */
@@ -140,13 +132,6 @@ struct tx {
 	char			 reply[STAMP_REPLY_MAX];
 };
 
-/* The buffers of the datagrams; rx is how recvmsg lays out each. */
-struct bufs {
-	struct io_uring_buf_ring	*br;
-	char				*mem;
-	struct msghdr			 rx;
-};
-
 struct worker {
 	struct crew_worker	 c;
 	struct io_uring		 ring;
@@ -155,7 +140,7 @@ struct worker {
 	struct io_uring_sqe	 scratch;	/* a request sent nowhere */
 	struct tag		 quit, close;
 	struct ulistener	*ul;
-	struct bufs bufs;	/* for datagrams, if UDP */
+	struct model_uring_ring_bufs bufs;	/* for datagrams, if UDP */
 	struct __kernel_timespec delay_ts;
 	char			 junk[UR_JUNK];
 };
@@ -165,182 +150,6 @@ ms_ts(struct __kernel_timespec *ts, long long ms)
 {
 	ts->tv_sec = ms / 1000;
 	ts->tv_nsec = (ms % 1000) * 1000000;
-}
-
-/*
- * A ring, as this model wants it: the thread that makes it is the only
- * one to use it, and completions wait until it asks for them (Linux 6.1);
- * before that, 6.0 has the rest.  Returns 0, or -errno.
- */
-static int
-ring_open(struct io_uring *ring)
-{
-	struct io_uring_params	 p;
-	int			 r;
-
-	memset(&p, 0, sizeof p);
-	p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL |
-	    IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
-	p.cq_entries = UR_CQ_ENTRIES;
-	if ((r = io_uring_queue_init_params(UR_ENTRIES, ring, &p)) != -EINVAL)
-		return r;
-	memset(&p, 0, sizeof p);
-	p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL |
-	    IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN;
-	p.cq_entries = UR_CQ_ENTRIES;
-	return io_uring_queue_init_params(UR_ENTRIES, ring, &p);
-}
-
-/* The kernel's reason for refusing a ring, and what it means here. */
-static const char *
-setup_cause(int err)
-{
-	char	 c = '0';
-	int	 fd;
-
-	switch (err) {
-	case ENOSYS:
-		return "io_uring_setup: the kernel has no io_uring, or a "
-		    "seccomp filter hides it";
-	case EINVAL:
-		return "io_uring_setup: Linux 6.0 or later is needed";
-	case EPERM:
-		break;
-	default:
-		return "io_uring_setup";
-	}
-	if ((fd = open("/proc/sys/kernel/io_uring_disabled",
-	    O_RDONLY | O_CLOEXEC)) != -1) {
-		if (read(fd, &c, 1) != 1)
-			c = '0';
-		close(fd);
-	}
-	if (c == '2')
-		return "io_uring_setup refused by kernel.io_uring_disabled=2";
-	if (c == '1')
-		return "io_uring_setup refused by kernel.io_uring_disabled=1 "
-		    "to users outside kernel.io_uring_group";
-	return "io_uring_setup refused by a seccomp filter or a security "
-	    "module";
-}
-
-/*
- * Whether this kernel gives us a ring with what we use; checked before
- * anything is bound, and by --check, so that a kernel without it (too
- * old, io_uring disabled, a container's seccomp profile) is named at once.
- */
-static int
-usable(char *why, size_t len)
-{
-	static const struct {
-		int		 op;
-		const char	*name;
-	} ops[] = {
-		{ IORING_OP_ACCEPT, "ACCEPT" },
-		{ IORING_OP_SEND, "SEND" },
-		{ IORING_OP_RECV, "RECV" },
-		{ IORING_OP_SENDMSG, "SENDMSG" },
-		{ IORING_OP_RECVMSG, "RECVMSG" },
-		{ IORING_OP_CLOSE, "CLOSE" },
-		{ IORING_OP_POLL_ADD, "POLL_ADD" },
-		{ IORING_OP_TIMEOUT, "TIMEOUT" },
-		{ IORING_OP_TIMEOUT_REMOVE, "TIMEOUT_REMOVE" },
-		{ IORING_OP_LINK_TIMEOUT, "LINK_TIMEOUT" },
-		{ IORING_OP_ASYNC_CANCEL, "ASYNC_CANCEL" },
-	};
-	const unsigned		 feats = IORING_FEAT_NODROP |
-	    IORING_FEAT_SUBMIT_STABLE | IORING_FEAT_FAST_POLL |
-	    IORING_FEAT_EXT_ARG | IORING_FEAT_CQE_SKIP;
-	struct io_uring		 ring;
-	struct io_uring_probe	*probe;
-	size_t			 i;
-	int			 r;
-
-	if ((r = ring_open(&ring)) < 0) {
-		snprintf(why, len, "io_uring is not available (%s: %s); use "
-		    "-m event", setup_cause(-r), strerror(-r));
-		return -1;
-	}
-	r = 0;
-	if ((ring.features & feats) != feats) {
-		snprintf(why, len, "io_uring is not available (the kernel's "
-		    "lacks features 0x%x: Linux 6.0 or later is needed); use "
-		    "-m event", feats & ~ring.features);
-		r = -1;
-	} else if ((probe = io_uring_get_probe_ring(&ring)) == NULL) {
-		snprintf(why, len, "io_uring is not available (its probe "
-		    "failed); use -m event");
-		r = -1;
-	} else {
-		for (i = 0; i < sizeof ops / sizeof ops[0] && r == 0; i++)
-			if (!io_uring_opcode_supported(probe, ops[i].op)) {
-				snprintf(why, len, "io_uring is not available "
-				    "(the kernel lacks IORING_OP_%s); use -m "
-				    "event", ops[i].name);
-				r = -1;
-			}
-		io_uring_free_probe(probe);
-	}
-	io_uring_queue_exit(&ring);
-	return r;
-}
-
-/* The buffers the kernel picks from for each datagram. */
-static int
-bufs_start(struct io_uring *ring, struct bufs *b)
-{
-	struct io_uring_buf_reg	 reg;
-	int			 i, r;
-
-	b->br = mmap(NULL, UR_NBUF * sizeof(struct io_uring_buf),
-	    PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (b->br == MAP_FAILED) {
-		b->br = NULL;
-		return -1;
-	}
-	if ((b->mem = malloc((size_t)UR_NBUF * UR_BUFLEN)) == NULL)
-		return -1;
-	memset(&reg, 0, sizeof reg);
-	reg.ring_addr = (unsigned long)(uintptr_t)b->br;
-	reg.ring_entries = UR_NBUF;
-	reg.bgid = UR_BGID;
-	if ((r = io_uring_register_buf_ring(ring, &reg, 0)) < 0) {
-		errno = -r;
-		return -1;
-	}
-	io_uring_buf_ring_init(b->br);
-	for (i = 0; i < UR_NBUF; i++)
-		io_uring_buf_ring_add(b->br, b->mem + (size_t)i * UR_BUFLEN,
-		    UR_BUFLEN, (unsigned short)i,
-		    io_uring_buf_ring_mask(UR_NBUF), i);
-	io_uring_buf_ring_advance(b->br, UR_NBUF);
-	b->rx.msg_namelen = sizeof(struct sockaddr_storage);
-	b->rx.msg_controllen = UR_CTL;
-	return 0;
-}
-
-/* Buffer bid, as a completion named it, or NULL if it is none of ours. */
-static char *
-buf_at(struct bufs *b, unsigned bid)
-{
-	return bid < UR_NBUF ? b->mem + (size_t)bid * UR_BUFLEN : NULL;
-}
-
-static void
-buf_put(struct bufs *b, unsigned bid)
-{
-	io_uring_buf_ring_add(b->br, b->mem + (size_t)bid * UR_BUFLEN,
-	    UR_BUFLEN, (unsigned short)bid, io_uring_buf_ring_mask(UR_NBUF),
-	    0);
-	io_uring_buf_ring_advance(b->br, 1);
-}
-
-static void
-bufs_free(struct bufs *b)
-{
-	if (b->br != NULL)
-		munmap(b->br, UR_NBUF * sizeof(struct io_uring_buf));
-	free(b->mem);
 }
 
 /*
@@ -631,9 +440,10 @@ arm(struct worker *w, struct ulistener *ul)
 			io_uring_prep_accept(sqe, fd, NULL, NULL,
 			    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		else {
-			io_uring_prep_recvmsg_multishot(sqe, fd, &w->bufs.rx, 0);
+			io_uring_prep_recvmsg_multishot(sqe, fd, &w->bufs.rx,
+			    0);
 			sqe->flags |= IOSQE_BUFFER_SELECT;
-			sqe->buf_group = UR_BGID;
+			sqe->buf_group = MODEL_URING_RING_BGID;
 		}
 		if (ul->fixed != -1)
 			sqe->flags |= IOSQE_FIXED_FILE;
@@ -771,11 +581,11 @@ received(struct worker *w, struct ulistener *ul, int res, unsigned flags)
 
 	if (flags & IORING_CQE_F_BUFFER) {
 		bid = flags >> IORING_CQE_BUFFER_SHIFT;
-		if ((buf = buf_at(&w->bufs, bid)) == NULL)
+		if ((buf = model_uring_ring_buf(&w->bufs, bid)) == NULL)
 			return;
 		if (res >= 0)
 			dgram(w, ul, buf, res);
-		buf_put(&w->bufs, bid);
+		model_uring_ring_buf_put(&w->bufs, bid);
 		return;
 	}
 	/*
@@ -935,7 +745,7 @@ start(struct crew_worker *cw)
 	int			 fds[64], r, udp = 0;
 	size_t			 i;
 
-	if ((r = ring_open(&w->ring)) < 0) {
+	if ((r = model_uring_ring_open(&w->ring)) < 0) {
 		errno = -r;
 		return -1;
 	}
@@ -956,7 +766,7 @@ start(struct crew_worker *cw)
 	    0)
 		for (i = 0; i < w->c.srv->nls; i++)
 			w->ul[i].fixed = (int)i;
-	if (udp && bufs_start(&w->ring, &w->bufs) == -1)
+	if (udp && model_uring_ring_bufs(&w->ring, &w->bufs) == -1)
 		return -1;
 	sqe = sqe_get(w, &w->quit);
 	io_uring_prep_poll_add(sqe, w->c.quitfd, POLLIN);
@@ -977,7 +787,7 @@ end(struct crew_worker *cw)
 			io_uring_submit(&w->ring);
 		io_uring_queue_exit(&w->ring);
 	}
-	bufs_free(&w->bufs);
+	model_uring_ring_bufs_free(&w->bufs);
 }
 
 static int
@@ -1083,5 +893,5 @@ const struct model model_uring = {
 	.summary = "io_uring rings per worker thread, UDP in the same rings",
 	.run = run,
 	.nslots = crew_nslots,
-	.usable = usable,
+	.usable = model_uring_ring_usable,
 };
