@@ -100,7 +100,8 @@ struct crew {
 	size_t		 size;		/* of its worker */
 	/*
 	 * Ready the worker (conns and dgrams set up, the rest the model's):
-	 * 0, or -1 and errno.  A worker is made safe to free first thing.
+	 * 0, or -1 and errno.  free is called even after a failed init, so
+	 * init makes the worker safe to free before anything that can fail.
 	 */
 	int		(*init)(struct crew_worker *w);
 	/* In the thread, before the loop (NULL: none): 0, or -1 and errno. */
@@ -112,9 +113,7 @@ struct crew {
 	int		(*wait)(struct crew_worker *w);
 	/* Act on what the wait found (w->now is its time). */
 	void		(*work)(struct crew_worker *w);
-	/*
-	 * Serve connection fd, accepted on listener i and admitted, now.
-	 */
+	/* Serve connection fd, accepted on listener i and admitted, now. */
 	void		(*serve)(struct crew_worker *w, size_t i, int fd,
 			    const struct sockaddr_storage *peer);
 	/* Slot s has just been delayed (NULL: its deadline says enough). */
