@@ -5,7 +5,8 @@
  * they turn, and tells them to stop through an eventfd that no one reads,
  * so that it stays readable for all.  Each worker's loop waits as its
  * model does, and meets a failed wait with the rule every model keeps
- * (supervise_wait_failed).  Nothing here blocks a worker but its wait.
+ * (supervise_wait_failed).  Nothing here blocks a worker but its wait,
+ * and the rest after a wait that failed.
  */
 #include <sys/eventfd.h>
 
@@ -237,7 +238,7 @@ finished(const struct crew_worker *w)
 }
 
 static void *
-crew_main(void *arg)
+worker_main(void *arg)
 {
 	struct crew_worker	*w = arg;
 	const struct crew	*c = w->crew;
@@ -314,7 +315,7 @@ start(const struct crew *c, char *ws, pthread_t *tid, size_t n)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	for (i = 0; i < n; i++)
-		if ((e = pthread_create(&tid[i], NULL, crew_main,
+		if ((e = pthread_create(&tid[i], NULL, worker_main,
 		    ws + i * c->size)) != 0) {
 			errno = e;
 			log_warn("%s: thread", c->name);
