@@ -18,11 +18,11 @@
 #include "acceptor.h"
 #include "admit.h"
 #include "log.h"
-#include "model.h"
 #include "net.h"
 #include "notify.h"
 #include "serve.h"
 #include "sig.h"
+#include "supervise.h"
 #include "util.h"
 
 #define ACCEPT_TURN	16	/* connections a socket gets per turn */
@@ -243,7 +243,7 @@ delay(struct acceptor *a)
 {
 	if (!a->stopping && a->srv->delay_ms > 0) {
 		busy(a, 1);
-		a->sigs |= model_sleep(a->srv, a->srv->delay_ms);
+		a->sigs |= supervise_sleep(a->srv, a->srv->delay_ms);
 		busy(a, 0);
 	}
 	if (a->sigs & SIG_STOP)
@@ -423,7 +423,7 @@ waiters(struct acceptor *a)
 
 /*
  * One poll and what it found.  Returns -1 when the server must stop: our
- * own invariant broke, or poll failed as model_wait_failed judges.
+ * own invariant broke, or poll failed as supervise_wait_failed judges.
  */
 static int
 turn(struct acceptor *a)
@@ -440,14 +440,14 @@ turn(struct acceptor *a)
 
 	n = FIXED + a->nport + (unsigned long)a->nw;
 	if (net_poll(a->pfd, n, timeout) == -1) {
-		if ((rest = model_wait_failed("poll", errno, &a->failing,
+		if ((rest = supervise_wait_failed("poll", errno, &a->failing,
 		    a->st)) == -1)
 			return -1;
-		return model_sleep(a->srv, rest), 0;
+		return supervise_sleep(a->srv, rest), 0;
 	}
 	a->failing = 0;
 	if (a->pfd[0].revents & POLLIN)
-		a->sigs |= model_signals(a->srv);
+		a->sigs |= supervise_signals(a->srv);
 	if (a->sigs & SIG_STOP)
 		a->stopping = 1;
 	if (a->ops->wake != NULL && (a->sigs & SIG_CHILD ||
@@ -484,18 +484,43 @@ acceptor_run(struct acceptor *a)
 }
 
 void
+acceptor_last(const struct server *srv, const struct listener *l, int fd,
+    int *spare, struct stats *st, void (*conn)(void *arg, size_t i, int fd,
+    const struct sockaddr_storage *peer), void *arg)
+{
+	struct sockaddr_storage	 peer;
+	int			 cfd, n, pause;
+
+	if (l->type != SOCK_STREAM) {
+		serve_datagrams(srv, l, fd, STOP_DGRAMS, st);
+		return;
+	}
+	/* Until the queue is empty, or a failure says to leave it. */
+	for (n = 0; n < STOP_ACCEPTS; n++) {
+		if ((cfd = admit_accept(l, fd, &peer, spare, st, &pause)) == -1)
+			return;
+		conn(arg, (size_t)(l - srv->ls), cfd, &peer);
+	}
+}
+
+/* acceptor_finish's: each connection served here, waited on as it needs. */
+static void
+finish_conn(void *arg, size_t i, int fd, const struct sockaddr_storage *peer)
+{
+	struct acceptor	*a = arg;
+
+	serve_here(a, &a->srv->ls[i], fd, peer, NULL);
+}
+
+void
 acceptor_finish(struct acceptor *a)
 {
 	size_t	 i;
 
 	a->stopping = 1;
-	for (i = 0; i < a->nport; i++) {
-		if (a->port[i].l->type == SOCK_STREAM)
-			take_conns(a, &a->port[i], STOP_ACCEPTS);
-		else
-			serve_datagrams(a->srv, a->port[i].l, a->port[i].fd,
-			    STOP_DGRAMS, a->st);
-	}
+	for (i = 0; i < a->nport; i++)
+		acceptor_last(a->srv, a->port[i].l, a->port[i].fd, &a->spare,
+		    a->st, finish_conn, a);
 	/* Each waits --linger at most: this ends. */
 	while (a->nw > 0)
 		if (turn(a) == -1)

@@ -92,6 +92,18 @@ int	acceptor_run(struct acceptor *a);
 void	acceptor_finish(struct acceptor *a);
 
 /*
+ * The one stop routine of every model: serve at once what the kernel has
+ * queued on fd, a socket of l, so that closing it resets none of it.  Each
+ * connection, accepted and admitted, goes to conn(arg, i, fd, peer), i
+ * the listener's index in srv->ls; datagrams are answered here, in
+ * st.  Bounded: a flood does not hold the stop.
+ */
+void	acceptor_last(const struct server *srv, const struct listener *l,
+	    int fd, int *spare, struct stats *st, void (*conn)(void *arg,
+	    size_t i, int fd, const struct sockaddr_storage *peer),
+	    void *arg);
+
+/*
  * In a child about to serve one client: close every listening socket but
  * keep, and the spare fd, so that the port is never held by a child.
  */

@@ -31,6 +31,7 @@
 #include "pool.h"
 #include "serve.h"
 #include "sig.h"
+#include "supervise.h"
 
 struct state {
 	struct server		*srv;
@@ -58,7 +59,7 @@ child(void *arg, int i)
 	 * the one a datagram's answer goes out on stays, for one delay.
 	 */
 	acceptor_forget(&s->a, s->fd == -1 ? s->lfd : -1);
-	model_sleep(s->srv, s->srv->delay_ms);
+	supervise_sleep(s->srv, s->srv->delay_ms);
 	if (s->fd != -1)
 		serve_stream_blocking(s->srv, s->l, s->fd, &s->peer, s->hdr,
 		    s->p.st);

@@ -32,6 +32,7 @@
 #include "model.h"
 #include "net.h"
 #include "serve.h"
+#include "supervise.h"
 
 /*
  * A connection needs a few kilobytes of stack; the default reservation
@@ -181,7 +182,7 @@ stop_step(void *arg, int sigs)
 	struct state	*s = arg;
 
 	collect(s, sigs);
-	return s->running == 0;
+	return s->running == 0 ? SUPERVISE_DONE : -1;
 }
 
 /* End every delay, and wait a bounded time for the threads to finish. */
@@ -192,8 +193,8 @@ stop_threads(struct state *s)
 
 	if (write(s->stopfd, &one, sizeof one) == -1)
 		log_warn("threads: eventfd");
-	if (model_wait(s->srv, s->donefd, model_stop_ms(s->srv), stop_step,
-	    s) == 0)
+	if (supervise(s->srv, s->donefd, supervise_stop_ms(s->srv),
+	    stop_step, s) == 0)
 		return 0;
 	/* They would touch what main frees next: better to say so, and go. */
 	log_warnx("%d threads did not finish", s->running);

@@ -35,51 +35,41 @@
  * - A PROXY header or a metrics request is read by serve.c as in every
  *   model, each wait for more bytes a poll request linked to a timeout.
  *
- * Admission, counters, logs and the bytes of each reply are serve.c's.
- * The main thread waits for signals, as event's does, and tells the
- * workers to stop through an eventfd that each ring polls.  A ring is made
+ * Admission, counters, logs and the bytes of each reply are serve.c's;
+ * the threads, the slots, the delayed list, the stop and what a failure
+ * does are the crew's (crew.c), as in the event model; each ring polls
+ * the crew's eventfd to learn of a stop.  A ring is made
  * in the thread that uses it: it is that thread's alone
  * (IORING_SETUP_SINGLE_ISSUER), and its completions are run when that
  * thread waits for them (IORING_SETUP_DEFER_TASKRUN), never in between.
  */
 #include <sys/types.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <liburing.h>
 #include <poll.h>
-#include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "admit.h"
+#include "crew.h"
 #include "log.h"
 #include "model.h"
+#include "model_uring_ring.h"
 #include "net.h"
 #include "notify.h"
 #include "serve.h"
-#include "sig.h"
 #include "util.h"
 
-#define UR_ENTRIES	1024	/* submission queue */
-#define UR_CQ_ENTRIES	16384	/* completion queue: a burst's room */
 #define UR_CHUNK	256	/* connection slots allocated at a time */
 #define UR_MAX_CONNS	65536	/* connections in flight, per worker */
+#define UR_TXCHUNK	256	/* datagram reply slots allocated at a time */
 #define UR_TX		4096	/* datagram replies in flight or delayed */
 #define UR_ACCEPTS	8	/* accepts in flight per listener */
-#define UR_STOP_ACCEPTS	4096	/* queued connections served at a stop */
-#define UR_NBUF		256	/* buffers for datagrams: a power of 2 */
-#define UR_BUFLEN	(SERVE_REQ_MAX + 512) /* a datagram (as much of it as
-				   the other models read), its source and
-				   control data */
-#define UR_CTL		128	/* control data: where a datagram arrived */
 #define UR_JUNK		4096	/* what a drain reads and throws away */
-#define UR_BGID		0	/* the buffer group of the datagrams */
 #define UR_PAUSE_MS	100	/* a receive that fails rests this long */
 
 /* What each request is for: its user_data points at one of these. */
@@ -101,16 +91,12 @@ struct tag {
 	enum kind	 kind;
 };
 
-/* The thing that holds tag t as its member m. */
-#define OWNER(t, type, m)	((type *)(void *)((char *)(t) - \
-				    offsetof(type, m)))
-
 struct ulistener {
 	struct tag		 arm, resume, wake;
 	size_t			 idx;		/* in srv->ls */
 	int			 fd;		/* shared, or ours: reuseport */
 	int			 fixed;		/* registered file, or -1 */
-	int			 armed;		/* its accepts or receive in flight */
+	int			 armed;		/* its requests in flight */
 	int			 paused;	/* its rest's timeout pending */
 	int			 await;		/* poll, not accept, next */
 	int			 polled;	/* that poll is pending */
@@ -118,34 +104,31 @@ struct ulistener {
 };
 
 enum cstate {
-	C_DELAY,	/* waiting out --delay */
 	C_CHAIN,	/* the reply and the check in flight */
 	C_HEADER,	/* waiting for more of a PROXY header or a request */
 	C_DRAIN,	/* replied and half-closed: draining */
 };
 
+/* s.deadline is its header's or its drain's. */
 struct conn {
+	struct crew_slot	 s;
 	struct tag		 send, check, wait, delay;
 	enum cstate		 state;
-	int			 fd;
-	int			 inuse;
 	int			 failed;	/* the send failed: close */
 	int			 len;		/* of the reply */
-	size_t			 listener;
-	long long		 deadline;	/* of a header or a drain */
 	struct __kernel_timespec ts;
-	struct sockaddr_storage	 peer;
 	struct serve_hdr	 hdr;
 	char			 reply[STAMP_REPLY_MAX];
-	struct conn		*prev, *next;	/* delayed, or free */
 };
 
-/* A reply to a datagram, from its delay or its send to its completion. */
+/*
+ * A reply to a datagram, from its delay or its send to its completion;
+ * s.peer is where it goes.
+ */
 struct tx {
+	struct crew_slot	 s;
 	struct tag		 sent, delay;
-	size_t			 listener;
 	int			 len;
-	struct sockaddr_storage	 to;
 	struct msghdr		 msg;
 	struct iovec		 iov;
 	size_t			 reqlen;	/* the request, which the */
@@ -153,36 +136,20 @@ struct tx {
 	char			 req[SERVE_REQ_MAX]; /* it is sent */
 	struct timespec		 rx;		/* its arrival; 0: unknown */
 	char			 reply[STAMP_REPLY_MAX];
-	struct tx		*prev, *next;	/* delayed, or free */
 };
 
 struct worker {
-	struct server		*srv;
-	struct stats		*st;
-	size_t			 n;		/* which worker */
+	struct crew_worker	 c;
 	struct io_uring		 ring;
 	int			 ring_up;
+	int			 broken;	/* the ring failed us */
+	struct io_uring_sqe	 scratch;	/* a request sent nowhere */
 	struct tag		 quit, close;
-	int			 quitfd;
 	struct ulistener	*ul;
-	struct conn		*free, *delayed, *chunks;
-	size_t			 nconns, busy;
-	struct tx		*tx, *txfree, *txdelayed;
-	size_t			 txbusy;
-	struct io_uring_buf_ring *br;		/* datagram buffers, if UDP */
-	char			*bufs;
-	struct msghdr		 rx;		/* how a datagram is laid out */
+	struct model_uring_ring_bufs bufs;	/* for datagrams, if UDP */
 	struct __kernel_timespec delay_ts;
-	int			 spare;
-	int			 stopping;
-	int			 failed;
-	long long		 failing;	/* io_uring_enter failing since */
-	long long		 now;
 	char			 junk[UR_JUNK];
 };
-
-static void	conn_serve(struct worker *, struct conn *);
-static void	begin_stop(struct worker *);
 
 static void
 ms_ts(struct __kernel_timespec *ts, long long ms)
@@ -194,30 +161,42 @@ ms_ts(struct __kernel_timespec *ts, long long ms)
 /*
  * Room for n more requests in the submission queue, handing those written
  * to the kernel if need be: the requests of a linked chain must go in one
- * submission.  Only a failure of our own stops it (a bad ring fd).
+ * submission.  Returns 0, or -1 once the ring has failed us (a bad ring
+ * fd): the crew is told, and this worker's next wait ends it.
  */
-static void
+static int
 sqe_room(struct worker *w, unsigned n)
 {
 	int	 r;
 
-	while (io_uring_sq_space_left(&w->ring) < n) {
+	while (!w->broken && io_uring_sq_space_left(&w->ring) < n) {
 		if ((r = io_uring_submit(&w->ring)) >= 0)
 			continue;
-		if (r != -EINTR && r != -EAGAIN && r != -EBUSY)
-			fatalx("uring: io_uring_enter: %s", strerror(-r));
-		/* Out of kernel memory for requests: it comes back. */
-		util_sleep_ms(1);
+		if (r == -EINTR || r == -EAGAIN || r == -EBUSY) {
+			/* Out of kernel memory for requests: it comes back. */
+			util_sleep_ms(1);
+			continue;
+		}
+		errno = -r;
+		log_warn("uring: io_uring_enter");
+		w->broken = 1;
+		crew_fail(&w->c);
 	}
+	return w->broken ? -1 : 0;
 }
 
 static struct io_uring_sqe *
 sqe_get(struct worker *w, struct tag *t)
 {
-	struct io_uring_sqe	*sqe;
+	struct io_uring_sqe	*sqe = NULL;
 
-	sqe_room(w, 1);
-	sqe = io_uring_get_sqe(&w->ring);
+	if (sqe_room(w, 1) == 0)
+		sqe = io_uring_get_sqe(&w->ring);
+	if (sqe == NULL) {
+		/* A ring that failed: the request is written nowhere. */
+		memset(&w->scratch, 0, sizeof w->scratch);
+		sqe = &w->scratch;
+	}
 	io_uring_sqe_set_data(sqe, t);
 	return sqe;
 }
@@ -230,43 +209,15 @@ timeout_end(struct worker *w, struct tag *t)
 	    (__u64)(uintptr_t)t, 0);
 }
 
-static struct conn *
-conn_get(struct worker *w)
-{
-	struct conn	*c;
-	size_t		 i;
-
-	if (w->free == NULL) {
-		if (w->nconns >= UR_MAX_CONNS ||
-		    (c = calloc(UR_CHUNK + 1, sizeof *c)) == NULL)
-			return NULL;
-		/* Slot 0 links the chunks, which live as long as the worker. */
-		c[0].next = w->chunks;
-		w->chunks = c;
-		for (i = 1; i <= UR_CHUNK; i++) {
-			c[i].send.kind = K_SEND;
-			c[i].check.kind = K_CHECK;
-			c[i].wait.kind = K_WAIT;
-			c[i].delay.kind = K_DELAY;
-			c[i].next = w->free;
-			w->free = &c[i];
-		}
-		w->nconns += UR_CHUNK;
-	}
-	c = w->free;
-	w->free = c->next;
-	c->inuse = 1;
-	w->busy++;
-	return c;
-}
-
 static void
-conn_put(struct worker *w, struct conn *c)
+conn_blank(void *slot)
 {
-	c->inuse = 0;
-	c->next = w->free;
-	w->free = c;
-	w->busy--;
+	struct conn	*c = slot;
+
+	c->send.kind = K_SEND;
+	c->check.kind = K_CHECK;
+	c->wait.kind = K_WAIT;
+	c->delay.kind = K_DELAY;
 }
 
 /* The limits' place given back now, the fd closed by the ring. */
@@ -275,18 +226,18 @@ conn_close(struct worker *w, struct conn *c)
 {
 	struct io_uring_sqe	*sqe = sqe_get(w, &w->close);
 
-	admit_release(c->fd);
-	io_uring_prep_close(sqe, c->fd);
+	admit_release(c->s.fd);
+	io_uring_prep_close(sqe, c->s.fd);
 	/* Only a failure says anything, and none is expected. */
 	sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
-	conn_put(w, c);
+	crew_slot_put(&w->c.conns, c);
 }
 
 /* Its time is up (a header or a drain): closed, and counted. */
 static void
 conn_timeout(struct worker *w, struct conn *c)
 {
-	stats_count(w->st, STAT_LINGER_TIMEOUT, 1);
+	stats_count(w->c.st, STAT_LINGER_TIMEOUT, 1);
 	conn_close(w, c);
 }
 
@@ -299,7 +250,7 @@ static void
 conn_wait(struct worker *w, struct conn *c, enum cstate state)
 {
 	struct io_uring_sqe	*sqe;
-	long long		 left = c->deadline - w->now;
+	long long		 left = c->s.deadline - w->c.now;
 
 	if (left <= 0) {
 		conn_timeout(w, c);
@@ -310,9 +261,9 @@ conn_wait(struct worker *w, struct conn *c, enum cstate state)
 	sqe_room(w, 2);
 	sqe = sqe_get(w, &c->wait);
 	if (state == C_HEADER)
-		io_uring_prep_poll_add(sqe, c->fd, POLLIN | POLLRDHUP);
+		io_uring_prep_poll_add(sqe, c->s.fd, POLLIN | POLLRDHUP);
 	else
-		io_uring_prep_recv(sqe, c->fd, w->junk, sizeof w->junk, 0);
+		io_uring_prep_recv(sqe, c->s.fd, w->junk, sizeof w->junk, 0);
 	sqe->flags |= IOSQE_IO_LINK;
 	io_uring_prep_link_timeout(sqe_get(w, NULL), &c->ts, 0);
 }
@@ -321,18 +272,19 @@ conn_wait(struct worker *w, struct conn *c, enum cstate state)
 static void
 conn_step(struct worker *w, struct conn *c)
 {
-	const struct listener	*l = &w->srv->ls[c->listener];
+	const struct listener	*l = &w->c.srv->ls[c->s.listener];
 
-	switch (serve_stream(w->srv, l, c->fd, &c->peer, &c->hdr, w->st)) {
+	switch (serve_stream(w->c.srv, l, c->s.fd, &c->s.peer, &c->hdr,
+	    w->c.st)) {
 	case SERVE_DONE:
-		conn_put(w, c);
+		crew_slot_put(&w->c.conns, c);
 		break;
 	case SERVE_HEADER:
 		conn_wait(w, c, C_HEADER);
 		break;
 	default:
 		/* Header read, reply sent: the drain has a time of its own. */
-		c->deadline = w->now + w->srv->linger_ms;
+		c->s.deadline = w->c.now + w->c.srv->linger_ms;
 		conn_wait(w, c, C_DRAIN);
 		break;
 	}
@@ -341,19 +293,19 @@ conn_step(struct worker *w, struct conn *c)
 static void
 conn_serve(struct worker *w, struct conn *c)
 {
-	const struct listener	*l = &w->srv->ls[c->listener];
+	const struct listener	*l = &w->c.srv->ls[c->s.listener];
 	struct io_uring_sqe	*sqe;
 
 	if (l->proxy || l->spec.metrics) {
 		serve_hdr_init(&c->hdr);
-		c->deadline = w->now + w->srv->linger_ms;
+		c->s.deadline = w->c.now + w->c.srv->linger_ms;
 		conn_step(w, c);
 		return;
 	}
-	if ((c->len = serve_stream_reply(w->srv, l, &c->peer, c->reply,
-	    sizeof c->reply, w->st)) == -1) {
-		admit_close(c->fd);
-		conn_put(w, c);
+	if ((c->len = serve_stream_reply(w->c.srv, l, &c->s.peer, c->reply,
+	    sizeof c->reply, w->c.st)) == -1) {
+		admit_close(c->s.fd);
+		crew_slot_put(&w->c.conns, c);
 		return;
 	}
 	c->state = C_CHAIN;
@@ -361,39 +313,52 @@ conn_serve(struct worker *w, struct conn *c)
 	sqe_room(w, 2);
 	/* MSG_MORE: the reply waits for the FIN, and both leave as one. */
 	sqe = sqe_get(w, &c->send);
-	io_uring_prep_send(sqe, c->fd, c->reply, (size_t)c->len,
+	io_uring_prep_send(sqe, c->s.fd, c->reply, (size_t)c->len,
 	    MSG_MORE | MSG_NOSIGNAL);
 	sqe->flags |= IOSQE_IO_LINK;
 	sqe = sqe_get(w, &c->check);
-	io_uring_prep_recv(sqe, c->fd, w->junk, sizeof w->junk, MSG_DONTWAIT);
+	io_uring_prep_recv(sqe, c->s.fd, w->junk, sizeof w->junk, MSG_DONTWAIT);
 }
 
-/* Connection fd, accepted and admitted: now, or after the delay. */
+/* The crew's serve: connection fd, accepted and admitted, now. */
 static void
-conn_start(struct worker *w, size_t idx, int fd,
+conn_start(struct crew_worker *cw, size_t i, int fd,
     const struct sockaddr_storage *peer)
 {
 	struct conn	*c;
 
-	if ((c = conn_get(w)) == NULL) {
+	if ((c = crew_slot_get(&cw->conns)) == NULL) {
 		/* Past the limit a client is refused, never queued forever. */
-		stats_count(w->st, STAT_SHED, 1);
+		stats_count(cw->st, STAT_SHED, 1);
 		admit_close(fd);
 		return;
 	}
-	c->fd = fd;
-	c->listener = idx;
-	c->peer = *peer;
-	if (w->srv->delay_ms == 0 || w->stopping) {
-		conn_serve(w, c);
-		return;
-	}
-	c->state = C_DELAY;
-	c->prev = NULL;
-	if ((c->next = w->delayed) != NULL)
-		c->next->prev = c;
-	w->delayed = c;
-	io_uring_prep_timeout(sqe_get(w, &c->delay), &w->delay_ts, 0, 0);
+	c->s.fd = fd;
+	c->s.listener = i;
+	c->s.peer = *peer;
+	conn_serve((struct worker *)cw, c);
+}
+
+/* The crew's delay: a timeout request for slot s, a connection's or not. */
+static void
+delay_begin(struct crew_worker *cw, struct crew_slot *s)
+{
+	struct worker	*w = (struct worker *)cw;
+	struct conn	*c = (struct conn *)s;
+	struct tx	*tx = (struct tx *)s;
+
+	io_uring_prep_timeout(sqe_get(w, s->fd != -1 ? &c->delay :
+	    &tx->delay), &w->delay_ts, 0, 0);
+}
+
+/* The crew's undelay, at a stop: the timeout ends now, as cancelled. */
+static void
+delay_end(struct crew_worker *cw, struct crew_slot *s)
+{
+	struct worker	*w = (struct worker *)cw;
+
+	timeout_end(w, s->fd != -1 ? &((struct conn *)s)->delay :
+	    &((struct tx *)s)->delay);
 }
 
 static void
@@ -404,14 +369,14 @@ conn_event(struct worker *w, struct tag *t, int res)
 
 	switch (t->kind) {
 	case K_SEND:
-		c = OWNER(t, struct conn, send);
-		l = &w->srv->ls[c->listener];
-		serve_stream_sent(l, c->fd, res, c->len, w->st);
+		c = CREW_OWNER(t, struct conn, send);
+		l = &w->c.srv->ls[c->s.listener];
+		serve_stream_sent(l, c->s.fd, res, c->len, w->c.st);
 		c->failed = res < 0;
 		break;
 	case K_CHECK:
-		c = OWNER(t, struct conn, check);
-		l = &w->srv->ls[c->listener];
+		c = CREW_OWNER(t, struct conn, check);
+		l = &w->c.srv->ls[c->s.listener];
 		/* Nothing unread (or its EOF): the close sends no reset. */
 		if (c->failed || res == 0 || res == -EAGAIN) {
 			conn_close(w, c);
@@ -420,22 +385,22 @@ conn_event(struct worker *w, struct tag *t, int res)
 		if (res < 0) {
 			if (res != -ECONNRESET && res != -ENOTCONN &&
 			    res != -ECANCELED)
-				serve_count_failure(l, -res, w->st);
+				serve_count_failure(l, -res, w->c.st);
 			conn_close(w, c);
 			break;
 		}
 		/* It has been sending: half-close, drain until its EOF. */
-		if (net_shutdown(c->fd) == -1) {
+		if (net_shutdown(c->s.fd) == -1) {
 			if (errno != ENOTCONN && errno != ECONNRESET)
-				serve_count_failure(l, errno, w->st);
+				serve_count_failure(l, errno, w->c.st);
 			conn_close(w, c);
 			break;
 		}
-		c->deadline = w->now + w->srv->linger_ms;
+		c->s.deadline = w->c.now + w->c.srv->linger_ms;
 		conn_wait(w, c, C_DRAIN);
 		break;
 	case K_WAIT:
-		c = OWNER(t, struct conn, wait);
+		c = CREW_OWNER(t, struct conn, wait);
 		/* Cancelled: by its timeout, the deadline has passed. */
 		if (res == -ECANCELED)
 			conn_timeout(w, c);
@@ -445,18 +410,13 @@ conn_event(struct worker *w, struct tag *t, int res)
 			conn_wait(w, c, C_DRAIN);
 		else {
 			if (res < 0)
-				stats_count(w->st, STAT_RESET, 1);
+				stats_count(w->c.st, STAT_RESET, 1);
 			conn_close(w, c);
 		}
 		break;
 	default:
-		c = OWNER(t, struct conn, delay);
-		if (c->prev != NULL)
-			c->prev->next = c->next;
-		else
-			w->delayed = c->next;
-		if (c->next != NULL)
-			c->next->prev = c->prev;
+		c = CREW_OWNER(t, struct conn, delay);
+		crew_list_del(&w->c.delayed, &c->s);
 		conn_serve(w, c);
 		break;
 	}
@@ -470,10 +430,10 @@ conn_event(struct worker *w, struct tag *t, int res)
 static void
 arm(struct worker *w, struct ulistener *ul)
 {
-	const struct listener	*l = &w->srv->ls[ul->idx];
+	const struct listener	*l = &w->c.srv->ls[ul->idx];
 	struct io_uring_sqe	*sqe;
 	int			 fd = ul->fixed != -1 ? ul->fixed : ul->fd;
-	int			 multi = l->rpfd != NULL || w->srv->workers == 1;
+	int			 multi = crew_alone(&w->c, ul->idx);
 	int			 want = l->type == SOCK_STREAM && !multi ?
 				    UR_ACCEPTS : 1;
 
@@ -486,9 +446,10 @@ arm(struct worker *w, struct ulistener *ul)
 			io_uring_prep_accept(sqe, fd, NULL, NULL,
 			    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		else {
-			io_uring_prep_recvmsg_multishot(sqe, fd, &w->rx, 0);
+			io_uring_prep_recvmsg_multishot(sqe, fd, &w->bufs.rx,
+			    0);
 			sqe->flags |= IOSQE_BUFFER_SELECT;
-			sqe->buf_group = UR_BGID;
+			sqe->buf_group = MODEL_URING_RING_BGID;
 		}
 		if (ul->fixed != -1)
 			sqe->flags |= IOSQE_FIXED_FILE;
@@ -508,7 +469,7 @@ rest(struct worker *w, struct ulistener *ul, int ms)
 static int
 accepted(struct worker *w, struct ulistener *ul, int res)
 {
-	const struct listener	*l = &w->srv->ls[ul->idx];
+	const struct listener	*l = &w->c.srv->ls[ul->idx];
 	struct sockaddr_storage	 peer;
 	int			 pause = 0;
 
@@ -518,8 +479,8 @@ accepted(struct worker *w, struct ulistener *ul, int res)
 		if (ul->await && (res == -EMFILE || res == -ENFILE))
 			return 0;
 		if (res != -ECANCELED)
-			pause = admit_accept_error(l, ul->fd, -res, &w->spare,
-			    w->st);
+			pause = admit_accept_error(l, ul->fd, -res, &w->c.spare,
+			    w->c.st);
 		/*
 		 * A ring's accept takes an fd before it looks for a client:
 		 * out of fds it fails at once, whether one waits or not.  So
@@ -527,69 +488,40 @@ accepted(struct worker *w, struct ulistener *ul, int res)
 		 * then accepts, or sheds it as every model does.
 		 */
 		ul->await = pause == 0 && (res == -EMFILE || res == -ENFILE);
-		if (pause > 0 && !w->stopping && !ul->paused)
+		if (pause > 0 && !w->c.stopping && !ul->paused)
 			rest(w, ul, pause);
 		return pause == -1 ? -1 : 0;
 	}
 	ul->await = 0;
-	if (admit_wants_peer(w->srv, l) && net_peer(res, &peer) ==
+	if (admit_wants_peer(w->c.srv, l) && net_peer(res, &peer) ==
 	    -1) {
 		/*
 		 * The accepts ask for no address, as each would need a place
 		 * of its own; one that is wanted is asked for.  Gone already:
 		 * a reset.
 		 */
-		stats_count(w->st, STAT_ACCEPTED, 1);
-		stats_count(w->st, STAT_RESET, 1);
+		stats_count(w->c.st, STAT_ACCEPTED, 1);
+		stats_count(w->c.st, STAT_RESET, 1);
 		admit_close(res);
-	} else if (admit_conn(res, &peer, w->st) == 0)
-		conn_start(w, ul->idx, res, &peer);
+	} else if (admit_conn(res, &peer, w->c.st) == 0)
+		crew_conn(&w->c, ul->idx, res, &peer);
 	return 0;
-}
-
-static void
-buf_put(struct worker *w, unsigned bid)
-{
-	io_uring_buf_ring_add(w->br, w->bufs + (size_t)bid * UR_BUFLEN,
-	    UR_BUFLEN, (unsigned short)bid, io_uring_buf_ring_mask(UR_NBUF),
-	    0);
-	io_uring_buf_ring_advance(w->br, 1);
-}
-
-static struct tx *
-tx_get(struct worker *w)
-{
-	struct tx	*tx;
-
-	if ((tx = w->txfree) == NULL)
-		return NULL;
-	w->txfree = tx->next;
-	w->txbusy++;
-	return tx;
-}
-
-static void
-tx_put(struct worker *w, struct tx *tx)
-{
-	tx->next = w->txfree;
-	w->txfree = tx;
-	w->txbusy--;
 }
 
 static void
 tx_send(struct worker *w, struct tx *tx)
 {
-	const struct listener	*l = &w->srv->ls[tx->listener];
-	struct ulistener	*ul = &w->ul[tx->listener];
+	const struct listener	*l = &w->c.srv->ls[tx->s.listener];
+	struct ulistener	*ul = &w->ul[tx->s.listener];
 	struct io_uring_sqe	*sqe;
 	struct proto_req	 rq = {
 		.buf = tx->req, .len = tx->reqlen, .trunc = tx->trunc,
-		.rx = tx->rx.tv_sec != 0 ? &tx->rx : NULL, .st = w->st
+		.rx = tx->rx.tv_sec != 0 ? &tx->rx : NULL, .st = w->c.st
 	};
 
 	if ((tx->len = serve_datagram_reply(l, &rq, tx->reply,
 	    sizeof tx->reply)) <= 0) {
-		tx_put(w, tx);
+		crew_slot_put(&w->c.dgrams, tx);
 		return;
 	}
 	serve_sending(l, tx->reply, (size_t)tx->len);
@@ -612,11 +544,12 @@ dgram(struct worker *w, struct ulistener *ul, char *buf, int len)
 	struct sockaddr_storage		 from;
 	struct msghdr			 m;
 	struct tx			*tx;
+	const struct listener		*l = &w->c.srv->ls[ul->idx];
 	const char			*req;
 	size_t				 namelen, reqlen;
 	int				 delay;
 
-	if ((out = io_uring_recvmsg_validate(buf, len, &w->rx)) == NULL)
+	if ((out = io_uring_recvmsg_validate(buf, len, &w->bufs.rx)) == NULL)
 		return;
 	namelen = out->namelen < sizeof from ? out->namelen : sizeof from;
 	memcpy(&from, io_uring_recvmsg_name(out), namelen);
@@ -625,54 +558,52 @@ dgram(struct worker *w, struct ulistener *ul, char *buf, int len)
 	m.msg_name = &from;
 	m.msg_namelen = (socklen_t)namelen;
 	m.msg_control = (char *)io_uring_recvmsg_name(out) +
-	    w->rx.msg_namelen;
+	    w->bufs.rx.msg_namelen;
 	m.msg_controllen = out->controllen;
 	m.msg_flags = (int)out->flags;
-	req = io_uring_recvmsg_payload(out, &w->rx);
-	reqlen = io_uring_recvmsg_payload_length(out, len, &w->rx);
-	if (!serve_datagram_judge(w->srv, &w->srv->ls[ul->idx], &m, req,
-	    reqlen, w->now, w->st))
+	req = io_uring_recvmsg_payload(out, &w->bufs.rx);
+	reqlen = io_uring_recvmsg_payload_length(out, len, &w->bufs.rx);
+	if (!serve_datagram_judge(w->c.srv, l, &m, req, reqlen, w->c.now,
+	    w->c.st))
 		return;
-	delay = w->srv->delay_ms > 0 && !w->stopping;
-	if ((tx = tx_get(w)) == NULL) {
+	delay = w->c.srv->delay_ms > 0 && !w->c.stopping;
+	if ((tx = crew_slot_get(&w->c.dgrams)) == NULL) {
 		/* As a full send buffer or a full delay queue would be. */
-		stats_count(w->st, delay ? STAT_SHED : STAT_SHORT, 1);
+		stats_count(w->c.st, delay ? STAT_SHED : STAT_SHORT, 1);
 		return;
 	}
 	memset(&tx->msg, 0, sizeof tx->msg);
-	memcpy(&tx->to, &from, namelen);
-	tx->msg.msg_name = &tx->to;
+	memcpy(&tx->s.peer, &from, namelen);
+	tx->msg.msg_name = &tx->s.peer;
 	tx->msg.msg_namelen = (socklen_t)namelen;
-	tx->listener = ul->idx;
+	tx->s.listener = ul->idx;
 	tx->reqlen = reqlen < sizeof tx->req ? reqlen : sizeof tx->req;
 	tx->trunc = reqlen > sizeof tx->req || m.msg_flags & MSG_TRUNC;
 	memcpy(tx->req, req, tx->reqlen);
-	if (!proto_row(w->srv->ls[ul->idx].proto)->rx_time ||
+	if (!proto_row(l->proto)->rx_time ||
 	    net_dgram_rxtime(&m, &tx->rx) == -1)
 		tx->rx.tv_sec = tx->rx.tv_nsec = 0;
 	if (!delay) {
 		tx_send(w, tx);
 		return;
 	}
-	tx->prev = NULL;
-	if ((tx->next = w->txdelayed) != NULL)
-		tx->next->prev = tx;
-	w->txdelayed = tx;
-	io_uring_prep_timeout(sqe_get(w, &tx->delay), &w->delay_ts, 0, 0);
+	crew_delay(&w->c, &tx->s);
 }
 
 static void
 received(struct worker *w, struct ulistener *ul, int res, unsigned flags)
 {
-	const struct listener	*l = &w->srv->ls[ul->idx];
+	const struct listener	*l = &w->c.srv->ls[ul->idx];
 	unsigned		 bid;
+	char			*buf;
 
 	if (flags & IORING_CQE_F_BUFFER) {
 		bid = flags >> IORING_CQE_BUFFER_SHIFT;
-		if (res >= 0 && bid < UR_NBUF)
-			dgram(w, ul, w->bufs + (size_t)bid * UR_BUFLEN, res);
-		if (bid < UR_NBUF)
-			buf_put(w, bid);
+		if ((buf = model_uring_ring_buf(&w->bufs, bid)) == NULL)
+			return;
+		if (res >= 0)
+			dgram(w, ul, buf, res);
+		model_uring_ring_buf_put(&w->bufs, bid);
 		return;
 	}
 	/*
@@ -680,8 +611,8 @@ received(struct worker *w, struct ulistener *ul, int res, unsigned flags)
 	 * back now, and a new receive is armed.  Anything else rests.
 	 */
 	if (res < 0 && res != -ECANCELED && res != -ENOBUFS && !ul->armed &&
-	    !w->stopping) {
-		stats_count(w->st, STAT_ERRORS, 1);
+	    !w->c.stopping) {
+		stats_count(w->c.st, STAT_ERRORS, 1);
 		errno = -res;
 		log_limited("%s: receive", l->name);
 		rest(w, ul, UR_PAUSE_MS);
@@ -697,11 +628,11 @@ listener_event(struct worker *w, struct ulistener *ul, int res,
 	/* Without F_MORE this is an accept's or the receive's last word. */
 	if (!(flags & IORING_CQE_F_MORE))
 		ul->armed--;
-	if (w->srv->ls[ul->idx].type != SOCK_STREAM)
+	if (w->c.srv->ls[ul->idx].type != SOCK_STREAM)
 		received(w, ul, res, flags);
 	else if (accepted(w, ul, res) == -1)
 		return -1;
-	if (ul->paused || ul->polled || w->stopping)
+	if (ul->paused || ul->polled || w->c.stopping)
 		return 0;
 	if (!ul->await) {
 		arm(w, ul);
@@ -725,48 +656,32 @@ tx_event(struct worker *w, struct tag *t, int res)
 	struct tx	*tx;
 
 	if (t->kind == K_SENT) {
-		tx = OWNER(t, struct tx, sent);
-		serve_datagram_sent(&w->srv->ls[tx->listener], res, tx->len,
-		    w->st);
-		serve_tx_stamps(&w->srv->ls[tx->listener],
-		    w->ul[tx->listener].fd);
-		tx_put(w, tx);
+		tx = CREW_OWNER(t, struct tx, sent);
+		serve_datagram_sent(&w->c.srv->ls[tx->s.listener], res, tx->len,
+		    w->c.st);
+		serve_tx_stamps(&w->c.srv->ls[tx->s.listener],
+		    w->ul[tx->s.listener].fd);
+		crew_slot_put(&w->c.dgrams, tx);
 		return;
 	}
-	tx = OWNER(t, struct tx, delay);
-	if (tx->prev != NULL)
-		tx->prev->next = tx->next;
-	else
-		w->txdelayed = tx->next;
-	if (tx->next != NULL)
-		tx->next->prev = tx->prev;
+	tx = CREW_OWNER(t, struct tx, delay);
+	crew_list_del(&w->c.delayed, &tx->s);
 	tx_send(w, tx);
 }
 
 /*
- * Stop: every delay ends now; the listeners' requests are cancelled, and
- * what the kernel has already queued is taken, so that closing the
- * listeners resets none of it.
+ * The crew's stop begins here: the listeners' requests are cancelled,
+ * and handed to the kernel before the crew takes what is queued, so that
+ * none is taken twice.
  */
 static void
-begin_stop(struct worker *w)
+quiet(struct crew_worker *cw)
 {
-	const struct listener	*l;
-	struct sockaddr_storage	 peer;
+	struct worker		*w = (struct worker *)cw;
 	struct ulistener	*ul;
-	struct conn		*c;
-	struct tx		*tx;
 	size_t			 i;
-	int			 fd, k, pause;
 
-	if (w->stopping)
-		return;
-	w->stopping = 1;
-	for (c = w->delayed; c != NULL; c = c->next)
-		timeout_end(w, &c->delay);
-	for (tx = w->txdelayed; tx != NULL; tx = tx->next)
-		timeout_end(w, &tx->delay);
-	for (i = 0; i < w->srv->nls; i++) {
+	for (i = 0; i < cw->srv->nls; i++) {
 		ul = &w->ul[i];
 		if (ul->armed)
 			io_uring_prep_cancel(sqe_get(w, NULL), &ul->arm,
@@ -776,34 +691,8 @@ begin_stop(struct worker *w)
 		if (ul->paused)
 			timeout_end(w, &ul->resume);
 	}
-	/* Cancelled before the queues are taken: none is taken twice. */
-	io_uring_submit(&w->ring);
-	for (i = 0; i < w->srv->nls; i++) {
-		l = &w->srv->ls[i];
-		ul = &w->ul[i];
-		if (l->type != SOCK_STREAM) {
-			serve_datagrams(w->srv, l, ul->fd, UR_STOP_ACCEPTS,
-			    w->st);
-			continue;
-		}
-		for (k = 0; k < UR_STOP_ACCEPTS; k++) {
-			if ((fd = admit_accept(l, ul->fd, &peer, &w->spare,
-			    w->st, &pause)) == -1)
-				break;
-			conn_start(w, i, fd, &peer);
-		}
-	}
-}
-
-/* Our own invariant broke: tell the main thread, which stops us all. */
-static void
-fail(struct worker *w)
-{
-	uint64_t	 one = 1;
-
-	w->failed = 1;
-	if (write(w->quitfd, &one, sizeof one) == -1)
-		log_warn("uring: eventfd");
+	if (!w->broken)
+		io_uring_submit(&w->ring);
 }
 
 static void
@@ -817,27 +706,27 @@ completion(struct worker *w, const struct io_uring_cqe *cqe)
 		return;
 	switch (t->kind) {
 	case K_QUIT:
-		begin_stop(w);
+		crew_stop(&w->c);
 		break;
 	case K_ARM:
-		ul = OWNER(t, struct ulistener, arm);
+		ul = CREW_OWNER(t, struct ulistener, arm);
 		if (listener_event(w, ul, cqe->res, cqe->flags) == -1) {
-			fail(w);
-			begin_stop(w);
+			crew_fail(&w->c);
+			crew_stop(&w->c);
 		}
 		break;
 	case K_RESUME:
-		ul = OWNER(t, struct ulistener, resume);
+		ul = CREW_OWNER(t, struct ulistener, resume);
 		ul->paused = 0;
-		if (!ul->polled && !w->stopping)
+		if (!ul->polled && !w->c.stopping)
 			arm(w, ul);
 		break;
 	case K_WAKE:
 		/* A client waits: the next failure is judged, and sheds it. */
-		ul = OWNER(t, struct ulistener, wake);
+		ul = CREW_OWNER(t, struct ulistener, wake);
 		ul->polled = 0;
 		ul->await = 0;
-		if (!ul->paused && !w->stopping)
+		if (!ul->paused && !w->c.stopping)
 			arm(w, ul);
 		break;
 	case K_CLOSE:
@@ -854,88 +743,29 @@ completion(struct worker *w, const struct io_uring_cqe *cqe)
 	}
 }
 
-/* Whether a stopping worker has nothing left in flight. */
+/* The crew's pending: a listener's request still in flight. */
 static int
-finished(const struct worker *w)
+pending(const struct crew_worker *cw)
 {
-	size_t	 i;
+	const struct worker	*w = (const struct worker *)cw;
+	size_t			 i;
 
-	if (w->busy > 0 || w->txbusy > 0)
-		return 0;
-	for (i = 0; i < w->srv->nls; i++)
+	for (i = 0; i < cw->srv->nls; i++)
 		if (w->ul[i].armed || w->ul[i].paused || w->ul[i].polled)
-			return 0;
-	return 1;
-}
-
-/*
- * A ring, as this model wants it: the thread that makes it is the only
- * one to use it, and completions wait until it asks for them (Linux 6.1);
- * before that, 6.0 has the rest.  Returns 0, or -errno.
- */
-static int
-ring_open(struct io_uring *ring)
-{
-	struct io_uring_params	 p;
-	int			 r;
-
-	memset(&p, 0, sizeof p);
-	p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL |
-	    IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
-	p.cq_entries = UR_CQ_ENTRIES;
-	if ((r = io_uring_queue_init_params(UR_ENTRIES, ring, &p)) != -EINVAL)
-		return r;
-	memset(&p, 0, sizeof p);
-	p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL |
-	    IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN;
-	p.cq_entries = UR_CQ_ENTRIES;
-	return io_uring_queue_init_params(UR_ENTRIES, ring, &p);
-}
-
-/* The buffers the kernel picks from for each datagram. */
-static int
-bufs_start(struct worker *w)
-{
-	struct io_uring_buf_reg	 reg;
-	int			 i, r;
-
-	w->br = mmap(NULL, UR_NBUF * sizeof(struct io_uring_buf),
-	    PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (w->br == MAP_FAILED) {
-		w->br = NULL;
-		return -1;
-	}
-	if ((w->bufs = malloc((size_t)UR_NBUF * UR_BUFLEN)) == NULL)
-		return -1;
-	memset(&reg, 0, sizeof reg);
-	reg.ring_addr = (unsigned long)(uintptr_t)w->br;
-	reg.ring_entries = UR_NBUF;
-	reg.bgid = UR_BGID;
-	if ((r = io_uring_register_buf_ring(&w->ring, &reg, 0)) < 0) {
-		errno = -r;
-		return -1;
-	}
-	io_uring_buf_ring_init(w->br);
-	for (i = 0; i < UR_NBUF; i++)
-		io_uring_buf_ring_add(w->br, w->bufs + (size_t)i * UR_BUFLEN,
-		    UR_BUFLEN, (unsigned short)i,
-		    io_uring_buf_ring_mask(UR_NBUF), i);
-	io_uring_buf_ring_advance(w->br, UR_NBUF);
-	/* Each buffer: a header, the source, the control data, the bytes. */
-	w->rx.msg_namelen = sizeof(struct sockaddr_storage);
-	w->rx.msg_controllen = UR_CTL;
+			return 1;
 	return 0;
 }
 
 /* In the worker's own thread: its ring, its files and buffers, armed. */
 static int
-worker_start(struct worker *w)
+start(struct crew_worker *cw)
 {
+	struct worker		*w = (struct worker *)cw;
 	struct io_uring_sqe	*sqe;
 	int			 fds[64], r, udp = 0;
 	size_t			 i;
 
-	if ((r = ring_open(&w->ring)) < 0) {
+	if ((r = model_uring_ring_open(&w->ring)) < 0) {
 		errno = -r;
 		return -1;
 	}
@@ -945,292 +775,143 @@ worker_start(struct worker *w)
 	 * kernel that cannot only costs that lookup, so a failure is let be.
 	 */
 	(void)io_uring_register_ring_fd(&w->ring);
-	for (i = 0; i < w->srv->nls; i++) {
-		udp |= w->srv->ls[i].type == SOCK_DGRAM;
+	for (i = 0; i < w->c.srv->nls; i++) {
+		udp |= w->c.srv->ls[i].type == SOCK_DGRAM;
 		if (i < sizeof fds / sizeof fds[0])
 			fds[i] = w->ul[i].fd;
 	}
 	/* The listeners as fixed files: no lookup per request on them. */
-	if (w->srv->nls <= sizeof fds / sizeof fds[0] &&
-	    io_uring_register_files(&w->ring, fds, (unsigned)w->srv->nls) ==
+	if (w->c.srv->nls <= sizeof fds / sizeof fds[0] &&
+	    io_uring_register_files(&w->ring, fds, (unsigned)w->c.srv->nls) ==
 	    0)
-		for (i = 0; i < w->srv->nls; i++)
+		for (i = 0; i < w->c.srv->nls; i++)
 			w->ul[i].fixed = (int)i;
-	if (udp && bufs_start(w) == -1)
+	if (udp && model_uring_ring_bufs(&w->ring, &w->bufs) == -1)
 		return -1;
 	sqe = sqe_get(w, &w->quit);
-	io_uring_prep_poll_add(sqe, w->quitfd, POLLIN);
-	for (i = 0; i < w->srv->nls; i++)
+	io_uring_prep_poll_add(sqe, w->c.quitfd, POLLIN);
+	for (i = 0; i < w->c.srv->nls; i++)
 		arm(w, &w->ul[i]);
 	return 0;
 }
 
-/* In the worker's thread, at its end: the ring, then what it held. */
+/* In the worker's thread, at its end: the ring, and its buffers. */
 static void
-worker_end(struct worker *w)
+end(struct crew_worker *cw)
 {
-	struct conn	*k;
-	size_t		 i;
+	struct worker	*w = (struct worker *)cw;
 
 	if (w->ring_up) {
 		/* The last closes go to the kernel before the ring does. */
-		io_uring_submit(&w->ring);
+		if (!w->broken)
+			io_uring_submit(&w->ring);
 		io_uring_queue_exit(&w->ring);
 	}
-	/* What a failed stop left open. */
-	for (k = w->chunks; k != NULL; k = k->next)
-		for (i = 1; i <= UR_CHUNK; i++)
-			if (k[i].inuse)
-				admit_close(k[i].fd);
-	if (w->br != NULL)
-		munmap(w->br, UR_NBUF * sizeof(struct io_uring_buf));
-	free(w->bufs);
+	model_uring_ring_bufs_free(&w->bufs);
 }
 
-static void *
-worker_main(void *arg)
+static int
+wait_work(struct crew_worker *cw)
 {
-	struct worker		*w = arg;
+	struct worker		*w = (struct worker *)cw;
 	struct io_uring_cqe	*cqe;
 	struct __kernel_timespec ts;
-	unsigned		 head, seen;
-	int			 r, rest;
+	int			 r;
 
-	stats_slot(w->st);
-	if (worker_start(w) == -1) {
-		log_warn("uring: worker %zu", w->n);
-		fail(w);
-		worker_end(w);
-		return w->failed ? w : NULL;
+	/* The watchdog wants to see this loop turn now and then. */
+	if (notify_beat_ms() > 0) {
+		ms_ts(&ts, notify_beat_ms());
+		r = io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts,
+		    NULL);
+	} else
+		r = io_uring_submit_and_wait(&w->ring, 1);
+	/* EBUSY: completions wait to be reaped, which is what comes next. */
+	return r < 0 && r != -ETIME && r != -EINTR && r != -EBUSY ? -r : 0;
+}
+
+static void
+work(struct crew_worker *cw)
+{
+	struct worker		*w = (struct worker *)cw;
+	struct io_uring_cqe	*cqe;
+	unsigned		 head, seen = 0;
+
+	io_uring_for_each_cqe(&w->ring, head, cqe) {
+		completion(w, cqe);
+		seen++;
 	}
-	stats_gauge(w->st, STAT_WORKERS, 1);
-	for (;;) {
-		stats_beat(w->st, 1);
-		/* The watchdog wants to see this loop turn now and then. */
-		if (notify_beat_ms() > 0) {
-			ms_ts(&ts, notify_beat_ms());
-			r = io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1,
-			    &ts, NULL);
-		} else
-			r = io_uring_submit_and_wait(&w->ring, 1);
-		/*
-		 * EBUSY: completions wait to be reaped, which is what comes
-		 * next.  A shortage (EAGAIN, ENOMEM) rests and tries again.
-		 */
-		if (r < 0 && r != -ETIME && r != -EINTR && r != -EBUSY) {
-			if ((rest = model_wait_failed("uring: io_uring_enter",
-			    -r, &w->failing, w->st)) == -1) {
-				/* The daemon must not live on with a worker
-				 * gone. */
-				fail(w);
-				break;
-			}
-			(void)poll(NULL, 0, rest);
-			continue;
-		}
-		w->failing = 0;
-		w->now = util_now_ms();
-		seen = 0;
-		io_uring_for_each_cqe(&w->ring, head, cqe) {
-			completion(w, cqe);
-			seen++;
-		}
-		io_uring_cq_advance(&w->ring, seen);
-		if (w->stopping && finished(w))
-			break;
-	}
-	stats_gauge(w->st, STAT_WORKERS, 0);
-	worker_end(w);
-	return w->failed ? w : NULL;
+	io_uring_cq_advance(&w->ring, seen);
+}
+
+static void
+tx_blank(void *slot)
+{
+	struct tx	*tx = slot;
+
+	tx->sent.kind = K_SENT;
+	tx->delay.kind = K_TXDELAY;
 }
 
 /* In the main thread: what the worker needs before its thread starts. */
 static int
-worker_init(void *arg, struct server *srv, size_t n, int quitfd)
+init(struct crew_worker *cw)
 {
-	struct worker	*w = arg;
-	struct listener	*l;
-	size_t		 i, udp = 0;
+	struct worker	*w = (struct worker *)cw;
+	size_t		 i;
 
-	w->srv = srv;
-	w->st = &srv->stats[n];
-	w->n = n;
-	w->quitfd = quitfd;
+	crew_slots_init(&cw->conns, sizeof(struct conn), UR_CHUNK,
+	    UR_MAX_CONNS, conn_blank);
+	crew_slots_init(&cw->dgrams, sizeof(struct tx), UR_TXCHUNK, UR_TX,
+	    tx_blank);
 	w->quit.kind = K_QUIT;
 	w->close.kind = K_CLOSE;
-	ms_ts(&w->delay_ts, srv->delay_ms);
-	w->spare = net_spare_open();
-	if ((w->ul = calloc(srv->nls, sizeof *w->ul)) == NULL)
+	ms_ts(&w->delay_ts, cw->srv->delay_ms);
+	if ((w->ul = calloc(cw->srv->nls, sizeof *w->ul)) == NULL)
 		return -1;
-	for (i = 0; i < srv->nls; i++) {
-		l = &srv->ls[i];
+	for (i = 0; i < cw->srv->nls; i++) {
 		w->ul[i].arm.kind = K_ARM;
 		w->ul[i].resume.kind = K_RESUME;
 		w->ul[i].wake.kind = K_WAKE;
 		w->ul[i].idx = i;
-		w->ul[i].fd = l->rpfd != NULL ? l->rpfd[n] : l->fd;
+		w->ul[i].fd = crew_fd(cw, i);
 		w->ul[i].fixed = -1;
-		udp += l->type == SOCK_DGRAM;
-	}
-	if (udp == 0)
-		return 0;
-	if ((w->tx = calloc(UR_TX, sizeof *w->tx)) == NULL)
-		return -1;
-	for (i = 0; i < UR_TX; i++) {
-		w->tx[i].sent.kind = K_SENT;
-		w->tx[i].delay.kind = K_TXDELAY;
-		w->tx[i].next = w->txfree;
-		w->txfree = &w->tx[i];
 	}
 	return 0;
 }
 
 static void
-worker_free(void *arg)
+fini(struct crew_worker *cw)
 {
-	struct worker	*w = arg;
-	struct conn	*c, *next;
-
-	for (c = w->chunks; c != NULL; c = next) {
-		next = c->next;
-		free(c);
-	}
-	free(w->ul);
-	free(w->tx);
-	if (w->spare != -1)
-		close(w->spare);
+	free(((struct worker *)cw)->ul);
 }
 
-/* The kernel's reason for refusing a ring, and what it means here. */
-static const char *
-setup_cause(int err)
-{
-	char	 c = '0';
-	int	 fd;
-
-	switch (err) {
-	case ENOSYS:
-		return "io_uring_setup: the kernel has no io_uring, or a "
-		    "seccomp filter hides it";
-	case EINVAL:
-		return "io_uring_setup: Linux 6.0 or later is needed";
-	case EPERM:
-		break;
-	default:
-		return "io_uring_setup";
-	}
-	if ((fd = open("/proc/sys/kernel/io_uring_disabled",
-	    O_RDONLY | O_CLOEXEC)) != -1) {
-		if (read(fd, &c, 1) != 1)
-			c = '0';
-		close(fd);
-	}
-	if (c == '2')
-		return "io_uring_setup refused by kernel.io_uring_disabled=2";
-	if (c == '1')
-		return "io_uring_setup refused by kernel.io_uring_disabled=1 "
-		    "to users outside kernel.io_uring_group";
-	return "io_uring_setup refused by a seccomp filter or a security "
-	    "module";
-}
-
-/*
- * Whether this kernel gives us a ring with what we use; checked before
- * anything is bound, and by --check, so that a kernel without it (too
- * old, io_uring disabled, a container's seccomp profile) is named at once.
- */
-static int
-usable(char *why, size_t len)
-{
-	static const struct {
-		int		 op;
-		const char	*name;
-	} ops[] = {
-		{ IORING_OP_ACCEPT, "ACCEPT" },
-		{ IORING_OP_SEND, "SEND" },
-		{ IORING_OP_RECV, "RECV" },
-		{ IORING_OP_SENDMSG, "SENDMSG" },
-		{ IORING_OP_RECVMSG, "RECVMSG" },
-		{ IORING_OP_CLOSE, "CLOSE" },
-		{ IORING_OP_POLL_ADD, "POLL_ADD" },
-		{ IORING_OP_TIMEOUT, "TIMEOUT" },
-		{ IORING_OP_TIMEOUT_REMOVE, "TIMEOUT_REMOVE" },
-		{ IORING_OP_LINK_TIMEOUT, "LINK_TIMEOUT" },
-		{ IORING_OP_ASYNC_CANCEL, "ASYNC_CANCEL" },
-	};
-	const unsigned		 feats = IORING_FEAT_NODROP |
-	    IORING_FEAT_SUBMIT_STABLE | IORING_FEAT_FAST_POLL |
-	    IORING_FEAT_EXT_ARG | IORING_FEAT_CQE_SKIP;
-	struct io_uring		 ring;
-	struct io_uring_probe	*probe;
-	size_t			 i;
-	int			 r;
-
-	if ((r = ring_open(&ring)) < 0) {
-		snprintf(why, len, "io_uring is not available (%s: %s); use "
-		    "-m event", setup_cause(-r), strerror(-r));
-		return -1;
-	}
-	r = 0;
-	if ((ring.features & feats) != feats) {
-		snprintf(why, len, "io_uring is not available (the kernel's "
-		    "lacks features 0x%x: Linux 6.0 or later is needed); use "
-		    "-m event", feats & ~ring.features);
-		r = -1;
-	} else if ((probe = io_uring_get_probe_ring(&ring)) == NULL) {
-		snprintf(why, len, "io_uring is not available (its probe "
-		    "failed); use -m event");
-		r = -1;
-	} else {
-		for (i = 0; i < sizeof ops / sizeof ops[0] && r == 0; i++)
-			if (!io_uring_opcode_supported(probe, ops[i].op)) {
-				snprintf(why, len, "io_uring is not available "
-				    "(the kernel lacks IORING_OP_%s); use -m "
-				    "event", ops[i].name);
-				r = -1;
-			}
-		io_uring_free_probe(probe);
-	}
-	io_uring_queue_exit(&ring);
-	return r;
-}
-
-static size_t
-nslots(const struct server *srv)
-{
-	return (size_t)srv->workers;
-}
-
-
-/* Before worker_init: safe to free as it is. */
-static void
-worker_blank(void *arg)
-{
-	struct worker	*w = arg;
-
-	w->spare = -1;
-}
-
-static const struct model_crew crew = {
+static const struct crew crew = {
 	.name = "uring",
+	.wait_name = "uring: io_uring_enter",
 	.size = sizeof(struct worker),
-	.blank = worker_blank,
-	.init = worker_init,
-	.main = worker_main,
-	.free = worker_free,
+	.init = init,
+	.start = start,
+	.wait = wait_work,
+	.work = work,
+	.serve = conn_start,
+	.delay = delay_begin,
+	.undelay = delay_end,
+	.quiet = quiet,
+	.pending = pending,
+	.end = end,
+	.free = fini,
 };
 
 static int
 run(struct server *srv)
 {
-	return model_crew_run(srv, &crew);
+	return crew_run(srv, &crew);
 }
 
 const struct model model_uring = {
 	.name = "uring",
 	.summary = "io_uring rings per worker thread, UDP in the same rings",
-	.caps = MODEL_WORKERS | MODEL_DELAY | MODEL_REUSEPORT,
 	.run = run,
-	.nslots = nslots,
-	.usable = usable,
+	.nslots = crew_nslots,
+	.usable = model_uring_ring_usable,
 };

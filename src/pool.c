@@ -10,7 +10,6 @@
 #include <sys/wait.h>
 
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -18,12 +17,11 @@
 #include "acceptor.h"
 #include "admit.h"
 #include "log.h"
-#include "model.h"
-#include "net.h"
 #include "notify.h"
 #include "pool.h"
 #include "serve.h"
 #include "sig.h"
+#include "supervise.h"
 #include "util.h"
 
 int
@@ -175,7 +173,7 @@ stop_step(void *arg, int sigs)
 
 	(void)sigs;
 	pool_reap(p);
-	return p->alive == 0;
+	return p->alive == 0 ? SUPERVISE_DONE : -1;
 }
 
 void
@@ -187,8 +185,8 @@ pool_stop(struct pool *p)
 	for (i = 0; i < p->n; i++)
 		if (p->pid[i] != 0)
 			kill(p->pid[i], SIGTERM);
-	if (p->alive == 0 || model_wait(p->srv, -1, model_stop_ms(p->srv),
-	    stop_step, p) == 0)
+	if (supervise(p->srv, -1, supervise_stop_ms(p->srv), stop_step,
+	    p) == 0)
 		return;
 	log_warnx("%d %ss did not stop; killing them", p->alive, p->what);
 	for (i = 0; i < p->n; i++) {
@@ -203,40 +201,38 @@ pool_stop(struct pool *p)
 	p->alive = 0;
 }
 
-/* A timeout no longer than the watchdog lets a loop sleep. */
-static int
-cap(int timeout)
-{
-	int	 beat = notify_beat_ms();
+/* What pool_run's loop needs: the pool, and the model's tend. */
+struct tending {
+	struct pool	*p;
+	int		(*tend)(struct pool *, void *);
+	void		*arg;
+};
 
-	return beat > 0 && (timeout == -1 || timeout > beat) ? beat : timeout;
+/* Reap what ended; until a stop or a failure, beat and tend the slots. */
+static int
+run_step(void *arg, int sigs)
+{
+	struct tending	*t = arg;
+	struct pool	*p = t->p;
+
+	if (sigs & SIG_CHILD)
+		pool_reap(p);
+	if (sigs & SIG_STOP || p->failed)
+		return SUPERVISE_DONE;
+	stats_beat(p->st, 1);
+	notify_watchdog(stats_fresh, (void *)p->srv);
+	return t->tend(p, t->arg);
 }
 
 int
 pool_run(struct pool *p, int (*tend)(struct pool *, void *), void *arg)
 {
-	struct pollfd	 pfd;
-	int		 seen;
+	struct tending	 t;
 
-	pfd.fd = sig_fd();
-	pfd.events = POLLIN;
-	while (!p->failed) {
-		stats_beat(p->st, 1);
-		notify_watchdog(stats_fresh, (void *)p->srv);
-		if (net_poll(&pfd, 1, cap(tend(p, arg))) == -1) {
-			/* Out of memory for a moment: the children go on. */
-			log_limited("poll");
-			util_sleep_ms(10);
-			continue;
-		}
-		if (!(pfd.revents & POLLIN))
-			continue;
-		seen = model_signals(p->srv);
-		if (seen & SIG_CHILD)
-			pool_reap(p);
-		if (seen & SIG_STOP)
-			break;
-	}
+	t.p = p;
+	t.tend = tend;
+	t.arg = arg;
+	supervise(p->srv, -1, -1, run_step, &t);
 	pool_stop(p);
 	return p->failed ? -1 : 0;
 }

@@ -82,7 +82,7 @@ int	pool_work(const struct server *srv, struct stats *st,
 
 /*
  * The stop: SIGTERM each child by pid, wait for them at most
- * model_stop_ms, then SIGKILL by pid what is left.
+ * supervise_stop_ms, then SIGKILL by pid what is left.
  */
 void	pool_stop(struct pool *p);
 

@@ -100,7 +100,7 @@ enum serve_next {
  * Serve one accepted connection: on a +proxy listener read its PROXY
  * header first into hdr (the same hdr on every call for this connection,
  * made ready by serve_hdr_init before the first, or already done by
- * serve_header), and the real client replaces peer; log it when asked,
+ * admit_header), and the real client replaces peer; log it when asked,
  * send
  * the reply, half-close and drain.  Returns what the connection needs
  * next; every wait it asks for is bounded by srv->linger_ms, and at the

@@ -1,0 +1,60 @@
+/*
+ * model_uring_ring.h: what the uring model asks of the kernel's io_uring
+ * before its loop turns: the ring each worker makes, the buffers the
+ * kernel picks each datagram's from, and whether this kernel gives them.
+ * Only in a build with liburing.
+ */
+#ifndef STAMP_MODEL_URING_RING_H
+#define STAMP_MODEL_URING_RING_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <stddef.h>
+
+struct io_uring;
+struct io_uring_buf_ring;
+
+/*
+ * A ring, as the model wants it: the thread that makes it is the only
+ * one to use it, and completions wait until it asks for them (Linux 6.1);
+ * before that, 6.0 has the rest.  Returns 0, or -errno.
+ */
+int	model_uring_ring_open(struct io_uring *ring);
+
+/*
+ * Whether this kernel gives the model a ring with all it uses, asked
+ * before anything is bound and by --check, so that a kernel without it
+ * (too old, io_uring disabled, a container's seccomp profile) is named at
+ * once: 0, or -1 and a sentence in why that names the cause and the way
+ * out (struct model's usable).
+ */
+int	model_uring_ring_usable(char *why, size_t len);
+
+/*
+ * The buffers of one worker's datagrams, registered with its ring as the
+ * group MODEL_URING_RING_BGID; rx is how a multishot recvmsg lays out
+ * each: a header, the source, the control data, then the bytes.
+ */
+#define MODEL_URING_RING_BGID	0
+struct model_uring_ring_bufs {
+	struct io_uring_buf_ring	*br;
+	char				*mem;
+	struct msghdr			 rx;
+};
+
+/* Make and register them (b zeroed before).  Returns 0, or -1 and errno. */
+int	model_uring_ring_bufs(struct io_uring *ring,
+	    struct model_uring_ring_bufs *b);
+
+/* Buffer bid, as a completion named it, or NULL if it is none of ours. */
+char	*model_uring_ring_buf(struct model_uring_ring_bufs *b, unsigned bid);
+
+/* Give buffer bid back to the kernel once its datagram is answered. */
+void	 model_uring_ring_buf_put(struct model_uring_ring_bufs *b,
+	    unsigned bid);
+
+/* Free them, after the ring is gone. */
+void	 model_uring_ring_bufs_free(struct model_uring_ring_bufs *b);
+
+#endif /* STAMP_MODEL_URING_RING_H */
