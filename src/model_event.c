@@ -422,4 +422,5 @@ const struct model model_event = {
 	.summary = "epoll loop per worker thread, UDP in the same loops",
 	.run = run,
 	.nslots = crew_nslots,
+	.caps = MODEL_WORKERS | MODEL_DELAY | MODEL_REUSEPORT,
 };

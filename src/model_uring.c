@@ -914,4 +914,5 @@ const struct model model_uring = {
 	.run = run,
 	.nslots = crew_nslots,
 	.usable = model_uring_ring_usable,
+	.caps = MODEL_WORKERS | MODEL_DELAY | MODEL_REUSEPORT,
 };
