@@ -336,6 +336,64 @@ uring_works(void)
 }
 
 /*
+ * Whether the programs under test were built with liburing: the URING=
+ * line of $STAMP_BUILD/build.conf, where the Makefile says what it found
+ * (URING=1 or URING=).  Without STAMP_BUILD, as this test was built.
+ */
+static int
+built_with_uring(void)
+{
+	const char	*dir = getenv("STAMP_BUILD");
+	char		 path[4096], line[64], why[4200];
+	FILE		*fp;
+	int		 found = -1;
+
+	if (dir == NULL || *dir == '\0') {
+#ifdef STAMP_URING
+		return 1;
+#else
+		return 0;
+#endif
+	}
+	snprintf(path, sizeof path, "%s/build.conf", dir);
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(why, sizeof why, "%s: %s", path, strerror(errno));
+		bail(why);
+	}
+	while (fgets(line, sizeof line, fp) != NULL)
+		if (strncmp(line, "URING=", 6) == 0)
+			found = strcmp(line + 6, "1\n") == 0;
+	fclose(fp);
+	if (found == -1) {
+		snprintf(why, sizeof why, "%s has no URING= line", path);
+		bail(why);
+	}
+	return found;
+}
+
+/*
+ * Built without liburing, --io uring is refused by name, whatever the
+ * kernel allows, and the default is epoll.
+ */
+static void
+uring_refused(void)
+{
+	struct h_result	 r;
+	struct fake	 f;
+
+	fake_start(&f, STAMP);
+	bench(&r, "--io", "uring", "-n", "10", "127.0.0.1", f.tport, NULL);
+	is_int(r.status, 1, "built without liburing: --io uring: exit 1");
+	like(r.err, "--io uring: built without io_uring", "  ... saying it "
+	    "was built without io_uring");
+	is_str(r.out, "", "  ... and no exchange made");
+	bench(&r, "--json", "-n", "10", "127.0.0.1", f.tport, NULL);
+	fake_stop(&f);
+	like(r.out, "\"io\": \"epoll\"", "built without liburing: the "
+	    "default is epoll");
+}
+
+/*
  * n good exchanges over TCP or UDP, two threads, eight in flight; over
  * TCP with --io io unless it is NULL.
  */
@@ -688,7 +746,7 @@ main(void)
 	atexit(stop_children);
 	signal(SIGPIPE, SIG_IGN);
 
-	have_uring = uring_works();
+	have_uring = built_with_uring() && uring_works();
 	good_run("tcp", NULL);
 	good_run("tcp", "epoll");
 	good_run("udp", NULL);
@@ -705,7 +763,9 @@ main(void)
 		refused_run("uring");
 		silent_run("tcp", "uring");
 		json_run("uring");
-	} else
+	} else if (!built_with_uring())
+		uring_refused();
+	else
 		skip("io_uring: this kernel does not let us have a ring");
 	histogram_run();
 	duration_run();
