@@ -1415,7 +1415,7 @@ report_ntp()
 	r=rounds
 	[ "$rounds" = 1 ] && r=round
 	cat <<-EOF
-	## Measured: NTP
+	### Measured
 
 	Machine: $machine.  Load average before the bench: $load0 (after:
 	$load1, its own load included).  $rounds $r of $secs s per figure,
@@ -1426,7 +1426,7 @@ report_ntp()
 	file, no command port, no drift file, \`-x\`: the clock is left
 	alone).
 
-	### NTP replies per second
+	#### Replies per second
 
 	\`stampbench -P ntp\`.  Pinned: the server on CPU 0 with one worker
 	(\`-w 1\`; chronyd has one thread), stampbench \`-t 1\` on CPU 1.
@@ -1458,7 +1458,7 @@ report_ntp()
 	done
 	cat <<-EOF
 
-	### NTP: the server's CPU per reply
+	#### The server's CPU per reply
 
 	The pinned runs: utime + stime of the server's processes
 	(/proc/PID/stat) over the run, divided by the replies; and
@@ -1477,7 +1477,7 @@ report_ntp()
 	done
 	cat <<-EOF
 
-	### NTP: what a chrony client measures
+	#### What a chrony client measures
 
 	chronyd as a client (\`-x\`, a configuration of its own: \`server
 	127.0.0.1 port P minpoll -6 maxpoll -6\`, \`log measurements\`)
@@ -1499,7 +1499,7 @@ report_ntp()
 	ca=$(field 3 $(offset_stats chronyd))
 	cat <<-EOF
 
-	### NTP targets
+	#### Targets
 
 	Issue 19's, printed, not asserted.
 
@@ -1526,7 +1526,7 @@ report_ntp()
 	done
 	echo
 	if grep -qi '^# note: .*\(ntp\|chrony\)' "$raw"; then
-		echo "### Notes"
+		echo "#### Notes"
 		echo
 		grep -i '^# note: .*\(ntp\|chrony\)' "$raw" |
 		    sed 's/^# note: /- /' | sort -u
