@@ -16,6 +16,12 @@
 #   syscalls  the server's system calls per connection and per datagram,
 #          counted by strace -f -c over SYS_N exchanges, once per server
 #   delay  --delay 100 and 200 clients at once, once per model
+#   ntp    NTP replies/s of stampd's event and uring models and of chronyd,
+#          each with a configuration of the bench's own, at c=16 and 256:
+#          pinned as cost (one worker; chronyd is one thread) with the
+#          server's CPU per reply, and unpinned (2 workers); and the
+#          offsets a chrony client measures from each (same clock: the
+#          truth is 0), median and spread
 # Every server is stopped by its pid (also on an interrupt), every
 # stampbench runs under timeout, every port is picked by the kernel or,
 # for nginx, tried at random until one is free; all on 127.0.0.1.
@@ -27,8 +33,10 @@
 # charts and docs again from the last results.dat), BENCH_OLD_STAMPBENCH (a
 # stampbench to compare ours with) or BENCH_OLD_REV (the commit whose
 # stampbench is built for that, under $STAMP_BUILD/bench/old; "none": no
-# comparison).  Progress goes to stderr, the tables to stdout and to
-# $STAMP_BUILD/bench/results.md, every run to results.dat.
+# comparison), BENCH_NTP_SERVERS (event uring chronyd), BENCH_NTP_SAMPLES
+# (64: the chrony client's offsets per server and round).  Progress goes to
+# stderr, the tables to stdout and to $STAMP_BUILD/bench/results.md (the
+# ntp section's to ntp.md), every run to results.dat.
 
 set -u
 
@@ -53,7 +61,9 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	img=$out/img
 	doc=0
 fi
-sections=${BENCH_SECTIONS:-tcp cost udp syscalls delay}
+sections=${BENCH_SECTIONS:-tcp cost udp syscalls delay ntp}
+ntp_samples=${BENCH_NTP_SAMPLES:-64}
+ntpmd=$out/ntp.md
 # The stampbench before the cheaper loop of issue 12: what the client
 # table compares ours with, unless BENCH_OLD_STAMPBENCH names another.
 old_rev=${BENCH_OLD_REV:-95a4810}
@@ -394,6 +404,249 @@ section_delay()
 	done
 }
 
+# --- NTP: stampd's models beside chronyd ------------------------------
+
+# wait_listening PROTO: wait up to 5 s for the server started as $pid to
+# log its "listening udp 127.0.0.1:PORT PROTO" line; sets port.
+wait_listening()
+{
+	re="s/.*listening udp 127\.0\.0\.1:\([0-9]*\) $1\$/\1/p"
+	i=0
+	while [ $i -lt 50 ]; do
+		port=$(sed -n "$re" "$tmp/server.log" | head -1)
+		if [ -n "$port" ]; then
+			# A worker may still fail after the bind: give it time.
+			sleep 0.3
+			alive "$pid" && return 0
+			break
+		fi
+		alive "$pid" || break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# answers: whether the NTP server on $port answers stampbench within 5 s.
+answers()
+{
+	i=0
+	while [ $i -lt 10 ]; do
+		alive "$pid" || return 1
+		"$STAMPBENCH" -q -P ntp -n 4 -c 1 -T 500 127.0.0.1 "$port" \
+		    >/dev/null 2>&1 && return 0
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# start_chronyd PIN: chronyd serving NTP as the bench's stampd does, from
+# a configuration of the bench's own (stratum 8 as if it had a reference,
+# loopback only, no command port or socket, no drift file, -x: the clock
+# is left alone), on a port tried at random until one is free, as nginx's
+# (chronyd cannot be told to take port 0 and say which it got); sets pid
+# and port.
+start_chronyd()
+{
+	for try in 1 2 3 4 5 6 7 8 9 10; do
+		port=$(random_port)
+		cat >"$ntpdir/server.conf" <<-CONF
+		# chronyd for bench/run.sh, written by it at each start.
+		local stratum 8
+		allow 127.0.0.1
+		bindaddress 127.0.0.1
+		port $port
+		pidfile $ntpdir/server.pid
+		cmdport 0
+		bindcmdaddress /
+		CONF
+		rm -f "$ntpdir/server.pid"
+		: >"$tmp/server.log"
+		$1 setsid chronyd -d -x $chrony_user -f "$ntpdir/server.conf" \
+		    >/dev/null 2>"$tmp/server.log" &
+		pid=$!
+		i=0
+		while alive "$pid" && [ ! -s "$ntpdir/server.pid" ] &&
+		    [ $i -lt 50 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		if alive "$pid" && [ -s "$ntpdir/server.pid" ]; then
+			[ "$(cat "$ntpdir/server.pid")" = "$pid" ] ||
+			    die "chronyd: its pid file does not say $pid"
+			answers && return 0
+		fi
+		if ! grep -q 'Could not open NTP socket' "$tmp/server.log"
+		then
+			note "chronyd: did not start or answer:" \
+			    "$(tail -1 "$tmp/server.log")"
+			stop
+			return 1
+		fi
+		stop
+	done
+	note "chronyd: no free port in 10 tries"
+	return 1
+}
+
+# start_ntp NAME WORKERS PIN: stampd's model NAME serving NTP as stratum
+# 8 with WORKERS workers, or chronyd (one thread); sets pid and port.
+start_ntp()
+{
+	name=$1
+	port=
+	if [ "$name" = chronyd ]; then
+		start_chronyd "$3"
+		return
+	fi
+	: >"$tmp/server.log"
+	$3 setsid "$STAMPD" -m "$name" -w "$2" --local-stratum 8 \
+	    -l udp:127.0.0.1:0/ntp >/dev/null 2>"$tmp/server.log" &
+	pid=$!
+	wait_listening ntp && return 0
+	note "$name: did not start for NTP:" \
+	    "$(grep -v ' listening ' "$tmp/server.log" | head -1)"
+	stop
+	return 1
+}
+
+# offsets: a chrony client of the server on $port (chronyd -x, a
+# configuration of its own, asking 64 times a second) until it has
+# logged $ntp_samples measurements; each offset and delay into
+# results.dat as a "# ntpoff: SERVER ROUND OFFSET DELAY" line (seconds).
+offsets()
+{
+	cdir=$ntpdir/client
+	rm -rf "$cdir" && mkdir -p "$cdir" || die "mkdir $cdir"
+	cat >"$ntpdir/client.conf" <<-CONF
+	# chronyd as a client, for bench/run.sh, written by it at each start.
+	server 127.0.0.1 port $port minpoll -6 maxpoll -6
+	port 0
+	pidfile $ntpdir/client.pid
+	cmdport 0
+	bindcmdaddress /
+	logdir $cdir
+	log measurements
+	CONF
+	# Its own deadline too (-t), should this script be killed.
+	$cpin setsid chronyd -d -x $chrony_user -t 60 \
+	    -f "$ntpdir/client.conf" >/dev/null 2>"$tmp/client.log" &
+	spid=$!
+	got=0
+	i=0
+	while alive "$spid" && [ "$got" -lt "$ntp_samples" ] &&
+	    [ $i -lt 300 ]; do
+		sleep 0.1
+		got=$(awk '$3 == "127.0.0.1" && NF >= 13' \
+		    "$cdir/measurements.log" 2>/dev/null | wc -l)
+		i=$((i + 1))
+	done
+	kill -TERM "$spid" 2>/dev/null
+	i=0
+	while alive "$spid" && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -KILL "$spid" 2>/dev/null
+	wait "$spid" 2>/dev/null
+	spid=
+	if [ "$got" -lt "$ntp_samples" ]; then
+		note "$name: the chrony client logged $got of $ntp_samples" \
+		    "measurements (round $round):" \
+		    "$(tail -1 "$tmp/client.log")"
+		return 1
+	fi
+	# Columns 12 and 13 of measurements.log: offset and peer delay.
+	awk -v s="$name" -v r="$round" -v n="$ntp_samples" '
+	$3 == "127.0.0.1" && NF >= 13 && k++ < n {
+		print "# ntpoff:", s, r, $12, $13
+	}' "$cdir/measurements.log" >>"$raw"
+	span=$(awk -v n="$ntp_samples" '
+	$3 == "127.0.0.1" && NF >= 13 && k++ < n {
+		x = $12 < 0 ? -$12 : $12
+		if (k == 1 || x < lo)
+			lo = x
+		if (x > hi)
+			hi = x
+	}
+	END { printf "%.1f to %.1f us", lo * 1e6, hi * 1e6 }' \
+	    "$cdir/measurements.log")
+	log "round $round/$rounds ntp accuracy $name: $ntp_samples" \
+	    "offsets, |offset| $span"
+}
+
+# One round of the ntp section for the server $name: pinned (CPU 0, one
+# worker; stampbench -t 1 and the chrony client on CPU 1) at c=16 and
+# 256 and the chrony client's offsets, then unpinned (2 workers,
+# stampbench -t 2) at c=16 and 256.
+section_ntp()
+{
+	cpin="taskset -c 1"
+	start_ntp "$name" 1 "taskset -c 0" || return
+	load -P ntp -d 0.3 -c 16 -t 1 >/dev/null
+	measure ntpcost 16 1 -P ntp
+	measure ntpcost 256 1 -P ntp
+	offsets
+	stop
+	cpin=
+	start_ntp "$name" 2 "" || return
+	load -P ntp -d 0.3 -c 16 -t 2 >/dev/null
+	measure ntp 16 2 -P ntp
+	measure ntp 256 2 -P ntp
+	stop
+}
+
+# What the ntp section needs, checked once before the rounds, and how it
+# runs, into results.dat.
+ntp_prepare()
+{
+	ntpdir=$out/ntp
+	mkdir -p "$ntpdir" || die "mkdir $ntpdir"
+	ntp_servers=
+	for s in ${BENCH_NTP_SERVERS:-event uring chronyd}; do
+		case " $models chronyd " in
+		*" $s "*)
+			ntp_servers="$ntp_servers $s"
+			;;
+		*)
+			note "ntp: $s is neither a model nor chronyd: left out"
+			;;
+		esac
+	done
+	ntp_servers=${ntp_servers# }
+	case " $ntp_servers " in
+	*" chronyd "*)
+		command -v chronyd >/dev/null || install chrony
+		;;
+	esac
+	[ "$ntp_samples" -ge 32 ] ||
+	    die "BENCH_NTP_SAMPLES=$ntp_samples: 32 at least"
+	# As root chronyd would drop to _chrony, which cannot write here.
+	chrony_user="-u root"
+	[ "$(id -u)" = 0 ] || chrony_user="-U -u $(id -un)"
+	{
+		echo "# ntp-servers: $ntp_servers"
+		echo "# ntp-samples: $ntp_samples"
+		chrony_version=$(chronyd -v 2>/dev/null |
+		    sed -n 's/.*version \([^ ]*\).*/\1/p')
+		echo "# chronyd: $chrony_version"
+	} >>"$raw"
+	n=0
+	for s in $ntp_servers; do
+		n=$((n + 1))
+	done
+	log "ntp: $ntp_servers; about" \
+	    "$(((rounds * n * (4 * secs + 5) + 59) / 60)) minutes more"
+}
+
+ntp_round()
+{
+	for name in $ntp_servers; do
+		pa=
+		section_ntp
+	done
+}
+
 # The pids of process group $1, one a line: a pool's workers, nginx's.
 group_pids()
 {
@@ -536,6 +789,16 @@ has()
 	return 1
 }
 
+# Whether a section of the stampd-nginx-ref comparison is asked for (not
+# only ntp, which has its own servers, tables and block in docs).
+main_sections()
+{
+	for ms in tcp cost udp syscalls delay; do
+		has $ms && return 0
+	done
+	return 1
+}
+
 # Start, load and stop every server, round after round, into results.dat.
 measure_all()
 {
@@ -569,7 +832,9 @@ measure_all()
 	case " $servers " in
 	*" nginx "*)
 		# Debian builds the stream module as a package of its own.
-		if ! command -v nginx >/dev/null; then
+		if ! main_sections; then
+			:
+		elif ! command -v nginx >/dev/null; then
 			install nginx libnginx-mod-stream
 		elif [ ! -f "$module" ] &&
 		    ! nginx -V 2>&1 | grep -q -- '--with-stream '; then
@@ -577,7 +842,9 @@ measure_all()
 		fi
 		;;
 	esac
-	command -v gnuplot >/dev/null || install gnuplot-nox
+	if main_sections && ! command -v gnuplot >/dev/null; then
+		install gnuplot-nox
+	fi
 	if has syscalls && ! command -v strace >/dev/null; then
 		install strace
 	fi
@@ -602,6 +869,7 @@ measure_all()
 		echo "# nginx: $nginx_version"
 		[ -n "$old_sb" ] && echo "# old-stampbench: $old_desc"
 	} >"$raw"
+	has ntp && ntp_prepare
 
 	n=0
 	for s in $servers; do
@@ -610,7 +878,7 @@ measure_all()
 	log "$machine; load $load0"
 	awk -v l="$load0" 'BEGIN { exit !(l + 0 >= 1) }' &&
 	    log "the machine is busy (load $load0): expect noisy figures"
-	log "servers: $servers; $rounds rounds of $secs s;" \
+	main_sections && log "servers: $servers; $rounds rounds of $secs s;" \
 	    "about $(((rounds * n * (8 * secs + 1) + 6 * n + 59) / 60))" \
 	    "minutes"
 	began=$(date +%s)
@@ -625,6 +893,7 @@ measure_all()
 				section_$sect
 			done
 		done
+		has ntp && ntp_round
 		round=$((round + 1))
 	done
 	has syscalls && section_syscalls
@@ -655,6 +924,9 @@ if [ "${BENCH_REPORT:-0}" = 1 ]; then
 	nginx_version=$(meta nginx)
 	took=$(meta took)
 	old_desc=$(meta old-stampbench)
+	ntp_servers=$(meta ntp-servers)
+	ntp_samples=$(meta ntp-samples)
+	chrony_version=$(meta chronyd)
 else
 	measure_all
 fi
@@ -1092,8 +1364,184 @@ report()
 	    "$((took / 60)) min $((took % 60)) s."
 }
 
-report >"$md"
-cat "$md"
+# offset_stats SERVER: the chrony client's offsets from SERVER over every
+# round, in microseconds: "N MEDIAN MEDIAN_ABS P25 P75 P95_ABS DELAY"
+# (DELAY the median round trip), or "-" if there are none.
+offset_stats()
+{
+	awk -v v="$1" '
+	function sort(a, n,    i, j, t) {
+		for (i = 1; i < n; i++)
+			for (j = i; j > 0 && a[j - 1] > a[j]; j--) {
+				t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
+			}
+	}
+	# The p quantile of the sorted a[0..n), between ranks.
+	function q(a, n, p,    x, k) {
+		x = p * (n - 1)
+		k = int(x)
+		return k + 1 < n ? a[k] + (x - k) * (a[k + 1] - a[k]) : a[k]
+	}
+	$1 == "#" && $2 == "ntpoff:" && $3 == v {
+		o[n] = $5 * 1e6
+		m[n] = o[n] < 0 ? -o[n] : o[n]
+		d[n] = $6 * 1e6
+		n++
+	}
+	END {
+		if (n == 0) {
+			print "-"
+			exit
+		}
+		sort(o, n)
+		sort(m, n)
+		sort(d, n)
+		printf "%d %.2f %.2f %.2f %.2f %.2f %.2f\n", n, q(o, n, 0.5),
+		    q(m, n, 0.5), q(o, n, 0.25), q(o, n, 0.75), q(m, n, 0.95),
+		    q(d, n, 0.5)
+	}' "$raw"
+}
+
+# field N WORDS...: the Nth word, or "-".
+field()
+{
+	n=$1
+	shift
+	eval "echo \${$n:--}"
+}
+
+report_ntp()
+{
+	r=rounds
+	[ "$rounds" = 1 ] && r=round
+	cat <<-EOF
+	### Measured
+
+	Machine: $machine.  Load average before the bench: $load0 (after:
+	$load1, its own load included).  $rounds $r of $secs s per figure,
+	the servers interleaved within each round; each figure is the
+	median over the rounds.  stampd serves with \`--local-stratum 8\`,
+	chronyd $chrony_version with the bench's own configuration
+	(\`local stratum 8\`, \`allow 127.0.0.1\`, its own port and pid
+	file, no command port, no drift file, \`-x\`: the clock is left
+	alone).
+
+	#### Replies per second
+
+	\`stampbench -P ntp\`.  Pinned: the server on CPU 0 with one worker
+	(\`-w 1\`; chronyd has one thread), stampbench \`-t 1\` on CPU 1.
+	Unpinned: 2 workers, stampbench \`-t 2\`.  In brackets: the ratio
+	to chronyd.  Errors (no reply within 5 s) and bad replies summed
+	over every run.
+
+	EOF
+	row server "pinned c=16" "pinned c=256" "unpinned c=16" \
+	    "unpinned c=256" "p99 us pinned c=256" errors bad
+	row --- --: --: --: --: --: --: --:
+	for s in $ntp_servers; do
+		set -- "$s"
+		for sc in ntpcost:16 ntpcost:256 ntp:16 ntp:256; do
+			base=$(med "${sc%:*}" chronyd "${sc#*:}" rate)
+			[ "$s" = chronyd ] && base=-
+			set -- "$@" "$(vs "$(med "${sc%:*}" "$s" "${sc#*:}" \
+			    rate)" "$base")"
+		done
+		e=0
+		b=0
+		for sc in ntpcost:16 ntpcost:256 ntp:16 ntp:256; do
+			e=$(awk -v a="$e" -v x="$(tot "${sc%:*}" "$s" \
+			    "${sc#*:}" errors)" 'BEGIN { print a + x }')
+			b=$(awk -v a="$b" -v x="$(tot "${sc%:*}" "$s" \
+			    "${sc#*:}" bad)" 'BEGIN { print a + x }')
+		done
+		row "$@" "$(med ntpcost "$s" 256 p99_us)" "$e" "$b"
+	done
+	cat <<-EOF
+
+	#### The server's CPU per reply
+
+	The pinned runs: utime + stime of the server's processes
+	(/proc/PID/stat) over the run, divided by the replies; and
+	stampbench's own (its cpu_us).
+
+	EOF
+	row server "us/reply c=16" "/ chronyd" "us/reply c=256" "/ chronyd" \
+	    "stampbench us/reply c=16"
+	row --- --: --: --: --: --:
+	for s in $ntp_servers; do
+		a=$(med ntpcost "$s" 16 server_us)
+		b=$(med ntpcost "$s" 256 server_us)
+		row "$s" "$a" "$(ratio "$a" "$(med ntpcost chronyd 16 \
+		    server_us)")" "$b" "$(ratio "$b" "$(med ntpcost chronyd \
+		    256 server_us)")" "$(med ntpcost "$s" 16 client_us)"
+	done
+	cat <<-EOF
+
+	#### What a chrony client measures
+
+	chronyd as a client (\`-x\`, a configuration of its own: \`server
+	127.0.0.1 port P minpoll -6 maxpoll -6\`, \`log measurements\`)
+	asking each pinned server, idle but for it, 64 times a second;
+	the first $ntp_samples offsets it logs in each round, from every
+	round.  Client and server read the same clock, so every offset is
+	an error, and the truth is 0.  In microseconds; the spread is from
+	the 25th to the 75th percentile of the offsets.
+
+	EOF
+	row server samples "median offset" "median abs(offset)" \
+	    "spread p25 .. p75" "p95 abs(offset)" "median delay"
+	row --- --: --: --: --: --: --:
+	for s in $ntp_servers; do
+		set -- $(offset_stats "$s")
+		[ "$1" = - ] && continue
+		row "$s" "$1" "$2" "$3" "$4 .. $5" "$6" "$7"
+	done
+	ca=$(field 3 $(offset_stats chronyd))
+	cat <<-EOF
+
+	#### Targets
+
+	Issue 19's, printed, not asserted.
+
+	EOF
+	row target measured verdict
+	row --- --- ---
+	for s in $ntp_servers; do
+		[ "$s" = chronyd ] && continue
+		for c in 16 256; do
+			target "pinned c=$c: $s replies/s >= 3x chronyd" \
+			    "$(ratio "$(med ntpcost "$s" $c rate)" \
+			    "$(med ntpcost chronyd $c rate)")" '>=' 3
+		done
+		for c in 16 256; do
+			target "pinned c=$c: $s CPU/reply <= 0.3x chronyd" \
+			    "$(ratio "$(med ntpcost "$s" $c server_us)" \
+			    "$(med ntpcost chronyd $c server_us)")" '<=' 0.3
+		done
+		target "unpinned c=256: $s replies/s >= 2x chronyd" \
+		    "$(ratio "$(med ntp "$s" 256 rate)" \
+		    "$(med ntp chronyd 256 rate)")" '>=' 2
+		target "median abs(offset): $s <= chronyd" \
+		    "$(ratio "$(field 3 $(offset_stats "$s"))" "$ca")" '<=' 1
+	done
+	echo
+	if grep -qi '^# note: .*\(ntp\|chrony\)' "$raw"; then
+		echo "#### Notes"
+		echo
+		grep -i '^# note: .*\(ntp\|chrony\)' "$raw" |
+		    sed 's/^# note: /- /' | sort -u
+		echo
+	fi
+}
+
+if main_sections; then
+	report >"$md"
+	cat "$md"
+fi
+if has ntp; then
+	report_ntp >"$ntpmd"
+	cat "$ntpmd"
+fi
 
 # --- the charts --------------------------------------------------------
 
@@ -1142,20 +1590,30 @@ elif command -v gnuplot >/dev/null; then
 	log "charts in $img"
 fi
 
-# The tables into docs/models.md, between its markers.
-if [ "$doc" = 1 ] && [ -f "$root/docs/models.md" ] &&
-    grep -q '^<!-- bench: begin' "$root/docs/models.md"; then
-	awk -v md="$md" '
-	/^<!-- bench: begin/ {
+# doc_block MARK FILE: FILE into docs/models.md, between its markers
+# "<!-- MARK: begin" and "<!-- MARK: end", if it has them.
+doc_block()
+{
+	[ -f "$root/docs/models.md" ] &&
+	    grep -q "^<!-- $1: begin" "$root/docs/models.md" || return 0
+	awk -v md="$2" -v b="^<!-- $1: begin" -v e="^<!-- $1: end" '
+	$0 ~ b {
 		print
 		while ((getline l < md) > 0)
 			print l
 		skip = 1
 		next
 	}
-	/^<!-- bench: end/ { skip = 0 }
+	$0 ~ e { skip = 0 }
 	!skip' "$root/docs/models.md" >"$tmp/models.md" &&
 	    cat "$tmp/models.md" >"$root/docs/models.md" &&
-	    log "tables written into docs/models.md"
+	    log "tables written into docs/models.md ($1)"
+}
+
+# The tables into docs/models.md: each block only from a run that
+# measured it, so that BENCH_SECTIONS=ntp leaves the others as they are.
+if [ "$doc" = 1 ]; then
+	main_sections && doc_block bench "$md"
+	has ntp && doc_block bench-ntp "$ntpmd"
 fi
-log "results in $md and $raw"
+log "results in $md, $ntpmd and $raw"

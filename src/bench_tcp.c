@@ -97,7 +97,7 @@ tcp_ready(struct bench_worker *w, struct bench_slot *s, uint32_t events)
 			break;
 	}
 	end = bench_worker_now(CLOCK_MONOTONIC);
-	bench_worker_done(w, s, bench_worker_check(w, s->buf, s->len, end),
+	bench_worker_done(w, s, bench_worker_check(w, s, s->buf, s->len, end),
 	    end);
 }
 

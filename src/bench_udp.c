@@ -1,7 +1,7 @@
 /*
  * bench_udp.c: stampbench's UDP engine over epoll.  Each slot has one
- * connected socket for the whole run, and an exchange is an empty
- * datagram sent and one read back.
+ * connected socket for the whole run, and an exchange is a datagram sent
+ * (empty, or an NTP request) and one read back.
  */
 #include <sys/epoll.h>
 
@@ -54,13 +54,16 @@ udp_setup(struct bench_worker *w)
 static int
 udp_start(struct bench_worker *w, struct bench_slot *s)
 {
-	(void)w;
+	char	 req[BENCH_REQUEST_MAX];
+	size_t	 n;
+
 	if (s->stale) {
 		drain(s->fd);
 		s->stale = 0;
 	}
 	s->start = bench_worker_now(CLOCK_MONOTONIC);
-	return net_sendto(s->fd, "", 0, NULL, 0) == -1 ? -1 : 0;
+	n = bench_worker_request(w, s, req, sizeof req);
+	return net_sendto(s->fd, req, n, NULL, 0) == -1 ? -1 : 0;
 }
 
 static void
@@ -74,20 +77,29 @@ udp_ready(struct bench_worker *w, struct bench_slot *s, uint32_t events)
 		drain(s->fd);
 		return;
 	}
-	/* MSG_TRUNC: the length of the whole datagram, however long. */
-	n = net_recvfrom(s->fd, s->buf, sizeof s->buf, MSG_TRUNC, NULL, NULL);
-	if (n == -1) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
+	/*
+	 * MSG_TRUNC: the length of the whole datagram, however long.  A
+	 * reply to the request before, which timed out, may come after the
+	 * drain: dropped, and the next datagram read.
+	 */
+	do {
+		n = net_recvfrom(s->fd, s->buf, sizeof s->buf, MSG_TRUNC,
+		    NULL, NULL);
+		if (n == -1) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			bench_worker_done(w, s, bench_worker_fault(w, errno),
+			    0);
 			return;
-		bench_worker_done(w, s, bench_worker_fault(w, errno), 0);
-		return;
-	}
+		}
+	} while ((size_t)n <= sizeof s->buf &&
+	    bench_worker_late(w, s, s->buf, (size_t)n));
 	end = bench_worker_now(CLOCK_MONOTONIC);
 	if ((size_t)n > sizeof s->buf)
 		bench_worker_bad(w, s, "reply longer than 512 bytes");
 	else
 		bench_worker_done(w, s,
-		    bench_worker_check(w, s->buf, (size_t)n, end), end);
+		    bench_worker_check(w, s, s->buf, (size_t)n, end), end);
 }
 
 static void

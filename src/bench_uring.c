@@ -320,7 +320,8 @@ ring_event(struct bench_worker *w, uint64_t ud, int res)
 		end = bench_worker_now(CLOCK_MONOTONIC);
 		s->eof = 1;
 		bench_worker_done(w, s,
-		    bench_worker_check(w, s->buf, (size_t)res, end), end);
+		    bench_worker_check(w, s, s->buf, (size_t)res, end),
+		    end);
 	}
 }
 

@@ -11,13 +11,16 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "bench_worker.h"
+#include "ntp.h"
 #include "wire.h"
 
 #define SKEW_S		5		/* how far off a reply's time may be */
 #define TICK_MS		50		/* how often the flags are looked at */
+#define XMT_INDEX_BITS	8		/* a transmit's: the worker's index */
 
 int64_t
 bench_worker_now(clockid_t clock)
@@ -59,15 +62,107 @@ msec_decode(const char *buf, size_t len, long long *ms, const char **why)
 	return 0;
 }
 
+/*
+ * A transmit timestamp for a request sent at mono: the time, with the
+ * worker's index in the lowest bits of the fraction (a 60 ns step, far
+ * below what one exchange takes), and later than the worker's last one.
+ * So no two requests of a run have the same, even from two workers in
+ * the same nanosecond, or when the clock is stepped back; a reply is
+ * known by it as the answer to one request and to no other.
+ */
+static uint64_t
+next_transmit(struct bench_worker *w, int64_t mono)
+{
+	struct timespec	 ts;
+	int64_t		 wall = mono + w->wall_off;
+	uint64_t	 t, step = (uint64_t)1 << XMT_INDEX_BITS;
+
+	ts.tv_sec = (time_t)(wall / BENCH_NSEC);
+	ts.tv_nsec = (long)(wall % BENCH_NSEC);
+	t = (ntp_from_timespec(&ts) & ~(step - 1)) |
+	    ((uint64_t)w->index & (step - 1));
+	/* Modulo 2^64, as the era wraps in 2036: "later" is by the half. */
+	if (w->ntp_last != 0 &&
+	    (t == w->ntp_last || t - w->ntp_last > (uint64_t)INT64_MAX))
+		t = w->ntp_last + step;
+	w->ntp_last = t;
+	return t;
+}
+
+size_t
+bench_worker_request(struct bench_worker *w, struct bench_slot *s,
+    char *buf, size_t len)
+{
+	struct ntp_packet	 p;
+	int			 n;
+
+	if (w->b->proto != STAMP_PROTO_NTP)
+		return 0;
+	/* RFC 4330's client request: all 0 but version, mode, transmit. */
+	memset(&p, 0, sizeof p);
+	p.version = NTP_VERSION;
+	p.mode = NTP_MODE_CLIENT;
+	s->xmt_before = s->xmt;
+	s->xmt = p.xmt = next_transmit(w, s->start);
+	n = ntp_encode(&p, buf, len);
+	return n == -1 ? 0 : (size_t)n;
+}
+
+int
+bench_worker_late(const struct bench_worker *w, const struct bench_slot *s,
+    const char *buf, size_t len)
+{
+	struct ntp_packet	 p;
+
+	if (w->b->proto != STAMP_PROTO_NTP || s->xmt_before == 0 ||
+	    ntp_decode(buf, len, &p) == -1)
+		return 0;
+	return p.org == s->xmt_before && p.org != s->xmt;
+}
+
+/*
+ * An NTP server's reply to the request of s: RFC 5905's checks as
+ * ntp_check_reply makes them (48 bytes or more, mode 4, the origin our
+ * request's transmit, both of the server's timestamps), and no
+ * Kiss-o'-Death.  An unsynchronized server's reply is good here: it
+ * answered, which is what is measured.  Its time is returned in *t.
+ */
+static int
+check_ntp(const struct bench_slot *s, const char *buf, size_t len,
+    long long now, long long *t, const char **why)
+{
+	struct ntp_packet	 rep;
+	struct timespec		 ts;
+
+	switch (ntp_check_reply(buf, len, &s->xmt, 1, &rep, why)) {
+	case NTP_CHECK_MALFORMED:
+		return -1;
+	case NTP_CHECK_KOD:
+		*why = "a Kiss-o'-Death: the server refused";
+		return -1;
+	case NTP_CHECK_OK:
+	case NTP_CHECK_UNSYNC:
+		break;
+	}
+	ntp_to_timespec(rep.xmt, (time_t)now, &ts);
+	*t = (long long)ts.tv_sec;
+	return 0;
+}
+
 enum bench_kind
-bench_worker_check(struct bench_worker *w, const char *buf, size_t len,
-    int64_t end)
+bench_worker_check(struct bench_worker *w, const struct bench_slot *s,
+    const char *buf, size_t len, int64_t end)
 {
 	const char	*why = NULL;
 	long long	 wall_ms, t;
 
 	wall_ms = (end + w->wall_off) / 1000000;
-	if (w->b->proto == BENCH_PROTO_MSEC) {
+	if (w->b->proto == STAMP_PROTO_NTP) {
+		if (check_ntp(s, buf, len, wall_ms / 1000, &t, &why) == -1)
+			goto bad;
+		if (t < wall_ms / 1000 - SKEW_S || t > wall_ms / 1000 + SKEW_S)
+			goto skew;
+	} else if (w->b->proto == BENCH_PROTO_MSEC) {
 		if (msec_decode(buf, len, &t, &why) == -1)
 			goto bad;
 		if (t < wall_ms - SKEW_S * 1000 || t > wall_ms + SKEW_S * 1000)
@@ -269,6 +364,7 @@ bench_worker_init(struct bench_worker *w, struct bench *b, int nslot,
 
 	w->b = b;
 	w->nslot = nslot;
+	w->index = windex;
 	w->ep = -1;
 	w->head.next = w->head.prev = &w->head;
 	w->src.sin_family = AF_INET;

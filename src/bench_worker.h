@@ -32,6 +32,7 @@
 
 #define BENCH_PROTO_MSEC	STAMP_NPROTO	/* nginx's "$msec\r\n" */
 #define BENCH_REPLY_MAX		512		/* longer is a bad reply */
+#define BENCH_REQUEST_MAX	48		/* NTP's, the longest */
 #define BENCH_NSEC		1000000000LL
 
 struct bench_engine;
@@ -65,6 +66,8 @@ struct bench_slot {
 	int		 cerr;		/* the ring's connect failed: errno */
 	int		 eof;		/* the server's FIN was read */
 	int		 uses;		/* connections made on the socket */
+	uint64_t	 xmt;		/* NTP: our request's transmit time */
+	uint64_t	 xmt_before;	/* and that of the one before */
 	size_t		 len;
 	char		 buf[BENCH_REPLY_MAX];
 };
@@ -82,8 +85,10 @@ struct bench_worker {
 	int			 inring;	/* slots with a receive on it */
 	int			 draining;	/* the run is over */
 	int			 lost;		/* some were left at the end */
+	int			 index;		/* of the worker, from 0 */
 	struct sockaddr_in	 src;
 	uint32_t		 nextsrc;
+	uint64_t		 ntp_last;	/* the last transmit we made */
 	int64_t			 wall_off;	/* realtime minus monotonic */
 	int64_t			 wall_next;
 	int64_t			 t_end;
@@ -167,11 +172,32 @@ void	bench_worker_bad(struct bench_worker *w, struct bench_slot *s,
 	    const char *why);
 
 /*
- * Whether the reply in buf, len bytes, got at end, is well-formed and
- * its time near ours: BENCH_OK, or BENCH_BAD with the fault kept.
+ * The datagram that starts the exchange of s, sent at s->start, into buf
+ * of len bytes (at least BENCH_REQUEST_MAX): empty for the time
+ * protocols; for NTP a client's request (mode 3) whose transmit
+ * timestamp no other request of the run has, kept in s->xmt.  Returns
+ * its length.
  */
-enum bench_kind bench_worker_check(struct bench_worker *w, const char *buf,
-	    size_t len, int64_t end);
+size_t	bench_worker_request(struct bench_worker *w, struct bench_slot *s,
+	    char *buf, size_t len);
+
+/*
+ * Whether the datagram buf[0..len) that came to s answers the request
+ * of its exchange before this one (which timed out, or was answered
+ * twice): a reply that came too late, to be dropped as if never read.
+ * Only NTP can tell, by the origin.
+ */
+int	bench_worker_late(const struct bench_worker *w,
+	    const struct bench_slot *s, const char *buf, size_t len);
+
+/*
+ * Whether the reply in buf, len bytes, that ended the exchange of s at
+ * end is well-formed, the answer to its request (NTP) and its time near
+ * ours: BENCH_OK, or BENCH_BAD with the fault kept.
+ */
+enum bench_kind bench_worker_check(struct bench_worker *w,
+	    const struct bench_slot *s, const char *buf, size_t len,
+	    int64_t end);
 
 /* The kind of a failed exchange by its errno; an odd one is kept. */
 enum bench_kind bench_worker_fault(struct bench_worker *w, int err);

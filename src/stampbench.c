@@ -45,9 +45,10 @@ enum io {
 };
 
 #define ABOUT \
-"Load a time server with exchanges (a connection and its reply, or a datagram\n" \
-"and its answer), every reply checked, and report exchanges a second and\n" \
-"latency percentiles.  HOST is 127.0.0.1 unless given; PORT the protocol's."
+"Load a time server with exchanges (a connection and its reply, a datagram\n" \
+"and its answer, or an NTP request and the server's reply), every reply\n" \
+"checked, and report exchanges a second and latency percentiles.  HOST is\n" \
+"127.0.0.1 unless given; PORT the protocol's."
 
 /* The command line, as parse leaves it. */
 struct opts {
@@ -89,7 +90,8 @@ static const struct opt opts[] = {
 	{ "requests", 'n', OPT_LLONG, "N", O(count), 1, 1000000000000LL, -1,
 	    "run N exchanges (default 100000)" },
 	{ "protocol", 'P', OPT_ARG, "P", 0, 0, 0, 0,
-	    "stamp, time, daytime or msec (default stamp)" },
+	    "stamp, time, daytime, ntp (over UDP) or msec\n"
+	    "(default stamp)" },
 	{ "quiet", 'q', OPT_FLAG, NULL, O(quiet), 0, 0, 0,
 	    "print only the RESULT line" },
 	{ "threads", 'j', OPT_INT, "N", O(nthreads), 1, MAXTHREADS, 1,
@@ -159,9 +161,12 @@ parse(struct opts *o, int argc, char *argv[])
 			o->proto = BENCH_PROTO_MSEC;
 		else if (ch == 'P' &&
 		    (o->proto = wire_proto_find(optarg)) == -1)
-			opt_fail("--protocol %s: want stamp, time, daytime "
-			    "or msec", optarg);
+			opt_fail("--protocol %s: want stamp, time, daytime, "
+			    "ntp or msec", optarg);
 	}
+	/* NTP is a datagram protocol only: TCP port 123 serves nothing. */
+	if (o->proto == STAMP_PROTO_NTP)
+		o->udp = 1;
 	argc -= optind;
 	argv += optind;
 	if (argc > 2)

@@ -3,12 +3,14 @@
  *
  * Each case binds its sockets on 127.0.0.1 port 0 and forks a child that
  * serves them in one of a few ways (the stamp line, nginx's $msec line,
- * RFC 868's four bytes, garbage, a clock an hour off, or silence), runs
- * stampbench against it with a deadline, and reads its summary and its
- * RESULT line.  The replies are built here by hand, not with wire.c, so
- * that stampbench's checks meet an independent encoding.  Every child is
- * stopped by its pid, from an atexit handler at the latest, and ends on
- * its own after CHILD_S even if this test is killed.
+ * RFC 868's four bytes, garbage, a clock an hour off, silence, or NTP
+ * replies that test what stampbench checks of them), runs stampbench
+ * against it with a deadline, and reads its summary and its RESULT line.
+ * The replies are built here by hand, not with wire.c or ntp.c, so that
+ * stampbench's checks meet an independent encoding; NTP's good replies
+ * come from stampd itself.  Every child is stopped by its pid, from an
+ * atexit handler at the latest, and ends on its own after CHILD_S even if
+ * this test is killed.
  */
 #include <sys/types.h>
 #include <sys/prctl.h>
@@ -23,6 +25,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +41,10 @@
 #define STOP_MS		((int)h_ms(3000))
 #define MAXFAKE		8
 #define MAXARGS		24
+#define EPOCH_1900	2208988800LL
+#define NTP_LEN		48
+#define MAXSEEN		8192	/* NTP requests a fake remembers */
+#define MAXPEERS	64	/* and the source ports it tells apart */
 
 enum mode {
 	STAMP,		/* "%lld\r\n" of the time */
@@ -46,6 +53,9 @@ enum mode {
 	GARBAGE,	/* a line that is no protocol's */
 	SKEW,		/* a stamp line an hour ahead */
 	SILENT,		/* listen and bind, never accept or read */
+	NTP_ECHO,	/* as an NTP server; a repeated transmit gets mode 3 */
+	NTP_LATE,	/* the same, after a copy of the reply before */
+	NTP_WRONG_ORG,	/* mode 4, the origin one off our transmit */
 };
 
 struct fake {
@@ -93,6 +103,126 @@ static const char json_check[] =
 "assert d['secs'] > 0 and d['rate'] >= 0 and d['cpu_us'] >= 0, 'times'\n"
 "print('valid', d['ok'], d['errors'], len(b))\n";
 
+/* The NTP requests a fake has seen, and the last from each port. */
+struct ntp_seen {
+	uint64_t	 xmt[MAXSEEN];
+	int		 nxmt;
+	int		 port[MAXPEERS];
+	uint64_t	 last[MAXPEERS];
+	int		 npeer;
+};
+
+static void
+put64(unsigned char *p, uint64_t v)
+{
+	int	 i;
+
+	for (i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (56 - 8 * i));
+}
+
+static uint64_t
+get64(const unsigned char *p)
+{
+	uint64_t	 v = 0;
+	int		 i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/*
+ * A server's reply to the request whose transmit is org, as RFC 5905 lays
+ * it out: LI 0, version 4, mode (4 but for a fake that errs), stratum 8,
+ * origin, and the receive and transmit timestamps now.
+ */
+static int
+ntp_reply(int mode, uint64_t org, char *buf, size_t len)
+{
+	unsigned char	*p = (unsigned char *)buf;
+	struct timespec	 ts;
+	uint64_t	 now;
+
+	if (len < NTP_LEN)
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = (uint64_t)(ts.tv_sec + EPOCH_1900) << 32 |
+	    (uint64_t)(((uint64_t)ts.tv_nsec << 32) / 1000000000);
+	memset(p, 0, NTP_LEN);
+	p[0] = (unsigned char)(4 << 3 | mode);
+	p[1] = 8;
+	put64(p + 24, org);
+	put64(p + 32, now);
+	put64(p + 40, now);
+	return NTP_LEN;
+}
+
+/*
+ * The last transmit from port before this one, which replaces it; 0 if
+ * none (or too many ports to remember).
+ */
+static uint64_t
+ntp_before(struct ntp_seen *ns, int port, uint64_t xmt)
+{
+	uint64_t	 before;
+	int		 i;
+
+	for (i = 0; i < ns->npeer && ns->port[i] != port; i++)
+		;
+	if (i == MAXPEERS)
+		return 0;
+	if (i == ns->npeer) {
+		ns->port[ns->npeer++] = port;
+		ns->last[i] = 0;
+	}
+	before = ns->last[i];
+	ns->last[i] = xmt;
+	return before;
+}
+
+/* Whether xmt was seen before; remembered if not. */
+static int
+ntp_repeated(struct ntp_seen *ns, uint64_t xmt)
+{
+	int	 i;
+
+	for (i = 0; i < ns->nxmt; i++)
+		if (ns->xmt[i] == xmt)
+			return 1;
+	if (ns->nxmt < MAXSEEN)
+		ns->xmt[ns->nxmt++] = xmt;
+	return 0;
+}
+
+/*
+ * The datagrams of an NTP fake's answer to req, from port, into out: one
+ * reply, or two for NTP_LATE; their lengths in n.  Returns how many.
+ */
+static int
+ntp_answer(enum mode mode, struct ntp_seen *ns, const char *req,
+    ssize_t reqlen, int port, char out[2][64], int n[2])
+{
+	uint64_t	 xmt, before;
+
+	if (reqlen < NTP_LEN)
+		return 0;
+	xmt = get64((const unsigned char *)req + 40);
+	before = ntp_before(ns, port, xmt);
+	if (mode == NTP_WRONG_ORG) {
+		n[0] = ntp_reply(4, xmt + 1, out[0], 64);
+		return 1;
+	}
+	n[0] = ntp_reply(ntp_repeated(ns, xmt) ? 3 : 4, xmt, out[0], 64);
+	if (mode != NTP_LATE || before == 0)
+		return 1;
+	/* As a reply to the exchange before would come, late. */
+	n[1] = n[0];
+	memcpy(out[1], out[0], 64);
+	n[0] = ntp_reply(4, before, out[0], 64);
+	return 2;
+}
+
 static int
 reply(enum mode mode, char *buf, size_t len)
 {
@@ -116,6 +246,9 @@ reply(enum mode mode, char *buf, size_t len)
 	case SKEW:
 		return snprintf(buf, len, "%lld\r\n", t + 3600);
 	case SILENT:
+	case NTP_ECHO:
+	case NTP_LATE:
+	case NTP_WRONG_ORG:
 		break;
 	}
 	return 0;
@@ -124,11 +257,13 @@ reply(enum mode mode, char *buf, size_t len)
 static void __attribute__((noreturn))
 serve(enum mode mode, int tfd, int ufd)
 {
+	static struct ntp_seen	 ns;
 	struct sockaddr_storage	 peer;
 	struct pollfd		 pfd[2];
 	socklen_t		 plen;
-	char			 buf[64], junk[64];
-	int			 c, i, n;
+	ssize_t			 got;
+	char			 buf[64], junk[64], out[2][64];
+	int			 c, i, k, m, n, nout[2];
 
 	/* Gone with the test, whatever becomes of it. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -154,9 +289,20 @@ serve(enum mode mode, int tfd, int ufd)
 		/* A few datagrams per turn, so neither side starves. */
 		for (i = 0; i < 8 && (pfd[1].revents & POLLIN); i++) {
 			plen = sizeof peer;
-			if (recvfrom(ufd, junk, sizeof junk, MSG_DONTWAIT,
-			    (struct sockaddr *)&peer, &plen) == -1)
+			if ((got = recvfrom(ufd, junk, sizeof junk,
+			    MSG_DONTWAIT, (struct sockaddr *)&peer,
+			    &plen)) == -1)
 				break;
+			if (mode == NTP_ECHO || mode == NTP_LATE ||
+			    mode == NTP_WRONG_ORG) {
+				m = ntp_answer(mode, &ns, junk, got,
+				    h_port_of(&peer), out, nout);
+				for (k = 0; k < m; k++)
+					sendto(ufd, out[k], (size_t)nout[k],
+					    MSG_NOSIGNAL,
+					    (struct sockaddr *)&peer, plen);
+				continue;
+			}
 			n = reply(mode, buf, sizeof buf);
 			sendto(ufd, buf, (size_t)n, MSG_NOSIGNAL,
 			    (struct sockaddr *)&peer, plen);
@@ -333,6 +479,64 @@ uring_works(void)
 		return 0;
 	close(fd);
 	return (p.features & need) == need;
+}
+
+/*
+ * Whether the programs under test were built with liburing: the URING=
+ * line of $STAMP_BUILD/build.conf, where the Makefile says what it found
+ * (URING=1 or URING=).  Without STAMP_BUILD, as this test was built.
+ */
+static int
+built_with_uring(void)
+{
+	const char	*dir = getenv("STAMP_BUILD");
+	char		 path[4096], line[64], why[4200];
+	FILE		*fp;
+	int		 found = -1;
+
+	if (dir == NULL || *dir == '\0') {
+#ifdef STAMP_URING
+		return 1;
+#else
+		return 0;
+#endif
+	}
+	snprintf(path, sizeof path, "%s/build.conf", dir);
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(why, sizeof why, "%s: %s", path, strerror(errno));
+		bail(why);
+	}
+	while (fgets(line, sizeof line, fp) != NULL)
+		if (strncmp(line, "URING=", 6) == 0)
+			found = strcmp(line + 6, "1\n") == 0;
+	fclose(fp);
+	if (found == -1) {
+		snprintf(why, sizeof why, "%s has no URING= line", path);
+		bail(why);
+	}
+	return found;
+}
+
+/*
+ * Built without liburing, --io uring is refused by name, whatever the
+ * kernel allows, and the default is epoll.
+ */
+static void
+uring_refused(void)
+{
+	struct h_result	 r;
+	struct fake	 f;
+
+	fake_start(&f, STAMP);
+	bench(&r, "--io", "uring", "-n", "10", "127.0.0.1", f.tport, NULL);
+	is_int(r.status, 1, "built without liburing: --io uring: exit 1");
+	like(r.err, "--io uring: built without io_uring", "  ... saying it "
+	    "was built without io_uring");
+	is_str(r.out, "", "  ... and no exchange made");
+	bench(&r, "--json", "-n", "10", "127.0.0.1", f.tport, NULL);
+	fake_stop(&f);
+	like(r.out, "\"io\": \"epoll\"", "built without liburing: the "
+	    "default is epoll");
 }
 
 /*
@@ -628,6 +832,116 @@ other_protos(void)
 	fake_stop(&f);
 }
 
+/*
+ * -P ntp, over UDP without -u: stampd's NTP (--local-stratum 8, so that
+ * its replies are a synchronized server's) answers every request; its
+ * stamp listener answers with lines that are no NTP, each a bad reply.
+ */
+static void
+ntp_stampd(void)
+{
+	static const char *const args[] = { "--local-stratum", "8",
+	    "-l", "udp:127.0.0.1:0/ntp", "-l", "udp:127.0.0.1:0/stamp", NULL };
+	const struct h_listener	*ntp, *stamp;
+	struct h_daemon		 d;
+	struct h_result		 r, v;
+	char			 line[512], port[8];
+
+	if (h_daemon_start(&d, 2, args) == -1) {
+		ok(0, "ntp: stampd starts with an ntp listener");
+		return;
+	}
+	ntp = h_daemon_find(&d, "udp", "ntp");
+	stamp = h_daemon_find(&d, "udp", "stamp");
+	if (ntp == NULL || stamp == NULL) {
+		ok(0, "ntp: stampd lists its ntp and stamp listeners");
+		h_daemon_stop(&d);
+		return;
+	}
+	snprintf(port, sizeof port, "%d", ntp->port);
+	bench(&r, "-P", "ntp", "-n", "2000", "-c", "16", "-j", "2",
+	    "127.0.0.1", port, NULL);
+	is_int(r.status, 0, "ntp, stampd: exit 0");
+	result_line(&r, line, sizeof line);
+	like(line, RESULT_RE, "ntp, stampd: the RESULT line has its shape");
+	like(line, "^RESULT proto=ntp transport=udp threads=2 ", "ntp: "
+	    "over UDP without -u");
+	is_int((long long)value(line, "ok"), 2000, "ntp, stampd: ok=2000");
+	is_int((long long)value(line, "bad"), 0, "ntp, stampd: bad=0");
+	is_int((long long)value(line, "errors"), 0, "ntp, stampd: errors=0");
+	like(r.out, "^stampbench: 127\\.0\\.0\\.1:[0-9]+ ntp/udp, ",
+	    "ntp, stampd: the summary names ntp/udp");
+
+	bench(&r, "--json", "-u", "-P", "ntp", "-n", "500", "-c", "8",
+	    "127.0.0.1", port, NULL);
+	json_verdict(&r, 500, 0, &v);
+	like(v.out, "^valid 500 0 [1-9][0-9]*\n$", "ntp, stampd, --json: "
+	    "500 ok, and the figures add up");
+	like(r.out, "\"proto\": \"ntp\", \"transport\": \"udp\"",
+	    "ntp, --json: names ntp over udp");
+
+	snprintf(port, sizeof port, "%d", stamp->port);
+	bench(&r, "-q", "-P", "ntp", "-n", "50", "-c", "4", "127.0.0.1",
+	    port, NULL);
+	is_int(r.status, 1, "ntp, a stamp listener: exit 1");
+	result_line(&r, line, sizeof line);
+	is_int((long long)value(line, "ok"), 0, "ntp, a stamp listener: "
+	    "ok=0");
+	is_int((long long)value(line, "bad"), 50, "ntp, a stamp listener: "
+	    "bad=50");
+	bench(&r, "-P", "ntp", "-n", "5", "-c", "1", "127.0.0.1", port,
+	    NULL);
+	like(r.out, "first bad  shorter than an NTP header", "ntp, a stamp "
+	    "listener: the summary says why");
+	is_int(h_daemon_stop(&d), 0, "ntp: stampd stops cleanly");
+}
+
+/*
+ * -P ntp against fakes: no transmit timestamp is sent twice, even from
+ * two threads; a late reply to a slot's request before is dropped, not
+ * taken for the answer; a reply whose origin is not ours is bad.
+ */
+static void
+ntp_fakes(void)
+{
+	struct h_result	 r;
+	struct fake	 f;
+	char		 line[512];
+
+	fake_start(&f, NTP_ECHO);
+	bench(&r, "-q", "-P", "ntp", "-n", "3000", "-c", "8", "-j", "2",
+	    "127.0.0.1", f.uport, NULL);
+	fake_stop(&f);
+	result_line(&r, line, sizeof line);
+	is_int((long long)value(line, "ok"), 3000, "ntp: 3000 requests, "
+	    "every transmit timestamp a new one (a repeat is answered "
+	    "with mode 3)");
+	is_int((long long)value(line, "bad"), 0, "ntp: no repeat, bad=0");
+
+	fake_start(&f, NTP_LATE);
+	bench(&r, "-q", "-P", "ntp", "-n", "500", "-c", "4", "127.0.0.1",
+	    f.uport, NULL);
+	fake_stop(&f);
+	is_int(r.status, 0, "ntp, each reply after a late one to the "
+	    "request before: exit 0");
+	result_line(&r, line, sizeof line);
+	is_int((long long)value(line, "ok"), 500, "ntp, late replies "
+	    "dropped: ok=500");
+
+	fake_start(&f, NTP_WRONG_ORG);
+	bench(&r, "-q", "-P", "ntp", "-n", "50", "-c", "4", "127.0.0.1",
+	    f.uport, NULL);
+	is_int(r.status, 1, "ntp, an origin not ours: exit 1");
+	result_line(&r, line, sizeof line);
+	is_int((long long)value(line, "bad"), 50, "ntp, an origin not "
+	    "ours: bad=50");
+	bench(&r, "-P", "ntp", "-n", "5", "-c", "1", "127.0.0.1", f.uport,
+	    NULL);
+	fake_stop(&f);
+	like(r.out, "first bad  origin timestamp is not our transmit",
+	    "ntp, an origin not ours: the summary says why");
+}
+
 static void
 usage_errors(void)
 {
@@ -688,7 +1002,7 @@ main(void)
 	atexit(stop_children);
 	signal(SIGPIPE, SIG_IGN);
 
-	have_uring = uring_works();
+	have_uring = built_with_uring() && uring_works();
 	good_run("tcp", NULL);
 	good_run("tcp", "epoll");
 	good_run("udp", NULL);
@@ -705,11 +1019,15 @@ main(void)
 		refused_run("uring");
 		silent_run("tcp", "uring");
 		json_run("uring");
-	} else
+	} else if (!built_with_uring())
+		uring_refused();
+	else
 		skip("io_uring: this kernel does not let us have a ring");
 	histogram_run();
 	duration_run();
 	other_protos();
+	ntp_stampd();
+	ntp_fakes();
 	usage_errors();
 	return done_testing();
 }
