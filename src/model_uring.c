@@ -131,10 +131,8 @@ struct tx {
 	int			 len;
 	struct msghdr		 msg;
 	struct iovec		 iov;
-	size_t			 reqlen;	/* the request, which the */
-	int			 trunc;		/* reply is made of when */
-	char			 req[SERVE_REQ_MAX]; /* it is sent */
-	struct timespec		 rx;		/* its arrival; 0: unknown */
+	struct serve_dgram	 d;		/* the reply is made of it
+						   when it is sent */
 	char			 reply[STAMP_REPLY_MAX];
 };
 
@@ -514,13 +512,9 @@ tx_send(struct worker *w, struct tx *tx)
 	const struct listener	*l = &w->c.srv->ls[tx->s.listener];
 	struct ulistener	*ul = &w->ul[tx->s.listener];
 	struct io_uring_sqe	*sqe;
-	struct proto_req	 rq = {
-		.buf = tx->req, .len = tx->reqlen, .trunc = tx->trunc,
-		.rx = tx->rx.tv_sec != 0 ? &tx->rx : NULL, .st = w->c.st
-	};
 
-	if ((tx->len = serve_datagram_reply(l, &rq, tx->reply,
-	    sizeof tx->reply)) <= 0) {
+	if ((tx->len = serve_datagram_reply(l, &tx->d, tx->reply,
+	    sizeof tx->reply, w->c.st)) <= 0) {
 		crew_slot_put(&w->c.dgrams, tx);
 		return;
 	}
@@ -572,17 +566,11 @@ dgram(struct worker *w, struct ulistener *ul, char *buf, int len)
 		stats_count(w->c.st, delay ? STAT_SHED : STAT_SHORT, 1);
 		return;
 	}
+	serve_datagram_keep(l, &m, req, reqlen, &tx->d);
 	memset(&tx->msg, 0, sizeof tx->msg);
-	memcpy(&tx->s.peer, &from, namelen);
-	tx->msg.msg_name = &tx->s.peer;
-	tx->msg.msg_namelen = (socklen_t)namelen;
+	tx->msg.msg_name = &tx->d.from;
+	tx->msg.msg_namelen = tx->d.fromlen;
 	tx->s.listener = ul->idx;
-	tx->reqlen = reqlen < sizeof tx->req ? reqlen : sizeof tx->req;
-	tx->trunc = reqlen > sizeof tx->req || m.msg_flags & MSG_TRUNC;
-	memcpy(tx->req, req, tx->reqlen);
-	if (!proto_row(l->proto)->rx_time ||
-	    net_dgram_rxtime(&m, &tx->rx) == -1)
-		tx->rx.tv_sec = tx->rx.tv_nsec = 0;
 	if (!delay) {
 		tx_send(w, tx);
 		return;

@@ -268,17 +268,26 @@ rx_batch(struct rx *rx, const struct listener *l, int fd, int n)
 	}
 	if ((n = net_recvmmsg(fd, rx->msg, (unsigned)n)) <= 0)
 		return 0;
-	for (i = 0; i < n; i++) {
-		h = &rx->msg[i].msg_hdr;
-		rx->d[i].fromlen = h->msg_namelen;
-		rx->d[i].trunc = (h->msg_flags & MSG_TRUNC) != 0;
-		rx->d[i].len = rx->msg[i].msg_len < sizeof rx->d[i].req ?
-		    rx->msg[i].msg_len : sizeof rx->d[i].req;
-		if (!proto_row(l->proto)->rx_time ||
-		    net_dgram_rxtime(h, &rx->d[i].rx) == -1)
-			rx->d[i].rx.tv_sec = rx->d[i].rx.tv_nsec = 0;
-	}
+	for (i = 0; i < n; i++)
+		serve_datagram_keep(l, &rx->msg[i].msg_hdr, rx->d[i].req,
+		    rx->msg[i].msg_len, &rx->d[i]);
 	return n;
+}
+
+void
+serve_datagram_keep(const struct listener *l, const struct msghdr *m,
+    const char *req, size_t len, struct serve_dgram *d)
+{
+	if (m->msg_name != &d->from)
+		memcpy(&d->from, m->msg_name, m->msg_namelen < sizeof d->from ?
+		    m->msg_namelen : sizeof d->from);
+	d->fromlen = m->msg_namelen;
+	d->trunc = len > sizeof d->req || (m->msg_flags & MSG_TRUNC) != 0;
+	d->len = len < sizeof d->req ? len : sizeof d->req;
+	if (req != d->req)
+		memcpy(d->req, req, d->len);
+	if (!proto_row(l->proto)->rx_time || net_dgram_rxtime(m, &d->rx) == -1)
+		d->rx.tv_sec = d->rx.tv_nsec = 0;
 }
 
 int
@@ -297,13 +306,17 @@ serve_datagram_judge(const struct server *srv, const struct listener *l,
 }
 
 int
-serve_datagram_reply(const struct listener *l, const struct proto_req *rq,
-    char *buf, size_t len)
+serve_datagram_reply(const struct listener *l, const struct serve_dgram *d,
+    char *buf, size_t len, struct stats *st)
 {
-	int	 n;
+	struct proto_req	 rq = {
+		.buf = d->req, .len = d->len, .trunc = d->trunc,
+		.rx = d->rx.tv_sec != 0 ? &d->rx : NULL, .st = st
+	};
+	int			 n;
 
-	if ((n = proto_row(l->proto)->reply(rq, buf, len)) == -1)
-		stats_count(rq->st, STAT_ERRORS, 1);
+	if ((n = proto_row(l->proto)->reply(&rq, buf, len)) == -1)
+		stats_count(st, STAT_ERRORS, 1);
 	return n;
 }
 
@@ -314,19 +327,6 @@ serve_sending(const struct listener *l, char *buf, size_t len)
 
 	if (row->sending != NULL)
 		row->sending(buf, len);
-}
-
-/* The reply to d, into buf: its length, or 0 or -1 for none. */
-static int
-reply_to(const struct listener *l, const struct serve_dgram *d, char *buf,
-    size_t len, struct stats *st)
-{
-	struct proto_req	 rq = {
-		.buf = d->req, .len = d->len, .trunc = d->trunc,
-		.rx = d->rx.tv_sec != 0 ? &d->rx : NULL, .st = st
-	};
-
-	return serve_datagram_reply(l, &rq, buf, len);
 }
 
 void
@@ -420,7 +420,7 @@ serve_datagrams(const struct server *srv, const struct listener *l, int fd,
 		now = util_now_ms();
 		for (i = m = 0; i < n; i++) {
 			if (!rx_judge(srv, l, &rx, i, now, st) ||
-			    (len = reply_to(l, &rx.d[i], buf[m], sizeof buf[m],
+			    (len = serve_datagram_reply(l, &rx.d[i], buf[m], sizeof buf[m],
 			    st)) <= 0)
 				continue;
 			iov[m].iov_base = buf[m];
@@ -466,7 +466,7 @@ serve_datagram_to(const struct listener *l, int fd,
 	char	 buf[STAMP_REPLY_MAX];
 	int	 len;
 
-	if ((len = reply_to(l, d, buf, sizeof buf, st)) <= 0)
+	if ((len = serve_datagram_reply(l, d, buf, sizeof buf, st)) <= 0)
 		return;
 	serve_sending(l, buf, (size_t)len);
 	if (net_sendto(fd, buf, (size_t)len, (const struct sockaddr *)&d->from,

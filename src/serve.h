@@ -193,16 +193,22 @@ void	serve_datagram_to(const struct listener *l, int fd,
  * of serve_datagrams.  serve_datagram_judge: whether the datagram m (of
  * listener l), whose first len bytes are in req, may be answered at now
  * (ms, monotonic), judged and counted as admit_datagram judges, and logged
- * with -v.  serve_datagram_reply writes the reply to rq into buf: its
- * length, 0 for none, or -1 (counted).  serve_sending gives the reply its
- * last touch: call it just before the send.  serve_datagram_sent counts
+ * with -v.  serve_datagram_keep keeps it, with len bytes of it at req
+ * (they may be d->req already), in d, as serve_datagram_take would.
+ * serve_datagram_reply writes the reply to d into buf: its length, 0 for
+ * none, or -1 (counted).  serve_sending gives the reply its last touch:
+ * call it just before the send.  serve_datagram_sent counts
  * what came of sending a reply of len bytes: res bytes, or -errno.
  */
 int	serve_datagram_judge(const struct server *srv,
 	    const struct listener *l, const struct msghdr *m, const char *req,
 	    size_t len, long long now, struct stats *st);
+void	serve_datagram_keep(const struct listener *l,
+	    const struct msghdr *m, const char *req, size_t len,
+	    struct serve_dgram *d);
 int	serve_datagram_reply(const struct listener *l,
-	    const struct proto_req *rq, char *buf, size_t len);
+	    const struct serve_dgram *d, char *buf, size_t len,
+	    struct stats *st);
 void	serve_sending(const struct listener *l, char *buf, size_t len);
 void	serve_datagram_sent(const struct listener *l, int res, int len,
 	    struct stats *st);
