@@ -40,8 +40,8 @@
 #include "harness.h"
 #include "tap.h"
 
-/* Every bound on a wait goes through this: STAMP_TIMEOUT_SCALE=3 triples. */
-#define T(ms)		((int)((ms) * tscale))
+/* Every bound on a wait goes through the harness's h_ms: the one scale. */
+#define T(ms)		((int)h_ms(ms))
 #define ASK_MS		T(5000)		/* one client's patience */
 #define QUICK_MS	T(1000)		/* where a reply may never come */
 #define QUIET_MS	T(500)		/* listening for a reply not sent */
@@ -52,7 +52,6 @@
 #define MAXCLIENT	64
 #define HOLD_DELAY	"50"	/* so that a held client's byte comes first */
 
-static double		 tscale = 1;
 static const char	*cur_model = "", *cur_row = "";
 
 /* Processes stopped with SIGSTOP, to continue whatever becomes of us. */
@@ -1333,7 +1332,7 @@ row_share(void)
 		return;
 	l = h_daemon_find(&d, "tcp", "stamp");
 	snprintf(port, sizeof port, "%d", l->port);
-	snprintf(secs, sizeof secs, "%.1f", 0.5 * tscale);
+	snprintf(secs, sizeof secs, "%.1f", h_ms(500) / 1000.0);
 	settled_children(d.pid, SETTLE_MS);
 	/* The first run starts whatever starts with work; then the tasks. */
 	deadline = h_now_ms() + T(20000);
@@ -1397,7 +1396,7 @@ int
 main(void)
 {
 	char		 models[MAXMODELS][32];
-	const char	*s, *only_model, *only_row;
+	const char	*only_model, *only_row;
 	long long	 t0;
 	size_t		 r;
 	int		 nmodels, m;
@@ -1406,8 +1405,8 @@ main(void)
 	owner = getpid();
 	atexit(continue_stopped);
 	atexit(probe_kill);
-	if ((s = getenv("STAMP_TIMEOUT_SCALE")) != NULL && atof(s) > 0)
-		tscale = atof(s);
+	/* A bad STAMP_TIMEOUT_SCALE bails out before any daemon starts. */
+	h_scale();
 	only_model = getenv("MATRIX_MODEL");
 	only_row = getenv("MATRIX_ROW");
 	if ((nmodels = h_models(models, MAXMODELS)) == 0)
