@@ -30,6 +30,7 @@
 
 #include "harness.h"
 #include "proto.h"
+#include "scale.h"
 #include "tap.h"
 #include "wire.h"
 
@@ -69,26 +70,15 @@ h_scale(void)
 {
 	static double	 scale;
 	static char	 why[128];
-	const char	*s;
-	char		*end;
-	double		 v;
+	const char	*s = getenv("STAMP_TIMEOUT_SCALE");
 
 	if (scale > 0)
 		return scale;
-	if ((s = getenv("STAMP_TIMEOUT_SCALE")) == NULL || *s == '\0') {
-		scale = 1;
-		return scale;
-	}
-	errno = 0;
-	v = strtod(s, &end);
-	/* A NaN fails v > 0 too. */
-	if (errno != 0 || end == s || *end != '\0' || !(v > 0) ||
-	    !isfinite(v)) {
+	if ((scale = scale_parse(s)) == -1) {
 		snprintf(why, sizeof why, "STAMP_TIMEOUT_SCALE=%.40s: want a "
 		    "positive number", s);
 		bail(why);
 	}
-	scale = v;
 	return scale;
 }
 
