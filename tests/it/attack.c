@@ -246,7 +246,7 @@ loop_replies(struct h_daemon *a, struct h_daemon *b, int echo)
 		h_nap(LOOP_MS);
 	ra = h_daemon_counter(a, "udp");
 	rb = b != NULL ? h_daemon_counter(b, "udp") : 0;
-	diag("replies in %d ms: %lld and %lld, bounced by echo %d", LOOP_MS,
+	note("replies in %d ms: %lld and %lld, bounced by echo %d", LOOP_MS,
 	    ra, rb, bounced);
 	return ra + rb + bounced;
 }

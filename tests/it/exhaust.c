@@ -296,7 +296,7 @@ test_model(const struct model_case *mc)
 			most = fds;
 	}
 	storm_count(s, NSTORM, count);
-	diag("%s: settled: %d connecting, %d held, %d served, %d shed, "
+	note("%s: settled: %d connecting, %d held, %d served, %d shed, "
 	    "%d failed; the daemon had %d fds at most", mc->name,
 	    count[S_CONNECTING], count[S_HELD], count[S_SERVED],
 	    count[S_SHED], count[S_FAILED], most);
@@ -314,7 +314,7 @@ test_model(const struct model_case *mc)
 	t1 = h_now_ms();
 	ok(c0 >= 0 && c1 >= 0, "%s: its CPU time is read from /proc",
 	    mc->name);
-	diag("%s: %lld ms of CPU in %lld ms while the storm holds on",
+	note("%s: %lld ms of CPU in %lld ms while the storm holds on",
 	    mc->name, c1 - c0, t1 - t0);
 	ok(c1 - c0 < (t1 - t0) * MAX_CPU_PCT / 100, "%s: out of fds, it does "
 	    "not spin (%lld ms of CPU in %lld ms, bound %d%%)", mc->name,
@@ -329,7 +329,7 @@ test_model(const struct model_case *mc)
 		ok(shed > 0, "%s: stats: shed %lld, accept said EMFILE",
 		    mc->name, shed);
 	} else
-		diag("%s: the parent had %d fds at most, shed %lld: its "
+		note("%s: the parent had %d fds at most, shed %lld: its "
 		    "children hold the storm", mc->name, most, shed);
 
 	for (i = 0; i < NSTORM; i++)

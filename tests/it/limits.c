@@ -265,7 +265,7 @@ case_rate(const char *model)
 	h_cl_close(c, NBURST);
 	/* Whatever the bucket gained while the burst lasted, and one. */
 	most = RATE + RATE * ms / 1000 + 1;
-	diag("%s: %d served, %d refused in %lld ms", model, good, nref, ms);
+	note("%s: %d served, %d refused in %lld ms", model, good, nref, ms);
 	is_int(other, 0, "%s: --rate %d: each of %d is served or refused",
 	    model, RATE, NBURST);
 	ok(good >= RATE, "%s: the first %d are served (%d)", model, RATE,
@@ -341,7 +341,7 @@ case_udp_rate(const char *model)
 	}
 	close(fd);
 	most = UDPRATE + UDPRATE * (tlast - t0) / 1000 + 1;
-	diag("%s: %d of %d datagrams answered in %lld ms", model, got,
+	note("%s: %d of %d datagrams answered in %lld ms", model, got,
 	    NDGRAM, tlast - t0);
 	is_int(sent, NDGRAM, "%s: --udp-rate %d: %d datagrams sent", model,
 	    UDPRATE, NDGRAM);
@@ -491,7 +491,7 @@ main(void)
 	have_ipv6 = h_ipv6_works();
 	read_models();
 	for (i = 0; i < nmodels; i++) {
-		diag("model %s", models[i]);
+		note("model %s", models[i]);
 		case_max_conns(models[i]);
 		case_per_ip(models[i]);
 		case_rate(models[i]);

@@ -888,7 +888,7 @@ row_sigterm_queue(void)
 			close(ufd[i]);
 			ufd[i] = -1;
 		}
-	diag("%s: %s: stopped %d process(es); %d connected, %d in the accept "
+	note("%s: %s: stopped %d process(es); %d connected, %d in the accept "
 	    "queue at SIGTERM", cur_model, cur_row, nk + 1, connected, q);
 	kill(d.pid, SIGTERM);
 	kill(d.pid, SIGCONT);
@@ -1049,7 +1049,7 @@ row_sigterm_load(void)
 	if (dropped + cut + hung > 0)
 		diag_log(&d, 6);
 	status = h_daemon_stop(&d);
-	diag("%s: %s: %d served before SIGTERM, %d after; %d reset unaccepted "
+	note("%s: %s: %d served before SIGTERM, %d after; %d reset unaccepted "
 	    "(%d of them established, unknown to the daemon, reset when "
 	    "poked), %d refused", cur_model, cur_row, before, whole - before,
 	    reset, lost, refused);
@@ -1121,7 +1121,7 @@ row_sigkill_worker(void)
 	na = children(d.pid, after, MAXKIDS);
 	for (i = fresh = 0; i < na && i < MAXKIDS; i++)
 		fresh += !member(after[i], before, nb);
-	diag("%s: %s: %d children idle, %d with 2 held; killed the %d "
+	note("%s: %s: %d children idle, %d with 2 held; killed the %d "
 	    "holding them; %d children now, %d of them new", cur_model,
 	    cur_row, idle, nb, nv, na, fresh);
 	rok(reaped == nv && na >= idle, "%d process(es) holding connections "
@@ -1203,7 +1203,7 @@ row_emfile(void)
 		closedir(dir);
 	}
 	shed = h_daemon_counter(&d, "shed");
-	diag("%s: %s: %d connected and held; the daemon has %d fds open, "
+	note("%s: %s: %d connected and held; the daemon has %d fds open, "
 	    "%lld ms of CPU over %lld ms; shed %lld", cur_model, cur_row, held,
 	    fds, cpu_ms, t1 - t0, shed);
 	rok(cpu_ms < CPU_MAX_MS, "%d clients against %d fds: it does not "
@@ -1358,7 +1358,7 @@ row_share(void)
 		if (len >= sizeof line)
 			len = sizeof line - 1;
 	}
-	diag("%s: %s: %d runs of stampbench; ticks of the tasks that lived "
+	note("%s: %s: %d runs of stampbench; ticks of the tasks that lived "
 	    "through them (tid:ticks):%s", cur_model, cur_row, runs, line);
 	if (live < 2) {
 		rok(1, "not a model of long-lived workers (%d task%s beside "
@@ -1415,14 +1415,14 @@ main(void)
 		cur_model = models[m];
 		if (only_model != NULL && strcmp(only_model, cur_model) != 0)
 			continue;
-		diag("model %s", cur_model);
+		note("model %s", cur_model);
 		for (r = 0; r < sizeof rows / sizeof rows[0]; r++) {
 			cur_row = rows[r].name;
 			if (only_row != NULL && strcmp(only_row, cur_row) != 0)
 				continue;
 			t0 = h_now_ms();
 			rows[r].run();
-			diag("%s: %s: %lld ms", cur_model, cur_row,
+			note("%s: %s: %lld ms", cur_model, cur_row,
 			    h_now_ms() - t0);
 		}
 	}

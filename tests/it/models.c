@@ -537,7 +537,7 @@ t_overlap(const char *model)
 	for (i = 0; i < 8 && len < sizeof line - 16; i++)
 		len += (size_t)snprintf(line + len, sizeof line - len,
 		    " #%d@%lldms", order[i], at[i]);
-	diag("%s: replies in order:%s", model, line);
+	note("%s: replies in order:%s", model, line);
 	udp = h_daemon_find(&d, "udp", "stamp");
 	is_int(udp == NULL ? 0 : burst_udp(udp, 8), 8, "%s: a pool of 4, "
 	    "--delay 400, 8 datagrams at once: all answered", model);
