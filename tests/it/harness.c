@@ -12,6 +12,7 @@
 #include <sys/ioctl.h>
 #include <sys/time.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -37,15 +38,48 @@
 #define H_MAXCHILD	32
 
 /*
- * The daemons still running, for the atexit handler; only the process
- * that started them may kill them (a forked child that calls exit must
- * not).
+ * The daemons started here, for the atexit handler and for their logs;
+ * only the process that started them may kill them (a forked child that
+ * calls exit must not).  A daemon's log outlives it until the next daemon
+ * starts or the test ends: it is then removed, unless an assertion failed
+ * since that daemon started, in which case it is kept (under
+ * $STAMP_BUILD/tests/log) and a diagnostic says where.
  */
 static pid_t	 owner;
+static int	 failures;	/* assertions failed so far, by tap.h's hook */
 static struct {
-	pid_t	 pid;
-	char	 logpath[64];
+	pid_t	 pid;		/* > 0: runs; 0: stopped, log to judge */
+	int	 used;
+	int	 failures;	/* when it started */
+	char	 logpath[H_LOGPATH];
 } reg[H_MAXCHILD];
+
+void
+tap_failed_hook(void)
+{
+	failures++;
+}
+
+/*
+ * The logs of the stopped daemons: kept if an assertion failed since each
+ * started, else removed.
+ */
+static void
+judge_logs(void)
+{
+	int	 i;
+
+	for (i = 0; i < H_MAXCHILD; i++) {
+		if (!reg[i].used || reg[i].pid > 0)
+			continue;
+		if (failures > reg[i].failures)
+			diag("the log of that stampd is kept: %s",
+			    reg[i].logpath);
+		else
+			unlink(reg[i].logpath);
+		reg[i].used = 0;
+	}
+}
 
 long long
 h_now_ms(void)
@@ -119,9 +153,9 @@ cleanup(void)
 		kill(reg[i].pid, SIGKILL);
 		while (waitpid(reg[i].pid, NULL, 0) == -1 && errno == EINTR)
 			;
-		unlink(reg[i].logpath);
 		reg[i].pid = 0;
 	}
+	judge_logs();
 }
 
 static void
@@ -135,8 +169,10 @@ remember(pid_t pid, const char *logpath)
 		registered = 1;
 	}
 	for (i = 0; i < H_MAXCHILD; i++)
-		if (reg[i].pid <= 0) {
+		if (!reg[i].used) {
+			reg[i].used = 1;
 			reg[i].pid = pid;
+			reg[i].failures = failures;
 			snprintf(reg[i].logpath, sizeof reg[i].logpath, "%s",
 			    logpath);
 			return;
@@ -144,14 +180,38 @@ remember(pid_t pid, const char *logpath)
 	bail("harness: too many daemons at once");
 }
 
+/* It is gone: its log waits for the verdict. */
 static void
 forget(pid_t pid)
 {
 	int	 i;
 
 	for (i = 0; i < H_MAXCHILD; i++)
-		if (reg[i].pid == pid)
+		if (reg[i].used && reg[i].pid == pid)
 			reg[i].pid = 0;
+}
+
+/*
+ * A new file for a daemon's log in d->logpath, under $STAMP_BUILD/tests/log
+ * if it can be made there, else in /tmp; its fd, or -1.
+ */
+static int
+log_open(struct h_daemon *d)
+{
+	const char	*build = getenv("STAMP_BUILD");
+	char		 dir[H_LOGPATH - 64];
+	int		 fd;
+
+	if (build != NULL && *build != '\0' &&
+	    (size_t)snprintf(dir, sizeof dir, "%s/tests/log", build) <
+	    sizeof dir && (mkdir(dir, 0755) == 0 || errno == EEXIST)) {
+		snprintf(d->logpath, sizeof d->logpath, "%s/%.24s-XXXXXX.log",
+		    dir, program_invocation_short_name);
+		if ((fd = mkstemps(d->logpath, 4)) != -1)
+			return fd;
+	}
+	snprintf(d->logpath, sizeof d->logpath, "/tmp/stampd-it.XXXXXX");
+	return mkstemp(d->logpath);
 }
 
 static int
@@ -316,9 +376,9 @@ h_daemon_start(struct h_daemon *d, int nlisten, const char *const args[])
 		argv[i + 1] = args[i];
 	argv[i + 1] = NULL;
 
-	snprintf(d->logpath, sizeof d->logpath, "/tmp/stampd-it.XXXXXX");
-	if ((fd = mkstemp(d->logpath)) == -1) {
-		diag("mkstemp: %s", strerror(errno));
+	judge_logs();
+	if ((fd = log_open(d)) == -1) {
+		diag("mkstemp %s: %s", d->logpath, strerror(errno));
 		return -1;
 	}
 	fflush(stdout);
@@ -358,7 +418,6 @@ h_daemon_start(struct h_daemon *d, int nlisten, const char *const args[])
 			    decode_status(status));
 			diag_log(log);
 			forget(d->pid);
-			unlink(d->logpath);
 			d->pid = 0;
 			return -1;
 		}
@@ -383,7 +442,6 @@ h_daemon_stop(struct h_daemon *d)
 	kill(d->pid, SIGTERM);
 	status = reap(d->pid, h_now_ms() + h_ms(H_DEADLINE_MS));
 	forget(d->pid);
-	unlink(d->logpath);
 	d->pid = 0;
 	return status;
 }

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #define H_MAXLISTEN	16
+#define H_LOGPATH	512
 
 /*
  * Patience.  Every bound on how long a test waits for something that is
@@ -62,7 +63,7 @@ struct h_listener {
 
 struct h_daemon {
 	pid_t			pid;
-	char			logpath[64];	/* its stderr, in a temp file */
+	char			logpath[H_LOGPATH]; /* its stdout and stderr */
 	int			n;		/* listeners seen */
 	struct h_listener	l[H_MAXLISTEN];
 };
@@ -78,9 +79,13 @@ int		 h_daemon_start(struct h_daemon *d, int nlisten,
 		    const char *const args[]);
 
 /*
- * SIGTERM, wait up to h_ms(H_DEADLINE_MS), then SIGKILL; the log file is
- * removed.  Returns the exit status as h_run does: the exit code, 128 +
- * the signal if it was killed, or -1 if it had to be killed with SIGKILL.
+ * SIGTERM, wait up to h_ms(H_DEADLINE_MS), then SIGKILL.  Returns the exit
+ * status as h_run does: the exit code, 128 + the signal if it was killed,
+ * or -1 if it had to be killed with SIGKILL.
+ *
+ * The log file (under $STAMP_BUILD/tests/log, else /tmp) is removed when
+ * the next daemon starts or the test ends, unless an assertion failed
+ * since this one started: then it is kept, and a diagnostic names it.
  */
 int		 h_daemon_stop(struct h_daemon *d);
 
