@@ -312,4 +312,44 @@ int		 h_timed_socket(int family, int type, int ms);
  */
 int		 h_wait_queued(int fd, int want, int ms);
 
+/*
+ * System calls, counted: strace(1) attached to a daemon and every process
+ * of it, following what they fork, until h_trace_stop.  A test asserts a
+ * count with it, never a time: that a daemon does not spin is that its
+ * calls stay bounded by the events that called for them; that workers
+ * share the clients is that each took some of the accepts.
+ */
+struct h_trace {
+	pid_t	 pid;			/* strace's */
+	char	 path[H_LOGPATH];	/* what it wrote, a call a line */
+};
+
+/*
+ * Attach strace -f to pid and to each of its child processes, tracing the
+ * calls named in calls (strace's -e trace= list; NULL: every call); 0 once
+ * every thread of them is traced, within h_ms(H_DEADLINE_MS), else -1 (said
+ * in a diagnostic, and strace stopped).  The trace file is judged as a
+ * daemon's log is: kept if an assertion fails, else removed.
+ */
+int		 h_trace_start(struct h_trace *t, pid_t pid, const char *calls);
+
+/* Detach (the tasks go on) and wait for strace to end; 0, or -1. */
+int		 h_trace_stop(struct h_trace *t);
+
+/*
+ * Of the calls that returned while traced: how many were made by task tid
+ * (0: by any), named call (NULL: any), whose result was err (NULL: any
+ * result; "": success, not -1; "EMFILE": -1 with that errno).
+ */
+long		 h_trace_count(const struct h_trace *t, pid_t tid,
+		    const char *call, const char *err);
+
+/*
+ * The tasks seen making a call of t that matches call and err (as
+ * h_trace_count takes them), at most max into tids and their counts into
+ * n; how many tasks.
+ */
+int		 h_trace_tasks(const struct h_trace *t, const char *call,
+		    const char *err, pid_t *tids, long *n, int max);
+
 #endif /* STAMP_HARNESS_H */
