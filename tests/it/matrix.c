@@ -129,23 +129,18 @@ diag_log(struct h_daemon *d, int maxlines)
 }
 
 /*
- * Processes: children found through /proc, their states and CPU times.
+ * Processes: children found through /proc, and their states.
  */
 
-/*
- * The fields of a stat file of /proc after the command: the state, the
- * parent, the CPU ticks of its own (utime, stime) and of its reaped
- * children (cutime, cstime); 0 or -1.
- */
+/* /proc/PID/stat: its state and its parent; 0 or -1. */
 static int
-stat_file(const char *path, char *state, long *ppid, unsigned long long *own,
-    unsigned long long *reaped)
+proc_stat(pid_t pid, char *state, long *ppid)
 {
-	char			 buf[1024], *p;
-	unsigned long long	 ut, st, cut, cst;
-	ssize_t			 n;
-	int			 fd;
+	char		 path[64], buf[1024], *p;
+	ssize_t		 n;
+	int		 fd;
 
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return -1;
 	n = read(fd, buf, sizeof buf - 1);
@@ -154,27 +149,9 @@ stat_file(const char *path, char *state, long *ppid, unsigned long long *own,
 		return -1;
 	buf[n] = '\0';
 	/* A command may hold spaces and parentheses: past the last. */
-	if ((p = strrchr(buf, ')')) == NULL || sscanf(p + 1, " %c %ld "
-	    "%*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %llu %llu", state,
-	    ppid, &ut, &st, &cut, &cst) != 6)
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 1, " %c %ld", state, ppid) != 2)
 		return -1;
-	*own = ut + st;
-	*reaped = cut + cst;
-	return 0;
-}
-
-/* /proc/PID/stat: cpu (may be NULL) is what it and its reaped kids used. */
-static int
-proc_stat(pid_t pid, char *state, long *ppid, unsigned long long *cpu)
-{
-	char			 path[64];
-	unsigned long long	 own, reaped;
-
-	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
-	if (stat_file(path, state, ppid, &own, &reaped) == -1)
-		return -1;
-	if (cpu != NULL)
-		*cpu = own + reaped;
 	return 0;
 }
 
@@ -195,7 +172,7 @@ children(pid_t parent, pid_t *kids, int max)
 		if (!isdigit((unsigned char)e->d_name[0]))
 			continue;
 		pid = (pid_t)atol(e->d_name);
-		if (proc_stat(pid, &state, &ppid, NULL) == -1 ||
+		if (proc_stat(pid, &state, &ppid) == -1 ||
 		    ppid != (long)parent)
 			continue;
 		if (kids != NULL && count < max)
@@ -262,7 +239,7 @@ freeze(pid_t pid)
 	if (kill(pid, SIGSTOP) == -1)
 		return -1;
 	for (;;) {
-		if (proc_stat(pid, &state, &ppid, NULL) == 0 && state == 'T')
+		if (proc_stat(pid, &state, &ppid) == 0 && state == 'T')
 			return 0;
 		if (h_now_ms() >= deadline)
 			return -1;
