@@ -564,17 +564,20 @@ row_reuseport(void)
 }
 
 /*
- * 3, 4. hold: nhold clients are served and held, the next is closed without
- * a reply and counted, and once the held ones close a newcomer is served.
+ * 3, 4. hold: nhold clients are served and held, the NBEYOND after them
+ * are each closed without a reply and counted, and once the held ones
+ * close a newcomer is served.
  */
+#define NBEYOND	3
+
 static void
 hold_row(const char *const extra[], int nhold, const char *what)
 {
-	struct h_client		 held[4], c;
+	struct h_client		 held[4], c[NBEYOND];
 	struct h_daemon		 d;
 	const struct h_listener	*l;
 	long long		 before, after;
-	int			 good;
+	int			 good, i, nref = 0;
 
 	if (start(&d, 1, extra) == -1)
 		return;
@@ -583,18 +586,25 @@ hold_row(const char *const extra[], int nhold, const char *what)
 	good = h_cl_hold_n(held, nhold, l, NULL, ASK_MS);
 	rok(good == nhold, "%d of %d clients served and held open", good,
 	    nhold);
-	h_cl_open(&c, l, NULL);
-	h_cl_wait(&c, 1, ASK_MS);
-	h_cl_close(&c, 1);
-	after = h_counter_at_least(&d, "limited", before + 1, ASK_MS);
-	if (!rok(h_cl_refused(&c) && after == before + 1, "%s: closed without "
-	    "a reply (%s), limited %lld -> %lld", what, h_cl_what(&c, "stamp"),
-	    before, after))
+	for (i = 0; i < NBEYOND; i++)
+		h_cl_open(&c[i], l, NULL);
+	h_cl_wait(c, NBEYOND, ASK_MS);
+	h_cl_close(c, NBEYOND);
+	for (i = 0; i < NBEYOND; i++)
+		if (h_cl_refused(&c[i]))
+			nref++;
+		else
+			diag("  client %d beyond: %s", i, h_cl_what(&c[i],
+			    "stamp"));
+	after = h_counter_at_least(&d, "limited", before + NBEYOND, ASK_MS);
+	if (!rok(nref == NBEYOND && after == before + NBEYOND, "%s and the "
+	    "%d after it: %d closed without a reply, limited %lld -> %lld",
+	    what, NBEYOND - 1, nref, before, after))
 		diag_log(&d, 10);
 	h_cl_close(held, nhold);
-	if (!rok(h_cl_ask_until(l, NULL, &c, ASK_MS), "once the %d held "
+	if (!rok(h_cl_ask_until(l, NULL, &c[0], ASK_MS), "once the %d held "
 	    "close, a new client is served", nhold))
-		diag("  it got: %s", h_cl_what(&c, "stamp"));
+		diag("  it got: %s", h_cl_what(&c[0], "stamp"));
 	stop(&d);
 }
 
@@ -619,7 +629,12 @@ row_per_ip(void)
 	hold_row(extra, 1, "a second client of 127.0.0.1");
 }
 
-/* 5. rate: of 6 at once, the bucket's 2 (and what refilled) are served. */
+/*
+ * 5. rate: of 6 at once, the bucket's 2 (and what refilled) are served,
+ * the others closed without a reply and counted; once the bucket has had
+ * the time to fill (twice what it takes, scaled: more time cannot overfill
+ * it), 2 more are served.
+ */
 static void
 row_rate(void)
 {
@@ -629,7 +644,7 @@ row_rate(void)
 	struct h_daemon		 d;
 	const struct h_listener	*l;
 	long long		 t0, ms, most, limited;
-	int			 i, good = 0, nref = 0, other = 0;
+	int			 i, good = 0, nref = 0, other = 0, later = 0;
 
 	if (start(&d, 1, extra) == -1)
 		return;
@@ -653,12 +668,19 @@ row_rate(void)
 	    "%d of 6 answered (2 to %lld in %lld ms), %d closed without a "
 	    "reply, %d otherwise; limited %lld", good, most, ms, nref, other,
 	    limited);
+	h_nap(T(2000));
+	for (i = 0; i < 2; i++)
+		later += h_cl_ask(l, NULL, &c[0], ASK_MS);
+	if (!rok(later == 2, "the bucket refilled: %d of 2 more answered",
+	    later))
+		diag("  the last got: %s", h_cl_what(&c[0], "stamp"));
 	stop(&d);
 }
 
 /*
  * 6. udp-rate: of 20 datagrams at once, the bucket's 3 (and what refilled)
- * are answered; a second later the source is answered again.  One worker:
+ * are answered, the rest counted; meanwhile another source is answered;
+ * a second later the first source is answered again.  One worker:
  * each keeps buckets of its own (stampd(8), LIMITS).
  */
 static void
@@ -672,8 +694,9 @@ row_udp_rate(void)
 	const struct h_listener	*l;
 	char			 buf[128], why[128];
 	long long		 t0, tlast, deadline, most, limited, wait;
+	struct sockaddr_storage	 oss;
 	ssize_t			 n;
-	int			 fd, i, sent = 0, got = 0, bad = 0;
+	int			 fd, ofd, i, sent = 0, got = 0, bad = 0;
 
 	if (start(&d, 1, extra) == -1)
 		return;
@@ -701,6 +724,18 @@ row_udp_rate(void)
 	    limited == sent - got, "%d of %d datagrams answered (3 to %lld in "
 	    "%lld ms), %d malformed; limited %lld", got, sent, most,
 	    tlast - t0, bad, limited);
+	/* Its bucket is empty; another source's is not. */
+	n = -1;
+	if ((ofd = h_timed_socket(AF_INET, SOCK_DGRAM, ASK_MS)) != -1 &&
+	    bind(ofd, (struct sockaddr *)&oss, h_addr("127.0.0.5", 0,
+	    &oss)) == 0 && sendto(ofd, "", 0, MSG_NOSIGNAL,
+	    (const struct sockaddr *)&l->ss, l->sslen) == 0)
+		n = recv(ofd, buf, sizeof buf, 0);
+	rok(h_check_reply("stamp", buf, n, why, sizeof why), "meanwhile "
+	    "another source, 127.0.0.5, is answered%s%s", n < 0 ? ": " : "",
+	    n < 0 ? why : "");
+	if (ofd != -1)
+		close(ofd);
 	/* The bucket refills in a second. */
 	if ((wait = t0 + T(1100) - h_now_ms()) > 0)
 		h_nap((long)wait);
