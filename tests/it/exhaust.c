@@ -48,7 +48,12 @@
 #define NSTORM		200
 #define QUIET_MS	1000	/* the storm is still this long (scaled): settled */
 #define STORM_MS	20000	/* the longest the storm may take to settle */
-#define RECOVER_MS	10000	/* for a new client to be served after */
+/*
+ * For a new client to be served once the storm goes, scaled: the storm's
+ * clients still queued are each taken and held --delay (2 s) first, about
+ * NOFILE at a time, so up to NSTORM / NOFILE delays go by before its turn.
+ */
+#define RECOVER_MS	30000
 /* The calls that wait or accept, and how many a daemon that waits makes. */
 #define TRACE_CALLS	"accept,accept4,poll,ppoll,select,pselect6," \
 			"epoll_wait,epoll_pwait,epoll_pwait2,io_uring_enter"
