@@ -316,10 +316,11 @@ lib_keep_logs()
 }
 
 # The EXIT trap: stop what is left; keep the logs of a test that failed
-# (an assertion, or its exit status: a bail out, a killed shell).
+# (an assertion, or its exit status: a bail out, a killed shell).  A test
+# with a trap of its own calls it last, with the status it exits with.
 lib_cleanup()
 {
-	local st=$? p
+	local st=${1:-$?} p
 
 	for p in $LIB_PIDS; do
 		lib_stop "$p"
