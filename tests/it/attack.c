@@ -471,7 +471,8 @@ case_proxy_idle(const char *model)
 	    "60000", "-l", "tcp:127.0.0.1:0/stamp+proxy", NULL };
 	struct pollfd	 pfd;
 	struct h_daemon	 d;
-	int		 idle[NHELPERS], i, fd, good = 0, open = 0, closed = 0;
+	int		 idle[NHELPERS], i, fd, good = 0, open = 0;
+	int		 closed = 0;
 
 	if (start(&d, 1, args) == -1)
 		return;

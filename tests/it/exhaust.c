@@ -46,7 +46,7 @@
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 #define NOFILE		32	/* the daemon's RLIMIT_NOFILE */
 #define NSTORM		200
-#define QUIET_MS	1000	/* the storm is still this long (scaled): settled */
+#define QUIET_MS	1000	/* still this long (scaled): settled */
 #define STORM_MS	20000	/* the longest the storm may take to settle */
 /*
  * For a new client to be served once the storm goes, scaled: the storm's

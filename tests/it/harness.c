@@ -37,7 +37,7 @@
 #include "wire.h"
 
 #define H_MAXCHILD	32
-#define H_TRACEMAX	64	/* processes strace is attached to at once */
+#define H_TRACEMAX	64	/* processes strace attaches to at once */
 
 /*
  * The daemons started here, for the atexit handler and for their logs;
@@ -48,9 +48,9 @@
  * $STAMP_BUILD/tests/log) and a diagnostic says where.
  */
 static pid_t	 owner;
-static int	 failures;	/* assertions failed so far, by tap.h's hook */
+static int	 failures;	/* assertions failed, told by tap.h */
 static struct {
-	pid_t	 pid;		/* > 0: runs; 0: stopped, log to judge */
+	pid_t	 pid;		/* > 0: runs; 0: stopped, log judged */
 	int	 used;
 	int	 failures;	/* when it started */
 	char	 logpath[H_LOGPATH];
@@ -1314,7 +1314,7 @@ kids_of(pid_t pid, pid_t *kids, int max)
 		snprintf(path, sizeof path, "/proc/%.20s/stat", e->d_name);
 		if ((f = fopen(path, "r")) == NULL)
 			continue;
-		/* The command may hold spaces and parentheses: past the last. */
+		/* A command may hold spaces and parentheses: past the last. */
 		if (fgets(line, sizeof line, f) != NULL &&
 		    (p = strrchr(line, ')')) != NULL &&
 		    sscanf(p + 1, " %*c %ld", &ppid) == 1 && ppid == (long)pid)
@@ -1360,7 +1360,8 @@ int
 h_trace_start(struct h_trace *t, pid_t pid, const char *calls)
 {
 	const char	*argv[16 + 2 * H_TRACEMAX];
-	char		 trace[512], pids[H_TRACEMAX][16], err[H_LOGPATH + 8];
+	char		 trace[512], pids[H_TRACEMAX][16];
+	char		 err[H_LOGPATH + 8];
 	pid_t		 kids[H_TRACEMAX];
 	long long	 deadline;
 	int		 n, i, a = 0, fd, nul, ok_all;

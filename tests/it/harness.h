@@ -63,7 +63,7 @@ struct h_listener {
 
 struct h_daemon {
 	pid_t			pid;
-	char			logpath[H_LOGPATH]; /* its stdout and stderr */
+	char			logpath[H_LOGPATH]; /* stdout, stderr */
 	int			n;		/* listeners seen */
 	struct h_listener	l[H_MAXLISTEN];
 };
@@ -331,7 +331,8 @@ struct h_trace {
  * in a diagnostic, and strace stopped).  The trace file is judged as a
  * daemon's log is: kept if an assertion fails, else removed.
  */
-int		 h_trace_start(struct h_trace *t, pid_t pid, const char *calls);
+int		 h_trace_start(struct h_trace *t, pid_t pid,
+		    const char *calls);
 
 /* Detach (the tasks go on) and wait for strace to end; 0, or -1. */
 int		 h_trace_stop(struct h_trace *t);

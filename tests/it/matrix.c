@@ -1189,7 +1189,8 @@ row_emfile(void)
 	struct rlimit		 rl, low;
 	long long		 shed;
 	long			 calls, failed, most;
-	int			 i, r, held = 0, served = 0, ended = 0, fds = 0;
+	int			 i, r, held = 0, served = 0, ended = 0;
+	int			 fds = 0;
 	char			 path[64];
 	DIR			*dir;
 	struct dirent		*e;
