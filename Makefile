@@ -136,8 +136,10 @@ check:
 	sh tests/deps.sh
 	$(MAKE) check-run
 
+# --failures prints the failed assertions; their reasons and the places of
+# the logs kept for them come on the tests' stderr (tests/tap.h, lib.sh).
 check-run: all $(UNIT) $(IT) $(BENCHBIN) $(LESSONBIN)
-	$(TESTENV) prove --exec '' -j2 $(TESTS)
+	$(TESTENV) prove --exec '' -j2 --failures $(TESTS)
 
 bench: all $(BENCHBIN)
 	$(TESTENV) sh bench/run.sh

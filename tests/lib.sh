@@ -299,13 +299,35 @@ lib_stop()
 	return $st
 }
 
+# lib_keep_logs: the files the test wrote in its temporary directory (the
+# logs of stampd and of the peers, what commands printed), copied under
+# $STAMP_BUILD/tests/log (or /tmp) before the directory goes; a diagnostic
+# says where.  Its subdirectories (source trees, roots) are left out.
+lib_keep_logs()
+{
+	local dir
+
+	dir=${STAMP_BUILD:-${TMPDIR:-/tmp}}/tests/log/$(basename "$0")-$$
+	mkdir -p "$dir" &&
+	    find "$LIB_TMP" -maxdepth 1 -type f -size -20M \
+	    -exec cp -p {} "$dir" \; &&
+	    diag "the logs of this test are kept in $dir:" \
+	    "$(cd "$dir" && ls | tr '\n' ' ')"
+}
+
+# The EXIT trap: stop what is left; keep the logs of a test that failed
+# (an assertion, or its exit status: a bail out, a killed shell).  A test
+# with a trap of its own calls it last, with the status it exits with.
 lib_cleanup()
 {
-	local p
+	local st=${1:-$?} p
 
 	for p in $LIB_PIDS; do
 		lib_stop "$p"
 	done
+	if [ "$LIB_FAIL" -gt 0 ] || [ "$st" != 0 ]; then
+		lib_keep_logs
+	fi
 	rm -rf "$LIB_TMP"
 	[ -z "$LIB_BIN" ] || rm -rf "$LIB_BIN"
 }

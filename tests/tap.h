@@ -4,6 +4,12 @@
  * Header-only so that every test is one file.  A failed assertion prints
  * where it is and both values, then the test goes on; done_testing() prints
  * the plan and makes the exit status say whether anything failed.
+ *
+ * As Test::More does, the TAP lines and note() go to stdout, and the
+ * reasons of a failure and diag() to stderr: prove shows a test's stderr
+ * even when it is not verbose, so that make check says why a test failed,
+ * not only that it did.  A diag() is for what explains a failure; what a
+ * reader of the verbose output may like to see is a note().
  */
 #ifndef STAMP_TAP_H
 #define STAMP_TAP_H
@@ -16,6 +22,13 @@
 
 static int	tap_run, tap_failed;
 
+/*
+ * Told of each failed assertion, if a program linked with this defines it
+ * (tests/it/harness.c does, to keep the logs of a failed test's daemons);
+ * NULL elsewhere.
+ */
+void	tap_failed_hook(void) __attribute__((weak));
+
 static void __attribute__((format(printf, 4, 0)))
 tap_vresult(int pass, const char *file, int line, const char *fmt,
     va_list ap)
@@ -26,9 +39,13 @@ tap_vresult(int pass, const char *file, int line, const char *fmt,
 	printf("%sok %d - ", pass ? "" : "not ", tap_run);
 	vprintf(fmt, ap);
 	printf("\n");
-	if (!pass)
-		printf("#   Failed at %s line %d.\n", file, line);
 	fflush(stdout);
+	if (!pass) {
+		fprintf(stderr, "#   Failed test %d at %s line %d.\n", tap_run,
+		    file, line);
+		if (tap_failed_hook != NULL)
+			tap_failed_hook();
+	}
 }
 
 static int __attribute__((format(printf, 4, 5), unused))
@@ -53,8 +70,8 @@ tap_is_int(long long got, long long want, const char *file, int line,
 	tap_vresult(pass, file, line, fmt, ap);
 	va_end(ap);
 	if (!pass)
-		printf("#          got: %lld\n#     expected: %lld\n", got,
-		    want);
+		fprintf(stderr, "#          got: %lld\n#     expected: %lld\n",
+		    got, want);
 	return pass;
 }
 
@@ -71,7 +88,7 @@ tap_is_str(const char *got, const char *want, const char *file, int line,
 	tap_vresult(pass, file, line, fmt, ap);
 	va_end(ap);
 	if (!pass)
-		printf("#          got: '%s'\n#     expected: '%s'\n",
+		fprintf(stderr, "#          got: '%s'\n#     expected: '%s'\n",
 		    got ? got : "(null)", want ? want : "(null)");
 	return pass;
 }
@@ -93,22 +110,54 @@ tap_like(const char *got, const char *re, const char *file, int line,
 	tap_vresult(pass, file, line, fmt, ap);
 	va_end(ap);
 	if (!pass)
-		printf("#                   '%s'\n#     doesn't match '%s'\n",
-		    got ? got : "(null)", re);
+		fprintf(stderr, "#                   '%s'\n#     doesn't match "
+		    "'%s'\n", got ? got : "(null)", re);
 	return pass;
 }
 
-static void __attribute__((unused))
+/* Each line of a message, as a TAP comment, to f. */
+static void __attribute__((format(printf, 2, 0), unused))
+tap_vcomment(FILE *f, const char *fmt, va_list ap)
+{
+	char		*buf;
+	const char	*p, *nl;
+
+	if (vasprintf(&buf, fmt, ap) == -1) {
+		fprintf(f, "# (out of memory for a comment)\n");
+		return;
+	}
+	for (p = buf;; p = nl + 1) {
+		nl = strchr(p, '\n');
+		fprintf(f, "# %.*s\n", nl == NULL ? (int)strlen(p) :
+		    (int)(nl - p), p);
+		if (nl == NULL || nl[1] == '\0')
+			break;
+	}
+	free(buf);
+	fflush(f);
+}
+
+/* Why something failed: on stderr, which prove always shows. */
+static void __attribute__((format(printf, 1, 2), unused))
 tap_diag(const char *fmt, ...)
 {
 	va_list	 ap;
 
-	printf("# ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
 	fflush(stdout);
+	va_start(ap, fmt);
+	tap_vcomment(stderr, fmt, ap);
+	va_end(ap);
+}
+
+/* What a reader of the verbose output may like to see: on stdout. */
+static void __attribute__((format(printf, 1, 2), unused))
+tap_note(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	tap_vcomment(stdout, fmt, ap);
+	va_end(ap);
 }
 
 /* Skips are reported as skips, never as passes: prove counts them apart. */
@@ -147,6 +196,7 @@ tap_bail(const char *why)
 #define like(g, re, ...)	tap_like((g), (re), __FILE__, __LINE__, \
 				    __VA_ARGS__)
 #define diag(...)		tap_diag(__VA_ARGS__)
+#define note(...)		tap_note(__VA_ARGS__)
 #define skip(why)		tap_skip(why)
 #define done_testing()		tap_done()
 #define bail(why)		tap_bail(why)

@@ -246,7 +246,7 @@ loop_replies(struct h_daemon *a, struct h_daemon *b, int echo)
 		h_nap(LOOP_MS);
 	ra = h_daemon_counter(a, "udp");
 	rb = b != NULL ? h_daemon_counter(b, "udp") : 0;
-	diag("replies in %d ms: %lld and %lld, bounced by echo %d", LOOP_MS,
+	note("replies in %d ms: %lld and %lld, bounced by echo %d", LOOP_MS,
 	    ra, rb, bounced);
 	return ra + rb + bounced;
 }
@@ -456,37 +456,48 @@ dial(const struct h_listener *l)
 
 /*
  * A +proxy listener while NHELPERS peers hold connections and send
- * nothing: each honest client, header and all, is served at once.  The
- * bound is wide (a busy machine); the figure is printed.
+ * nothing: each honest client, header and all, is served while every idle
+ * peer still waits, none of them closed.  A model that waited on an idle
+ * peer's header before taking the next client would reach the honest
+ * ones only by giving up on idle peers (at --linger, here its longest, a
+ * minute, far beyond the test) and closing them; that it had to is the
+ * failure, whatever the time it took.
  */
 static void
 case_proxy_idle(const char *model)
 {
 	static const char hdr[] = "PROXY TCP4 192.0.2.1 192.0.2.2 1234 1937\r\n";
 	const char *const args[] = { "-m", model, "-w", "2", "--linger",
-	    "10000", "-l", "tcp:127.0.0.1:0/stamp+proxy", NULL };
+	    "60000", "-l", "tcp:127.0.0.1:0/stamp+proxy", NULL };
+	struct pollfd	 pfd;
 	struct h_daemon	 d;
-	long long	 t0, ms, worst = 0;
-	int		 idle[NHELPERS], i, fd, good = 0;
+	int		 idle[NHELPERS], i, fd, good = 0, open = 0;
+	int		 closed = 0;
 
 	if (start(&d, 1, args) == -1)
 		return;
 	for (i = 0; i < NHELPERS; i++)
-		idle[i] = dial(&d.l[0]);
+		open += (idle[i] = dial(&d.l[0])) != -1;
 	for (i = 0; i < 10; i++) {
-		t0 = h_now_ms();
 		if ((fd = dial(&d.l[0])) == -1)
 			continue;
 		send(fd, hdr, sizeof hdr - 1, MSG_NOSIGNAL);
 		good += answered(fd, H_ASK_MS);
-		if ((ms = h_now_ms() - t0) > worst)
-			worst = ms;
 		close(fd);
+	}
+	/* An idle peer the daemon closed reads its EOF, or a reset. */
+	for (i = 0; i < NHELPERS; i++) {
+		if (idle[i] == -1)
+			continue;
+		pfd.fd = idle[i];
+		pfd.events = POLLIN;
+		closed += poll(&pfd, 1, 0) == 1;
 	}
 	is_int(good, 10, "%s: +proxy beside %d idle peers: 10 honest clients "
 	    "served", model, NHELPERS);
-	ok(worst <= h_ms(500), "%s: the slowest in %lld ms (bound %ld)",
-	    model, worst, h_ms(500));
+	ok(open == NHELPERS && closed == 0, "%s: and meanwhile none of the %d "
+	    "idle peers was closed (%d connected, %d closed)", model,
+	    NHELPERS, open, closed);
 	for (i = 0; i < NHELPERS; i++)
 		if (idle[i] != -1)
 			close(idle[i]);

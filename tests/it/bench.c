@@ -563,7 +563,7 @@ good_run(const char *transport, const char *io)
 		    f.tport, NULL);
 	fake_stop(&f);
 	if (io != NULL)
-		diag("  ... the same with --io %s", io);
+		note("  ... the same with --io %s", io);
 	is_int(r.status, 0, "%s: 500 good exchanges: exit 0", transport);
 	result_line(&r, line, sizeof line);
 	like(line, RESULT_RE, "%s: the RESULT line has its shape", transport);
@@ -729,7 +729,7 @@ refused_run(const char *io)
 	long long	 t0;
 	int		 fd;
 
-	diag("refused, --io %s", io);
+	note("refused, --io %s", io);
 	fd = bound(SOCK_STREAM, port, sizeof port);
 	t0 = h_now_ms();
 	bench(&r, "--io", io, "-n", "200", "-c", "8", "-t", "2", "-T", "1000",
@@ -759,7 +759,7 @@ silent_run(const char *transport, const char *io)
 	char		 line[512];
 	int		 udp = strcmp(transport, "udp") == 0;
 
-	diag("silent %s, --io %s", transport, io);
+	note("silent %s, --io %s", transport, io);
 	fake_start(&f, SILENT);
 	bench(&r, udp ? "-u" : "-4", "--io", io, "-n", "16", "-c", "8", "-t",
 	    "2", "-T", "100", "127.0.0.1", udp ? f.uport : f.tport, NULL);

@@ -235,7 +235,7 @@ test_dual_stack(const char *model, struct h_daemon *d)
 	size_t			 t, f;
 
 	if (!have_ipv6) {
-		diag("no IPv6 on this host: no dual-stack listener");
+		note("no IPv6 on this host: no dual-stack listener");
 		skip("dual-stack listeners need IPv6");
 		return;
 	}
@@ -584,9 +584,9 @@ main(void)
 	read_models();
 	have_ipv6 = h_ipv6_works();
 	if (!have_ipv6)
-		diag("IPv6 loopback is not available: IPv4 only");
+		note("IPv6 loopback is not available: IPv4 only");
 	for (i = 0; i < nmodels; i++) {
-		diag("model %s", models[i]);
+		note("model %s", models[i]);
 		test_model(models[i]);
 	}
 	return done_testing();

@@ -12,10 +12,12 @@
 #include <sys/ioctl.h>
 #include <sys/time.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -30,21 +32,56 @@
 
 #include "harness.h"
 #include "proto.h"
+#include "scale.h"
 #include "tap.h"
 #include "wire.h"
 
 #define H_MAXCHILD	32
+#define H_TRACEMAX	64	/* processes strace attaches to at once */
 
 /*
- * The daemons still running, for the atexit handler; only the process
- * that started them may kill them (a forked child that calls exit must
- * not).
+ * The daemons started here, for the atexit handler and for their logs;
+ * only the process that started them may kill them (a forked child that
+ * calls exit must not).  A daemon's log outlives it until the next daemon
+ * starts or the test ends: it is then removed, unless an assertion failed
+ * since that daemon started, in which case it is kept (under
+ * $STAMP_BUILD/tests/log) and a diagnostic says where.
  */
 static pid_t	 owner;
+static int	 failures;	/* assertions failed, told by tap.h */
 static struct {
-	pid_t	 pid;
-	char	 logpath[64];
+	pid_t	 pid;		/* > 0: runs; 0: stopped, log judged */
+	int	 used;
+	int	 failures;	/* when it started */
+	char	 logpath[H_LOGPATH];
 } reg[H_MAXCHILD];
+
+void
+tap_failed_hook(void)
+{
+	failures++;
+}
+
+/*
+ * The logs of the stopped daemons: kept if an assertion failed since each
+ * started, else removed.
+ */
+static void
+judge_logs(void)
+{
+	int	 i;
+
+	for (i = 0; i < H_MAXCHILD; i++) {
+		if (!reg[i].used || reg[i].pid > 0)
+			continue;
+		if (failures > reg[i].failures)
+			diag("the log of that stampd is kept: %s",
+			    reg[i].logpath);
+		else
+			unlink(reg[i].logpath);
+		reg[i].used = 0;
+	}
+}
 
 long long
 h_now_ms(void)
@@ -69,26 +106,15 @@ h_scale(void)
 {
 	static double	 scale;
 	static char	 why[128];
-	const char	*s;
-	char		*end;
-	double		 v;
+	const char	*s = getenv("STAMP_TIMEOUT_SCALE");
 
 	if (scale > 0)
 		return scale;
-	if ((s = getenv("STAMP_TIMEOUT_SCALE")) == NULL || *s == '\0') {
-		scale = 1;
-		return scale;
-	}
-	errno = 0;
-	v = strtod(s, &end);
-	/* A NaN fails v > 0 too. */
-	if (errno != 0 || end == s || *end != '\0' || !(v > 0) ||
-	    !isfinite(v)) {
+	if ((scale = scale_parse(s)) == -1) {
 		snprintf(why, sizeof why, "STAMP_TIMEOUT_SCALE=%.40s: want a "
 		    "positive number", s);
 		bail(why);
 	}
-	scale = v;
 	return scale;
 }
 
@@ -129,9 +155,9 @@ cleanup(void)
 		kill(reg[i].pid, SIGKILL);
 		while (waitpid(reg[i].pid, NULL, 0) == -1 && errno == EINTR)
 			;
-		unlink(reg[i].logpath);
 		reg[i].pid = 0;
 	}
+	judge_logs();
 }
 
 static void
@@ -145,8 +171,10 @@ remember(pid_t pid, const char *logpath)
 		registered = 1;
 	}
 	for (i = 0; i < H_MAXCHILD; i++)
-		if (reg[i].pid <= 0) {
+		if (!reg[i].used) {
+			reg[i].used = 1;
 			reg[i].pid = pid;
+			reg[i].failures = failures;
 			snprintf(reg[i].logpath, sizeof reg[i].logpath, "%s",
 			    logpath);
 			return;
@@ -154,14 +182,38 @@ remember(pid_t pid, const char *logpath)
 	bail("harness: too many daemons at once");
 }
 
+/* It is gone: its log waits for the verdict. */
 static void
 forget(pid_t pid)
 {
 	int	 i;
 
 	for (i = 0; i < H_MAXCHILD; i++)
-		if (reg[i].pid == pid)
+		if (reg[i].used && reg[i].pid == pid)
 			reg[i].pid = 0;
+}
+
+/*
+ * A new file for a daemon's log in d->logpath, under $STAMP_BUILD/tests/log
+ * if it can be made there, else in /tmp; its fd, or -1.
+ */
+static int
+log_open(struct h_daemon *d)
+{
+	const char	*build = getenv("STAMP_BUILD");
+	char		 dir[H_LOGPATH - 64];
+	int		 fd;
+
+	if (build != NULL && *build != '\0' &&
+	    (size_t)snprintf(dir, sizeof dir, "%s/tests/log", build) <
+	    sizeof dir && (mkdir(dir, 0755) == 0 || errno == EEXIST)) {
+		snprintf(d->logpath, sizeof d->logpath, "%s/%.24s-XXXXXX.log",
+		    dir, program_invocation_short_name);
+		if ((fd = mkstemps(d->logpath, 4)) != -1)
+			return fd;
+	}
+	snprintf(d->logpath, sizeof d->logpath, "/tmp/stampd-it.XXXXXX");
+	return mkstemp(d->logpath);
 }
 
 static int
@@ -326,9 +378,9 @@ h_daemon_start(struct h_daemon *d, int nlisten, const char *const args[])
 		argv[i + 1] = args[i];
 	argv[i + 1] = NULL;
 
-	snprintf(d->logpath, sizeof d->logpath, "/tmp/stampd-it.XXXXXX");
-	if ((fd = mkstemp(d->logpath)) == -1) {
-		diag("mkstemp: %s", strerror(errno));
+	judge_logs();
+	if ((fd = log_open(d)) == -1) {
+		diag("mkstemp %s: %s", d->logpath, strerror(errno));
 		return -1;
 	}
 	fflush(stdout);
@@ -368,7 +420,6 @@ h_daemon_start(struct h_daemon *d, int nlisten, const char *const args[])
 			    decode_status(status));
 			diag_log(log);
 			forget(d->pid);
-			unlink(d->logpath);
 			d->pid = 0;
 			return -1;
 		}
@@ -393,7 +444,6 @@ h_daemon_stop(struct h_daemon *d)
 	kill(d->pid, SIGTERM);
 	status = reap(d->pid, h_now_ms() + h_ms(H_DEADLINE_MS));
 	forget(d->pid);
-	unlink(d->logpath);
 	d->pid = 0;
 	return status;
 }
@@ -1243,4 +1293,258 @@ h_wait_queued(int fd, int want, int ms)
 			(void)poll(&pfd, 1, (int)left);
 		h_nap(1);
 	}
+}
+
+/* The child processes of pid, at most max into kids; how many. */
+static int
+kids_of(pid_t pid, pid_t *kids, int max)
+{
+	char		 path[64], line[512], *p;
+	struct dirent	*e;
+	DIR		*dir;
+	FILE		*f;
+	long		 ppid;
+	int		 n = 0;
+
+	if ((dir = opendir("/proc")) == NULL)
+		return 0;
+	while ((e = readdir(dir)) != NULL && n < max) {
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof path, "/proc/%.20s/stat", e->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		/* A command may hold spaces and parentheses: past the last. */
+		if (fgets(line, sizeof line, f) != NULL &&
+		    (p = strrchr(line, ')')) != NULL &&
+		    sscanf(p + 1, " %*c %ld", &ppid) == 1 && ppid == (long)pid)
+			kids[n++] = (pid_t)atol(e->d_name);
+		fclose(f);
+	}
+	closedir(dir);
+	return n;
+}
+
+/* Whether every thread of pid has a tracer (a thread gone counts). */
+static int
+all_traced(pid_t pid)
+{
+	char		 path[96], line[128];
+	struct dirent	*e;
+	DIR		*dir;
+	FILE		*f;
+	int		 traced = 1, tp;
+
+	snprintf(path, sizeof path, "/proc/%ld/task", (long)pid);
+	if ((dir = opendir(path)) == NULL)
+		return 1;
+	while (traced && (e = readdir(dir)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "/proc/%ld/task/%.20s/status",
+		    (long)pid, e->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		while (fgets(line, sizeof line, f) != NULL)
+			if (sscanf(line, "TracerPid: %d", &tp) == 1) {
+				traced = tp != 0;
+				break;
+			}
+		fclose(f);
+	}
+	closedir(dir);
+	return traced;
+}
+
+int
+h_trace_start(struct h_trace *t, pid_t pid, const char *calls)
+{
+	const char	*argv[16 + 2 * H_TRACEMAX];
+	char		 trace[512], pids[H_TRACEMAX][16];
+	char		 err[H_LOGPATH + 8];
+	pid_t		 kids[H_TRACEMAX];
+	long long	 deadline;
+	int		 n, i, a = 0, fd, nul, ok_all;
+	struct h_daemon	 tmp;
+
+	memset(t, 0, sizeof *t);
+	if ((fd = log_open(&tmp)) == -1) {
+		diag("strace: mkstemp: %s", strerror(errno));
+		return -1;
+	}
+	close(fd);
+	snprintf(t->path, sizeof t->path, "%s", tmp.logpath);
+	snprintf(err, sizeof err, "%s.err", t->path);
+	n = kids_of(pid, kids + 1, H_TRACEMAX - 1);
+	kids[0] = pid;
+	n++;
+	argv[a++] = "strace";
+	argv[a++] = "-f";
+	argv[a++] = "-qq";
+	argv[a++] = "-e";
+	argv[a++] = "signal=none";
+	if (calls != NULL) {
+		snprintf(trace, sizeof trace, "trace=%s", calls);
+		argv[a++] = "-e";
+		argv[a++] = trace;
+	}
+	argv[a++] = "-o";
+	argv[a++] = t->path;
+	for (i = 0; i < n; i++) {
+		snprintf(pids[i], sizeof pids[i], "%ld", (long)kids[i]);
+		argv[a++] = "-p";
+		argv[a++] = pids[i];
+	}
+	argv[a] = NULL;
+	fflush(stdout);
+	if ((t->pid = fork()) == -1) {
+		diag("fork: %s", strerror(errno));
+		return -1;
+	}
+	if (t->pid == 0) {
+		if ((nul = open("/dev/null", O_RDWR)) == -1 ||
+		    (fd = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644)) ==
+		    -1 || dup2(nul, 0) == -1 || dup2(nul, 1) == -1 ||
+		    dup2(fd, 2) == -1)
+			_exit(127);
+		execvp(argv[0], (char *const *)argv);
+		dprintf(2, "exec strace: %s\n", strerror(errno));
+		_exit(127);
+	}
+	remember(t->pid, t->path);
+	deadline = h_now_ms() + h_ms(H_DEADLINE_MS);
+	for (;;) {
+		for (i = 0, ok_all = 1; i < n && ok_all; i++)
+			ok_all = all_traced(kids[i]);
+		if (ok_all)
+			break;
+		if (h_exited_within(t->pid, 0) || h_now_ms() >= deadline) {
+			diag("strace did not attach to pid %ld and its %d "
+			    "children (see %s)", (long)pid, n - 1, err);
+			h_trace_stop(t);
+			return -1;
+		}
+		h_nap(10);
+	}
+	unlink(err);
+	return 0;
+}
+
+int
+h_trace_stop(struct h_trace *t)
+{
+	int	 status;
+
+	if (t->pid <= 0)
+		return -1;
+	/* At SIGINT strace detaches, and the tasks run on untraced. */
+	kill(t->pid, SIGINT);
+	status = reap(t->pid, h_now_ms() + h_ms(H_DEADLINE_MS));
+	forget(t->pid);
+	t->pid = 0;
+	return status == -1 ? -1 : 0;
+}
+
+/*
+ * One line of strace -f: "TID name(args) = result", or its end,
+ * "TID <... name resumed>args) = result"; a line that is only a start
+ * ("<unfinished ...>") is not a call that returned.  Whether it is one,
+ * with its task, name and result (after " = ") filled in.
+ */
+static int
+trace_line(const char *line, pid_t *tid, char *name, size_t len,
+    const char **result)
+{
+	const char	*p, *eq;
+	long		 v;
+	int		 used = 0;
+	size_t		 n;
+
+	if (sscanf(line, "%ld %n", &v, &used) != 1 || used == 0)
+		return 0;
+	*tid = (pid_t)v;
+	p = line + used;
+	if (strstr(p, "<unfinished ...>") != NULL ||
+	    (eq = strstr(p, ") = ")) == NULL)
+		return 0;
+	/* The last " = ": an argument may show one. */
+	while (strstr(eq + 1, ") = ") != NULL)
+		eq = strstr(eq + 1, ") = ");
+	if (strncmp(p, "<... ", 5) == 0)
+		p += 5;
+	n = strcspn(p, "( ");
+	if (n == 0 || n >= len)
+		return 0;
+	memcpy(name, p, n);
+	name[n] = '\0';
+	*result = eq + 4;
+	return 1;
+}
+
+static int
+trace_match(const char *name, const char *result, const char *call,
+    const char *err)
+{
+	size_t	 n;
+
+	if (call != NULL && strcmp(name, call) != 0)
+		return 0;
+	if (err == NULL)
+		return 1;
+	if (*err == '\0')
+		return strncmp(result, "-1 ", 3) != 0;
+	n = strlen(err);
+	return strncmp(result, "-1 ", 3) == 0 &&
+	    strncmp(result + 3, err, n) == 0 && result[3 + n] == ' ';
+}
+
+long
+h_trace_count(const struct h_trace *t, pid_t tid, const char *call,
+    const char *err)
+{
+	char		 line[4096], name[64];
+	const char	*result;
+	FILE		*f;
+	long		 count = 0;
+	pid_t		 who;
+
+	if ((f = fopen(t->path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof line, f) != NULL)
+		if (trace_line(line, &who, name, sizeof name, &result) &&
+		    (tid == 0 || who == tid) &&
+		    trace_match(name, result, call, err))
+			count++;
+	fclose(f);
+	return count;
+}
+
+int
+h_trace_tasks(const struct h_trace *t, const char *call, const char *err,
+    pid_t *tids, long *n, int max)
+{
+	char		 line[4096], name[64];
+	const char	*result;
+	FILE		*f;
+	pid_t		 who;
+	int		 ntask = 0, i;
+
+	if ((f = fopen(t->path, "r")) == NULL)
+		return 0;
+	while (fgets(line, sizeof line, f) != NULL) {
+		if (!trace_line(line, &who, name, sizeof name, &result) ||
+		    !trace_match(name, result, call, err))
+			continue;
+		for (i = 0; i < ntask && tids[i] != who; i++)
+			;
+		if (i == ntask) {
+			if (ntask == max)
+				continue;
+			tids[ntask] = who;
+			n[ntask++] = 0;
+		}
+		n[i]++;
+	}
+	fclose(f);
+	return ntask;
 }

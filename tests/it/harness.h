@@ -18,6 +18,7 @@
 #include <time.h>
 
 #define H_MAXLISTEN	16
+#define H_LOGPATH	512
 
 /*
  * Patience.  Every bound on how long a test waits for something that is
@@ -62,7 +63,7 @@ struct h_listener {
 
 struct h_daemon {
 	pid_t			pid;
-	char			logpath[64];	/* its stderr, in a temp file */
+	char			logpath[H_LOGPATH]; /* stdout, stderr */
 	int			n;		/* listeners seen */
 	struct h_listener	l[H_MAXLISTEN];
 };
@@ -78,9 +79,13 @@ int		 h_daemon_start(struct h_daemon *d, int nlisten,
 		    const char *const args[]);
 
 /*
- * SIGTERM, wait up to h_ms(H_DEADLINE_MS), then SIGKILL; the log file is
- * removed.  Returns the exit status as h_run does: the exit code, 128 +
- * the signal if it was killed, or -1 if it had to be killed with SIGKILL.
+ * SIGTERM, wait up to h_ms(H_DEADLINE_MS), then SIGKILL.  Returns the exit
+ * status as h_run does: the exit code, 128 + the signal if it was killed,
+ * or -1 if it had to be killed with SIGKILL.
+ *
+ * The log file (under $STAMP_BUILD/tests/log, else /tmp) is removed when
+ * the next daemon starts or the test ends, unless an assertion failed
+ * since this one started: then it is kept, and a diagnostic names it.
  */
 int		 h_daemon_stop(struct h_daemon *d);
 
@@ -306,5 +311,46 @@ int		 h_timed_socket(int family, int type, int ms);
  * timeout), -1 if FIONREAD fails.
  */
 int		 h_wait_queued(int fd, int want, int ms);
+
+/*
+ * System calls, counted: strace(1) attached to a daemon and every process
+ * of it, following what they fork, until h_trace_stop.  A test asserts a
+ * count with it, never a time: that a daemon does not spin is that its
+ * calls stay bounded by the events that called for them; that workers
+ * share the clients is that each took some of the accepts.
+ */
+struct h_trace {
+	pid_t	 pid;			/* strace's */
+	char	 path[H_LOGPATH];	/* what it wrote, a call a line */
+};
+
+/*
+ * Attach strace -f to pid and to each of its child processes, tracing the
+ * calls named in calls (strace's -e trace= list; NULL: every call); 0 once
+ * every thread of them is traced, within h_ms(H_DEADLINE_MS), else -1 (said
+ * in a diagnostic, and strace stopped).  The trace file is judged as a
+ * daemon's log is: kept if an assertion fails, else removed.
+ */
+int		 h_trace_start(struct h_trace *t, pid_t pid,
+		    const char *calls);
+
+/* Detach (the tasks go on) and wait for strace to end; 0, or -1. */
+int		 h_trace_stop(struct h_trace *t);
+
+/*
+ * Of the calls that returned while traced: how many were made by task tid
+ * (0: by any), named call (NULL: any), whose result was err (NULL: any
+ * result; "": success, not -1; "EMFILE": -1 with that errno).
+ */
+long		 h_trace_count(const struct h_trace *t, pid_t tid,
+		    const char *call, const char *err);
+
+/*
+ * The tasks seen making a call of t that matches call and err (as
+ * h_trace_count takes them), at most max into tids and their counts into
+ * n; how many tasks.
+ */
+int		 h_trace_tasks(const struct h_trace *t, const char *call,
+		    const char *err, pid_t *tids, long *n, int max);
 
 #endif /* STAMP_HARNESS_H */

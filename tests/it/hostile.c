@@ -262,7 +262,7 @@ case_big_sender(struct h_daemon *d, const char *model)
 		}
 	}
 	close(fd);
-	diag("%s: sent %zu of %d bytes%s%s", model, sent, BIG,
+	note("%s: sent %zu of %d bytes%s%s", model, sent, BIG,
 	    send_err ? ", then " : "", send_err ? strerror(send_err) : "");
 	ok(eof != 0, "%s: big sender: the server ended the reply", model);
 	reply_ok("daytime", buf, (ssize_t)got,
@@ -490,7 +490,7 @@ case_udp_flood(struct h_daemon *d, const char *model)
 				    sizeof c[i].buf, &c[i].got);
 	}
 	close(fd);
-	diag("%s: %d datagrams sent, %d times the send buffer was full",
+	note("%s: %d datagrams sent, %d times the send buffer was full",
 	    model, sent, full);
 	ok(sent == NFLOOD, "%s: the flood was sent whole (%d)", model, sent);
 	for (i = 0; i < NFLOODTCP; i++) {
@@ -582,7 +582,7 @@ main(void)
 	signal(SIGPIPE, SIG_IGN);
 	read_models();
 	for (i = 0; i < nmodels; i++) {
-		diag("model %s", models[i]);
+		note("model %s", models[i]);
 		test_model(models[i]);
 	}
 	return done_testing();

@@ -174,7 +174,7 @@ counter_grew(const char *name, long long before, const char *test)
 		skip("cannot read /proc/net/netstat");
 		return;
 	}
-	diag("TcpExt%s went from %lld to %lld", name, before, after);
+	note("TcpExt%s went from %lld to %lld", name, before, after);
 	ok(after > before, "%s %s: the kernel counted it in TcpExt%s", test,
 	    fam, name);
 }
@@ -406,7 +406,7 @@ tcp_close_unread_resets(int family)
 	    "recv fails with ECONNRESET: close sent RST", fam);
 	ok(!eof, "tcp_close_unread_resets %s: the client never sees a clean "
 	    "end of stream", fam);
-	diag("before the reset the client read %zu of the %d bytes sent",
+	note("before the reset the client read %zu of the %d bytes sent",
 	    got, rlen);
 	ok(send(c, "x", 1, MSG_NOSIGNAL) == -1 && errno == EPIPE,
 	    "tcp_close_unread_resets %s: the connection is gone: send fails "
@@ -455,7 +455,7 @@ tcp_reset_loses_unsent(int family)
 	is_int(close(s), 0,
 	    "tcp_reset_loses_unsent %s: and close()s without reading", fam);
 	got = read_until_end(c, NULL, 0, &eof, &err);
-	diag("send() accepted %lld bytes, the client read %zu, then %s",
+	note("send() accepted %lld bytes, the client read %zu, then %s",
 	    accepted, got, eof ? "end of stream" : strerror(err));
 	is_int(err, ECONNRESET, "tcp_reset_loses_unsent %s: the client's "
 	    "recv fails with ECONNRESET", fam);
@@ -541,14 +541,14 @@ main(void)
 	v6 = have_ipv6();
 	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
 		fam = "IPv4";
-		diag("%s (%s)", tests[i].name, fam);
+		note("%s (%s)", tests[i].name, fam);
 		tests[i].fn(AF_INET);
 		fam = "IPv6";
 		if (!v6) {
 			skip("::1 cannot be bound");
 			continue;
 		}
-		diag("%s (%s)", tests[i].name, fam);
+		note("%s (%s)", tests[i].name, fam);
 		tests[i].fn(AF_INET6);
 	}
 	return done_testing();

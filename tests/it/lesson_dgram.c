@@ -399,7 +399,7 @@ udp_drops_when_full(int family)
 			whole++;
 	}
 	after = rcvbuf_errors(family);
-	diag("%d sent, %d received", sent, got);
+	note("%d sent, %d received", sent, got);
 	ok(got > 0, "udp_drops_when_full %s: some arrived", fam);
 	ok(got < sent, "udp_drops_when_full %s: fewer arrived than were sent",
 	    fam);
@@ -408,7 +408,7 @@ udp_drops_when_full(int family)
 	if (before == -1 || after == -1)
 		skip("cannot read the RcvbufErrors counter in /proc/net");
 	else {
-		diag("RcvbufErrors went from %lld to %lld", before, after);
+		note("RcvbufErrors went from %lld to %lld", before, after);
 		ok(after > before, "udp_drops_when_full %s: the kernel counted "
 		    "the drops in RcvbufErrors", fam);
 	}
@@ -458,14 +458,14 @@ main(void)
 	v6 = have_ipv6();
 	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
 		fam = "IPv4";
-		diag("%s (%s)", tests[i].name, fam);
+		note("%s (%s)", tests[i].name, fam);
 		tests[i].fn(AF_INET);
 		fam = "IPv6";
 		if (!v6) {
 			skip("::1 cannot be bound");
 			continue;
 		}
-		diag("%s (%s)", tests[i].name, fam);
+		note("%s (%s)", tests[i].name, fam);
 		tests[i].fn(AF_INET6);
 	}
 	return done_testing();

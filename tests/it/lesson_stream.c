@@ -222,7 +222,7 @@ tcp_keeps_order(int family)
 	ok(shutdown(c, SHUT_WR) == 0, "tcp_keeps_order %s: then FIN", fam);
 	n = read_to_eof(s, buf, sizeof(buf) - 1, &calls);
 	is_int(n, NMSG * 7, "tcp_keeps_order %s: every byte arrived", fam);
-	diag("%d send() calls were read by %d recv() calls", NMSG, calls);
+	note("%d send() calls were read by %d recv() calls", NMSG, calls);
 	/* Count the messages that are where they should be, up to the first
 	 * one that is not. */
 	for (next = 0, off = 0; n > 0 && off + 7 <= (size_t)n; off += 7) {
@@ -279,14 +279,14 @@ main(void)
 	v6 = have_ipv6();
 	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
 		fam = "IPv4";
-		diag("%s (%s)", tests[i].name, fam);
+		note("%s (%s)", tests[i].name, fam);
 		tests[i].fn(AF_INET);
 		fam = "IPv6";
 		if (!v6) {
 			skip("::1 cannot be bound");
 			continue;
 		}
-		diag("%s (%s)", tests[i].name, fam);
+		note("%s (%s)", tests[i].name, fam);
 		tests[i].fn(AF_INET6);
 	}
 	return done_testing();

@@ -136,7 +136,7 @@ case_stop(const char *model, int signo, const char *signame)
 	kill(d.pid, signo);
 	for (i = 0; i < NCLIENT; i++)
 		before += c[i].got > 0;
-	diag("%s: %d of %d replies were still in flight at %s", model,
+	note("%s: %d of %d replies were still in flight at %s", model,
 	    NCLIENT - before, NCLIENT, signame);
 
 	h_cl_wait(c, NCLIENT, EXIT_MS);
@@ -174,7 +174,7 @@ case_backlog(const char *model)
 		h_cl_open(&c[i], l, NULL);
 	is_int(h_cl_connected(c, NCLIENT, H_ASK_MS), NCLIENT,
 	    "%s: %d clients connect", model, NCLIENT);
-	diag("%s: %d in the accept queue at SIGTERM", model,
+	note("%s: %d in the accept queue at SIGTERM", model,
 	    h_accept_queue(l->port));
 	kill(d.pid, SIGTERM);
 	h_cl_wait(c, NCLIENT, EXIT_MS);
@@ -187,7 +187,7 @@ case_backlog(const char *model)
 			diag("client %d: %s", i, h_cl_what(&c[i], "stamp"));
 	}
 	h_cl_close(c, NCLIENT);
-	diag("%s: %d served, %d turned away", model, good, none);
+	note("%s: %d served, %d turned away", model, good, none);
 	is_int(good + none, NCLIENT, "%s: SIGTERM with a backlog: each gets "
 	    "a whole reply or nothing", model);
 	ok(h_exited_within(d.pid, EXIT_MS), "%s: it exits within %d ms", model,
@@ -393,7 +393,7 @@ main(void)
 	if ((nmodels = h_models(models, MAXMODELS)) == 0)
 		bail("no model listed under -m, --model in stampd --help");
 	for (i = 0; i < nmodels; i++) {
-		diag("model %s", models[i]);
+		note("model %s", models[i]);
 		case_stop(models[i], SIGTERM, "SIGTERM");
 		case_stop(models[i], SIGINT, "SIGINT");
 		case_backlog(models[i]);

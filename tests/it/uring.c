@@ -379,7 +379,7 @@ t_delay(void)
 	pairs_open(c, fd, lt, lu);
 	h_cl_wait(c, NDELAY, h_ms(1500) + H_ASK_MS);
 	good = pairs_count(c, fd, &ugood);
-	diag("%d tcp and %d udp replies, %lld ms after the first asked", good,
+	note("%d tcp and %d udp replies, %lld ms after the first asked", good,
 	    ugood, h_now_ms() - t0);
 	is_int(good, NDELAY, "-D " DELAY ", one worker: %d tcp clients at once "
 	    "all served within one client's patience", NDELAY);

@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "proto.h"
+#include "../scale.h"
 
 #define GO_MS		30000	/* for the capture to start, scaled */
 #define WAIT_MS		3000	/* any wait that should be short, scaled */
@@ -533,7 +534,7 @@ static const struct {
 int
 main(int argc, char *argv[])
 {
-	const char	*s;
+	const char	*s = getenv("STAMP_TIMEOUT_SCALE");
 	size_t		 i;
 
 	if (argc != 3 || (strcmp(argv[2], "4") != 0 &&
@@ -542,9 +543,11 @@ main(int argc, char *argv[])
 		return 2;
 	}
 	family = argv[2][0] == '4' ? AF_INET : AF_INET6;
-	if ((s = getenv("STAMP_TIMEOUT_SCALE")) != NULL && *s != '\0' &&
-	    (scale = strtod(s, NULL)) <= 0)
-		scale = 1;
+	if ((scale = scale_parse(s)) == -1) {
+		fprintf(stderr, "lessoncap: STAMP_TIMEOUT_SCALE=%s: want a "
+		    "positive number\n", s);
+		return 2;
+	}
 	for (i = 0; i < sizeof(experiments) / sizeof(experiments[0]); i++)
 		if (strcmp(argv[1], experiments[i].name) == 0) {
 			experiments[i].fn();

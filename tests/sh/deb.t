@@ -32,7 +32,7 @@ fi
 
 deb_cleanup()
 {
-	local p
+	local st=$? p
 
 	for p in $LIB_PIDS; do
 		lib_stop "$p"
@@ -47,7 +47,7 @@ deb_cleanup()
 			diag_file "$LIB_TMP/cleanup.log"
 		fi
 	fi
-	lib_cleanup
+	lib_cleanup "$st"
 }
 trap deb_cleanup EXIT
 

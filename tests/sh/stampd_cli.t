@@ -9,56 +9,13 @@
 # command runs under timeout(1), and the one daemon started here is stopped
 # by its pid, from the EXIT trap if need be.
 
-: "${STAMPD:?STAMPD is not set}"
+. "$(dirname "$0")/../lib.sh"
 
-# Patience, scaled by STAMP_TIMEOUT_SCALE as tests/lib.sh does (this test
-# keeps to itself): 10 s for a command, 5 s for the daemon to listen.
-scale() {
-	awk -v n="$1" -v s="${STAMP_TIMEOUT_SCALE:-1}" 'BEGIN {
-		v = n * s
-		r = int(v)
-		print r < v ? r + 1 : r
-	}'
-}
-T10=$(scale 10)
-case $T10 in
-'' | 0 | *[!0-9]*)
-	echo "Bail out! STAMP_TIMEOUT_SCALE=$STAMP_TIMEOUT_SCALE: want a" \
-	    "positive number"
-	exit 255
-	;;
-esac
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/stampd_cli.XXXXXX") || exit 1
-daemon=
-cleanup() {
-	if [ -n "$daemon" ]; then
-		kill -TERM "$daemon" 2>/dev/null
-		wait "$daemon" 2>/dev/null
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' HUP INT TERM
-
-n=0
-failed=0
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=$((failed + 1))
-	fi
-}
-diag() {
-	printf '%s\n' "$@" | sed 's/^/# /'
-}
+tmp=$LIB_TMP
 
 # run ARGS...: stampd's exit status in $rc, its output in $tmp/out, err.
 run() {
-	timeout "$T10" "$STAMPD" "$@" </dev/null >"$tmp/out" 2>"$tmp/err"
+	lib_timeout 10 "$STAMPD" "$@" </dev/null >"$tmp/out" 2>"$tmp/err"
 	rc=$?
 }
 
@@ -260,37 +217,20 @@ is_rc 2 "an operand: usage error"
 lines "$tmp/err" "stampd: extra: unexpected argument" 1 "an operand: named"
 
 # A port in use: bind one with a daemon of our own, then ask for it again.
-# The background shell opens d.err when it gets there: make it first.
-: >"$tmp/d.err"
-timeout "$T10" "$STAMPD" -l tcp:127.0.0.1:0 >"$tmp/d.out" 2>"$tmp/d.err" &
-daemon=$!
-busy=
-i=0
-most=$(($(scale 5) * 10))
-while [ $i -lt "$most" ] && [ -z "$busy" ]; do
-	busy=$(sed -n \
-	    's/^stampd: listening tcp 127\.0\.0\.1:\([0-9]*\) stamp$/\1/p' \
-	    "$tmp/d.err")
-	[ -n "$busy" ] || sleep 0.1
-	i=$((i + 1))
-done
-[ -n "$busy" ]
-ok $? "a daemon reports its port ($busy)"
+stampd_start -l tcp:127.0.0.1:0
+ok $? "a daemon reports its port"
+busy=$(stampd_port tcp 127.0.0.1 stamp)
 if [ -n "$busy" ]; then
 	run -l "tcp:127.0.0.1:$busy"
 	is_rc 1 "tcp:127.0.0.1:$busy in use: runtime failure"
 	lines "$tmp/err" \
 	    "stampd: bind tcp:127.0.0.1:$busy: Address already in use" 1 \
 	    "tcp:127.0.0.1:$busy in use: named with the reason"
-else
-	diag "$(cat "$tmp/d.err")"
+	stampd_stop
+	rc=$?
+	[ "$rc" -eq 0 ]
+	ok $? "the daemon stops on SIGTERM with exit 0 ($rc)"
 fi
-kill -TERM "$daemon"
-wait "$daemon"
-rc=$?
-daemon=
-[ "$rc" -eq 0 ]
-ok $? "the daemon stops on SIGTERM with exit 0 ($rc)"
 
 # An address that is not this host's: bind refuses it.
 run -l tcp:192.0.2.1:0
@@ -314,6 +254,4 @@ is_rc 1 "--check -u stampd-no-such-user: runtime failure"
 has "$tmp/err" "stampd: --user stampd-no-such-user: no such user" \
     "--check, a user not here: named"
 
-echo "1..$n"
-[ "$failed" -eq 0 ] || echo "# Looks like you failed $failed test(s) of $n."
-[ "$failed" -eq 0 ]
+done_testing
