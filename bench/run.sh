@@ -215,6 +215,21 @@ start_nginx()
 	return 1
 }
 
+# takes MODEL OPTION: stampd --help's "taken by -m" line under OPTION
+# (--workers, --max-workers) names MODEL, or it has none (every model
+# takes it); so a model added later gets only the options it takes.
+takes()
+{
+	"$STAMPD" --help | awk -v m="$1" -v o="$2" '
+	/^ +-/ { on = index($0, o " ") > 0; next }
+	on && /taken by -m / {
+		sub(/.*taken by -m /, "")
+		gsub(/,/, " ")
+		no = !index(" " $0 " ", " " m " ")
+	}
+	END { exit no }'
+}
+
 # start NAME TRANSPORT WORKERS PIN [stampd options]: sets pid and port.
 start()
 {
@@ -240,7 +255,8 @@ start()
 		    -l "$tr:127.0.0.1:0/stamp" "$@"
 		;;
 	*)
-		set -- "$STAMPD" -m "$name" -w "$w" \
+		set -- "$STAMPD" -m "$name" \
+		    $(takes "$name" --workers && echo "-w $w") \
 		    -l "$tr:127.0.0.1:0/stamp" "$@"
 		;;
 	esac
@@ -393,7 +409,9 @@ section_delay()
 			continue
 			;;
 		esac
-		start "$name" tcp 8 "" -D 100 --max-workers 8 || continue
+		start "$name" tcp 8 "" -D 100 \
+		    $(takes "$name" --max-workers && echo --max-workers 8) ||
+		    continue
 		load -c 200 -n 200 -t 2 -T 60000
 		if [ -n "$r_ok" ]; then
 			record delay 200 2 -
@@ -1092,8 +1110,9 @@ report_tcp()
 	cat <<-EOF
 	### TCP connections per second
 
-	stampbench -t 2, 2 workers each (stampd -w 2, nginx worker_processes
-	2, refserver -t 2), unpinned.  In brackets: the ratio to nginx.
+	stampbench -t 2, 2 workers each (stampd -w 2 where the model takes
+	-w, nginx worker_processes 2, refserver -t 2), unpinned.  In brackets:
+	the ratio to nginx.
 
 	EOF
 	row server c=1 c=16 c=256 c=1024
@@ -1208,8 +1227,9 @@ report_delay()
 	cat <<-EOF
 	### --delay 100, 200 clients at once
 
-	stampd -D 100 -w 8 --max-workers 8; stampbench -c 200 -n 200 -t 2,
-	once.  The time is until the last reply.
+	stampd -D 100, and -w 8 --max-workers 8 as far as the model takes
+	them; stampbench -c 200 -n 200 -t 2, once.  The time is until the last
+	reply.
 
 	EOF
 	row model "time for all 200, s" "p50 ms" "max ms" ok errors

@@ -540,6 +540,75 @@ lib_models()
 	    /^  -/ { on = 0 } on && NF > 1 { print $1 }'
 }
 
+# lib_model_args MODEL ARG...: the ARGs that MODEL takes, on one line.
+# Each option that stampd --help gives a "taken by -m" line lacking MODEL
+# is left out with its value (-w 2 for iterative, --max-workers 4 for
+# prefork), but for -w beside --reuseport, which every model takes.  Read
+# from --help, as lib_models is, so that a model added later needs no
+# change.  The caller splits the line, so no ARG may hold a blank:
+#	stampd_start -m "$m" $(lib_model_args "$m" -w 2) -l tcp:127.0.0.1:0
+lib_model_args()
+{
+	local model="$1"
+
+	shift
+	"$STAMPD" --help | awk -v m="$model" '
+	BEGIN {
+		for (i = 1; i < ARGC; i++)
+			a[i] = ARGV[i]
+		na = ARGC - 1
+		ARGC = 1
+	}
+	# "  -w, --workers N   ..." or "      --max-workers N   ...".
+	/^ +-/ && index($0, "-") < 8 && match($0, /--[a-z0-9-]+/) {
+		o = substr($0, RSTART + 2, RLENGTH - 2)
+		s = $1 ~ /^-[^-],$/ ? substr($1, 2, 1) : ""
+		# One space before its argument, two after.
+		arg = substr($0, RSTART + RLENGTH) ~ /^ [^ ]/
+		next
+	}
+	o != "" && /taken by -m / {
+		l = $0
+		sub(/.*taken by -m /, "", l)
+		gsub(/,/, " ", l)
+		nt++
+		to[nt] = o
+		ts[nt] = s
+		ta[nt] = arg
+		tm[nt] = " " l " "
+		o = ""
+	}
+	END {
+		for (i = 1; i <= na; i++)
+			rp += a[i] == "--reuseport"
+		for (i = 1; i <= na; i++) {
+			for (k = 1; k <= nt; k++) {
+				inl = 0
+				if (ts[k] != "" &&
+				    substr(a[i], 1, 2) == ("-" ts[k])) {
+					inl = length(a[i]) > 2
+					break
+				}
+				if (a[i] == ("--" to[k]))
+					break
+				if (index(a[i], "--" to[k] "=") == 1) {
+					inl = 1
+					break
+				}
+			}
+			# Every model takes -w beside --reuseport (stampd.8).
+			if (k > nt || index(tm[k], " " m " ") ||
+			    (rp && to[k] == "workers")) {
+				out = out (out == "" ? "" : " ") a[i]
+				continue
+			}
+			if (ta[k] && !inl)
+				i++
+		}
+		print out
+	}' "$@"
+}
+
 [ -n "$STAMPD" ] && [ -x "$STAMPD" ] ||
     bail "STAMPD is not an executable: '$STAMPD' (run through make check)"
 

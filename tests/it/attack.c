@@ -331,7 +331,7 @@ case_exclusive(void)
 static void
 case_udp_rate(const char *model, const char *delay)
 {
-	const char *const args[] = { "-m", model, "-w", "2", "-D", delay,
+	const char *args[] = { "-m", model, "-w", "2", "-D", delay,
 	    "--udp-rate", "3", "--limit-loopback", "-l", "udp:127.0.0.1:0",
 	    NULL };
 	struct h_daemon	 d;
@@ -339,6 +339,7 @@ case_udp_rate(const char *model, const char *delay)
 	int		 victim, helper[NHELPERS], i, round, got = 0;
 	long long	 t0, ms, bound;
 
+	h_model_args(model, args);
 	if (start(&d, 1, args) == -1)
 		return;
 	victim = udp_bound("127.0.0.2", 0);
@@ -409,13 +410,14 @@ answered(int fd, int ms)
 static void
 case_per_ip(const char *model)
 {
-	const char *const args[] = { "-m", model, "-w", "2", "--per-ip", "2",
+	const char *args[] = { "-m", model, "-w", "2", "--per-ip", "2",
 	    "-D", "20", "--limit-loopback", "--linger", HOLD_LINGER, "--max-workers",
 	    "512", "-l", "tcp:127.0.0.1:0", NULL };
 	struct h_daemon	 d;
 	char		 a[32];
 	int		 helper[NHOLDERS], mine[3], i, held = 0;
 
+	h_model_args(model, args);
 	if (start(&d, 1, args) == -1)
 		return;
 	for (i = 0; i < NHOLDERS; i++) {
@@ -467,13 +469,14 @@ static void
 case_proxy_idle(const char *model)
 {
 	static const char hdr[] = "PROXY TCP4 192.0.2.1 192.0.2.2 1234 1937\r\n";
-	const char *const args[] = { "-m", model, "-w", "2", "--linger",
+	const char	*args[] = { "-m", model, "-w", "2", "--linger",
 	    "60000", "-l", "tcp:127.0.0.1:0/stamp+proxy", NULL };
 	struct pollfd	 pfd;
 	struct h_daemon	 d;
 	int		 idle[NHELPERS], i, fd, good = 0, open = 0;
 	int		 closed = 0;
 
+	h_model_args(model, args);
 	if (start(&d, 1, args) == -1)
 		return;
 	for (i = 0; i < NHELPERS; i++)

@@ -560,6 +560,7 @@ test_model(const char *model)
 		args[nargs++] = specs[f];
 	}
 	args[nargs] = NULL;
+	h_model_args(model, args);
 
 	if (!ok(h_daemon_start(&d, nspecs, args) == 0,
 	    "%s: starts with %d listeners", model, nspecs))

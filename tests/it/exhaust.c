@@ -252,6 +252,7 @@ test_model(const struct model_case *mc)
 	int			 i, opened = 0, count[5], fds, most = 0;
 	int			 r, traced;
 
+	h_model_args(mc->name, args);
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
 		bail("getrlimit");
 	low = rl;

@@ -724,6 +724,118 @@ h_models(char names[][32], int max)
 	return n;
 }
 
+/* An option of --help that only some models take, as its lines say. */
+struct h_taken {
+	char	 shortopt;		/* 'w', or 0 if it has none */
+	char	 longopt[32];		/* "workers" */
+	int	 hasarg;
+	char	 models[192];		/* " event prefork dynamic uring " */
+};
+
+/*
+ * Whether arg names t ("-w", "-w2", "--workers", "--workers=2"); *inl is
+ * set if its value is in arg itself.
+ */
+static int
+taken_is(const struct h_taken *t, const char *arg, int *inl)
+{
+	size_t	 len = strlen(t->longopt);
+
+	if (arg[0] != '-')
+		return 0;
+	if (t->shortopt != 0 && arg[1] == t->shortopt) {
+		*inl = arg[2] != '\0';
+		return 1;
+	}
+	if (arg[1] != '-' || strncmp(arg + 2, t->longopt, len) != 0 ||
+	    (arg[2 + len] != '\0' && arg[2 + len] != '='))
+		return 0;
+	*inl = arg[2 + len] == '=';
+	return 1;
+}
+
+/*
+ * The options of $STAMPD --help that only some models take, into taken
+ * (at most max); how many.  Bails out if --help fails.
+ */
+static int
+read_taken(struct h_taken *taken, int max)
+{
+	struct h_taken	*t = NULL;
+	struct h_result	 r;
+	char		*argv[] = { (char *)h_prog("STAMPD"), "--help", NULL };
+	char		 line[256];
+	const char	*p, *q;
+	size_t		 len, i, nl;
+	int		 n = 0;
+
+	if (h_run(argv, (int)h_ms(10000), &r) != 0) {
+		diag("stampd --help exited %d: %s", r.status, r.err);
+		bail("stampd --help failed");
+	}
+	for (p = r.out; *p != '\0' && n < max; p += nl + (p[nl] == '\n')) {
+		nl = strcspn(p, "\n");
+		snprintf(line, sizeof line, "%.*s", (int)nl, p);
+		/* "  -w, --workers N   ..." or "      --max-workers N   ..." */
+		i = strspn(line, " ");
+		if (i > 0 && i < 8 && line[i] == '-' &&
+		    (q = strstr(line, "--")) != NULL) {
+			t = &taken[n];
+			memset(t, 0, sizeof *t);
+			if (line[i + 1] != '-')
+				t->shortopt = line[i + 1];
+			len = strcspn(q += 2, " =");
+			snprintf(t->longopt, sizeof t->longopt, "%.*s",
+			    (int)len, q);
+			/* One space before its argument, two after. */
+			t->hasarg = q[len] == ' ' && q[len + 1] != ' ' &&
+			    q[len + 1] != '\0';
+			continue;
+		}
+		/* "taken by -m event, prefork": the option above. */
+		if (t == NULL || (q = strstr(line, "taken by -m ")) == NULL)
+			continue;
+		snprintf(t->models, sizeof t->models, " %s ", q + 12);
+		for (i = 0; t->models[i] != '\0'; i++)
+			if (t->models[i] == ',')
+				t->models[i] = ' ';
+		n++;
+		t = NULL;
+	}
+	return n;
+}
+
+int
+h_model_args(const char *model, const char *args[])
+{
+	static struct h_taken	 taken[16];
+	static int		 ntaken = -1;
+	char			 want[40];
+	int			 i, k, n = 0, rp = 0, inl = 0;
+
+	if (ntaken == -1)
+		ntaken = read_taken(taken, (int)(sizeof taken /
+		    sizeof taken[0]));
+	snprintf(want, sizeof want, " %s ", model);
+	for (i = 0; args[i] != NULL; i++)
+		rp |= strcmp(args[i], "--reuseport") == 0;
+	for (i = 0; args[i] != NULL; i++) {
+		for (k = 0; k < ntaken; k++)
+			if (taken_is(&taken[k], args[i], &inl))
+				break;
+		/* Every model takes -w beside --reuseport (stampd.8). */
+		if (k == ntaken || strstr(taken[k].models, want) != NULL ||
+		    (rp && strcmp(taken[k].longopt, "workers") == 0)) {
+			args[n++] = args[i];
+			continue;
+		}
+		if (taken[k].hasarg && !inl && args[i + 1] != NULL)
+			i++;
+	}
+	args[n] = NULL;
+	return n;
+}
+
 int
 h_check_reply(const char *proto, const char *buf, ssize_t n, char *why,
     size_t whylen)

@@ -165,6 +165,17 @@ void		 h_nap(long ms);
 int		 h_models(char names[][32], int max);
 
 /*
+ * Leave out of the NULL-terminated args, in place, each option that
+ * $STAMPD --help says model does not take (an option with a "taken by -m"
+ * line that lacks model), with its value: -w 2 becomes nothing for
+ * iterative, and --max-workers 4 nothing for prefork.  -w (--workers)
+ * beside --reuseport stays, since every model takes the two together.
+ * Reads --help once, as h_models does, so that a model added later needs
+ * no change here.  Returns how many args are left.
+ */
+int		 h_model_args(const char *model, const char *args[]);
+
+/*
  * Whether buf[0..n) is one whole, fresh reply of proto ("stamp", "time"
  * or "daytime"): the exact shape of the protocol, checked here apart from
  * wire.c, and a time that wire_decode finds within H_SLACK seconds of

@@ -561,6 +561,7 @@ test_model(const char *model)
 	    "-l", "udp:127.0.0.1:0/time", "-l", "udp:127.0.0.1:0/daytime",
 	    NULL };
 
+	h_model_args(model, args);
 	if (!ok(h_daemon_start(&d, 6, args) == 0, "%s: starts", model))
 		return;
 	still_serving(&d, model, "at the start");

@@ -91,6 +91,8 @@ start(struct h_daemon *d, const char *model, int nlisten,
 	for (i = 0; extra[i] != NULL && n < 38; i++)
 		args[n++] = extra[i];
 	args[n] = NULL;
+	/* Each case's pool options, as far as the model takes them. */
+	h_model_args(model, args);
 	return ok(h_daemon_start(d, nlisten, args) == 0, "%s: starts with %s",
 	    model, extra[0]) ? 0 : -1;
 }

@@ -92,6 +92,8 @@ start(struct h_daemon *d, int nlisten, const char *const extra[])
 	for (i = 0; extra[i] != NULL && n < 47; i++)
 		args[n++] = extra[i];
 	args[n] = NULL;
+	/* A row's pool options, as far as the model takes them. */
+	h_model_args(cur_model, args);
 	if (h_daemon_start(d, nlisten, args) == -1) {
 		rok(0, "stampd starts");
 		return -1;

@@ -58,6 +58,8 @@ start(struct h_daemon *d, const char *model, const char *const extra[])
 	for (i = 0; extra[i] != NULL && n < 31; i++)
 		args[n++] = extra[i];
 	args[n] = NULL;
+	/* A case's pool options, as far as the model takes them. */
+	h_model_args(model, args);
 	if (h_daemon_start(d, 2, args) == -1) {
 		ok(0, "%s: stampd starts", model);
 		return -1;

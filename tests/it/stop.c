@@ -102,6 +102,7 @@ start(struct h_daemon *d, const char *model)
 	    "-l", "tcp:127.0.0.1:0/stamp", "-l", "udp:127.0.0.1:0/stamp",
 	    NULL };
 
+	h_model_args(model, args);
 	return ok(h_daemon_start(d, 2, args) == 0, "%s: starts", model) ?
 	    0 : -1;
 }
@@ -305,9 +306,12 @@ case_hup_syslog(const char *model)
 	FILE			*f;
 	char			 logpath[64], pidbuf[16], buf[128];
 	char			 before[1024], after[1024];
+	const char		*argv[] = { "stampd", "-m", model, "-w", "2",
+				    "--syslog", NULL };
 	ssize_t			 n = -1;
 	int			 lfd, logfd, nul, status, i;
 
+	h_model_args(model, argv);
 	memset(&sin, 0, sizeof sin);
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -334,8 +338,7 @@ case_hup_syslog(const char *model)
 		setenv("LISTEN_PID", pidbuf, 1);
 		setenv("LISTEN_FDS", "1", 1);
 		setenv("LISTEN_FDNAMES", "stamp", 1);
-		execl(h_prog("STAMPD"), "stampd", "-m", model, "-w", "2",
-		    "--syslog", (char *)NULL);
+		execv(h_prog("STAMPD"), (char *const *)argv);
 		_exit(127);
 	}
 	close(lfd);

@@ -230,7 +230,8 @@ ok $? "event -D 30000: stopped in $((t1 - t0)) s, not after the delay"
 # nobody.
 waits=poll,ppoll,epoll_wait,epoll_pwait,io_uring_enter
 for m in $(lib_models); do
-	if ! stampd_start -m "$m" -w 1 -l tcp:127.0.0.1:0; then
+	if ! stampd_start -m "$m" $(lib_model_args "$m" -w 1) \
+	    -l tcp:127.0.0.1:0; then
 		ok 1 "$m: starts" # the diagnostics are stampd_start's
 		continue
 	fi

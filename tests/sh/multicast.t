@@ -380,7 +380,8 @@ like "$(echo $models)" '^[a-z]' "stampd --help names its models: $(echo $models)
 for m in $models; do
 	receiver "mod_$m" "udp:$GROUP:0" -n 1 -t "$T30"
 	P=$PORT
-	sender "s_$m" -m "$m" -w 2 --announce "udp:$GROUP:$P"
+	sender "s_$m" -m "$m" $(lib_model_args "$m" -w 2) \
+	    --announce "udp:$GROUP:$P"
 	ok $? "-m $m: stampd starts announcing" || continue
 	eval "mc_finish \$PID_mod_$m"
 	is $? 0 "-m $m: an announcement arrives"

@@ -46,7 +46,7 @@ plan $(($# * 3 + 8))
 
 first=
 for m in $models; do
-	stampd_start -m "$m" -w 2 -l tcp:127.0.0.1:0 \
+	stampd_start -m "$m" $(lib_model_args "$m" -w 2) -l tcp:127.0.0.1:0 \
 	    -l tcp:127.0.0.1:0/metrics
 	port=$(stampd_port tcp 127.0.0.1 metrics)
 	tport=$(stampd_port tcp 127.0.0.1 stamp)

@@ -74,7 +74,7 @@ args()
 {
 	case $1 in
 	event-rp)	echo "-m event --reuseport -w 2" ;;
-	*)		echo "-m $1 -w 2" ;;
+	*)		echo "-m $1 $(lib_model_args "$1" -w 2)" ;;
 	esac
 }
 

@@ -133,7 +133,8 @@ soak()
 		hc=2
 		tmo=20000
 	fi
-	lib_spawn "$log" $pre "$STAMPD" -m "$model" -w "$w" \
+	lib_spawn "$log" $pre "$STAMPD" -m "$model" \
+	    $(lib_model_args "$model" -w "$w") \
 	    -l tcp:127.0.0.1:0/stamp -l udp:127.0.0.1:0/stamp \
 	    -l tcp:127.0.0.1:0/daytime -l udp:127.0.0.1:0/daytime
 	pid=$LIB_PID
