@@ -42,6 +42,12 @@ struct model {
 	 * library has one.
 	 */
 	int		(*usable)(char *why, size_t len);
+	/*
+	 * What the model needs done while stampd may still be root, just
+	 * before its privileges go (NULL: nothing).  It never fails the
+	 * start: without it the model says why when it cannot run.
+	 */
+	void		(*rooted)(void);
 };
 
 /* The model called name, or NULL. */

@@ -902,5 +902,6 @@ const struct model model_uring = {
 	.run = run,
 	.nslots = crew_nslots,
 	.usable = model_uring_ring_usable,
+	.rooted = model_uring_ring_rooted,
 	.caps = MODEL_WORKERS | MODEL_DELAY | MODEL_REUSEPORT,
 };

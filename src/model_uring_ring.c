@@ -11,6 +11,7 @@
 #ifdef STAMP_URING
 #include <sys/types.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -83,6 +84,16 @@ setup_cause(int err)
 		    "to users outside kernel.io_uring_group";
 	return "io_uring_setup refused by a seccomp filter or a security "
 	    "module";
+}
+
+void
+model_uring_ring_rooted(void)
+{
+	struct rlimit	 rl = { RLIM_INFINITY, RLIM_INFINITY };
+
+	/* Only root may raise it; anyone else keeps the limit it has. */
+	if (geteuid() == 0)
+		(void)setrlimit(RLIMIT_MEMLOCK, &rl);
 }
 
 int

@@ -32,6 +32,16 @@ int	model_uring_ring_open(struct io_uring *ring);
 int	model_uring_ring_usable(char *why, size_t len);
 
 /*
+ * A ring's memory counts against RLIMIT_MEMLOCK, summed over every
+ * process of the user stampd runs as: nobody's 8 MiB is shared by every
+ * daemon that runs as nobody on the host, and a worker that makes its
+ * ring after the drop from root failed once they held it all.  Root lifts
+ * this process's limit before it goes, and the kernel keeps it after the
+ * drop and across the exec of an upgrade (struct model's rooted).
+ */
+void	model_uring_ring_rooted(void);
+
+/*
  * The buffers of one worker's datagrams, registered with its ring as the
  * group MODEL_URING_RING_BGID; rx is how a multishot recvmsg lays out
  * each: a header, the source, the control data, then the bytes.

@@ -177,6 +177,8 @@ main(int argc, char *argv[])
 	srv->ls = ls;
 	srv->nls = listen_open(ls, &conf.lis, srv->workers);
 	announce_ready(&conf.ann);
+	if (conf.model->rooted != NULL)
+		conf.model->rooted();
 	drop_privileges(conf.user);
 	counters(srv, conf.model);
 	if ((conf.max_conns || conf.per_ip || conf.rate) &&
