@@ -32,7 +32,8 @@
 #define UR_BUFLEN	(SERVE_REQ_MAX + 512) /* a datagram (as much of it as
 				   the other models read), its source and
 				   control data */
-#define UR_CTL		128	/* control data: where a datagram arrived */
+#define UR_CTL		NET_DGRAM_CTL /* control data: where a datagram
+				   arrived, and when */
 
 int
 model_uring_ring_open(struct io_uring *ring)

@@ -183,13 +183,17 @@ ssize_t		 net_recv(int fd, void *buf, size_t len, int flags);
  * an IPv6 socket; with rxtime, when (SO_TIMESTAMPNS, the kernel's receive
  * time on CLOCK_REALTIME); and with txtime, when each datagram sent from
  * fd left, on fd's error queue (SO_TIMESTAMPING, software): net_tx_stamp
- * takes them, and they must be taken.  Returns 0, or -1 and errno.
+ * takes them, and they must be taken (with them the kernel also reports,
+ * on receipt, SCM_TIMESTAMPING: room for it is in NET_DGRAM_CTL too, or
+ * the control data is cut and the arrival goes unknown).  Returns 0, or
+ * -1 and errno.
  * NET_DGRAM_CTL bytes of control data hold all of it.
  */
 int		 net_dgram_info(int fd, int family, int rxtime, int txtime);
 #define NET_DGRAM_CTL	(CMSG_SPACE(sizeof(struct in6_pktinfo)) + \
 			    CMSG_SPACE(sizeof(struct in_pktinfo)) + \
-			    CMSG_SPACE(sizeof(struct timespec)))
+			    CMSG_SPACE(sizeof(struct timespec)) + \
+			    CMSG_SPACE(3 * sizeof(struct timespec)))
 
 /*
  * The kernel's receive time of a received message, from its control
