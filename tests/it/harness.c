@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "ntp.h"
 #include "proto.h"
 #include "scale.h"
 #include "tap.h"
@@ -836,6 +837,54 @@ h_model_args(const char *model, const char *args[])
 	return n;
 }
 
+/* The transmit time of h_dgram_request's NTP request: its reply's origin. */
+#define NTP_ASKED	0x0123456789abcdefULL
+
+const char *
+h_dgram_request(const char *proto, size_t *len)
+{
+	static char		 req[NTP_HEADER_LEN];
+	struct ntp_packet	 p;
+
+	if (wire_proto_find(proto) != STAMP_PROTO_NTP) {
+		*len = 0;
+		return "";
+	}
+	memset(&p, 0, sizeof p);
+	p.version = 4;
+	p.mode = NTP_MODE_CLIENT;
+	p.xmt = NTP_ASKED;
+	*len = (size_t)ntp_encode(&p, req, sizeof req);
+	return req;
+}
+
+/* An NTP reply to h_dgram_request's request, its time near ours. */
+static int
+check_ntp(const char *buf, ssize_t n, char *why, size_t whylen)
+{
+	struct ntp_packet	 p;
+	struct timespec		 ts;
+	long long		 now = (long long)time(NULL);
+
+	if (n != NTP_HEADER_LEN || ntp_decode(buf, (size_t)n, &p) == -1) {
+		snprintf(why, whylen, "%zd bytes, not 48", n);
+		return 0;
+	}
+	if (p.mode != NTP_MODE_SERVER || p.version != 4 ||
+	    p.org != NTP_ASKED) {
+		snprintf(why, whylen, "mode %d, version %d, origin %s ours",
+		    p.mode, p.version, p.org == NTP_ASKED ? "is" : "is not");
+		return 0;
+	}
+	ntp_to_timespec(p.xmt, (time_t)now, &ts);
+	if (ts.tv_sec < now - H_SLACK || ts.tv_sec > now + H_SLACK) {
+		snprintf(why, whylen, "time %lld, ours %lld",
+		    (long long)ts.tv_sec, now);
+		return 0;
+	}
+	return 1;
+}
+
 int
 h_check_reply(const char *proto, const char *buf, ssize_t n, char *why,
     size_t whylen)
@@ -873,6 +922,8 @@ h_check_reply(const char *proto, const char *buf, ssize_t n, char *why,
 			return 0;
 		}
 		break;
+	case STAMP_PROTO_NTP:
+		return check_ntp(buf, n, why, whylen);
 	default:
 		snprintf(why, whylen, "no protocol %s", proto);
 		return 0;

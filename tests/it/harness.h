@@ -176,12 +176,19 @@ int		 h_models(char names[][32], int max);
 int		 h_model_args(const char *model, const char *args[]);
 
 /*
- * Whether buf[0..n) is one whole, fresh reply of proto ("stamp", "time"
- * or "daytime"): the exact shape of the protocol, checked here apart from
- * wire.c, and a time that wire_decode finds within H_SLACK seconds of
- * time(NULL).  n < 0 means the read failed with errno.  If not, the
+ * Whether buf[0..n) is one whole, fresh reply of proto ("stamp", "time",
+ * "daytime" or "ntp"): the exact shape of the protocol, checked here apart
+ * from wire.c, and a time within H_SLACK seconds of time(NULL); for ntp,
+ * a server's reply to h_dgram_request's request.  n < 0 means the read failed with errno.  If not, the
  * reason goes into why (always NUL-terminated).
  */
+/*
+ * What a client of proto sends over UDP to be answered, its length in
+ * *len: nothing for the time protocols; for ntp, a 48-byte client request
+ * whose transmit time h_check_reply expects back as the reply's origin.
+ */
+const char	*h_dgram_request(const char *proto, size_t *len);
+
 int		 h_check_reply(const char *proto, const char *buf, ssize_t n,
 		    char *why, size_t whylen);
 

@@ -453,7 +453,10 @@ probe(const char *const args[], int nlisten, int *status, char *out,
  * The rows.
  */
 
-/* 1. serve: TCP and UDP, each of the three protocols, a whole reply. */
+/*
+ * 1. serve: TCP and UDP, each of the three protocols, a whole reply; and
+ * NTP, over UDP alone.
+ */
 static void
 row_serve(void)
 {
@@ -461,19 +464,21 @@ row_serve(void)
 	    "-l", "tcp:127.0.0.1:0/stamp", "-l", "tcp:127.0.0.1:0/time",
 	    "-l", "tcp:127.0.0.1:0/daytime", "-l", "udp:127.0.0.1:0/stamp",
 	    "-l", "udp:127.0.0.1:0/time", "-l", "udp:127.0.0.1:0/daytime",
-	    NULL };
+	    "-l", "udp:127.0.0.1:0/ntp", NULL };
 	static const char *const tr[] = { "tcp", "udp" };
-	static const char *const pr[] = { "stamp", "time", "daytime" };
+	static const char *const pr[] = { "stamp", "time", "daytime", "ntp" };
 	struct h_daemon		 d;
 	const struct h_listener	*l;
+	const char		*req;
 	char			 buf[128], why[128];
+	size_t			 reqlen;
 	ssize_t			 n;
 	int			 t, p, good;
 
-	if (start(&d, 6, extra) == -1)
+	if (start(&d, 7, extra) == -1)
 		return;
 	for (t = 0; t < 2; t++)
-		for (p = 0; p < 3; p++) {
+		for (p = 0; p < 4 - (t == 0); p++) {
 			if ((l = h_daemon_find(&d, tr[t], pr[p])) == NULL) {
 				rok(0, "%s %s: a listener", tr[t], pr[p]);
 				continue;
@@ -481,9 +486,12 @@ row_serve(void)
 			if (t == 0)
 				n = h_ask_tcp((const struct sockaddr *)&l->ss,
 				    l->sslen, buf, sizeof buf, ASK_MS);
-			else
+			else {
+				req = h_dgram_request(pr[p], &reqlen);
 				n = h_ask_udp((const struct sockaddr *)&l->ss,
-				    l->sslen, "", 0, buf, sizeof buf, ASK_MS);
+				    l->sslen, req, reqlen, buf, sizeof buf,
+				    ASK_MS);
+			}
 			good = h_check_reply(pr[p], buf, n, why, sizeof why);
 			rok(good, "%s %s: %s", tr[t], pr[p], good ?
 			    "a whole, fresh reply" : why);
@@ -499,17 +507,20 @@ row_serve(void)
 static int
 one_after_another(const struct h_listener *l, int n, int *tried)
 {
-	char	 buf[128], why[128];
-	ssize_t	 r;
-	int	 i, good = 0, bad = 0;
+	const char	*req;
+	char		 buf[128], why[128];
+	size_t		 reqlen;
+	ssize_t		 r;
+	int		 i, good = 0, bad = 0;
 
+	req = h_dgram_request(l->proto, &reqlen);
 	for (i = 0; i < n && bad == 0; i++) {
 		if (strcmp(l->transport, "tcp") == 0)
 			r = h_ask_tcp((const struct sockaddr *)&l->ss,
 			    l->sslen, buf, sizeof buf, QUICK_MS);
 		else
 			r = h_ask_udp((const struct sockaddr *)&l->ss,
-			    l->sslen, "", 0, buf, sizeof buf, QUICK_MS);
+			    l->sslen, req, reqlen, buf, sizeof buf, QUICK_MS);
 		if (h_check_reply(l->proto, buf, r, why, sizeof why))
 			good++;
 		else if (bad++ == 0)
@@ -686,14 +697,15 @@ row_rate(void)
  * each keeps buckets of its own (stampd(8), LIMITS).
  */
 static void
-row_udp_rate(void)
+udp_rate(const char *proto, const char *listen)
 {
-	static const char *const extra[] = { "--udp-rate", "3",
+	const char *const extra[] = { "--udp-rate", "3",
 	    "--limit-loopback", "-w", "1", "--max-workers", "1",
-	    "--min-spare", "0", "--max-spare", "1",
-	    "-l", "udp:127.0.0.1:0/stamp", NULL };
+	    "--min-spare", "0", "--max-spare", "1", "-l", listen, NULL };
 	struct h_daemon		 d;
 	const struct h_listener	*l;
+	const char		*req;
+	size_t			 reqlen;
 	char			 buf[128], why[128];
 	long long		 t0, tlast, deadline, most, limited, wait;
 	struct sockaddr_storage	 oss;
@@ -702,12 +714,13 @@ row_udp_rate(void)
 
 	if (start(&d, 1, extra) == -1)
 		return;
-	l = h_daemon_find(&d, "udp", "stamp");
+	l = h_daemon_find(&d, "udp", proto);
+	req = h_dgram_request(proto, &reqlen);
 	if ((fd = h_udp_open(l)) == -1)
 		bail("a UDP socket");
 	t0 = tlast = h_now_ms();
 	for (i = 0; i < 20; i++)
-		sent += send(fd, "", 0, MSG_NOSIGNAL) == 0;
+		sent += send(fd, req, reqlen, MSG_NOSIGNAL) == (ssize_t)reqlen;
 	/* Until the replies stop coming for a while. */
 	deadline = h_now_ms() + 2 * QUIET_MS;
 	while (got + bad < sent && h_now_ms() < deadline &&
@@ -715,7 +728,7 @@ row_udp_rate(void)
 		if ((n = h_udp_recv(fd, buf, sizeof buf, 20)) < 0)
 			continue;
 		tlast = h_now_ms();
-		if (h_check_reply("stamp", buf, n, why, sizeof why))
+		if (h_check_reply(proto, buf, n, why, sizeof why))
 			got++;
 		else
 			bad++;
@@ -723,17 +736,17 @@ row_udp_rate(void)
 	most = 3 + 3 * (tlast - t0) / 1000 + 1;
 	limited = h_counter_at_least(&d, "limited", sent - got - bad, ASK_MS);
 	rok(sent == 20 && bad == 0 && got >= 3 && got <= most &&
-	    limited == sent - got, "%d of %d datagrams answered (3 to %lld in "
-	    "%lld ms), %d malformed; limited %lld", got, sent, most,
-	    tlast - t0, bad, limited);
+	    limited == sent - got, "%s: %d of %d datagrams answered (3 to "
+	    "%lld in %lld ms), %d malformed; limited %lld", proto, got, sent,
+	    most, tlast - t0, bad, limited);
 	/* Its bucket is empty; another source's is not. */
 	n = -1;
 	if ((ofd = h_timed_socket(AF_INET, SOCK_DGRAM, ASK_MS)) != -1 &&
 	    bind(ofd, (struct sockaddr *)&oss, h_addr("127.0.0.5", 0,
-	    &oss)) == 0 && sendto(ofd, "", 0, MSG_NOSIGNAL,
-	    (const struct sockaddr *)&l->ss, l->sslen) == 0)
+	    &oss)) == 0 && sendto(ofd, req, reqlen, MSG_NOSIGNAL,
+	    (const struct sockaddr *)&l->ss, l->sslen) == (ssize_t)reqlen)
 		n = recv(ofd, buf, sizeof buf, 0);
-	rok(h_check_reply("stamp", buf, n, why, sizeof why), "meanwhile "
+	rok(h_check_reply(proto, buf, n, why, sizeof why), "meanwhile "
 	    "another source, 127.0.0.5, is answered%s%s", n < 0 ? ": " : "",
 	    n < 0 ? why : "");
 	if (ofd != -1)
@@ -742,12 +755,132 @@ row_udp_rate(void)
 	if ((wait = t0 + T(1100) - h_now_ms()) > 0)
 		h_nap((long)wait);
 	n = -1;
-	if (send(fd, "", 0, MSG_NOSIGNAL) == 0)
+	if (send(fd, req, reqlen, MSG_NOSIGNAL) == (ssize_t)reqlen)
 		n = h_udp_recv(fd, buf, sizeof buf, ASK_MS);
-	rok(h_check_reply("stamp", buf, n, why, sizeof why), "a second "
+	rok(h_check_reply(proto, buf, n, why, sizeof why), "a second "
 	    "later the same source is answered again%s%s", n < 0 ? ": " : "",
 	    n < 0 ? why : "");
 	close(fd);
+	stop(&d);
+}
+
+static void
+row_udp_rate(void)
+{
+	udp_rate("stamp", "udp:127.0.0.1:0/stamp");
+	udp_rate("ntp", "udp:127.0.0.1:0/ntp");
+}
+
+/*
+ * Send req from fd to l, and then the request that gets a reply: whether
+ * the first datagram back is that reply (req was left unanswered).
+ */
+static int
+unanswered(int fd, const struct h_listener *l, const char *req, size_t len)
+{
+	const char	*good;
+	char		 buf[128], why[128];
+	size_t		 goodlen;
+	ssize_t		 n;
+
+	good = h_dgram_request(l->proto, &goodlen);
+	if (sendto(fd, req, len, MSG_NOSIGNAL, (const struct sockaddr *)&l->ss,
+	    l->sslen) != (ssize_t)len || sendto(fd, good, goodlen,
+	    MSG_NOSIGNAL, (const struct sockaddr *)&l->ss, l->sslen) !=
+	    (ssize_t)goodlen)
+		return 0;
+	n = h_udp_recv(fd, buf, sizeof buf, ASK_MS);
+	return h_check_reply(l->proto, buf, n, why, sizeof why);
+}
+
+/*
+ * 6b. dgram-judge: at a stamp and an ntp listener, a reply of any of the
+ * four protocols is never answered (two servers must not loop), and each
+ * is counted as dropped; as root, a source port below 1024 is not
+ * answered either, but for 123 at the ntp listener (ntpd and ntpdate send
+ * from it).
+ */
+static void
+row_dgram_judge(void)
+{
+	static const char *const extra[] = { "-l", "udp:127.0.0.1:0/stamp",
+	    "-l", "udp:127.0.0.1:0/ntp", NULL };
+	static const char *const lp[] = { "stamp", "ntp" };
+	struct {
+		const char	*what;
+		char		 buf[48];
+		size_t		 len;
+	} rep[4] = {
+		{ "a stamp line", "1796549584\r\n", 12 },
+		{ "4 bytes of time", "\xee\xbf\xab\xc9", 4 },
+		{ "a daytime line", "Sun Dec  6 09:33:04 2026\r\n", 26 },
+		{ "an NTP server's reply", "", 48 },
+	};
+	struct h_daemon		 d;
+	const struct h_listener	*l;
+	struct sockaddr_storage	 ss;
+	long long		 before, after;
+	const char		*req;
+	char			 buf[128], why[128];
+	size_t			 reqlen;
+	ssize_t			 n;
+	int			 fd, i, k;
+
+	req = h_dgram_request("ntp", &reqlen);
+	memcpy(rep[3].buf, req, reqlen);
+	rep[3].buf[0] = (char)((rep[3].buf[0] & ~7) | 4);	/* mode 4 */
+	if (start(&d, 2, extra) == -1)
+		return;
+	before = h_daemon_counter(&d, "dropped");
+	for (k = 0; k < 2; k++) {
+		l = h_daemon_find(&d, "udp", lp[k]);
+		if ((fd = h_udp_open(l)) == -1)
+			bail("a UDP socket");
+		for (i = 0; i < 4; i++)
+			rok(unanswered(fd, l, rep[i].buf, rep[i].len), "%s "
+			    "listener: %s is not answered", lp[k], rep[i].what);
+		close(fd);
+	}
+	after = h_counter_at_least(&d, "dropped", before + 8, ASK_MS);
+	rok(after - before == 8, "each of the 8 counted as dropped (%lld)",
+	    after - before);
+	for (k = 0; k < 2 && geteuid() == 0; k++) {
+		l = h_daemon_find(&d, "udp", lp[k]);
+		for (i = 0; i < 2; i++) {
+			/* From 1000, then from NTP's own port. */
+			fd = h_timed_socket(AF_INET, SOCK_DGRAM, ASK_MS);
+			if (fd == -1 || bind(fd, (struct sockaddr *)&ss,
+			    h_addr("127.0.0.1", i == 0 ? 1000 : 123, &ss)) ==
+			    -1) {
+				rok(0, "a socket bound to port %d: %s",
+				    i == 0 ? 1000 : 123, strerror(errno));
+				if (fd != -1)
+					close(fd);
+				continue;
+			}
+			before = h_daemon_counter(&d, "dropped");
+			req = h_dgram_request(lp[k], &reqlen);
+			n = -1;
+			if (sendto(fd, req, reqlen, MSG_NOSIGNAL,
+			    (const struct sockaddr *)&l->ss, l->sslen) ==
+			    (ssize_t)reqlen && k == 1 && i == 1)
+				n = h_udp_recv(fd, buf, sizeof buf, ASK_MS);
+			if (k == 1 && i == 1)
+				rok(h_check_reply("ntp", buf, n, why,
+				    sizeof why), "ntp listener: answers port "
+				    "123%s%s", n < 0 ? ": " : "",
+				    n < 0 ? why : "");
+			else {
+				after = h_counter_at_least(&d, "dropped",
+				    before + 1, ASK_MS);
+				rok(after == before + 1 && recv(fd, buf,
+				    sizeof buf, MSG_DONTWAIT) == -1,
+				    "%s listener: port %d dropped, not "
+				    "answered", lp[k], i == 0 ? 1000 : 123);
+			}
+			close(fd);
+		}
+	}
 	stop(&d);
 }
 
@@ -1404,6 +1537,7 @@ static const struct row {
 	{ "per-ip",		row_per_ip },
 	{ "rate",		row_rate },
 	{ "udp-rate",		row_udp_rate },
+	{ "dgram-judge",	row_dgram_judge },
 	{ "proxy",		row_proxy },
 	{ "delay",		row_delay },
 	{ "sigterm-queue",	row_sigterm_queue },
