@@ -534,31 +534,18 @@ tx_send(struct worker *w, struct tx *tx)
 static void
 dgram(struct worker *w, struct ulistener *ul, char *buf, int len)
 {
-	struct io_uring_recvmsg_out	*out;
 	struct sockaddr_storage		 from;
 	struct msghdr			 m;
 	struct tx			*tx;
 	const struct listener		*l = &w->c.srv->ls[ul->idx];
 	const char			*req;
-	size_t				 namelen, reqlen;
+	size_t				 reqlen;
 	int				 delay;
 
-	if ((out = io_uring_recvmsg_validate(buf, len, &w->bufs.rx)) == NULL)
-		return;
-	namelen = out->namelen < sizeof from ? out->namelen : sizeof from;
-	memcpy(&from, io_uring_recvmsg_name(out), namelen);
 	/* What serve.c judges a datagram by: its source, arrival, flags. */
-	memset(&m, 0, sizeof m);
-	m.msg_name = &from;
-	m.msg_namelen = (socklen_t)namelen;
-	m.msg_control = (char *)io_uring_recvmsg_name(out) +
-	    w->bufs.rx.msg_namelen;
-	m.msg_controllen = out->controllen;
-	m.msg_flags = (int)out->flags;
-	req = io_uring_recvmsg_payload(out, &w->bufs.rx);
-	reqlen = io_uring_recvmsg_payload_length(out, len, &w->bufs.rx);
-	if (!serve_datagram_judge(w->c.srv, l, &m, req, reqlen, w->c.now,
-	    w->c.st))
+	if (model_uring_ring_msg(&w->bufs, buf, len, &m, &from, &req,
+	    &reqlen) == -1 || !serve_datagram_judge(w->c.srv, l, &m, req,
+	    reqlen, w->c.now, w->c.st))
 		return;
 	delay = w->c.srv->delay_ms > 0 && !w->c.stopping;
 	if ((tx = crew_slot_get(&w->c.dgrams)) == NULL) {

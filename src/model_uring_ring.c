@@ -87,6 +87,30 @@ setup_cause(int err)
 	    "module";
 }
 
+int
+model_uring_ring_msg(const struct model_uring_ring_bufs *b, char *buf,
+    int len, struct msghdr *m, struct sockaddr_storage *from,
+    const char **req, size_t *reqlen)
+{
+	struct io_uring_recvmsg_out	*out;
+	struct msghdr			*rx = (struct msghdr *)&b->rx;
+	size_t				 namelen;
+
+	if ((out = io_uring_recvmsg_validate(buf, len, rx)) == NULL)
+		return -1;
+	namelen = out->namelen < sizeof *from ? out->namelen : sizeof *from;
+	memcpy(from, io_uring_recvmsg_name(out), namelen);
+	memset(m, 0, sizeof *m);
+	m->msg_name = from;
+	m->msg_namelen = (socklen_t)namelen;
+	m->msg_control = (char *)io_uring_recvmsg_name(out) + rx->msg_namelen;
+	m->msg_controllen = out->controllen;
+	m->msg_flags = (int)out->flags;
+	*req = io_uring_recvmsg_payload(out, rx);
+	*reqlen = io_uring_recvmsg_payload_length(out, len, rx);
+	return 0;
+}
+
 void
 model_uring_ring_rooted(void)
 {

@@ -64,6 +64,16 @@ char	*model_uring_ring_buf(struct model_uring_ring_bufs *b, unsigned bid);
 void	 model_uring_ring_buf_put(struct model_uring_ring_bufs *b,
 	    unsigned bid);
 
+/*
+ * Read the datagram of len bytes that the kernel laid out in buf: m gets
+ * its source (copied into from), control data and flags, as recvmsg would
+ * give them, and *req and *reqlen its bytes.  Returns 0, or -1 if buf
+ * holds no whole datagram.
+ */
+int	 model_uring_ring_msg(const struct model_uring_ring_bufs *b,
+	    char *buf, int len, struct msghdr *m,
+	    struct sockaddr_storage *from, const char **req, size_t *reqlen);
+
 /* Free them, after the ring is gone. */
 void	 model_uring_ring_bufs_free(struct model_uring_ring_bufs *b);
 
