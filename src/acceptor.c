@@ -51,7 +51,7 @@ struct waiter {
 	const struct listener	*l;
 	long long		 deadline;	/* ms, monotonic */
 	struct sockaddr_storage	 peer;		/* while header is set */
-	struct serve_hdr	 hdr;		/* while header is set */
+	struct admit_hdr	 hdr;		/* while header is set */
 };
 
 #define FIXED	2	/* pfd[0]: signals; pfd[1]: the model's fd */
@@ -160,7 +160,7 @@ wait_room(struct acceptor *a)
  */
 static struct waiter *
 hold(struct acceptor *a, const struct listener *l, int fd,
-    const struct sockaddr_storage *peer, const struct serve_hdr *hdr,
+    const struct sockaddr_storage *peer, const struct admit_hdr *hdr,
     int next)
 {
 	struct waiter	*w;
@@ -178,7 +178,7 @@ hold(struct acceptor *a, const struct listener *l, int fd,
 	w->handoff = 0;
 	if (w->header) {
 		w->peer = *peer;
-		serve_hdr_init(&w->hdr);
+		admit_hdr_init(&w->hdr);
 		w->hdr.len = hdr->len;
 		memcpy(w->hdr.buf, hdr->buf, hdr->len);
 	}
@@ -192,12 +192,12 @@ hold(struct acceptor *a, const struct listener *l, int fd,
  */
 static void
 serve_here(struct acceptor *a, const struct listener *l, int fd,
-    const struct sockaddr_storage *peer, struct serve_hdr *hdr)
+    const struct sockaddr_storage *peer, struct admit_hdr *hdr)
 {
-	struct serve_hdr	 none;
+	struct admit_hdr	 none;
 
 	if (hdr == NULL) {
-		serve_hdr_init(&none);
+		admit_hdr_init(&none);
 		hdr = &none;
 	}
 	hold(a, l, fd, peer, hdr, serve_stream(a->srv, l, fd, peer, hdr,
@@ -211,7 +211,7 @@ serve_here(struct acceptor *a, const struct listener *l, int fd,
  */
 static int
 hand_over(struct acceptor *a, const struct listener *l, int fd,
-    const struct sockaddr_storage *peer, struct serve_hdr *hdr)
+    const struct sockaddr_storage *peer, struct admit_hdr *hdr)
 {
 	struct waiter	*w;
 	int		 r;
@@ -275,7 +275,7 @@ static int
 take_conns(struct acceptor *a, struct port *p, int max)
 {
 	struct sockaddr_storage	 peer;
-	struct serve_hdr	 hdr;
+	struct admit_hdr	 hdr;
 	int			 fd, n, pause;
 	/* A scrape is served here: it is cheap, and holds no child. */
 	int			 here = a->ops->conn == NULL ||
@@ -289,7 +289,7 @@ take_conns(struct acceptor *a, struct port *p, int max)
 				p->resume = util_now_ms() + pause;
 			return pause == -1 ? -1 : 0;
 		}
-		serve_hdr_init(&hdr);
+		admit_hdr_init(&hdr);
 		if (!here && !a->stopping &&
 		    hand_over(a, p->l, fd, &peer, &hdr) == 0)
 			continue;

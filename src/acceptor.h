@@ -34,7 +34,7 @@ struct acceptor_ops {
 	 */
 	int	(*conn)(void *arg, const struct listener *l, int fd,
 		    const struct sockaddr_storage *peer,
-		    const struct serve_hdr *hdr);
+		    const struct admit_hdr *hdr);
 	/* The same for datagram d, taken off lfd, with --delay. */
 	int	(*dgram)(void *arg, const struct listener *l, int lfd,
 		    const struct serve_dgram *d);

@@ -230,7 +230,7 @@ admit_reaped(pid_t pid)
  */
 static int
 read_header(const struct server *srv, const struct listener *l, int fd,
-    const struct sockaddr_storage *peer, struct serve_hdr *hdr,
+    const struct sockaddr_storage *peer, struct admit_hdr *hdr,
     struct sockaddr_storage *real, struct stats *st)
 {
 	char		 addr[NET_ADDRSTRLEN];
@@ -282,7 +282,7 @@ bad:
 
 int
 admit_header(const struct server *srv, const struct listener *l, int fd,
-    const struct sockaddr_storage *peer, struct serve_hdr *hdr,
+    const struct sockaddr_storage *peer, struct admit_hdr *hdr,
     struct stats *st)
 {
 	int	 r;

@@ -14,7 +14,30 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
-#include "serve.h"
+#include "metrics.h"
+#include "server.h"
+#include "stats.h"
+
+/*
+ * The part of a PROXY header read so far.  Bytes are taken off the socket
+ * only once they are known to be header, so the wait for the rest is a
+ * wait for new bytes, never a spin on old ones.  len 0: none yet.
+ */
+struct admit_hdr {
+	size_t			 len;
+	int			 done;		/* whole: real is set */
+	struct sockaddr_storage	 real;		/* the client it names */
+	char			 buf[METRICS_REQUEST_MAX]; /* or the request
+						   of a metrics listener */
+};
+
+/* Ready hdr for a new connection: nothing read yet. */
+static inline void
+admit_hdr_init(struct admit_hdr *hdr)
+{
+	hdr->len = 0;
+	hdr->done = 0;
+}
 
 /*
  * Ready the tables: which fd holds which admitted connection, the shared
@@ -87,7 +110,7 @@ void	admit_reaped(pid_t pid);
  * the rest is a wait for new bytes, never a spin on old ones.
  */
 int	admit_header(const struct server *srv, const struct listener *l,
-	    int fd, const struct sockaddr_storage *peer, struct serve_hdr *hdr,
+	    int fd, const struct sockaddr_storage *peer, struct admit_hdr *hdr,
 	    struct stats *st);
 
 /*

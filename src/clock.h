@@ -14,6 +14,8 @@
 #include <sys/timex.h>
 #include <time.h>
 
+#include "ntp.h"
+
 /*
  * The stratum served when the kernel says the clock is synchronized.  The
  * daemon that synchronizes it (chronyd, ntpd, timesyncd) does not tell the
@@ -39,15 +41,6 @@
  * reference, so only the error of reading it, a microsecond, remains.
  */
 #define CLOCK_DISP_LOCAL_US	1LL
-
-struct clock_state {
-	int		 leap;		/* 0, 1 insert, 2 delete, 3 unsync */
-	int		 stratum;	/* 0 (unspecified) if unsynchronized */
-	uint32_t	 refid;
-	uint64_t	 reftime;	/* NTP format */
-	uint32_t	 root_delay, root_disp;	/* NTP short format */
-	int		 precision;	/* log2 seconds */
-};
 
 /*
  * Judge the kernel's answer at now: tx as ntp_adjtime filled it, and state

@@ -59,7 +59,7 @@ struct conn {
 	struct crew_slot	 s;
 	struct watch		 w;
 	int			 header;	/* waiting for a PROXY header */
-	struct serve_hdr	 hdr;		/* what came of it so far */
+	struct admit_hdr	 hdr;		/* what came of it so far */
 };
 
 /* A datagram waiting out --delay; s.peer is its source. */
@@ -85,7 +85,7 @@ struct worker {
  */
 static void
 wait_start(struct worker *w, size_t i, int fd,
-    const struct sockaddr_storage *peer, const struct serve_hdr *hdr)
+    const struct sockaddr_storage *peer, const struct admit_hdr *hdr)
 {
 	struct epoll_event	 ev;
 	struct conn		*c;
@@ -99,7 +99,7 @@ wait_start(struct worker *w, size_t i, int fd,
 	c->header = hdr != NULL;
 	if (c->header) {
 		c->s.peer = *peer;
-		serve_hdr_init(&c->hdr);
+		admit_hdr_init(&c->hdr);
 		c->hdr.len = hdr->len;
 		memcpy(c->hdr.buf, hdr->buf, hdr->len);
 	}
@@ -145,10 +145,10 @@ static void
 serve_conn(struct crew_worker *cw, size_t i, int fd,
     const struct sockaddr_storage *peer)
 {
-	struct serve_hdr	 hdr;
+	struct admit_hdr	 hdr;
 	int			 next;
 
-	serve_hdr_init(&hdr);
+	admit_hdr_init(&hdr);
 	next = serve_stream(cw->srv, &cw->srv->ls[i], fd, peer, &hdr, cw->st);
 	if (next != SERVE_DONE)
 		wait_start((struct worker *)cw, i, fd, peer,

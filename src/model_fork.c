@@ -43,7 +43,7 @@ struct state {
 	int			 lfd;
 	struct sockaddr_storage	 peer;
 	struct serve_dgram	 d;
-	const struct serve_hdr	*hdr;		/* read already, or NULL */
+	const struct admit_hdr	*hdr;		/* read already, or NULL */
 };
 
 /* What one child does with its connection or its datagram. */
@@ -84,7 +84,7 @@ spawn(struct state *s)
 
 static int
 conn(void *arg, const struct listener *l, int fd,
-    const struct sockaddr_storage *peer, const struct serve_hdr *hdr)
+    const struct sockaddr_storage *peer, const struct admit_hdr *hdr)
 {
 	struct state	*s = arg;
 

@@ -52,7 +52,7 @@ struct job {
 	struct sockaddr_storage	 peer;
 	struct serve_dgram	 d;
 	int			 has_hdr;
-	struct serve_hdr	 hdr;		/* if has_hdr: read already */
+	struct admit_hdr	 hdr;		/* if has_hdr: read already */
 };
 
 struct state {
@@ -135,7 +135,7 @@ spawn(struct state *s, struct job *j)
 
 static int
 conn(void *arg, const struct listener *l, int fd,
-    const struct sockaddr_storage *peer, const struct serve_hdr *hdr)
+    const struct sockaddr_storage *peer, const struct admit_hdr *hdr)
 {
 	struct job	*j;
 

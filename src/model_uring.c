@@ -117,7 +117,7 @@ struct conn {
 	int			 failed;	/* the send failed: close */
 	int			 len;		/* of the reply */
 	struct __kernel_timespec ts;
-	struct serve_hdr	 hdr;
+	struct admit_hdr	 hdr;
 	char			 reply[STAMP_REPLY_MAX];
 };
 
@@ -295,7 +295,7 @@ conn_serve(struct worker *w, struct conn *c)
 	struct io_uring_sqe	*sqe;
 
 	if (l->proxy || l->spec.metrics) {
-		serve_hdr_init(&c->hdr);
+		admit_hdr_init(&c->hdr);
 		c->s.deadline = w->c.now + w->c.srv->linger_ms;
 		conn_step(w, c);
 		return;

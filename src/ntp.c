@@ -12,7 +12,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "clock.h"
 #include "ntp.h"
 
 #define EPOCH_1900	2208988800ULL	/* 1900 to 1970, in seconds */

@@ -13,7 +13,6 @@
 #include <stdint.h>
 #include <time.h>
 
-struct clock_state;
 
 #define NTP_PORT	123
 #define NTP_HEADER_LEN	48
@@ -58,6 +57,19 @@ struct ntp_packet {
 	uint32_t	 root_delay, root_disp;	/* NTP short format */
 	uint32_t	 refid;			/* 4 bytes, big-endian */
 	uint64_t	 ref, org, rec, xmt;
+};
+
+/*
+ * What a server says of its clock in each reply (clock.h judges it from
+ * the kernel's word).
+ */
+struct clock_state {
+	int		 leap;		/* 0, 1 insert, 2 delete, 3 unsync */
+	int		 stratum;	/* 0 (unspecified) if unsynchronized */
+	uint32_t	 refid;
+	uint64_t	 reftime;	/* NTP format */
+	uint32_t	 root_delay, root_disp;	/* NTP short format */
+	int		 precision;	/* log2 seconds */
 };
 
 /* What a server does with a datagram. */

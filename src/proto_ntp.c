@@ -21,7 +21,7 @@
 #include "log.h"
 #include "ntp.h"
 #include "proto.h"
-#include "serve.h"
+#include "server.h"
 #include "stats.h"
 #include "xleave.h"
 

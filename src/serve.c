@@ -85,7 +85,7 @@ serve_finish(const struct listener *l, int fd, struct stats *st)
  */
 static int
 serve_metrics(const struct server *srv, const struct listener *l, int fd,
-    struct serve_hdr *hdr, struct stats *st)
+    struct admit_hdr *hdr, struct stats *st)
 {
 	struct metrics_view	 v;
 	char			 page[METRICS_PAGE_MAX];
@@ -120,7 +120,7 @@ serve_metrics(const struct server *srv, const struct listener *l, int fd,
 
 int
 serve_stream(const struct server *srv, const struct listener *l, int fd,
-    const struct sockaddr_storage *peer, struct serve_hdr *hdr,
+    const struct sockaddr_storage *peer, struct admit_hdr *hdr,
     struct stats *st)
 {
 	char		 buf[STAMP_REPLY_MAX];
@@ -208,17 +208,17 @@ serve_linger_timeout(int fd, struct stats *st)
 
 void
 serve_stream_blocking(const struct server *srv, const struct listener *l,
-    int fd, const struct sockaddr_storage *peer, const struct serve_hdr *done,
+    int fd, const struct sockaddr_storage *peer, const struct admit_hdr *done,
     struct stats *st)
 {
-	struct serve_hdr hdr;
+	struct admit_hdr hdr;
 	long long	 deadline = util_now_ms() + srv->linger_ms;
 	int		 left, next;
 
 	if (done != NULL)
 		hdr = *done;
 	else
-		serve_hdr_init(&hdr);
+		admit_hdr_init(&hdr);
 	next = serve_stream(srv, l, fd, peer, &hdr, st);
 	while (next != SERVE_DONE &&
 	    (left = (int)(deadline - util_now_ms())) > 0) {

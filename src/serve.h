@@ -16,49 +16,11 @@
 
 #include "metrics.h"
 #include "net.h"
+#include "admit.h"
 #include "proto.h"
+#include "server.h"
 #include "stats.h"
 
-/* One bound socket and what it serves. */
-struct listener {
-	int			fd;
-	int			*rpfd;		/* --reuseport: a socket per
-						   worker, rpfd[0] == fd */
-	int			type;		/* SOCK_STREAM, SOCK_DGRAM */
-	int			proto;		/* enum stamp_proto */
-	int			proxy;		/* a PROXY header comes first */
-	struct net_spec		spec;		/* as asked for, to rebind */
-	struct sockaddr_storage	addr;		/* as bound */
-	socklen_t		addrlen;
-	char			name[NET_ADDRSTRLEN + 32]; /* tcp [::1]:1937 */
-};
-
-/* The whole server, as the daemon's main built it for a model to run. */
-struct server {
-	struct listener	*ls;
-	size_t		 nls;
-	int		 verbose;	/* log Client:IP:PORT per client */
-	int		 delay_ms;	/* wait before each reply */
-	int		 workers;	/* threads or processes of a pool */
-	int		 max_workers;	/* hard maximum of a growing pool */
-	int		 min_spare;	/* dynamic pool: idle servers kept */
-	int		 max_spare;
-	int		 linger_ms;	/* how long to drain a client's input */
-	struct limits	*limits;	/* --max-conns, --per-ip, --rate */
-	int		 udp_rate;	/* replies a second per source, 0: any */
-	int		 local_stratum;	/* NTP: serve as this stratum, 0: as
-					   the kernel says of the clock */
-	int		 ntp_interleaved; /* NTP: slots of the interleaved
-					   mode's table, 0: basic mode only */
-	int		 limit_loopback; /* limits apply to loopback sources */
-	struct net_cidr	*proxy_from;	/* who may send a PROXY header */
-	size_t		 nproxy_from;
-	struct stats	*stats;		/* nstats slots, maybe shared */
-	size_t		 nstats;
-	const char	*model_name;	/* for /metrics */
-};
-
-struct limits;
 
 /*
  * The reply of proto at this moment, into buf (STAMP_REPLY_MAX bytes is
@@ -67,27 +29,6 @@ struct limits;
  * Returns its length, or -1 if the clock cannot be written in proto.
  */
 int	serve_reply(int proto, char *buf, size_t len);
-
-/*
- * The part of a PROXY header read so far.  Bytes are taken off the socket
- * only once they are known to be header, so the wait for the rest is a
- * wait for new bytes, never a spin on old ones.  len 0: none yet.
- */
-struct serve_hdr {
-	size_t			 len;
-	int			 done;		/* whole: real is set */
-	struct sockaddr_storage	 real;		/* the client it names */
-	char			 buf[METRICS_REQUEST_MAX]; /* or the request
-						   of a metrics listener */
-};
-
-/* Ready hdr for a new connection: nothing read yet. */
-static inline void
-serve_hdr_init(struct serve_hdr *hdr)
-{
-	hdr->len = 0;
-	hdr->done = 0;
-}
 
 /* What a connection needs next, from serve_stream. */
 enum serve_next {
@@ -99,7 +40,7 @@ enum serve_next {
 /*
  * Serve one accepted connection: on a +proxy listener read its PROXY
  * header first into hdr (the same hdr on every call for this connection,
- * made ready by serve_hdr_init before the first, or already done by
+ * made ready by admit_hdr_init before the first, or already done by
  * admit_header), and the real client replaces peer; log it when asked,
  * send
  * the reply, half-close and drain.  Returns what the connection needs
@@ -108,7 +49,7 @@ enum serve_next {
  * closes fd itself.
  */
 int	serve_stream(const struct server *srv, const struct listener *l,
-	    int fd, const struct sockaddr_storage *peer, struct serve_hdr *hdr,
+	    int fd, const struct sockaddr_storage *peer, struct admit_hdr *hdr,
 	    struct stats *st);
 
 /*
@@ -146,7 +87,7 @@ void	serve_linger_timeout(int fd, struct stats *st);
  */
 void	serve_stream_blocking(const struct server *srv,
 	    const struct listener *l, int fd,
-	    const struct sockaddr_storage *peer, const struct serve_hdr *hdr,
+	    const struct sockaddr_storage *peer, const struct admit_hdr *hdr,
 	    struct stats *st);
 
 /*

@@ -14,7 +14,7 @@
 
 #include "log.h"
 #include "notify.h"
-#include "serve.h"
+#include "server.h"
 #include "stats.h"
 #include "util.h"
 
