@@ -185,36 +185,45 @@ net_dgram_info(int fd, int family, int rxtime, int txtime)
 	return 0;
 }
 
-ssize_t
-net_tx_stamp(int fd, void *buf, size_t len, struct timespec *ts)
+int
+net_tx_stamps(int fd, struct net_tx_stamp *st, int n)
 {
-	struct scm_timestamping	 st;
-	union {
-		struct cmsghdr	 c;
-		char		 buf[CMSG_SPACE(sizeof st) + 256];
-	}			 ctl;
-	struct iovec		 iov = { .iov_base = buf, .iov_len = len };
-	struct msghdr		 m = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = &ctl, .msg_controllen = sizeof ctl
-	};
+	struct mmsghdr		 m[NET_TX_BATCH];
+	struct iovec		 iov[NET_TX_BATCH];
+	struct scm_timestamping	 sts;
 	struct cmsghdr		*c;
-	ssize_t			 n;
+	int			 i, r;
 
+	if (n > NET_TX_BATCH)
+		n = NET_TX_BATCH;
+	memset(m, 0, sizeof m[0] * (size_t)n);
+	for (i = 0; i < n; i++) {
+		iov[i].iov_base = st[i].buf;
+		iov[i].iov_len = sizeof st[i].buf;
+		m[i].msg_hdr.msg_iov = &iov[i];
+		m[i].msg_hdr.msg_iovlen = 1;
+		m[i].msg_hdr.msg_control = st[i].ctl;
+		m[i].msg_hdr.msg_controllen = sizeof st[i].ctl;
+	}
 	do
-		n = recvmsg(fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT);
-	while (n == -1 && errno == EINTR);
-	if (n == -1)
-		return -1;
-	ts->tv_sec = ts->tv_nsec = 0;
-	for (c = CMSG_FIRSTHDR(&m); c != NULL; c = CMSG_NXTHDR(&m, c))
-		if (c->cmsg_level == SOL_SOCKET &&
-		    c->cmsg_type == SCM_TIMESTAMPING) {
-			/* ts[0] is the software stamp; 2 the hardware's. */
-			memcpy(&st, CMSG_DATA(c), sizeof st);
-			*ts = st.ts[0];
-		}
-	return n;
+		r = recvmmsg(fd, m, (unsigned)n, MSG_ERRQUEUE | MSG_DONTWAIT,
+		    NULL);
+	while (r == -1 && errno == EINTR);
+	if (r == -1)
+		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+	for (i = 0; i < r; i++) {
+		st[i].len = m[i].msg_len;
+		st[i].ts.tv_sec = st[i].ts.tv_nsec = 0;
+		for (c = CMSG_FIRSTHDR(&m[i].msg_hdr); c != NULL;
+		    c = CMSG_NXTHDR(&m[i].msg_hdr, c))
+			if (c->cmsg_level == SOL_SOCKET &&
+			    c->cmsg_type == SCM_TIMESTAMPING) {
+				/* ts[0]: the software stamp; 2 the card's. */
+				memcpy(&sts, CMSG_DATA(c), sizeof sts);
+				st[i].ts = sts.ts[0];
+			}
+	}
+	return r;
 }
 
 int

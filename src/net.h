@@ -182,7 +182,7 @@ ssize_t		 net_recv(int fd, void *buf, size_t len, int flags);
  * family) receives, where it arrived: IP_PKTINFO, and IPV6_RECVPKTINFO on
  * an IPv6 socket; with rxtime, when (SO_TIMESTAMPNS, the kernel's receive
  * time on CLOCK_REALTIME); and with txtime, when each datagram sent from
- * fd left, on fd's error queue (SO_TIMESTAMPING, software): net_tx_stamp
+ * fd left, on fd's error queue (SO_TIMESTAMPING, software): net_tx_stamps
  * takes them, and they must be taken (with them the kernel also reports,
  * on receipt, SCM_TIMESTAMPING: room for it is in NET_DGRAM_CTL too, or
  * the control data is cut and the arrival goes unknown).  Returns 0, or
@@ -202,14 +202,25 @@ int		 net_dgram_info(int fd, int family, int rxtime, int txtime);
 int		 net_dgram_rxtime(const struct msghdr *m, struct timespec *ts);
 
 /*
- * Take the next transmit time from fd's error queue, without waiting: the
- * datagram it stamps as the kernel looped it back (its headers, then the
- * payload: the payload is the last bytes) into buf, at most len bytes,
- * and the time into *ts.  Returns the bytes, or -1 and errno: EAGAIN when
- * the queue is empty.  A message of the queue with no time has *ts 0.
+ * One transmit time from a socket's error queue: the datagram it stamps
+ * as the kernel looped it back (its headers, then the payload: the
+ * payload is the last len bytes of buf), and when it left (0: the message
+ * has no time).
  */
-ssize_t		 net_tx_stamp(int fd, void *buf, size_t len,
-		    struct timespec *ts);
+#define NET_TX_BATCH	32
+struct net_tx_stamp {
+	struct timespec	 ts;
+	size_t		 len;
+	char		 buf[512];
+	char		 ctl[CMSG_SPACE(3 * sizeof(struct timespec)) + 64];
+};
+
+/*
+ * Take up to n (NET_TX_BATCH at most) transmit times from fd's error
+ * queue at once, without waiting, into st.  Returns how many (0: the
+ * queue is empty), or -1 and errno.
+ */
+int		 net_tx_stamps(int fd, struct net_tx_stamp *st, int n);
 
 /*
  * What a received message's control data says of its arrival: the family

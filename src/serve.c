@@ -20,7 +20,6 @@
 #include "util.h"
 
 #define DGRAM_BATCH	32
-#define TX_LOOPED	512	/* a reply as looped back, headers and all */
 
 int
 serve_reply(int proto, char *buf, size_t len)
@@ -345,18 +344,20 @@ void
 serve_tx_stamps(const struct listener *l, int fd)
 {
 	const struct proto	*row = proto_row(l->proto);
-	struct timespec		 ts;
-	char			 buf[TX_LOOPED];
-	ssize_t			 n;
-	int			 i;
+	struct net_tx_stamp	 st[NET_TX_BATCH];
+	int			 i, n, turns;
 
 	if (row->tx_time == NULL || !row->tx_time())
 		return;
-	for (i = 0; i < DGRAM_BATCH * 2; i++) {
-		if ((n = net_tx_stamp(fd, buf, sizeof buf, &ts)) == -1)
+	/* Bounded: a socket that sends without end is not drained for ever. */
+	for (turns = 0; turns < 4; turns++) {
+		if ((n = net_tx_stamps(fd, st, NET_TX_BATCH)) <= 0)
 			return;
-		if (ts.tv_sec != 0)
-			row->sent(buf, (size_t)n, &ts);
+		for (i = 0; i < n; i++)
+			if (st[i].ts.tv_sec != 0)
+				row->sent(st[i].buf, st[i].len, &st[i].ts);
+		if (n < NET_TX_BATCH)
+			return;
 	}
 }
 
@@ -387,7 +388,8 @@ tx_batch(const struct listener *l, int fd, struct mmsghdr *out, int m,
 			break;
 		}
 	}
-	serve_tx_stamps(l, fd);
+	if (m > 0)
+		serve_tx_stamps(l, fd);
 }
 
 /* Whether datagram i of rx may be answered now (and say who it is). */
@@ -410,8 +412,6 @@ serve_datagrams(const struct server *srv, const struct listener *l, int fd,
 	long long	 now;
 	int		 i, n, m, len, done = 0;
 
-	/* What the kernel said of the last sends, if it was late to. */
-	serve_tx_stamps(l, fd);
 	while (done < max) {
 		m = max - done < DGRAM_BATCH ? max - done : DGRAM_BATCH;
 		if ((n = rx_batch(&rx, l, fd, m)) == 0)
@@ -436,6 +436,9 @@ serve_datagrams(const struct server *srv, const struct listener *l, int fd,
 		if (n < DGRAM_BATCH)
 			break;
 	}
+	/* Woken with nothing to read: the kernel's word on a late send. */
+	if (done == 0)
+		serve_tx_stamps(l, fd);
 	return done;
 }
 
