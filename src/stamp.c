@@ -405,12 +405,6 @@ send_ntp(int fd, struct query *q)
 	return net_sendto(fd, buf, sizeof buf, NULL, 0) == -1 ? -1 : 0;
 }
 
-static int
-setint(int fd, int level, int name, int value)
-{
-	return setsockopt(fd, level, name, &value, sizeof value);
-}
-
 /*
  * Receive the NTP reply into q, with the time the kernel took it in
  * (SO_TIMESTAMPNS) as its arrival, t4: our own clock read after the call
@@ -475,7 +469,7 @@ ask_udp(struct query *q)
 	if ((fd = net_connect((struct sockaddr *)&q->addr, q->addrlen,
 	    SOCK_DGRAM, (int)left)) == -1)
 		return -1;
-	if (q->ntp && setint(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1) == -1)
+	if (q->ntp && net_setopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1) == -1)
 		goto fail;
 	for (try = 0; try <= q->retries; try++) {
 		if ((left = ms_left(&q->deadline)) <= 0)
@@ -678,18 +672,18 @@ listen_options(int fd, const struct net_spec *spec, unsigned int ifindex,
 	int	 v4 = spec->addr.ss_family == AF_INET;
 
 	if ((v4 || spec->any) &&
-	    setint(fd, IPPROTO_IP, IP_MULTICAST_ALL, 0) == -1)
+	    net_setopt(fd, IPPROTO_IP, IP_MULTICAST_ALL, 0) == -1)
 		return -1;
-	if (!v4 && setint(fd, IPPROTO_IPV6, IPV6_MULTICAST_ALL, 0) == -1 &&
+	if (!v4 && net_setopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_ALL, 0) == -1 &&
 	    errno != ENOPROTOOPT)
 		return -1;
 	if (is_group(spec) && join(fd, spec, ifindex) == -1)
 		return -1;
 	if (verbose && (v4 || spec->any) &&
-	    setint(fd, IPPROTO_IP, IP_RECVTTL, 1) == -1)
+	    net_setopt(fd, IPPROTO_IP, IP_RECVTTL, 1) == -1)
 		return -1;
 	if (verbose && !v4 &&
-	    setint(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1) == -1)
+	    net_setopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1) == -1)
 		return -1;
 	return 0;
 }
