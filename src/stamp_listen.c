@@ -163,7 +163,6 @@ recv_ttl(int fd, char *buf, size_t size, struct sockaddr_storage *from,
     size_t *len, int *ttl, int *trunc)
 {
 	struct mmsghdr	 m;
-	struct iovec	 iov = { .iov_base = buf, .iov_len = size };
 	struct cmsghdr	*c;
 	union {
 		struct cmsghdr	 align;
@@ -171,14 +170,8 @@ recv_ttl(int fd, char *buf, size_t size, struct sockaddr_storage *from,
 	}		 ctl;
 	int		 r;
 
-	memset(&m, 0, sizeof m);
-	m.msg_hdr.msg_name = from;
-	m.msg_hdr.msg_namelen = sizeof *from;
-	m.msg_hdr.msg_iov = &iov;
-	m.msg_hdr.msg_iovlen = 1;
-	m.msg_hdr.msg_control = ctl.buf;
-	m.msg_hdr.msg_controllen = sizeof ctl.buf;
-	if ((r = net_recvmmsg(fd, &m, 1)) <= 0)
+	if ((r = stamp_query_recv(fd, buf, size, from, ctl.buf,
+	    sizeof ctl.buf, &m)) <= 0)
 		return r;
 	*len = m.msg_len;
 	*trunc = (m.msg_hdr.msg_flags & MSG_TRUNC) != 0;

@@ -167,6 +167,27 @@ fail:
 	return -1;
 }
 
+int
+stamp_query_recv(int fd, void *buf, size_t size,
+    struct sockaddr_storage *from, void *ctl, size_t ctllen,
+    struct mmsghdr *m)
+{
+	struct iovec	 iov = { .iov_base = buf, .iov_len = size };
+	int		 r;
+
+	memset(m, 0, sizeof *m);
+	m->msg_hdr.msg_name = from;
+	m->msg_hdr.msg_namelen = from != NULL ? sizeof *from : 0;
+	m->msg_hdr.msg_iov = &iov;
+	m->msg_hdr.msg_iovlen = 1;
+	m->msg_hdr.msg_control = ctl;
+	m->msg_hdr.msg_controllen = ctllen;
+	r = net_recvmmsg(fd, m, 1);
+	m->msg_hdr.msg_iov = NULL;
+	m->msg_hdr.msg_iovlen = 0;
+	return r;
+}
+
 /*
  * Receive the reply to a request hook's datagram (NTP's) into q, with the
  * time the kernel took it in (SO_TIMESTAMPNS) as its arrival, t4: our own
@@ -180,29 +201,18 @@ static int
 recv_stamped(int fd, struct stamp_query *q)
 {
 	struct mmsghdr	 m;
-	struct iovec	 iov = { .iov_base = q->reply,
-			    .iov_len = sizeof q->reply };
-	struct cmsghdr	*c;
 	union {
 		struct cmsghdr	 align;
 		char		 buf[CMSG_SPACE(sizeof(struct timespec))];
 	}		 ctl;
 	int		 r;
 
-	memset(&m, 0, sizeof m);
-	m.msg_hdr.msg_iov = &iov;
-	m.msg_hdr.msg_iovlen = 1;
-	m.msg_hdr.msg_control = ctl.buf;
-	m.msg_hdr.msg_controllen = sizeof ctl.buf;
-	if ((r = net_recvmmsg(fd, &m, 1)) <= 0)
+	if ((r = stamp_query_recv(fd, q->reply, sizeof q->reply, NULL,
+	    ctl.buf, sizeof ctl.buf, &m)) <= 0)
 		return r;
 	clock_gettime(CLOCK_REALTIME, &q->got);
 	q->len = m.msg_len;
-	for (c = CMSG_FIRSTHDR(&m.msg_hdr); c != NULL;
-	    c = CMSG_NXTHDR(&m.msg_hdr, c))
-		if (c->cmsg_level == SOL_SOCKET &&
-		    c->cmsg_type == SCM_TIMESTAMPNS)
-			memcpy(&q->got, CMSG_DATA(c), sizeof q->got);
+	(void)net_dgram_rxtime(&m.msg_hdr, &q->got);
 	return 1;
 }
 

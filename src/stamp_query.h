@@ -75,6 +75,18 @@ int		 stamp_query_resolve(struct stamp_query *q);
 int		 stamp_query_tcp(struct stamp_query *q);
 
 /*
+ * Receive one datagram from fd into buf (size bytes), its source into from
+ * (NULL: not wanted) and its control data into ctl (ctllen bytes, aligned
+ * for a struct cmsghdr).  Fills *m for the caller to read the datagram's
+ * length (msg_len), its flags (MSG_TRUNC: cut to size) and the control
+ * messages; its msg_iov is cleared, as the iovec was the call's own.
+ * Returns 1, 0 when none was waiting, or -1 and errno.
+ */
+int		 stamp_query_recv(int fd, void *buf, size_t size,
+		    struct sockaddr_storage *from, void *ctl, size_t ctllen,
+		    struct mmsghdr *m);
+
+/*
  * Send q's request to q->addr over UDP and wait for one reply, resending
  * up to q->retries times, after each share of what is left before
  * q->deadline.  The reply goes into q->reply and q->len, its arrival into
