@@ -152,8 +152,8 @@ net_parse_spec(const char *text, struct net_spec *spec)
 	return parse_addr(host, addr[-1] == '[', portnum, spec);
 }
 
-static int
-setopt(int fd, int level, int name, int value)
+int
+net_setopt(int fd, int level, int name, int value)
 {
 	return setsockopt(fd, level, name, &value, sizeof value);
 }
@@ -173,14 +173,14 @@ net_dgram_info(int fd, int family, int rxtime, int txtime)
 	int	 ts = SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE;
 
 	/* On an IPv6 socket, IPv4 datagrams carry IPv4's control data. */
-	if (setopt(fd, IPPROTO_IP, IP_PKTINFO, 1) == -1)
+	if (net_setopt(fd, IPPROTO_IP, IP_PKTINFO, 1) == -1)
 		return -1;
 	if (family == AF_INET6 &&
-	    setopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1) == -1)
+	    net_setopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1) == -1)
 		return -1;
-	if (rxtime && setopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1) == -1)
+	if (rxtime && net_setopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1) == -1)
 		return -1;
-	if (txtime && setopt(fd, SOL_SOCKET, SO_TIMESTAMPING, ts) == -1)
+	if (txtime && net_setopt(fd, SOL_SOCKET, SO_TIMESTAMPING, ts) == -1)
 		return -1;
 	return 0;
 }
@@ -288,15 +288,15 @@ bind_one(const struct net_spec *spec, const struct sockaddr *addr,
 	 * the port and the datagrams: a UDP port stays ours alone.
 	 */
 	if ((spec->type == SOCK_STREAM &&
-	    setopt(fd, SOL_SOCKET, SO_REUSEADDR, 1) == -1) ||
-	    (reuseport && setopt(fd, SOL_SOCKET, SO_REUSEPORT, 1) == -1))
+	    net_setopt(fd, SOL_SOCKET, SO_REUSEADDR, 1) == -1) ||
+	    (reuseport && net_setopt(fd, SOL_SOCKET, SO_REUSEPORT, 1) == -1))
 		goto fail;
 	/*
 	 * An explicit [::] means IPv6 only, so that it can stand beside an
 	 * explicit 0.0.0.0 on the same port; "*" means both on one socket.
 	 */
 	if (addr->sa_family == AF_INET6 &&
-	    setopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, !spec->any) == -1)
+	    net_setopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, !spec->any) == -1)
 		goto fail;
 	if (bind(fd, addr, len) == -1)
 		goto fail;

@@ -246,6 +246,12 @@ int		 net_sendmmsg(int fd, struct mmsghdr *msgs, unsigned int n);
 void		 net_close(int fd);
 
 /*
+ * Set an int-valued socket option (setsockopt with value).  Returns 0, or
+ * -1 and errno.
+ */
+int		 net_setopt(int fd, int level, int name, int value);
+
+/*
  * Write addr as "127.0.0.1:1937" or "[::1]:1937" into buf (NET_ADDRSTRLEN
  * bytes is always enough).  A v4-mapped IPv6 address is written as IPv4.
  * Returns buf.

@@ -1,0 +1,74 @@
+/*
+ * stamp_client.h: what the client's steps share: its command line as
+ * stamp.c's parse leaves it, reaching the server, and the line printed
+ * for a time.
+ *
+ * For the client only (stamp.c and its stamp_*.c).  This is the client's
+ * voice, so unlike the modules below it, it prints: the time to stdout,
+ * with -v the raw reply to stderr, and a failure to reach the server as
+ * stamp's one message before it exits 1.
+ */
+#ifndef STAMP_STAMP_CLIENT_H
+#define STAMP_STAMP_CLIENT_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "stamp_query.h"
+
+/* The command line, as parse leaves it. */
+struct stamp_client_args {
+	const char		*host;		/* operands, or localhost */
+	int			 port;		/* -p or operand; -1: proto's */
+	int			 proto;		/* -P */
+	int			 ntp;		/* -P ntp */
+	int			 unsynced;	/* --unsynced */
+	int			 family;	/* -4, -6, or AF_UNSPEC */
+	int			 udp;		/* -u */
+	int			 retries;	/* -r */
+	long long		 timeout_ms;	/* -t */
+	int			 quiet;		/* -q */
+	int			 verbose;	/* -v */
+	const char		*lspec;		/* -l, or NULL */
+	const char		*ifname;	/* --interface, or NULL */
+	long long		 count;		/* -n; 0: for ever */
+	int			 timed;		/* -t was given */
+	int			 retried;	/* -r was given */
+};
+
+/*
+ * Resolve the server of a and make the exchange with it over a's
+ * transport, all before the deadline of -t; q->request is left as the
+ * caller set it.  Writes the server's address into where (NET_ADDRSTRLEN
+ * bytes); with -v says what it tries, and shows the raw reply.  Any
+ * failure is printed and ends the program with status 1.
+ */
+void		 stamp_client_reach(struct stamp_query *q,
+		    const struct stamp_client_args *a, char *where);
+
+/*
+ * Print the time t, told by where, with the offset of our clock (and what
+ * else the protocol measures) as text; how says the protocol's transport
+ * and what else it tells.  With -q only t.  Each line is flushed as it
+ * comes: whoever reads us may be waiting for it.  A failed stdout ends
+ * the program.
+ */
+void		 stamp_client_show(const struct stamp_client_args *a,
+		    long long t, const char *offset, const char *where,
+		    const char *how);
+
+/* The same for a protocol of whole seconds: offset in seconds. */
+void		 stamp_client_show_seconds(const struct stamp_client_args *a,
+		    long long t, double offset, const char *where,
+		    const char *how);
+
+/*
+ * Write the n bytes of s into out as a C string literal, quotes included;
+ * out holds 4n + 3.  Returns out.
+ */
+char		*stamp_client_escape(const char *s, size_t n, char *out);
+
+/* ts in seconds. */
+double		 stamp_client_seconds(const struct timespec *ts);
+
+#endif /* STAMP_STAMP_CLIENT_H */

@@ -1,0 +1,135 @@
+/*
+ * stamp_ntp.c: stamp -P ntp.  The request is RFC 4330's, stamped as it
+ * leaves; the reply is judged by ntp.c's ntp_check_reply (ours, a
+ * server's, synchronized, no Kiss-o'-Death) and its four timestamps give
+ * the offset and the delay.  It sends nothing but 48-byte requests, and
+ * never believes a reply that does not echo one of them.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "net.h"
+#include "ntp.h"
+#include "stamp_client.h"
+#include "stamp_ntp.h"
+#include "stamp_query.h"
+
+/*
+ * An NTP client's request (RFC 4330's: every field 0 but the mode, the
+ * version and the transmit timestamp), stamped now: the server echoes that
+ * timestamp as the reply's origin, which is how we know the reply is ours
+ * and when we sent what it answers.  Returns 0, or -1 and errno.
+ */
+static int
+send_ntp(int fd, struct stamp_query *q)
+{
+	struct ntp_packet	 p;
+	unsigned char		 buf[NTP_HEADER_LEN];
+
+	memset(&p, 0, sizeof p);
+	p.version = NTP_VERSION;
+	p.mode = NTP_MODE_CLIENT;
+	/* The last moment before the send, as a server reads its own. */
+	clock_gettime(CLOCK_REALTIME, &q->sent);
+	p.xmt = ntp_from_timespec(&q->sent);
+	if (ntp_encode(&p, buf, sizeof buf) == -1) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (q->nsent < STAMP_QUERY_TRIES)
+		q->xmt[q->nsent++] = p.xmt;
+	return net_sendto(fd, buf, sizeof buf, NULL, 0) == -1 ? -1 : 0;
+}
+
+static const char *const leap_names[4] = {
+	"none", "insert", "delete", "unsynchronized",
+};
+
+/*
+ * Print what an NTP server told: its time (of its transmit timestamp), the
+ * offset of its clock from ours and the round trip, its stratum and leap
+ * indicator.
+ */
+static void
+show_ntp(const struct stamp_client_args *a, const struct ntp_packet *rep,
+    long long t, double offset, double delay, const char *where)
+{
+	char	 text[64], how[64];
+
+	snprintf(text, sizeof text, "%+.6fs delay %.6fs", offset, delay);
+	snprintf(how, sizeof how, "udp, stratum %d, leap %s", rep->stratum,
+	    leap_names[rep->leap & 3]);
+	stamp_client_show(a, t, text, where, how);
+}
+
+/* What a Kiss-o'-Death code asks of a client (RFC 5905, figure 13). */
+static const char *
+kiss_meaning(const char *code)
+{
+	if (strcmp(code, "RATE") == 0)
+		return "the server asks to be asked less often";
+	if (strcmp(code, "DENY") == 0 || strcmp(code, "RSTR") == 0)
+		return "the server denies us access";
+	return "the server refuses to answer";
+}
+
+int
+stamp_ntp_ask(const struct stamp_client_args *a)
+{
+	static struct stamp_query q;
+	struct ntp_packet	 rep;
+	struct timespec		 ts;
+	char			 where[NET_ADDRSTRLEN], id[16];
+	const char		*why;
+	enum ntp_check		 c;
+	double			 offset, delay;
+
+	/* Each try's request is ours to build: t1, the transmit time. */
+	q.request = send_ntp;
+	stamp_client_reach(&q, a, where);
+	if (q.len > STAMP_QUERY_LIMIT) {
+		c = NTP_CHECK_MALFORMED;
+		why = "reply too long";
+	} else
+		c = ntp_check_reply(q.reply, q.len, q.xmt, q.nsent, &rep,
+		    &why);
+	if (c == NTP_CHECK_MALFORMED) {
+		log_warnx("%s: malformed ntp reply: %s", where, why);
+		return 3;
+	}
+	ntp_refid_str(rep.refid, rep.stratum, id, sizeof id);
+	if (a->verbose)
+		fprintf(stderr, "stamp: %s: leap %d, version %d, mode %d, "
+		    "stratum %d, poll %d, precision %d, refid %s, root delay "
+		    "%.6fs, root dispersion %.6fs\n", where, rep.leap,
+		    rep.version, rep.mode, rep.stratum, rep.poll,
+		    rep.precision, id, ntp_short_to_sec(rep.root_delay),
+		    ntp_short_to_sec(rep.root_disp));
+	if (c == NTP_CHECK_KOD) {
+		log_warnx("%s: kiss-o'-death %s: %s", where, id,
+		    kiss_meaning(id));
+		return 1;
+	}
+	if (c == NTP_CHECK_UNSYNC && !a->unsynced) {
+		log_warnx("%s: server unsynchronized (leap %d, stratum %d): "
+		    "its time is not to be trusted (--unsynced takes it)",
+		    where, rep.leap, rep.stratum);
+		return 1;
+	}
+	/*
+	 * t1 is the origin the server echoed: the transmit time of the
+	 * request it answers, whichever try that was.
+	 */
+	ntp_offset_delay(rep.org, rep.rec, rep.xmt,
+	    ntp_from_timespec(&q.got), &offset, &delay);
+	ntp_to_timespec(rep.xmt, q.got.tv_sec, &ts);
+	show_ntp(a, &rep, (long long)ts.tv_sec, offset, delay, where);
+	return 0;
+}
