@@ -230,6 +230,28 @@ takes()
 	END { exit no }'
 }
 
+# wait_listening TRANSPORT [PROTO]: wait up to 5 s for the server started
+# as $pid to log its "listening TRANSPORT 127.0.0.1:PORT PROTO" line (any
+# protocol if none is named); sets port.
+wait_listening()
+{
+	re="s/.*listening $1 127\.0\.0\.1:\([0-9]*\)${2:+ $2}.*/\1/p"
+	i=0
+	while [ $i -lt 50 ]; do
+		port=$(sed -n "$re" "$tmp/server.log" | head -1)
+		if [ -n "$port" ]; then
+			# A worker may still fail after the bind: give it time.
+			sleep 0.3
+			alive "$pid" && return 0
+			break
+		fi
+		alive "$pid" || break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
 # start NAME TRANSPORT WORKERS PIN [stampd options]: sets pid and port.
 start()
 {
@@ -263,20 +285,7 @@ start()
 	: >"$tmp/server.log"
 	$pin setsid "$@" >/dev/null 2>"$tmp/server.log" &
 	pid=$!
-	re="s/.*listening $tr 127\.0\.0\.1:\([0-9]*\).*/\1/p"
-	i=0
-	while [ $i -lt 50 ]; do
-		port=$(sed -n "$re" "$tmp/server.log" | head -1)
-		if [ -n "$port" ]; then
-			# A worker may still fail after the bind: give it time.
-			sleep 0.3
-			alive "$pid" && return 0
-			break
-		fi
-		alive "$pid" || break
-		sleep 0.1
-		i=$((i + 1))
-	done
+	wait_listening "$tr" && return 0
 	note "$name: did not start:" \
 	    "$(grep -v ' listening ' "$tmp/server.log" | head -1)"
 	stop
@@ -424,26 +433,6 @@ section_delay()
 
 # --- NTP: stampd's models beside chronyd ------------------------------
 
-# wait_listening PROTO: wait up to 5 s for the server started as $pid to
-# log its "listening udp 127.0.0.1:PORT PROTO" line; sets port.
-wait_listening()
-{
-	re="s/.*listening udp 127\.0\.0\.1:\([0-9]*\) $1\$/\1/p"
-	i=0
-	while [ $i -lt 50 ]; do
-		port=$(sed -n "$re" "$tmp/server.log" | head -1)
-		if [ -n "$port" ]; then
-			# A worker may still fail after the bind: give it time.
-			sleep 0.3
-			alive "$pid" && return 0
-			break
-		fi
-		alive "$pid" || break
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
 
 # answers: whether the NTP server on $port answers stampbench within 5 s.
 answers()
@@ -521,7 +510,7 @@ start_ntp()
 	$3 setsid "$STAMPD" -m "$name" -w "$2" --local-stratum 8 \
 	    -l udp:127.0.0.1:0/ntp >/dev/null 2>"$tmp/server.log" &
 	pid=$!
-	wait_listening ntp && return 0
+	wait_listening udp ntp && return 0
 	note "$name: did not start for NTP:" \
 	    "$(grep -v ' listening ' "$tmp/server.log" | head -1)"
 	stop
