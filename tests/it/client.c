@@ -170,23 +170,6 @@ closed_port(int type, struct fake *f)
 	return 0;
 }
 
-/* Run stamp with the NULL-terminated arguments that follow. */
-static int
-stamp(struct h_result *r, ...)
-{
-	char	*argv[32];
-	va_list	 ap;
-	int	 n = 0;
-
-	argv[n++] = (char *)h_prog("STAMP");
-	va_start(ap, r);
-	while (n < 31 && (argv[n] = va_arg(ap, char *)) != NULL)
-		n++;
-	va_end(ap);
-	argv[n] = NULL;
-	return h_run(argv, RUN_MS, r);
-}
-
 /* "2026-11-25 11:00:43" for t, by the C library rather than wire.c. */
 static void
 civil(time_t t, char *buf, size_t len)
@@ -259,9 +242,9 @@ good(const char *proto, int xinetd, int family, int type)
 		return;
 	}
 	if (type == SOCK_DGRAM)
-		stamp(&r, "-u", "-P", proto, f.host, f.port, NULL);
+		h_stamp(RUN_MS, &r, "-u", "-P", proto, f.host, f.port, NULL);
 	else
-		stamp(&r, "-P", proto, f.host, f.port, NULL);
+		h_stamp(RUN_MS, &r, "-P", proto, f.host, f.port, NULL);
 	is_int(r.status, 0, "%s: exit 0", what);
 	civil(t, date, sizeof date);
 	snprintf(re, sizeof re, "^%lld %s UTC offset [+-][0-9]+\\.[0-9]{3}s "
@@ -272,7 +255,7 @@ good(const char *proto, int xinetd, int family, int type)
 	is_str(r.err, "", "%s: nothing on stderr", what);
 
 	/* Bundled short options, the long form, the family forced. */
-	stamp(&r, type == SOCK_DGRAM ? (family == AF_INET ? "-qu4" : "-qu6") :
+	h_stamp(RUN_MS, &r, type == SOCK_DGRAM ? (family == AF_INET ? "-qu4" : "-qu6") :
 	    (family == AF_INET ? "-q4" : "-q6"), f.host, f.port, "--protocol",
 	    proto, NULL);
 	snprintf(want, sizeof want, "%lld\n", (long long)t);
@@ -294,7 +277,7 @@ bad(const char *proto, int type, const char *reply, size_t len,
 		ok(0, "%s: fake server: %s", what, strerror(errno));
 		return;
 	}
-	stamp(&r, type == SOCK_DGRAM ? "-u" : "-4", "-P", proto, "127.0.0.1",
+	h_stamp(RUN_MS, &r, type == SOCK_DGRAM ? "-u" : "-4", "-P", proto, "127.0.0.1",
 	    f.port, NULL);
 	is_int(r.status, 3, "%s %s/%s: exit 3", what, proto,
 	    type == SOCK_DGRAM ? "udp" : "tcp");
@@ -347,11 +330,11 @@ wrap(const char *bytes, const char *secs, const char *date)
 		ok(0, "wrap: fake server: %s", strerror(errno));
 		return;
 	}
-	stamp(&r, "-P", "time", "127.0.0.1", f.port, NULL);
+	h_stamp(RUN_MS, &r, "-P", "time", "127.0.0.1", f.port, NULL);
 	is_int(r.status, 0, "time %s: exit 0", secs);
 	snprintf(re, sizeof re, "^%s %s UTC offset ", secs, date);
 	like(r.out, re, "time %s: read as %s", secs, date);
-	stamp(&r, "-q", "-P", "time", "127.0.0.1", f.port, NULL);
+	h_stamp(RUN_MS, &r, "-q", "-P", "time", "127.0.0.1", f.port, NULL);
 	snprintf(want, sizeof want, "%s\n", secs);
 	is_str(r.out, want, "time %s: -q", secs);
 	fake_stop(&f);
@@ -365,7 +348,7 @@ network_errors(void)
 	char		 re[128];
 
 	if (closed_port(SOCK_STREAM, &f) == 0) {
-		stamp(&r, "127.0.0.1", f.port, NULL);
+		h_stamp(RUN_MS, &r, "127.0.0.1", f.port, NULL);
 		is_int(r.status, 1, "closed TCP port: exit 1");
 		snprintf(re, sizeof re, "^stamp: 127\\.0\\.0\\.1:%s: "
 		    "Connection refused\n$", f.port);
@@ -374,7 +357,7 @@ network_errors(void)
 		ok(0, "closed TCP port: %s", strerror(errno));
 
 	if (closed_port(SOCK_DGRAM, &f) == 0) {
-		stamp(&r, "-u", "127.0.0.1", f.port, NULL);
+		h_stamp(RUN_MS, &r, "-u", "127.0.0.1", f.port, NULL);
 		is_int(r.status, 1, "closed UDP port: exit 1");
 		snprintf(re, sizeof re, "^stamp: 127\\.0\\.0\\.1:%s: "
 		    "Connection refused\n$", f.port);
@@ -383,7 +366,7 @@ network_errors(void)
 		ok(0, "closed UDP port: %s", strerror(errno));
 
 	if (fake_start(&f, AF_INET, SOCK_STREAM, SILENT, "", 0) == 0) {
-		stamp(&r, "-t", "0.5", "127.0.0.1", f.port, NULL);
+		h_stamp(RUN_MS, &r, "-t", "0.5", "127.0.0.1", f.port, NULL);
 		ok(r.status != -1, "silent TCP server: stamp ended by itself");
 		is_int(r.status, 1, "silent TCP server: exit 1");
 		snprintf(re, sizeof re, "^stamp: 127\\.0\\.0\\.1:%s: "
@@ -394,7 +377,7 @@ network_errors(void)
 		ok(0, "silent TCP server: %s", strerror(errno));
 
 	if (fake_start(&f, AF_INET, SOCK_DGRAM, SILENT, "", 0) == 0) {
-		stamp(&r, "-u", "-r", "1", "-t", "0.5", "127.0.0.1", f.port,
+		h_stamp(RUN_MS, &r, "-u", "-r", "1", "-t", "0.5", "127.0.0.1", f.port,
 		    NULL);
 		ok(r.status != -1, "silent UDP server: stamp ended by itself");
 		is_int(r.status, 1, "silent UDP server: exit 1");
@@ -418,7 +401,7 @@ retries(void)
 	len = encode("stamp", 0, t, reply, sizeof reply);
 	snprintf(want, sizeof want, "%lld\n", (long long)t);
 	if (fake_start(&f, AF_INET, SOCK_DGRAM, SECOND, reply, len) == 0) {
-		stamp(&r, "-q", "-u", "-r", "2", "-t", "3", "127.0.0.1",
+		h_stamp(RUN_MS, &r, "-q", "-u", "-r", "2", "-t", "3", "127.0.0.1",
 		    f.port, NULL);
 		is_int(r.status, 0, "second datagram answered, -r 2: exit 0");
 		is_str(r.out, want, "second datagram answered, -r 2: time");
@@ -426,7 +409,7 @@ retries(void)
 	} else
 		ok(0, "UDP fake server: %s", strerror(errno));
 	if (fake_start(&f, AF_INET, SOCK_DGRAM, SECOND, reply, len) == 0) {
-		stamp(&r, "-q", "-u", "-r", "0", "-t", "1", "127.0.0.1",
+		h_stamp(RUN_MS, &r, "-q", "-u", "-r", "0", "-t", "1", "127.0.0.1",
 		    f.port, NULL);
 		is_int(r.status, 1, "second datagram answered, -r 0: exit 1");
 		like(r.err, "timed out after 1s\n$",
@@ -451,7 +434,7 @@ verbose(void)
 		ok(0, "-v: fake server: %s", strerror(errno));
 		return;
 	}
-	stamp(&r, "-v", "-p", f.port, "127.0.0.1", NULL);
+	h_stamp(RUN_MS, &r, "-v", "-p", f.port, "127.0.0.1", NULL);
 	is_int(r.status, 0, "-v -p: exit 0");
 	snprintf(re, sizeof re, "trying 127\\.0\\.0\\.1:%s \\(stamp/tcp\\)",
 	    f.port);
@@ -481,7 +464,7 @@ usage_errors(void)
 	size_t		 i;
 
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		stamp(&r, cases[i][0], cases[i][1], cases[i][2], cases[i][3],
+		h_stamp(RUN_MS, &r, cases[i][0], cases[i][1], cases[i][2], cases[i][3],
 		    NULL);
 		is_int(r.status, 2, "usage error %s%s%s: exit 2", cases[i][0],
 		    cases[i][1] ? " " : "", cases[i][1] ? cases[i][1] : "");
@@ -490,11 +473,11 @@ usage_errors(void)
 		is_str(r.out, "", "usage error %s: nothing on stdout",
 		    cases[i][0]);
 	}
-	stamp(&r, "--help", NULL);
+	h_stamp(RUN_MS, &r, "--help", NULL);
 	is_int(r.status, 0, "--help: exit 0");
 	like(r.out, "^usage: stamp ", "--help: usage on stdout");
 	like(r.out, "--timeout", "--help: lists the options");
-	stamp(&r, "--version", NULL);
+	h_stamp(RUN_MS, &r, "--version", NULL);
 	is_int(r.status, 0, "--version: exit 0");
 	is_str(r.out, "stamp " STAMP_VERSION "\n", "--version: the version");
 }

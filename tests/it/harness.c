@@ -24,6 +24,7 @@
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -482,6 +483,22 @@ h_daemon_find(const struct h_daemon *d, const char *transport,
 		    strcmp(d->l[i].proto, proto) == 0)
 			return &d->l[i];
 	return NULL;
+}
+
+int
+h_stamp(int ms, struct h_result *r, ...)
+{
+	char	*argv[32];
+	va_list	 ap;
+	int	 n = 0;
+
+	argv[n++] = (char *)h_prog("STAMP");
+	va_start(ap, r);
+	while (n < 31 && (argv[n] = va_arg(ap, char *)) != NULL)
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	return h_run(argv, ms, r);
 }
 
 const char *

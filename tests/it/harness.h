@@ -113,6 +113,12 @@ struct h_result {
  */
 int		 h_run(char *const argv[], int timeout_ms, struct h_result *r);
 
+/*
+ * Run $STAMP with the NULL-terminated arguments that follow r, as h_run
+ * does within ms (scaled by the caller).  Returns r->status.
+ */
+int		 h_stamp(int ms, struct h_result *r, ...);
+
 /* The path of a program from the environment (STAMPD, STAMP, STAMPBENCH);
  * bails out of the test if it is not set. */
 const char	*h_prog(const char *envname);

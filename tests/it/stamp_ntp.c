@@ -243,23 +243,6 @@ peer_stop(struct peer *p, int want, struct seen *first)
 	return n;
 }
 
-/* Run stamp with the NULL-terminated arguments that follow. */
-static int
-stamp(struct h_result *r, ...)
-{
-	char	*argv[32];
-	va_list	 ap;
-	int	 n = 0;
-
-	argv[n++] = (char *)h_prog("STAMP");
-	va_start(ap, r);
-	while (n < 31 && (argv[n] = va_arg(ap, char *)) != NULL)
-		n++;
-	va_end(ap);
-	argv[n] = NULL;
-	return h_run(argv, RUN_MS, r);
-}
-
 /* A reply of kind a makes stamp exit status and say reason. */
 static void
 refused(enum answer a, int status, const char *reason, const char *what)
@@ -272,7 +255,7 @@ refused(enum answer a, int status, const char *reason, const char *what)
 		ok(0, "%s: peer: %s", what, strerror(errno));
 		return;
 	}
-	stamp(&r, "-P", "ntp", "-p", p.port, "-t", "5", "127.0.0.1", NULL);
+	h_stamp(RUN_MS, &r, "-P", "ntp", "-p", p.port, "-t", "5", "127.0.0.1", NULL);
 	peer_stop(&p, 0, NULL);
 	is_int(r.status, status, "%s: exit %d", what, status);
 	snprintf(re, sizeof re, "^stamp: 127\\.0\\.0\\.1:%s: %s\n$", p.port,
@@ -315,7 +298,7 @@ unsynchronized(void)
 		ok(0, "KoD --unsynced: peer: %s", strerror(errno));
 		return;
 	}
-	stamp(&r, "-P", "ntp", "--unsynced", "127.0.0.1", p.port, NULL);
+	h_stamp(RUN_MS, &r, "-P", "ntp", "--unsynced", "127.0.0.1", p.port, NULL);
 	peer_stop(&p, 0, NULL);
 	is_int(r.status, 1, "a KoD with --unsynced: exit 1 all the same");
 	like(r.err, "kiss-o'-death RATE", "a KoD with --unsynced: says so");
@@ -337,7 +320,7 @@ silence(void)
 		return;
 	}
 	/* The deadline of h_run is far past -t: a hang shows as -1. */
-	stamp(&r, "-P", "ntp", "-t", "1", "-r", "2", "-p", p.port,
+	h_stamp(RUN_MS, &r, "-P", "ntp", "-t", "1", "-r", "2", "-p", p.port,
 	    "127.0.0.1", NULL);
 	n = peer_stop(&p, 3, &s);
 	now = time(NULL);
@@ -367,7 +350,7 @@ no_server(void)
 		return;
 	}
 	peer_stop(&p, 0, NULL);
-	stamp(&r, "-P", "ntp", "-p", p.port, "127.0.0.1", NULL);
+	h_stamp(RUN_MS, &r, "-P", "ntp", "-p", p.port, "127.0.0.1", NULL);
 	is_int(r.status, 1, "closed port: exit 1");
 	like(r.err, "^stamp: 127\\.0\\.0\\.1:[0-9]+: Connection refused\n$",
 	    "closed port: refused");
@@ -392,12 +375,12 @@ usage_errors(void)
 	size_t		 i;
 
 	for (i = 0; i < sizeof tab / sizeof tab[0]; i++) {
-		stamp(&r, tab[i].args[0], tab[i].args[1], tab[i].args[2],
+		h_stamp(RUN_MS, &r, tab[i].args[0], tab[i].args[1], tab[i].args[2],
 		    tab[i].args[3], NULL);
 		is_int(r.status, 2, "usage error %zu: exit 2", i);
 		like(r.err, tab[i].says, "usage error %zu: says why", i);
 	}
-	stamp(&r, "--help", NULL);
+	h_stamp(RUN_MS, &r, "--help", NULL);
 	like(r.out, "--unsynced", "--help tells of --unsynced");
 	like(r.out, "ntp", "--help tells of ntp");
 }
