@@ -18,6 +18,15 @@
 #   reload       systemctl reload: stampd execs its binary again in place
 #                (SIGUSR2) under the unit's sandbox, the same MainPID, with
 #                every reply good through it;
+#   NTP          stampd-ntp.socket enabled exactly as docs/deploy.md says,
+#                systemd-timesyncd in the container asking 127.0.0.1: with
+#                --local-stratum 8 it takes stampd's replies (stratum 8,
+#                leap 0) and stampd counts them; without, where the kernel
+#                says the clock is unsynchronized, it refuses them (leap 3),
+#                and where synchronized, takes them at stratum 3.  It cannot
+#                set the clock (nspawn keeps CAP_SYS_TIME), so only what it
+#                judges is asserted, and that the kernel's clock state is
+#                as it was;
 #   dpkg -r      the socket and the service are stopped, the port closed;
 #   dpkg -P      the enablement is gone;
 #   masked       an admin's mask keeps a fresh install from serving.
@@ -25,7 +34,8 @@
 . "$(dirname "$0")/../lib.sh"
 
 lib_no_chroot "systemd-nspawn --boot"
-lib_need dpkg-buildpackage dpkg-deb mmdebstrap systemd-nspawn nsenter flock
+lib_need dpkg-buildpackage dpkg-deb mmdebstrap systemd-nspawn nsenter flock \
+    python3
 [ -n "$STAMPBENCH" ] && [ -x "$STAMPBENCH" ] ||
     bail "STAMPBENCH is not an executable: '$STAMPBENCH' (run through make check)"
 
@@ -70,10 +80,12 @@ ok $? "the same package as version $V2, to upgrade to"
 
 # ---- the root, made once -----------------------------------------------------
 
-# What the root holds beside minbase: systemd, and what stampd's package
-# depends on (liburing2), since dpkg -i installs no dependency.  A root
-# made from another list is made again.
-INCLUDE=systemd,systemd-sysv,dbus,liburing2
+# What the root holds beside minbase: systemd, what stampd's package
+# depends on (liburing2), since dpkg -i installs no dependency, and
+# systemd-timesyncd, an NTP client for stampd to serve (systemd only
+# recommends it, and recommends are left out).  A root made from another
+# list is made again.
+INCLUDE=systemd,systemd-sysv,dbus,liburing2,systemd-timesyncd
 mkdir -p "$CACHE"
 exec 8> "$CACHE/nspawn.lock"
 flock -w "$(lib_scale 900)" 8
@@ -291,6 +303,253 @@ is "$(mainpid) $(active stampd.service)" "$pid2 active" \
     "the same MainPID, $pid2, still active"
 unload "$b1" tcp "through the reload"
 unload "$b2" udp "through the reload"
+
+# ---- NTP, served as docs/deploy.md says, to systemd-timesyncd ----------------
+
+# kclock: what the kernel says of the clock (ntp_adjtime): its state (5 is
+# TIME_ERROR) and STA_UNSYNC (1 if set).  The container's kernel is this
+# one, so this is also what stampd reads in there.
+kclock()
+{
+	python3 -c '
+import ctypes
+class T(ctypes.Structure):
+	_fields_ = [("modes", ctypes.c_uint), ("l", ctypes.c_long * 4),
+	    ("status", ctypes.c_int), ("pad", ctypes.c_char * 256)]
+t = T()
+state = ctypes.CDLL(None).adjtimex(ctypes.byref(t))
+print(state, 1 if t.status & 0x40 else 0)'
+}
+
+# synced STATE: kclock's STATE is what stampd calls synchronized: not
+# TIME_ERROR, STA_UNSYNC clear.
+synced()
+{
+	case $1 in
+	'5 '* | *' 1' | '') return 1 ;;
+	esac
+}
+
+# opts OPTS: STAMPD_OPTS="OPTS" after what the package's
+# /etc/default/stampd says (the last assignment wins), then a restart of
+# stampd.service; SPID is its new MainPID.
+opts()
+{
+	inside sh -c "cp /run/stampd.default /etc/default/stampd &&
+	    echo 'STAMPD_OPTS=\"$1\"' >> /etc/default/stampd &&
+	    systemctl restart stampd.service" > "$LIB_TMP/opts.log" 2>&1
+	ok $? "STAMPD_OPTS=\"$1\", systemctl restart stampd.service" ||
+	    diag_file "$LIB_TMP/opts.log"
+	SPID=$(mainpid)
+}
+
+# slog: what stampd's current process has logged.
+slog()
+{
+	inside journalctl -q -o cat --no-pager "_PID=$SPID"
+}
+
+serves_ntp()
+{
+	slog | grep -Eq '^(stampd: )?listening udp .*:123 ntp$'
+}
+
+nstats()
+{
+	slog | grep -c 'stats: accepted'
+}
+
+more_stats()
+{
+	[ "$(nstats)" -gt "$1" ]
+}
+
+# replies: SIGUSR1 makes stampd log its counters; NTP is its count of NTP
+# replies, from that line, or empty if none came.
+replies()
+{
+	local n
+
+	NTP=
+	n=$(nstats)
+	inside systemctl kill -s USR1 --kill-who=main stampd.service
+	lib_wait 10 more_stats "$n" || return 1
+	NTP=$(slog | sed -n 's/.*stats: .* ntp \([0-9]*\)).*/\1/p' | tail -n 1)
+}
+
+# timesyncd: restart it; TPID is its new MainPID.
+timesyncd()
+{
+	inside systemctl restart systemd-timesyncd.service \
+	    > "$LIB_TMP/ts.log" 2>&1
+	ok $? "systemctl restart systemd-timesyncd.service" ||
+	    diag_file "$LIB_TMP/ts.log"
+	TPID=$(inside systemctl show -p MainPID --value \
+	    systemd-timesyncd.service)
+}
+
+tlog()
+{
+	inside journalctl -q -o cat --no-pager "_PID=$TPID"
+}
+
+# judged: timesyncd took a reply of stampd's, or refused one.
+judged()
+{
+	tlog | grep -Eq \
+	    '^(Contacted time server 127\.0\.0\.1:123 |Server (is not|has))'
+}
+
+contacted()
+{
+	tlog | grep -q '^Contacted time server 127\.0\.0\.1:123 '
+}
+
+clock0=$(kclock)
+note "the kernel's clock state (ntp_adjtime state, STA_UNSYNC): $clock0"
+inside cp /etc/default/stampd /run/stampd.default
+ok $? "keep the package's /etc/default/stampd aside"
+
+# doc K: the K-th indented block of docs/deploy.md after it names
+# stampd-ntp.socket, so that the doc is what is tested: 1 is the unit, 2
+# the commands that enable it.
+doc()
+{
+	awk -v k="$1" 'f && /^    / {
+		if (!in_b) {
+			b++
+			in_b = 1
+		}
+		if (b == k) {
+			sub(/^    /, "")
+			print
+		}
+		next
+	}
+	f && /[^ ]/ {
+		in_b = 0
+		if (b >= k)
+			exit
+	}
+	/`\/etc\/systemd\/system\/stampd-ntp\.socket`:$/ { f = 1 }' \
+	    "$TOP/docs/deploy.md"
+}
+
+doc 1 > "$LIB_TMP/stampd-ntp.socket"
+doc 2 > "$LIB_TMP/enable.sh"
+grep -qx 'ListenDatagram=123' "$LIB_TMP/stampd-ntp.socket" &&
+    grep -qx 'FileDescriptorName=ntp' "$LIB_TMP/stampd-ntp.socket" &&
+    grep -q 'enable --now stampd-ntp\.socket' "$LIB_TMP/enable.sh"
+ok $? "docs/deploy.md gives stampd-ntp.socket and how to enable it" || {
+	diag_file "$LIB_TMP/stampd-ntp.socket"
+	diag_file "$LIB_TMP/enable.sh"
+}
+inside sh -c 'cat > /etc/systemd/system/stampd-ntp.socket' \
+    < "$LIB_TMP/stampd-ntp.socket" &&
+    inside sh -ex < "$LIB_TMP/enable.sh" > "$LIB_TMP/ntp.log" 2>&1
+ok $? "the commands of docs/deploy.md enable stampd-ntp.socket" || {
+	inside journalctl -q --no-pager -n 20 > "$LIB_TMP/j.log"
+	diag_file "$LIB_TMP/ntp.log"
+	diag_file "$LIB_TMP/j.log"
+}
+is "$(active stampd-ntp.socket)" active "stampd-ntp.socket is listening"
+
+# timesyncd asks 127.0.0.1 alone.  Its unit runs nowhere but on a
+# machine's own clock: not in a container, not without CAP_SYS_TIME, which
+# systemd-nspawn withholds, rightly: the clock is this machine's.  So the
+# drop-in lifts both conditions and asks for no capability: timesyncd
+# judges stampd's replies as it would anywhere, and its clock_adjtime is
+# refused (EPERM), which leaves this machine's clock alone.  At debug level
+# it says why it refuses a server.
+cat > "$LIB_TMP/ts-unit.conf" <<'CONF'
+[Unit]
+ConditionVirtualization=
+ConditionCapability=
+[Service]
+AmbientCapabilities=
+Environment=SYSTEMD_LOG_LEVEL=debug
+CONF
+cat > "$LIB_TMP/ts.conf" <<'CONF'
+[Time]
+NTP=127.0.0.1
+CONF
+d=/etc/systemd/system/systemd-timesyncd.service.d
+inside mkdir -p "$d" /etc/systemd/timesyncd.conf.d &&
+    inside sh -c "cat > $d/stampd-test.conf" < "$LIB_TMP/ts-unit.conf" &&
+    inside sh -c 'cat > /etc/systemd/timesyncd.conf.d/stampd.conf' \
+    < "$LIB_TMP/ts.conf" &&
+    inside systemctl daemon-reload
+ok $? "timesyncd asks 127.0.0.1, and may run in the container"
+
+# With --local-stratum 8 timesyncd takes stampd's time.
+opts "--local-stratum 8"
+lib_wait 10 serves_ntp
+ok $? "stampd serves ntp on the socket of stampd-ntp.socket" || {
+	slog > "$LIB_TMP/s.log"
+	diag_file "$LIB_TMP/s.log"
+}
+replies
+ok $? "stampd logs its counters on SIGUSR1"
+n0=$NTP
+timesyncd
+lib_wait 60 judged
+contacted
+ok $? "timesyncd takes stampd's time: Contacted time server 127.0.0.1:123" || {
+	tlog > "$LIB_TMP/t.log"
+	diag_file "$LIB_TMP/t.log"
+}
+ts=$(inside timedatectl show-timesync)
+note "$ts"
+like "$ts" '^ServerAddress=127\.0\.0\.1$' \
+    "timedatectl show-timesync: ServerAddress=127.0.0.1"
+msg=$(printf '%s\n' "$ts" | sed -n 's/^NTPMessage=//p')
+like "$msg" '^\{ Leap=0, Version=4, Mode=4, Stratum=8, ' \
+    "the reply it took: leap 0, NTPv4, mode 4, stratum 8"
+like "$msg" 'Ignored=no' "and timesyncd did not ignore it"
+replies
+[ -n "$NTP" ] && [ -n "$n0" ] && [ "$NTP" -gt "$n0" ]
+ok $? "stampd counts NTP replies: $n0, then $NTP"
+tlog | grep -q 'clock_adjtime.*Operation not permitted' &&
+    note "timesyncd could not set the clock (no CAP_SYS_TIME), as meant"
+
+# Without it, stampd serves what the kernel says of the clock.
+opts ""
+lib_wait 10 serves_ntp
+ok $? "stampd serves ntp without --local-stratum"
+replies
+n0=$NTP
+timesyncd
+lib_wait 60 judged
+if synced "$clock0"; then
+	contacted
+	ok $? "a synchronized clock: timesyncd takes it" || {
+		tlog > "$LIB_TMP/t.log"
+		diag_file "$LIB_TMP/t.log"
+	}
+	like "$(inside timedatectl show-timesync -p NTPMessage --value)" \
+	    '^\{ Leap=[0-2], Version=4, Mode=4, Stratum=3, ' "at stratum 3"
+else
+	tlog | grep -q '^Server is not synchronized' && ! contacted
+	ok $? "an unsynchronized clock: timesyncd refuses it" || {
+		tlog > "$LIB_TMP/t.log"
+		diag_file "$LIB_TMP/t.log"
+	}
+fi
+replies
+[ -n "$NTP" ] && [ -n "$n0" ] && [ "$NTP" -gt "$n0" ]
+ok $? "stampd answered it all the same: NTP replies $n0, then $NTP"
+is "$(kclock)" "$clock0" "the kernel's clock state is as it was"
+
+# Back to what the package does alone, for what follows.
+inside sh -c "systemctl stop systemd-timesyncd.service &&
+    systemctl disable --now stampd-ntp.socket &&
+    rm -rf /etc/systemd/system/stampd-ntp.socket $d \
+    /etc/systemd/timesyncd.conf.d/stampd.conf &&
+    cp /run/stampd.default /etc/default/stampd &&
+    systemctl daemon-reload && systemctl restart stampd.service" \
+    > "$LIB_TMP/undo.log" 2>&1
+ok $? "the NTP socket, the options and timesyncd's settings undone" ||
+    diag_file "$LIB_TMP/undo.log"
 
 # ---- remove, purge -----------------------------------------------------------
 
