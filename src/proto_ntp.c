@@ -43,7 +43,9 @@ init(const struct server *srv)
 	local_stratum = srv->local_stratum;
 	for (l = 0; l < srv->nls && srv->ls[l].proto != STAMP_PROTO_NTP; l++)
 		;
-	if (l < srv->nls && srv->ntp_interleaved > 0 &&
+	if (l == srv->nls)
+		return;
+	if (srv->ntp_interleaved > 0 &&
 	    xleave_init((size_t)srv->ntp_interleaved) == -1)
 		log_warn("ntp: no table for interleaved mode: basic only");
 	if (clock_read(local_stratum, &cs) == -1 && local_stratum == 0)
