@@ -105,19 +105,35 @@ alive()
 	[ -n "$st" ] && [ "$st" != Z ]
 }
 
+# term PID: TERM, then at most 5 s for it to go; 0 once it has.
+term()
+{
+	kill -TERM "$1" 2>/dev/null
+	i=0
+	while alive "$1" && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	! alive "$1"
+}
+
+# stop_side: stop $spid, the process beside a run (a chrony client,
+# strace), by its pid: TERM, 5 s, KILL.
+stop_side()
+{
+	term "$spid"
+	kill -KILL "$spid" 2>/dev/null
+	wait "$spid" 2>/dev/null
+	spid=
+}
+
 # Stop the server by its pid: TERM, 5 s, KILL; then whatever of its
 # process group is left (pool workers), while the leader's zombie still
 # holds the group's id so that it cannot name anyone else.
 stop()
 {
 	[ -n "$pid" ] || return 0
-	kill -TERM "$pid" 2>/dev/null
-	i=0
-	while alive "$pid" && [ $i -lt 50 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	alive "$pid" && log "$name (pid $pid) ignored TERM: killed"
+	term "$pid" || log "$name (pid $pid) ignored TERM: killed"
 	kill -KILL "$pid" 2>/dev/null
 	kill -KILL "-$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
@@ -548,15 +564,7 @@ offsets()
 		    "$cdir/measurements.log" 2>/dev/null | wc -l)
 		i=$((i + 1))
 	done
-	kill -TERM "$spid" 2>/dev/null
-	i=0
-	while alive "$spid" && [ $i -lt 50 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	kill -KILL "$spid" 2>/dev/null
-	wait "$spid" 2>/dev/null
-	spid=
+	stop_side
 	if [ "$got" -lt "$ntp_samples" ]; then
 		note "$name: the chrony client logged $got of $ntp_samples" \
 		    "measurements (round $round):" \
@@ -703,15 +711,7 @@ count_syscalls()
 	load "$@"
 	# TERM: strace detaches, writes its table and exits.  (Not INT: a
 	# command put in the background by a script starts with INT ignored.)
-	kill -TERM "$spid" 2>/dev/null
-	i=0
-	while alive "$spid" && [ $i -lt 50 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	kill -KILL "$spid" 2>/dev/null
-	wait "$spid" 2>/dev/null
-	spid=
+	stop_side
 	[ -n "$r_ok" ] || return 1
 	n=$((r_ok + r_bad + r_errors))
 	# The table's rows sit between two lines of dashes; the errors

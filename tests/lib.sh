@@ -229,6 +229,30 @@ lib_no_chroot()
 	fi
 }
 
+# lib_kclock: what the kernel says of the clock (ntp_adjtime, changing
+# nothing), as "STATE UNSYNC": its state (5 is TIME_ERROR) and STA_UNSYNC
+# (1 if set).  What stampd reads to say how good its clock is.
+lib_kclock()
+{
+	python3 -c '
+import ctypes
+class T(ctypes.Structure):
+	_fields_ = [("modes", ctypes.c_uint), ("l", ctypes.c_long * 4),
+	    ("status", ctypes.c_int), ("pad", ctypes.c_char * 256)]
+t = T()
+state = ctypes.CDLL(None).adjtimex(ctypes.byref(t))
+print(state, 1 if t.status & 0x40 else 0)'
+}
+
+# lib_synced [KCLOCK]: whether lib_kclock's answer (now, if none is given)
+# is what stampd calls synchronized: not TIME_ERROR, STA_UNSYNC clear.
+lib_synced()
+{
+	case ${1:-$(lib_kclock)} in
+	'5 '* | *' 1' | '') return 1 ;;
+	esac
+}
+
 lib_need()
 {
 	local t

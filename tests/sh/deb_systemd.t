@@ -306,30 +306,6 @@ unload "$b2" udp "through the reload"
 
 # ---- NTP, served as docs/deploy.md says, to systemd-timesyncd ----------------
 
-# kclock: what the kernel says of the clock (ntp_adjtime): its state (5 is
-# TIME_ERROR) and STA_UNSYNC (1 if set).  The container's kernel is this
-# one, so this is also what stampd reads in there.
-kclock()
-{
-	python3 -c '
-import ctypes
-class T(ctypes.Structure):
-	_fields_ = [("modes", ctypes.c_uint), ("l", ctypes.c_long * 4),
-	    ("status", ctypes.c_int), ("pad", ctypes.c_char * 256)]
-t = T()
-state = ctypes.CDLL(None).adjtimex(ctypes.byref(t))
-print(state, 1 if t.status & 0x40 else 0)'
-}
-
-# synced STATE: kclock's STATE is what stampd calls synchronized: not
-# TIME_ERROR, STA_UNSYNC clear.
-synced()
-{
-	case $1 in
-	'5 '* | *' 1' | '') return 1 ;;
-	esac
-}
-
 # opts OPTS: STAMPD_OPTS="OPTS" after what the package's
 # /etc/default/stampd says (the last assignment wins), then a restart of
 # stampd.service; SPID is its new MainPID.
@@ -405,7 +381,7 @@ contacted()
 	tlog | grep -q '^Contacted time server 127\.0\.0\.1:123 '
 }
 
-clock0=$(kclock)
+clock0=$(lib_kclock)
 note "the kernel's clock state (ntp_adjtime state, STA_UNSYNC): $clock0"
 inside cp /etc/default/stampd /run/stampd.default
 ok $? "keep the package's /etc/default/stampd aside"
@@ -520,7 +496,7 @@ replies
 n0=$NTP
 timesyncd
 lib_wait 60 judged
-if synced "$clock0"; then
+if lib_synced "$clock0"; then
 	contacted
 	ok $? "a synchronized clock: timesyncd takes it" || {
 		tlog > "$LIB_TMP/t.log"
@@ -538,7 +514,7 @@ fi
 replies
 [ -n "$NTP" ] && [ -n "$n0" ] && [ "$NTP" -gt "$n0" ]
 ok $? "stampd answered it all the same: NTP replies $n0, then $NTP"
-is "$(kclock)" "$clock0" "the kernel's clock state is as it was"
+is "$(lib_kclock)" "$clock0" "the kernel's clock state is as it was"
 
 # Back to what the package does alone, for what follows.
 inside sh -c "systemctl stop systemd-timesyncd.service &&

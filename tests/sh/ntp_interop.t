@@ -25,20 +25,6 @@ fi
 lib_need ip ss chronyd ntpdig ntpdate python3
 ip link set lo up || bail "ip link set lo up in the new namespace"
 
-# synced: whether the kernel says the clock is synchronized (ntp_adjtime:
-# not TIME_ERROR, STA_UNSYNC clear), which is what stampd serves.
-synced()
-{
-	python3 -c '
-import ctypes
-class T(ctypes.Structure):
-	_fields_ = [("modes", ctypes.c_uint), ("l", ctypes.c_long * 4),
-	    ("status", ctypes.c_int), ("pad", ctypes.c_char * 256)]
-t = T()
-state = ctypes.CDLL(None).adjtimex(ctypes.byref(t))
-raise SystemExit(0 if state != 5 and not t.status & 0x40 else 1)'
-}
-
 # chrony SECS: chronyd -Q, once, four samples of 127.0.0.1, for at most
 # SECS (scaled); a pid file of its own, no command port, so that a chronyd
 # that serves this machine is no obstacle.
@@ -122,7 +108,7 @@ for m in $(lib_models); do
 done
 
 # The kernel's word, in every model: ntpdig is quick to say yes or no.
-if synced; then
+if lib_synced; then
 	note "the kernel says the clock is synchronized: stratum 3"
 else
 	note "the kernel says the clock is unsynchronized: leap 3"
@@ -133,7 +119,7 @@ for m in $(lib_models); do
 	out=$LIB_TMP/ntpdig.out
 	lib_timeout 10 ntpdig -t 2 127.0.0.1 > "$out" 2>&1
 	st=$?
-	if synced; then
+	if lib_synced; then
 		is $st 0 "$m: a synchronized clock: ntpdig takes it" ||
 		    diag_file "$out"
 		like "$(cat "$out")" " s3 " "$m: at stratum 3"
@@ -150,7 +136,7 @@ ok $? "stampd serves ntp for chronyd, without --local-stratum"
 out=$LIB_TMP/chronyd.out
 chrony 6 > "$out" 2>&1
 st=$?
-if synced; then
+if lib_synced; then
 	is $st 0 "a synchronized clock: chronyd -Q takes it" ||
 	    diag_file "$out"
 else
