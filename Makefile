@@ -65,6 +65,21 @@ LIBSRC	:= $(filter-out src/bench_uring.c,$(LIBSRC))
 LDLIBS	 =
 endif
 
+# NTS (RFC 8915) needs GnuTLS (Debian's libgnutls28-dev), as chrony does:
+# its TLS 1.3 for key establishment and its AES-SIV-CMAC for cookies and
+# authenticators.  Without it the rest builds, and stampd refuses an
+# nts-ke listener and stamp -P nts by name; make check installs it first.
+GNUTLS	:= $(shell printf '\043include <gnutls/gnutls.h>\n' | \
+	    $(CC) -E -x c - > /dev/null 2>&1 && echo 1)
+NTSSRC	 = src/siv.c src/nts.c src/ntskey.c src/tls.c src/stamp_nts.c \
+	   src/bench_nts.c
+ifeq ($(GNUTLS),1)
+ALL_CFLAGS += -DSTAMP_NTS
+LDLIBS	+= -lgnutls
+else
+LIBSRC	:= $(filter-out $(NTSSRC),$(LIBSRC))
+endif
+
 LIBOBJ	 = $(LIBSRC:src/%.c=$(O)/obj/%.o)
 LIB	 = $(O)/libstamp.a
 
@@ -81,10 +96,12 @@ LESSONBIN = $(LESSONSRC:tests/lesson/%.c=$(O)/tests/lesson/%)
 
 all: $(patsubst src/%.c,$(O)/%,$(wildcard $(MAINS)))
 
-# What the build found, kept beside it: liburing come or gone rebuilds it.
+# What the build found, kept beside it: liburing or GnuTLS come or gone
+# rebuilds it.
 $(O)/build.conf: FORCE
 	@mkdir -p $(@D)
-	@echo 'URING=$(URING)' | cmp -s - $@ || echo 'URING=$(URING)' > $@
+	@echo 'URING=$(URING) GNUTLS=$(GNUTLS)' | cmp -s - $@ || \
+	    echo 'URING=$(URING) GNUTLS=$(GNUTLS)' > $@
 
 $(O)/obj/%.o: src/%.c $(O)/build.conf
 	@mkdir -p $(@D)

@@ -11,12 +11,15 @@
 # What the tests run, and the Debian package it comes in.  nc must be
 # OpenBSD's: the tests use its -N, which the traditional netcat lacks.
 # A path is a file the build needs: liburing's header, without which
-# stampd is built without its uring model (and the tests would meet a
-# model that refuses to run).  debian/control names that package in its
+# stampd is built without its uring model, and GnuTLS's, without which it
+# is built without NTS (and the tests would meet a model or a listener
+# that refuses to run).  debian/control names that package in its
 # Build-Depends proper, not among the tests' <!nocheck> ones, so
 # --packages leaves it out.
 DEPS='
 /usr/include/liburing.h	liburing-dev
+/usr/include/gnutls/gnutls.h	libgnutls28-dev
+certtool	gnutls-bin
 nc		netcat-openbsd
 rdate		rdate
 nmap		nmap
