@@ -277,9 +277,9 @@ take_conns(struct acceptor *a, struct port *p, int max)
 	struct sockaddr_storage	 peer;
 	struct admit_hdr	 hdr;
 	int			 fd, n, pause;
-	/* A scrape is served here: it is cheap, and holds no child. */
+	/* A scrape or a key exchange is served here: it holds no child. */
 	int			 here = a->ops->conn == NULL ||
-				    p->l->spec.metrics;
+				    serve_in_loop(p->l);
 
 	for (n = 0; n < max && (a->stopping || !full(a, p)); n++) {
 		fd = admit_accept(p->l, p->fd, &peer, &a->spare, a->st,

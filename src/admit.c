@@ -34,6 +34,8 @@
 static struct limits	*limits;
 static int		*fdslot;
 static int		 nfdslot;
+/* What else a connection held, given back as it closes (NTS-KE's TLS). */
+static void		(*on_release)(int);
 static pid_t		 self;
 
 /*
@@ -185,10 +187,18 @@ admit_accept(const struct listener *l, int lfd,
 }
 
 void
+admit_on_release(void (*fn)(int fd))
+{
+	on_release = fn;
+}
+
+void
 admit_release(int fd)
 {
 	struct stats	*st;
 
+	if (on_release != NULL)
+		on_release(fd);
 	if (limits != NULL && fd < nfdslot && fdslot[fd] != LIMIT_REFUSED) {
 		limit_release(limits, fdslot[fd]);
 		fdslot[fd] = LIMIT_REFUSED;

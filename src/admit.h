@@ -93,6 +93,13 @@ void	admit_close(int fd);
 void	admit_release(int fd);
 
 /*
+ * Call fn(fd) as connection fd is released, before it is closed: for a
+ * protocol that keeps state per connection (proto_ntske.c), set once by
+ * its row's init.
+ */
+void	admit_on_release(void (*fn)(int fd));
+
+/*
  * The connection fd is now served by child process pid: its place under
  * the limits goes with it, and the caller's copy is closed.
  */

@@ -23,6 +23,8 @@
 #include "net.h"
 #include "opt.h"
 #include "proto.h"
+#include "ntske.h"
+#include "ntskey.h"
 #include "wire.h"
 #include "xleave.h"
 
@@ -46,6 +48,10 @@ enum {
 	C_MAX_WORKERS,
 	C_MIN_SPARE,
 	C_NTP_INTERLEAVED,
+	C_NTS_KEY_FILE,
+	C_NTS_ONLY,
+	C_NTS_ROTATE,
+	C_NTS_SERVER,
 	C_PER_IP,
 	C_PROXY_FROM,
 	C_RATE,
@@ -54,6 +60,8 @@ enum {
 	C_STATS_INTERVAL,
 	C_SYSLOG,
 	C_TIMESTAMPS,
+	C_TLS_CERT,
+	C_TLS_KEY,
 	C_UDP_RATE,
 };
 
@@ -116,6 +124,28 @@ static const struct opt opts[] = {
 	    "NTP: remember when the last N replies really\n"
 	    "left, for interleaved mode (" XSTR(XLEAVE_SLOTS) "); 0: basic\n"
 	    "mode only" },
+	{ "tls-cert", C_TLS_CERT, OPT_STR, "FILE", F(tls_cert), 0, 0, 0,
+	    "NTS-KE: the certificate chain, PEM, read at start\n"
+	    "and again on SIGHUP (as the user stampd runs as)" },
+	{ "tls-key", C_TLS_KEY, OPT_STR, "FILE", F(tls_key), 0, 0, 0,
+	    "NTS-KE: the certificate's private key, PEM" },
+	{ "nts-key-file", C_NTS_KEY_FILE, OPT_STR, "FILE", F(nts_key_file),
+	    0, 0, 0,
+	    "NTS: the secret the cookies' keys come from,\n"
+	    "made (0600) if absent; share it among servers\n"
+	    "behind one name (default: random at start, kept\n"
+	    "across upgrades)" },
+	{ "nts-rotate", C_NTS_ROTATE, OPT_INT, "SECONDS", F(nts_rotate),
+	    60, 2592000, NTSKEY_ROTATE_S,
+	    "NTS: a new cookie key this often; the last "
+	    XSTR(NTSKEY_KEEP) "\nstay accepted (default " XSTR(NTSKEY_ROTATE_S)
+	    ": a day)" },
+	{ "nts-only", C_NTS_ONLY, OPT_FLAG, NULL, F(srv.nts_only), 0, 0, 0,
+	    "NTP: answer only NTS requests (off: plain NTP too)" },
+	{ "nts-server", C_NTS_SERVER, OPT_STR, "NAME", F(srv.nts_server),
+	    0, 0, 0,
+	    "NTS-KE: the NTP server to name to clients\n"
+	    "(default: none, they ask the one they reached)" },
 	{ "user", 'u', OPT_STR, "NAME", F(user), 0, 0, 0,
 	    "after binding, run as NAME and its groups; root\n"
 	    "runs as " CONF_USER " unless NAME is root" },
@@ -197,12 +227,15 @@ usage(FILE *f)
 	    "[--local-stratum n]\n"
 	    "              [--max-conns n] [--max-spare n] [--max-workers n]\n"
 	    "              [--min-spare n] [--ntp-interleaved n] "
-	    "[--per-ip n]\n"
+	    "[--nts-key-file file]\n"
+	    "              [--nts-only] [--nts-rotate seconds] "
+	    "[--nts-server name] [--per-ip n]\n"
 	    "              [--proxy-from addr] [--rate n] [--ready-fd fd] "
 	    "[--reuseport]\n"
 	    "              [--stats-interval seconds] [--syslog] "
 	    "[--timestamps]\n"
-	    "              [--udp-rate n]\n");
+	    "              [--tls-cert file] [--tls-key file] "
+	    "[--udp-rate n]\n");
 }
 
 /*
@@ -299,6 +332,8 @@ option(struct conf *c, int ch, const char *arg)
 		if ((why = net_parse_spec(arg, &c->lis.spec[c->lis.n])) !=
 		    NULL)
 			opt_fail("--listen %s: %s", arg, why);
+		if (c->lis.spec[c->lis.n].proto == STAMP_PROTO_NTSKE)
+			c->ntske = 1;
 		c->lis.text[c->lis.n++] = arg;
 		break;
 	case 'm':
@@ -375,6 +410,16 @@ check(struct conf *c, int argc, char *argv[], int upgraded)
 	if (c->inetd && (c->lis.n > 0 || c->ann.n > 0))
 		opt_fail("--inetd serves standard input: no -l, no "
 		    "--announce");
+	if (c->lis.proto == STAMP_PROTO_NTSKE && c->inetd)
+		opt_fail("--inetd -P nts-ke: not served (TLS needs a loop)");
+	if ((c->tls_cert == NULL) != (c->tls_key == NULL))
+		opt_fail("--tls-cert and --tls-key go together");
+	if (c->ntske && c->tls_cert == NULL)
+		opt_fail("an nts-ke listener needs --tls-cert and --tls-key");
+	if (c->srv.nts_server != NULL &&
+	    strlen(c->srv.nts_server) > NTSKE_SERVER_MAX)
+		opt_fail("--nts-server: at most %d characters",
+		    NTSKE_SERVER_MAX);
 	/*
 	 * After an upgrade it was closed long ago, and the number may now
 	 * be a handed-over socket; --check is about the words alone.

@@ -46,6 +46,13 @@ struct conf {
 	int			 timestamps;	/* --timestamps */
 	int			 check;		/* --check: only that */
 
+	/* NTS: --tls-cert, --tls-key, --nts-key-file, --nts-rotate. */
+	const char		*tls_cert;
+	const char		*tls_key;
+	const char		*nts_key_file;
+	int			 nts_rotate;
+	int			 ntske;		/* an nts-ke listener in -l */
+
 	/* --max-conns, --per-ip, --rate, for limit_new; 0: no limit. */
 	int			 max_conns;
 	int			 per_ip;

@@ -73,6 +73,9 @@ adopt(struct listener *l, int fd, int proto, const char *whose)
 	if (wire_proto_udp_only(proto) && l->type != SOCK_DGRAM)
 		fatalx("%s: fd %d: %s needs a datagram socket", whose, fd,
 		    wire_proto_name(proto));
+	if (wire_proto_tcp_only(proto) && l->type != SOCK_STREAM)
+		fatalx("%s: fd %d: %s needs a stream socket", whose, fd,
+		    wire_proto_name(proto));
 	l->proto = l->spec.proto = proto;
 	memcpy(&l->addr, &l->spec.addr, l->spec.addrlen);
 	l->addrlen = l->spec.addrlen;

@@ -133,7 +133,7 @@ struct tx {
 	struct iovec		 iov;
 	struct serve_dgram	 d;		/* the reply is made of it
 						   when it is sent */
-	char			 reply[STAMP_REPLY_MAX];
+	char			 reply[SERVE_REPLY_MAX];
 };
 
 struct worker {
@@ -266,7 +266,7 @@ conn_wait(struct worker *w, struct conn *c, enum cstate state)
 	io_uring_prep_link_timeout(sqe_get(w, NULL), &c->ts, 0);
 }
 
-/* A PROXY header or a metrics request: serve.c reads it, as it comes. */
+/* What a connection reads first: serve.c reads it, as it comes. */
 static void
 conn_step(struct worker *w, struct conn *c)
 {
@@ -294,7 +294,7 @@ conn_serve(struct worker *w, struct conn *c)
 	const struct listener	*l = &w->c.srv->ls[c->s.listener];
 	struct io_uring_sqe	*sqe;
 
-	if (l->proxy || l->spec.metrics) {
+	if (serve_reads_first(l)) {
 		admit_hdr_init(&c->hdr);
 		c->s.deadline = w->c.now + w->c.srv->linger_ms;
 		conn_step(w, c);

@@ -42,6 +42,9 @@ parse_port(const char *s, size_t n)
 	return port <= 65535 ? port : -1;
 }
 
+#define PROTO_WANT \
+	"protocol must be stamp, time, daytime, ntp, nts-ke or metrics"
+
 /* The "/PROTOCOL[+proxy]" after a port, at slash, into spec. */
 static const char *
 parse_proto(const char *slash, struct net_spec *spec)
@@ -50,7 +53,7 @@ parse_proto(const char *slash, struct net_spec *spec)
 	size_t	 n = strcspn(slash + 1, "+");
 
 	if (n >= sizeof name)
-		return "protocol must be stamp, time, daytime, ntp or metrics";
+		return PROTO_WANT;
 	memcpy(name, slash + 1, n);
 	name[n] = '\0';
 	if (strcmp(name, "metrics") == 0) {
@@ -61,14 +64,18 @@ parse_proto(const char *slash, struct net_spec *spec)
 		return NULL;
 	}
 	if ((spec->proto = wire_proto_find(name)) == -1)
-		return "protocol must be stamp, time, daytime, ntp or metrics";
+		return PROTO_WANT;
 	if (wire_proto_udp_only(spec->proto) && spec->type != SOCK_DGRAM)
 		return "ntp needs udp";
+	if (wire_proto_tcp_only(spec->proto) && spec->type != SOCK_STREAM)
+		return "nts-ke needs tcp";
 	if (slash[1 + n] == '+') {
 		if (strcmp(slash + 1 + n, "+proxy") != 0)
 			return "the only option after + is proxy";
 		if (spec->type != SOCK_STREAM)
 			return "+proxy needs tcp";
+		if (wire_proto_tcp_only(spec->proto))
+			return "nts-ke takes no +proxy";
 		spec->proxy = 1;
 	}
 	return NULL;

@@ -26,7 +26,10 @@
 /* RFC 5905 NTP: 48 bytes of header each way, over UDP only (ntp.h). */
 #define STAMP_NTP_PORT		123
 
-/* The longest reply of any protocol, its terminator included. */
+/* RFC 8915 NTS Key Establishment: TLS 1.3 over TCP only (ntske.h). */
+#define STAMP_NTSKE_PORT	4460
+
+/* The longest reply to a stream of stamp, time or daytime. */
 #define STAMP_REPLY_MAX		64
 
 enum stamp_proto {
@@ -34,8 +37,9 @@ enum stamp_proto {
 	STAMP_PROTO_TIME,
 	STAMP_PROTO_DAYTIME,
 	STAMP_PROTO_NTP,
+	STAMP_PROTO_NTSKE,
 };
-#define STAMP_NPROTO		4
+#define STAMP_NPROTO		5
 
 #define STAMP_VERSION		"0.1.0"
 
@@ -44,6 +48,7 @@ enum stamp_proto {
  * indexed by enum stamp_proto.  A new protocol is a file of its own with
  * its row, and nothing else in the daemon branches on which protocol it is.
  */
+struct listener;
 struct server;
 struct stats;
 
@@ -88,8 +93,21 @@ struct proto {
 	 */
 	void		(*sent)(const char *buf, size_t len,
 			    const struct timespec *tx);
-	/* Take what the row needs of srv, once, before serving (or NULL). */
-	void		(*init)(const struct server *srv);
+	/*
+	 * A protocol that converses on a stream, reading before it writes
+	 * (NTS-KE): go on with connection fd of listener l, new or readable
+	 * again, as far as it can without waiting.  Returns what serve_stream
+	 * returns (serve.h).  NULL for a protocol that only replies.
+	 */
+	int		(*converse)(const struct server *srv,
+			    const struct listener *l, int fd, struct stats *st);
+	/*
+	 * Take what the row needs of srv, once, before serving (or NULL).
+	 * Returns 0, or -1 with a sentence in *why.
+	 */
+	int		(*init)(const struct server *srv, const char **why);
+	/* SIGHUP: reread what the row reads from files (or NULL). */
+	void		(*reload)(void);
 };
 
 /* The row of protocol p (an enum stamp_proto); NULL if there is none. */

@@ -9,6 +9,11 @@
  * every client refuses.  Nothing but a client's request is answered, and
  * the reply is never longer than the request: no amplifier, no loop.
  *
+ * NTS (RFC 8915): a request with a cookie and an authenticator gets its
+ * reply sealed for the client (nts.h), with fresh cookies; one whose
+ * cookie or authenticator fails gets an NTS NAK; with --nts-only a plain
+ * request gets nothing.
+ *
  * Interleaved mode (RFC 9769): the kernel's word on when each reply left
  * comes back through sent() and is kept (xleave.h); a client that names
  * its last reply by that reply's receive timestamp, in its request's
@@ -20,13 +25,21 @@
 #include "clock.h"
 #include "log.h"
 #include "ntp.h"
+#include "nts.h"
 #include "proto.h"
 #include "server.h"
 #include "stats.h"
 #include "xleave.h"
 
+#ifdef STAMP_NTS
+#include "ntskey.h"
+#include "tls.h"
+#endif
+
 /* --local-stratum: 0 serves what the kernel says. */
 static int	 local_stratum;
+/* --nts-only: plain requests get nothing. */
+static int	 nts_only;
 
 /* The clock's state, read once a second per thread. */
 static __thread struct {
@@ -34,23 +47,26 @@ static __thread struct {
 	struct clock_state	 cs;
 } clk = { .sec = -1 };
 
-static void
-init(const struct server *srv)
+static int
+init(const struct server *srv, const char **why)
 {
 	struct clock_state	 cs;
 	size_t			 l;
 
+	(void)why;
 	local_stratum = srv->local_stratum;
+	nts_only = srv->nts_only;
 	for (l = 0; l < srv->nls && srv->ls[l].proto != STAMP_PROTO_NTP; l++)
 		;
 	if (l == srv->nls)
-		return;
+		return 0;
 	if (srv->ntp_interleaved > 0 &&
 	    xleave_init((size_t)srv->ntp_interleaved) == -1)
 		log_warn("ntp: no table for interleaved mode: basic only");
 	if (clock_read(local_stratum, &cs) == -1 && local_stratum == 0)
 		log_warn("ntp: the kernel does not say how good the clock is, "
 		    "so NTP replies say it is unsynchronized");
+	return 0;
 }
 
 /* The host clock's state now: unsynchronized if the kernel will not say. */
@@ -64,6 +80,67 @@ state(const struct timespec *now)
 	return &clk.cs;
 }
 
+#ifdef STAMP_NTS
+/* What the request's extension fields make of it. */
+static enum nts_kind
+secured(const struct proto_req *rq, struct nts_req *r)
+{
+	return nts_parse((const unsigned char *)rq->buf, rq->len, r);
+}
+
+/*
+ * The reply rep to NTS request rq, sealed: its transmit time is read now,
+ * before the seal, since nothing may touch it after (sending() leaves a
+ * reply alone whose transmit time is set).  Interleaved mode is not
+ * offered with NTS: the basic mode's times, always.
+ */
+static int
+authenticated(const struct proto_req *rq, const struct nts_req *r,
+    struct ntp_packet *rep, char *buf, size_t len)
+{
+	unsigned char		 hdr[NTP_HEADER_LEN];
+	unsigned char		 rnd[(NTS_COOKIES_MAX + 1) * NTS_NONCE_LEN];
+	struct nts_keyring	 ring;
+	struct timespec		 now;
+	enum nts_result		 res;
+	size_t			 n;
+
+	tls_random(rnd, sizeof rnd);
+	clock_gettime(CLOCK_REALTIME, &now);
+	ntskey_ring(&ring, (long long)now.tv_sec);
+	rep->xmt = ntp_from_timespec(&now);
+	if (ntp_encode(rep, hdr, sizeof hdr) == -1)
+		return -1;
+	n = nts_server_reply(&ring, (const unsigned char *)rq->buf, rq->len,
+	    r, hdr, rnd, (unsigned char *)buf, len, &res);
+	stats_count(rq->st, STAT_NTS_OK + res, 1);
+	if (res == NTS_OK)
+		stats_count(rq->st, STAT_NTS_COOKIES,
+		    (unsigned long long)r->placeholders + 1);
+	return (int)n;
+}
+#else
+static enum nts_kind
+secured(const struct proto_req *rq, struct nts_req *r)
+{
+	(void)rq;
+	(void)r;
+	return NTS_PLAIN;
+}
+
+static int
+authenticated(const struct proto_req *rq, const struct nts_req *r,
+    struct ntp_packet *rep, char *buf, size_t len)
+{
+	(void)rq;
+	(void)r;
+	(void)rep;
+	(void)buf;
+	(void)len;
+	return 0;
+}
+#endif
+
 static int
 reply(const struct proto_req *rq, char *buf, size_t len)
 {
@@ -72,14 +149,29 @@ reply(const struct proto_req *rq, char *buf, size_t len)
 	struct timespec			 now;
 	uint64_t			 rx, tx;
 	enum ntp_verdict		 v;
+	struct nts_req			 nr;
+	enum nts_kind			 kind;
 
 	v = rq->trunc ? NTP_BAD_EXT : ntp_judge(rq->buf, rq->len, &req);
 	stats_count(rq->st, STAT_NTP_VERDICT + v, 1);
 	if (v != NTP_ANSWER)
 		return 0;
+	kind = secured(rq, &nr);
+	if (kind == NTS_MALFORMED) {
+		stats_count(rq->st, STAT_NTS_DROP, 1);
+		return 0;
+	}
+	if (kind == NTS_PLAIN && nts_only) {
+		stats_count(rq->st, STAT_NTS_PLAIN, 1);
+		return 0;
+	}
 	clock_gettime(CLOCK_REALTIME, &now);
 	cs = state(&now);
 	rx = ntp_from_timespec(rq->rx != NULL ? rq->rx : &now);
+	if (kind == NTS_REQUEST) {
+		ntp_reply(&req, cs, rx, 0, &rep);
+		return authenticated(rq, &nr, &rep, buf, len);
+	}
 	/*
 	 * Interleaved: the origin names our last reply by its receive time,
 	 * and the transmit is the kernel's time of that reply.  Basic: the

@@ -30,18 +30,32 @@ serve_reply(int proto, char *buf, size_t len)
 	return row != NULL ? row->reply(&rq, buf, len) : -1;
 }
 
-int
-serve_init(const struct server *srv)
+void
+serve_reload(void)
 {
 	const struct proto	*row;
 	int			 p;
 
 	for (p = 0; p < STAMP_NPROTO; p++)
-		if ((row = proto_row(p))->init != NULL)
-			row->init(srv);
-	if (stats_init(srv) == -1)
+		if ((row = proto_row(p))->reload != NULL)
+			row->reload();
+}
+
+int
+serve_init(const struct server *srv, const char **why)
+{
+	const struct proto	*row;
+	int			 p;
+
+	for (p = 0; p < STAMP_NPROTO; p++)
+		if ((row = proto_row(p))->init != NULL &&
+		    row->init(srv, why) == -1)
+			return -1;
+	if (stats_init(srv) == -1 || admit_init(srv) == -1) {
+		*why = strerror(errno);
 		return -1;
-	return admit_init(srv);
+	}
+	return 0;
 }
 
 static void
@@ -118,6 +132,18 @@ serve_metrics(const struct server *srv, const struct listener *l, int fd,
 }
 
 int
+serve_reads_first(const struct listener *l)
+{
+	return l->proxy || serve_in_loop(l);
+}
+
+int
+serve_in_loop(const struct listener *l)
+{
+	return l->spec.metrics || proto_row(l->proto)->converse != NULL;
+}
+
+int
 serve_stream(const struct server *srv, const struct listener *l, int fd,
     const struct sockaddr_storage *peer, struct admit_hdr *hdr,
     struct stats *st)
@@ -128,6 +154,8 @@ serve_stream(const struct server *srv, const struct listener *l, int fd,
 
 	if (l->spec.metrics)
 		return serve_metrics(srv, l, fd, hdr, st);
+	if (proto_row(l->proto)->converse != NULL)
+		return proto_row(l->proto)->converse(srv, l, fd, st);
 	if (l->proxy) {
 		if ((r = admit_header(srv, l, fd, peer, hdr, st)) == 0)
 			return SERVE_HEADER;
@@ -408,7 +436,7 @@ serve_datagrams(const struct server *srv, const struct listener *l, int fd,
 	struct rx	 rx;
 	struct mmsghdr	 out[DGRAM_BATCH];
 	struct iovec	 iov[DGRAM_BATCH];
-	char		 buf[DGRAM_BATCH][STAMP_REPLY_MAX];
+	char		 buf[DGRAM_BATCH][SERVE_REPLY_MAX];
 	long long	 now;
 	int		 i, n, m, len, done = 0;
 
@@ -466,7 +494,7 @@ void
 serve_datagram_to(const struct listener *l, int fd,
     const struct serve_dgram *d, struct stats *st)
 {
-	char	 buf[STAMP_REPLY_MAX];
+	char	 buf[SERVE_REPLY_MAX];
 	int	 len;
 
 	if ((len = serve_datagram_reply(l, d, buf, sizeof buf, st)) <= 0)

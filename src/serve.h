@@ -53,6 +53,17 @@ int	serve_stream(const struct server *srv, const struct listener *l,
 	    struct stats *st);
 
 /*
+ * Whether a connection of l reads before its reply: a PROXY header, a
+ * metrics request, or a protocol that converses (NTS-KE), each called
+ * again through serve_stream as it becomes readable.  serve_in_loop: the
+ * metrics request and the conversation, which a model serves in its own
+ * loop (they are cheap, bounded by --linger, and hold no worker) rather
+ * than handing them to a child or a thread.
+ */
+int	serve_reads_first(const struct listener *l);
+int	serve_in_loop(const struct listener *l);
+
+/*
  * The steps of serve_stream, for a model that does the reply's I/O itself
  * (uring, through its ring), so that it still logs and counts the same.
  * serve_stream_reply logs the client with -v and writes the reply of l
@@ -96,6 +107,8 @@ void	serve_stream_blocking(const struct server *srv,
  * truncated, and gets no reply from a protocol that reads requests.
  */
 #define SERVE_REQ_MAX		1024
+/* A datagram's reply: never longer than its request (NTS's included). */
+#define SERVE_REPLY_MAX		SERVE_REQ_MAX
 
 /* A datagram to answer: who sent it, what it asked, and when. */
 struct serve_dgram {
@@ -163,11 +176,14 @@ void	serve_datagram_sent(const struct listener *l, int res, int len,
 void	serve_tx_stamps(const struct listener *l, int fd);
 
 /*
- * Ready what serving needs: the counters (stats_init) and the judges of
- * connections and datagrams (admit_init).  Called once, by main, once the
- * listeners are bound and before the model runs.  Returns 0, or -1 and
- * errno.
+ * Ready what serving needs: each protocol's row, the counters (stats_init)
+ * and the judges of connections and datagrams (admit_init).  Called once,
+ * by main, once the listeners are bound and before the model runs.
+ * Returns 0, or -1 with a sentence in *why.
  */
-int	serve_init(const struct server *srv);
+int	serve_init(const struct server *srv, const char **why);
+
+/* SIGHUP: each protocol rereads what it reads from files (a certificate). */
+void	serve_reload(void);
 
 #endif /* STAMP_SERVE_H */

@@ -47,6 +47,9 @@ struct server {
 					   the kernel says of the clock */
 	int		 ntp_interleaved; /* NTP: slots of the interleaved
 					   mode's table, 0: basic mode only */
+	int		 nts_only;	/* NTP: answer only NTS requests */
+	const char	*nts_server;	/* NTS-KE: the NTP server to name, or
+					   NULL: the client's own */
 	int		 limit_loopback; /* limits apply to loopback sources */
 	struct net_cidr	*proxy_from;	/* who may send a PROXY header */
 	size_t		 nproxy_from;

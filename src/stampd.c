@@ -28,8 +28,10 @@
 #include "log.h"
 #include "model.h"
 #include "notify.h"
+#include "ntskey.h"
 #include "serve.h"
 #include "sig.h"
+#include "tls.h"
 #include "upgrade.h"
 
 /*
@@ -106,6 +108,37 @@ stats_timer(long long ms)
 }
 
 /*
+ * NTS's certificate and cookie keys, before anything is bound, as the
+ * user main is now: at start root, which can read a key only it may;
+ * an upgrade's check and image run as the user stampd runs as, which must
+ * read them too.  With check, a key file that does not exist yet is not
+ * made: the start makes it.
+ */
+static void
+nts_setup(const struct conf *c, int check)
+{
+#ifdef STAMP_NTS
+	const char	*why;
+
+	if (c->tls_cert != NULL &&
+	    tls_server_init(c->tls_cert, c->tls_key, &why) == -1)
+		fatalx("--tls-cert %s, --tls-key %s: %s", c->tls_cert,
+		    c->tls_key, why);
+	if (check && (c->nts_key_file == NULL ||
+	    access(c->nts_key_file, F_OK) == -1))
+		return;
+	if (ntskey_init(c->nts_key_file, (unsigned)c->nts_rotate, &why) == -1)
+		fatalx("--nts-key-file %s: %s%s%s", c->nts_key_file != NULL ?
+		    c->nts_key_file : "(none)", why, errno ? ": " : "",
+		    errno ? strerror(errno) : "");
+#else
+	(void)check;
+	if (c->tls_cert != NULL || c->nts_key_file != NULL)
+		fatalx("NTS: stampd was built without GnuTLS");
+#endif
+}
+
+/*
  * --check: what the words of the command line name must exist here too;
  * nothing is bound or opened.
  */
@@ -118,6 +151,7 @@ check_only(const struct conf *c)
 		    "no such user");
 	if (c->ann.ifname != NULL && if_nametoindex(c->ann.ifname) == 0)
 		fatal("--announce-if %s", c->ann.ifname);
+	nts_setup(c, 1);
 	return 0;
 }
 
@@ -134,6 +168,11 @@ upgrade(struct conf *c, struct server *srv)
 	if (c->stats_ms > 0)
 		stats_timer(0);
 	sig_hold();
+#ifdef STAMP_NTS
+	/* The cookies handed out so far stay good in the next image. */
+	if (ntskey_handover() == -1)
+		fatal("upgrade: hand the NTS keys over");
+#endif
 	notify_handover(listen_handover(srv->ls, srv->nls, srv->workers,
 	    notify_fd()));
 	upgrade_exec();
@@ -147,6 +186,7 @@ main(int argc, char *argv[])
 	static struct conf	 conf;
 	static struct listener	 ls[LISTEN_MAX];
 	struct server		*srv = &conf.srv;
+	const char		*reason;
 	char			 why[256];
 	int			 rc, upgraded;
 
@@ -174,6 +214,7 @@ main(int argc, char *argv[])
 		return listen_inetd(srv, conf.lis.proto);
 	}
 
+	nts_setup(&conf, 0);
 	srv->ls = ls;
 	srv->nls = listen_open(ls, &conf.lis, srv->workers);
 	announce_ready(&conf.ann);
@@ -185,8 +226,8 @@ main(int argc, char *argv[])
 	    (srv->limits = limit_new(conf.max_conns, conf.per_ip, conf.rate,
 	    srv->limit_loopback)) == NULL)
 		fatal("limits");
-	if (serve_init(srv) == -1)
-		fatal("limits");
+	if (serve_init(srv, &reason) == -1)
+		fatalx("%s", reason);
 
 	if (conf.ready_fd != -1 && close(conf.ready_fd) == -1)
 		fatal("--ready-fd %d", conf.ready_fd);

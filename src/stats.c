@@ -179,14 +179,21 @@ stats_report(const struct server *srv)
 	log_info("stats: accepted %llu, replies tcp %llu udp %llu "
 	    "(stamp %llu time %llu daytime %llu ntp %llu), short %llu, reset %llu, "
 	    "shed %llu, linger timeouts %llu, errors %llu, limited %llu, "
-	    "dropped %llu, bad headers %llu, ntp unanswered %llu",
+	    "dropped %llu, bad headers %llu, ntp unanswered %llu, "
+	    "ke sessions %llu, ke refused %llu, cookies issued %llu, "
+	    "nts replies %llu, nts naks %llu, nts dropped %llu",
 	    sum[STAT_ACCEPTED], sum[STAT_TCP], sum[STAT_UDP],
 	    replies(sum, STAMP_PROTO_STAMP), replies(sum, STAMP_PROTO_TIME),
 	    replies(sum, STAMP_PROTO_DAYTIME), replies(sum, STAMP_PROTO_NTP),
 	    sum[STAT_SHORT],
 	    sum[STAT_RESET], sum[STAT_SHED], sum[STAT_LINGER_TIMEOUT],
 	    sum[STAT_ERRORS], sum[STAT_LIMITED], sum[STAT_DROPPED],
-	    sum[STAT_BADHDR], unanswered(sum));
+	    sum[STAT_BADHDR], unanswered(sum), sum[STAT_NTSKE_OK],
+	    sum[STAT_NTSKE_VERSION] + sum[STAT_NTSKE_ALPN] +
+	    sum[STAT_NTSKE_HANDSHAKE] + sum[STAT_NTSKE_BAD] +
+	    sum[STAT_NTSKE_GONE], sum[STAT_NTS_COOKIES], sum[STAT_NTS_OK],
+	    sum[STAT_NTS_NAK_COOKIE] + sum[STAT_NTS_NAK_AUTH],
+	    sum[STAT_NTS_DROP] + sum[STAT_NTS_PLAIN]);
 	notify("STATUS=accepted %llu, replies tcp %llu udp %llu, limited %llu,"
 	    " errors %llu", sum[STAT_ACCEPTED], sum[STAT_TCP], sum[STAT_UDP],
 	    sum[STAT_LIMITED], sum[STAT_ERRORS]);

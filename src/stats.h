@@ -34,6 +34,18 @@ enum stat_id {
 	STAT_LIM_UDP_RATE,
 	STAT_SCRAPES,		/* /metrics answered */
 	STAT_WORKERS,		/* a gauge: processes or threads serving */
+	STAT_NTSKE_OK,		/* NTS key establishments answered */
+	STAT_NTSKE_VERSION,	/* refused: no TLS 1.3 (as enum tls_fail) */
+	STAT_NTSKE_ALPN,	/* refused: no ALPN ntske/1 */
+	STAT_NTSKE_HANDSHAKE,	/* any other failed handshake */
+	STAT_NTSKE_BAD,		/* answered with an Error record */
+	STAT_NTSKE_GONE,	/* closed before the request was whole */
+	STAT_NTS_COOKIES,	/* cookies issued, by KE and by NTP */
+	STAT_NTS_OK,		/* NTS requests, as enum nts_result: */
+	STAT_NTS_NAK_COOKIE,	/*   answered with an NTS NAK */
+	STAT_NTS_NAK_AUTH,
+	STAT_NTS_DROP,		/*   malformed: not answered */
+	STAT_NTS_PLAIN,		/* plain NTP refused by --nts-only */
 	STAT_NTP_VERDICT,	/* NTP requests, by enum ntp_verdict */
 	STAT_REPLY = STAT_NTP_VERDICT + NTP_NVERDICT, /* replies: tcp by
 				   protocol, then udp */

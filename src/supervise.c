@@ -25,8 +25,10 @@ supervise_signals(const struct server *srv)
 
 	if (seen & SIG_STATS)
 		stats_report(srv);
-	if (seen & SIG_RELOAD)
+	if (seen & SIG_RELOAD) {
 		log_reopen();
+		serve_reload();
+	}
 	/* Checked here, before anything stops; a child takes no notice. */
 	if (seen & SIG_UPGRADE && upgrade_ask() == 0)
 		seen |= SIG_STOP;

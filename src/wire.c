@@ -8,6 +8,8 @@
  * the bytes, it returns 0 or -1 with a static reason, and never reads
  * outside buf[0..len).
  */
+#include <sys/socket.h>
+
 #include <limits.h>
 #include <stddef.h>
 #include <string.h>
@@ -23,12 +25,14 @@
 
 /*
  * One row per protocol, indexed by enum stamp_proto.  NTP's packets are
- * ntp.h's, not a time alone: it has a name and a port here, no codec.
+ * ntp.h's and NTS-KE's records ntske.h's, not a time alone: they have a
+ * name and a port here, no codec.
  */
 static const struct {
 	const char	*name;
 	int		 port;
-	int		 udp_only;
+	int		 only;		/* SOCK_DGRAM, SOCK_STREAM, or 0:
+					   both */
 	int		(*encode)(long long, char *, size_t);
 	int		(*decode)(const char *, size_t, long long *,
 			    const char **);
@@ -39,7 +43,9 @@ static const struct {
 	    wire_time_encode, wire_time_decode },
 	[STAMP_PROTO_DAYTIME] = { "daytime", STAMP_DAYTIME_PORT, 0,
 	    wire_daytime_encode, wire_daytime_decode },
-	[STAMP_PROTO_NTP] = { "ntp", STAMP_NTP_PORT, 1, NULL, NULL },
+	[STAMP_PROTO_NTP] = { "ntp", STAMP_NTP_PORT, SOCK_DGRAM, NULL, NULL },
+	[STAMP_PROTO_NTSKE] = { "nts-ke", STAMP_NTSKE_PORT, SOCK_STREAM, NULL,
+	    NULL },
 };
 
 static const char *const wdays[7] = {
@@ -82,7 +88,15 @@ wire_proto_port(int proto)
 int
 wire_proto_udp_only(int proto)
 {
-	return proto >= 0 && proto < STAMP_NPROTO && protos[proto].udp_only;
+	return proto >= 0 && proto < STAMP_NPROTO &&
+	    protos[proto].only == SOCK_DGRAM;
+}
+
+int
+wire_proto_tcp_only(int proto)
+{
+	return proto >= 0 && proto < STAMP_NPROTO &&
+	    protos[proto].only == SOCK_STREAM;
 }
 
 /*

@@ -21,11 +21,12 @@ const char	*wire_proto_name(int proto);
 /* The protocol called name, or -1 if there is none. */
 int		 wire_proto_find(const char *name);
 
-/* The well-known port of a protocol: 1937, 37, 13 or 123. */
+/* The well-known port of a protocol: 1937, 37, 13, 123 or 4460. */
 int		 wire_proto_port(int proto);
 
-/* Whether a protocol is spoken over UDP only (NTP). */
+/* Whether a protocol is spoken over UDP only (NTP), or TCP only (NTS-KE). */
 int		 wire_proto_udp_only(int proto);
+int		 wire_proto_tcp_only(int proto);
 
 /*
  * Write the reply of proto for Unix time t into buf, which holds len bytes.

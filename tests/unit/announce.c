@@ -97,8 +97,9 @@ test_bad(void)
 		/* net_parse_spec's own sentences come through as they are. */
 		{ "sctp:239.255.19.37:1937", "transport must be tcp or udp" },
 		{ "udp:239.255.19.37", "no port: want TRANSPORT:ADDRESS:PORT" },
-		{ "udp:239.255.19.37:1937/echo",
-		    "protocol must be stamp, time, daytime, ntp or metrics" },
+		{ "udp:239.255.19.37:1937/echo", "protocol must be stamp, "
+		    "time, daytime, ntp, nts-ke or metrics" },
+		{ "udp:239.255.19.37:1937/nts-ke", "nts-ke needs tcp" },
 		{ "udp:239.255.19.37:1937/ntp",
 		    "ntp is asked for, never announced" },
 		{ "udp:239.255.19.37:65536",

@@ -107,7 +107,7 @@ test_bad_specs(void)
 	static const char	 v6[] = "not a numeric IPv6 address";
 	static const char	 bracket[] = "IPv6 address has no closing ']'";
 	static const char	 proto[] =
-	    "protocol must be stamp, time, daytime, ntp or metrics";
+	    "protocol must be stamp, time, daytime, ntp, nts-ke or metrics";
 	static const char	 noaddr[] =
 	    "no address: use * for every address";
 	static const struct {

@@ -34,6 +34,7 @@ test_protos(void)
 		{ "time",	STAMP_PROTO_TIME,	37 },
 		{ "daytime",	STAMP_PROTO_DAYTIME,	13 },
 		{ "ntp",	STAMP_PROTO_NTP,	123 },
+		{ "nts-ke",	STAMP_PROTO_NTSKE,	4460 },
 	};
 	static const char *const bad[] = {
 		"", "Stamp", "TIME", "day", "daytime ", "echo", "stamp\n",
@@ -56,6 +57,11 @@ test_protos(void)
 	is_int(wire_proto_port(STAMP_NPROTO), -1, "no port for NPROTO");
 	ok(wire_proto_udp_only(STAMP_PROTO_NTP), "ntp is udp only");
 	ok(!wire_proto_udp_only(STAMP_PROTO_TIME), "time is not");
+	ok(wire_proto_tcp_only(STAMP_PROTO_NTSKE), "nts-ke is tcp only");
+	ok(!wire_proto_tcp_only(STAMP_PROTO_TIME), "time is not");
+	ok(!wire_proto_tcp_only(STAMP_PROTO_NTP), "nor ntp");
+	is_int(wire_encode(STAMP_PROTO_NTSKE, 0, NULL, 0), -1,
+	    "nts-ke has no codec of a time alone");
 	is_int(wire_encode(STAMP_PROTO_NTP, 0, NULL, 0), -1,
 	    "ntp has no codec of a time alone");
 }
