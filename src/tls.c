@@ -167,6 +167,28 @@ push(gnutls_transport_ptr_t p, const void *buf, size_t len)
 	return n;
 }
 
+/*
+ * After the ClientHello: a client that offered no ntske/1 (or no ALPN at
+ * all, which GNUTLS_ALPN_MANDATORY lets through) is refused here, with
+ * the no_application_protocol alert, before we say a word.
+ */
+static int
+alpn_hook(gnutls_session_t s, unsigned htype, unsigned when,
+    unsigned incoming, const gnutls_datum_t *msg)
+{
+	gnutls_datum_t	 p;
+
+	(void)htype;
+	(void)when;
+	(void)incoming;
+	(void)msg;
+	if (gnutls_alpn_get_selected_protocol(s, &p) < 0 ||
+	    p.size != sizeof NTSKE_ALPN - 1 ||
+	    memcmp(p.data, NTSKE_ALPN, p.size) != 0)
+		return GNUTLS_E_NO_APPLICATION_PROTOCOL;
+	return 0;
+}
+
 struct tls *
 tls_accept(int fd)
 {
@@ -196,6 +218,8 @@ tls_accept(int fd)
 		errno = ENOMEM;
 		return NULL;
 	}
+	gnutls_handshake_set_hook_function(t->s, GNUTLS_HANDSHAKE_CLIENT_HELLO,
+	    GNUTLS_HOOK_POST, alpn_hook);
 	gnutls_transport_set_ptr(t->s, t);
 	gnutls_transport_set_pull_function(t->s, pull);
 	gnutls_transport_set_push_function(t->s, push);

@@ -20,6 +20,7 @@ DEPS='
 /usr/include/liburing.h	liburing-dev
 /usr/include/gnutls/gnutls.h	libgnutls28-dev
 certtool	gnutls-bin
+openssl		openssl
 nc		netcat-openbsd
 rdate		rdate
 nmap		nmap

@@ -1,0 +1,100 @@
+#!/bin/sh
+# nts_interop.t: clients no one here wrote take authenticated time from
+# stampd's NTS (RFC 8915), in every model: chrony's chronyd -Q runs key
+# establishment over TLS 1.3 with a CA and certificate this test makes with
+# GnuTLS's certtool, then NTP with the cookies it got, and says how wrong
+# the clock is.  OpenSSL's s_client, a TLS stack of another hand, is
+# refused when it offers TLS 1.2 only, and when it offers no ntske/1.
+# stampd binds port 0 for both listeners and names its NTP port in the
+# Port Negotiation record, which chronyd follows.  Needs root (chronyd).
+if [ "$(id -u)" != 0 ]; then
+	echo "1..0 # SKIP needs root: chronyd"
+	exit 0
+fi
+. "$(dirname "$0")/../lib.sh"
+
+lib_need chronyd certtool openssl awk
+
+# The CA and a certificate for 127.0.0.1 it signed; stampd serves the
+# chain (its certificate, then the CA's).
+cd "$LIB_TMP" || bail "cd $LIB_TMP"
+printf 'cn = stampd test CA\nca\ncert_signing_key\nexpiration_days = 2\n' \
+    > ca.tmpl
+printf '%s\n' 'cn = localhost' 'dns_name = localhost' \
+    'ip_address = 127.0.0.1' tls_www_server signing_key \
+    'expiration_days = 2' > server.tmpl
+{
+	certtool --generate-privkey --key-type=ecdsa --outfile ca.key &&
+	certtool --generate-self-signed --load-privkey ca.key \
+	    --template ca.tmpl --outfile ca.pem &&
+	certtool --generate-privkey --key-type=ecdsa --outfile server.key &&
+	certtool --generate-certificate --load-privkey server.key \
+	    --load-ca-certificate ca.pem --load-ca-privkey ca.key \
+	    --template server.tmpl --outfile server.pem
+} > certtool.out 2>&1 || {
+	diag_file certtool.out
+	bail "certtool could not make the certificates"
+}
+cat server.pem ca.pem > chain.pem
+
+offset_ok()
+{
+	awk -v x="$1" 'BEGIN { exit !(x ~ /^[-+]?[0-9.]+(e[-+]?[0-9]+)?$/ &&
+	    x > -1 && x < 1) }'
+}
+
+# chronyd_nts KE_PORT WHAT: chronyd -Q, NTS with stampd on 127.0.0.1.
+chronyd_nts()
+{
+	local out=$LIB_TMP/chronyd.out x
+
+	lib_timeout 25 chronyd -Q -f /dev/null -t "$(lib_scale 15)" \
+	    "pidfile $LIB_TMP/chronyd.pid" 'cmdport 0' \
+	    "ntstrustedcerts $LIB_TMP/ca.pem" \
+	    "server 127.0.0.1 iburst nts ntsport $1 maxsamples 4" \
+	    > "$out" 2>&1
+	ok $? "$2: chronyd -Q synchronizes to stampd over NTS" ||
+	    diag_file "$out"
+	x=$(sed -n 's/.*System clock wrong by \([-+0-9.e]*\) seconds.*/\1/p' \
+	    "$out")
+	offset_ok "$x"
+	ok $? "$2: chronyd finds the clock right to a second ($x s)" ||
+	    diag_file "$out"
+}
+
+# refused KE_PORT WHAT OPTION...: openssl s_client with OPTION... fails
+# its handshake with stampd.
+refused()
+{
+	local port=$1 what=$2 out=$LIB_TMP/s_client.out
+
+	shift 2
+	lib_timeout 10 openssl s_client -connect "127.0.0.1:$port" \
+	    -CAfile "$LIB_TMP/ca.pem" "$@" < /dev/null > "$out" 2>&1
+	[ $? != 0 ] && ! grep -q 'New, TLSv1.3' "$out"
+	ok $? "$what" || diag_file "$out"
+}
+
+for m in $(lib_models); do
+	stampd_start -m "$m" --local-stratum 8 \
+	    --tls-cert "$LIB_TMP/chain.pem" --tls-key "$LIB_TMP/server.key" \
+	    -l tcp:127.0.0.1:0/nts-ke -l udp:127.0.0.1:0/ntp
+	ok $? "$m: stampd serves nts-ke and ntp" || continue
+	ke=$(stampd_port tcp 127.0.0.1 nts-ke)
+	chronyd_nts "$ke" "$m"
+	refused "$ke" "$m: openssl s_client with TLS 1.2 only is refused" \
+	    -tls1_2 -alpn ntske/1
+	refused "$ke" "$m: openssl s_client without ALPN ntske/1 is refused" \
+	    -tls1_3
+	# Once refused, stampd still serves: the same chronyd again.
+	lib_timeout 25 chronyd -Q -f /dev/null -t "$(lib_scale 15)" \
+	    "pidfile $LIB_TMP/chronyd.pid" 'cmdport 0' \
+	    "ntstrustedcerts $LIB_TMP/ca.pem" \
+	    "server 127.0.0.1 iburst nts ntsport $ke maxsamples 1" \
+	    > /dev/null 2>&1
+	ok $? "$m: and serves on after the refusals"
+	stampd_stop
+	is $? 0 "$m: stampd exits 0 on TERM"
+done
+
+done_testing
