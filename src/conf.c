@@ -272,7 +272,8 @@ help(void)
 	usage(stdout);
 	printf("\n"
 "Serve the time: stamp (\"%%lld\\r\\n\" of the Unix time), RFC 868 time and\n"
-"RFC 867 daytime, over TCP and UDP; and NTP (RFC 5905) over UDP.\n"
+"RFC 867 daytime, over TCP and UDP; NTP (RFC 5905) over UDP; and NTS key\n"
+"establishment (RFC 8915) over TCP, which NTP then authenticates.\n"
 "\n");
 	for (o = opts; o->id != 0; o++) {
 		if (o->id != 'm') {
@@ -288,11 +289,13 @@ help(void)
 	}
 	printf("\n"
 "Sockets passed by systemd (LISTEN_FDS) are served beside any -l; a\n"
-"socket's FileDescriptorName (stamp, time, daytime) names its protocol.\n"
+"socket's FileDescriptorName (stamp, time, daytime, ntp, nts-ke) names\n"
+"its protocol.\n"
 "Signals: TERM, INT stop (replies in flight finish); USR1 prints the\n"
-"counters; HUP reopens the log; USR2 upgrades: checks the binary at the\n"
-"same path with --check, finishes what is in flight and execs it in this\n"
-"process, the listening sockets kept open.\n"
+"counters; HUP reopens the log and rereads the TLS certificate; USR2\n"
+"upgrades: checks the binary at the same path with --check, finishes what\n"
+"is in flight and execs it in this process, the listening sockets kept\n"
+"open.\n"
 "Exit: 0 ok, 1 runtime failure, 2 usage.\n");
 	exit(0);
 }
