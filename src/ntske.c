@@ -159,11 +159,11 @@ ntske_request(const unsigned char *buf, size_t len, struct ntske_req *rq)
 		if ((e = request_header(&r, np, aead_rec)) != -1)
 			return bad(rq, e);
 		if (r.type == NTSKE_END) {
-			rq->used = off + HDR;
-			if (!np || (rq->ntpv4 && !aead_rec))
-				return bad(rq, NTSKE_E_BAD_REQUEST);
 			if (!rq->ntpv4)
 				rq->aead = -1;
+			if (!np || (rq->ntpv4 && !aead_rec))
+				return bad(rq, NTSKE_E_BAD_REQUEST);
+			rq->used = off + HDR;
 			return NTSKE_OK;
 		}
 		/* An End of Message after this record would pass the limit. */
@@ -354,9 +354,10 @@ ntske_answer(const unsigned char *buf, size_t len, struct ntske_answer *an)
 		if (answer_header(&r, seen))
 			return NTSKE_BAD;
 		if (r.type == NTSKE_END) {
+			if (!an->ntpv4 || an->aead == -1 || an->ncookies == 0)
+				return NTSKE_BAD;
 			an->used = off + HDR;
-			return an->ntpv4 && an->aead != -1 &&
-			    an->ncookies > 0 ? NTSKE_OK : NTSKE_BAD;
+			return NTSKE_OK;
 		}
 		if (NTSKE_ANSWER_MAX - off - HDR < r.blen + HDR)
 			return NTSKE_BAD;
