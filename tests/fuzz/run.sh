@@ -34,6 +34,7 @@ max_len() {
 	case $1 in
 	proxy)	echo 600 ;;
 	ntp_*)	echo 600 ;;
+	ntske_*) echo 1100 ;;
 	metrics_*) echo 1100 ;;
 	*)	echo 256 ;;
 	esac
@@ -47,6 +48,7 @@ sources() {
 	proxy)	echo src/proxy.c ;;
 	metrics_*) echo src/metrics.c src/wire.c src/ntp.c ;;
 	ntp_*)	echo src/ntp.c ;;
+	ntske_*) echo src/ntske.c ;;
 	*)	return 1 ;;
 	esac
 }

@@ -27,6 +27,8 @@
 #include "fuzz/metrics_request.c"
 #include "fuzz/net_spec.c"
 #include "fuzz/ntp_request.c"
+#include "fuzz/ntske_answer.c"
+#include "fuzz/ntske_request.c"
 #include "fuzz/proxy.c"
 #include "fuzz/util_number.c"
 #include "fuzz/util_seconds.c"
@@ -45,6 +47,8 @@ static const struct {
 	{ "metrics_request",	fuzz_metrics_request },
 	{ "net_spec",		fuzz_net_spec },
 	{ "ntp_request",	fuzz_ntp_request },
+	{ "ntske_answer",	fuzz_ntske_answer },
+	{ "ntske_request",	fuzz_ntske_request },
 	{ "proxy",		fuzz_proxy },
 	{ "util_number",	fuzz_util_number },
 	{ "util_seconds",	fuzz_util_seconds },
