@@ -165,7 +165,8 @@ page_replies(struct out *o, const struct metrics_view *v)
 	    "Replies sent whole, by transport and protocol.");
 	for (t = 0; t < 2; t++)
 		for (p = 0; p < STAMP_NPROTO; p++)
-			if (t == 1 || !wire_proto_udp_only(p))
+			if (t == 1 ? !wire_proto_tcp_only(p) :
+			    !wire_proto_udp_only(p))
 				put(o, "stampd_replies_total{transport="
 				    "\"%s\",protocol=\"%s\"} %llu\n", tr[t],
 				    wire_proto_name(p), v->replies[t][p]);
@@ -189,6 +190,32 @@ page_ntp(struct out *o, const struct metrics_view *v)
 	for (i = 0; i < NTP_NVERDICT; i++)
 		put(o, "stampd_ntp_requests_total{verdict=\"%s\"} %llu\n",
 		    ntp_verdict_name(i), v->ntp[i]);
+}
+
+static void
+page_nts(struct out *o, const struct metrics_view *v)
+{
+	static const char *const ke[METRICS_NKE] = { "tls_version", "alpn",
+	    "handshake", "bad_request", "gone" };
+	static const char *const nts[METRICS_NNTS] = { "ok", "nak_cookie",
+	    "nak_auth", "malformed", "plain_refused" };
+	int		 i;
+
+	counter(o, "stampd_nts_ke_sessions_total", "NTS key establishments "
+	    "answered with cookies or a refusal record.", v->ke_ok);
+	meta(o, "stampd_nts_ke_failures_total", "counter",
+	    "NTS key establishments that failed, by why.");
+	for (i = 0; i < METRICS_NKE; i++)
+		put(o, "stampd_nts_ke_failures_total{reason=\"%s\"} %llu\n",
+		    ke[i], v->ke_refused[i]);
+	counter(o, "stampd_nts_cookies_issued_total", "NTS cookies issued, "
+	    "by key establishment and in NTP replies.", v->cookies);
+	meta(o, "stampd_nts_requests_total", "counter",
+	    "NTP requests with NTS fields (and plain ones --nts-only "
+	    "refused), by result.");
+	for (i = 0; i < METRICS_NNTS; i++)
+		put(o, "stampd_nts_requests_total{result=\"%s\"} %llu\n",
+		    nts[i], v->nts[i]);
 }
 
 static void
@@ -246,6 +273,7 @@ page(struct out *o, const struct metrics_view *v)
 	counter(o, "stampd_scrapes_total", "Answers of this page.",
 	    v->scrapes);
 	page_ntp(o, v);
+	page_nts(o, v);
 	page_latency(o, v);
 }
 

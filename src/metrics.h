@@ -17,6 +17,9 @@
 #define METRICS_REQUEST_MAX	1024	/* a request's bytes, at most */
 #define METRICS_PAGE_MAX	16384	/* the answer, headers and all */
 #define METRICS_NBUCKETS	12	/* of the latency histogram */
+#define METRICS_NKE		5	/* NTS-KE refusals: tls_version, alpn,
+					   handshake, bad_request, gone */
+#define METRICS_NNTS		5	/* NTS requests' results */
 
 /* What a request asks for. */
 #define METRICS_NEED_MORE	0	/* not whole yet: read on */
@@ -46,6 +49,12 @@ struct metrics_view {
 	unsigned long long	 dropped, shed, short_replies, resets;
 	unsigned long long	 errors, bad_headers, linger_timeouts;
 	unsigned long long	 scrapes;
+	/* NTS: key establishments answered, refused by why; cookies. */
+	unsigned long long	 ke_ok, ke_refused[METRICS_NKE];
+	unsigned long long	 cookies;
+	/* NTS requests by result: ok, nak_cookie, nak_auth, malformed,
+	   and plain ones refused by --nts-only. */
+	unsigned long long	 nts[METRICS_NNTS];
 	unsigned long long	 bucket[METRICS_NBUCKETS]; /* not cumulative */
 	unsigned long long	 latency_us;	/* their sum */
 };

@@ -134,6 +134,12 @@ stats_view(const struct server *srv, struct metrics_view *v)
 	for (s = 0; s < 2 * STAMP_NPROTO; s++)
 		v->replies[s / STAMP_NPROTO][s % STAMP_NPROTO] =
 		    sum[STAT_REPLY + s];
+	v->ke_ok = sum[STAT_NTSKE_OK];
+	for (s = 0; s < METRICS_NKE; s++)
+		v->ke_refused[s] = sum[STAT_NTSKE_VERSION + s];
+	v->cookies = sum[STAT_NTS_COOKIES];
+	for (s = 0; s < METRICS_NNTS; s++)
+		v->nts[s] = sum[STAT_NTS_OK + s];
 	v->limited_max_conns = sum[STAT_LIM_MAX_CONNS];
 	v->limited_per_ip = sum[STAT_LIM_PER_IP];
 	v->limited_rate = sum[STAT_LIM_RATE];
