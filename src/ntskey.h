@@ -26,20 +26,26 @@
  * from the environment an upgrade left (NTSKEY_ENV), else from path
  * (created 0600 with a random secret if it does not exist; refused if
  * group or others may read it, or it is not NTSKEY_SECRET_LEN bytes),
- * else random.  rotate_s is the period.  Returns 0, or -1 with a reason
- * in *why (a static sentence) and errno when a call failed.
+ * else random.  rotate_s is the period (0: NTSKEY_ROTATE_S).  Returns 0,
+ * or -1 with a reason in *why (a static sentence) and errno when a call
+ * failed, errno 0 when the file was refused.  Called again, it takes a
+ * new secret, and every thread's keys are remade from it.
  */
 int	ntskey_init(const char *path, unsigned rotate_s, const char **why);
 
 /*
  * The ring a worker seals and opens cookies with, at now (seconds, wall
  * clock): the keys are made once per thread and period, not per request.
+ * Its find accepts the current period, the NTSKEY_KEEP before it and the
+ * one after (servers sharing a file whose clocks differ a little).  A
+ * ring is its thread's, and good until that thread's next ntskey_ring.
  */
 void	ntskey_ring(struct nts_keyring *ring, long long now);
 
 /*
  * For SIGUSR2: put the secret where the next image finds it (a memfd left
- * open across exec, named in NTSKEY_ENV).  Returns 0, or -1 and errno.
+ * open across exec, named in NTSKEY_ENV).  Call it after listen_handover,
+ * which moves sockets onto fds 3 and up.  Returns 0, or -1 and errno.
  */
 int	ntskey_handover(void);
 
