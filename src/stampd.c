@@ -127,6 +127,7 @@ nts_setup(const struct conf *c, int check)
 	if (check && (c->nts_key_file == NULL ||
 	    access(c->nts_key_file, F_OK) == -1))
 		return;
+	errno = 0;
 	if (ntskey_init(c->nts_key_file, (unsigned)c->nts_rotate, &why) == -1)
 		fatalx("--nts-key-file %s: %s%s%s", c->nts_key_file != NULL ?
 		    c->nts_key_file : "(none)", why, errno ? ": " : "",
@@ -168,13 +169,16 @@ upgrade(struct conf *c, struct server *srv)
 	if (c->stats_ms > 0)
 		stats_timer(0);
 	sig_hold();
+	notify_handover(listen_handover(srv->ls, srv->nls, srv->workers,
+	    notify_fd()));
 #ifdef STAMP_NTS
-	/* The cookies handed out so far stay good in the next image. */
+	/*
+	 * The cookies handed out so far stay good in the next image; after
+	 * the sockets, which take the descriptors from 3 up.
+	 */
 	if (ntskey_handover() == -1)
 		fatal("upgrade: hand the NTS keys over");
 #endif
-	notify_handover(listen_handover(srv->ls, srv->nls, srv->workers,
-	    notify_fd()));
 	upgrade_exec();
 	/* Past the handover there is no way back: a supervisor restarts. */
 	fatal("upgrade: exec %s", upgrade_path());
