@@ -112,7 +112,9 @@ stats_timer(long long ms)
  * user main is now: at start root, which can read a key only it may;
  * an upgrade's check and image run as the user stampd runs as, which must
  * read them too.  With check, a key file that does not exist yet is not
- * made: the start makes it.
+ * made (the start makes it), and one this user may not read is not judged:
+ * the start judged it as root, and an upgrade takes the secret from the
+ * image before it, not from the file.
  */
 static void
 nts_setup(const struct conf *c, int check)
@@ -125,7 +127,7 @@ nts_setup(const struct conf *c, int check)
 		fatalx("--tls-cert %s, --tls-key %s: %s", c->tls_cert,
 		    c->tls_key, why);
 	if (check && (c->nts_key_file == NULL ||
-	    access(c->nts_key_file, F_OK) == -1))
+	    access(c->nts_key_file, R_OK) == -1))
 		return;
 	errno = 0;
 	if (ntskey_init(c->nts_key_file, (unsigned)c->nts_rotate, &why) == -1)

@@ -11,13 +11,16 @@
  * exported, carrying as many fresh cookies as it sent cookies and
  * placeholders, never longer than itself; a fresh cookie works in turn; a
  * tampered cookie or authenticator gets an NTS NAK; plain NTP is answered
- * beside it, and not with --nts-only.  The counters say so.
+ * beside it, and not with --nts-only.  The counters say so.  Cookies
+ * outlive their process: an upgrade keeps them good, and so does a second
+ * stampd given the same --nts-key-file.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +112,12 @@ make_certs(void)
 	if ((f = fopen(cert, "a")) == NULL || fputs(buf, f) == EOF ||
 	    fclose(f) == EOF)
 		die("%s: %s", cert, strerror(errno));
+	/*
+	 * Read by the user stampd runs as, too: an upgrade's check and a
+	 * reread on SIGHUP come after the drop from root.
+	 */
+	if (chmod(dir, 0755) == -1 || chmod(key, 0644) == -1)
+		die("chmod: %s", strerror(errno));
 }
 
 static void
@@ -481,6 +490,100 @@ plain(const struct h_listener *l)
 	return r;
 }
 
+/* The cookies and keys of one key establishment with l. */
+static int
+cookies(const struct h_listener *l, struct ntske_answer *an, struct ke *o)
+{
+	unsigned char	 req[64];
+	int		 n;
+
+	if ((n = ntske_client_request(req, sizeof req)) == -1)
+		bail("ntske_client_request");
+	ke_run(l, TLS13, NTSKE_ALPN, req, (size_t)n, o);
+	return ntske_answer(o->buf, o->len, an) == NTSKE_OK &&
+	    an->ncookies == NTSKE_COOKIES ? 0 : -1;
+}
+
+/* Whether cookie i of an, with o's keys, is taken by ntp. */
+static int
+taken(const struct h_listener *ntp, const struct ntske_answer *an, int i,
+    const struct ke *o)
+{
+	struct nts_answer	 na;
+	struct ntp_packet	 rep;
+	uint64_t		 xmt;
+	size_t			 reqlen;
+	ssize_t			 got;
+	int			 fd, checked;
+
+	if ((fd = h_udp_open(ntp)) == -1)
+		bail("udp");
+	got = exchange(fd, an->cookie[i], an->cookie_len[i], 0, &o->k, 0,
+	    &na, &checked, &reqlen, &rep, &xmt);
+	close(fd);
+	return got > 0 && checked == 0 && !na.nak && na.ncookies == 1;
+}
+
+/*
+ * Cookies outlive the process that sealed them: an upgrade (SIGUSR2)
+ * takes the keys with it, and a second stampd given the same key file
+ * opens them too.
+ */
+static void
+kept(const char *m)
+{
+	char			 file[96];
+	const char		*args[] = { "-m", m, "--local-stratum", "8",
+				    "--tls-cert", cert, "--tls-key", key,
+				    "--nts-key-file", file, "-l",
+				    "tcp:127.0.0.1:0/nts-ke", "-l",
+				    "udp:127.0.0.1:0/ntp", NULL };
+	const struct h_listener	*ntp;
+	struct ntske_answer	 an;
+	struct h_daemon		 d, d2;
+	struct ke		 o;
+	long long		 deadline;
+	struct stat		 sb;
+
+	snprintf(file, sizeof file, "%s/nts-%s.key", dir, m);
+	if (h_daemon_start(&d, 2, args) == -1) {
+		ok(0, "%s: stampd --nts-key-file", m);
+		return;
+	}
+	ok(stat(file, &sb) == 0 && (sb.st_mode & 0777) == 0600 &&
+	    sb.st_size == 32, "%s: the key file is made, 0600, 32 bytes", m);
+	ntp = h_daemon_find(&d, "udp", "ntp");
+	if (cookies(h_daemon_find(&d, "tcp", "nts-ke"), &an, &o) == -1) {
+		ok(0, "%s: cookies before the upgrade", m);
+		h_daemon_stop(&d);
+		return;
+	}
+	ok(taken(ntp, &an, 0, &o), "%s: a cookie is taken", m);
+	kill(d.pid, SIGUSR2);
+	deadline = h_now_ms() + WAIT_MS;
+	while (h_count(h_daemon_log(&d), "upgraded: ") == 0 &&
+	    h_now_ms() < deadline)
+		h_nap(20);
+	ok(h_count(h_daemon_log(&d), "upgraded: ") == 1,
+	    "%s: SIGUSR2 upgrades", m);
+	ok(taken(ntp, &an, 1, &o),
+	    "%s: a cookie from before the upgrade is taken after it", m);
+
+	/* The second: NTP alone, the same key file. */
+	args[11] = "udp:127.0.0.1:0/ntp";
+	args[12] = NULL;
+	if (h_daemon_start(&d2, 1, args) == -1)
+		ok(0, "%s: a second stampd with the same key file", m);
+	else {
+		ok(taken(h_daemon_find(&d2, "udp", "ntp"), &an, 2, &o),
+		    "%s: a second stampd with the key file takes the first's "
+		    "cookie", m);
+		h_daemon_stop(&d2);
+	}
+	is_int(h_daemon_stop(&d), 0, "%s: the upgraded stampd exits 0", m);
+	unlink(file);
+}
+
 static void
 one_model(const char *m)
 {
@@ -519,6 +622,7 @@ one_model(const char *m)
 	    m);
 	authenticated(m, h_daemon_find(&d, "tcp", "nts-ke"), ntp);
 	is_int(h_daemon_stop(&d), 0, "%s: --nts-only: exits 0 on TERM", m);
+	kept(m);
 }
 
 int
