@@ -44,6 +44,7 @@
 
 static char	 dir[] = "/tmp/stamp-nts.XXXXXX";
 static char	 cert[64], key[64], ca[64];
+static char	 first[64], renewed[64];	/* cert's two contents */
 
 /* Say why, and bail out. */
 #define die(...)	do { diag(__VA_ARGS__); bail("see above"); } while (0)
@@ -57,6 +58,25 @@ put(const char *path, const char *text)
 	if ((f = fopen(path, "w")) == NULL || fputs(text, f) == EOF ||
 	    fclose(f) == EOF)
 		die("%s: %s", path, strerror(errno));
+}
+
+/* Copy file from to file to, replacing it whole (a rename). */
+static void
+copy(const char *from, const char *to)
+{
+	char	 buf[8192], tmp[96];
+	FILE	*f;
+	size_t	 n;
+
+	snprintf(tmp, sizeof tmp, "%s.new", to);
+	if ((f = fopen(from, "r")) == NULL)
+		die("%s: %s", from, strerror(errno));
+	n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	put(tmp, buf);
+	if (chmod(tmp, 0644) == -1 || rename(tmp, to) == -1)
+		die("%s: %s", to, strerror(errno));
 }
 
 /* Run certtool with the arguments after r; bail out if it fails. */
@@ -86,6 +106,8 @@ make_certs(void)
 	snprintf(ca, sizeof ca, "%s/ca.pem", dir);
 	snprintf(key, sizeof key, "%s/server.key", dir);
 	snprintf(cert, sizeof cert, "%s/server.pem", dir);
+	snprintf(first, sizeof first, "%s/first.pem", dir);
+	snprintf(renewed, sizeof renewed, "%s/renewed.pem", dir);
 	put(catmpl, "cn = stampd test CA\nca\ncert_signing_key\n"
 	    "expiration_days = 2\n");
 	put(tmpl, "cn = localhost\ndns_name = localhost\n"
@@ -103,6 +125,11 @@ make_certs(void)
 	    "--generate-certificate", "--load-privkey", key,
 	    "--load-ca-certificate", ca, "--load-ca-privkey", cakey,
 	    "--template", tmpl, "--outfile", cert, NULL });
+	/* A renewal, for SIGHUP: the same key, another certificate. */
+	certtool("renewal", (char *[]){ "/usr/bin/certtool",
+	    "--generate-certificate", "--load-privkey", key,
+	    "--load-ca-certificate", ca, "--load-ca-privkey", cakey,
+	    "--template", tmpl, "--outfile", renewed, NULL });
 	/* The chain stampd serves: its certificate, then the CA's. */
 	if ((f = fopen(ca, "r")) == NULL)
 		die("%s: %s", ca, strerror(errno));
@@ -110,8 +137,10 @@ make_certs(void)
 	fclose(f);
 	buf[n] = '\0';
 	if ((f = fopen(cert, "a")) == NULL || fputs(buf, f) == EOF ||
-	    fclose(f) == EOF)
+	    fclose(f) == EOF || (f = fopen(renewed, "a")) == NULL ||
+	    fputs(buf, f) == EOF || fclose(f) == EOF)
 		die("%s: %s", cert, strerror(errno));
+	copy(cert, first);
 	/*
 	 * Read by the user stampd runs as, too: an upgrade's check and a
 	 * reread on SIGHUP come after the drop from root.
@@ -124,7 +153,8 @@ static void
 remove_certs(void)
 {
 	static const char *const names[] = { "ca.key", "ca.tmpl",
-	    "server.tmpl", "ca.pem", "server.key", "server.pem" };
+	    "server.tmpl", "ca.pem", "server.key", "server.pem", "first.pem",
+	    "renewed.pem" };
 	char	 path[96];
 	size_t	 i;
 
@@ -142,6 +172,8 @@ struct ke {
 	size_t		 len;
 	unsigned char	 buf[8192];
 	struct nts_keys	 k;
+	unsigned char	 peer[4096];	/* the server's certificate, DER */
+	size_t		 peerlen;
 };
 
 /*
@@ -155,6 +187,8 @@ ke_run(const struct h_listener *l, const char *prio, const char *alpn,
 	gnutls_certificate_credentials_t cred;
 	gnutls_session_t	 s;
 	gnutls_datum_t		 proto;
+	const gnutls_datum_t	*peer;
+	unsigned		 npeer = 0;
 	unsigned char		 ctx[5] = { 0, 0, 0, NTSKE_AEAD_SIV_CMAC_256,
 				    0 };
 	long long		 deadline = h_now_ms() + WAIT_MS;
@@ -183,6 +217,11 @@ ke_run(const struct h_listener *l, const char *prio, const char *alpn,
 	if (r < 0)
 		goto out;
 	o->shaken = 1;
+	if ((peer = gnutls_certificate_get_peers(s, &npeer)) != NULL &&
+	    npeer > 0 && peer[0].size <= sizeof o->peer) {
+		memcpy(o->peer, peer[0].data, peer[0].size);
+		o->peerlen = peer[0].size;
+	}
 	if (gnutls_prf_rfc5705(s, strlen(NTSKE_EXPORTER_LABEL),
 	    NTSKE_EXPORTER_LABEL, sizeof ctx, (char *)ctx, sizeof o->k.c2s,
 	    (char *)o->k.c2s) < 0)
@@ -490,6 +529,43 @@ plain(const struct h_listener *l)
 	return r;
 }
 
+/*
+ * SIGHUP: the next key establishments present the certificate now in the
+ * file, in whichever process serves them.
+ */
+static void
+reread(const char *m, struct h_daemon *d, const struct h_listener *l)
+{
+	unsigned char	 before[4096];
+	size_t		 blen;
+	long long	 deadline;
+	struct ke	 o;
+	int		 i, changed = 0;
+
+	ke_run(l, TLS13, NTSKE_ALPN, NULL, 0, &o);
+	memcpy(before, o.peer, o.peerlen);
+	blen = o.peerlen;
+	copy(renewed, cert);
+	kill(d->pid, SIGHUP);
+	deadline = h_now_ms() + WAIT_MS;
+	/* Each process rereads before its next session: ask until one has. */
+	while (!changed && h_now_ms() < deadline) {
+		ke_run(l, TLS13, NTSKE_ALPN, NULL, 0, &o);
+		changed = o.shaken && o.peerlen > 0 &&
+		    (o.peerlen != blen || memcmp(o.peer, before, blen) != 0);
+	}
+	ok(blen > 0 && changed, "%s: SIGHUP: the renewed certificate is "
+	    "served", m);
+	/* Once the signal is taken, every process serves the new one. */
+	for (i = 0; changed && i < 8; i++) {
+		ke_run(l, TLS13, NTSKE_ALPN, NULL, 0, &o);
+		changed = o.shaken && o.peerlen > 0 &&
+		    (o.peerlen != blen || memcmp(o.peer, before, blen) != 0);
+	}
+	ok(changed, "%s: SIGHUP: and only it, after", m);
+	copy(first, cert);
+}
+
 /* The cookies and keys of one key establishment with l. */
 static int
 cookies(const struct h_listener *l, struct ntske_answer *an, struct ke *o)
@@ -605,6 +681,7 @@ one_model(const char *m)
 	records(m, ke);
 	authenticated(m, ke, ntp);
 	ok(plain(ntp), "%s: plain NTP is answered beside NTS", m);
+	reread(m, &d, ke);
 	ok(h_counter_at_least(&d, "ke sessions", 4, WAIT_MS) >= 4,
 	    "%s: the key establishments are counted", m);
 	ok(h_daemon_counter(&d, "ke refused") >= 9,
