@@ -19,19 +19,11 @@
 #include "wire.h"
 
 void
-stamp_client_reach(struct stamp_query *q, const struct stamp_client_args *a,
+stamp_client_resolve(struct stamp_query *q, const struct stamp_client_args *a,
     char *where)
 {
-	static char	 raw[4 * (STAMP_QUERY_LIMIT + 1) + 3];
-	const char	*tname = a->udp ? "udp" : "tcp";
-	int		 gai;
+	int	 gai;
 
-	q->host = a->host;
-	snprintf(q->port, sizeof q->port, "%d", a->port);
-	q->family = a->family;
-	q->type = a->udp ? SOCK_DGRAM : SOCK_STREAM;
-	q->retries = a->retries;
-	stamp_query_deadline(&q->deadline, CLOCK_MONOTONIC, a->timeout_ms);
 	if ((gai = stamp_query_resolve(q)) != 0 && gai == EAI_AGAIN &&
 	    errno == ETIMEDOUT)
 		fatalx("%s: timed out after %gs", q->host,
@@ -40,16 +32,37 @@ stamp_client_reach(struct stamp_query *q, const struct stamp_client_args *a,
 		fatalx("%s: %s", q->host, gai == EAI_SYSTEM ?
 		    strerror(errno) : gai_strerror(gai));
 	net_addr_str((struct sockaddr *)&q->addr, where, NET_ADDRSTRLEN);
+}
+
+void
+stamp_client_fail(const struct stamp_client_args *a, const char *where)
+{
+	if (errno == ETIMEDOUT)
+		fatalx("%s: timed out after %gs", where,
+		    a->timeout_ms / 1000.0);
+	fatal("%s", where);
+}
+
+void
+stamp_client_reach(struct stamp_query *q, const struct stamp_client_args *a,
+    char *where)
+{
+	static char	 raw[4 * (STAMP_QUERY_LIMIT + 1) + 3];
+	const char	*tname = a->udp ? "udp" : "tcp";
+
+	q->host = a->host;
+	snprintf(q->port, sizeof q->port, "%d", a->port);
+	q->family = a->family;
+	q->type = a->udp ? SOCK_DGRAM : SOCK_STREAM;
+	q->retries = a->retries;
+	stamp_query_deadline(&q->deadline, CLOCK_MONOTONIC, a->timeout_ms);
+	stamp_client_resolve(q, a, where);
 	if (a->verbose)
 		log_info("trying %s (%s/%s)", where,
 		    wire_proto_name(a->proto), tname);
 	if ((q->type == SOCK_STREAM ? stamp_query_tcp(q) :
-	    stamp_query_udp(q)) == -1) {
-		if (errno == ETIMEDOUT)
-			fatalx("%s: timed out after %gs", where,
-			    a->timeout_ms / 1000.0);
-		fatal("%s", where);
-	}
+	    stamp_query_udp(q)) == -1)
+		stamp_client_fail(a, where);
 	if (a->verbose)
 		fprintf(stderr, "stamp: %s: reply of %zu bytes: %s\n", where,
 		    q->len, stamp_client_escape(q->reply, q->len <

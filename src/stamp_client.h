@@ -21,7 +21,9 @@ struct stamp_client_args {
 	const char		*host;		/* operands, or localhost */
 	int			 port;		/* -p or operand; -1: proto's */
 	int			 proto;		/* -P */
-	int			 ntp;		/* -P ntp */
+	int			 ntp;		/* -P ntp or -P nts */
+	int			 nts;		/* -P nts */
+	const char		*ca;		/* --ca, or NULL: the system's */
 	int			 unsynced;	/* --unsynced */
 	int			 family;	/* -4, -6, or AF_UNSPEC */
 	int			 udp;		/* -u */
@@ -45,6 +47,19 @@ struct stamp_client_args {
  */
 void		 stamp_client_reach(struct stamp_query *q,
 		    const struct stamp_client_args *a, char *where);
+
+/*
+ * The two halves of reach for a step that makes its own exchange (-P
+ * nts).  stamp_client_resolve resolves q->host and q->port, of q->family
+ * and q->type, before q->deadline, and writes the address into where
+ * (NET_ADDRSTRLEN bytes); stamp_client_fail says why the exchange with
+ * where failed (errno; ETIMEDOUT as -t's time).  Both end the program with
+ * status 1 on a failure, as reach does.
+ */
+void		 stamp_client_resolve(struct stamp_query *q,
+		    const struct stamp_client_args *a, char *where);
+void		 stamp_client_fail(const struct stamp_client_args *a,
+		    const char *where) __attribute__((noreturn));
 
 /*
  * Print the time t, told by where, with the offset of our clock (and what

@@ -3,7 +3,8 @@
  * leaves; the reply is judged by ntp.c's ntp_check_reply (ours, a
  * server's, synchronized, no Kiss-o'-Death) and its four timestamps give
  * the offset and the delay.  It sends nothing but 48-byte requests, and
- * never believes a reply that does not echo one of them.
+ * never believes a reply that does not echo one of them.  The request's
+ * header and the judging of the reply serve stamp_nts.c (-P nts) too.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -22,16 +23,15 @@
 #include "stamp_query.h"
 
 /*
- * An NTP client's request (RFC 4330's: every field 0 but the mode, the
- * version and the transmit timestamp), stamped now: the server echoes that
- * timestamp as the reply's origin, which is how we know the reply is ours
- * and when we sent what it answers.  Returns 0, or -1 and errno.
+ * RFC 4330's request: every field 0 but the mode, the version and the
+ * transmit timestamp.  The server echoes that timestamp as the reply's
+ * origin, which is how we know the reply is ours and when we sent what it
+ * answers.
  */
-static int
-send_ntp(int fd, struct stamp_query *q)
+int
+stamp_ntp_header(struct stamp_query *q, unsigned char *buf, size_t len)
 {
 	struct ntp_packet	 p;
-	unsigned char		 buf[NTP_HEADER_LEN];
 
 	memset(&p, 0, sizeof p);
 	p.version = NTP_VERSION;
@@ -39,12 +39,23 @@ send_ntp(int fd, struct stamp_query *q)
 	/* The last moment before the send, as a server reads its own. */
 	clock_gettime(CLOCK_REALTIME, &q->sent);
 	p.xmt = ntp_from_timespec(&q->sent);
-	if (ntp_encode(&p, buf, sizeof buf) == -1) {
+	if (ntp_encode(&p, buf, len) == -1) {
 		errno = EINVAL;
 		return -1;
 	}
 	if (q->nsent < STAMP_QUERY_TRIES)
 		q->xmt[q->nsent++] = p.xmt;
+	return 0;
+}
+
+/* The request hook of plain NTP: the header alone. */
+static int
+send_ntp(int fd, struct stamp_query *q)
+{
+	unsigned char	 buf[NTP_HEADER_LEN];
+
+	if (stamp_ntp_header(q, buf, sizeof buf) == -1)
+		return -1;
 	return net_sendto(fd, buf, sizeof buf, NULL, 0) == -1 ? -1 : 0;
 }
 
@@ -59,13 +70,15 @@ static const char *const leap_names[4] = {
  */
 static void
 show_ntp(const struct stamp_client_args *a, const struct ntp_packet *rep,
-    long long t, double offset, double delay, const char *where)
+    long long t, double offset, double delay, const char *where,
+    const char *extra)
 {
-	char	 text[64], how[64];
+	char	 text[64], how[128];
 
 	snprintf(text, sizeof text, "%+.6fs delay %.6fs", offset, delay);
-	snprintf(how, sizeof how, "udp, stratum %d, leap %s", rep->stratum,
-	    leap_names[rep->leap & 3]);
+	snprintf(how, sizeof how, "udp, stratum %d, leap %s%s%s",
+	    rep->stratum, leap_names[rep->leap & 3], extra != NULL ? ", " : "",
+	    extra != NULL ? extra : "");
 	stamp_client_show(a, t, text, where, how);
 }
 
@@ -77,28 +90,27 @@ kiss_meaning(const char *code)
 		return "the server asks to be asked less often";
 	if (strcmp(code, "DENY") == 0 || strcmp(code, "RSTR") == 0)
 		return "the server denies us access";
+	if (strcmp(code, "NTSN") == 0)
+		return "the server did not accept our NTS cookie";
 	return "the server refuses to answer";
 }
 
 int
-stamp_ntp_ask(const struct stamp_client_args *a)
+stamp_ntp_judge(const struct stamp_client_args *a,
+    const struct stamp_query *q, const char *where, const char *extra)
 {
-	static struct stamp_query q;
 	struct ntp_packet	 rep;
 	struct timespec		 ts;
-	char			 where[NET_ADDRSTRLEN], id[16];
+	char			 id[16];
 	const char		*why;
 	enum ntp_check		 c;
 	double			 offset, delay;
 
-	/* Each try's request is ours to build: t1, the transmit time. */
-	q.request = send_ntp;
-	stamp_client_reach(&q, a, where);
-	if (q.len > STAMP_QUERY_LIMIT) {
+	if (q->len > STAMP_QUERY_LIMIT) {
 		c = NTP_CHECK_MALFORMED;
 		why = "reply too long";
 	} else
-		c = ntp_check_reply(q.reply, q.len, q.xmt, q.nsent, &rep,
+		c = ntp_check_reply(q->reply, q->len, q->xmt, q->nsent, &rep,
 		    &why);
 	if (c == NTP_CHECK_MALFORMED) {
 		log_warnx("%s: malformed ntp reply: %s", where, why);
@@ -128,8 +140,20 @@ stamp_ntp_ask(const struct stamp_client_args *a)
 	 * request it answers, whichever try that was.
 	 */
 	ntp_offset_delay(rep.org, rep.rec, rep.xmt,
-	    ntp_from_timespec(&q.got), &offset, &delay);
-	ntp_to_timespec(rep.xmt, q.got.tv_sec, &ts);
-	show_ntp(a, &rep, (long long)ts.tv_sec, offset, delay, where);
+	    ntp_from_timespec(&q->got), &offset, &delay);
+	ntp_to_timespec(rep.xmt, q->got.tv_sec, &ts);
+	show_ntp(a, &rep, (long long)ts.tv_sec, offset, delay, where, extra);
 	return 0;
+}
+
+int
+stamp_ntp_ask(const struct stamp_client_args *a)
+{
+	static struct stamp_query q;
+	char			 where[NET_ADDRSTRLEN];
+
+	/* Each try's request is ours to build: t1, the transmit time. */
+	q.request = send_ntp;
+	stamp_client_reach(&q, a, where);
+	return stamp_ntp_judge(a, &q, where, NULL);
 }

@@ -88,6 +88,14 @@ stamp_query_resolve(struct stamp_query *q)
 	long long	 left;
 	int		 e, gai;
 
+	/*
+	 * A second resolution (-P nts: the NTP server after the key
+	 * establishment's) starts afresh; the first is over by now, or the
+	 * deadline passed and the program has ended.
+	 */
+	pthread_mutex_lock(&rs.mu);
+	rs.done = 0;
+	pthread_mutex_unlock(&rs.mu);
 	if ((e = pthread_attr_init(&attr)) != 0 ||
 	    (e = pthread_attr_setdetachstate(&attr,
 	    PTHREAD_CREATE_DETACHED)) != 0 ||

@@ -61,8 +61,9 @@ long long	 stamp_query_left(const struct timespec *deadline);
  * Resolve q->host and q->port (of q->family and q->type) into q->addr
  * before q->deadline.  Returns 0, a getaddrinfo error code (EAI_SYSTEM:
  * see errno), or EAI_AGAIN with errno ETIMEDOUT when the deadline passed.
- * At most one resolution may be under way in a process: a late one is
- * abandoned in its thread, still blocked, and dies with the process.
+ * At most one resolution may be under way in a process (one after
+ * another is fine): a late one is abandoned in its thread, still blocked,
+ * and dies with the process.
  */
 int		 stamp_query_resolve(struct stamp_query *q);
 
