@@ -2,17 +2,20 @@
  * stamp.c: the client.  Ask one server for the time in one of the three
  * protocols, over TCP or UDP, and print it with the offset of our clock;
  * or ask an NTP server (-P ntp) and print the offset and round-trip delay
- * its four timestamps give; or, with --listen, join a multicast group (or
+ * its four timestamps give, or the same authenticated by NTS (-P nts: key
+ * establishment over TLS first); or, with --listen, join a multicast group (or
  * wait on a port for broadcasts) and print each announcement that stampd
  * --announce sends.
  *
  * This is its main: the command line, and the one step it calls.  The
  * steps are modules of their own: stamp_query (the exchange, bounded by
  * one deadline, name resolution included), stamp_client (reaching the
- * server, the line printed), stamp_ntp (-P ntp) and stamp_listen
+ * server, the line printed), stamp_ntp (-P ntp), stamp_nts (-P nts,
+ * built only with GnuTLS) and stamp_listen
  * (--listen, the only one that may wait for ever, as it is told).  Over
  * TCP it never sends a byte; over UDP it sends empty datagrams only, or
- * 48-byte NTP requests, and when listening nothing at all.
+ * 48-byte NTP requests (with NTS's fields under -P nts, after the key
+ * establishment's TLS), and when listening nothing at all.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -25,11 +28,13 @@
 
 #include "log.h"
 #include "net.h"
+#include "ntske.h"
 #include "opt.h"
 #include "proto.h"
 #include "stamp_client.h"
 #include "stamp_listen.h"
 #include "stamp_ntp.h"
+#include "stamp_nts.h"
 #include "stamp_query.h"
 #include "wire.h"
 
@@ -37,14 +42,17 @@
 "Ask a time server the time, in stamp (\"%lld\\r\\n\" of the Unix time), RFC 868\n" \
 "time or RFC 867 daytime, over TCP or UDP, and print it with its offset from\n" \
 "the local clock; or ask an NTP server (over UDP) and print the offset and\n" \
-"round-trip delay.  HOST is localhost unless given; PORT is the protocol's\n" \
-"(1937, 37, 13, 123).  Exit: 0 ok, 1 failure (refused, timeout, an\n" \
-"unsynchronized NTP server), 2 usage, 3 malformed reply."
+"round-trip delay, authenticated by NTS with -P nts (key establishment over\n" \
+"TLS first).  HOST is localhost unless given; PORT is the protocol's (1937,\n" \
+"37, 13, 123; for nts the key establishment's, 4460).  Exit: 0 ok, 1 failure\n" \
+"(refused, timeout, TLS, an unsynchronized NTP server, an NTS NAK), 2 usage,\n" \
+"3 malformed or unauthenticated reply."
 
 #define A(field)	offsetof(struct stamp_client_args, field)
 
 enum {
-	ARG_INTERFACE = OPT_LONG,
+	ARG_CA = OPT_LONG,
+	ARG_INTERFACE,
 	ARG_UNSYNCED,
 };
 
@@ -52,6 +60,9 @@ enum {
 static const struct opt opts[] = {
 	{ "ipv4", '4', OPT_NONE, NULL, 0, 0, 0, 0, "use IPv4 only" },
 	{ "ipv6", '6', OPT_NONE, NULL, 0, 0, 0, 0, "use IPv6 only" },
+	{ "ca", ARG_CA, OPT_STR, "FILE", A(ca), 0, 0, 0,
+	    "with -P nts: trust the certificate authorities\n"
+	    "in FILE (PEM), not the system's" },
 	{ "help", 'h', OPT_NONE, NULL, 0, 0, 0, 0, "print this help and exit" },
 	{ "listen", 'l', OPT_STR, "SPEC", A(lspec), 0, 0, 0,
 	    "print the announcements sent to SPEC,\n"
@@ -64,9 +75,11 @@ static const struct opt opts[] = {
 	    "with -l: join the group on NAME (default: as the\n"
 	    "routes say)" },
 	{ "protocol", 'P', OPT_ARG, "NAME", 0, 0, 0, 0,
-	    "stamp (default), time, daytime, or ntp (over UDP)" },
+	    "stamp (default), time, daytime, ntp (over UDP),\n"
+	    "or nts (NTP authenticated by NTS)" },
 	{ "port", 'p', OPT_INT, "PORT", A(port), 1, 65535, -1,
-	    "port (default: the protocol's: 1937, 37, 13, 123)" },
+	    "port (default: the protocol's: 1937, 37, 13, 123;\n"
+	    "nts: 4460, its key establishment's)" },
 	{ "quiet", 'q', OPT_FLAG, NULL, A(quiet), 0, 0, 0,
 	    "print only the Unix time" },
 	{ "retries", 'r', OPT_INT, "N", A(retries), 0, 100, 2,
@@ -79,8 +92,8 @@ static const struct opt opts[] = {
 	{ "udp", 'u', OPT_FLAG, NULL, A(udp), 0, 0, 0,
 	    "ask over UDP instead of TCP" },
 	{ "unsynced", ARG_UNSYNCED, OPT_FLAG, NULL, A(unsynced), 0, 0, 0,
-	    "with -P ntp: print an unsynchronized server's\n"
-	    "time and exit 0, rather than refuse it" },
+	    "with -P ntp or nts: print an unsynchronized\n"
+	    "server's time and exit 0, rather than refuse it" },
 	{ "version", 'V', OPT_NONE, NULL, 0, 0, 0, 0,
 	    "print the version and exit" },
 	{ "verbose", 'v', OPT_FLAG, NULL, A(verbose), 0, 0, 0,
@@ -94,7 +107,7 @@ usage(FILE *fp)
 {
 	fprintf(fp, "usage: stamp [-46hqVuv] [-P protocol] [-p port] "
 	    "[-r retries] [-t seconds]\n"
-	    "             [--unsynced] [host [port]]\n"
+	    "             [--ca file] [--unsynced] [host [port]]\n"
 	    "       stamp -l spec [-hqVv] [-n count] [-P protocol] "
 	    "[-t seconds]\n"
 	    "             [--interface name]\n");
@@ -115,9 +128,14 @@ check(struct stamp_client_args *a, int argc, char *argv[])
 		opt_fail("--listen hears stamp, time or daytime: stampd "
 		    "announces no NTP");
 	if (a->unsynced && !a->ntp)
-		opt_fail("--unsynced goes with -P ntp");
+		opt_fail("--unsynced goes with -P ntp or -P nts");
+	if (a->ca != NULL && !a->nts)
+		opt_fail("--ca goes with -P nts");
+	if (a->nts && a->udp)
+		opt_fail("-u does not apply to -P nts: its key establishment "
+		    "is TLS over TCP, its NTP over UDP");
 	/* NTP is a datagram protocol only: TCP port 123 serves nothing. */
-	if (a->ntp)
+	if (a->ntp && !a->nts)
 		a->udp = 1;
 	if (argc > 2)
 		opt_fail("too many operands");
@@ -128,7 +146,7 @@ check(struct stamp_client_args *a, int argc, char *argv[])
 	if (argc >= 1)
 		a->host = argv[0];
 	if (a->port == -1)
-		a->port = wire_proto_port(a->proto);
+		a->port = a->nts ? NTSKE_PORT : wire_proto_port(a->proto);
 }
 
 static void
@@ -153,9 +171,21 @@ parse(struct stamp_client_args *a, int argc, char *argv[])
 		case 'h':
 			opt_help_all(opts, ABOUT);
 		case 'P':
-			if ((a->proto = wire_proto_find(optarg)) == -1)
+			/*
+			 * NTS is no protocol a stampd listener serves time
+			 * in (wire.c's table): it is NTP, after a key
+			 * establishment of its own.
+			 */
+			a->nts = strcmp(optarg, "nts") == 0;
+#ifndef STAMP_NTS
+			if (a->nts)
+				opt_fail("built without NTS (GnuTLS)");
+#endif
+			if (a->nts)
+				a->proto = STAMP_PROTO_NTP;
+			else if ((a->proto = wire_proto_find(optarg)) == -1)
 				opt_fail("--protocol %s: want stamp, time, "
-				    "daytime or ntp", optarg);
+				    "daytime, ntp or nts", optarg);
 			/* NTP is a request and a reply: stamp_ntp's. */
 			a->ntp = a->proto == STAMP_PROTO_NTP;
 			break;
@@ -221,6 +251,10 @@ main(int argc, char *argv[])
 		fatal("sigaction");
 	if (a.lspec != NULL)
 		return stamp_listen_announcements(&a);
+#ifdef STAMP_NTS
+	if (a.nts)
+		return stamp_nts_ask(&a);
+#endif
 	if (a.ntp)
 		return stamp_ntp_ask(&a);
 	return ask(&a);
