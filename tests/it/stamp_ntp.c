@@ -368,7 +368,9 @@ usage_errors(void)
 		    "--unsynced goes with -P ntp" },
 		{ { "-P", "ntp", "-l", "udp:0.0.0.0:0" }, "stampd announces no "
 		    "NTP" },
-		{ { "-P", "NTP", NULL }, "want stamp, time, daytime or ntp" },
+		{ { "-P", "NTP", NULL }, "want stamp, time, daytime, ntp or "
+		    "nts" },
+		{ { "-P", "ntp", "--ca", "ca.pem" }, "--ca goes with -P nts" },
 		{ { "-P", "ntp", "-p", "0" }, "port" },
 	};
 	struct h_result	 r;
