@@ -42,11 +42,11 @@
 "Ask a time server the time, in stamp (\"%lld\\r\\n\" of the Unix time), RFC 868\n" \
 "time or RFC 867 daytime, over TCP or UDP, and print it with its offset from\n" \
 "the local clock; or ask an NTP server (over UDP) and print the offset and\n" \
-"round-trip delay, authenticated by NTS with -P nts (key establishment over\n" \
-"TLS first).  HOST is localhost unless given; PORT is the protocol's (1937,\n" \
-"37, 13, 123; for nts the key establishment's, 4460).  Exit: 0 ok, 1 failure\n" \
-"(refused, timeout, TLS, an unsynchronized NTP server, an NTS NAK), 2 usage,\n" \
-"3 malformed or unauthenticated reply."
+"round-trip delay, authenticated by NTS with -P nts (key establishment\n" \
+"over TLS first).  HOST is localhost unless given; PORT is the protocol's\n" \
+"(1937, 37, 13, 123; for nts the key establishment's, 4460).  Exit: 0 ok,\n" \
+"1 failure (refused, timeout, TLS, an unsynchronized NTP server, an NTS\n" \
+"NAK), 2 usage, 3 malformed or unauthenticated reply."
 
 #define A(field)	offsetof(struct stamp_client_args, field)
 

@@ -23,7 +23,7 @@ struct stamp_client_args {
 	int			 proto;		/* -P */
 	int			 ntp;		/* -P ntp or -P nts */
 	int			 nts;		/* -P nts */
-	const char		*ca;		/* --ca, or NULL: the system's */
+	const char		*ca;		/* --ca; NULL: the system's */
 	int			 unsynced;	/* --unsynced */
 	int			 family;	/* -4, -6, or AF_UNSPEC */
 	int			 udp;		/* -u */

@@ -432,8 +432,8 @@ stamp_nts_ask(const struct stamp_client_args *a)
 	if (nq.q.len > STAMP_QUERY_LIMIT)
 		return stamp_ntp_judge(a, &nq.q, where, NULL);
 	for (i = 0; i < nq.q.nsent; i++)
-		if (nts_client_check((const unsigned char *)nq.q.reply, nq.q.len,
-		    nq.uid[i], &k.keys, &ans) == 0)
+		if (nts_client_check((const unsigned char *)nq.q.reply,
+		    nq.q.len, nq.uid[i], &k.keys, &ans) == 0)
 			break;
 	if (i == nq.q.nsent) {
 		log_warnx("%s: malformed ntp reply: not authenticated (no "
