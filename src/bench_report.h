@@ -44,8 +44,8 @@ struct bench_totals {
 /* What was asked for, as the report names it. */
 struct bench_asked {
 	const char	*target;	/* the server's address, formatted */
-	const char	*proto;		/* stamp, time, daytime or msec */
-	const char	*transport;	/* tcp or udp */
+	const char	*proto;		/* stamp, time, daytime, msec... */
+	const char	*transport;	/* tcp, udp, or tls (nts-ke) */
 	const char	*io;		/* epoll or uring */
 	int		 conc;		/* -c */
 	int		 timeout_ms;	/* -T */

@@ -35,6 +35,10 @@
 #define BENCH_REQUEST_MAX	48		/* NTP's, the longest */
 #define BENCH_NSEC		1000000000LL
 
+/* What -P nts and -P nts-ke measure (b->nts), bench_nts.c. */
+#define BENCH_NTS_NTP		1	/* authenticated NTP replies */
+#define BENCH_NTS_KE		2	/* whole key establishments */
+
 struct bench_engine;
 struct bench_ring;
 
@@ -45,6 +49,9 @@ struct bench {
 	struct sockaddr_storage	 addr;
 	socklen_t		 addrlen;
 	int			 spread;	/* source addresses; 0: none */
+	int			 nts;		/* BENCH_NTS_*, or 0 */
+	const char		*host;		/* NTS: the name to verify */
+	const char		*ca;		/* NTS: --ca, or NULL */
 	const struct bench_engine *engine;
 	int			 loopback;	/* the target is 127/8 or ::1 */
 	int64_t			 timeout_ns;
@@ -82,6 +89,7 @@ struct bench_worker {
 	int			 npend;
 	struct bench_slot	 head;		/* of the in-flight list */
 	struct bench_ring	*ring;		/* the uring engine's */
+	void			*priv;		/* another engine's own */
 	int			 inring;	/* slots with a receive on it */
 	int			 draining;	/* the run is over */
 	int			 lost;		/* some were left at the end */
@@ -134,6 +142,12 @@ extern const struct bench_engine bench_tcp;
 extern const struct bench_engine bench_udp;
 /* TCP on io_uring, bench_uring.c. */
 extern const struct bench_engine bench_uring;
+/*
+ * NTS over epoll, bench_nts.c, only with GnuTLS: NTP requests after one
+ * key establishment per worker, and whole key establishments.
+ */
+extern const struct bench_engine bench_nts;
+extern const struct bench_engine bench_nts_ke;
 
 /* The time on clock, in nanoseconds. */
 int64_t	bench_worker_now(clockid_t clock);

@@ -30,6 +30,7 @@
 #include "bench_worker.h"
 #include "log.h"
 #include "net.h"
+#include "ntske.h"
 #include "opt.h"
 #include "proto.h"
 #include "wire.h"
@@ -67,12 +68,15 @@ struct opts {
 	int		 histogram;	/* --histogram */
 	int		 json;		/* --json */
 	int		 io;		/* --io: enum io, or -1: the best */
+	int		 nts;		/* -P nts, nts-ke: BENCH_NTS_* */
+	const char	*ca;		/* --ca, or NULL */
 };
 
 #define O(field)	offsetof(struct opts, field)
 
 enum {
-	ARG_SPREAD = OPT_LONG,
+	ARG_CA = OPT_LONG,
+	ARG_SPREAD,
 	ARG_HISTOGRAM,
 	ARG_IO,
 	ARG_JSON,
@@ -90,8 +94,9 @@ static const struct opt opts[] = {
 	{ "requests", 'n', OPT_LLONG, "N", O(count), 1, 1000000000000LL, -1,
 	    "run N exchanges (default 100000)" },
 	{ "protocol", 'P', OPT_ARG, "P", 0, 0, 0, 0,
-	    "stamp, time, daytime, ntp (over UDP) or msec\n"
-	    "(default stamp)" },
+	    "stamp, time, daytime, ntp (over UDP), msec, nts\n"
+	    "(NTP authenticated by NTS) or nts-ke (whole NTS key\n"
+	    "establishments) (default stamp)" },
 	{ "quiet", 'q', OPT_FLAG, NULL, O(quiet), 0, 0, 0,
 	    "print only the RESULT line" },
 	{ "threads", 'j', OPT_INT, "N", O(nthreads), 1, MAXTHREADS, 1,
@@ -117,6 +122,9 @@ static const struct opt opts[] = {
 	{ "json", ARG_JSON, OPT_FLAG, NULL, O(json), 0, 0, 0,
 	    "print every figure as one JSON object, and nothing\n"
 	    "else" },
+	{ "ca", ARG_CA, OPT_STR, "FILE", O(ca), 0, 0, 0,
+	    "NTS: trust the certificate authorities in FILE\n"
+	    "(PEM), not the system's" },
 	{ NULL, 0, 0, NULL, 0, 0, 0, 0, NULL }
 };
 
@@ -129,7 +137,8 @@ usage(FILE *fp)
 	    "                  [-P protocol] [-j threads] [-T timeout_ms] "
 	    "[--spread N]\n"
 	    "                  [--histogram] [--io epoll | uring] [--json] "
-	    "[host [port]]\n");
+	    "[--ca file]\n"
+	    "                  [host [port]]\n");
 }
 
 static void
@@ -159,13 +168,31 @@ parse(struct opts *o, int argc, char *argv[])
 			opt_fail("--io %s: want epoll or uring", optarg);
 		else if (ch == 'P' && strcmp(optarg, "msec") == 0)
 			o->proto = BENCH_PROTO_MSEC;
+		else if (ch == 'P' && (strcmp(optarg, "nts") == 0 ||
+		    strcmp(optarg, "nts-ke") == 0)) {
+#ifndef STAMP_NTS
+			opt_fail("built without NTS (GnuTLS)");
+#endif
+			/* NTS's NTP requests are NTP's, with more. */
+			o->proto = STAMP_PROTO_NTP;
+			o->nts = strcmp(optarg, "nts") == 0 ? BENCH_NTS_NTP :
+			    BENCH_NTS_KE;
+		}
 		else if (ch == 'P' &&
 		    (o->proto = wire_proto_find(optarg)) == -1)
 			opt_fail("--protocol %s: want stamp, time, daytime, "
-			    "ntp or msec", optarg);
+			    "ntp, msec, nts or nts-ke", optarg);
+		if (ch == 'P' && strcmp(optarg, "nts") != 0 &&
+		    strcmp(optarg, "nts-ke") != 0)
+			o->nts = 0;
 	}
+	if (o->ca != NULL && o->nts == 0)
+		opt_fail("--ca goes with -P nts or nts-ke");
+	if (o->nts != 0 && o->udp)
+		opt_fail("-u does not apply to NTS: its key establishment is "
+		    "TLS over TCP, its NTP over UDP");
 	/* NTP is a datagram protocol only: TCP port 123 serves nothing. */
-	if (o->proto == STAMP_PROTO_NTP)
+	if (o->proto == STAMP_PROTO_NTP && o->nts != BENCH_NTS_KE)
 		o->udp = 1;
 	argc -= optind;
 	argv += optind;
@@ -194,14 +221,18 @@ target(struct bench *b, const struct opts *o, char *addrstr)
 	int	 e;
 
 	b->proto = o->proto;
+	b->nts = o->nts;
+	b->host = o->host;
+	b->ca = o->ca;
 	b->type = o->udp ? SOCK_DGRAM : SOCK_STREAM;
 	b->count = o->count;
 	b->timeout_ns = (int64_t)o->timeout_ms * 1000000;
 	snprintf(port, sizeof port, "%d", o->port != -1 ? o->port :
-	    o->proto == BENCH_PROTO_MSEC ? STAMP_PORT :
-	    wire_proto_port(o->proto));
-	if ((e = net_resolve(o->host, port, o->family, b->type, &b->addr,
-	    &b->addrlen)) != 0)
+	    o->nts != 0 ? NTSKE_PORT : o->proto == BENCH_PROTO_MSEC ?
+	    STAMP_PORT : wire_proto_port(o->proto));
+	/* NTS: the key establishment's server, over TCP, whatever comes. */
+	if ((e = net_resolve(o->host, port, o->family, o->nts != 0 ?
+	    SOCK_STREAM : b->type, &b->addr, &b->addrlen)) != 0)
 		fatalx("%s port %s: %s", o->host, port, gai_strerror(e));
 	net_addr_str((struct sockaddr *)&b->addr, addrstr, NET_ADDRSTRLEN);
 	if (b->addr.ss_family == AF_INET)
@@ -227,6 +258,14 @@ choose_engine(struct bench *b, const struct opts *o)
 {
 	char	 why[256];
 
+#ifdef STAMP_NTS
+	if (b->nts != 0) {
+		if (o->io == IO_URING)
+			fatalx("--io uring: NTS waits with epoll only");
+		b->engine = b->nts == BENCH_NTS_KE ? &bench_nts_ke : &bench_nts;
+		return;
+	}
+#endif
 	if (b->type == SOCK_DGRAM) {
 		b->engine = &bench_udp;
 		return;
@@ -393,9 +432,11 @@ asked(struct bench_asked *a, const struct bench *b, const struct opts *o,
     const char *addr)
 {
 	a->target = addr;
-	a->proto = b->proto == BENCH_PROTO_MSEC ? "msec" :
-	    wire_proto_name(b->proto);
-	a->transport = b->type == SOCK_STREAM ? "tcp" : "udp";
+	a->proto = b->nts == BENCH_NTS_NTP ? "nts" :
+	    b->nts == BENCH_NTS_KE ? "nts-ke" :
+	    b->proto == BENCH_PROTO_MSEC ? "msec" : wire_proto_name(b->proto);
+	a->transport = b->nts == BENCH_NTS_KE ? "tls" :
+	    b->type == SOCK_STREAM ? "tcp" : "udp";
 	a->io = b->engine->io;
 	a->conc = o->conc;
 	a->timeout_ms = o->timeout_ms;

@@ -11,6 +11,8 @@
 # stamp takes chronyd's time authenticated when told to trust the CA, and
 # refuses it with GnuTLS's reason for any other; a port where nothing
 # listens, and one where nothing answers the handshake, fail within -t.
+# stampbench -P nts and -P nts-ke load the same server, every exchange
+# good, and refuse a server whose certificate they cannot trust.
 if [ "$(id -u)" != 0 ]; then
 	echo "1..0 # SKIP needs root: a network namespace and port 123"
 	exit 0
@@ -40,7 +42,8 @@ cert()
 	    --outfile "$tmp/$name.key" > /dev/null 2>&1 || return 1
 	if [ -z "$ca" ]; then
 		certtool --generate-self-signed \
-		    --load-privkey "$tmp/$name.key" --template "$tmp/$name.tmpl" --outfile "$tmp/$name.pem" \
+		    --load-privkey "$tmp/$name.key" \
+		    --template "$tmp/$name.tmpl" --outfile "$tmp/$name.pem" \
 		    > /dev/null 2>&1
 	else
 		certtool --generate-certificate \
@@ -61,7 +64,8 @@ cert server "$(printf '%s\n' 'cn = "localhost"' 'dns_name = "localhost"' \
     ca || bail "certtool: the server's certificate"
 
 # No helper processes (ntsprocesses 0): one pid to stop.  local stratum 3
-# makes chronyd serve its time although it follows no source.
+# makes chronyd serve its time although it follows no source.  All of
+# 127/8 is let in: stampbench connects from 127.0.0.1 upwards (--spread).
 cat > "$tmp/chrony.conf" <<EOF
 ntsserverkey $tmp/server.key
 ntsservercert $tmp/server.pem
@@ -70,7 +74,7 @@ ntsprocesses 0
 ntsdumpdir $tmp
 port 123
 local stratum 3
-allow 127.0.0.1
+allow 127.0.0.0/8
 allow ::1
 driftfile $tmp/chrony.drift
 pidfile $tmp/chronyd.pid
@@ -178,6 +182,36 @@ run -P nts --ca "$tmp/nothing.pem" 127.0.0.1
 is_rc 1 "--ca naming no file fails"
 like "$(cat "$tmp/err")" "^stamp: --ca $tmp/nothing.pem: " \
     "and names the file"
+
+# bench ARGS...: stampbench -q, its exit status in $rc, its output in
+# $tmp/bench.
+bench()
+{
+	lib_timeout 60 "$STAMPBENCH" -q "$@" < /dev/null > "$tmp/bench" 2>&1
+	rc=$?
+}
+
+bench -P nts --ca "$tmp/ca.pem" -n 2000 -c 8 -j 2 127.0.0.1
+is "$rc" 0 "stampbench -P nts: every reply authenticated" ||
+    diag_file "$tmp/bench"
+like "$(cat "$tmp/bench")" \
+    '^RESULT proto=nts transport=udp .* ok=2000 bad=0 errors=0 ' \
+    "its RESULT line counts 2000 good replies"
+bench -P nts-ke --ca "$tmp/ca.pem" -n 100 -c 4 127.0.0.1
+is "$rc" 0 "stampbench -P nts-ke: every key establishment good" ||
+    diag_file "$tmp/bench"
+like "$(cat "$tmp/bench")" \
+    '^RESULT proto=nts-ke transport=tls .* ok=100 bad=0 errors=0 ' \
+    "its RESULT line counts 100"
+bench -P nts --ca "$tmp/other.pem" -n 10 127.0.0.1
+is "$rc" 1 "stampbench -P nts with another CA: refused at setup"
+like "$(cat "$tmp/bench")" \
+    '^stampbench: NTS key establishment: .*certificate' \
+    "it says the certificate is why"
+bench -P nts-ke --ca "$tmp/other.pem" -n 10 127.0.0.1
+is "$rc" 1 "stampbench -P nts-ke with another CA: every one bad"
+like "$(cat "$tmp/bench")" '^RESULT .* ok=0 bad=10 errors=0 ' \
+    "its RESULT line counts 10 bad"
 
 lib_stop "$chronyd"
 ok $? "chronyd exits 0 on TERM" || diag_file "$tmp/chronyd.log"
