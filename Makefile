@@ -100,8 +100,8 @@ all: $(patsubst src/%.c,$(O)/%,$(wildcard $(MAINS)))
 # rebuilds it.
 $(O)/build.conf: FORCE
 	@mkdir -p $(@D)
-	@echo 'URING=$(URING) GNUTLS=$(GNUTLS)' | cmp -s - $@ || \
-	    echo 'URING=$(URING) GNUTLS=$(GNUTLS)' > $@
+	@printf 'URING=$(URING)\nGNUTLS=$(GNUTLS)\n' | cmp -s - $@ || \
+	    printf 'URING=$(URING)\nGNUTLS=$(GNUTLS)\n' > $@
 
 $(O)/obj/%.o: src/%.c $(O)/build.conf
 	@mkdir -p $(@D)
