@@ -176,10 +176,13 @@ upgrade(struct conf *c, struct server *srv)
 #ifdef STAMP_NTS
 	/*
 	 * The cookies handed out so far stay good in the next image; after
-	 * the sockets, which take the descriptors from 3 up.
+	 * the sockets, which take the descriptors from 3 up.  Past the
+	 * handover nothing may stop the exec: without the keys, clients
+	 * only run key establishment again.
 	 */
 	if (ntskey_handover() == -1)
-		fatal("upgrade: hand the NTS keys over");
+		log_warn("upgrade: the NTS keys stay behind, and clients "
+		    "must get new cookies");
 #endif
 	upgrade_exec();
 	/* Past the handover there is no way back: a supervisor restarts. */
