@@ -3,7 +3,7 @@
 # stampd's NTS (RFC 8915), in every model: chrony's chronyd -Q runs key
 # establishment over TLS 1.3 with a CA and certificate this test makes with
 # GnuTLS's certtool, then NTP with the cookies it got, and says how wrong
-# the clock is.  OpenSSL's s_client, a TLS stack of another hand, is
+# the clock is; stamp -P nts does the same.  OpenSSL's s_client, a TLS stack of another hand, is
 # refused when it offers TLS 1.2 only, and when it offers no ntske/1.
 # stampd binds port 0 for both listeners and names its NTP port in the
 # Port Negotiation record, which chronyd follows.  Needs root (chronyd).
@@ -82,6 +82,13 @@ for m in $(lib_models); do
 	ok $? "$m: stampd serves nts-ke and ntp" || continue
 	ke=$(stampd_port tcp 127.0.0.1 nts-ke)
 	chronyd_nts "$ke" "$m"
+	# stamp, checked against chronyd by stamp_nts.t, against stampd.
+	out=$LIB_TMP/stamp.out
+	lib_timeout 20 "$STAMP" -P nts --ca "$LIB_TMP/ca.pem" -p "$ke" \
+	    127.0.0.1 < /dev/null > "$out" 2>&1
+	ok $? "$m: stamp -P nts takes stampd's time" || diag_file "$out"
+	like "$(cat "$out")" 'stratum 8, leap none, authenticated \(NTS\)' \
+	    "$m: authenticated (NTS), at the stratum stampd was told"
 	refused "$ke" "$m: openssl s_client with TLS 1.2 only is refused" \
 	    -tls1_2 -alpn ntske/1
 	refused "$ke" "$m: openssl s_client without ALPN ntske/1 is refused" \
