@@ -52,6 +52,7 @@
 #define MAXMODELS	16
 #define MAXKIDS		64
 #define MAXCLIENT	64
+#define METRICS_PAGE	16384	/* a metrics answer, headers and all */
 #define HOLD_DELAY	"50"	/* so that a held client's byte comes first */
 
 static const char	*cur_model = "", *cur_row = "";
@@ -1527,6 +1528,49 @@ out:
 	stop(&d);
 }
 
+/*
+ * 14. metrics-request: the metrics listener answers every shape of
+ * request line with a status at once.  A line without an HTTP version
+ * ("hello", or HTTP/0.9's "GET /metrics") gets 400 without the empty line
+ * it will never send; --linger is long, so a daemon that waits for more
+ * leaves the client without a status past its patience.  A whole request
+ * still gets the page.
+ */
+static void
+row_metrics_request(void)
+{
+	static const char *const extra[] = { "--linger", "60000",
+	    "-l", "tcp:127.0.0.1:0/metrics", NULL };
+	static const struct {
+		const char	*req;
+		const char	*status;
+	} asks[] = {
+		{ "hello\r\n",				"HTTP/1.1 400 " },
+		{ "GET /metrics\r\n",			"HTTP/1.1 400 " },
+		{ "GET /metrics HTTP/1.1\r\n\r\n",	"HTTP/1.1 200 " },
+	};
+	struct h_daemon		 d;
+	const struct h_listener	*l;
+	char			 page[METRICS_PAGE];
+	ssize_t			 n;
+	size_t			 i;
+
+	if (start(&d, 1, extra) == -1)
+		return;
+	l = h_daemon_find(&d, "tcp", "metrics");
+	for (i = 0; l != NULL && i < sizeof asks / sizeof asks[0]; i++) {
+		n = h_ask_metrics(l, asks[i].req, page, sizeof page, ASK_MS);
+		page[strcspn(page, "\r\n")] = '\0';
+		rok(n > 0 && strncmp(page, asks[i].status,
+		    strlen(asks[i].status)) == 0, "%.*s: \"%s\" then EOF "
+		    "(%s)", (int)strcspn(asks[i].req, "\r"), asks[i].req,
+		    asks[i].status, n == -1 ? strerror(errno) : page);
+	}
+	if (l == NULL)
+		rok(0, "a metrics listener");
+	stop(&d);
+}
+
 static const struct row {
 	const char	*name;
 	void		(*run)(void);
@@ -1545,6 +1589,7 @@ static const struct row {
 	{ "sigkill-worker",	row_sigkill_worker },
 	{ "emfile",		row_emfile },
 	{ "share",		row_share },
+	{ "metrics-request",	row_metrics_request },
 };
 
 int
