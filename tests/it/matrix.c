@@ -1571,6 +1571,97 @@ row_metrics_request(void)
 	stop(&d);
 }
 
+/*
+ * The daemon's stampd_connections_open, read from its metrics listener l
+ * until it equals want, at most ms; the last value (-1: no page).  The
+ * scrape itself is a connection the daemon holds open while it writes
+ * the page: want counts it.
+ */
+static long long
+open_gauge(const struct h_listener *l, long long want, int ms)
+{
+	char		 page[METRICS_PAGE];
+	long long	 deadline = h_now_ms() + ms, v = -1;
+
+	do {
+		if (h_ask_metrics(l, "GET /metrics HTTP/1.1\r\n\r\n", page,
+		    sizeof page, ASK_MS) > 0)
+			v = h_metric(page, "stampd_connections_open");
+		if (v == want)
+			break;
+		h_nap(20);
+	} while (h_now_ms() < deadline);
+	return v;
+}
+
+/*
+ * 15. gauge-kill: stampd_connections_open counts what is open, whoever
+ * held it.  With 2 clients held the gauge shows them (and the scrape);
+ * then, in a model with child processes, the processes that hold them
+ * are killed with SIGKILL, and the gauge must come back to the scrape
+ * alone, as the --max-conns places do (sigkill-worker): the reap gives
+ * back what a killed child held.  In the other models the clients close
+ * and the gauge comes back all the same.
+ */
+static void
+row_gauge_kill(void)
+{
+	static const char *const extra[] = { "--linger", "10000", "-D",
+	    HOLD_DELAY, "-w", "6", "--min-spare", "6", "--max-spare", "8",
+	    "-l", "tcp:127.0.0.1:0/stamp", "-l", "tcp:127.0.0.1:0/metrics",
+	    NULL };
+	struct h_client		 held[2];
+	struct h_daemon		 d;
+	const struct h_listener	*l, *ml;
+	pid_t			 victims[2];
+	long long		 base, with, after;
+	int			 good, nkids, nv = 0, i, reaped = 0;
+
+	if (start(&d, 2, extra) == -1)
+		return;
+	l = h_daemon_find(&d, "tcp", "stamp");
+	ml = h_daemon_find(&d, "tcp", "metrics");
+	if (l == NULL || ml == NULL) {
+		rok(0, "a stamp and a metrics listener");
+		goto out;
+	}
+	settled_children(d.pid, SETTLE_MS);
+	base = open_gauge(ml, 1, SETTLE_MS);
+	good = h_cl_hold_n(held, 2, l, NULL, ASK_MS);
+	with = open_gauge(ml, base + 2, SETTLE_MS);
+	if (!rok(good == 2 && base >= 0 && with == base + 2, "2 clients held: "
+	    "the gauge %lld -> %lld", base, with))
+		goto out;
+	nkids = children(d.pid, NULL, 0);
+	for (i = 0; nkids > 0 && i < 2; i++) {
+		pid_t	 p = holder(d.pid, held[i].fd, l->port);
+
+		if (p > 0 && p != d.pid && !member(p, victims, nv))
+			victims[nv++] = p;
+	}
+	for (i = 0; i < nv; i++)
+		kill(victims[i], SIGKILL);
+	for (i = 0; i < nv; i++)
+		reaped += h_gone(victims[i], SETTLE_MS);
+	/* The clients stay open: only the reap may give their count back. */
+	after = nv > 0 ? open_gauge(ml, base, SETTLE_MS) : -1;
+	h_cl_close(held, 2);
+	if (nv == 0) {
+		after = open_gauge(ml, base, SETTLE_MS);
+		rok(after == base, "not a pool model (%d children); the 2 "
+		    "closed: the gauge back to %lld (%lld)", nkids, base,
+		    after);
+		goto out;
+	}
+	if (!rok(reaped == nv && after == base, "%d process(es) holding the "
+	    "2 killed with SIGKILL (%d reaped): the gauge back to %lld "
+	    "(%lld)", nv, reaped, base, after))
+		diag_log(&d, 8);
+out:
+	h_cl_close(held, 2);
+	stop(&d);
+}
+
 static const struct row {
 	const char	*name;
 	void		(*run)(void);
@@ -1590,6 +1681,7 @@ static const struct row {
 	{ "emfile",		row_emfile },
 	{ "share",		row_share },
 	{ "metrics-request",	row_metrics_request },
+	{ "gauge-kill",		row_gauge_kill },
 };
 
 int
