@@ -22,6 +22,7 @@
 #include <sys/types.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -1662,6 +1663,111 @@ out:
 	stop(&d);
 }
 
+/*
+ * A notify socket that no one reads, at a fresh path into sun, already
+ * full: fillers (*nfill of them, into fill) send until a fresh one cannot
+ * send a byte, so that the daemon's first message finds no room.  Returns
+ * the socket, or -1.
+ */
+#define NFILL		64
+static int
+full_notify_socket(struct sockaddr_un *sun, char *dir, int *fill, int *nfill)
+{
+	int	 fd, f, sent, i;
+
+	*nfill = 0;
+	memset(sun, 0, sizeof *sun);
+	sun->sun_family = AF_UNIX;
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	snprintf(sun->sun_path, sizeof sun->sun_path, "%s/notify", dir);
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	if (bind(fd, (struct sockaddr *)sun, sizeof *sun) == -1) {
+		close(fd);
+		return -1;
+	}
+	while (*nfill < NFILL) {
+		if ((f = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC |
+		    SOCK_NONBLOCK, 0)) == -1)
+			break;
+		if (connect(f, (struct sockaddr *)sun, sizeof *sun) == -1) {
+			close(f);
+			break;
+		}
+		fill[(*nfill)++] = f;
+		for (sent = 0, i = 0; i < 100000; i++, sent++)
+			if (send(f, "X=1", 3, MSG_DONTWAIT) == -1)
+				break;
+		if (sent == 0)
+			return fd;
+	}
+	close(fd);
+	return -1;
+}
+
+/*
+ * 16. notify-full: systemd's notify socket, its reader stopped, full
+ * before the daemon starts (NOTIFY_SOCKET), with a watchdog of 200 ms
+ * (WATCHDOG_USEC) so that the daemon sends all the time: every message
+ * finds no room.  The daemon still starts, serves over TCP and UDP, says
+ * in its log that messages were dropped, and stops at SIGTERM, exit 0.
+ */
+static void
+row_notify_full(void)
+{
+	static const char *const extra[] = { "-l", "tcp:127.0.0.1:0/stamp",
+	    "-l", "udp:127.0.0.1:0/stamp", NULL };
+	struct sockaddr_un	 sun;
+	struct h_daemon		 d;
+	struct h_client		 c;
+	const struct h_listener	*l;
+	char			 dir[] = "/tmp/stampd-notify-XXXXXX", buf[128];
+	char			 why[128];
+	long long		 deadline;
+	ssize_t			 n;
+	int			 fd, fill[NFILL], nfill, i, told, status;
+
+	if ((fd = full_notify_socket(&sun, dir, fill, &nfill)) == -1) {
+		rok(0, "a full notify socket: %s", strerror(errno));
+		goto clean;
+	}
+	setenv("NOTIFY_SOCKET", sun.sun_path, 1);
+	setenv("WATCHDOG_USEC", "200000", 1);
+	i = start(&d, 2, extra);
+	unsetenv("NOTIFY_SOCKET");
+	unsetenv("WATCHDOG_USEC");
+	if (i == -1)
+		goto clean;
+	l = h_daemon_find(&d, "tcp", "stamp");
+	i = l != NULL && h_cl_ask(l, NULL, &c, ASK_MS);
+	rok(i, "served over TCP: %s", l == NULL ? "no listener" :
+	    h_cl_what(&c, "stamp"));
+	if ((l = h_daemon_find(&d, "udp", "stamp")) != NULL)
+		n = h_ask_udp((const struct sockaddr *)&l->ss, l->sslen, "", 0,
+		    buf, sizeof buf, ASK_MS);
+	else
+		n = -1;
+	i = h_check_reply("stamp", buf, n, why, sizeof why);
+	rok(i, "served over UDP: %s", i ? "a whole, fresh reply" : why);
+	deadline = h_now_ms() + SETTLE_MS;
+	while (!(told = strstr(h_daemon_log(&d), "NOTIFY_SOCKET: ") !=
+	    NULL) && h_now_ms() < deadline)
+		h_nap(20);
+	rok(told, "the log says messages were dropped");
+	status = stop(&d);
+	if (!rok(status == 0, "stops at SIGTERM, exit 0 (%d)", status))
+		diag_log(&d, 8);
+clean:
+	for (i = 0; i < nfill; i++)
+		close(fill[i]);
+	if (fd != -1)
+		close(fd);
+	if (sun.sun_path[0] != '\0')
+		unlink(sun.sun_path);
+	rmdir(dir);
+}
+
 static const struct row {
 	const char	*name;
 	void		(*run)(void);
@@ -1682,6 +1788,7 @@ static const struct row {
 	{ "share",		row_share },
 	{ "metrics-request",	row_metrics_request },
 	{ "gauge-kill",		row_gauge_kill },
+	{ "notify-full",	row_notify_full },
 };
 
 int
