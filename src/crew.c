@@ -3,10 +3,12 @@
  *
  * The main thread makes the workers, waits on signals (supervise.c) while
  * they turn, and tells them to stop through an eventfd that no one reads,
- * so that it stays readable for all.  Each worker's loop waits as its
+ * so that it stays readable for all, and through a flag each worker reads
+ * every turn, so that a worker whose wait keeps failing (and so never
+ * sees the eventfd) stops all the same.  Each worker's loop waits as its
  * model does, and meets a failed wait with the rule every model keeps
- * (supervise_wait_failed).  Nothing here blocks a worker but its wait,
- * and the rest after a wait that failed.
+ * (crew_retry, then supervise_wait_failed).  Nothing here blocks a worker
+ * but its wait, and the rest after a wait that failed.
  */
 #include <sys/eventfd.h>
 
@@ -230,6 +232,43 @@ crew_fail(struct crew_worker *w)
 		log_warn("%s: eventfd", w->crew->name);
 }
 
+int
+crew_retry(struct crew_worker *w, int err)
+{
+	long long	 now = util_now_ms();
+	int		 rest;
+
+	if (err == EINTR || err == EBUSY) {
+		/* Alone, it is how the kernel asks to be asked again. */
+		if (w->failing == 0) {
+			w->failing = now;
+			w->backoff = 0;
+			return 0;
+		}
+		stats_count(w->st, STAT_ERRORS, 1);
+		errno = err;
+		log_limited("%s", w->crew->wait_name);
+		rest = 0;
+		if (now - w->failing > SUPERVISE_GIVE_UP_MS) {
+			log_warnx("%s: failing for %d s: giving up",
+			    w->crew->wait_name, SUPERVISE_GIVE_UP_MS / 1000);
+			return -1;
+		}
+	} else if ((rest = supervise_wait_failed(w->crew->wait_name, err,
+	    &w->failing, w->st)) == -1)
+		return -1;
+	/* A stop is not held up long by a wait that cannot work. */
+	if (w->stopping && now - w->failing > CREW_STOP_GIVE_UP_MS) {
+		log_warnx("%s: failing at the stop: giving up",
+		    w->crew->wait_name);
+		return -1;
+	}
+	w->backoff = w->backoff == 0 ? 1 : w->backoff * 2;
+	if (w->backoff > CREW_RETRY_MAX_MS)
+		w->backoff = CREW_RETRY_MAX_MS;
+	return rest > w->backoff ? rest : w->backoff;
+}
+
 /* Whether a stopping worker has nothing left in flight. */
 static int
 finished(const struct crew_worker *w)
@@ -254,20 +293,28 @@ worker_main(void *arg)
 	stats_gauge(w->st, STAT_WORKERS, 1);
 	while (!w->stopping || !finished(w)) {
 		stats_beat(w->st, 1);
+		/* Not only through the wait, which may be what fails. */
+		if (!w->stopping && __atomic_load_n(w->quit, __ATOMIC_ACQUIRE)) {
+			crew_stop(w);
+			continue;
+		}
 		if ((err = c->wait(w)) != 0) {
-			rest = supervise_wait_failed(c->wait_name, err,
-			    &w->failing, w->st);
-			if (rest == -1) {
+			if ((rest = crew_retry(w, err)) == -1) {
 				/* No daemon lives on a worker short. */
 				crew_fail(w);
 				crew_stop(w);
 				break;
 			}
-			/* Signals are the main thread's: this sleeps rest. */
-			util_sleep_ms(rest);
-			continue;
-		}
-		w->failing = 0;
+			/*
+			 * Signals are the main thread's: this sleeps rest, at
+			 * most CREW_RETRY_MAX_MS, and the stop is read again
+			 * after it.  Then the work: what the kernel has done
+			 * may be what it waits for us to reap (EBUSY).
+			 */
+			if (rest > 0)
+				util_sleep_ms(rest);
+		} else
+			w->failing = 0;
 		w->now = util_now_ms();
 		c->work(w);
 	}
@@ -281,9 +328,10 @@ out:
 /* In the main thread: the worker's share, then the model's. */
 static int
 worker_init(struct crew_worker *w, struct server *srv, const struct crew *c,
-    size_t n, int quitfd)
+    size_t n, int quitfd, const int *quit)
 {
 	w->crew = c;
+	w->quit = quit;
 	w->srv = srv;
 	w->st = &srv->stats[n];
 	w->n = n;
@@ -348,7 +396,7 @@ crew_run(struct server *srv, const struct crew *c)
 	uint64_t	 one = 1;
 	char		*ws;
 	void		*failed;
-	int		 quitfd = -1, rc = -1;
+	int		 quitfd = -1, rc = -1, quit = 0;
 
 	ws = calloc(n, c->size);
 	tid = calloc(n, sizeof *tid);
@@ -360,7 +408,7 @@ crew_run(struct server *srv, const struct crew *c)
 	}
 	for (made = 0; made < n; made++)
 		if (worker_init((void *)(ws + made * c->size), srv, c, made,
-		    quitfd) == -1) {
+		    quitfd, &quit) == -1) {
 			log_warn("%s: worker %zu", c->name, made);
 			/* Half made: what init made is freed with the rest. */
 			made++;
@@ -371,6 +419,7 @@ crew_run(struct server *srv, const struct crew *c)
 		supervise(srv, quitfd, -1, watch, srv);
 		rc = 0;
 	}
+	__atomic_store_n(&quit, 1, __ATOMIC_RELEASE);
 	if (write(quitfd, &one, sizeof one) == -1)
 		log_warn("eventfd");
 	for (i = 0; i < started; i++)

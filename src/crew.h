@@ -84,6 +84,8 @@ struct crew_worker {
 	int			 stopping;
 	int			 failed;
 	long long		 failing;	/* its wait failing since */
+	int			 backoff;	/* ms rested after the last */
+	const int		*quit;		/* the crew's stop, set once */
 	long long		 now;		/* ms, monotonic, at its wake */
 	struct crew_slots	 conns, dgrams;
 	struct crew_list	 delayed;	/* both kinds, by deadline */
@@ -107,8 +109,10 @@ struct crew {
 	/* In the thread, before the loop (NULL: none): 0, or -1 and errno. */
 	int		(*start)(struct crew_worker *w);
 	/*
-	 * Wait for work: 0 when something came, nothing did, or a signal
-	 * broke in; else the errno of a wait that failed.
+	 * Wait for work: 0 when something came or nothing did; else the
+	 * errno of a wait that failed, whatever it is (EINTR and EBUSY
+	 * included: crew_retry judges every one, and work runs after each
+	 * that is tried again).
 	 */
 	int		(*wait)(struct crew_worker *w);
 	/* Act on what the wait found (w->now is its time). */
@@ -176,6 +180,25 @@ void	crew_delay(struct crew_worker *w, struct crew_slot *s);
  * resets none of it.  Then the loop ends once nothing is in flight.
  */
 void	crew_stop(struct crew_worker *w);
+
+/*
+ * The retry of worker w after its wait, or a hand-over to the kernel of
+ * the same kind, failed with err: one rule for every errno a wait can
+ * return.  EINTR (a signal, a tracer) and EBUSY (completions to reap
+ * before more go in) say "try again": the first of a row costs nothing;
+ * ENOMEM, EAGAIN and ENOBUFS are supervise_wait_failed's transient ones.
+ * Failures in a row are counted, logged at a limited rate and rested,
+ * the rest doubling up to CREW_RETRY_MAX_MS, so that a wait that keeps
+ * failing never spins; after SUPERVISE_GIVE_UP_MS in a row, or
+ * CREW_STOP_GIVE_UP_MS once the worker is stopping, it gives up.  Any
+ * other errno gives up at once.  Returns the ms to rest before trying
+ * again (0: at once), or -1 to give up (logged): the caller fails the
+ * worker, and the daemon exits 1.  w->failing goes back to 0 after a wait
+ * that works.
+ */
+#define CREW_RETRY_MAX_MS	100
+#define CREW_STOP_GIVE_UP_MS	1000
+int	crew_retry(struct crew_worker *w, int err);
 
 /*
  * A failure of our own (a bad fd, a ring gone), logged by the caller:

@@ -96,24 +96,50 @@ request_line(const char *p, const char *eol, int *head)
 	return METRICS_OK;
 }
 
+/* Whether [p, end) holds a control byte other than CR, LF and tab. */
+static int
+has_control(const char *p, const char *end)
+{
+	for (; p < end; p++)
+		if ((unsigned char)*p < ' ' && *p != '\r' && *p != '\n' &&
+		    *p != '\t')
+			return 1;
+	return 0;
+}
+
 int
 metrics_request(const char *buf, size_t len, int *head)
 {
-	const char	*end, *eol, *q;
+	const char	*end, *eol;
+	int		 status;
 
 	*head = 0;
 	if (memchr(buf, '\0', len) != NULL)
 		return 400;
-	if ((end = head_end(buf, len)) == NULL)
+	/*
+	 * The request line is judged as soon as it is whole: a line that
+	 * refuses the request (one without a version, HTTP/0.9's shape, is
+	 * the common one) refuses it whatever follows, so the client is
+	 * told at once instead of waiting for an empty line it may never
+	 * send.  A verdict, once given, stays as more bytes come.
+	 */
+	if ((eol = memchr(buf, '\n', len)) == NULL)
 		return len >= METRICS_REQUEST_MAX ? 431 : METRICS_NEED_MORE;
-	for (q = buf; q < end; q++)
-		if ((unsigned char)*q < ' ' && *q != '\r' && *q != '\n' &&
-		    *q != '\t')
-			return 400;
-	eol = memchr(buf, '\n', (size_t)(end - buf));
-	if (!headers_ok(eol + 1, end))
+	if (has_control(buf, eol))
 		return 400;
-	return request_line(buf, eol, head);
+	if ((status = request_line(buf, eol, head)) != METRICS_OK) {
+		*head = 0;
+		return status;
+	}
+	if ((end = head_end(buf, len)) == NULL) {
+		*head = 0;
+		return len >= METRICS_REQUEST_MAX ? 431 : METRICS_NEED_MORE;
+	}
+	if (has_control(eol, end) || !headers_ok(eol + 1, end)) {
+		*head = 0;
+		return 400;
+	}
+	return METRICS_OK;
 }
 
 /* Text appended to a bounded buffer; overflow is remembered. */

@@ -26,13 +26,18 @@
 #define METRICS_OK		200	/* GET /metrics */
 
 /*
- * Judge the request in buf[0..len): METRICS_NEED_MORE until its head
- * (request line and header lines, up to an empty line) is whole, then
- * METRICS_OK for a GET or HEAD of /metrics (a query string is ignored) in
- * HTTP/1.0 or 1.1, or the status that refuses it: 400 (not HTTP), 404
- * (another path), 405 (another method), 431 (len reached
- * METRICS_REQUEST_MAX with no end of head), 505 (another version).
- * *head says whether the method was HEAD.
+ * Judge the request in buf[0..len).  A request line, once whole, is
+ * judged at once: if it refuses the request, that status is the verdict
+ * whatever follows, so a line without a version gets 400 without waiting
+ * for an empty line.  Otherwise METRICS_NEED_MORE until the head (request
+ * line and header lines, up to an empty line) is whole, then METRICS_OK
+ * for a GET or HEAD of /metrics (a query string is ignored) in HTTP/1.0
+ * or 1.1.  The refusals: 400 (not HTTP, a NUL or control byte, a bad
+ * header line), 404 (another path), 405 (another method), 431 (len
+ * reached METRICS_REQUEST_MAX with no end of head), 505 (another
+ * version).  A verdict other than METRICS_NEED_MORE stays the same for
+ * any longer buf that begins with these bytes.  *head says whether the
+ * method was HEAD, for METRICS_OK.
  */
 int	metrics_request(const char *buf, size_t len, int *head);
 

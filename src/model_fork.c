@@ -77,8 +77,10 @@ spawn(struct state *s)
 	if ((i = pool_free_slot(&s->p)) == -1 ||
 	    (pid = pool_spawn(&s->p, i, child, s)) == -1)
 		return -1;
-	if (s->fd != -1)
+	if (s->fd != -1) {
 		admit_handover(s->fd, pid);
+		pool_handed(&s->p, i);
+	}
 	return 0;
 }
 

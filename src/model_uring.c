@@ -165,18 +165,20 @@ ms_ts(struct __kernel_timespec *ts, long long ms)
 static int
 sqe_room(struct worker *w, unsigned n)
 {
-	int	 r;
+	int	 r, rest;
 
 	while (!w->broken && io_uring_sq_space_left(&w->ring) < n) {
 		if ((r = io_uring_submit(&w->ring)) >= 0)
 			continue;
-		if (r == -EINTR || r == -EAGAIN || r == -EBUSY) {
-			/* Out of kernel memory for requests: it comes back. */
-			util_sleep_ms(1);
+		/*
+		 * The wait's rule (out of kernel memory for requests, or
+		 * completions to reap first): rested and bounded, never
+		 * spun on, and the worker fails in the end.
+		 */
+		if ((rest = crew_retry(&w->c, -r)) != -1) {
+			util_sleep_ms(rest > 0 ? rest : 1);
 			continue;
 		}
-		errno = -r;
-		log_warn("uring: io_uring_enter");
 		w->broken = 1;
 		crew_fail(&w->c);
 	}
@@ -800,8 +802,13 @@ wait_work(struct crew_worker *cw)
 		    NULL);
 	} else
 		r = io_uring_submit_and_wait(&w->ring, 1);
-	/* EBUSY: completions wait to be reaped, which is what comes next. */
-	return r < 0 && r != -ETIME && r != -EINTR && r != -EBUSY ? -r : 0;
+	/*
+	 * Every failure goes to the crew's rule, EINTR and EBUSY too: one
+	 * is asked again at once (after the work, which reaps what EBUSY
+	 * waits for), and a row of them is rested, logged and bounded,
+	 * never spun on.  ETIME is the watchdog's timeout: nothing came.
+	 */
+	return r < 0 && r != -ETIME ? -r : 0;
 }
 
 static void

@@ -1,7 +1,9 @@
 /*
  * notify.c: sd_notify(3)'s protocol, by hand: the daemon depends on libc
- * alone.  Nothing here prints, and a message that cannot be sent is let
- * go: systemd's absence must never stop a server.
+ * alone.  A message that cannot be sent is let go, counted, and told in
+ * the log at a limited rate: systemd's absence, or a reader that stops
+ * reading, must never stop a server.  Nothing here waits: every send is
+ * MSG_DONTWAIT, as systemd's own sd_notify does.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -18,17 +20,41 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "notify.h"
 #include "util.h"
 
 /* How notify_handover tells the image an upgrade execs where it is. */
 #define NOTIFY_FD_ENV	"STAMPD_NOTIFY_FD"
 
+/* Messages dropped are told at most once in this long. */
+#define NOTIFY_TELL_MS	10000
+
 static int			 fd = -1;
 static pid_t			 self;
 static long long		 watchdog_ms;	/* WATCHDOG_USEC, in ms */
 static long long		 watchdog_us;	/* as it was given */
 static long long		 fed;		/* when it was last fed */
+static unsigned long long	 dropped;	/* messages not sent */
+static long long		 told = -NOTIFY_TELL_MS; /* when last said */
+
+/*
+ * A message was not sent (the socket full: its reader stopped reading;
+ * or gone): count it, and say so now and then, with the count so far.
+ */
+static void
+drop(int err)
+{
+	long long	 now = util_now_ms();
+
+	dropped++;
+	if (now - told < NOTIFY_TELL_MS)
+		return;
+	told = now;
+	errno = err;
+	log_warn("NOTIFY_SOCKET: %llu message%s dropped so far, the last "
+	    "for", dropped, dropped == 1 ? "" : "s");
+}
 
 /* WATCHDOG_USEC, if WATCHDOG_PID is unset or names us. */
 static void
@@ -149,8 +175,13 @@ notify(const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	if (n > 0 && (size_t)n < sizeof msg)
-		(void)!send(fd, msg, (size_t)n, MSG_NOSIGNAL);
+	/*
+	 * Never wait: a reader that stops reading would stop the loop that
+	 * sends, and with it the serving, the watchdog and the stop.
+	 */
+	if (n > 0 && (size_t)n < sizeof msg &&
+	    send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) == -1)
+		drop(errno);
 	errno = saved;
 }
 

@@ -31,7 +31,12 @@ int	notify_fd(void);
  */
 void	notify_handover(int kept_fd);
 
-/* Send the lines of fmt, such as "READY=1\nMAINPID=%ld". */
+/*
+ * Send the lines of fmt, such as "READY=1\nMAINPID=%ld", without ever
+ * waiting: a message the socket has no room for (its reader is not
+ * reading) is dropped, counted, and told in the log at most once in ten
+ * seconds, with the count so far.
+ */
 void	notify(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*

@@ -6,12 +6,14 @@
  * here but in pool_stop, and that is bounded.
  */
 #include <sys/types.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "acceptor.h"
@@ -36,7 +38,14 @@ pool_init(struct pool *p, const struct server *srv, struct stats *st,
 	p->alive = p->failed = p->stopping = 0;
 	p->pid = calloc((size_t)n, sizeof *p->pid);
 	p->at = calloc((size_t)n, sizeof *p->at);
-	if (p->pid == NULL || p->at == NULL) {
+	p->held = calloc((size_t)n, sizeof *p->held);
+	/* Shared: a child counts in it, its parent reads it at the reap. */
+	p->own = mmap(NULL, (size_t)n * sizeof *p->own, PROT_READ |
+	    PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p->own == MAP_FAILED)
+		p->own = NULL;
+	if (p->pid == NULL || p->at == NULL || p->held == NULL ||
+	    p->own == NULL) {
 		pool_free(p);
 		return -1;
 	}
@@ -48,8 +57,13 @@ pool_free(struct pool *p)
 {
 	free(p->pid);
 	free(p->at);
+	free(p->held);
+	if (p->own != NULL)
+		munmap(p->own, (size_t)p->n * sizeof *p->own);
 	p->pid = NULL;
 	p->at = NULL;
+	p->held = NULL;
+	p->own = NULL;
 }
 
 pid_t
@@ -71,6 +85,13 @@ pool_spawn(struct pool *p, int i, int (*fn)(void *, int), void *arg)
 		}
 		/* Asked before the unblock, so no death slips between. */
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		/*
+		 * A child that shares its parent's slot counts what it
+		 * closes in its own, so that the reap knows whether a
+		 * connection handed to it was closed before it died.
+		 */
+		if (p->slots == NULL)
+			stats_slot(&p->own[i]);
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		if (getppid() != parent)
 			_exit(0);
@@ -87,6 +108,12 @@ pool_spawn(struct pool *p, int i, int (*fn)(void *, int), void *arg)
 	p->pid[i] = pid;
 	p->alive++;
 	return pid;
+}
+
+void
+pool_handed(struct pool *p, int i)
+{
+	p->held[i]++;
 }
 
 int
@@ -112,6 +139,39 @@ pool_next_ms(const struct pool *p)
 		    (next == -1 || p->at[i] < next))
 			next = p->at[i];
 	return next == -1 ? -1 : (int)(next - now);
+}
+
+/*
+ * The child in slot i is gone: nothing of it can close a connection any
+ * more, so what it held is counted closed, as its limit places are given
+ * back.  With slots, it counted its own accepts and closes in its slot;
+ * without, it was handed p->held[i] connections counted in its parent's
+ * slot, and counted those it closed in p->own[i], which goes into its
+ * parent's slot now.
+ */
+static void
+give_back(struct pool *p, int i)
+{
+	unsigned long long	 closed;
+	int			 s, b;
+
+	if (p->slots != NULL) {
+		stats_settle(&p->slots[i]);
+		return;
+	}
+	closed = __atomic_load_n(&p->own[i].v[STAT_CLOSED], __ATOMIC_RELAXED);
+	if ((unsigned long long)p->held[i] > closed)
+		stats_count(p->st, STAT_CLOSED,
+		    (unsigned long long)p->held[i] - closed);
+	for (s = 0; s < STAT_N; s++)
+		stats_count(p->st, s, p->own[i].v[s]);
+	for (b = 0; b < METRICS_NBUCKETS; b++)
+		__atomic_fetch_add(&p->st->bucket[b], p->own[i].bucket[b],
+		    __ATOMIC_RELAXED);
+	__atomic_fetch_add(&p->st->latency_us, p->own[i].latency_us,
+	    __ATOMIC_RELAXED);
+	memset(&p->own[i], 0, sizeof p->own[i]);
+	p->held[i] = 0;
 }
 
 /* Say how the child in slot i ended, unless it was asked to. */
@@ -156,6 +216,7 @@ pool_reap(struct pool *p)
 		p->pid[i] = 0;
 		p->alive--;
 		n++;
+		give_back(p, i);
 		/* A killed worker's loop no longer turns, and never will. */
 		if (p->slots != NULL) {
 			stats_beat(&p->slots[i], 0);
@@ -197,6 +258,7 @@ pool_stop(struct pool *p)
 			;
 		admit_reaped(p->pid[i]);
 		p->pid[i] = 0;
+		give_back(p, i);
 	}
 	p->alive = 0;
 }

@@ -4,7 +4,8 @@
  *
  * Spawning (with signals held until the child has a pipe of its own, and
  * the child told to stop if its parent dies), reaping (each child's limit
- * places given back, however it ended), the log of an ending that was not
+ * places and open connections given back, however it ended), the log of
+ * an ending that was not
  * asked for, the pause before a slot is filled again, and the bounded stop
  * by pid with SIGKILL as the last resort: written once, here.
  *
@@ -28,6 +29,11 @@ struct pool {
 	const struct server	*srv;
 	struct stats		*st;		/* the parent's counters */
 	struct stats		*slots;		/* each slot's, or NULL */
+	struct stats		*own;		/* shared: without slots, what
+						   each child counts as
+						   closed */
+	int			*held;		/* connections handed to the
+						   child in each slot */
 	const char		*what;		/* "worker", "child" */
 	pid_t			*pid;		/* per slot; 0: free */
 	long long		*at;		/* started at; if free, not
@@ -50,12 +56,22 @@ void	pool_free(struct pool *p);
  */
 pid_t	pool_spawn(struct pool *p, int i, int (*fn)(void *, int), void *arg);
 
+/*
+ * The parent handed the child in slot i a connection it had accepted and
+ * counted (fork): if the child dies before it closes it, the reap counts
+ * it closed.  A pool with slots needs none of this: each child counts its
+ * own accepts there.
+ */
+void	pool_handed(struct pool *p, int i);
+
 /* A free slot that may be filled now, or -1. */
 int	pool_free_slot(const struct pool *p);
 
 /*
- * Reap every child that has ended (SIGCHLD came): its slot is freed and
- * its limit places given back.  Returns how many.
+ * Reap every child that has ended (SIGCHLD came): its slot is freed, its
+ * limit places given back, and the connections it still held counted
+ * closed (the open gauge: those counted in its slot of p->slots, or
+ * handed to it by pool_handed).  Returns how many.
  */
 int	pool_reap(struct pool *p);
 

@@ -76,6 +76,22 @@ stats_count(struct stats *st, enum stat_id s, unsigned long long n)
 }
 
 /*
+ * The process that counted in slot st is gone (reaped): every connection
+ * it counted accepted and not closed is counted closed, so that the open
+ * gauge gives back what it held.  Only for a slot no one counts in now.
+ */
+static inline void
+stats_settle(struct stats *st)
+{
+	unsigned long long	 acc, closed;
+
+	acc = __atomic_load_n(&st->v[STAT_ACCEPTED], __ATOMIC_RELAXED);
+	closed = __atomic_load_n(&st->v[STAT_CLOSED], __ATOMIC_RELAXED);
+	if (acc > closed)
+		stats_count(st, STAT_CLOSED, acc - closed);
+}
+
+/*
  * Ready the counters of srv: its first slot is the main process's, and a
  * metrics listener wants the time of each accept for its histogram.
  * Called once by main before the model runs.  Returns 0, or -1 and errno.

@@ -69,13 +69,17 @@ supervise(const struct server *srv, int fd, int ms,
 		left = shorter(shorter(left, next),
 		    notify_beat_ms() > 0 ? notify_beat_ms() : -1);
 		sigs = 0;
+		pfd[0].revents = pfd[1].revents = 0;
 		if (net_poll(pfd, 2, left) == -1) {
 			log_limited("poll");
 			util_sleep_ms(SUPERVISE_RETRY_MS);
-			continue;
 		}
-		if (pfd[0].revents & POLLIN)
-			sigs = supervise_signals(srv);
+		/*
+		 * The signals are read every turn, not only when poll says:
+		 * a poll that keeps failing (or that net_poll turns from
+		 * EINTR into nothing) must hide no stop and no child.
+		 */
+		sigs = supervise_signals(srv);
 		if (pfd[1].revents & POLLIN)
 			sigs |= SUPERVISE_FD;
 	}

@@ -1728,3 +1728,73 @@ h_trace_tasks(const struct h_trace *t, const char *call, const char *err,
 	fclose(f);
 	return ntask;
 }
+
+ssize_t
+h_ask_metrics(const struct h_listener *l, const char *req, char *buf,
+    size_t len, int ms)
+{
+	long long	 deadline = h_now_ms() + ms;
+	size_t		 got = 0, reqlen = strlen(req), sent = 0;
+	ssize_t		 n;
+	int		 fd, e, left;
+
+	if (len == 0)
+		return -1;
+	if ((fd = dial((const struct sockaddr *)&l->ss, l->sslen,
+	    SOCK_STREAM, ms)) == -1)
+		return -1;
+	while (sent < reqlen) {
+		if ((left = (int)(deadline - h_now_ms())) <= 0 ||
+		    ready(fd, POLLOUT, left) == -1)
+			goto timeout;
+		n = send(fd, req + sent, reqlen - sent, MSG_NOSIGNAL);
+		if (n == -1 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n == -1)
+			goto fail;
+		sent += (size_t)n;
+	}
+	while (got < len - 1) {
+		if ((left = (int)(deadline - h_now_ms())) <= 0 ||
+		    ready(fd, POLLIN, left) == -1)
+			goto timeout;
+		n = recv(fd, buf + got, len - 1 - got, 0);
+		if (n == -1 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n == -1)
+			goto fail;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	close(fd);
+	return (ssize_t)got;
+timeout:
+	errno = ETIMEDOUT;
+fail:
+	e = errno;
+	buf[got] = '\0';
+	close(fd);
+	errno = e;
+	return -1;
+}
+
+long long
+h_metric(const char *page, const char *name)
+{
+	const char	*p;
+	size_t		 n = strlen(name);
+	char		*end;
+	long long	 v;
+
+	for (p = page; p != NULL && *p != '\0'; p = strchr(p, '\n'),
+	    p = p == NULL ? NULL : p + 1) {
+		if (strncmp(p, name, n) != 0 || p[n] != ' ')
+			continue;
+		v = strtoll(p + n + 1, &end, 10);
+		if (end != p + n + 1 && (*end == '\n' || *end == '\0'))
+			return v;
+	}
+	return -1;
+}

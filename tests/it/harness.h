@@ -377,4 +377,19 @@ long		 h_trace_count(const struct h_trace *t, pid_t tid,
 int		 h_trace_tasks(const struct h_trace *t, const char *call,
 		    const char *err, pid_t *tids, long *n, int max);
 
+/*
+ * Ask the metrics listener l: connect, send req whole (any bytes, a
+ * request line or not), read until EOF, all within ms.  buf (len bytes)
+ * gets what came, NUL-terminated, cut to len - 1.  Returns the bytes read,
+ * or -1 with errno (ETIMEDOUT: no EOF within ms; buf holds what came).
+ */
+ssize_t		 h_ask_metrics(const struct h_listener *l, const char *req,
+		    char *buf, size_t len, int ms);
+
+/*
+ * The value of the unlabelled metric name on a line of page ("name 4"),
+ * or -1 if there is none.
+ */
+long long	 h_metric(const char *page, const char *name);
+
 #endif /* STAMP_HARNESS_H */

@@ -22,6 +22,7 @@
 #include <sys/types.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -52,6 +53,7 @@
 #define MAXMODELS	16
 #define MAXKIDS		64
 #define MAXCLIENT	64
+#define METRICS_PAGE	16384	/* a metrics answer, headers and all */
 #define HOLD_DELAY	"50"	/* so that a held client's byte comes first */
 
 static const char	*cur_model = "", *cur_row = "";
@@ -1527,6 +1529,245 @@ out:
 	stop(&d);
 }
 
+/*
+ * 14. metrics-request: the metrics listener answers every shape of
+ * request line with a status at once.  A line without an HTTP version
+ * ("hello", or HTTP/0.9's "GET /metrics") gets 400 without the empty line
+ * it will never send; --linger is long, so a daemon that waits for more
+ * leaves the client without a status past its patience.  A whole request
+ * still gets the page.
+ */
+static void
+row_metrics_request(void)
+{
+	static const char *const extra[] = { "--linger", "60000",
+	    "-l", "tcp:127.0.0.1:0/metrics", NULL };
+	static const struct {
+		const char	*req;
+		const char	*status;
+	} asks[] = {
+		{ "hello\r\n",				"HTTP/1.1 400 " },
+		{ "GET /metrics\r\n",			"HTTP/1.1 400 " },
+		{ "GET /metrics HTTP/1.1\r\n\r\n",	"HTTP/1.1 200 " },
+	};
+	struct h_daemon		 d;
+	const struct h_listener	*l;
+	char			 page[METRICS_PAGE];
+	ssize_t			 n;
+	size_t			 i;
+
+	if (start(&d, 1, extra) == -1)
+		return;
+	l = h_daemon_find(&d, "tcp", "metrics");
+	for (i = 0; l != NULL && i < sizeof asks / sizeof asks[0]; i++) {
+		n = h_ask_metrics(l, asks[i].req, page, sizeof page, ASK_MS);
+		page[strcspn(page, "\r\n")] = '\0';
+		rok(n > 0 && strncmp(page, asks[i].status,
+		    strlen(asks[i].status)) == 0, "%.*s: \"%s\" then EOF "
+		    "(%s)", (int)strcspn(asks[i].req, "\r"), asks[i].req,
+		    asks[i].status, n == -1 ? strerror(errno) : page);
+	}
+	if (l == NULL)
+		rok(0, "a metrics listener");
+	stop(&d);
+}
+
+/*
+ * The daemon's stampd_connections_open, read from its metrics listener l
+ * until it equals want, at most ms; the last value (-1: no page).  The
+ * scrape itself is a connection the daemon holds open while it writes
+ * the page: want counts it.
+ */
+static long long
+open_gauge(const struct h_listener *l, long long want, int ms)
+{
+	char		 page[METRICS_PAGE];
+	long long	 deadline = h_now_ms() + ms, v = -1;
+
+	do {
+		if (h_ask_metrics(l, "GET /metrics HTTP/1.1\r\n\r\n", page,
+		    sizeof page, ASK_MS) > 0)
+			v = h_metric(page, "stampd_connections_open");
+		if (v == want)
+			break;
+		h_nap(20);
+	} while (h_now_ms() < deadline);
+	return v;
+}
+
+/*
+ * 15. gauge-kill: stampd_connections_open counts what is open, whoever
+ * held it.  With 2 clients held the gauge shows them (and the scrape);
+ * then, in a model with child processes, the processes that hold them
+ * are killed with SIGKILL, and the gauge must come back to the scrape
+ * alone, as the --max-conns places do (sigkill-worker): the reap gives
+ * back what a killed child held.  In the other models the clients close
+ * and the gauge comes back all the same.
+ */
+static void
+row_gauge_kill(void)
+{
+	static const char *const extra[] = { "--linger", "10000", "-D",
+	    HOLD_DELAY, "-w", "6", "--min-spare", "6", "--max-spare", "8",
+	    "-l", "tcp:127.0.0.1:0/stamp", "-l", "tcp:127.0.0.1:0/metrics",
+	    NULL };
+	struct h_client		 held[2];
+	struct h_daemon		 d;
+	const struct h_listener	*l, *ml;
+	pid_t			 victims[2];
+	long long		 base, with, after;
+	int			 good, nkids, nv = 0, i, reaped = 0;
+
+	if (start(&d, 2, extra) == -1)
+		return;
+	l = h_daemon_find(&d, "tcp", "stamp");
+	ml = h_daemon_find(&d, "tcp", "metrics");
+	if (l == NULL || ml == NULL) {
+		rok(0, "a stamp and a metrics listener");
+		goto out;
+	}
+	settled_children(d.pid, SETTLE_MS);
+	base = open_gauge(ml, 1, SETTLE_MS);
+	good = h_cl_hold_n(held, 2, l, NULL, ASK_MS);
+	with = open_gauge(ml, base + 2, SETTLE_MS);
+	if (!rok(good == 2 && base >= 0 && with == base + 2, "2 clients held: "
+	    "the gauge %lld -> %lld", base, with))
+		goto out;
+	nkids = children(d.pid, NULL, 0);
+	for (i = 0; nkids > 0 && i < 2; i++) {
+		pid_t	 p = holder(d.pid, held[i].fd, l->port);
+
+		if (p > 0 && p != d.pid && !member(p, victims, nv))
+			victims[nv++] = p;
+	}
+	for (i = 0; i < nv; i++)
+		kill(victims[i], SIGKILL);
+	for (i = 0; i < nv; i++)
+		reaped += h_gone(victims[i], SETTLE_MS);
+	/* The clients stay open: only the reap may give their count back. */
+	after = nv > 0 ? open_gauge(ml, base, SETTLE_MS) : -1;
+	h_cl_close(held, 2);
+	if (nv == 0) {
+		after = open_gauge(ml, base, SETTLE_MS);
+		rok(after == base, "not a pool model (%d children); the 2 "
+		    "closed: the gauge back to %lld (%lld)", nkids, base,
+		    after);
+		goto out;
+	}
+	if (!rok(reaped == nv && after == base, "%d process(es) holding the "
+	    "2 killed with SIGKILL (%d reaped): the gauge back to %lld "
+	    "(%lld)", nv, reaped, base, after))
+		diag_log(&d, 8);
+out:
+	h_cl_close(held, 2);
+	stop(&d);
+}
+
+/*
+ * A notify socket that no one reads, at a fresh path into sun, already
+ * full: fillers (*nfill of them, into fill) send until a fresh one cannot
+ * send a byte, so that the daemon's first message finds no room.  Returns
+ * the socket, or -1.
+ */
+#define NFILL		64
+static int
+full_notify_socket(struct sockaddr_un *sun, char *dir, int *fill, int *nfill)
+{
+	int	 fd, f, sent, i;
+
+	*nfill = 0;
+	memset(sun, 0, sizeof *sun);
+	sun->sun_family = AF_UNIX;
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	snprintf(sun->sun_path, sizeof sun->sun_path, "%s/notify", dir);
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	if (bind(fd, (struct sockaddr *)sun, sizeof *sun) == -1) {
+		close(fd);
+		return -1;
+	}
+	while (*nfill < NFILL) {
+		if ((f = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC |
+		    SOCK_NONBLOCK, 0)) == -1)
+			break;
+		if (connect(f, (struct sockaddr *)sun, sizeof *sun) == -1) {
+			close(f);
+			break;
+		}
+		fill[(*nfill)++] = f;
+		for (sent = 0, i = 0; i < 100000; i++, sent++)
+			if (send(f, "X=1", 3, MSG_DONTWAIT) == -1)
+				break;
+		if (sent == 0)
+			return fd;
+	}
+	close(fd);
+	return -1;
+}
+
+/*
+ * 16. notify-full: systemd's notify socket, its reader stopped, full
+ * before the daemon starts (NOTIFY_SOCKET), with a watchdog of 200 ms
+ * (WATCHDOG_USEC) so that the daemon sends all the time: every message
+ * finds no room.  The daemon still starts, serves over TCP and UDP, says
+ * in its log that messages were dropped, and stops at SIGTERM, exit 0.
+ */
+static void
+row_notify_full(void)
+{
+	static const char *const extra[] = { "-l", "tcp:127.0.0.1:0/stamp",
+	    "-l", "udp:127.0.0.1:0/stamp", NULL };
+	struct sockaddr_un	 sun;
+	struct h_daemon		 d;
+	struct h_client		 c;
+	const struct h_listener	*l;
+	char			 dir[] = "/tmp/stampd-notify-XXXXXX", buf[128];
+	char			 why[128];
+	long long		 deadline;
+	ssize_t			 n;
+	int			 fd, fill[NFILL], nfill, i, told, status;
+
+	if ((fd = full_notify_socket(&sun, dir, fill, &nfill)) == -1) {
+		rok(0, "a full notify socket: %s", strerror(errno));
+		goto clean;
+	}
+	setenv("NOTIFY_SOCKET", sun.sun_path, 1);
+	setenv("WATCHDOG_USEC", "200000", 1);
+	i = start(&d, 2, extra);
+	unsetenv("NOTIFY_SOCKET");
+	unsetenv("WATCHDOG_USEC");
+	if (i == -1)
+		goto clean;
+	l = h_daemon_find(&d, "tcp", "stamp");
+	i = l != NULL && h_cl_ask(l, NULL, &c, ASK_MS);
+	rok(i, "served over TCP: %s", l == NULL ? "no listener" :
+	    h_cl_what(&c, "stamp"));
+	if ((l = h_daemon_find(&d, "udp", "stamp")) != NULL)
+		n = h_ask_udp((const struct sockaddr *)&l->ss, l->sslen, "", 0,
+		    buf, sizeof buf, ASK_MS);
+	else
+		n = -1;
+	i = h_check_reply("stamp", buf, n, why, sizeof why);
+	rok(i, "served over UDP: %s", i ? "a whole, fresh reply" : why);
+	deadline = h_now_ms() + SETTLE_MS;
+	while (!(told = strstr(h_daemon_log(&d), "NOTIFY_SOCKET: ") !=
+	    NULL) && h_now_ms() < deadline)
+		h_nap(20);
+	rok(told, "the log says messages were dropped");
+	status = stop(&d);
+	if (!rok(status == 0, "stops at SIGTERM, exit 0 (%d)", status))
+		diag_log(&d, 8);
+clean:
+	for (i = 0; i < nfill; i++)
+		close(fill[i]);
+	if (fd != -1)
+		close(fd);
+	if (sun.sun_path[0] != '\0')
+		unlink(sun.sun_path);
+	rmdir(dir);
+}
+
 static const struct row {
 	const char	*name;
 	void		(*run)(void);
@@ -1545,6 +1786,9 @@ static const struct row {
 	{ "sigkill-worker",	row_sigkill_worker },
 	{ "emfile",		row_emfile },
 	{ "share",		row_share },
+	{ "metrics-request",	row_metrics_request },
+	{ "gauge-kill",		row_gauge_kill },
+	{ "notify-full",	row_notify_full },
 };
 
 int

@@ -277,4 +277,123 @@ for m in $(lib_models); do
 		is $? 1 "$m: the daemon stopped, with exit status 1"
 	fi
 done
+
+# ---- a wait that keeps failing with EBUSY or EINTR --------------------------
+# EBUSY (completions to reap first) and EINTR (a signal, a tracer) say
+# "ask again", once.  Kept up, they are failures like the others: logged
+# at a limited rate, rested rather than spun on, and bounded: the worker
+# gives up and the daemon exits 1.  A SIGTERM meanwhile is honoured, since
+# the stop is read every turn and not only through the wait that fails.
+# Each model's wait is found as above; the fault lasts until the end.
+
+# todo STATUS DESCRIPTION REASON: a TAP TODO line: a known hole, told, not
+# counted as a failure until it is mended.
+todo()
+{
+	LIB_N=$((LIB_N + 1))
+	if [ "$1" = 0 ]; then
+		printf 'ok %d - %s # TODO %s\n' "$LIB_N" "$2" "$3"
+	else
+		printf 'not ok %d - %s # TODO %s\n' "$LIB_N" "$2" "$3"
+	fi
+}
+
+# wait_call PIDS PORT: the call the daemon waits for work in.
+wait_call()
+{
+	TRACE_OUT=$LIB_TMP/waits attach "$1" -e trace=$waits || return 1
+	ask "$2"
+	ask "$2"
+	detach
+	sed -n 's/^[0-9]* *\([a-z_0-9]*\)(.*/\1/p' "$LIB_TMP/waits" |
+	    sort | uniq -c | sort -rn | awk 'NR == 1 { print $2 }'
+}
+
+# hole M CALL ERR: why this model's answer is not yet the rule's, or
+# nothing.  net_poll (net.c) and event's wait (model_event.c) take EINTR
+# for a wait that worked: a row of them spins, unlogged, and the acceptor
+# reads its signal pipe only after a poll that worked.
+hole()
+{
+	case $2:$3 in
+	poll:EINTR|ppoll:EINTR)
+		echo "net_poll hides EINTR: the acceptor spins, and misses the stop" ;;
+	epoll_wait:EINTR|epoll_pwait:EINTR)
+		echo "model_event.c's wait_work hides EINTR: spins unlogged" ;;
+	esac
+}
+
+for m in $(lib_models); do
+	for err in EBUSY EINTR; do
+		case $err in
+		EBUSY)	text="Device or resource busy" ;;
+		EINTR)	text="Interrupted system call" ;;
+		esac
+		for end in term lasting; do
+			if ! stampd_start -m "$m" $(lib_model_args "$m" -w 1) \
+			    -l tcp:127.0.0.1:0; then
+				ok 1 "$m: starts"
+				continue
+			fi
+			port=$(stampd_port tcp 127.0.0.1 stamp)
+			pid=$(daemon)
+			pids="$pid $(children "$pid")"
+			call=$(wait_call "$pids" "$port")
+			if [ -z "$call" ]; then
+				ok 1 "$m: waits for work in no call seen"
+				lib_stop "$STAMPD_PID"
+				continue
+			fi
+			why=$(hole "$m" "$call" "$err")
+			# The crew's stop is read every turn: event's hole spins
+			# but still stops.
+			why_term=$why
+			case $call in
+			epoll_wait|epoll_pwait) why_term= ;;
+			esac
+			attach "$pids" -e trace="$call" \
+			    -e inject="$call":error=$err
+			# A client wakes a wait the attach did not restart.
+			ask "$port" -t 1 &
+			waker=$!
+			await logged "$call: $text"
+			st=$?
+			if [ -n "$why" ]; then
+				todo $st "$m: $call failing $err, kept up: logged" \
+				    "$why"
+			else
+				ok $st "$m: $call failing $err, kept up: logged"
+			fi
+			if [ $end = term ]; then
+				kill -TERM "$pid" 2>/dev/null
+				await exited "$pid"
+				st=$?
+				desc="$m: $call failing $err: SIGTERM ends it"
+				why=$why_term
+			else
+				# The rule gives up after 5 s in a row.
+				lib_wait 15 exited "$pid"
+				st=$?
+				desc="$m: $call failing $err for good: it ends"
+			fi
+			if [ -n "$why" ]; then
+				todo $st "$desc" "$why"
+			else
+				ok $st "$desc"
+			fi
+			detach
+			wait "$waker"
+			lib_stop "$STAMPD_PID"
+			st=$?
+			if [ $end = lasting ]; then
+				if [ -n "$why" ]; then
+					todo $([ $st = 1 ]; echo $?) \
+					    "$m: with exit status 1 ($st)" "$why"
+				else
+					is $st 1 "$m: with exit status 1"
+				fi
+			fi
+		done
+	done
+done
 done_testing

@@ -32,6 +32,18 @@ static const struct {
 	{ "GET /metrics HTTP/1.1\r\n: x\r\n\r\n",	400, 0 },
 	{ "GET /metrics HTTP/1.1\r\nA: \001\r\n\r\n",	400, 0 },
 	{ "SSH-2.0-OpenSSH_9.2\r\n\r\n",			400, 0 },
+	/* A request line, once whole, is judged without the empty line. */
+	{ "GET /metrics\r\n",				400, 0 },
+	{ "GET /metrics\n",				400, 0 },
+	{ "hello\r\n",					400, 0 },
+	{ "hello",					0, 0 },
+	{ "SSH-2.0-OpenSSH_9.2\r\n",			400, 0 },
+	{ "GET / HTTP/1.1\r\n",				404, 0 },
+	{ "POST /metrics HTTP/1.1\r\n",			405, 0 },
+	{ "GET /metrics HTTP/2.0\r\n",			505, 0 },
+	{ "GET /metrics HTTP/1.1\r\nHost: x\r\n",		0, 0 },
+	{ "GET /\001 HTTP/1.1\r\n",			400, 0 },
+	{ "GET / HTTP/1.1\r\nno colon\r\n\r\n",		404, 0 },
 };
 
 static void
@@ -46,6 +58,29 @@ t_requests(void)
 		is_int(st, cases[i].status, "request %zu: status", i);
 		if (st == 200)
 			is_int(head, cases[i].head, "request %zu: HEAD", i);
+	}
+}
+
+/*
+ * A verdict, once given, stays: every prefix of every request says
+ * either "read on" or the verdict of the whole.
+ */
+static void
+t_prefixes(void)
+{
+	size_t	 i, n, len;
+	int	 head, st, whole, bad;
+
+	for (i = 0; i < NELEM(cases); i++) {
+		len = strlen(cases[i].req);
+		whole = metrics_request(cases[i].req, len, &head);
+		bad = 0;
+		for (n = 0; n < len; n++) {
+			st = metrics_request(cases[i].req, n, &head);
+			if (st != METRICS_NEED_MORE && st != whole)
+				bad++;
+		}
+		is_int(bad, 0, "request %zu: its prefixes agree", i);
 	}
 }
 
@@ -112,6 +147,7 @@ int
 main(void)
 {
 	t_requests();
+	t_prefixes();
 	t_full();
 	t_page();
 	done_testing();
