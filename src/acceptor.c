@@ -439,14 +439,20 @@ turn(struct acceptor *a)
 		timeout = beat;
 
 	n = FIXED + a->nport + (unsigned long)a->nw;
-	if (net_poll(a->pfd, n, timeout) == -1) {
+	/* A signal that interrupts the poll is its own news, no failure. */
+	if (net_poll(a->pfd, n, timeout) == -1 &&
+	    (errno != EINTR || !sig_pending())) {
 		if ((rest = supervise_wait_failed("poll", errno, &a->failing,
 		    a->st)) == -1)
 			return -1;
-		return supervise_sleep(a->srv, rest), 0;
+		/* A stop is read even while the poll keeps failing. */
+		a->sigs |= supervise_signals(a->srv);
+		if (a->sigs & SIG_STOP)
+			a->stopping = 1;
+		return a->stopping ? 0 : (supervise_sleep(a->srv, rest), 0);
 	}
 	a->failing = 0;
-	if (a->pfd[0].revents & POLLIN)
+	if (a->pfd[0].revents & POLLIN || sig_pending())
 		a->sigs |= supervise_signals(a->srv);
 	if (a->sigs & SIG_STOP)
 		a->stopping = 1;

@@ -325,7 +325,8 @@ wait_work(struct crew_worker *cw)
 		return 0;
 	e = errno;
 	w->nev = 0;
-	return e == EINTR ? 0 : e;
+	/* Workers block every signal: crew_retry judges even EINTR. */
+	return e;
 }
 
 static void

@@ -656,11 +656,10 @@ net_poll(struct pollfd *fds, unsigned long n, int timeout_ms)
 	unsigned long	 i;
 	int		 r;
 
-	if ((r = poll(fds, n, timeout_ms)) == -1 && errno == EINTR) {
+	if ((r = poll(fds, n, timeout_ms)) == -1) {
 		/* poll wrote nothing: say so, rather than leave old news. */
 		for (i = 0; i < n; i++)
 			fds[i].revents = 0;
-		return 0;
 	}
 	return r;
 }

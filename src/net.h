@@ -156,9 +156,9 @@ int		 net_connect(const struct sockaddr *addr, socklen_t len,
 int		 net_wait(int fd, short events, int timeout_ms);
 
 /*
- * poll(2), except that an interrupted poll returns 0 (nothing ready, every
- * revents zeroed): the caller's loop looks at its signal pipe and the clock
- * anyway.
+ * poll(2), except that a poll that failed zeroes every revents.  EINTR is
+ * the caller's to judge: a signal's (sig_pending) is no failure, but one
+ * that comes back turn after turn is (supervise_wait_failed).
  */
 int		 net_poll(struct pollfd *fds, unsigned long n, int timeout_ms);
 

@@ -111,6 +111,17 @@ sig_take(void)
 }
 
 int
+sig_pending(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < NTABLE; i++)
+		if (raised[i] != taken[i])
+			return 1;
+	return stopping || held;
+}
+
+int
 sig_stopping(void)
 {
 	return stopping;

@@ -32,6 +32,12 @@ int	sig_fd(void);
 int	sig_take(void);
 
 /*
+ * Whether a signal came that sig_take has not returned yet, without a
+ * system call: a wait that a signal interrupted is no failure.
+ */
+int	sig_pending(void);
+
+/*
  * Whether SIGTERM or SIGINT asked for a stop, without emptying anything;
  * a stop of sig_stop does not count.
  */

@@ -70,14 +70,14 @@ supervise(const struct server *srv, int fd, int ms,
 		    notify_beat_ms() > 0 ? notify_beat_ms() : -1);
 		sigs = 0;
 		pfd[0].revents = pfd[1].revents = 0;
-		if (net_poll(pfd, 2, left) == -1) {
+		if (net_poll(pfd, 2, left) == -1 &&
+		    (errno != EINTR || !sig_pending())) {
 			log_limited("poll");
 			util_sleep_ms(SUPERVISE_RETRY_MS);
 		}
 		/*
 		 * The signals are read every turn, not only when poll says:
-		 * a poll that keeps failing (or that net_poll turns from
-		 * EINTR into nothing) must hide no stop and no child.
+		 * a poll that keeps failing must hide no stop and no child.
 		 */
 		sigs = supervise_signals(srv);
 		if (pfd[1].revents & POLLIN)
@@ -112,7 +112,9 @@ supervise_wait_failed(const char *what, int err, long long *since,
 	long long	 now = util_now_ms();
 
 	errno = err;
-	if (err != ENOMEM && err != EAGAIN && err != ENOBUFS) {
+	/* EINTR, EBUSY: "ask again", but not turn after turn for good. */
+	if (err != ENOMEM && err != EAGAIN && err != ENOBUFS &&
+	    err != EINTR && err != EBUSY) {
 		log_warn("%s", what);
 		return -1;
 	}

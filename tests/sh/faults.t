@@ -286,18 +286,6 @@ done
 # the stop is read every turn and not only through the wait that fails.
 # Each model's wait is found as above; the fault lasts until the end.
 
-# todo STATUS DESCRIPTION REASON: a TAP TODO line: a known hole, told, not
-# counted as a failure until it is mended.
-todo()
-{
-	LIB_N=$((LIB_N + 1))
-	if [ "$1" = 0 ]; then
-		printf 'ok %d - %s # TODO %s\n' "$LIB_N" "$2" "$3"
-	else
-		printf 'not ok %d - %s # TODO %s\n' "$LIB_N" "$2" "$3"
-	fi
-}
-
 # wait_call PIDS PORT: the call the daemon waits for work in.
 wait_call()
 {
@@ -307,20 +295,6 @@ wait_call()
 	detach
 	sed -n 's/^[0-9]* *\([a-z_0-9]*\)(.*/\1/p' "$LIB_TMP/waits" |
 	    sort | uniq -c | sort -rn | awk 'NR == 1 { print $2 }'
-}
-
-# hole M CALL ERR: why this model's answer is not yet the rule's, or
-# nothing.  net_poll (net.c) and event's wait (model_event.c) take EINTR
-# for a wait that worked: a row of them spins, unlogged, and the acceptor
-# reads its signal pipe only after a poll that worked.
-hole()
-{
-	case $2:$3 in
-	poll:EINTR|ppoll:EINTR)
-		echo "net_poll hides EINTR: the acceptor spins, and misses the stop" ;;
-	epoll_wait:EINTR|epoll_pwait:EINTR)
-		echo "model_event.c's wait_work hides EINTR: spins unlogged" ;;
-	esac
 }
 
 for m in $(lib_models); do
@@ -344,54 +318,28 @@ for m in $(lib_models); do
 				lib_stop "$STAMPD_PID"
 				continue
 			fi
-			why=$(hole "$m" "$call" "$err")
-			# The crew's stop is read every turn: event's hole spins
-			# but still stops.
-			why_term=$why
-			case $call in
-			epoll_wait|epoll_pwait) why_term= ;;
-			esac
 			attach "$pids" -e trace="$call" \
 			    -e inject="$call":error=$err
 			# A client wakes a wait the attach did not restart.
 			ask "$port" -t 1 &
 			waker=$!
 			await logged "$call: $text"
-			st=$?
-			if [ -n "$why" ]; then
-				todo $st "$m: $call failing $err, kept up: logged" \
-				    "$why"
-			else
-				ok $st "$m: $call failing $err, kept up: logged"
-			fi
+			ok $? "$m: $call failing $err, kept up: logged"
 			if [ $end = term ]; then
 				kill -TERM "$pid" 2>/dev/null
 				await exited "$pid"
-				st=$?
-				desc="$m: $call failing $err: SIGTERM ends it"
-				why=$why_term
+				ok $? "$m: $call failing $err: SIGTERM ends it"
 			else
 				# The rule gives up after 5 s in a row.
 				lib_wait 15 exited "$pid"
-				st=$?
-				desc="$m: $call failing $err for good: it ends"
-			fi
-			if [ -n "$why" ]; then
-				todo $st "$desc" "$why"
-			else
-				ok $st "$desc"
+				ok $? "$m: $call failing $err for good: it ends"
 			fi
 			detach
 			wait "$waker"
 			lib_stop "$STAMPD_PID"
 			st=$?
 			if [ $end = lasting ]; then
-				if [ -n "$why" ]; then
-					todo $([ $st = 1 ]; echo $?) \
-					    "$m: with exit status 1 ($st)" "$why"
-				else
-					is $st 1 "$m: with exit status 1"
-				fi
+				is $st 1 "$m: with exit status 1"
 			fi
 		done
 	done
