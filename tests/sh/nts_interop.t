@@ -3,10 +3,12 @@
 # stampd's NTS (RFC 8915), in every model: chrony's chronyd -Q runs key
 # establishment over TLS 1.3 with a CA and certificate this test makes with
 # GnuTLS's certtool, then NTP with the cookies it got, and says how wrong
-# the clock is; stamp -P nts does the same.  OpenSSL's s_client, a TLS stack of another hand, is
-# refused when it offers TLS 1.2 only, and when it offers no ntske/1.
+# the clock is; stamp -P nts does the same.  OpenSSL's s_client, a TLS
+# stack of another hand, is refused when it offers TLS 1.2 only, and when
+# it offers no ntske/1.
 # stampd binds port 0 for both listeners and names its NTP port in the
-# Port Negotiation record, which chronyd follows.  Needs root (chronyd).
+# Port Negotiation record, which chronyd follows.  Needs root (chronyd,
+# kept root with -u root so that it reads the test's private files).
 if [ "$(id -u)" != 0 ]; then
 	echo "1..0 # SKIP needs root: chronyd"
 	exit 0
@@ -48,7 +50,7 @@ chronyd_nts()
 {
 	local out=$LIB_TMP/chronyd.out x
 
-	lib_timeout 25 chronyd -Q -f /dev/null -t "$(lib_scale 15)" \
+	lib_timeout 25 chronyd -Q -u root -f /dev/null -t "$(lib_scale 15)" \
 	    "pidfile $LIB_TMP/chronyd.pid" 'cmdport 0' \
 	    "ntstrustedcerts $LIB_TMP/ca.pem" \
 	    "server 127.0.0.1 iburst nts ntsport $1 maxsamples 4" \
@@ -94,7 +96,7 @@ for m in $(lib_models); do
 	refused "$ke" "$m: openssl s_client without ALPN ntske/1 is refused" \
 	    -tls1_3
 	# Once refused, stampd still serves: the same chronyd again.
-	lib_timeout 25 chronyd -Q -f /dev/null -t "$(lib_scale 15)" \
+	lib_timeout 25 chronyd -Q -u root -f /dev/null -t "$(lib_scale 15)" \
 	    "pidfile $LIB_TMP/chronyd.pid" 'cmdport 0' \
 	    "ntstrustedcerts $LIB_TMP/ca.pem" \
 	    "server 127.0.0.1 iburst nts ntsport $ke maxsamples 1" \
