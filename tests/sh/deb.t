@@ -209,8 +209,9 @@ is "$(dpkg-deb -f "$DEB" Package Version Architecture | tr '\n' ' ')" \
     "Package: stampd Version: $VERSION Architecture: $ARCH " \
     "its control says stampd $VERSION $ARCH"
 like "$(dpkg-deb -f "$DEB" Depends)" \
-    '^libc6 \(>= [0-9.]+\), liburing2 \(>= [0-9.]+\)$' \
-    "it depends on the C library and liburing alone: $(dpkg-deb -f \
+    '^libc6 \(>= [0-9.]+\), libgnutls30 \(>= [0-9.]+\), '\
+'liburing2 \(>= [0-9.]+\)$' \
+    "it depends on the C library, GnuTLS and liburing alone: $(dpkg-deb -f \
     "$DEB" Depends)"
 is "$(dpkg-deb -I "$DEB" conffiles 2>&1)" /etc/default/stampd \
     "/etc/default/stampd is its one conffile"
