@@ -35,6 +35,7 @@ max_len() {
 	proxy)	echo 600 ;;
 	ntp_*)	echo 600 ;;
 	ntske_*) echo 1100 ;;
+	nts_*)	echo 1100 ;;
 	metrics_*) echo 1100 ;;
 	*)	echo 256 ;;
 	esac
@@ -49,7 +50,15 @@ sources() {
 	metrics_*) echo src/metrics.c src/wire.c src/ntp.c ;;
 	ntp_*)	echo src/ntp.c ;;
 	ntske_*) echo src/ntske.c ;;
+	nts_*)	echo src/nts.c src/siv.c ;;
 	*)	return 1 ;;
+	esac
+}
+
+# The libraries a target's sources link: NTS's cipher is GnuTLS's.
+libs() {
+	case $1 in
+	nts_*)	echo -lgnutls ;;
 	esac
 }
 
@@ -81,7 +90,8 @@ for t in $TARGETS; do
 	# shellcheck disable=SC2086 # srcs is a list of paths without spaces
 	if ! $CC -std=c17 -D_GNU_SOURCE -g -O1 \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	    -DFUZZ_MAIN -Isrc -o "$OUT/$t" "tests/fuzz/$t.c" $srcs; then
+	    -DFUZZ_MAIN -Isrc -o "$OUT/$t" "tests/fuzz/$t.c" $srcs \
+	    $(libs "$t"); then
 		failed="$failed $t"
 		continue
 	fi

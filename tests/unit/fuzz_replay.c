@@ -29,6 +29,9 @@
 #include "fuzz/ntp_request.c"
 #include "fuzz/ntske_answer.c"
 #include "fuzz/ntske_request.c"
+#ifdef STAMP_NTS
+#include "fuzz/nts_request.c"
+#endif
 #include "fuzz/proxy.c"
 #include "fuzz/util_number.c"
 #include "fuzz/util_seconds.c"
@@ -49,6 +52,9 @@ static const struct {
 	{ "ntp_request",	fuzz_ntp_request },
 	{ "ntske_answer",	fuzz_ntske_answer },
 	{ "ntske_request",	fuzz_ntske_request },
+#ifdef STAMP_NTS
+	{ "nts_request",	fuzz_nts_request },
+#endif
 	{ "proxy",		fuzz_proxy },
 	{ "util_number",	fuzz_util_number },
 	{ "util_seconds",	fuzz_util_seconds },
