@@ -11,7 +11,8 @@
  * exported, carrying as many fresh cookies as it sent cookies and
  * placeholders, never longer than itself; a fresh cookie works in turn; a
  * tampered cookie or authenticator gets an NTS NAK; plain NTP is answered
- * beside it, and not with --nts-only.  The counters say so.  Cookies
+ * beside it, and not with --nts-only.  The counters say so.  Stalled
+ * handshakes hold places under --max-conns, never a worker.  Cookies
  * outlive their process: an upgrade keeps them good, and so does a second
  * stampd given the same --nts-key-file.
  */
@@ -660,6 +661,56 @@ kept(const char *m)
 	unlink(file);
 }
 
+/*
+ * Handshakes that stall hold a place under --max-conns, never a worker:
+ * with every place held by a client that sent one byte of a ClientHello,
+ * NTP is answered all the same, one more key establishment is refused at
+ * once, and the places come back when the stalled clients go.
+ */
+static void
+stalled(const char *m)
+{
+	const char		*args[] = { "-m", m, "--local-stratum", "8",
+				    "--max-conns", "4", "--limit-loopback",
+				    "--linger", "20000", "--tls-cert", cert,
+				    "--tls-key", key, "-l",
+				    "tcp:127.0.0.1:0/nts-ke", "-l",
+				    "udp:127.0.0.1:0/ntp", NULL };
+	const struct h_listener	*ke, *ntp;
+	struct h_client		 held[4], extra;
+	struct ntske_answer	 an;
+	struct h_daemon		 d;
+	struct ke		 o;
+	long long		 deadline;
+	int			 i, got = -1;
+
+	if (h_daemon_start(&d, 2, args) == -1) {
+		ok(0, "%s: stampd --max-conns 4", m);
+		return;
+	}
+	ke = h_daemon_find(&d, "tcp", "nts-ke");
+	ntp = h_daemon_find(&d, "udp", "ntp");
+	for (i = 0; i < 4; i++)
+		h_cl_hold(&held[i], ke, "127.0.0.1", WAIT_MS);
+	is_int(h_cl_connected(held, 4, WAIT_MS), 4,
+	    "%s: four handshakes stall, a byte sent", m);
+	ok(h_counter_at_least(&d, "accepted", 4, WAIT_MS) >= 4,
+	    "%s: all four accepted", m);
+	ok(plain(ntp), "%s: every place held: NTP is answered", m);
+	h_cl_open(&extra, ke, "127.0.0.1");
+	h_cl_wait(&extra, 1, WAIT_MS);
+	ok(h_cl_refused(&extra), "%s: a fifth is refused at once (%s)", m,
+	    h_cl_what(&extra, "nts-ke"));
+	h_cl_close(&extra, 1);
+	h_cl_close(held, 4);
+	/* A place comes back a moment after its client goes. */
+	deadline = h_now_ms() + WAIT_MS;
+	while ((got = cookies(ke, &an, &o)) == -1 && h_now_ms() < deadline)
+		h_nap(20);
+	is_int(got, 0, "%s: once they go, key establishment works", m);
+	is_int(h_daemon_stop(&d), 0, "%s: stampd exits 0", m);
+}
+
 static void
 one_model(const char *m)
 {
@@ -700,6 +751,7 @@ one_model(const char *m)
 	authenticated(m, h_daemon_find(&d, "tcp", "nts-ke"), ntp);
 	is_int(h_daemon_stop(&d), 0, "%s: --nts-only: exits 0 on TERM", m);
 	kept(m);
+	stalled(m);
 }
 
 int
