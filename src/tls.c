@@ -257,6 +257,8 @@ tls_handshake(struct tls *t, int *reason, const char **why)
 			return -1;
 		}
 		if (gnutls_error_is_fatal(r)) {
+			/* The client hears why, if its socket takes it. */
+			(void)gnutls_alert_send_appropriate(t->s, r);
 			*reason = r == GNUTLS_E_UNSUPPORTED_VERSION_PACKET ||
 			    r == GNUTLS_E_INSUFFICIENT_SECURITY ?
 			    TLS_FAIL_VERSION :
