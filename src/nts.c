@@ -191,14 +191,14 @@ nts_parse(const unsigned char *pkt, size_t len, struct nts_req *r)
 }
 
 /*
- * The placeholders among the encrypted fields pt[0..len): their count, or
- * -1 if the fields are malformed.
+ * Call fn for each field of the encrypted fields pt[0..len), its type and
+ * body; returns 0, or -1 if they are malformed.
  */
 static int
-inner_placeholders(const unsigned char *pt, size_t len)
+each_field(const unsigned char *pt, size_t len,
+    void (*fn)(void *, unsigned, const unsigned char *, size_t), void *arg)
 {
 	size_t	 off = 0, flen;
-	int	 n = 0;
 
 	while (off < len) {
 		if (len - off < EF_HDR)
@@ -206,11 +206,20 @@ inner_placeholders(const unsigned char *pt, size_t len)
 		flen = get16(pt + off + 2);
 		if (flen < EF_HDR || flen % 4 != 0 || flen > len - off)
 			return -1;
-		if (get16(pt + off) == NTS_EF_PLACEHOLDER)
-			n++;
+		fn(arg, get16(pt + off), pt + off + EF_HDR, flen - EF_HDR);
 		off += flen;
 	}
-	return n;
+	return 0;
+}
+
+static void
+count_placeholder(void *arg, unsigned type, const unsigned char *body,
+    size_t len)
+{
+	(void)body;
+	(void)len;
+	if (type == NTS_EF_PLACEHOLDER)
+		(*(int *)arg)++;
 }
 
 /* Write field type with body[0..len) at out, padded: its length, or 0. */
@@ -275,7 +284,9 @@ nts_server_reply(const struct nts_keyring *ring, const unsigned char *pkt,
 		n = nak(r, hdr, out, room);
 		goto out;
 	}
-	if ((inner = inner_placeholders(pt, (size_t)inner)) == -1)
+	plen = (size_t)inner;
+	inner = 0;
+	if (each_field(pt, plen, count_placeholder, &inner) == -1)
 		goto out;
 	ncookies = 1 + r->placeholders + inner;
 	if (ncookies > NTS_COOKIES_MAX)
@@ -372,28 +383,17 @@ nts_client_request(const unsigned char *hdr, const unsigned char *uid,
 	return r == -1 ? -1 : (int)(off + need);
 }
 
-/* The fresh cookies among the decrypted fields pt[0..len), into an. */
-static int
-take_cookies(const unsigned char *pt, size_t len, struct nts_answer *an)
+/* A fresh cookie among the decrypted fields, into the answer arg. */
+static void
+take_cookie(void *arg, unsigned type, const unsigned char *body, size_t len)
 {
-	size_t	 off = 0, flen;
+	struct nts_answer	*an = arg;
 
-	while (off < len) {
-		if (len - off < EF_HDR)
-			return -1;
-		flen = get16(pt + off + 2);
-		if (flen < EF_HDR || flen % 4 != 0 || flen > len - off)
-			return -1;
-		if (get16(pt + off) == NTS_EF_COOKIE &&
-		    an->ncookies < NTS_COOKIES_MAX &&
-		    flen - EF_HDR <= sizeof an->cookie[0]) {
-			memcpy(an->cookie[an->ncookies], pt + off + EF_HDR,
-			    flen - EF_HDR);
-			an->cookie_len[an->ncookies++] = flen - EF_HDR;
-		}
-		off += flen;
+	if (type == NTS_EF_COOKIE && an->ncookies < NTS_COOKIES_MAX &&
+	    len <= sizeof an->cookie[0]) {
+		memcpy(an->cookie[an->ncookies], body, len);
+		an->cookie_len[an->ncookies++] = len;
 	}
-	return 0;
 }
 
 int
@@ -447,7 +447,7 @@ nts_client_check(const unsigned char *pkt, size_t len,
 		return -1;
 	n = siv_open(s, nonce, nlen, pkt, aoff, ct, ctlen, pt, sizeof pt);
 	siv_free(s);
-	if (n == -1 || take_cookies(pt, (size_t)n, an) == -1)
+	if (n == -1 || each_field(pt, (size_t)n, take_cookie, an) == -1)
 		return -1;
 	return 0;
 }
