@@ -754,6 +754,27 @@ one_model(const char *m)
 	stalled(m);
 }
 
+/* A key file that others may read is refused before anything is bound. */
+static void
+open_key_file(void)
+{
+	char		 file[96];
+	struct h_result	 r;
+	FILE		*f;
+
+	snprintf(file, sizeof file, "%s/open.key", dir);
+	if ((f = fopen(file, "w")) == NULL ||
+	    fputs("0123456789abcdef0123456789abcdef", f) == EOF ||
+	    fclose(f) == EOF || chmod(file, 0644) == -1)
+		die("%s: %s", file, strerror(errno));
+	h_run((char *[]){ (char *)h_prog("STAMPD"), "--nts-key-file", file,
+	    "-l", "udp:127.0.0.1:0/ntp", NULL }, WAIT_MS, &r);
+	is_int(r.status, 1, "a key file others may read: stampd exits 1");
+	ok(strstr(r.err, "chmod 600") != NULL && strstr(r.err, "listening") ==
+	    NULL, "before binding, saying what to change: %s", r.err);
+	unlink(file);
+}
+
 int
 main(void)
 {
@@ -764,6 +785,7 @@ main(void)
 	if (n <= 0)
 		bail("no models from stampd --help");
 	make_certs();
+	open_key_file();
 	for (i = 0; i < n; i++)
 		one_model(models[i]);
 	remove_certs();
