@@ -117,7 +117,7 @@ noport="no port: want TRANSPORT:ADDRESS:PORT"
 port="port must be a number from 0 to 65535"
 bracket="IPv6 address has no closing ']'"
 v4="not a numeric IPv4 address (IPv6 goes in [])"
-proto="protocol must be stamp, time, daytime, ntp or metrics"
+proto="protocol must be stamp, time, daytime, ntp, nts-ke or metrics"
 noaddr="no address: use * for every address"
 while IFS='|' read -r spec reason; do
 	[ -n "$spec" ] || continue
