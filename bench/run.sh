@@ -1690,9 +1690,9 @@ report_ntp()
 	fi
 }
 
-# sum SECT:CONC... -- SERVER COLUMN: the totals over the rounds of each
+# totals SECT:CONC... -- SERVER COLUMN: the totals over the rounds of each
 # run, added up.
-sum()
+totals()
 {
 	sm=0
 	while [ "$1" != -- ]; do
@@ -1701,6 +1701,26 @@ sum()
 		shift
 	done
 	echo "$sm"
+}
+
+# busy SECTION SERVER CONC COLUMN: the median rate times the median CPU
+# per exchange of COLUMN, as a share of one CPU, or "-".
+busy()
+{
+	awk -v r="$(med "$1" "$2" "$3" rate)" -v u="$(med "$1" "$2" "$3" "$4")" \
+	    'BEGIN {
+		if (r == "-" || u == "-") print "-"
+		else printf "%.0f%%\n", r * u / 1e4
+	}'
+}
+
+# cell SECTION SERVER CONC COLUMN: the median, with its ratio to
+# chronyd's in brackets.
+cell()
+{
+	base=-
+	[ "$2" = chronyd ] || base=$(med "$1" chronyd "$3" "$4")
+	vs "$(med "$1" "$2" "$3" "$4")" "$base"
 }
 
 report_nts()
@@ -1723,31 +1743,47 @@ report_nts()
 	exchanges.  In brackets: the ratio to chronyd.  Errors and bad
 	replies summed over every run.
 
-	#### Key establishments and authenticated NTP
+	Busy: the share of its CPU a side used, rate times CPU per exchange;
+	the side near 100% is the one that set the rate, and when that is
+	stampbench the rates compare the client more than the servers, and
+	the server's CPU per exchange is the figure to compare.
+
+	#### Key establishments
 
 	\`stampbench -P nts-ke -c 16\`: whole key establishments (TCP, TLS
 	1.3 handshake with the certificate verified, request, response,
-	close); \`stampbench -P nts\`: NTP requests with NTS's fields, a
-	reply good only when its authenticator verifies.
+	close).
 
 	EOF
-	row server "KE/s" "server us/KE" "stampbench us/KE" \
-	    "NTS replies/s c=16" "NTS replies/s c=256" "server us/reply c=256" \
-	    errors bad
-	row --- --: --: --: --: --: --: --: --:
+	row server "KE/s" "server us/KE" "server busy" "stampbench us/KE" \
+	    "stampbench busy" errors bad
+	row --- --: --: --: --: --: --: --:
 	for s in $nts_servers; do
-		set -- "$s"
-		for sc in ntske:16:rate ntske:16:server_us ntske:16:client_us \
-		    nts:16:rate nts:256:rate nts:256:server_us; do
-			k=${sc##*:}
-			sc=${sc%:*}
-			base=$(med "${sc%:*}" chronyd "${sc#*:}" "$k")
-			[ "$s" = chronyd ] && base=-
-			set -- "$@" "$(vs "$(med "${sc%:*}" "$s" "${sc#*:}" \
-			    "$k")" "$base")"
-		done
-		row "$@" "$(sum ntske:16 nts:16 nts:256 -- "$s" errors)" \
-		    "$(sum ntske:16 nts:16 nts:256 -- "$s" bad)"
+		row "$s" "$(cell ntske "$s" 16 rate)" \
+		    "$(cell ntske "$s" 16 server_us)" \
+		    "$(busy ntske "$s" 16 server_us)" \
+		    "$(cell ntske "$s" 16 client_us)" \
+		    "$(busy ntske "$s" 16 client_us)" \
+		    "$(tot ntske "$s" 16 errors)" "$(tot ntske "$s" 16 bad)"
+	done
+	cat <<-EOF
+
+	#### Authenticated NTP
+
+	\`stampbench -P nts\`: NTP requests with NTS's fields (after one key
+	establishment), a reply good only when its authenticator verifies.
+
+	EOF
+	row server "replies/s c=16" "replies/s c=256" "server us/reply c=16" \
+	    "server us/reply c=256" "stampbench busy c=256" errors bad
+	row --- --: --: --: --: --: --: --:
+	for s in $nts_servers; do
+		row "$s" "$(cell nts "$s" 16 rate)" \
+		    "$(cell nts "$s" 256 rate)" "$(cell nts "$s" 16 server_us)" \
+		    "$(cell nts "$s" 256 server_us)" \
+		    "$(busy nts "$s" 256 client_us)" \
+		    "$(totals nts:16 nts:256 -- "$s" errors)" \
+		    "$(totals nts:16 nts:256 -- "$s" bad)"
 	done
 	cat <<-EOF
 
