@@ -1905,4 +1905,8 @@ if [ "$doc" = 1 ]; then
 	has ntp && doc_block bench-ntp "$ntpmd"
 	has nts && doc_block bench-nts "$ntsmd"
 fi
-log "results in $md, $ntpmd, $ntsmd and $raw"
+wrote=
+main_sections && wrote="$md, "
+has ntp && wrote="$wrote$ntpmd, "
+has nts && wrote="$wrote$ntsmd, "
+log "results in $wrote$raw"
