@@ -22,6 +22,12 @@
 #          server's CPU per reply, and unpinned (2 workers); and the
 #          offsets a chrony client measures from each (same clock: the
 #          truth is 0), median and spread
+#   nts    NTS (RFC 8915) of stampd's event and uring models and of
+#          chronyd, the same ECDSA P-256 certificate for all, pinned as
+#          cost: whole key establishments a second (stampbench -P nts-ke,
+#          c=16) with the server's CPU per key establishment, and
+#          authenticated NTP replies a second (stampbench -P nts, c=16
+#          and 256)
 # Every server is stopped by its pid (also on an interrupt), every
 # stampbench runs under timeout, every port is picked by the kernel or,
 # for nginx, tried at random until one is free; all on 127.0.0.1.
@@ -34,9 +40,11 @@
 # stampbench to compare ours with) or BENCH_OLD_REV (the commit whose
 # stampbench is built for that, under $STAMP_BUILD/bench/old; "none": no
 # comparison), BENCH_NTP_SERVERS (event uring chronyd), BENCH_NTP_SAMPLES
-# (64: the chrony client's offsets per server and round).  Progress goes to
-# stderr, the tables to stdout and to $STAMP_BUILD/bench/results.md (the
-# ntp section's to ntp.md), every run to results.dat.
+# (64: the chrony client's offsets per server and round), BENCH_NTS_SERVERS
+# (event uring chronyd), BENCH_NTS_PROCESSES (1: chronyd's ntsprocesses,
+# its default).  Progress goes to stderr, the tables to stdout and to
+# $STAMP_BUILD/bench/results.md (the ntp section's to ntp.md, the nts
+# section's to nts.md), every run to results.dat.
 
 set -u
 
@@ -61,9 +69,11 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	img=$out/img
 	doc=0
 fi
-sections=${BENCH_SECTIONS:-tcp cost udp syscalls delay ntp}
+sections=${BENCH_SECTIONS:-tcp cost udp syscalls delay ntp nts}
 ntp_samples=${BENCH_NTP_SAMPLES:-64}
 ntpmd=$out/ntp.md
+ntsmd=$out/nts.md
+nts_procs=${BENCH_NTS_PROCESSES:-1}
 # The stampbench before the cheaper loop of issue 12: what the client
 # table compares ours with, unless BENCH_OLD_STAMPBENCH names another.
 old_rev=${BENCH_OLD_REV:-95a4810}
@@ -468,20 +478,35 @@ answers()
 # loopback only, no command port or socket, no drift file, -x: the clock
 # is left alone), on a port tried at random until one is free, as nginx's
 # (chronyd cannot be told to take port 0 and say which it got); sets pid
-# and port.
+# and port.  With a second argument, nts: NTS-KE too, on a port of its own
+# also at random (then port is the NTS-KE one, keport the NTP one), with
+# the bench's certificate and $nts_procs helper processes (ntsprocesses),
+# and all of 127/8 allowed: with "allow 127.0.0.1" chronyd 4.3 completed
+# the first key establishment of a run and cut the TLS of every later one
+# (GnuTLS: "non-properly terminated").
 start_chronyd()
 {
 	for try in 1 2 3 4 5 6 7 8 9 10; do
 		port=$(random_port)
+		keport=$(random_port)
+		[ "$keport" = "$port" ] && continue
+		allow=127.0.0.1
+		[ "${2:-}" = nts ] && allow=127.0.0.0/8
 		cat >"$ntpdir/server.conf" <<-CONF
 		# chronyd for bench/run.sh, written by it at each start.
 		local stratum 8
-		allow 127.0.0.1
+		allow $allow
 		bindaddress 127.0.0.1
 		port $port
 		pidfile $ntpdir/server.pid
 		cmdport 0
 		bindcmdaddress /
+		CONF
+		[ "${2:-}" = nts ] && cat >>"$ntpdir/server.conf" <<-CONF
+		ntsserverkey $ntsdir/server.key
+		ntsservercert $ntsdir/server.pem
+		ntsport $keport
+		ntsprocesses $nts_procs
 		CONF
 		rm -f "$ntpdir/server.pid"
 		: >"$tmp/server.log"
@@ -497,9 +522,15 @@ start_chronyd()
 		if alive "$pid" && [ -s "$ntpdir/server.pid" ]; then
 			[ "$(cat "$ntpdir/server.pid")" = "$pid" ] ||
 			    die "chronyd: its pid file does not say $pid"
-			answers && return 0
+			if answers; then
+				[ "${2:-}" = nts ] || return 0
+				t=$port
+				port=$keport
+				keport=$t
+				return 0
+			fi
 		fi
-		if ! grep -q 'Could not open NTP socket' "$tmp/server.log"
+		if ! grep -q 'Could not open' "$tmp/server.log"
 		then
 			note "chronyd: did not start or answer:" \
 			    "$(tail -1 "$tmp/server.log")"
@@ -512,22 +543,34 @@ start_chronyd()
 	return 1
 }
 
-# start_ntp NAME WORKERS PIN: stampd's model NAME serving NTP as stratum
-# 8 with WORKERS workers, or chronyd (one thread); sets pid and port.
+# start_ntp NAME WORKERS PIN [nts]: stampd's model NAME serving NTP as
+# stratum 8 with WORKERS workers, or chronyd (one thread); sets pid and
+# port.  With nts, NTS-KE too, with the bench's certificate: then port is
+# the NTS-KE one, which names the NTP one to clients.
 start_ntp()
 {
 	name=$1
 	port=
 	if [ "$name" = chronyd ]; then
-		start_chronyd "$3"
+		start_chronyd "$3" "${4:-}"
 		return
 	fi
+	set -- "$@" ""
 	: >"$tmp/server.log"
-	$3 setsid "$STAMPD" -m "$name" -w "$2" --local-stratum 8 \
-	    -l udp:127.0.0.1:0/ntp >/dev/null 2>"$tmp/server.log" &
-	pid=$!
-	wait_listening udp ntp && return 0
-	note "$name: did not start for NTP:" \
+	if [ "$4" = nts ]; then
+		$3 setsid "$STAMPD" -m "$name" -w "$2" --local-stratum 8 \
+		    -l tcp:127.0.0.1:0/nts-ke --tls-cert "$ntsdir/server.pem" \
+		    --tls-key "$ntsdir/server.key" -l udp:127.0.0.1:0/ntp \
+		    >/dev/null 2>"$tmp/server.log" &
+		pid=$!
+		wait_listening tcp nts-ke && return 0
+	else
+		$3 setsid "$STAMPD" -m "$name" -w "$2" --local-stratum 8 \
+		    -l udp:127.0.0.1:0/ntp >/dev/null 2>"$tmp/server.log" &
+		pid=$!
+		wait_listening udp ntp && return 0
+	fi
+	note "$name: did not start for NTP${4:+ and NTS}:" \
 	    "$(grep -v ' listening ' "$tmp/server.log" | head -1)"
 	stop
 	return 1
@@ -611,40 +654,53 @@ section_ntp()
 	stop
 }
 
+# ntp_servers SECTION SERVERS...: those of SERVERS that are a model or
+# chronyd, the others noted; chronyd installed and its user and version
+# settled (once) if it is among them.
+ntp_servers()
+{
+	ns_sect=$1
+	shift
+	ns=
+	for s in "$@"; do
+		case " $models chronyd " in
+		*" $s "*)
+			ns="$ns $s"
+			;;
+		*)
+			note "$ns_sect: $s is neither a model nor chronyd:" \
+			    "left out"
+			;;
+		esac
+	done
+	ntpdir=$out/ntp
+	mkdir -p "$ntpdir" || die "mkdir $ntpdir"
+	case " $ns " in
+	*" chronyd "*)
+		[ -z "${chrony_version:-}" ] || return 0
+		command -v chronyd >/dev/null || install chrony
+		# As root chronyd would drop to _chrony, which cannot write
+		# here.
+		chrony_user="-u root"
+		[ "$(id -u)" = 0 ] || chrony_user="-U -u $(id -un)"
+		chrony_version=$(chronyd -v 2>/dev/null |
+		    sed -n 's/.*version \([^ ]*\).*/\1/p')
+		echo "# chronyd: $chrony_version" >>"$raw"
+		;;
+	esac
+}
+
 # What the ntp section needs, checked once before the rounds, and how it
 # runs, into results.dat.
 ntp_prepare()
 {
-	ntpdir=$out/ntp
-	mkdir -p "$ntpdir" || die "mkdir $ntpdir"
-	ntp_servers=
-	for s in ${BENCH_NTP_SERVERS:-event uring chronyd}; do
-		case " $models chronyd " in
-		*" $s "*)
-			ntp_servers="$ntp_servers $s"
-			;;
-		*)
-			note "ntp: $s is neither a model nor chronyd: left out"
-			;;
-		esac
-	done
-	ntp_servers=${ntp_servers# }
-	case " $ntp_servers " in
-	*" chronyd "*)
-		command -v chronyd >/dev/null || install chrony
-		;;
-	esac
+	ntp_servers ntp ${BENCH_NTP_SERVERS:-event uring chronyd}
+	ntp_servers=${ns# }
 	[ "$ntp_samples" -ge 32 ] ||
 	    die "BENCH_NTP_SAMPLES=$ntp_samples: 32 at least"
-	# As root chronyd would drop to _chrony, which cannot write here.
-	chrony_user="-u root"
-	[ "$(id -u)" = 0 ] || chrony_user="-U -u $(id -un)"
 	{
 		echo "# ntp-servers: $ntp_servers"
 		echo "# ntp-samples: $ntp_samples"
-		chrony_version=$(chronyd -v 2>/dev/null |
-		    sed -n 's/.*version \([^ ]*\).*/\1/p')
-		echo "# chronyd: $chrony_version"
 	} >>"$raw"
 	n=0
 	for s in $ntp_servers; do
@@ -659,6 +715,93 @@ ntp_round()
 	for name in $ntp_servers; do
 		pa=
 		section_ntp
+	done
+}
+
+# --- NTS: stampd's models beside chronyd, authenticated ---------------
+
+# nts_cert NAME TEMPLATE-LINES [CA]: an ECDSA P-256 key and a certificate
+# for 2 days, $ntsdir/NAME.key and NAME.pem, self-signed or signed by CA.
+nts_cert()
+{
+	printf '%s\nexpiration_days = 2\n' "$2" >"$ntsdir/$1.tmpl"
+	certtool --generate-privkey --key-type=ecdsa --curve=secp256r1 \
+	    --outfile "$ntsdir/$1.key" >/dev/null 2>&1 || return 1
+	if [ -z "${3:-}" ]; then
+		certtool --generate-self-signed \
+		    --load-privkey "$ntsdir/$1.key" \
+		    --template "$ntsdir/$1.tmpl" \
+		    --outfile "$ntsdir/$1.pem" >/dev/null 2>&1
+	else
+		certtool --generate-certificate \
+		    --load-privkey "$ntsdir/$1.key" \
+		    --load-ca-certificate "$ntsdir/$3.pem" \
+		    --load-ca-privkey "$ntsdir/$3.key" \
+		    --template "$ntsdir/$1.tmpl" \
+		    --outfile "$ntsdir/$1.pem" >/dev/null 2>&1
+	fi
+}
+
+# What the nts section needs, checked once before the rounds: a stampd
+# and a stampbench built with NTS, a CA of the run's own and a server
+# certificate it signed for 127.0.0.1 (the one every server serves), and
+# how it runs, into results.dat.
+nts_prepare()
+{
+	"$STAMPD" --help 2>&1 | grep -q -- --tls-cert &&
+	    "$STAMPBENCH" --help 2>&1 | grep -q nts-ke ||
+	    die "nts: stampd and stampbench were built without NTS (GnuTLS)"
+	ntp_servers nts ${BENCH_NTS_SERVERS:-event uring chronyd}
+	nts_servers=${ns# }
+	case $nts_procs in
+	'' | *[!0-9]*)
+		die "BENCH_NTS_PROCESSES=$nts_procs: a number"
+		;;
+	esac
+	command -v certtool >/dev/null || install gnutls-bin
+	ntsdir=$out/nts
+	mkdir -p "$ntsdir" || die "mkdir $ntsdir"
+	nts_cert ca "$(printf '%s\n' 'cn = "stampd bench CA"' ca \
+	    cert_signing_key)" &&
+	    nts_cert server "$(printf '%s\n' 'cn = "localhost"' \
+	    'dns_name = "localhost"' 'ip_address = "127.0.0.1"' \
+	    tls_www_server signing_key)" ca ||
+	    die "nts: certtool could not make the certificates"
+	{
+		echo "# nts-servers: $nts_servers"
+		echo "# nts-processes: $nts_procs"
+	} >>"$raw"
+	n=0
+	for s in $nts_servers; do
+		n=$((n + 1))
+	done
+	log "nts: $nts_servers; about" \
+	    "$(((rounds * n * (3 * secs + 4) + 59) / 60)) minutes more"
+}
+
+# One round of the nts section for the server $name, pinned as the cost
+# section (the server on CPU 0 with one worker, or chronyd with its
+# $nts_procs NTS-KE helpers; stampbench -t 1 on CPU 1): key
+# establishments at c=16, then authenticated NTP at c=16 and 256.  The
+# server's CPU counts every process of its group (chronyd's helpers).
+section_nts()
+{
+	cpin="taskset -c 1"
+	start_ntp "$name" 1 "taskset -c 0" nts || return
+	set -- --ca "$ntsdir/ca.pem"
+	load -P nts-ke "$@" -d 0.3 -c 16 -t 1 >/dev/null
+	measure ntske 16 1 -P nts-ke "$@"
+	load -P nts "$@" -d 0.3 -c 16 -t 1 >/dev/null
+	measure nts 16 1 -P nts "$@"
+	measure nts 256 1 -P nts "$@"
+	stop
+}
+
+nts_round()
+{
+	for name in $nts_servers; do
+		pa=
+		section_nts
 	done
 }
 
@@ -797,7 +940,7 @@ has()
 }
 
 # Whether a section of the stampd-nginx-ref comparison is asked for (not
-# only ntp, which has its own servers, tables and block in docs).
+# only ntp or nts, which have their own servers, tables and blocks).
 main_sections()
 {
 	for ms in tcp cost udp syscalls delay; do
@@ -877,6 +1020,7 @@ measure_all()
 		[ -n "$old_sb" ] && echo "# old-stampbench: $old_desc"
 	} >"$raw"
 	has ntp && ntp_prepare
+	has nts && nts_prepare
 
 	n=0
 	for s in $servers; do
@@ -901,6 +1045,7 @@ measure_all()
 			done
 		done
 		has ntp && ntp_round
+		has nts && nts_round
 		round=$((round + 1))
 	done
 	has syscalls && section_syscalls
@@ -933,6 +1078,8 @@ if [ "${BENCH_REPORT:-0}" = 1 ]; then
 	old_desc=$(meta old-stampbench)
 	ntp_servers=$(meta ntp-servers)
 	ntp_samples=$(meta ntp-samples)
+	nts_servers=$(meta nts-servers)
+	nts_procs=$(meta nts-processes)
 	chrony_version=$(meta chronyd)
 else
 	measure_all
@@ -1543,6 +1690,134 @@ report_ntp()
 	fi
 }
 
+# totals SECT:CONC... -- SERVER COLUMN: the totals over the rounds of each
+# run, added up.
+totals()
+{
+	sm=0
+	while [ "$1" != -- ]; do
+		sm=$(awk -v a="$sm" -v x="$(tot "${1%:*}" "$3" "${1#*:}" "$4")" \
+		    'BEGIN { print a + (x == "-" ? 0 : x) }')
+		shift
+	done
+	echo "$sm"
+}
+
+# busy SECTION SERVER CONC COLUMN: the median rate times the median CPU
+# per exchange of COLUMN, as a share of one CPU, or "-".
+busy()
+{
+	awk -v r="$(med "$1" "$2" "$3" rate)" -v u="$(med "$1" "$2" "$3" "$4")" \
+	    'BEGIN {
+		if (r == "-" || u == "-") print "-"
+		else printf "%.0f%%\n", r * u / 1e4
+	}'
+}
+
+# cell SECTION SERVER CONC COLUMN: the median, with its ratio to
+# chronyd's in brackets.
+cell()
+{
+	base=-
+	[ "$2" = chronyd ] || base=$(med "$1" chronyd "$3" "$4")
+	vs "$(med "$1" "$2" "$3" "$4")" "$base"
+}
+
+report_nts()
+{
+	r=rounds
+	[ "$rounds" = 1 ] && r=round
+	cat <<-EOF
+	### NTS, measured
+
+	Machine: $machine.  Load average before the bench: $load0 (after:
+	$load1, its own load included).  $rounds $r of $secs s per figure,
+	the servers interleaved within each round; each figure is the
+	median over the rounds.  Every server has the same ECDSA P-256
+	certificate, signed by a CA of the run's own, and serves NTP as
+	stratum 8.  Pinned: the server on CPU 0, stampd with one worker
+	(\`-w 1\`), chronyd $chrony_version with \`ntsprocesses $nts_procs\`
+	(one process for NTP, $nts_procs forked for NTS-KE); stampbench
+	\`-t 1\` on CPU 1.  The server's CPU is utime + stime of all its
+	processes (/proc/PID/stat) over the run, divided by the good
+	exchanges.  In brackets: the ratio to chronyd.  Errors and bad
+	replies summed over every run.
+
+	Busy: the share of its CPU a side used, rate times CPU per exchange;
+	the side near 100% is the one that set the rate, and when that is
+	stampbench the rates compare the client more than the servers, and
+	the server's CPU per exchange is the figure to compare.
+
+	#### Key establishments
+
+	\`stampbench -P nts-ke -c 16\`: whole key establishments (TCP, TLS
+	1.3 handshake with the certificate verified, request, response,
+	close).
+
+	EOF
+	row server "KE/s" "server us/KE" "server busy" "stampbench us/KE" \
+	    "stampbench busy" errors bad
+	row --- --: --: --: --: --: --: --:
+	for s in $nts_servers; do
+		row "$s" "$(cell ntske "$s" 16 rate)" \
+		    "$(cell ntske "$s" 16 server_us)" \
+		    "$(busy ntske "$s" 16 server_us)" \
+		    "$(cell ntske "$s" 16 client_us)" \
+		    "$(busy ntske "$s" 16 client_us)" \
+		    "$(tot ntske "$s" 16 errors)" "$(tot ntske "$s" 16 bad)"
+	done
+	cat <<-EOF
+
+	#### Authenticated NTP
+
+	\`stampbench -P nts\`: NTP requests with NTS's fields (after one key
+	establishment), a reply good only when its authenticator verifies.
+
+	EOF
+	row server "replies/s c=16" "replies/s c=256" "server us/reply c=16" \
+	    "server us/reply c=256" "stampbench busy c=256" errors bad
+	row --- --: --: --: --: --: --: --:
+	for s in $nts_servers; do
+		row "$s" "$(cell nts "$s" 16 rate)" \
+		    "$(cell nts "$s" 256 rate)" "$(cell nts "$s" 16 server_us)" \
+		    "$(cell nts "$s" 256 server_us)" \
+		    "$(busy nts "$s" 256 client_us)" \
+		    "$(totals nts:16 nts:256 -- "$s" errors)" \
+		    "$(totals nts:16 nts:256 -- "$s" bad)"
+	done
+	cat <<-EOF
+
+	#### Targets
+
+	stampd over chronyd, printed, not asserted.
+
+	EOF
+	row target measured verdict
+	row --- --- ---
+	for s in $nts_servers; do
+		[ "$s" = chronyd ] && continue
+		target "$s key establishments/s >= 3x chronyd" \
+		    "$(ratio "$(med ntske "$s" 16 rate)" \
+		    "$(med ntske chronyd 16 rate)")" '>=' 3
+		target "$s CPU per key establishment <= 0.5x chronyd" \
+		    "$(ratio "$(med ntske "$s" 16 server_us)" \
+		    "$(med ntske chronyd 16 server_us)")" '<=' 0.5
+		for c in 16 256; do
+			target "c=$c: $s NTS replies/s >= 3x chronyd" \
+			    "$(ratio "$(med nts "$s" $c rate)" \
+			    "$(med nts chronyd $c rate)")" '>=' 3
+		done
+	done
+	echo
+	if grep -qi '^# note: .*\(nts\|chrony\)' "$raw"; then
+		echo "#### Notes"
+		echo
+		grep -i '^# note: .*\(nts\|chrony\)' "$raw" |
+		    sed 's/^# note: /- /' | sort -u
+		echo
+	fi
+}
+
 if main_sections; then
 	report >"$md"
 	cat "$md"
@@ -1550,6 +1825,10 @@ fi
 if has ntp; then
 	report_ntp >"$ntpmd"
 	cat "$ntpmd"
+fi
+if has nts; then
+	report_nts >"$ntsmd"
+	cat "$ntsmd"
 fi
 
 # --- the charts --------------------------------------------------------
@@ -1624,5 +1903,10 @@ doc_block()
 if [ "$doc" = 1 ]; then
 	main_sections && doc_block bench "$md"
 	has ntp && doc_block bench-ntp "$ntpmd"
+	has nts && doc_block bench-nts "$ntsmd"
 fi
-log "results in $md, $ntpmd and $raw"
+wrote=
+main_sections && wrote="$md, "
+has ntp && wrote="$wrote$ntpmd, "
+has nts && wrote="$wrote$ntsmd, "
+log "results in $wrote$raw"
