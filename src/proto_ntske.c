@@ -10,6 +10,10 @@
  * connection is released however it ends (admit_on_release), so a
  * timeout or a stop frees it too.
  */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,6 +175,12 @@ converse(const struct server *srv, const struct listener *l, int fd,
 		return SERVE_DONE;
 	}
 	if ((k = byfd[fd]) == NULL) {
+		/*
+		 * TLS writes a flight as several records: without this,
+		 * Nagle holds all but the first until the client's delayed
+		 * ACK, 40 ms a handshake.
+		 */
+		(void)net_setopt(fd, IPPROTO_TCP, TCP_NODELAY, 1);
 		if ((k = calloc(1, sizeof *k)) == NULL ||
 		    (k->t = tls_accept(fd)) == NULL) {
 			free(k);
