@@ -264,6 +264,7 @@ nts_server_reply(const struct nts_keyring *ring, const unsigned char *pkt,
     enum nts_result *res)
 {
 	unsigned char	 pt[NTS_COOKIES_MAX * (EF_HDR + NTS_COOKIE_LEN)];
+	unsigned char	 cnonce[NTS_NONCE_LEN];
 	struct nts_keys	 k;
 	struct siv	*c2s = NULL, *s2c = NULL;
 	size_t		 room = len < outlen ? len : outlen;
@@ -310,11 +311,15 @@ nts_server_reply(const struct nts_keyring *ring, const unsigned char *pkt,
 		if (need <= room)
 			break;
 	}
+	/* Each cookie's nonce: the seed, its last byte told apart. */
+	memcpy(cnonce, rnd + NTS_NONCE_LEN, NTS_NONCE_LEN);
 	for (plen = 0, i = 0; i < ncookies; i++) {
 		put16(pt + plen, NTS_EF_COOKIE);
 		put16(pt + plen + 2, EF_HDR + NTS_COOKIE_LEN);
-		if (nts_cookie_seal(ring, &k, rnd + (size_t)(i + 1) *
-		    NTS_NONCE_LEN, pt + plen + EF_HDR, NTS_COOKIE_LEN) == -1)
+		cnonce[NTS_NONCE_LEN - 1] = (unsigned char)
+		    (rnd[2 * NTS_NONCE_LEN - 1] ^ i);
+		if (nts_cookie_seal(ring, &k, cnonce, pt + plen + EF_HDR,
+		    NTS_COOKIE_LEN) == -1)
 			goto out;
 		plen += EF_HDR + NTS_COOKIE_LEN;
 	}

@@ -31,6 +31,8 @@
 				 2 * NTS_KEY_LEN)
 /* The cookies one reply or one KE response brings. */
 #define NTS_COOKIES_MAX		8
+/* The random bytes nts_server_reply takes. */
+#define NTS_RND_LEN		(2 * NTS_NONCE_LEN)
 
 /* The two keys a client shares with the server (exported from TLS). */
 struct nts_keys {
@@ -113,8 +115,10 @@ enum nts_result {
  * key.  A cookie that cannot be opened or an authenticator that does not
  * verify gets an NTS NAK: hdr made a Kiss-o'-Death NTSN (stratum 0, refid
  * "NTSN") with the Unique Identifier and nothing else.  rnd holds
- * (NTS_COOKIES_MAX + 1) * NTS_NONCE_LEN random bytes.  Returns the reply's
- * length, or 0 (NTS_DROP), and why in *res.
+ * NTS_RND_LEN random bytes: the reply's nonce, then a seed that each
+ * cookie's nonce is made from (its last byte told apart by the cookie's
+ * number), since SIV asks a nonce to differ, not to be secret.  Returns
+ * the reply's length, or 0 (NTS_DROP), and why in *res.
  */
 size_t	nts_server_reply(const struct nts_keyring *ring,
 	    const unsigned char *pkt, size_t len, const struct nts_req *r,

@@ -99,7 +99,7 @@ authenticated(const struct proto_req *rq, const struct nts_req *r,
     struct ntp_packet *rep, char *buf, size_t len)
 {
 	unsigned char		 hdr[NTP_HEADER_LEN];
-	unsigned char		 rnd[(NTS_COOKIES_MAX + 1) * NTS_NONCE_LEN];
+	unsigned char		 rnd[NTS_RND_LEN];
 	struct nts_keyring	 ring;
 	struct timespec		 now;
 	enum nts_result		 res;

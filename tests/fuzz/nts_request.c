@@ -62,7 +62,7 @@ nts_answer(const unsigned char *pkt, size_t len, unsigned char *out,
     size_t outlen, enum nts_result *res)
 {
 	unsigned char		 hdr[NTP_HEADER_LEN] = { 0x24, 2 };
-	unsigned char		 rnd[(NTS_COOKIES_MAX + 1) * NTS_NONCE_LEN];
+	unsigned char		 rnd[NTS_RND_LEN];
 	struct nts_keyring	 ring;
 	struct nts_req		 r;
 	size_t			 n;

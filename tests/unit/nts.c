@@ -35,7 +35,7 @@ static const struct nts_keyring	 other = { ID + 1, find, NULL };
 static struct nts_keys		 keys;
 static unsigned char		 uid[NTS_UID_MIN], nonce[NTS_NONCE_LEN];
 static unsigned char		 hdr[NTP_HEADER_LEN] = { 0x23 };
-static unsigned char		 rnd[(NTS_COOKIES_MAX + 1) * NTS_NONCE_LEN];
+static unsigned char		 rnd[NTS_RND_LEN];
 
 /* A copy of p[0..len) in a buffer of exactly len bytes. */
 static unsigned char *
@@ -286,6 +286,11 @@ server(void)
 			    memcmp(&back, &keys, sizeof keys) == 0;
 		is_int(opened, an.ncookies, "reply to %d placeholders: each "
 		    "opens to the client's keys", nph);
+		for (i = opened = 0; i + 1 < an.ncookies; i++)
+			opened += memcmp(an.cookie[i], an.cookie[i + 1],
+			    an.cookie_len[i]) == 0;
+		is_int(opened, 0, "reply to %d placeholders: no two cookies "
+		    "alike, so that none links to another", nph);
 		ok(memcmp(out, hdr, NTP_HEADER_LEN) == 0,
 		    "reply to %d placeholders: the header as made", nph);
 		free(e);
