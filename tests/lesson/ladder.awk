@@ -1,7 +1,7 @@
 # ladder.awk: socket calls and captured packets, in one order, as a ladder.
 #
-#	awk -v seq=FILE -v title=TEXT [-v left="NAME..."] -f ladder.awk \
-#	    EVENTS PACKETS > X.msc
+#	awk -v seq=FILE -v title=TEXT [-v left="NAME..."] [-v hscale=N] \
+#	    -f ladder.awk EVENTS PACKETS > X.msc
 #
 # EVENTS: what tests/lesson/lessoncap prints, or tests/lesson/strace.awk
 # makes of strace(1): "ent NAME ADDRESS PORT" (PORT "*": any other port
@@ -10,8 +10,8 @@
 # the columns FROM to TO, such as a timestamp read from a packet; TIME+
 # puts it after the packets of that very time, as the kernel's stamp of
 # a packet's arrival may be the time tcpdump saw it), "say TIME
-# LABEL..." (more words for the label of the packet tcpdump saw at
-# TIME).  PACKETS: tcpdump -tt -nn --time-stamp-precision=nano -r.
+# LABEL..." (more words for the label of the segment or datagram tcpdump
+# saw at TIME).  PACKETS: tcpdump -tt -nn --time-stamp-precision=nano -r.
 # Writes an mscgen(1) chart on stdout, one column per NAME, a row per
 # packet or call in the order of their times, each with its time since
 # the first; and to FILE the same rows as words for the test to match:
@@ -139,7 +139,8 @@ $2 == "IP" || $2 == "IP6" {
 		tf = f
 		gsub(/\./, "A", tf)
 		add($1, "tcp", s, d, s ">" d ":" tf ":" len, \
-		    "[" f "] " flagwords(f) (len > 0 ? "  len " len : ""))
+		    "[" f "] " flagwords(f) (len > 0 ? "  len " len : "") \
+		    ($1 in say ? "  " say[$1] : ""))
 		last[src] = $1
 		next
 	}
@@ -179,7 +180,8 @@ END {
 	printf "# %s\n# Made by tests/lesson/ladder.awk from a capture; " \
 	    "times in ms since the first row.\n", title
 	printf "msc {\n  hscale = \"%s\", arcgradient = \"4\", " \
-	    "wordwraparcs = \"false\";\n\n", (ncol > 3 ? "1.2" : "1.6")
+	    "wordwraparcs = \"false\";\n\n", hscale != "" ? hscale : \
+	    (ncol > 3 ? "1.2" : "1.6")
 	nl = split(left, lc, " ")
 	for (c = 1; c <= ncol; c++)
 		rank[cols[c]] = nl + c

@@ -66,12 +66,14 @@ tcpdump_stop()
 	    > "$1.txt" 2> /dev/null
 }
 
-# draw NAME TITLE: NAME.ev and NAME.txt into NAME.msc and the words of
-# NAME.seq, then SEQ (one line, a space at each end); the chart to SVG,
-# and with LESSON_IMG to docs/img.  Returns 1 if mscgen refuses it.
+# draw NAME TITLE IMAGE [HSCALE]: NAME.ev and NAME.txt into NAME.msc and
+# the words of NAME.seq, then SEQ (one line, a space at each end); the
+# chart to SVG, and with LESSON_IMG to docs/img as IMAGE; HSCALE widens
+# it for long labels.  Returns 1 if mscgen refuses it.
 draw()
 {
-	awk -v seq="$1.seq" -v title="$2" -f "$LESSON/ladder.awk" \
+	awk -v seq="$1.seq" -v title="$2" -v hscale="${4:-}" \
+	    -f "$LESSON/ladder.awk" \
 	    -v left="client client1 client2 client3 sender stamp" \
 	    "$1.ev" "$1.txt" > "$1.msc"
 	SEQ=" $(tr '\n' ' ' < "$1.seq")"
@@ -467,5 +469,108 @@ for what in offset delay; do
 	    "ntp: stamp's $what is the four timestamps': $(us "$got") us, $(us "$mine") us"
 done
 stampd_stop > /dev/null
+
+# ---- keys over a stream, time over datagrams: NTS ------------------------
+
+# stamp -P nts against stampd: the key establishment over TLS 1.3 on one
+# port, then one authenticated NTP exchange on another, under one
+# capture.  The certificates are made here (certtool, ECDSA); stamp
+# trusts the CA that signed the server's.  TLS hides what its records
+# carry: nts.awk reads their headers from the captured bytes, names them
+# by their order and size, and the NTS fields of the datagrams.
+if ! command -v certtool > /dev/null ||
+    ! "$STAMP" -P nts -h > /dev/null 2>&1; then
+	skip "nts: the NTS ladder" "no certtool, or stamp without NTS"
+	done_testing
+	exit
+fi
+
+# nts_cert NAME TEMPLATE-LINES [CA]: NAME.key and NAME.pem, ECDSA P-256,
+# self-signed or signed by CA.
+nts_cert()
+{
+	printf '%s\nexpiration_days = 2\n' "$2" > "$LIB_TMP/$1.tmpl"
+	certtool --generate-privkey --key-type=ecdsa --curve=secp256r1 \
+	    --outfile "$LIB_TMP/$1.key" > /dev/null 2>&1 || return 1
+	if [ -z "${3:-}" ]; then
+		certtool --generate-self-signed \
+		    --load-privkey "$LIB_TMP/$1.key" \
+		    --template "$LIB_TMP/$1.tmpl" \
+		    --outfile "$LIB_TMP/$1.pem" > /dev/null 2>&1
+	else
+		certtool --generate-certificate \
+		    --load-privkey "$LIB_TMP/$1.key" \
+		    --load-ca-certificate "$LIB_TMP/$3.pem" \
+		    --load-ca-privkey "$LIB_TMP/$3.key" \
+		    --template "$LIB_TMP/$1.tmpl" \
+		    --outfile "$LIB_TMP/$1.pem" > /dev/null 2>&1
+	fi
+}
+nts_cert ca "$(printf 'cn = "lesson CA"\nca\ncert_signing_key')" &&
+    nts_cert server "$(printf '%s\n' 'cn = "localhost"' \
+    'ip_address = "127.0.0.1"' tls_www_server signing_key encryption_key)" \
+    ca
+ok $? "nts: certtool makes a CA and the server's certificate" ||
+    done_testing
+
+stampd_start --local-stratum 8 -l tcp:127.0.0.1:0/nts-ke \
+    --tls-cert "$LIB_TMP/server.pem" --tls-key "$LIB_TMP/server.key" \
+    -l udp:127.0.0.1:0/ntp
+ok $? "nts: stampd serves NTS-KE and NTP" || done_testing
+K=$(stampd_port tcp 127.0.0.1 nts-ke)
+N=$(stampd_port udp 127.0.0.1 ntp)
+
+D=$LIB_TMP/stampd-nts
+tcpdump_start "$D" "tcp port $K or udp port $N"
+ok $? "nts: tcpdump listens"
+lib_timeout 10 "$STAMP" -4 -P nts --ca "$LIB_TMP/ca.pem" -p "$K" \
+    127.0.0.1 > "$D.out" 2>&1
+st=$?
+tcpdump_stop "$D"
+is "$st" 0 "nts: stamp -P nts gets authenticated time under tcpdump" ||
+    diag_file "$D.out"
+note "stamp:" "$(cat "$D.out")"
+like "$(cat "$D.out")" 'authenticated \(NTS\)' "nts: and says it is NTS's"
+stampd_stop > /dev/null
+tcpdump -tt -nn -x --time-stamp-precision=nano -r "$D.pcap" 2> /dev/null |
+    awk -v ke="$K" -v ntp="$N" -f "$LESSON/nts.awk" > "$D.nts"
+note "the records and fields, from the bytes:" "$(grep -v '^say' "$D.nts")"
+{
+	echo "ent stampd 127.0.0.1 $K"
+	echo "ent stampd 127.0.0.1 $N"
+	echo "ent stamp 127.0.0.1 *"
+	grep '^say ' "$D.nts"
+} > "$D.ev"
+draw "$D" "stamp -P nts asks stampd: keys over TLS 1.3 on a stream, then one authenticated NTP datagram each way" \
+    stampd-nts 2.1
+ok $? "nts: mscgen draws it"
+
+# recs DIR: the names of the records DIR sent, in order, one line.
+recs()
+{
+	awk -v d="$1" '$1 == "rec" && $3 == d {
+		for (i = 4; i < NF; i++)
+			printf " %s", $i
+	}
+	END { print " " }' "$D.nts"
+}
+like "$SEQ" '^ stamp>stampd:S:0 stampd>stamp:SA:0 stamp>stampd:A:0 ' \
+    "nts: the TCP handshake first"
+like "$(recs c)" '^ ClientHello (ChangeCipherSpec )?Finished NTS-KE.request close_notify $' \
+    "nts: the client's records: ClientHello, Finished, request, close_notify"
+like "$(recs s)" '^ ServerHello (ChangeCipherSpec )?EncryptedExtensions Certificate CertificateVerify Finished NTS-KE.response close_notify $' \
+    "nts: the server's: ServerHello, its flight, the response, close_notify"
+like "$SEQ" ' stampd>stamp:F[A-Z]*:[0-9]+ ' "nts: stampd closes with a FIN"
+like "$SEQ" ':[A-Z]+:[0-9]+ stamp>stampd:udp:[0-9]+ stampd>stamp:udp:[0-9]+ $' \
+    "nts: then one datagram each way, after the stream's last segment"
+set -- $(awk '$1 == "udp" && $3 == "c"' "$D.nts") - - - - - - - - -
+qlen=$4 quid=$5 qck=$6 qph=$7 qau=$8
+set -- $(awk '$1 == "udp" && $3 == "s"' "$D.nts") - - - - - - - - -
+rlen=$4 ruid=$5 rck=$6 rph=$7 rau=$8 rnak=$9
+is "$quid $qck $qau" "1 1 1" \
+    "nts: the request: a unique identifier, a cookie, an authenticator"
+is "$ruid $rau $rnak" "1 1 0" \
+    "nts: the reply: its identifier and authenticator, no NAK"
+ok $(( rlen > qlen )) "nts: the reply ($rlen bytes) is no longer than the request ($qlen)"
 
 done_testing
