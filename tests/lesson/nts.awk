@@ -21,9 +21,10 @@
 # server's first four, before the client's Finished, are its flight
 # (EncryptedExtensions, Certificate, CertificateVerify, Finished, a
 # record each); the client's first is its Finished, its second its
-# NTS-KE request; the server's first after those its response.  A record may run over several segments: the bytes it still
-# owes are skipped in the next one of that direction.  No tcpdump decoder
-# is used (it knows neither NTS-KE on port 0 nor NTS).
+# NTS-KE request; the server's first after those its response.  A
+# record may run over several segments: the bytes it still owes are
+# skipped in the next one of that direction.  No tcpdump decoder is used
+# (it knows neither NTS-KE on port 0 nor NTS).
 
 function hex(s,	i, v)
 {
@@ -120,7 +121,8 @@ function flush(	ihl, off, proto, plen, d, i, lab, type, len, n, t, fl,
 		while (i + 5 <= plen) {
 			type = byte(i)
 			len = u16(i + 3)
-			name = recname(d, type, len, i + 5 < plen ? byte(i + 5) : -1)
+			name = recname(d, type, len,
+			    i + 5 < plen ? byte(i + 5) : -1)
 			lab = lab (lab == "" ? "" : " + ") name " " (len + 5)
 			print "rec", time, d, name, len + 5
 			if (i + 5 + len > plen)
@@ -161,7 +163,8 @@ function flush(	ihl, off, proto, plen, d, i, lab, type, len, n, t, fl,
 		nak = byte(ihl + 8 + 12) == 78 && byte(ihl + 8 + 13) == 84 &&
 		    byte(ihl + 8 + 14) == 83 && byte(ihl + 8 + 15) == 78
 		print "udp", time, d, plen - ihl - 8, uid, ck, ph, au, nak + 0
-		print "say", time, "= header 48" lab (nak ? " (NTSN: a NAK)" : "")
+		print "say", time, "= header 48" lab \
+		    (nak ? " (NTSN: a NAK)" : "")
 	}
 }
 

@@ -541,7 +541,7 @@ note "the records and fields, from the bytes:" "$(grep -v '^say' "$D.nts")"
 	echo "ent stamp 127.0.0.1 *"
 	grep '^say ' "$D.nts"
 } > "$D.ev"
-draw "$D" "stamp -P nts asks stampd: keys over TLS 1.3 on a stream, then one authenticated NTP datagram each way" \
+draw "$D" "stamp -P nts asks stampd: keys over a stream, time in datagrams" \
     stampd-nts 2.1
 ok $? "nts: mscgen draws it"
 
@@ -571,6 +571,7 @@ is "$quid $qck $qau" "1 1 1" \
     "nts: the request: a unique identifier, a cookie, an authenticator"
 is "$ruid $rau $rnak" "1 1 0" \
     "nts: the reply: its identifier and authenticator, no NAK"
-ok $(( rlen > qlen )) "nts: the reply ($rlen bytes) is no longer than the request ($qlen)"
+ok $(( rlen > qlen )) \
+    "nts: the reply ($rlen bytes) is no longer than the request ($qlen)"
 
 done_testing
