@@ -520,13 +520,28 @@ ok $? "nts: stampd serves NTS-KE and NTP" || done_testing
 K=$(stampd_port tcp 127.0.0.1 nts-ke)
 N=$(stampd_port udp 127.0.0.1 ntp)
 
+# A loaded machine may starve tcpdump, whose kernel buffer then drops
+# packets (it says so when stopped): the exchange is captured again, up
+# to three times, so that the chart misses nothing.
 D=$LIB_TMP/stampd-nts
-tcpdump_start "$D" "tcp port $K or udp port $N"
-ok $? "nts: tcpdump listens"
-lib_timeout 10 "$STAMP" -4 -P nts --ca "$LIB_TMP/ca.pem" -p "$K" \
-    127.0.0.1 > "$D.out" 2>&1
-st=$?
-tcpdump_stop "$D"
+try=1
+cap=0
+st=1
+while :; do
+	tcpdump_start "$D" "tcp port $K or udp port $N" || { cap=1; break; }
+	lib_timeout 10 "$STAMP" -4 -P nts --ca "$LIB_TMP/ca.pem" -p "$K" \
+	    127.0.0.1 > "$D.out" 2>&1
+	st=$?
+	tcpdump_stop "$D"
+	grep -q '^[1-9][0-9]* packets dropped by kernel' "$D.tcpdump" ||
+	    break
+	[ $try -lt 3 ] || break
+	diag "nts: tcpdump dropped packets: capturing again"
+	try=$((try + 1))
+done
+ok $cap "nts: tcpdump listens"
+! grep -q '^[1-9][0-9]* packets dropped by kernel' "$D.tcpdump"
+ok $? "nts: tcpdump dropped no packet (try $try)" || diag_file "$D.tcpdump"
 is "$st" 0 "nts: stamp -P nts gets authenticated time under tcpdump" ||
     diag_file "$D.out"
 note "stamp:" "$(cat "$D.out")"
@@ -560,7 +575,11 @@ like "$(recs c)" '^ ClientHello (ChangeCipherSpec )?Finished NTS-KE.request clos
     "nts: the client's records: ClientHello, Finished, request, close_notify"
 like "$(recs s)" '^ ServerHello (ChangeCipherSpec )?EncryptedExtensions Certificate CertificateVerify Finished NTS-KE.response close_notify $' \
     "nts: the server's: ServerHello, its flight, the response, close_notify"
-like "$SEQ" ' stampd>stamp:F[A-Z]*:[0-9]+ ' "nts: stampd closes with a FIN"
+# Its close_notify and FIN leave together, as a rule; should the
+# client's close_notify come first (a loaded machine), close() finds it
+# unread and sends RST instead (section 8).
+like "$SEQ" ' stampd>stamp:[FR][A-Z]*:[0-9]+ ' \
+    "nts: stampd ends the stream, FIN (or RST over an unread close_notify)"
 like "$SEQ" ':[A-Z]+:[0-9]+ stamp>stampd:udp:[0-9]+ stampd>stamp:udp:[0-9]+ $' \
     "nts: then one datagram each way, after the stream's last segment"
 set -- $(awk '$1 == "udp" && $3 == "c"' "$D.nts") - - - - - - - - -
