@@ -478,12 +478,10 @@ stampd_stop > /dev/null
 # trusts the CA that signed the server's.  TLS hides what its records
 # carry: nts.awk reads their headers from the captured bytes, names them
 # by their order and size, and the NTS fields of the datagrams.
-if ! command -v certtool > /dev/null ||
-    ! "$STAMP" -P nts -h > /dev/null 2>&1; then
-	skip "nts: the NTS ladder" "no certtool, or stamp without NTS"
-	done_testing
-	exit
-fi
+lib_need certtool
+"$STAMP" -P nts -h > /dev/null 2>&1 ||
+    bail "stamp was built without NTS: sh tests/deps.sh installs GnuTLS"
+
 
 # nts_cert NAME TEMPLATE-LINES [CA]: NAME.key and NAME.pem, ECDSA P-256,
 # self-signed or signed by CA.
