@@ -10,7 +10,10 @@
 # datagram.  Then, for the test, "rec TIME DIR NAME LENGTH" per TLS record
 # (DIR c or s, the client's or the server's; LENGTH the record's, its
 # five-byte header included, as the bytes on the wire add up) and "udp
-# TIME DIR LEN UIDS COOKIES PLACEHOLDERS AUTHS NAK" per datagram.
+# TIME DIR LEN UIDS COOKIES PLACEHOLDERS AUTHS NAK UID COOKIELEN AUTHLEN"
+# per datagram (UID the unique identifier's bytes in hex, "-" if none;
+# the lengths of the last cookie and authenticator fields, their
+# four-byte headers included, 0 if none).
 #
 # TLS 1.3 encrypts all but its first messages: what a record carries is
 # seen only while it is in the clear (ClientHello, ServerHello, the
@@ -137,6 +140,8 @@ function flush(	ihl, off, proto, plen, d, i, lab, type, len, n, t, fl,
 		d = sport == ntp ? "s" : "c"
 		i = ihl + 8 + 48
 		uid = ck = ph = au = 0
+		uidhex = "-"
+		cklen = aulen = 0
 		lab = ""
 		while (i + 4 <= plen) {
 			t = u16(i)
@@ -145,15 +150,19 @@ function flush(	ihl, off, proto, plen, d, i, lab, type, len, n, t, fl,
 				break
 			if (t == 260) {
 				uid++
+				uidhex = substr(B, 2 * (i + 4) + 1,
+				    2 * (fl - 4))
 				name = "unique id"
 			} else if (t == 516) {
 				ck++
+				cklen = fl
 				name = "cookie"
 			} else if (t == 772) {
 				ph++
 				name = "placeholder"
 			} else if (t == 1028) {
 				au++
+				aulen = fl
 				name = "authenticator"
 			} else
 				name = sprintf("field %04x", t)
@@ -162,7 +171,8 @@ function flush(	ihl, off, proto, plen, d, i, lab, type, len, n, t, fl,
 		}
 		nak = byte(ihl + 8 + 12) == 78 && byte(ihl + 8 + 13) == 84 &&
 		    byte(ihl + 8 + 14) == 83 && byte(ihl + 8 + 15) == 78
-		print "udp", time, d, plen - ihl - 8, uid, ck, ph, au, nak + 0
+		print "udp", time, d, plen - ihl - 8, uid, ck, ph, au, \
+		    nak + 0, uidhex, cklen, aulen
 		print "say", time, "= header 48" lab \
 		    (nak ? " (NTSN: a NAK)" : "")
 	}

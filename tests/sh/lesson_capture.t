@@ -608,15 +608,35 @@ like "$SEQ" ' (stampd>stamp|stamp>stampd):[FR][A-Z]*:[0-9]+ ' \
     "nts: a FIN or an RST ends the stream, from either end"
 like "$SEQ" ':[A-Z]+:[0-9]+ stamp>stampd:udp:[0-9]+ stampd>stamp:udp:[0-9]+ $' \
     "nts: then one datagram each way, after the stream's last segment"
-set -- $(awk '$1 == "udp" && $3 == "c"' "$D.nts") - - - - - - - - -
-qlen=$4 quid=$5 qck=$6 qph=$7 qau=$8
-set -- $(awk '$1 == "udp" && $3 == "s"' "$D.nts") - - - - - - - - -
-rlen=$4 ruid=$5 rck=$6 rph=$7 rau=$8 rnak=$9
+set -- $(awk '$1 == "udp" && $3 == "c"' "$D.nts") - - - - - - - - - - - -
+qlen=$4 quid=$5 qck=$6 qph=$7 qau=$8 qid=${10} qcl=${11} qal=${12}
+set -- $(awk '$1 == "udp" && $3 == "s"' "$D.nts") - - - - - - - - - - - -
+rlen=$4 ruid=$5 rck=$6 rph=$7 rau=$8 rnak=$9 rid=${10} ral=${12}
 is "$quid $qck $qau" "1 1 1" \
     "nts: the request: a unique identifier, a cookie, an authenticator"
 is "$ruid $rau $rnak" "1 1 0" \
     "nts: the reply: its identifier and authenticator, no NAK"
 ok $(( rlen > qlen )) \
     "nts: the reply ($rlen bytes) is no longer than the request ($qlen)"
+like "$qid" '^[0-9a-f]{64,}$' \
+    "nts: the request's unique identifier, 32 random bytes or more"
+is "$rid" "$qid" "nts: the reply's is the request's, byte for byte"
+# The fresh cookie: sealed in the reply's authenticator, which is longer
+# than the request's by at least a cookie field.
+case "$qcl$qal$ral" in
+*[!0-9]*)
+	qcl=1 qal=0 ral=0
+	;;
+esac
+ok $(( ral - qal < qcl )) \
+    "nts: its authenticator ($ral): the request's ($qal), a cookie ($qcl)"
+# The KE response: its record, less the header (5) and the seal (17),
+# is next protocol, AEAD and end of message (6 + 6 + 4), a port or a
+# server's name, and the cookies, each a record as long as the cookie
+# field (both a four-byte header and the cookie).
+resp=$(awk '$1 == "rec" && $3 == "s" && / NTS-KE response / {
+	print $NF; exit }' "$D.nts")
+is "$(( (${resp:-0} - 5 - 17 - 16) / qcl ))" 8 \
+    "nts: the KE response ($resp bytes) holds eight cookies of that size"
 
 done_testing
