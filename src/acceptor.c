@@ -344,8 +344,8 @@ full(struct acceptor *a, const struct port *p)
 
 /*
  * Accept from p, at most max: each handed over, or served here (a serial
- * loop's after the delay, kept in its timed slot), one a turn.  Returns -1 when accept failed in a way that must
- * stop the server.
+ * loop's after the delay, kept in its timed slot), one a turn.  Returns
+ * -1 when accept failed in a way that must stop the server.
  */
 static int
 take_conns(struct acceptor *a, struct port *p, int max)

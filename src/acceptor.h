@@ -65,8 +65,8 @@ struct acceptor {
 	size_t				 nport;
 	struct waiter			*w;	/* waited on: header, drain */
 	int				 nw, maxw;
-	struct later			*later;	/* a reply kept for --delay */
-	int				 waiting; /* later is one */
+	struct later			*later;	/* kept for --delay */
+	int				 waiting; /* later holds one */
 	struct pollfd			*pfd;
 	int				 spare;
 	int				 sigs;	/* taken, not yet acted on */
