@@ -4,7 +4,10 @@
  * One poll covers the signal pipe, the model's fd, every listening socket
  * and every connection waited on, so a flood on one listener cannot starve
  * another: each turn takes at most a few connections and one batch of
- * datagrams per socket.  Nothing here blocks but poll and the delay.
+ * datagrams per socket.  Nothing here blocks but poll: a reply that waits
+ * out --delay waits in a timed slot (struct later) while the loop turns,
+ * so the signals, a scrape, the watchdog and the drains are never kept
+ * waiting for a client.  A scrape and a key exchange never wait --delay.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -54,6 +57,21 @@ struct waiter {
 	struct admit_hdr	 hdr;		/* while header is set */
 };
 
+/*
+ * A reply that waits out --delay in a serial model (iterative, a pool's
+ * worker): a connection, or a datagram (fd -1) to answer from lfd.  One
+ * at a time, as the lesson has it: while it waits, the listeners it would
+ * take a client from are not polled, and the kernel queues the next.
+ */
+struct later {
+	const struct listener	*l;
+	int			 fd;
+	int			 lfd;
+	long long		 due;		/* ms, monotonic */
+	struct sockaddr_storage	 peer;
+	struct serve_dgram	 d;
+};
+
 #define FIXED	2	/* pfd[0]: signals; pfd[1]: the model's fd */
 
 int
@@ -76,7 +94,9 @@ acceptor_init(struct acceptor *a, const struct server *srv,
 	a->maxw = WAIT_MIN;
 	a->w = calloc((size_t)a->maxw, sizeof *a->w);
 	a->pfd = calloc(FIXED + n + (size_t)a->maxw, sizeof *a->pfd);
-	if (a->port == NULL || a->w == NULL || a->pfd == NULL) {
+	a->later = calloc(1, sizeof *a->later);
+	if (a->port == NULL || a->w == NULL || a->pfd == NULL ||
+	    a->later == NULL) {
 		acceptor_free(a);
 		return -1;
 	}
@@ -103,6 +123,9 @@ acceptor_free(struct acceptor *a)
 	/* Only a failed stop leaves any: they are closed, not served. */
 	for (i = 0; i < a->nw; i++)
 		admit_close(a->w[i].fd);
+	if (a->waiting && a->later->fd != -1)
+		admit_close(a->later->fd);
+	a->waiting = 0;
 	if (a->spare != -1)
 		close(a->spare);
 	if (a->port != NULL)
@@ -110,6 +133,8 @@ acceptor_free(struct acceptor *a)
 	free(a->port);
 	free(a->w);
 	free(a->pfd);
+	free(a->later);
+	a->later = NULL;
 	a->port = NULL;
 	a->w = NULL;
 	a->pfd = NULL;
@@ -234,20 +259,63 @@ busy(struct acceptor *a, int on)
 		a->ops->busy(a->arg, on);
 }
 
+/* Whether a is serial: it serves every client itself, one at a time. */
+static int
+serial(const struct acceptor *a)
+{
+	return a->ops->conn == NULL;
+}
+
 /*
- * Wait out --delay: the one time this loop cannot take a client, so the
- * one time it says it is busy.
+ * Whether a client of l, taken by a serial loop now, waits out --delay
+ * before its reply: a stamp, time, daytime or NTP one does; a scrape and
+ * a key exchange never do, and a stop ends every wait.
+ */
+static int
+delayed(const struct acceptor *a, const struct listener *l)
+{
+	return serial(a) && a->srv->delay_ms > 0 && !a->stopping &&
+	    !(l->type == SOCK_STREAM && serve_in_loop(l));
+}
+
+/*
+ * Keep a reply for --delay from now: the one time a serial loop cannot
+ * take a client, so the one time it says it is busy.  fd is the
+ * connection, or -1 for datagram d taken off lfd.
  */
 static void
-delay(struct acceptor *a)
+later(struct acceptor *a, const struct listener *l, int fd,
+    const struct sockaddr_storage *peer, int lfd,
+    const struct serve_dgram *d)
 {
-	if (!a->stopping && a->srv->delay_ms > 0) {
-		busy(a, 1);
-		a->sigs |= supervise_sleep(a->srv, a->srv->delay_ms);
-		busy(a, 0);
-	}
-	if (a->sigs & SIG_STOP)
-		a->stopping = 1;
+	struct later	*w = a->later;
+
+	w->l = l;
+	w->fd = fd;
+	w->lfd = lfd;
+	if (fd != -1)
+		w->peer = *peer;
+	else
+		w->d = *d;
+	w->due = util_now_ms() + a->srv->delay_ms;
+	a->waiting = 1;
+	busy(a, 1);
+}
+
+/* The reply kept for --delay, once it is due or a stop ends the wait. */
+static void
+due(struct acceptor *a)
+{
+	struct later	*w = a->later;
+
+	if (!a->waiting || (!a->stopping && util_now_ms() < w->due))
+		return;
+	a->waiting = 0;
+	busy(a, 0);
+	if (w->fd != -1)
+		serve_here(a, w->l, w->fd, &w->peer, NULL);
+	else
+		serve_datagram_to(w->l, w->lfd, &w->d, a->st);
 }
 
 static int
@@ -256,20 +324,28 @@ room(struct acceptor *a)
 	return a->ops->room != NULL ? a->ops->room(a->arg) : ACCEPT_TURN;
 }
 
-/* Whether serving p waits for room a hand-over does not have now. */
+/*
+ * Whether serving p waits: for room a hand-over does not have now, or, in
+ * a serial loop, for the reply kept for --delay.  A scrape and a key
+ * exchange never wait: they hold no child, no thread and no delay.
+ */
 static int
 full(struct acceptor *a, const struct port *p)
 {
-	if (p->l->type == SOCK_STREAM ? a->ops->conn == NULL :
-	    a->ops->dgram == NULL || a->srv->delay_ms == 0)
+	if (p->l->type == SOCK_STREAM && serve_in_loop(p->l))
+		return 0;
+	if (serial(a))
+		return a->waiting;
+	if (p->l->type != SOCK_STREAM && (a->ops->dgram == NULL ||
+	    a->srv->delay_ms == 0))
 		return 0;
 	return room(a) <= 0;
 }
 
 /*
- * Accept from p, at most max: each handed over, or served here after the
- * delay, one a turn.  Returns -1 when accept failed in a way that must
- * stop the server.
+ * Accept from p, at most max: each handed over, or served here (a serial
+ * loop's after the delay, kept in its timed slot), one a turn.  Returns
+ * -1 when accept failed in a way that must stop the server.
  */
 static int
 take_conns(struct acceptor *a, struct port *p, int max)
@@ -295,8 +371,10 @@ take_conns(struct acceptor *a, struct port *p, int max)
 			continue;
 		if (!here && !a->stopping)
 			p->resume = util_now_ms() + REST_MS;
-		if (here)
-			delay(a);
+		if (delayed(a, p->l)) {
+			later(a, p->l, fd, &peer, -1, NULL);
+			break;
+		}
 		serve_here(a, p->l, fd, &peer, &hdr);
 		if (here && !a->stopping)
 			break;
@@ -318,10 +396,11 @@ take_delayed(struct acceptor *a, struct port *p)
 		if (a->ops->dgram != NULL &&
 		    a->ops->dgram(a->arg, p->l, p->fd, &d) == 0)
 			continue;
-		if (a->ops->dgram == NULL)
-			delay(a);
-		else
-			p->resume = util_now_ms() + REST_MS;
+		if (delayed(a, p->l)) {
+			later(a, p->l, -1, NULL, p->fd, &d);
+			return;
+		}
+		p->resume = util_now_ms() + REST_MS;
 		serve_datagram_to(p->l, p->fd, &d, a->st);
 		if (a->ops->dgram == NULL || a->stopping)
 			return;
@@ -363,6 +442,8 @@ prepare(struct acceptor *a)
 				wake = a->port[i].resume;
 		}
 	}
+	if (a->waiting && (wake == -1 || a->later->due < wake))
+		wake = a->later->due;
 	pfd += FIXED + a->nport;
 	for (j = 0; j < a->nw; j++) {
 		pfd[j].fd = a->w[j].fd;
@@ -463,6 +544,8 @@ turn(struct acceptor *a)
 	}
 	/* Before any accept: this turn's poll set is theirs. */
 	waiters(a);
+	/* After them: a connection served now may become one. */
+	due(a);
 	for (i = 0; !a->stopping && i < a->nport; i++) {
 		if (a->pfd[FIXED + i].revents & POLLNVAL) {
 			log_warnx("%s: not open any more", a->port[i].l->name);
@@ -524,6 +607,8 @@ acceptor_finish(struct acceptor *a)
 	size_t	 i;
 
 	a->stopping = 1;
+	/* Taken first, served first: a stop ends its delay. */
+	due(a);
 	for (i = 0; i < a->nport; i++)
 		acceptor_last(a->srv, a->port[i].l, a->port[i].fd, &a->spare,
 		    a->st, finish_conn, a);

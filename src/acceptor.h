@@ -5,9 +5,11 @@
  * (the signal pipe, a model's own fd, every listening socket, including
  * each socket of a --reuseport group, and the connections waited on), the
  * pause of a listener that ran out of fds or memory, the spare fd, how
- * many connections or datagrams a turn takes, the delay (cut short only by
- * a stop), and the stop itself: what the kernel has queued is served and
- * what is in flight finishes, within --linger, before it returns.
+ * many connections or datagrams a turn takes, the delay (a timer, never a
+ * sleep: the loop turns, beats and answers scrapes while a reply waits;
+ * cut short only by a stop), and the stop itself: what the kernel has
+ * queued is served and what is in flight finishes, within --linger,
+ * before it returns.
  *
  * A model says what it does differently through acceptor_ops: the serial
  * models (iterative, and each worker of a pool) leave conn and dgram NULL
@@ -51,6 +53,7 @@ struct acceptor_ops {
 
 struct port;
 struct waiter;
+struct later;
 
 struct acceptor {
 	const struct server		*srv;
@@ -62,6 +65,8 @@ struct acceptor {
 	size_t				 nport;
 	struct waiter			*w;	/* waited on: header, drain */
 	int				 nw, maxw;
+	struct later			*later;	/* kept for --delay */
+	int				 waiting; /* later holds one */
 	struct pollfd			*pfd;
 	int				 spare;
 	int				 sigs;	/* taken, not yet acted on */

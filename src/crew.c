@@ -175,7 +175,9 @@ crew_conn(struct crew_worker *w, size_t i, int fd,
 {
 	struct crew_slot	*s;
 
-	if (w->srv->delay_ms == 0 || w->stopping) {
+	/* A scrape or a key exchange never waits --delay. */
+	if (w->srv->delay_ms == 0 || w->stopping ||
+	    serve_in_loop(&w->srv->ls[i])) {
 		w->crew->serve(w, i, fd, peer);
 		return;
 	}

@@ -166,7 +166,8 @@ int	crew_alone(const struct crew_worker *w, size_t i);
 /*
  * Connection fd, accepted on listener i and admitted: served now (the
  * model's serve), or, with --delay and no stop, in a slot on the delayed
- * list until its deadline; past the limit of slots it is refused.
+ * list until its deadline; past the limit of slots it is refused.  A
+ * scrape or a key exchange (serve_in_loop) is always served now.
  */
 void	crew_conn(struct crew_worker *w, size_t i, int fd,
 	    const struct sockaddr_storage *peer);

@@ -7,7 +7,9 @@
  * that loop, with the lesson's faults fixed: one poll covers every
  * listener, so a flood of datagrams cannot starve TCP, and a client still
  * sending after its reply is drained there, with a deadline, instead of
- * stalling the next one.
+ * stalling the next one; and --delay is a timer, not a sleep, so the
+ * stamp clients queue behind the delayed one while signals, scrapes and
+ * the watchdog are still served.
  */
 #include <stddef.h>
 

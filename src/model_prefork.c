@@ -2,12 +2,14 @@
  * model_prefork.c: a static pool of processes, forked before any client.
  *
  * --workers processes each run the iterative loop (acceptor.c) on every
- * listening socket: poll, accept one, wait the delay, serve it, again.  The
- * fork is paid once, not per client, and N slow replies overlap.  Every
- * worker is woken for each new connection and all but one find the queue
- * empty: the thundering herd, harmless at this size (the event model
- * avoids it).  With --reuseport every worker polls every socket of the
- * group, so no queue is left unread while its worker is being replaced.
+ * listening socket: poll, accept one, wait the delay (a timer: the loop
+ * still turns, answers a scrape and beats for the watchdog), serve it,
+ * again.  The fork is paid once, not per client, and N slow replies
+ * overlap.  Every worker is woken for each new connection and all but one
+ * find the queue empty: the thundering herd, harmless at this size (the
+ * event model avoids it).  With --reuseport every worker polls every
+ * socket of the group, so no queue is left unread while its worker is
+ * being replaced.
  *
  * The parent serves nobody: it replaces a worker that dies (pool.c), and
  * on a stop tells each by pid to finish and exit.

@@ -1768,6 +1768,200 @@ clean:
 	rmdir(dir);
 }
 
+/*
+ * Whether c, a client whose reply is due later, is still waiting for it:
+ * nothing to read yet, no EOF, no error.
+ */
+static int
+cl_waiting(const struct h_client *c)
+{
+	struct pollfd	 pfd = { .fd = c->fd, .events = POLLIN };
+
+	return c->fd != -1 && poll(&pfd, 1, 0) == 0;
+}
+
+/*
+ * 17. delay-scrape: -D 3000 and a metrics listener.  A stamp client
+ * connects first and waits out its delay; a scrape that comes after it
+ * is answered (200 and the page) while that client still waits: no loop
+ * sleeps for a client, and a scrape never waits --delay.  The stamp
+ * client is still answered, after its delay.  Event order, no duration.
+ */
+static void
+row_delay_scrape(void)
+{
+	static const char *const extra[] = { "-D", "3000",
+	    "-l", "tcp:127.0.0.1:0/stamp", "-l", "tcp:127.0.0.1:0/metrics",
+	    NULL };
+	struct h_daemon		 d;
+	struct h_client		 c;
+	const struct h_listener	*l, *ml;
+	char			 page[METRICS_PAGE];
+	ssize_t			 n;
+	int			 waiting, good;
+
+	c.fd = -1;
+	if (start(&d, 2, extra) == -1)
+		return;
+	l = h_daemon_find(&d, "tcp", "stamp");
+	ml = h_daemon_find(&d, "tcp", "metrics");
+	if (l == NULL || ml == NULL) {
+		rok(0, "a stamp and a metrics listener");
+		goto out;
+	}
+	h_cl_open(&c, l, NULL);
+	if (!rok(h_cl_connected(&c, 1, ASK_MS) == 1, "a stamp client "
+	    "connects"))
+		goto out;
+	/* Time for the daemon to take it: its delay starts there. */
+	h_nap(200);
+	n = h_ask_metrics(ml, "GET /metrics HTTP/1.1\r\n\r\n", page,
+	    sizeof page, ASK_MS);
+	waiting = cl_waiting(&c);
+	good = n > 0 && strncmp(page, "HTTP/1.1 200 ", 13) == 0;
+	page[n > 0 ? strcspn(page, "\r\n") : 0] = '\0';
+	if (!rok(good && waiting, "-D 3000: a scrape is answered (%s) while "
+	    "the stamp client taken before it still waits (%s)", good ?
+	    "200" : n == -1 ? strerror(errno) : page, waiting ? "yes" :
+	    "no: answered first"))
+		diag_log(&d, 8);
+	h_cl_wait(&c, 1, ASK_MS);
+	rok(h_cl_served(&c, "stamp"), "the stamp client is then served (%s)",
+	    h_cl_what(&c, "stamp"));
+out:
+	if (c.fd != -1)
+		h_cl_close(&c, 1);
+	stop(&d);
+}
+
+/*
+ * A notify socket that we read, at a fresh path into sun (in dir):
+ * non-blocking.  Returns it, or -1.
+ */
+static int
+notify_socket(struct sockaddr_un *sun, char *dir)
+{
+	int	 fd;
+
+	memset(sun, 0, sizeof *sun);
+	sun->sun_family = AF_UNIX;
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	snprintf(sun->sun_path, sizeof sun->sun_path, "%s/notify", dir);
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) == -1)
+		return -1;
+	if (bind(fd, (struct sockaddr *)sun, sizeof *sun) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The WATCHDOG=1 messages waiting on fd, read and counted. */
+static int
+watchdogs(int fd)
+{
+	char	 msg[512];
+	ssize_t	 n;
+	int	 k = 0;
+
+	while ((n = recv(fd, msg, sizeof msg - 1, MSG_DONTWAIT)) >= 0) {
+		msg[n] = '\0';
+		k += strstr(msg, "WATCHDOG=1") != NULL;
+	}
+	return k;
+}
+
+/*
+ * 18. watchdog-delay: a watchdog of 400 ms (WATCHDOG_USEC, NOTIFY_SOCKET
+ * read here) and -D 3000, far longer than it.  While a stamp client
+ * waits out its delay, WATCHDOG=1 keeps coming, as systemd needs not to
+ * kill a daemon that is serving well: between its connect and its reply,
+ * at least one for each whole watchdog interval of the time measured
+ * (a count bounded by the time, as the rate rows do), and never fewer
+ * than two.  The client is served.
+ */
+#define WD_USEC		"400000"
+#define WD_MS		400
+
+static void
+row_watchdog_delay(void)
+{
+	static const char *const extra[] = { "-D", "3000", "-w", "2",
+	    "-l", "tcp:127.0.0.1:0/stamp", NULL };
+	struct sockaddr_un	 sun;
+	struct h_daemon		 d;
+	struct h_client		 c;
+	struct pollfd		 pfd[2];
+	const struct h_listener	*l;
+	char			 dir[] = "/tmp/stampd-wd-XXXXXX";
+	long long		 deadline, t0, waited;
+	int			 fd, i, fed = 0, first = 0, need;
+
+	sun.sun_path[0] = '\0';
+	c.fd = -1;
+	if ((fd = notify_socket(&sun, dir)) == -1) {
+		rok(0, "a notify socket: %s", strerror(errno));
+		goto clean;
+	}
+	setenv("NOTIFY_SOCKET", sun.sun_path, 1);
+	setenv("WATCHDOG_USEC", WD_USEC, 1);
+	i = start(&d, 1, extra);
+	unsetenv("NOTIFY_SOCKET");
+	unsetenv("WATCHDOG_USEC");
+	if (i == -1)
+		goto clean;
+	if ((l = h_daemon_find(&d, "tcp", "stamp")) == NULL) {
+		rok(0, "a tcp stamp listener");
+		goto out;
+	}
+	/* It feeds the watchdog before any client: the row's premise. */
+	deadline = h_now_ms() + SETTLE_MS;
+	while ((first += watchdogs(fd)) == 0 && h_now_ms() < deadline)
+		h_nap(20);
+	if (!rok(first > 0, "WATCHDOG=1 comes while idle"))
+		goto out;
+	watchdogs(fd);
+	h_cl_open(&c, l, NULL);
+	if (!rok(h_cl_connected(&c, 1, ASK_MS) == 1, "a stamp client "
+	    "connects"))
+		goto out;
+	t0 = h_now_ms();
+	deadline = t0 + ASK_MS;
+	pfd[0].fd = fd;
+	pfd[1].fd = c.fd;
+	pfd[0].events = pfd[1].events = POLLIN;
+	/* Until the client's reply (or its end) comes. */
+	while (h_now_ms() < deadline) {
+		pfd[0].revents = pfd[1].revents = 0;
+		if (poll(pfd, 2, 50) == -1 && errno != EINTR)
+			break;
+		fed += watchdogs(fd);
+		if (pfd[1].revents != 0)
+			break;
+	}
+	waited = h_now_ms() - t0;
+	h_cl_wait(&c, 1, ASK_MS);
+	need = (int)(waited / WD_MS) > 2 ? (int)(waited / WD_MS) : 2;
+	if (!rok(fed >= need, "-D 3000, WATCHDOG_USEC=" WD_USEC ": %d "
+	    "WATCHDOG=1 in the %lld ms a client waited out its delay (at "
+	    "least %d)", fed, waited, need))
+		diag_log(&d, 8);
+	rok(h_cl_served(&c, "stamp"), "the client is served (%s)",
+	    h_cl_what(&c, "stamp"));
+out:
+	if (c.fd != -1)
+		h_cl_close(&c, 1);
+	stop(&d);
+clean:
+	if (fd != -1)
+		close(fd);
+	if (sun.sun_path[0] != '\0')
+		unlink(sun.sun_path);
+	rmdir(dir);
+}
+
 static const struct row {
 	const char	*name;
 	void		(*run)(void);
@@ -1789,6 +1983,8 @@ static const struct row {
 	{ "metrics-request",	row_metrics_request },
 	{ "gauge-kill",		row_gauge_kill },
 	{ "notify-full",	row_notify_full },
+	{ "delay-scrape",	row_delay_scrape },
+	{ "watchdog-delay",	row_watchdog_delay },
 };
 
 int
