@@ -343,7 +343,7 @@ upgrade_cancel(void)
 int
 upgrade_pending(void)
 {
-	return state == PASSED && !sig_stopping();
+	return state == PASSED;
 }
 
 int

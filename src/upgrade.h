@@ -58,7 +58,11 @@ int		 upgrade_poll(void);
 /* A stop came: kill a check under way, and log that no upgrade follows. */
 void		 upgrade_cancel(void);
 
-/* Whether the stop under way is an upgrade's (and no SIGTERM came since). */
+/*
+ * Whether the stop under way is an upgrade's: its check passed.  A SIGTERM
+ * may still come, until the exec: the caller holds the signals (sig_hold),
+ * then looks at sig_stopping, and upgrade_exec looks again.
+ */
 int		 upgrade_pending(void);
 
 /*
