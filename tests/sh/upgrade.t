@@ -15,6 +15,12 @@
 # Last, the binary at stampd's path is replaced by a script that exits 1,
 # then removed, then made unexecutable: each SIGUSR2 is logged with its
 # reason and the daemon answers after it; put back, the next one upgrades.
+# Then, in every model: a replacement whose --check hangs is checked beside
+# serving (5 clients answered, each within 2 s, while the check is alive)
+# and refused at the 5 s timeout, said; and a SIGTERM during the check, as
+# the check passes, and once the daemon says it passed (UPGRADE_TERMS, 20,
+# tries each of the last two) always ends the daemon with exit 0, with no
+# new image serving when it came before the check ended.
 #
 # bench/upgrade.sh runs this with the issue's numbers (20 s, 20 upgrades,
 # 10 restarts); each run's figures are "figure" lines of the TAP output.
@@ -313,8 +319,8 @@ hang()
 	    diag_file "$STAMPD_LOG"
 	lib_wait 10 at_least 1 "$STAMPD_LOG" "still serving"
 	like "$(grep 'still serving' "$STAMPD_LOG" | tail -n 1)" \
-	    "upgrade: $BIN/stampd --check: did not finish within 5000 ms; killed; still serving" \
-	    "$name: refused at the timeout, and said"
+	    "upgrade: $BIN/stampd --check: did not finish within 5000 ms;\
+ killed; still serving" "$name: refused at the timeout, and said"
 	lib_timeout 10 "$STAMP" -p "$PORT" 127.0.0.1 > "$LIB_TMP/ask" 2>&1
 	ok $? "$name: the old stampd still answers" || diag_file "$LIB_TMP/ask"
 	lib_stop "$STAMPD_PID"
