@@ -15,6 +15,7 @@
  * models fork with threads running.  Nothing here waits for the check.
  */
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -183,6 +184,32 @@ say:
 	_exit(0);
 }
 
+/*
+ * In the checker: keep stdin, stdout, stderr and out (made fd 3), close
+ * the rest, so that no client's connection stays open for as long as the
+ * check runs, and no listener outlives a stop.  Returns the new out.
+ */
+static int
+keep_only(int out)
+{
+	struct rlimit	 rl;
+	int		 fd, max = 65536;
+
+	if (out != 3) {
+		if (dup2(out, 3) == -1)
+			return out;
+		out = 3;
+	}
+	if (close_range(4, ~0U, 0) == 0)
+		return out;
+	/* A kernel before 5.9: one by one, as far as the limit allows. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)max)
+		max = (int)rl.rlim_cur;
+	for (fd = 4; fd < max; fd++)
+		close(fd);
+	return out;
+}
+
 /* Start the checker.  Returns 0, or -1 with a reason in why. */
 static int
 start(char *why, size_t len)
@@ -206,7 +233,7 @@ start(char *why, size_t len)
 		close(p[0]);
 		/* Blocking for the one write; the flag is the pipe's. */
 		fcntl(p[1], F_SETFL, 0);
-		checker_run(p[1]);
+		checker_run(keep_only(p[1]));
 	}
 	err = errno;
 	if (pid > 0)
