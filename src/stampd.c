@@ -160,17 +160,26 @@ check_only(const struct conf *c)
 
 /*
  * SIGUSR2, checked and stopped: the listeners stay open and go to the new
- * image, which serves what queued meanwhile.  Returns only on failure.
+ * image, which serves what queued meanwhile.  SIGTERM wins: the signals
+ * are held first, then a stop that came is looked at, here (return, and
+ * main stops) and at the exec (exit here).  Returns only if a stop came
+ * before anything was handed over.
  */
 static void
 upgrade(struct conf *c, struct server *srv)
 {
+	/* From here a TERM waits, pending; one that came already shows. */
+	sig_hold();
+	if (sig_stopping()) {
+		log_info("upgrade: a stop came first; not upgrading");
+		sig_release();
+		return;
+	}
 	announce_stop(&c->ann);
 	stats_report(srv);
 	/* An itimer outlives execve, and SIGALRM would kill the new image. */
 	if (c->stats_ms > 0)
 		stats_timer(0);
-	sig_hold();
 	notify_handover(listen_handover(srv->ls, srv->nls, srv->workers,
 	    notify_fd()));
 #ifdef STAMP_NTS
@@ -184,7 +193,11 @@ upgrade(struct conf *c, struct server *srv)
 		log_warn("upgrade: the NTS keys stay behind, and clients "
 		    "must get new cookies");
 #endif
-	upgrade_exec();
+	if (upgrade_exec() == -1 && errno == EINTR) {
+		/* Every model finished what was in flight: only exit is left. */
+		log_info("upgrade: a stop came before the exec; not upgrading");
+		exit(0);
+	}
 	/* Past the handover there is no way back: a supervisor restarts. */
 	fatal("upgrade: exec %s", upgrade_path());
 }
@@ -218,6 +231,11 @@ main(int argc, char *argv[])
 		fatal("signals");
 	/* Held across the exec of an upgrade, until the handlers were in. */
 	sig_release();
+	/* A TERM held across the exec: TERM wins, the new image never serves. */
+	if (upgraded && sig_stopping()) {
+		log_info("upgrade: a stop came during the exec; not serving");
+		return 0;
+	}
 	if (conf.inetd) {
 		drop_privileges(conf.user);
 		return listen_inetd(srv, conf.lis.proto);
@@ -252,6 +270,8 @@ main(int argc, char *argv[])
 	rc = conf.model->run(srv);
 	if (rc == 0 && upgrade_pending())
 		upgrade(&conf, srv);
+	/* A stop that a loop took without looking at a check under way. */
+	upgrade_cancel();
 	model_finish(srv);
 	announce_stop(&conf.ann);
 	stats_report(srv);

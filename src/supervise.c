@@ -29,8 +29,13 @@ supervise_signals(const struct server *srv)
 		log_reopen();
 		serve_reload();
 	}
-	/* Checked here, before anything stops; a child takes no notice. */
-	if (seen & SIG_UPGRADE && upgrade_ask() == 0)
+	/*
+	 * The check starts here and runs beside serving; its end (SIGCHLD)
+	 * or a stop is looked at on every wake.  A child takes no notice.
+	 */
+	if (seen & SIG_UPGRADE)
+		upgrade_ask();
+	if (upgrade_poll())
 		seen |= SIG_STOP;
 	/* An upgrade's stop is no stop to systemd: it said RELOADING=1. */
 	if (seen & SIG_STOP && sig_stopping() && !said) {

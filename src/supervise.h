@@ -17,7 +17,8 @@
 /*
  * What every loop does when its signal pipe is readable: take the
  * signals, print the counters on SIGUSR1, reopen the log on SIGHUP, and
- * on SIGUSR2 check the new binary (upgrade_ask), then stop as on SIGTERM.
+ * on SIGUSR2 start the check of the new binary (upgrade_ask), and when it
+ * passed (upgrade_poll) stop as on SIGTERM.
  * Returns the SIG_* bits taken, for the loop to act on SIG_STOP and
  * SIG_CHILD.
  */

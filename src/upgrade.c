@@ -1,13 +1,21 @@
 /*
- * upgrade.c: check the new binary, then exec it in place.
+ * upgrade.c: check the new binary beside serving, then exec it in place.
  *
- * The check runs the binary with --check and the same arguments, in a
- * child of the main process, before anything stops: a binary missing, not
- * executable, or refusing the arguments costs a log line and no client.
- * Between fork and exec the child only makes async-signal-safe calls, as
- * the event and threads models fork with threads running.
+ * The check runs the binary with --check and the same arguments in a
+ * process of its own, the checker's child, before anything stops: a binary
+ * missing, not executable, refusing the arguments or hanging costs a log
+ * line and no client.  The checker, a child of the main process, enforces
+ * UPGRADE_CHECK_MS and writes one verdict to a pipe, then exits; its
+ * SIGCHLD wakes whichever loop of the main process waits on signals, and
+ * upgrade_poll reads the verdict there.  Its exit status is never needed,
+ * so a pool that reaps every child (waitpid -1) takes nothing from us.
+ * The checker and the check share a process group of their own, so that a
+ * stop kills both with one kill.  Between fork and exec or _exit the
+ * checker only makes async-signal-safe calls, as the event and threads
+ * models fork with threads running.  Nothing here waits for the check.
  */
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -22,20 +30,33 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "net.h"
 #include "notify.h"
-#include "serve.h"
 #include "sig.h"
 #include "upgrade.h"
-#include "util.h"
 
-#define REAP_STEP_MS	5	/* between looks at a check still running */
+#define REAP_STEP_MS	5	/* between the checker's looks at the check */
+
+enum { IDLE, CHECKING, PASSED };
+
+/* What the checker found, written once to the verdict pipe. */
+struct verdict {
+	int	 kind;
+	int	 value;
+};
+enum {
+	V_ENDED,	/* value: the check's wait status */
+	V_EXEC,		/* value: execve's errno */
+	V_TIMEOUT,	/* killed at UPGRADE_CHECK_MS */
+	V_FAILED	/* value: errno of the checker's pipe, fork or wait */
+};
 
 static char	 *path;		/* absolute, or NULL: unknown */
 static char	**again;	/* argv, as it came */
 static char	**check;	/* argv[0] --check argv[1..] */
 static pid_t	  self;
-static int	  pending;
+static int	  state;
+static pid_t	  checker;	/* while CHECKING: leader of its group */
+static int	  verdictfd = -1;	/* while CHECKING: its read end */
 
 /* argv[0] as an absolute path, or the file /proc/self/exe names. */
 static char *
@@ -91,64 +112,113 @@ upgrade_path(void)
 	return path != NULL ? path : "(unknown)";
 }
 
-/* Say in why how the check with status ended; 0 if it passed. */
-static int
-judge(int status, char *why, size_t len)
+/* The checker's clock: clock_gettime is async-signal-safe. */
+static long long
+now_ms(void)
 {
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		return 0;
-	if (WIFEXITED(status))
-		snprintf(why, len, "exited %d", WEXITSTATUS(status));
-	else
-		snprintf(why, len, "killed by signal %d", WTERMSIG(status));
-	return -1;
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /*
- * Wait for the check, pid, whose exec reports on errfd: an errno if exec
- * failed, EOF once it succeeded.  Kills it by pid at the deadline.
+ * The checker: run the check, wait for it at most UPGRADE_CHECK_MS, write
+ * the verdict on out and exit.  Async-signal-safe calls only.
  */
-static int
-reap(pid_t pid, int errfd, char *why, size_t len)
+static void
+checker_run(int out)
 {
-	long long	 deadline = util_now_ms() + UPGRADE_CHECK_MS;
-	pid_t		 r = 0;
-	int		 err, status, left;
+	struct verdict	 v = { V_FAILED, 0 };
+	struct pollfd	 pfd;
+	long long	 deadline = now_ms() + UPGRADE_CHECK_MS, left;
+	pid_t		 pid, r;
+	int		 p[2], err, status;
 
-	left = (int)(deadline - util_now_ms());
-	if (net_wait(errfd, POLLIN, left) == 1 &&
-	    read(errfd, &err, sizeof err) == (ssize_t)sizeof err) {
+	if (pipe2(p, O_CLOEXEC) == -1) {
+		v.value = errno;
+		goto say;
+	}
+	if ((pid = fork()) == -1) {
+		v.value = errno;
+		goto say;
+	}
+	if (pid == 0) {
+		close(out);
+		execv(path, check);
+		err = errno;
+		(void)!write(p[1], &err, sizeof err);
+		_exit(127);
+	}
+	close(p[1]);
+	/* exec's errno, or EOF once it ran. */
+	pfd.fd = p[0];
+	pfd.events = POLLIN;
+	while ((left = deadline - now_ms()) > 0 &&
+	    poll(&pfd, 1, (int)left) == -1 && errno == EINTR)
+		;
+	if (left > 0 && pfd.revents != 0 &&
+	    read(p[0], &err, sizeof err) == (ssize_t)sizeof err) {
+		v.kind = V_EXEC;
+		v.value = err;
 		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
 			;
-		snprintf(why, len, "%s", strerror(err));
-		return -1;
+		goto say;
 	}
 	while ((r = waitpid(pid, &status, WNOHANG)) == 0 &&
-	    util_now_ms() < deadline)
-		util_sleep_ms(REAP_STEP_MS);
-	if (r == pid)
-		return judge(status, why, len);
-	if (r == -1) {
-		snprintf(why, len, "waitpid: %s", strerror(errno));
-		return -1;
+	    now_ms() < deadline)
+		poll(NULL, 0, REAP_STEP_MS);
+	if (r == pid) {
+		v.kind = V_ENDED;
+		v.value = status;
+	} else if (r == -1)
+		v.value = errno;
+	else {
+		v.kind = V_TIMEOUT;
+		kill(pid, SIGKILL);
+		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+			;
 	}
-	kill(pid, SIGKILL);
-	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
-		;
-	snprintf(why, len, "did not finish within %d ms; killed",
-	    UPGRADE_CHECK_MS);
-	return -1;
+say:
+	(void)!write(out, &v, sizeof v);
+	_exit(0);
 }
 
-/* Run path --check with the same arguments.  Returns 0 if it passed. */
+/*
+ * In the checker: keep stdin, stdout, stderr and out (made fd 3), close
+ * the rest, so that no client's connection stays open for as long as the
+ * check runs, and no listener outlives a stop.  Returns the new out.
+ */
 static int
-try_check(char *why, size_t len)
+keep_only(int out)
+{
+	struct rlimit	 rl;
+	int		 fd, max = 65536;
+
+	if (out != 3) {
+		if (dup2(out, 3) == -1)
+			return out;
+		out = 3;
+	}
+	if (close_range(4, ~0U, 0) == 0)
+		return out;
+	/* A kernel before 5.9: one by one, as far as the limit allows. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)max)
+		max = (int)rl.rlim_cur;
+	for (fd = 4; fd < max; fd++)
+		close(fd);
+	return out;
+}
+
+/* Start the checker.  Returns 0, or -1 with a reason in why. */
+static int
+start(char *why, size_t len)
 {
 	sigset_t	 all, old;
 	pid_t		 pid;
-	int		 p[2], err, r;
+	int		 p[2], err;
 
-	if (pipe2(p, O_CLOEXEC) == -1) {
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) == -1) {
 		snprintf(why, len, "pipe: %s", strerror(errno));
 		return -1;
 	}
@@ -158,61 +228,169 @@ try_check(char *why, size_t len)
 	if ((pid = fork()) == 0) {
 		sig_default();
 		sigprocmask(SIG_SETMASK, &old, NULL);
-		execv(path, check);
-		err = errno;
-		(void)!write(p[1], &err, sizeof err);
-		_exit(127);
+		/* A group of its own, which a stop kills whole. */
+		setpgid(0, 0);
+		close(p[0]);
+		/* Blocking for the one write; the flag is the pipe's. */
+		fcntl(p[1], F_SETFL, 0);
+		checker_run(keep_only(p[1]));
 	}
 	err = errno;
+	if (pid > 0)
+		setpgid(pid, pid);	/* both sides: no race with kill */
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(p[1]);
 	if (pid == -1) {
+		close(p[0]);
 		snprintf(why, len, "fork: %s", strerror(err));
-		r = -1;
-	} else
-		r = reap(pid, p[0], why, len);
-	close(p[0]);
-	return r;
+		return -1;
+	}
+	checker = pid;
+	verdictfd = p[0];
+	state = CHECKING;
+	return 0;
+}
+
+/* The checker is done or must be: kill its group, close, reap. */
+static void
+end_check(void)
+{
+	kill(-checker, SIGKILL);
+	close(verdictfd);
+	verdictfd = -1;
+	/* A pool may have reaped it already: ECHILD is fine. */
+	while (waitpid(checker, NULL, 0) == -1 && errno == EINTR)
+		;
+	checker = 0;
+	state = IDLE;
+}
+
+/* Say in why what the verdict v means; 0 if the check passed. */
+static int
+judge(const struct verdict *v, char *why, size_t len)
+{
+	switch (v->kind) {
+	case V_ENDED:
+		if (WIFEXITED(v->value) && WEXITSTATUS(v->value) == 0)
+			return 0;
+		if (WIFEXITED(v->value))
+			snprintf(why, len, "exited %d", WEXITSTATUS(v->value));
+		else
+			snprintf(why, len, "killed by signal %d",
+			    WTERMSIG(v->value));
+		break;
+	case V_EXEC:
+		snprintf(why, len, "%s", strerror(v->value));
+		break;
+	case V_TIMEOUT:
+		snprintf(why, len, "did not finish within %d ms; killed",
+		    UPGRADE_CHECK_MS);
+		break;
+	default:
+		snprintf(why, len, "checking: %s", strerror(v->value));
+		break;
+	}
+	return -1;
 }
 
 int
 upgrade_ask(void)
 {
-	struct timespec	 ts;
-	char		 why[128];
+	char	 why[128];
 
-	if (getpid() != self || pending || sig_stopping())
+	if (getpid() != self || state == PASSED || sig_stopping())
 		return -1;
+	if (state == CHECKING) {
+		log_info("upgrade: the check of %s is still under way",
+		    upgrade_path());
+		return -1;
+	}
 	if (path == NULL) {
 		log_warnx("upgrade: the path of this binary is unknown; "
 		    "still serving");
 		return -1;
 	}
-	if (try_check(why, sizeof why) == -1) {
+	if (start(why, sizeof why) == -1) {
 		log_warnx("upgrade: %s --check: %s; still serving", path, why);
 		return -1;
 	}
-	pending = 1;
+	log_info("upgrade: checking %s in pid %ld, for %d ms at most; "
+	    "serving meanwhile", path, (long)checker, UPGRADE_CHECK_MS);
+	return 0;
+}
+
+int
+upgrade_poll(void)
+{
+	struct verdict	 v;
+	struct timespec	 ts;
+	ssize_t		 n;
+	char		 why[128];
+
+	if (state != CHECKING || getpid() != self)
+		return 0;
+	/* TERM wins over USR2: a stop during the check ends the upgrade. */
+	if (sig_stopping()) {
+		upgrade_cancel();
+		return 0;
+	}
+	if ((n = read(verdictfd, &v, sizeof v)) == -1 &&
+	    (errno == EAGAIN || errno == EINTR))
+		return 0;
+	end_check();
+	if (n != (ssize_t)sizeof v) {
+		log_warnx("upgrade: %s --check: the checker ended without a "
+		    "verdict; still serving", path);
+		return 0;
+	}
+	if (judge(&v, why, sizeof why) == -1) {
+		log_warnx("upgrade: %s --check: %s; still serving", path, why);
+		return 0;
+	}
+	state = PASSED;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	notify("RELOADING=1\nMONOTONIC_USEC=%lld\nSTATUS=upgrading",
 	    (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
 	log_info("upgrade: %s passed --check; finishing what is in flight",
 	    path);
 	sig_stop();
-	return 0;
+	return 1;
+}
+
+void
+upgrade_cancel(void)
+{
+	if (state != CHECKING || getpid() != self)
+		return;
+	end_check();
+	log_info("upgrade: a stop came during the check of %s; not "
+	    "upgrading", path);
 }
 
 int
 upgrade_pending(void)
 {
-	return pending && !sig_stopping();
+	return state == PASSED;
 }
 
 int
 upgrade_exec(void)
 {
+	sigset_t	 set;
+
 	if (path == NULL || setenv(UPGRADE_ENV, "1", 1) == -1)
 		return -1;
+	/*
+	 * The last look: a TERM held since sig_hold stops here.  One that
+	 * comes after it stays pending across execve, and the new image
+	 * stops on it before it serves (upgrade_init's caller).
+	 */
+	if (sig_stopping() || (sigpending(&set) == 0 &&
+	    (sigismember(&set, SIGTERM) == 1 ||
+	    sigismember(&set, SIGINT) == 1))) {
+		errno = EINTR;
+		return -1;
+	}
 	execv(path, again);
 	return -1;
 }

@@ -2,12 +2,17 @@
  * upgrade.h: SIGUSR2, the binary exec'd again in the same process.
  *
  * As nginx does on the same signal, but in place: the main process checks
- * the binary at its path with the same arguments and --check, stops as on
+ * the binary at its path with the same arguments and --check, beside
+ * serving (in every model, no loop waits for the check), stops as on
  * SIGTERM if that passed (every model finishes what is in flight), and
  * main then execs that binary with the listening sockets still open,
  * handed over as systemd hands them (listen_handover).  Same pid, so
  * pidfiles, MAINPID and a container's PID 1 stay right.  A binary that
- * fails the check is named in the log, and the daemon goes on serving.
+ * fails the check, or takes longer than UPGRADE_CHECK_MS, is named in the
+ * log, and the daemon goes on serving.  SIGTERM wins over SIGUSR2 at
+ * every step: during the check it kills the check, during the stop it
+ * stops the exec, and one that comes across the exec stops the new image
+ * before it serves.
  */
 #ifndef STAMP_UPGRADE_H
 #define STAMP_UPGRADE_H
@@ -30,24 +35,42 @@
 int		 upgrade_init(int argc, char *argv[]);
 
 /*
- * SIGUSR2 was taken: in the main process, and unless a stop or an upgrade
- * is already under way, run the binary with --check and the same
- * arguments, with a bounded wait (UPGRADE_CHECK_MS, then it is killed by
- * pid).  If it passed: tell systemd RELOADING=1, make every loop stop
- * (sig_stop) and return 0.  If not: log why (its exit status, its signal,
- * or exec's errno) and return -1; the daemon goes on as if nothing had
- * happened.  A child of a pool returns -1 and says nothing.
+ * SIGUSR2 was taken: in the main process, and unless a stop, a check or an
+ * upgrade is already under way, start the binary with --check and the same
+ * arguments in a checker process, and return 0 at once; the loop goes on
+ * serving.  The checker kills the check at UPGRADE_CHECK_MS.  Returns -1
+ * if no check started (logged, but for a child of a pool, which says
+ * nothing).
  */
 int		 upgrade_ask(void);
 
-/* Whether the stop under way is an upgrade's (and no SIGTERM came since). */
+/*
+ * Called by every loop of the main process on each wake for signals (the
+ * checker's end comes as SIGCHLD): whether the check ended and passed.
+ * If it passed: tell systemd RELOADING=1, make every loop stop (sig_stop)
+ * and return 1.  If it failed: log why (its exit status, its signal,
+ * exec's errno, or the timeout) and return 0; the daemon goes on as if
+ * nothing had happened.  A stop (SIGTERM, SIGINT) that came during the
+ * check cancels it (upgrade_cancel).  0 while nothing ended.
+ */
+int		 upgrade_poll(void);
+
+/* A stop came: kill a check under way, and log that no upgrade follows. */
+void		 upgrade_cancel(void);
+
+/*
+ * Whether the stop under way is an upgrade's: its check passed.  A SIGTERM
+ * may still come, until the exec: the caller holds the signals (sig_hold),
+ * then looks at sig_stopping, and upgrade_exec looks again.
+ */
 int		 upgrade_pending(void);
 
 /*
  * The last step: exec the binary with the same arguments and UPGRADE_ENV
  * set.  The caller has handed the sockets over (listen_handover), held
  * the signals (sig_hold) and stopped every timer.  Returns only if execve
- * failed: -1 with errno.
+ * failed: -1 with errno, EINTR if a SIGTERM or SIGINT came (handled or
+ * held): the caller then stops instead.
  */
 int		 upgrade_exec(void);
 
