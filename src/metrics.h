@@ -47,8 +47,8 @@ struct metrics_view {
 	const char		*model;
 	long long		 start;		/* Unix time, seconds */
 	unsigned long long	 accepted, closed, workers;
-	unsigned long long	 replies[2][STAMP_NPROTO]; /* [tcp, udp][proto] */
-	unsigned long long	 ntp[NTP_NVERDICT]; /* NTP requests by verdict */
+	unsigned long long	 replies[2][STAMP_NPROTO]; /* [tcp, udp][p] */
+	unsigned long long	 ntp[NTP_NVERDICT]; /* requests by verdict */
 	unsigned long long	 limited_max_conns, limited_per_ip;
 	unsigned long long	 limited_rate, limited_udp_rate;
 	unsigned long long	 dropped, shed, short_replies, resets;

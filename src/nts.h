@@ -22,7 +22,7 @@
 
 #define NTS_KEY_LEN		SIV_KEY_LEN
 #define NTS_NONCE_LEN		16	/* the nonces this side makes */
-#define NTS_UID_MIN		32	/* a Unique Identifier's body at least */
+#define NTS_UID_MIN		32	/* a Unique Identifier's body, least */
 /*
  * Our cookie: the server key's id (4 bytes, big-endian), a nonce, then
  * the SIV-sealed AEAD id (2 bytes), 2 zero bytes, C2S key, S2C key.
@@ -57,14 +57,15 @@ struct nts_keyring {
  * NTS_COOKIE_LEN, or -1.  nts_cookie_open does the reverse: 0, or -1 when
  * the cookie is not one of ours, its key is gone, or it was tampered with.
  */
-int	nts_cookie_seal(const struct nts_keyring *ring, const struct nts_keys *k,
-	    const unsigned char *nonce, unsigned char *out, size_t len);
+int	nts_cookie_seal(const struct nts_keyring *ring,
+	    const struct nts_keys *k, const unsigned char *nonce,
+	    unsigned char *out, size_t len);
 int	nts_cookie_open(const struct nts_keyring *ring, const unsigned char *c,
 	    size_t len, struct nts_keys *k);
 
 /* A request's NTS extension fields, as nts_parse finds them. */
 struct nts_req {
-	const unsigned char	*uid;		/* the Unique Identifier's body */
+	const unsigned char	*uid;		/* the Unique Identifier */
 	size_t			 uid_len;
 	const unsigned char	*cookie;	/* the one cookie's body */
 	size_t			 cookie_len;
@@ -76,7 +77,7 @@ struct nts_req {
 						   is the packet before it */
 	const unsigned char	*nonce;
 	size_t			 nonce_len;
-	const unsigned char	*ct;		/* the sealed encrypted fields */
+	const unsigned char	*ct;		/* the sealed fields */
 	size_t			 ct_len;
 };
 

@@ -2,8 +2,8 @@
  * proto.c: the table of the protocols stampd serves, one row each.
  *
  * The rows live in files of their own (proto_time.c: stamp, time and
- * daytime; proto_ntp.c; proto_ntske.c); this is only where the daemon finds them by
- * number.
+ * daytime; proto_ntp.c; proto_ntske.c); this is only where the daemon
+ * finds them by number.
  */
 #include "proto.h"
 

@@ -448,8 +448,8 @@ serve_datagrams(const struct server *srv, const struct listener *l, int fd,
 		now = util_now_ms();
 		for (i = m = 0; i < n; i++) {
 			if (!rx_judge(srv, l, &rx, i, now, st) ||
-			    (len = serve_datagram_reply(l, &rx.d[i], buf[m], sizeof buf[m],
-			    st)) <= 0)
+			    (len = serve_datagram_reply(l, &rx.d[i], buf[m],
+			    sizeof buf[m], st)) <= 0)
 				continue;
 			iov[m].iov_base = buf[m];
 			iov[m].iov_len = (size_t)len;

@@ -194,7 +194,8 @@ upgrade(struct conf *c, struct server *srv)
 		    "must get new cookies");
 #endif
 	if (upgrade_exec() == -1 && errno == EINTR) {
-		/* Every model finished what was in flight: only exit is left. */
+		/* Every model finished what was in flight: only exit is
+		   left. */
 		log_info("upgrade: a stop came before the exec; not upgrading");
 		exit(0);
 	}
@@ -231,7 +232,7 @@ main(int argc, char *argv[])
 		fatal("signals");
 	/* Held across the exec of an upgrade, until the handlers were in. */
 	sig_release();
-	/* A TERM held across the exec: TERM wins, the new image never serves. */
+	/* A TERM held across the exec wins: the new image never serves. */
 	if (upgraded && sig_stopping()) {
 		log_info("upgrade: a stop came during the exec; not serving");
 		return 0;

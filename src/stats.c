@@ -183,11 +183,12 @@ stats_report(const struct server *srv)
 
 	sum_slots(srv, sum);
 	log_info("stats: accepted %llu, replies tcp %llu udp %llu "
-	    "(stamp %llu time %llu daytime %llu ntp %llu), short %llu, reset %llu, "
-	    "shed %llu, linger timeouts %llu, errors %llu, limited %llu, "
-	    "dropped %llu, bad headers %llu, ntp unanswered %llu, "
-	    "ke sessions %llu, ke refused %llu, cookies issued %llu, "
-	    "nts replies %llu, nts naks %llu, nts dropped %llu",
+	    "(stamp %llu time %llu daytime %llu ntp %llu), short %llu, "
+	    "reset %llu, shed %llu, linger timeouts %llu, errors %llu, "
+	    "limited %llu, dropped %llu, bad headers %llu, "
+	    "ntp unanswered %llu, ke sessions %llu, ke refused %llu, "
+	    "cookies issued %llu, nts replies %llu, nts naks %llu, "
+	    "nts dropped %llu",
 	    sum[STAT_ACCEPTED], sum[STAT_TCP], sum[STAT_UDP],
 	    replies(sum, STAMP_PROTO_STAMP), replies(sum, STAMP_PROTO_TIME),
 	    replies(sum, STAMP_PROTO_DAYTIME), replies(sum, STAMP_PROTO_NTP),

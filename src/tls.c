@@ -28,9 +28,9 @@
  * the client lists first: its key exchange costs less than P-256's, the
  * larger part of a key establishment's CPU (about 10% less in all).
  */
-#define PRIORITY	"NORMAL:-VERS-ALL:+VERS-TLS1.3:-GROUP-ALL:+GROUP-X25519:" \
-			"+GROUP-SECP256R1:+GROUP-SECP384R1:+GROUP-SECP521R1:" \
-			"%SERVER_PRECEDENCE"
+#define PRIORITY	"NORMAL:-VERS-ALL:+VERS-TLS1.3:-GROUP-ALL:" \
+			"+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:" \
+			"+GROUP-SECP521R1:%SERVER_PRECEDENCE"
 
 struct creds {
 	gnutls_certificate_credentials_t	 c;
