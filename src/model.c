@@ -61,8 +61,9 @@ model_one_slot(const struct server *srv)
  * what this build lacks, and -m uring is refused by name.
  */
 static int
-uring_missing(char *why, size_t len)
+uring_missing(int workers, char *why, size_t len)
 {
+	(void)workers;
 	snprintf(why, len, "built without io_uring: install liburing-dev "
 	    "and rebuild, or use -m event");
 	return -1;

@@ -36,12 +36,15 @@ struct model {
 	/* How many stats slots run needs (srv->stats), given srv. */
 	size_t		(*nslots)(const struct server *srv);
 	/*
-	 * Whether the model can run here, asked before anything is bound
-	 * (NULL: always): 0, or -1 and a sentence in why that names the
-	 * cause and the way out.  Only a model that needs more than the C
-	 * library has one.
+	 * Whether the model can run here with workers workers (NULL:
+	 * always): 0, or -1 and a sentence in why that names the cause and
+	 * the way out.  Asked before anything is bound, also by --check, in
+	 * a child that has done what the start does before serving (rooted,
+	 * then the drop to the user stampd runs as), so that a limit of that
+	 * user's or a kernel switch against it is found then, not after the
+	 * bind.  Only a model that needs more than the C library has one.
 	 */
-	int		(*usable)(char *why, size_t len);
+	int		(*usable)(int workers, char *why, size_t len);
 	/*
 	 * What the model needs done while stampd may still be root, just
 	 * before its privileges go (NULL: nothing).  It never fails the

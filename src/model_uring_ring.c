@@ -61,7 +61,19 @@ setup_cause(int err)
 	char	 c = '0';
 	int	 fd;
 
+	static char	 memlock[160];
+	struct rlimit	 rl;
+
 	switch (err) {
+	case ENOMEM:
+		if (getrlimit(RLIMIT_MEMLOCK, &rl) == -1 ||
+		    rl.rlim_cur == RLIM_INFINITY)
+			return "io_uring_setup";
+		snprintf(memlock, sizeof memlock, "io_uring_setup: the user "
+		    "stampd runs as may lock %llu KiB (RLIMIT_MEMLOCK), less "
+		    "than a ring needs: raise it (LimitMEMLOCK=, ulimit -l)",
+		    (unsigned long long)rl.rlim_cur / 1024);
+		return memlock;
 	case ENOSYS:
 		return "io_uring_setup: the kernel has no io_uring, or a "
 		    "seccomp filter hides it";
@@ -121,8 +133,62 @@ model_uring_ring_rooted(void)
 		(void)setrlimit(RLIMIT_MEMLOCK, &rl);
 }
 
+/*
+ * The rings and buffers of workers workers, made and given back: each
+ * ring's memory counts against the user's RLIMIT_MEMLOCK.  0, or -1 and
+ * why.
+ */
+static int
+enough(int workers, char *why, size_t len)
+{
+	struct model_uring_ring_bufs	*b;
+	struct io_uring			*rings;
+	struct rlimit			 rl;
+	int				 i, n, r = 0;
+
+	rings = calloc((size_t)workers, sizeof *rings);
+	b = calloc((size_t)workers, sizeof *b);
+	if (rings == NULL || b == NULL) {
+		snprintf(why, len, "the rings of %d workers: %s", workers,
+		    strerror(errno));
+		free(rings);
+		free(b);
+		return -1;
+	}
+	for (n = 0; n < workers; n++) {
+		if ((r = model_uring_ring_open(&rings[n])) < 0)
+			break;
+		if (model_uring_ring_bufs(&rings[n], &b[n]) == -1) {
+			r = -errno;
+			io_uring_queue_exit(&rings[n]);
+			model_uring_ring_bufs_free(&b[n]);
+			break;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		io_uring_queue_exit(&rings[i]);
+		model_uring_ring_bufs_free(&b[i]);
+	}
+	free(rings);
+	free(b);
+	if (r >= 0)
+		return 0;
+	if (-r == ENOMEM && getrlimit(RLIMIT_MEMLOCK, &rl) == 0 &&
+	    rl.rlim_cur != RLIM_INFINITY)
+		snprintf(why, len, "the ring of worker %d of %d: %s: the "
+		    "user stampd runs as may lock %llu KiB (RLIMIT_MEMLOCK): "
+		    "raise it (LimitMEMLOCK=, ulimit -l), give fewer workers "
+		    "(-w), or use -m event", n + 1, workers, strerror(-r),
+		    (unsigned long long)rl.rlim_cur / 1024);
+	else
+		snprintf(why, len, "the ring of worker %d of %d: %s; give "
+		    "fewer workers (-w), or use -m event", n + 1, workers,
+		    strerror(-r));
+	return -1;
+}
+
 int
-model_uring_ring_usable(char *why, size_t len)
+model_uring_ring_usable(int workers, char *why, size_t len)
 {
 	static const struct {
 		int		 op;
@@ -174,7 +240,7 @@ model_uring_ring_usable(char *why, size_t len)
 		io_uring_free_probe(probe);
 	}
 	io_uring_queue_exit(&ring);
-	return r;
+	return r == 0 ? enough(workers, why, len) : r;
 }
 
 int

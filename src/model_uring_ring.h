@@ -23,13 +23,14 @@ struct io_uring_buf_ring;
 int	model_uring_ring_open(struct io_uring *ring);
 
 /*
- * Whether this kernel gives the model a ring with all it uses, asked
- * before anything is bound and by --check, so that a kernel without it
- * (too old, io_uring disabled, a container's seccomp profile) is named at
- * once: 0, or -1 and a sentence in why that names the cause and the way
- * out (struct model's usable).
+ * Whether this kernel gives the model, as the user it runs as, a ring with
+ * all it uses for each of workers workers, asked before anything is bound
+ * and by --check, so that a kernel without it (too old, io_uring disabled
+ * for that user, a container's seccomp profile) or a RLIMIT_MEMLOCK too
+ * small for the rings is named at once: 0, or -1 and a sentence in why
+ * that names the cause and the way out (struct model's usable).
  */
-int	model_uring_ring_usable(char *why, size_t len);
+int	model_uring_ring_usable(int workers, char *why, size_t len);
 
 /*
  * A ring's memory counts against RLIMIT_MEMLOCK, summed over every

@@ -11,8 +11,10 @@
 #include <sys/types.h>
 #include <sys/mman.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <net/if.h>
 #include <pwd.h>
@@ -63,6 +65,53 @@ drop_privileges(const char *user)
 	/* Make sure there is no way back: a setuid(0) must now fail. */
 	if (pw->pw_uid != 0 && setuid(0) == 0)
 		fatalx("--user %s: could regain root", user);
+}
+
+/*
+ * Whether the model can run here as it will run: asked in a child that
+ * does what the start does before serving (the root's part, then the drop
+ * to the user), so that a limit of that user's or a kernel switch against
+ * it is named now, in one line, before anything is bound.  Returns only
+ * if it can.
+ */
+static void
+usable(const struct conf *c)
+{
+	char	 why[512];
+	ssize_t	 n;
+	size_t	 got = 0;
+	pid_t	 pid;
+	int	 p[2], st;
+
+	if (pipe2(p, O_CLOEXEC) == -1 || (pid = fork()) == -1)
+		fatal("-m %s: try it", c->model->name);
+	if (pid == 0) {
+		close(p[0]);
+		if (c->model->rooted != NULL)
+			c->model->rooted();
+		drop_privileges(c->user);
+		if (c->model->usable(c->srv.workers, why, sizeof why) == 0)
+			_exit(0);
+		(void)!write(p[1], why, strlen(why));
+		_exit(1);
+	}
+	close(p[1]);
+	while (got < sizeof why - 1 &&
+	    ((n = read(p[0], why + got, sizeof why - 1 - got)) > 0 ||
+	    (n == -1 && errno == EINTR)))
+		if (n > 0)
+			got += (size_t)n;
+	why[got] = '\0';
+	close(p[0]);
+	while (waitpid(pid, &st, 0) == -1)
+		if (errno != EINTR)
+			fatal("-m %s: try it", c->model->name);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return;
+	if (got > 0)
+		fatalx("-m %s: %s", c->model->name, why);
+	/* The child said why itself (the drop to --user failed). */
+	exit(1);
 }
 
 /* Make the sockets of the --announce targets, and say where they go. */
@@ -210,7 +259,6 @@ main(int argc, char *argv[])
 	static struct listener	 ls[LISTEN_MAX];
 	struct server		*srv = &conf.srv;
 	const char		*reason;
-	char			 why[256];
 	int			 rc, upgraded;
 
 	log_init("stampd");
@@ -218,9 +266,8 @@ main(int argc, char *argv[])
 		fatal("upgrade");
 	conf_parse(&conf, argc, argv, upgraded);
 	/* A model this kernel or build cannot run: refused, --check too. */
-	if (!conf.inetd && conf.model->usable != NULL &&
-	    conf.model->usable(why, sizeof why) == -1)
-		fatalx("-m %s: %s", conf.model->name, why);
+	if (!conf.inetd && conf.model->usable != NULL)
+		usable(&conf);
 	if (conf.check)
 		return check_only(&conf);
 	if (conf.syslog)
