@@ -34,6 +34,14 @@
 static struct limits	*limits;
 static int		*fdslot;
 static int		 nfdslot;
+/*
+ * Scrapes open, and which fds hold one: a metrics listener is outside
+ * --max-conns, --per-ip and --rate, so that a scrape is answered whatever
+ * the clients do, with a small bound of its own.
+ */
+static unsigned char	*scrapefd;
+static int		 nscrapefd;
+static int		 scrapes;
 /* What else a connection held, given back as it closes (NTS-KE's TLS). */
 static void		(*on_release)(int);
 static pid_t		 self;
@@ -90,6 +98,13 @@ admit_init(const struct server *srv)
 			    (const struct sockaddr *)&srv->ls[l].addr);
 	}
 	lo_index = (int)if_nametoindex("lo");
+	for (l = 0; l < srv->nls && !srv->ls[l].spec.metrics; l++)
+		continue;
+	if (l < srv->nls) {
+		nscrapefd = util_max_fds();
+		if ((scrapefd = calloc((size_t)nscrapefd, 1)) == NULL)
+			return -1;
+	}
 	if (srv->udp_rate > 0 && (udp_limits = limit_new(0, 0, srv->udp_rate,
 	    srv->limit_loopback)) == NULL)
 		return -1;
@@ -140,17 +155,39 @@ admit_accept_error(const struct listener *l, int lfd, int err, int *spare,
 int
 admit_wants_peer(const struct server *srv, const struct listener *l)
 {
-	return srv->limits != NULL || srv->verbose || l->proxy;
+	return (srv->limits != NULL && !l->spec.metrics) || srv->verbose ||
+	    l->proxy;
+}
+
+/* A scrape: within ADMIT_SCRAPES_MAX open at once, or closed at once. */
+static int
+scrape(int fd, struct stats *st)
+{
+	if (fd < nscrapefd && __atomic_add_fetch(&scrapes, 1,
+	    __ATOMIC_RELAXED) <= ADMIT_SCRAPES_MAX) {
+		scrapefd[fd] = 1;
+		return 0;
+	}
+	if (fd < nscrapefd)
+		__atomic_sub_fetch(&scrapes, 1, __ATOMIC_RELAXED);
+	stats_count(st, STAT_LIMITED, 1);
+	stats_count(st, STAT_LIM_MAX_CONNS, 1);
+	stats_count(st, STAT_CLOSED, 1);
+	close(fd);
+	return -1;
 }
 
 int
-admit_conn(int fd, const struct sockaddr_storage *peer, struct stats *st)
+admit_conn(const struct listener *l, int fd,
+    const struct sockaddr_storage *peer, struct stats *st)
 {
 	enum limit_why	 why = LIMIT_MAX_CONNS;
 	int		 slot;
 
 	stats_count(st, STAT_ACCEPTED, 1);
 	stats_accepted(fd);
+	if (l->spec.metrics)
+		return scrape(fd, st);
 	if (limits == NULL)
 		return 0;
 	slot = limit_admit(limits, peer, util_now_ms(), self, &why);
@@ -179,7 +216,7 @@ admit_accept(const struct listener *l, int lfd,
 			*pause = admit_accept_error(l, lfd, errno, spare, st);
 			return -1;
 		}
-		if (admit_conn(fd, peer, st) == 0)
+		if (admit_conn(l, fd, peer, st) == 0)
 			return fd;
 	}
 	*pause = 0;
@@ -199,6 +236,10 @@ admit_release(int fd)
 
 	if (on_release != NULL)
 		on_release(fd);
+	if (fd >= 0 && fd < nscrapefd && scrapefd[fd]) {
+		scrapefd[fd] = 0;
+		__atomic_sub_fetch(&scrapes, 1, __ATOMIC_RELAXED);
+	}
 	if (limits != NULL && fd < nfdslot && fdslot[fd] != LIMIT_REFUSED) {
 		limit_release(limits, fdslot[fd]);
 		fdslot[fd] = LIMIT_REFUSED;

@@ -73,15 +73,24 @@ int	admit_accept_error(const struct listener *l, int lfd, int err,
 
 /*
  * The half of admit_accept after the accept, for a model whose accepts
- * are done elsewhere (uring's ring): count connection fd from peer as
- * accepted, and admit it under the limits.  Returns 0, or -1 when a limit
- * refused it (closed and counted).  peer is read only when
- * admit_wants_peer says so for its listener: with limits, -v, or a PROXY
- * header; otherwise it may be NULL.
+ * are done elsewhere (uring's ring): count connection fd of listener l
+ * from peer as accepted, and admit it under the limits (a scrape under
+ * ADMIT_SCRAPES_MAX alone).  Returns 0, or -1 when a limit refused it
+ * (closed and counted).  peer is read only when admit_wants_peer says so
+ * for its listener: with limits, -v, or a PROXY header; otherwise it may
+ * be NULL.
  */
 int	admit_wants_peer(const struct server *srv, const struct listener *l);
-int	admit_conn(int fd, const struct sockaddr_storage *peer,
-	    struct stats *st);
+int	admit_conn(const struct listener *l, int fd,
+	    const struct sockaddr_storage *peer, struct stats *st);
+
+/*
+ * Scrapes open at once, at most, per process: a metrics listener is
+ * outside --max-conns, --per-ip and --rate, so that a scrape is answered
+ * whatever the clients do; past this bound one is closed at once (and
+ * counted as max-conns).  Each is bounded in time by --linger.
+ */
+#define ADMIT_SCRAPES_MAX	16
 
 /*
  * Close a connection that admit_accept gave, giving back its place under

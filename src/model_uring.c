@@ -503,7 +503,7 @@ accepted(struct worker *w, struct ulistener *ul, int res)
 		stats_count(w->c.st, STAT_ACCEPTED, 1);
 		stats_count(w->c.st, STAT_RESET, 1);
 		admit_close(res);
-	} else if (admit_conn(res, &peer, w->c.st) == 0)
+	} else if (admit_conn(l, res, &peer, w->c.st) == 0)
 		crew_conn(&w->c, ul->idx, res, &peer);
 	return 0;
 }

@@ -1835,6 +1835,54 @@ out:
 }
 
 /*
+ * 19. scrape-limits: --max-conns 2, both places held by stamp clients
+ * that linger: a third stamp client is refused, and a scrape is answered
+ * all the same: a metrics listener is outside the limits (with a bound
+ * of its own), so that the counters answer whatever the clients do.
+ */
+static void
+row_scrape_limits(void)
+{
+	/* As max-conns holds them: a worker free to refuse the third. */
+	static const char *const extra[] = { "--max-conns", "2", "--linger",
+	    "10000", "-D", HOLD_DELAY, "-w", "4", "-l",
+	    "tcp:127.0.0.1:0/stamp", "-l", "tcp:127.0.0.1:0/metrics", NULL };
+	struct h_client		 held[2], third;
+	struct h_daemon		 d;
+	const struct h_listener	*l, *ml;
+	char			 page[METRICS_PAGE];
+	ssize_t			 n;
+	int			 good;
+
+	if (start(&d, 2, extra) == -1)
+		return;
+	l = h_daemon_find(&d, "tcp", "stamp");
+	ml = h_daemon_find(&d, "tcp", "metrics");
+	if (l == NULL || ml == NULL) {
+		rok(0, "a stamp and a metrics listener");
+		stop(&d);
+		return;
+	}
+	good = h_cl_hold_n(held, 2, l, NULL, ASK_MS);
+	if (!rok(good == 2, "2 clients served and held (%d)", good))
+		goto out;
+	h_cl_ask(l, NULL, &third, ASK_MS);
+	rok(h_cl_refused(&third), "a third stamp client is refused (%s)",
+	    h_cl_what(&third, "stamp"));
+	h_cl_close(&third, 1);
+	n = h_ask_metrics(ml, "GET /metrics HTTP/1.1\r\n\r\n", page,
+	    sizeof page, ASK_MS);
+	good = n > 0 && strncmp(page, "HTTP/1.1 200 ", 13) == 0;
+	page[n > 0 ? strcspn(page, "\r\n") : 0] = '\0';
+	if (!rok(good, "every place held: a scrape is answered (%s)", good ?
+	    "200" : n == -1 ? strerror(errno) : page))
+		diag_log(&d, 8);
+out:
+	h_cl_close(held, 2);
+	stop(&d);
+}
+
+/*
  * A notify socket that we read, at a fresh path into sun (in dir):
  * non-blocking.  Returns it, or -1.
  */
@@ -1985,6 +2033,7 @@ static const struct row {
 	{ "notify-full",	row_notify_full },
 	{ "delay-scrape",	row_delay_scrape },
 	{ "watchdog-delay",	row_watchdog_delay },
+	{ "scrape-limits",	row_scrape_limits },
 };
 
 int
