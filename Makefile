@@ -155,8 +155,10 @@ check:
 
 # --failures prints the failed assertions; their reasons and the places of
 # the logs kept for them come on the tests' stderr (tests/tap.h, lib.sh).
+# Three at once: most tests wait on daemons and clients, not on the CPU,
+# and each is written to run beside load; --timer says what each took.
 check-run: all $(UNIT) $(IT) $(BENCHBIN) $(LESSONBIN)
-	$(TESTENV) prove --exec '' -j2 --failures $(TESTS)
+	$(TESTENV) prove --exec '' -j3 --timer --failures $(TESTS)
 
 bench: all $(BENCHBIN)
 	$(TESTENV) sh bench/run.sh
