@@ -510,6 +510,7 @@ static int
 turn(struct acceptor *a)
 {
 	unsigned long	 n;
+	long long	 t0;
 	size_t		 i;
 	int		 timeout = prepare(a), beat = notify_beat_ms(), rest;
 
@@ -520,9 +521,16 @@ turn(struct acceptor *a)
 		timeout = beat;
 
 	n = FIXED + a->nport + (unsigned long)a->nw;
+	t0 = util_now_ms();
 	/* A signal that interrupts the poll is its own news, no failure. */
 	if (net_poll(a->pfd, n, timeout) == -1 &&
 	    (errno != EINTR || !sig_pending())) {
+		/*
+		 * Failures in a row are a poll that keeps failing at once;
+		 * one that waited a while first (a tracer's EINTR) is alone.
+		 */
+		if (util_now_ms() - t0 >= SUPERVISE_ALONE_MS)
+			a->failing = 0;
 		if ((rest = supervise_wait_failed("poll", errno, &a->failing,
 		    a->st)) == -1)
 			return -1;

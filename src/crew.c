@@ -284,6 +284,7 @@ worker_main(void *arg)
 {
 	struct crew_worker	*w = arg;
 	const struct crew	*c = w->crew;
+	long long		 t0;
 	int			 err, rest;
 
 	stats_slot(w->st);
@@ -300,7 +301,15 @@ worker_main(void *arg)
 			crew_stop(w);
 			continue;
 		}
+		t0 = util_now_ms();
 		if ((err = c->wait(w)) != 0) {
+			/*
+			 * Failures in a row are a wait that keeps failing at
+			 * once; one that waited a while first (a tracer's
+			 * EINTR as it attaches or leaves) is alone.
+			 */
+			if (util_now_ms() - t0 >= SUPERVISE_ALONE_MS)
+				w->failing = 0;
 			if ((rest = crew_retry(w, err)) == -1) {
 				/* No daemon lives on a worker short. */
 				crew_fail(w);

@@ -59,6 +59,8 @@ int	supervise_sleep(const struct server *srv, int ms);
  */
 #define SUPERVISE_RETRY_MS	10
 #define SUPERVISE_GIVE_UP_MS	5000
+/* A wait that failed after this long was no spin: a failure alone. */
+#define SUPERVISE_ALONE_MS	100
 int	supervise_wait_failed(const char *what, int err, long long *since,
 	    struct stats *st);
 
