@@ -606,8 +606,16 @@ like "$(recs s)" '^ ServerHello (ChangeCipherSpec )?EncryptedExtensions Certific
 # stampd's close_notify comes, which stamp's kernel answers with RST.
 like "$SEQ" ' (stampd>stamp|stamp>stampd):[FR][A-Z]*:[0-9]+ ' \
     "nts: a FIN or an RST ends the stream, from either end"
-like "$SEQ" ':[A-Z]+:[0-9]+ stamp>stampd:udp:[0-9]+ stampd>stamp:udp:[0-9]+ $' \
-    "nts: then one datagram each way, after the stream's last segment"
+# The datagrams come once the response is read; the stream's close may
+# still be on its way, beside them.
+resp=$(awk '$1 == "rec" && $3 == "s" && $4 == "NTS-KE" { print $2; exit }' \
+    "$D.nts")
+udps=$(awk '$1 == "udp" { printf "%s %s\n", $2, $3 }' "$D.nts")
+[ -n "$resp" ] && [ "$(echo "$udps" | wc -l)" = 2 ] &&
+    echo "$udps" | awk -v r="$resp" 'NR == 1 && $2 != "c" { exit 1 }
+	NR == 2 && $2 != "s" { exit 1 } $1 < r { exit 1 }'
+ok $? "nts: then one datagram each way, after the key establishment's \
+response" || diag "response at $resp; datagrams: $udps"
 set -- $(awk '$1 == "udp" && $3 == "c"' "$D.nts") - - - - - - - - - - - -
 qlen=$4 quid=$5 qck=$6 qph=$7 qau=$8 qid=${10} qcl=${11} qal=${12}
 set -- $(awk '$1 == "udp" && $3 == "s"' "$D.nts") - - - - - - - - - - - -
