@@ -440,6 +440,12 @@ serve_datagrams(const struct server *srv, const struct listener *l, int fd,
 	long long	 now;
 	int		 i, n, m, len, done = 0;
 
+	/*
+	 * The kernel's word on the replies sent so far first: a client in
+	 * interleaved mode asks again as soon as it has its reply, and the
+	 * departure of that reply, queued by then, is what it asks for.
+	 */
+	serve_tx_stamps(l, fd);
 	while (done < max) {
 		m = max - done < DGRAM_BATCH ? max - done : DGRAM_BATCH;
 		if ((n = rx_batch(&rx, l, fd, m)) == 0)
