@@ -515,7 +515,7 @@ tx_send(struct worker *w, struct tx *tx)
 	struct ulistener	*ul = &w->ul[tx->s.listener];
 	struct io_uring_sqe	*sqe;
 
-	if ((tx->len = serve_datagram_reply(l, &tx->d, tx->reply,
+	if ((tx->len = serve_datagram_reply(l, ul->fd, &tx->d, tx->reply,
 	    sizeof tx->reply, w->c.st)) <= 0) {
 		crew_slot_put(&w->c.dgrams, tx);
 		return;

@@ -59,8 +59,18 @@ struct proto_req {
 	int			 trunc;	/* the datagram was longer than len */
 	const struct timespec	*rx;	/* when it arrived, by the kernel's
 					   clock; NULL if unknown */
+	int			 sent_read;	/* every transmit time the
+					   kernel had queued is read */
 	struct stats		*st;	/* the slot to count in */
 };
+
+/*
+ * What reply returns when rq names one of our replies whose departure is
+ * not known yet and may still wait in the kernel's queue (an interleaved
+ * NTP client asks again as soon as it has its reply): the caller reads
+ * those times (serve_tx_stamps) and asks again with sent_read set.
+ */
+#define PROTO_LATER	(-2)
 
 struct proto {
 	const char	*name;
@@ -72,8 +82,9 @@ struct proto {
 	/*
 	 * Write the reply to rq into buf, which holds len bytes
 	 * (STAMP_REPLY_MAX is enough).  Returns its length, 0 when rq gets
-	 * none (the row has counted why), or -1 when the clock cannot be
-	 * written in the protocol.  Never blocks, never allocates.
+	 * none (the row has counted why), -1 when the clock cannot be
+	 * written in the protocol, or PROTO_LATER (nothing counted yet).
+	 * Never blocks, never allocates.
 	 */
 	int		(*reply)(const struct proto_req *rq, char *buf,
 			    size_t len);

@@ -141,6 +141,19 @@ authenticated(const struct proto_req *rq, const struct nts_req *r,
 }
 #endif
 
+/*
+ * Whether req names one of our replies (interleaved) whose departure is
+ * not in the table, though it may be in the kernel's queue still.
+ */
+static int
+departure_unread(const struct proto_req *rq, const struct ntp_packet *req)
+{
+	uint64_t	 tx;
+
+	return !rq->sent_read && xleave_on() && req->org != 0 &&
+	    req->org != req->xmt && !xleave_find(req->org, &tx);
+}
+
 static int
 reply(const struct proto_req *rq, char *buf, size_t len)
 {
@@ -153,6 +166,8 @@ reply(const struct proto_req *rq, char *buf, size_t len)
 	enum nts_kind			 kind;
 
 	v = rq->trunc ? NTP_BAD_EXT : ntp_judge(rq->buf, rq->len, &req);
+	if (v == NTP_ANSWER && departure_unread(rq, &req))
+		return PROTO_LATER;
 	stats_count(rq->st, STAT_NTP_VERDICT + v, 1);
 	if (v != NTP_ANSWER)
 		return 0;

@@ -5,12 +5,15 @@
  * allocates, never lets a client's fault stop the server.
  */
 #include <sys/types.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "admit.h"
@@ -20,12 +23,23 @@
 #include "util.h"
 
 #define DGRAM_BATCH	32
+#define SENT_WAIT_MS	100	/* the longest wait for another's reading */
+
+/*
+ * The kernel's transmit times are read and kept by one worker at a time,
+ * of every process: one that finds a departure missing then knows it is
+ * not half way between the queue and the table in another worker.  A
+ * robust mutex in shared memory, so that a worker killed holding it does
+ * not stop the others.
+ */
+static pthread_mutex_t	*sent_lock;
 
 int
 serve_reply(int proto, char *buf, size_t len)
 {
 	const struct proto	*row = proto_row(proto);
-	struct proto_req	 rq = { 0 };
+	/* A stream's reply names no earlier one. */
+	struct proto_req	 rq = { .sent_read = 1 };
 
 	return row != NULL ? row->reply(&rq, buf, len) : -1;
 }
@@ -41,12 +55,70 @@ serve_reload(void)
 			row->reload();
 }
 
+/* The lock of sent_lock's comment, before any worker is made. */
+static int
+sent_lock_init(void)
+{
+	pthread_mutexattr_t	 a;
+	void			*m;
+	int			 e;
+
+	m = mmap(NULL, sizeof *sent_lock, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return -1;
+	if ((e = pthread_mutexattr_init(&a)) == 0) {
+		if ((e = pthread_mutexattr_setpshared(&a,
+		    PTHREAD_PROCESS_SHARED)) == 0 &&
+		    (e = pthread_mutexattr_setrobust(&a,
+		    PTHREAD_MUTEX_ROBUST)) == 0)
+			e = pthread_mutex_init(m, &a);
+		pthread_mutexattr_destroy(&a);
+	}
+	if (e != 0) {
+		munmap(m, sizeof *sent_lock);
+		errno = e;
+		return -1;
+	}
+	sent_lock = m;
+	return 0;
+}
+
+/*
+ * Take sent_lock: 1, or 0 when it is not taken (none made, or another
+ * held it SENT_WAIT_MS: a stopped process; the times are read anyway).
+ */
+static int
+sent_hold(void)
+{
+	struct timespec	 until;
+	int		 e;
+
+	if (sent_lock == NULL)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_nsec += SENT_WAIT_MS * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	e = pthread_mutex_clocklock(sent_lock, CLOCK_MONOTONIC, &until);
+	/* Its holder died: what it read is lost, the table is whole. */
+	if (e == EOWNERDEAD)
+		e = pthread_mutex_consistent(sent_lock);
+	return e == 0;
+}
+
 int
 serve_init(const struct server *srv, const char **why)
 {
 	const struct proto	*row;
 	int			 p;
 
+	if (sent_lock_init() == -1) {
+		*why = strerror(errno);
+		return -1;
+	}
 	for (p = 0; p < STAMP_NPROTO; p++)
 		if ((row = proto_row(p))->init != NULL &&
 		    row->init(srv, why) == -1)
@@ -333,17 +405,25 @@ serve_datagram_judge(const struct server *srv, const struct listener *l,
 }
 
 int
-serve_datagram_reply(const struct listener *l, const struct serve_dgram *d,
-    char *buf, size_t len, struct stats *st)
+serve_datagram_reply(const struct listener *l, int fd,
+    const struct serve_dgram *d, char *buf, size_t len, struct stats *st)
 {
+	const struct proto	*row = proto_row(l->proto);
 	struct proto_req	 rq = {
 		.buf = d->req, .len = d->len, .trunc = d->trunc,
 		.rx = d->rx.tv_sec != 0 ? &d->rx : NULL, .st = st
 	};
 	int			 n;
 
-	if ((n = proto_row(l->proto)->reply(&rq, buf, len)) == -1)
+	if ((n = row->reply(&rq, buf, len)) == PROTO_LATER) {
+		serve_tx_stamps(l, fd);
+		rq.sent_read = 1;
+		n = row->reply(&rq, buf, len);
+	}
+	if (n < 0) {
 		stats_count(st, STAT_ERRORS, 1);
+		n = -1;
+	}
 	return n;
 }
 
@@ -373,20 +453,23 @@ serve_tx_stamps(const struct listener *l, int fd)
 {
 	const struct proto	*row = proto_row(l->proto);
 	struct net_tx_stamp	 st[NET_TX_BATCH];
-	int			 i, n, turns;
+	int			 i, n, turns, held;
 
 	if (row->tx_time == NULL || !row->tx_time())
 		return;
+	held = sent_hold();
 	/* Bounded: a socket that sends without end is not drained for ever. */
 	for (turns = 0; turns < 4; turns++) {
 		if ((n = net_tx_stamps(fd, st, NET_TX_BATCH)) <= 0)
-			return;
+			break;
 		for (i = 0; i < n; i++)
 			if (st[i].ts.tv_sec != 0)
 				row->sent(st[i].buf, st[i].len, &st[i].ts);
 		if (n < NET_TX_BATCH)
-			return;
+			break;
 	}
+	if (held)
+		pthread_mutex_unlock(sent_lock);
 }
 
 /*
@@ -440,12 +523,6 @@ serve_datagrams(const struct server *srv, const struct listener *l, int fd,
 	long long	 now;
 	int		 i, n, m, len, done = 0;
 
-	/*
-	 * The kernel's word on the replies sent so far first: a client in
-	 * interleaved mode asks again as soon as it has its reply, and the
-	 * departure of that reply, queued by then, is what it asks for.
-	 */
-	serve_tx_stamps(l, fd);
 	while (done < max) {
 		m = max - done < DGRAM_BATCH ? max - done : DGRAM_BATCH;
 		if ((n = rx_batch(&rx, l, fd, m)) == 0)
@@ -454,7 +531,7 @@ serve_datagrams(const struct server *srv, const struct listener *l, int fd,
 		now = util_now_ms();
 		for (i = m = 0; i < n; i++) {
 			if (!rx_judge(srv, l, &rx, i, now, st) ||
-			    (len = serve_datagram_reply(l, &rx.d[i], buf[m],
+			    (len = serve_datagram_reply(l, fd, &rx.d[i], buf[m],
 			    sizeof buf[m], st)) <= 0)
 				continue;
 			iov[m].iov_base = buf[m];
@@ -483,7 +560,6 @@ serve_datagram_take(const struct server *srv, const struct listener *l,
 	struct rx	 rx;
 	int		 n;
 
-	serve_tx_stamps(l, fd);
 	/* One at a time: what waits for a delay is taken only as needed. */
 	for (n = 0; n < DGRAM_BATCH; n++) {
 		if (rx_batch(&rx, l, fd, 1) == 0)
@@ -503,7 +579,7 @@ serve_datagram_to(const struct listener *l, int fd,
 	char	 buf[SERVE_REPLY_MAX];
 	int	 len;
 
-	if ((len = serve_datagram_reply(l, d, buf, sizeof buf, st)) <= 0)
+	if ((len = serve_datagram_reply(l, fd, d, buf, sizeof buf, st)) <= 0)
 		return;
 	serve_sending(l, buf, (size_t)len);
 	if (net_sendto(fd, buf, (size_t)len, (const struct sockaddr *)&d->from,

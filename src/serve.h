@@ -149,10 +149,12 @@ void	serve_datagram_to(const struct listener *l, int fd,
  * (ms, monotonic), judged and counted as admit_datagram judges, and logged
  * with -v.  serve_datagram_keep keeps it, with len bytes of it at req
  * (they may be d->req already), in d, as serve_datagram_take would.
- * serve_datagram_reply writes the reply to d into buf: its length, 0 for
- * none, or -1 (counted).  serve_sending gives the reply its last touch:
- * call it just before the send.  serve_datagram_sent counts
- * what came of sending a reply of len bytes: res bytes, or -errno.
+ * serve_datagram_reply writes the reply to d, received on fd, into buf:
+ * its length, 0 for none, or -1 (counted); a reply that names an earlier
+ * one whose departure is not known yet has fd's queue of them read first.
+ * serve_sending gives the reply its last touch: call it just before the
+ * send.  serve_datagram_sent counts what came of sending a reply of len
+ * bytes: res bytes, or -errno.
  */
 int	serve_datagram_judge(const struct server *srv,
 	    const struct listener *l, const struct msghdr *m, const char *req,
@@ -160,7 +162,7 @@ int	serve_datagram_judge(const struct server *srv,
 void	serve_datagram_keep(const struct listener *l,
 	    const struct msghdr *m, const char *req, size_t len,
 	    struct serve_dgram *d);
-int	serve_datagram_reply(const struct listener *l,
+int	serve_datagram_reply(const struct listener *l, int fd,
 	    const struct serve_dgram *d, char *buf, size_t len,
 	    struct stats *st);
 void	serve_sending(const struct listener *l, char *buf, size_t len);
@@ -171,7 +173,9 @@ void	serve_datagram_sent(const struct listener *l, int res, int len,
  * Take what the kernel said of when the replies sent from fd, a socket of
  * l, left (its error queue), for a protocol that wants it: every model
  * calls it after its sends, and when fd polls as in error, which is what
- * the kernel's word makes it.  Never blocks.
+ * the kernel's word makes it.  One worker of every process reads and
+ * keeps them at a time, so that a departure another is keeping is never
+ * missed; it waits for that other at most a few milliseconds.
  */
 void	serve_tx_stamps(const struct listener *l, int fd);
 

@@ -213,15 +213,53 @@ interleaved(const char *m, int fd)
 		ok(0, "%s: an origin we never sent: a reply", m);
 }
 
+/*
+ * Interleaved at once, again and again: each second request comes as soon
+ * as the first reply is in, while the worker that sent that reply may be
+ * reading the kernel's word of its departure.  Several workers share the
+ * socket (-w 4 where the model takes it).  Every second reply must be
+ * interleaved: a miss is a departure read but not yet kept, looked for in
+ * between.
+ */
+#define NPAIRS	1000
+
+static void
+interleaved_at_once(const char *m, int fd)
+{
+	struct ntp_packet	 r1, r2;
+	char			 req[NTP_HEADER_LEN];
+	uint64_t		 xmt, t1, t4, t4b, t5;
+	int			 i, basic = 0, lost = 0;
+
+	for (i = 0; i < NPAIRS; i++) {
+		request(req, sizeof req, 4, 3, 0, 0, &xmt);
+		if (exchange(fd, req, sizeof req, &r1, &t1, &t4) !=
+		    NTP_HEADER_LEN) {
+			lost++;
+			continue;
+		}
+		request(req, sizeof req, 4, 3, r1.rec, t4, &xmt);
+		if (exchange(fd, req, sizeof req, &r2, &t5, &t4b) !=
+		    NTP_HEADER_LEN)
+			lost++;
+		else if (r2.org != t4)
+			basic++;
+	}
+	ok(basic == 0 && lost == 0, "%s: %d interleaved pairs at once: %d "
+	    "second replies basic, %d lost", m, NPAIRS, basic, lost);
+}
+
 static void
 one_model(const char *m)
 {
-	const char	*args[] = { "-m", m, "--local-stratum", "8", "-l",
-			    "udp:127.0.0.1:0/ntp", NULL };
+	const char	*args[] = { "-m", m, "-w", "4", "--local-stratum", "8",
+			    "-l", "udp:127.0.0.1:0/ntp", NULL };
 	const struct h_listener	*l;
 	struct h_daemon	 d;
 	int		 fd;
 
+	/* -w where the model takes it. */
+	h_model_args(m, args);
 	if (h_daemon_start(&d, 1, args) == -1) {
 		ok(0, "%s: stampd serves ntp", m);
 		return;
@@ -236,6 +274,7 @@ one_model(const char *m)
 	unanswered(m, &d, fd);
 	longer(m, fd);
 	interleaved(m, fd);
+	interleaved_at_once(m, fd);
 	close(fd);
 	is_int(h_daemon_stop(&d), 0, "%s: stampd exits 0 on TERM", m);
 }
