@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -367,22 +368,41 @@ handover_list(const struct listener *ls, size_t n, int workers, int *fds,
 }
 
 int
-listen_handover(const struct listener *ls, size_t n, int workers, int keep)
+listen_handover_plan(const struct listener *ls, size_t n, int workers,
+    int **fds, char **names)
 {
-	char	 num[32], *names;
 	size_t	 len = 1, i;
-	int	*fds, *high, m, j, kept = -1;
+	int	 m;
 
 	for (i = 0; i < n; i++)
 		len += (size_t)(ls[i].rpfd != NULL ? workers : 1) *
 		    (sizeof HANDED_PREFIX + 32 + (i >= nours ?
 		    strlen(sdname[i - nours]) : 0));
-	fds = calloc(n * (size_t)workers + 1, sizeof *fds);
-	high = calloc(n * (size_t)workers + 1, sizeof *high);
-	if ((names = calloc(len, 1)) == NULL || fds == NULL || high == NULL)
+	*fds = calloc(n * (size_t)workers + 1, sizeof **fds);
+	*names = calloc(len, 1);
+	if (*fds == NULL || *names == NULL ||
+	    (m = handover_list(ls, n, workers, *fds, *names, len)) == -1) {
+		free(*fds);
+		free(*names);
+		*fds = NULL;
+		*names = NULL;
+		if (errno == 0)
+			errno = ENAMETOOLONG;
+		return -1;
+	}
+	return m;
+}
+
+int
+listen_handover(const struct listener *ls, size_t n, int workers, int keep)
+{
+	char	 num[32], *names;
+	int	*fds, *high, m, j, kept = -1;
+
+	errno = 0;
+	if ((m = listen_handover_plan(ls, n, workers, &fds, &names)) == -1 ||
+	    (high = calloc((size_t)m + 1, sizeof *high)) == NULL)
 		fatal("upgrade: the handover");
-	if ((m = handover_list(ls, n, workers, fds, names, len)) == -1)
-		fatalx("upgrade: the handover: names too long");
 	/*
 	 * Out of the way first, above 3 + m: a socket may sit where another
 	 * must go.  dup2 then leaves each at 3 + j without FD_CLOEXEC, and

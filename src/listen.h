@@ -46,6 +46,14 @@ size_t	listen_open(struct listener *ls, const struct listen_conf *lc,
 	    int workers);
 
 /*
+ * The sockets listen_handover would hand over, in its order, into *fds
+ * (allocated), and their names as LISTEN_FDNAMES says them into *names
+ * (allocated).  Returns how many, or -1 and errno.
+ */
+int	listen_handover_plan(const struct listener *ls, size_t n, int workers,
+	    int **fds, char **names);
+
+/*
  * Put every socket of the n listeners of listen_open at fds 3 onwards,
  * open across an exec, and set LISTEN_FDS, LISTEN_PID (this process: an
  * exec keeps it) and LISTEN_FDNAMES as systemd does, for the image an

@@ -25,6 +25,7 @@ static const char	*progname = "stampd";
 static int		 to_syslog;
 static int		 stamped;
 static int		 journal;	/* stderr is journald's stream */
+static int		 quiet;		/* log_info says nothing */
 
 /*
  * Whether stderr is the stream systemd's journal gave us: JOURNAL_STREAM
@@ -132,6 +133,8 @@ log_info(const char *fmt, ...)
 {
 	va_list	 ap;
 
+	if (quiet)
+		return;
 	va_start(ap, fmt);
 	vlog(LOG_INFO, NULL, fmt, ap);
 	va_end(ap);
@@ -219,4 +222,10 @@ fatalx(const char *fmt, ...)
 	vlog(LOG_ERR, NULL, fmt, ap);
 	va_end(ap);
 	exit(1);
+}
+
+void
+log_quiet(void)
+{
+	quiet = 1;
 }

@@ -47,4 +47,7 @@ void	log_limited(const char *fmt, ...)
 void	log_limitedx(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2)));
 
+/* From now on, only warnings and errors: log_info says nothing. */
+void	log_quiet(void);
+
 #endif /* STAMP_LOG_H */

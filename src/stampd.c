@@ -264,6 +264,9 @@ main(int argc, char *argv[])
 	log_init("stampd");
 	if ((upgraded = upgrade_init(argc, argv)) == -1)
 		fatal("upgrade");
+	/* On trial, what goes wrong is said; what goes right is not. */
+	if (upgrade_trial())
+		log_quiet();
 	conf_parse(&conf, argc, argv, upgraded);
 	/* A model this kernel or build cannot run: refused, --check too. */
 	if (!conf.inetd && conf.model->usable != NULL)
@@ -292,6 +295,7 @@ main(int argc, char *argv[])
 	nts_setup(&conf, 0);
 	srv->ls = ls;
 	srv->nls = listen_open(ls, &conf.lis, srv->workers);
+	upgrade_serving(ls, srv->nls, srv->workers);
 	announce_ready(&conf.ann);
 	if (conf.model->rooted != NULL)
 		conf.model->rooted();
@@ -303,6 +307,9 @@ main(int argc, char *argv[])
 		fatal("limits");
 	if (serve_init(srv, &reason) == -1)
 		fatalx("%s", reason);
+	/* A new binary's trial start (upgrade.h) ends here, ready. */
+	if (upgrade_trial())
+		return 0;
 
 	if (conf.ready_fd != -1 && close(conf.ready_fd) == -1)
 		fatal("--ready-fd %d", conf.ready_fd);

@@ -13,6 +13,16 @@
  * stop kills both with one kill.  Between fork and exec or _exit the
  * checker only makes async-signal-safe calls, as the event and threads
  * models fork with threads running.  Nothing here waits for the check.
+ *
+ * A check that passes is not yet a binary that starts: a wrapper may pass
+ * --check and fail without it, and an image may crash in what --check
+ * does not reach.  So the checker then starts the binary on trial: the
+ * same arguments, the listening sockets handed over as an upgrade hands
+ * them, UPGRADE_ENV saying "trial".  That image goes through the whole
+ * start (options, sockets taken back, privileges dropped, every protocol
+ * and model made ready) and exits 0 just before it would serve; it never
+ * accepts or reads.  Only then has the binary passed.  The trial has what
+ * is left of the same UPGRADE_CHECK_MS, and is in the checker's group.
  */
 #include <sys/types.h>
 #include <sys/resource.h>
@@ -29,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "listen.h"
 #include "log.h"
 #include "notify.h"
 #include "sig.h"
@@ -40,6 +51,7 @@ enum { IDLE, CHECKING, PASSED };
 
 /* What the checker found, written once to the verdict pipe. */
 struct verdict {
+	int	 trial;		/* of the trial start, not the check */
 	int	 kind;
 	int	 value;
 };
@@ -57,6 +69,16 @@ static pid_t	  self;
 static int	  state;
 static pid_t	  checker;	/* while CHECKING: leader of its group */
 static int	  verdictfd = -1;	/* while CHECKING: its read end */
+
+/* The trial start's: what upgrade_serving made ready for the checker. */
+static int	 *handed;	/* the sockets, in the handover's order */
+static int	  nhanded;
+static char	**trialenv;	/* the environment, LISTEN_PID to fill */
+static char	 *trialpid;	/* in trialenv: "LISTEN_PID=" and room */
+static int	  ontrial;	/* this image is a trial start */
+static int	  unhanded;	/* in the checker: no room for them */
+
+#define PID_ROOM	24	/* digits of a pid, and the NUL */
 
 /* argv[0] as an absolute path, or the file /proc/self/exe names. */
 static char *
@@ -85,7 +107,10 @@ int
 upgrade_init(int argc, char *argv[])
 {
 	const char	*env = getenv(UPGRADE_ENV);
-	int		 i, was = env != NULL && strcmp(env, "1") == 0;
+	int		 i, was;
+
+	ontrial = env != NULL && strcmp(env, "trial") == 0;
+	was = env != NULL && (strcmp(env, "1") == 0 || ontrial);
 
 	unsetenv(UPGRADE_ENV);
 	self = getpid();
@@ -106,6 +131,64 @@ upgrade_init(int argc, char *argv[])
 	return was;
 }
 
+/* Whether environment entry e is one the trial start sets or must lack. */
+static int
+handed_env(const char *e)
+{
+	static const char *const names[] = { "LISTEN_FDS=", "LISTEN_PID=",
+	    "LISTEN_FDNAMES=", "NOTIFY_SOCKET=", "WATCHDOG_PID=",
+	    "WATCHDOG_USEC=", "STAMPD_" };
+	size_t	 i;
+
+	for (i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strncmp(e, names[i], strlen(names[i])) == 0)
+			return 1;
+	return 0;
+}
+
+void
+upgrade_serving(const struct listener *ls, size_t n, int workers)
+{
+	extern char	**environ;
+	char		 *names = NULL, num[32];
+	size_t		  ne = 0, k = 0;
+	int		 *fds = NULL, m;
+
+	if ((m = listen_handover_plan(ls, n, workers, &fds, &names)) == -1)
+		goto none;
+	while (environ[ne] != NULL)
+		ne++;
+	snprintf(num, sizeof num, "%d", m);
+	if ((trialenv = calloc(ne + 5, sizeof *trialenv)) == NULL ||
+	    (trialpid = calloc(1, sizeof "LISTEN_PID=" + PID_ROOM)) == NULL ||
+	    asprintf(&trialenv[k++], "LISTEN_FDS=%s", num) == -1 ||
+	    asprintf(&trialenv[k++], "LISTEN_FDNAMES=%s", names) == -1 ||
+	    asprintf(&trialenv[k++], "%s=trial", UPGRADE_ENV) == -1)
+		goto none;
+	memcpy(trialpid, "LISTEN_PID=", sizeof "LISTEN_PID=");
+	trialenv[k++] = trialpid;
+	for (ne = 0; environ[ne] != NULL; ne++)
+		if (!handed_env(environ[ne]))
+			trialenv[k++] = environ[ne];
+	handed = fds;
+	nhanded = m;
+	free(names);
+	return;
+none:
+	/* Memory, at start: the upgrade is then refused, and says so. */
+	log_warn("upgrade: the trial start cannot be made ready");
+	free(fds);
+	free(names);
+	trialenv = NULL;
+	nhanded = -1;
+}
+
+int
+upgrade_trial(void)
+{
+	return ontrial;
+}
+
 const char *
 upgrade_path(void)
 {
@@ -122,30 +205,51 @@ now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/*
- * The checker: run the check, wait for it at most UPGRADE_CHECK_MS, write
- * the verdict on out and exit.  Async-signal-safe calls only.
- */
+/* LISTEN_PID=<this process>, into trialpid: async-signal-safe. */
 static void
-checker_run(int out)
+fill_pid(void)
 {
-	struct verdict	 v = { V_FAILED, 0 };
-	struct pollfd	 pfd;
-	long long	 deadline = now_ms() + UPGRADE_CHECK_MS, left;
-	pid_t		 pid, r;
-	int		 p[2], err, status;
+	char		 digits[PID_ROOM];
+	char		*at = trialpid + sizeof "LISTEN_PID=" - 1;
+	long		 pid = (long)getpid();
+	int		 n = 0;
 
-	if (pipe2(p, O_CLOEXEC) == -1) {
-		v.value = errno;
-		goto say;
-	}
-	if ((pid = fork()) == -1) {
-		v.value = errno;
-		goto say;
+	do
+		digits[n++] = (char)('0' + pid % 10);
+	while ((pid /= 10) > 0 && n < PID_ROOM - 1);
+	while (n > 0)
+		*at++ = digits[--n];
+	*at = '\0';
+}
+
+/*
+ * Run the binary with argv (on trial: with the sockets at 3 onwards and
+ * trialenv), and wait for it until deadline; the verdict into *v.
+ * Returns 0 if it exited 0.  Async-signal-safe calls only.
+ */
+static int
+run(char *const argv[], int trial, long long deadline, struct verdict *v)
+{
+	struct pollfd	 pfd;
+	long long	 left;
+	pid_t		 pid, r;
+	int		 p[2], err, status, j;
+
+	v->trial = trial;
+	v->kind = V_FAILED;
+	if (pipe2(p, O_CLOEXEC) == -1 || (pid = fork()) == -1) {
+		v->value = errno;
+		return -1;
 	}
 	if (pid == 0) {
-		close(out);
-		execv(path, check);
+		/* The sockets go to the trial start, never to the check. */
+		for (j = 0; j < nhanded; j++)
+			fcntl(3 + j, F_SETFD, trial ? 0 : FD_CLOEXEC);
+		if (trial) {
+			fill_pid();
+			execve(path, argv, trialenv);
+		} else
+			execv(path, argv);
 		err = errno;
 		(void)!write(p[1], &err, sizeof err);
 		_exit(127);
@@ -159,53 +263,87 @@ checker_run(int out)
 		;
 	if (left > 0 && pfd.revents != 0 &&
 	    read(p[0], &err, sizeof err) == (ssize_t)sizeof err) {
-		v.kind = V_EXEC;
-		v.value = err;
+		v->kind = V_EXEC;
+		v->value = err;
 		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
 			;
-		goto say;
+		close(p[0]);
+		return -1;
 	}
+	close(p[0]);
 	while ((r = waitpid(pid, &status, WNOHANG)) == 0 &&
 	    now_ms() < deadline)
 		poll(NULL, 0, REAP_STEP_MS);
 	if (r == pid) {
-		v.kind = V_ENDED;
-		v.value = status;
-	} else if (r == -1)
-		v.value = errno;
+		v->kind = V_ENDED;
+		v->value = status;
+		return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+	}
+	if (r == -1)
+		v->value = errno;
 	else {
-		v.kind = V_TIMEOUT;
+		v->kind = V_TIMEOUT;
 		kill(pid, SIGKILL);
 		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
 			;
 	}
-say:
+	return -1;
+}
+
+/*
+ * The checker: run the check, then the trial start, both within
+ * UPGRADE_CHECK_MS, write the verdict on out and exit.  Async-signal-safe
+ * calls only.
+ */
+static void
+checker_run(int out)
+{
+	struct verdict	 v;
+	long long	 deadline = now_ms() + UPGRADE_CHECK_MS;
+
+	if (run(check, 0, deadline, &v) == 0 && trialenv != NULL) {
+		if (!unhanded)
+			run(again, 1, deadline, &v);
+		else {
+			v.trial = 1;
+			v.kind = V_FAILED;
+			v.value = EMFILE;
+		}
+	}
 	(void)!write(out, &v, sizeof v);
 	_exit(0);
 }
 
 /*
- * In the checker: keep stdin, stdout, stderr and out (made fd 3), close
- * the rest, so that no client's connection stays open for as long as the
- * check runs, and no listener outlives a stop.  Returns the new out.
+ * In the checker: keep stdin, stdout, stderr, the sockets for the trial
+ * start at 3 onwards (as listen_handover lays them out) and out right
+ * after them; close the rest, so that no client's connection stays open
+ * for as long as the check runs.  A stop kills the checker's group: no
+ * listener outlives it.  Returns the new out.  Without room for the
+ * sockets, there is no trial start, and so no upgrade.
  */
 static int
 keep_only(int out)
 {
 	struct rlimit	 rl;
-	int		 fd, max = 65536;
+	int		 fd, j, max = 65536;
+	int		 past = 3 + (nhanded > 0 ? nhanded : 0) + 1;
 
-	if (out != 3) {
-		if (dup2(out, 3) == -1)
-			return out;
-		out = 3;
-	}
-	if (close_range(4, ~0U, 0) == 0)
+	/* Out of the way first: one may sit where another must go. */
+	if ((out = fcntl(out, F_DUPFD_CLOEXEC, past)) == -1)
+		_exit(1);
+	for (j = 0; j < nhanded; j++)
+		if ((handed[j] = fcntl(handed[j], F_DUPFD_CLOEXEC, past)) ==
+		    -1 || dup2(handed[j], 3 + j) == -1)
+			unhanded = 1;
+	if (dup3(out, past - 1, O_CLOEXEC) != -1)
+		out = past - 1;
+	if (close_range((unsigned)past, ~0U, 0) == 0)
 		return out;
 	/* A kernel before 5.9: one by one, as far as the limit allows. */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)max)
 		max = (int)rl.rlim_cur;
-	for (fd = 4; fd < max; fd++)
+	for (fd = past; fd < max; fd++)
 		close(fd);
 	return out;
 }
@@ -310,6 +448,11 @@ upgrade_ask(void)
 		    "still serving");
 		return -1;
 	}
+	if (nhanded == -1) {
+		log_warnx("upgrade: no trial start could be made ready; "
+		    "still serving");
+		return -1;
+	}
 	if (start(why, sizeof why) == -1) {
 		log_warnx("upgrade: %s --check: %s; still serving", path, why);
 		return -1;
@@ -344,15 +487,16 @@ upgrade_poll(void)
 		return 0;
 	}
 	if (judge(&v, why, sizeof why) == -1) {
-		log_warnx("upgrade: %s --check: %s; still serving", path, why);
+		log_warnx("upgrade: %s %s: %s; still serving", path,
+		    v.trial ? "started on trial" : "--check", why);
 		return 0;
 	}
 	state = PASSED;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	notify("RELOADING=1\nMONOTONIC_USEC=%lld\nSTATUS=upgrading",
 	    (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
-	log_info("upgrade: %s passed --check; finishing what is in flight",
-	    path);
+	log_info("upgrade: %s passed --check%s; finishing what is in "
+	    "flight", path, trialenv != NULL ? " and a trial start" : "");
 	sig_stop();
 	return 1;
 }

@@ -13,9 +13,18 @@
  * every step: during the check it kills the check, during the stop it
  * stops the exec, and one that comes across the exec stops the new image
  * before it serves.
+ *
+ * Passing --check is not enough: the checker then starts the binary on
+ * trial with the listening sockets (upgrade_serving), and only an image
+ * that got through its whole start, up to the point of serving, and
+ * exited 0 there is exec'd.  The check and the trial share one
+ * UPGRADE_CHECK_MS.  An image older than the trial start would serve in
+ * its trial: downgrade to one with a restart.
  */
 #ifndef STAMP_UPGRADE_H
 #define STAMP_UPGRADE_H
+
+#include <stddef.h>
 
 /* How long the check of the new binary may take before it is killed. */
 #define UPGRADE_CHECK_MS	5000
@@ -73,6 +82,24 @@ int		 upgrade_pending(void);
  * held): the caller then stops instead.
  */
 int		 upgrade_exec(void);
+
+struct listener;
+
+/*
+ * Once the listeners are open (in main, before any worker or thread):
+ * make ready what the trial start of a new binary is given, the n
+ * listeners of ls (with their --reuseport groups of workers) as
+ * listen_handover would hand them over, and the environment.  If that
+ * fails (memory, logged), every upgrade is refused.
+ */
+void		 upgrade_serving(const struct listener *ls, size_t n,
+		    int workers);
+
+/*
+ * Whether this image is a new binary's trial start: main goes through the
+ * whole start and returns 0 just before it would serve.
+ */
+int		 upgrade_trial(void);
 
 /* The path of the binary, as upgrade_init found it, for messages. */
 const char	*upgrade_path(void);

@@ -12,9 +12,12 @@
 # daemon must still stop with exit 0.  Then the same load while
 # tests/sockhold.py, which holds the sockets as systemd's socket unit
 # does, restarts stampd UPGRADE_RESTARTS (3) times: SIGTERM, wait, start.
-# Last, the binary at stampd's path is replaced by a script that exits 1,
-# then removed, then made unexecutable: each SIGUSR2 is logged with its
-# reason and the daemon answers after it; put back, the next one upgrades.
+# Last, in every model: under load, the binary at stampd's path is
+# replaced by one that passes --check and then fails to start (exits 1,
+# crashes, lacks a library): each is refused at its trial start, said, and
+# no client is refused; then by a script that exits 1, then removed, then
+# made unexecutable: each SIGUSR2 is logged with its reason and the daemon
+# answers after it; put back, the next one upgrades.
 # Then, in every model: a replacement whose --check hangs is checked beside
 # serving (5 clients answered, each within 2 s, while the check is alive)
 # and refused at the 5 s timeout, said; and a SIGTERM during the check, as
@@ -205,20 +208,58 @@ restarts()
 	    diag_file "$log"
 }
 
-# refused WHAT: SIGUSR2 with the binary as WHAT made it: said, still served.
+# refused WHAT WANT [STAGE]: SIGUSR2 with the binary as WHAT made it:
+# refused at STAGE (--check) for WANT, said, still served.
 refused()
 {
-	local what="$1" want="$2" n
+	local what="$1" want="$2" stage="${3:---check}" n
 
 	n=$(count "$STAMPD_LOG" "still serving")
 	kill -USR2 "$DPID"
 	lib_wait 10 at_least $((n + 1)) "$STAMPD_LOG" "still serving"
 	like "$(grep 'still serving' "$STAMPD_LOG" | tail -n 1)" \
-	    "upgrade: $BIN/stampd --check: $want; still serving" \
+	    "upgrade: $BIN/stampd $stage: $want; still serving" \
 	    "$what: the old stampd says why"
 	lib_timeout 10 "$STAMP" -p "$PORT" 127.0.0.1 > "$LIB_TMP/ask" 2>&1
 	ok $? "$what: the old stampd still answers" ||
 	    diag_file "$LIB_TMP/ask"
+}
+
+# replace BIN FAILURE: a binary at BIN/stampd that passes --check (it is
+# stampd for that) and, without it, does FAILURE; renamed over the old, as
+# a package manager does.
+replace()
+{
+	{
+		echo '#!/bin/sh'
+		echo 'for a; do'
+		echo "	[ \"\$a\" = --check ] && exec '$STAMPD' \"\$@\""
+		echo 'done'
+		echo "$2"
+	} > "$1/new" && chmod 755 "$1/new" && mv -f "$1/new" "$1/stampd"
+}
+
+# on_trial MODEL: under load, three binaries that pass --check and then
+# fail to start (exit 1, a crash, a library that does not load) are each
+# refused at their trial start: said, and not one client refused.
+on_trial()
+{
+	local m="$1" tcp udp
+
+	udp=$(stampd_port udp 127.0.0.1 stamp)
+	# An empty libc where the loader looks first: it cannot load.
+	mkdir -p "$BIN/nolib" && : > "$BIN/nolib/libc.so.6" &&
+	    chmod 755 "$BIN/nolib"
+	load "$PORT" "$udp" "trial-$m"
+	replace "$BIN" 'exit 1'
+	refused "$m, passes --check, exits 1" "exited 1" "started on trial"
+	replace "$BIN" 'kill -SEGV $$'
+	refused "$m, passes --check, crashes" "killed by signal 11" \
+	    "started on trial"
+	replace "$BIN" "LD_LIBRARY_PATH='$BIN/nolib' exec '$STAMPD' \"\$@\""
+	refused "$m, passes --check, lacks a library" "exited 127" \
+	    "started on trial"
+	finish "$m, three failed trial starts" "trial-$m"
 }
 
 # broken MODEL: a binary that cannot start is refused, and said.
@@ -231,15 +272,16 @@ broken()
 	STAMPD_LOG=$LIB_TMP/broken.$m.log
 	# shellcheck disable=SC2046
 	lib_spawn "$STAMPD_LOG" "$BIN/stampd" $(args "$m") \
-	    -l tcp:127.0.0.1:0
+	    -l tcp:127.0.0.1:0 -l udp:127.0.0.1:0
 	STAMPD_PID=$LIB_PID
-	if ! lib_wait 5 at_least 1 "$STAMPD_LOG" " listening "; then
+	if ! lib_wait 5 at_least 2 "$STAMPD_LOG" " listening "; then
 		ok 1 "broken $m: a copy of stampd starts"
 		diag_file "$STAMPD_LOG"
 		return
 	fi
 	DPID=$(child_of "$STAMPD_PID")
 	PORT=$(stampd_port tcp 127.0.0.1 stamp)
+	on_trial "$m"
 	# As a package manager does: a new file renamed over the old.
 	printf '#!/bin/sh\necho "stampd: a broken build" >&2\nexit 1\n' \
 	    > "$BIN/new" && chmod 755 "$BIN/new" && mv -f "$BIN/new" "$BIN/stampd"
@@ -393,10 +435,8 @@ for m in $MODELS; do
 	upgrades "$m"
 	restarts "$m"
 done
-for m in $(echo "$MODELS" | awk '{ print $1 }') iterative; do
-	broken "$m"
-done
 for m in $MODELS; do
+	broken "$m"
 	hang "$m"
 	terms "$m"
 done
