@@ -79,6 +79,7 @@ struct opts {
 enum {
 	ARG_CA = OPT_LONG,
 	ARG_TIMEOUT,
+	ARG_REQUESTS,
 	ARG_SPREAD,
 	ARG_HISTOGRAM,
 	ARG_IO,
@@ -87,16 +88,18 @@ enum {
 
 /* In the order of --help. */
 static const struct opt opts[] = {
-	{ NULL, '4', OPT_NONE, NULL, 0, 0, 0, 0, "use IPv4 only" },
-	{ NULL, '6', OPT_NONE, NULL, 0, 0, 0, 0, "use IPv6 only" },
+	{ "ipv4", '4', OPT_NONE, NULL, 0, 0, 0, 0, "use IPv4 only" },
+	{ "ipv6", '6', OPT_NONE, NULL, 0, 0, 0, 0, "use IPv6 only" },
 	{ "concurrency", 'c', OPT_INT, "N", O(conc), 1, MAXCONC, 16,
 	    "exchanges in flight (default 16)" },
 	{ "duration", 'd', OPT_ARG, "DURATION", 0, 0, 0, 0,
 	    "run for DURATION (a bare number is seconds)" },
 	{ "help", 'h', OPT_NONE, NULL, 0, 0, 0, 0, "print this and exit" },
-	{ "requests", 'n', OPT_LLONG, "N", O(count), 1, 1000000000000LL, -1,
+	{ "count", 'n', OPT_LLONG, "N", O(count), 1, 1000000000000LL, -1,
 	    "run N exchanges (default 100000)" },
-	{ "protocol", 'P', OPT_ARG, "P", 0, 0, 0, 0,
+	{ "requests", ARG_REQUESTS, OPT_LLONG, "N", O(count), 1,
+	    1000000000000LL, -1, "the same as -n, its old name" },
+	{ "protocol", 'P', OPT_ARG, "NAME", 0, 0, 0, 0,
 	    "stamp, time, daytime, ntp (over UDP), msec, nts\n"
 	    "(NTP authenticated by NTS) or nts-ke (whole NTS key\n"
 	    "establishments) (default stamp)" },
