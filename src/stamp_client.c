@@ -62,7 +62,8 @@ out_flush(void)
 
 /*
  * One object for a failure: every key of a result's, null, and the
- * reason.  NTS's two exchanges are over two transports: null.
+ * reason.  NTS's two exchanges are over two transports: null; -l hears
+ * over UDP.
  */
 static void
 json_error(const struct stamp_client_args *a, const char *where, int status,
@@ -75,7 +76,7 @@ json_error(const struct stamp_client_args *a, const char *where, int status,
 	fputs(", \"protocol\": ", stdout);
 	json_str(json_proto(a));
 	fputs(", \"transport\": ", stdout);
-	json_str(a->nts ? NULL : a->udp ? "udp" : "tcp");
+	json_str(a->nts ? NULL : a->udp || a->lspec != NULL ? "udp" : "tcp");
 	fputs(", \"time\": null, \"offset\": null, \"delay\": null, "
 	    "\"stratum\": null, \"leap\": null, \"authenticated\": null, "
 	    "\"error\": ", stdout);
