@@ -5,7 +5,8 @@
  * its four timestamps give, or the same authenticated by NTS (-P nts: key
  * establishment over TLS first); or, with --listen, join a multicast group (or
  * wait on a port for broadcasts) and print each announcement that stampd
- * --announce sends.
+ * --announce sends.  Each result is a line of text, or with --json a JSON
+ * object, and so is each failure.
  *
  * This is its main: the command line, and the one step it calls.  The
  * steps are modules of their own: stamp_query (the exchange, bounded by
