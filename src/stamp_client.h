@@ -69,7 +69,8 @@ struct stamp_client_result {
 	long long		 t;		/* Unix time, whole seconds */
 	double			 offset;	/* its clock less ours, s */
 	int			 digits;	/* of offset and delay */
-	double			 delay;		/* NTP's round trip; < 0: none */
+	double			 delay;		/* NTP's round trip; < 0:
+						   none */
 	int			 stratum;	/* NTP's; -1: none */
 	const char		*leap;		/* NTP's indicator, or NULL */
 	int			 authenticated;	/* NTS verified the reply */

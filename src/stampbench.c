@@ -201,7 +201,8 @@ parse(struct opts *o, int argc, char *argv[])
 			o->udp = strcmp(optarg, "udp") == 0;
 			o->transported = 1;
 		} else if (ch == 'T') {
-			o->timeout_ms = opt_number("-T", optarg, 1, 3600000);
+			o->timeout_ms = opt_number("-T", optarg, 1,
+			    3600000);
 			log_warnx("-T %s is the old spelling of -t %sms", optarg,
 			    optarg);
 		} else if (ch == 'u')
