@@ -113,7 +113,7 @@ T=$(lib_scale 5)
 # ask NAME WANT-REGEX CMD...: CMD exits 0 and its stdout matches.
 ask()
 {
-	local name=$1 re=$2 out
+	local name="$1" re="$2" out
 
 	shift 2
 	out=$(lib_timeout 20 "$@" 2> "$LIB_TMP/err")
@@ -146,7 +146,7 @@ ask "stampbench --timeout MS -j 2 --requests 50 (old)" "threads=2 .* ok=50 " \
 # python3 expression CHECK on each (o); the exit status in $rc.
 json()
 {
-	local check=$1
+	local check="$1"
 
 	shift
 	lib_timeout 20 "$@" > "$LIB_TMP/json" 2> "$LIB_TMP/err"
