@@ -21,6 +21,7 @@ SBINDIR	?= $(PREFIX)/sbin
 MANDIR	?= $(PREFIX)/share/man
 UNITDIR	?= $(PREFIX)/lib/systemd/system
 SYSCONFDIR ?= $(PREFIX)/etc
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 INSTALL	?= install
 CFLAGS	?= -O2 -g
 # Warnings are errors in the project's own builds; a distribution's build
@@ -200,12 +201,15 @@ EXAMPLE	 = $(DESTDIR)$(SYSCONFDIR)/default/stampd
 install: all
 	$(INSTALL) -d "$(DESTDIR)$(SBINDIR)" "$(DESTDIR)$(BINDIR)" \
 	    "$(DESTDIR)$(MANDIR)/man1" "$(DESTDIR)$(MANDIR)/man8" \
-	    "$(DESTDIR)$(UNITDIR)" "$(DESTDIR)$(SYSCONFDIR)/default"
+	    "$(DESTDIR)$(UNITDIR)" "$(DESTDIR)$(SYSCONFDIR)/default" \
+	    "$(DESTDIR)$(BASHCOMPDIR)"
 	$(INSTALL) -m 755 $(O)/stampd "$(DESTDIR)$(SBINDIR)"
 	$(INSTALL) -m 755 $(O)/stamp $(O)/stampbench "$(DESTDIR)$(BINDIR)"
 	$(INSTALL) -m 644 man/stamp.1 man/stampbench.1 \
 	    "$(DESTDIR)$(MANDIR)/man1"
 	$(INSTALL) -m 644 man/stampd.8 "$(DESTDIR)$(MANDIR)/man8"
+	$(INSTALL) -m 644 contrib/completion/stampd contrib/completion/stamp \
+	    contrib/completion/stampbench "$(DESTDIR)$(BASHCOMPDIR)"
 	for u in $(UNITS); do \
 		sed -e 's|/usr/sbin/stampd|$(SBINDIR)/stampd|g' \
 		    -e 's|/etc/default/stampd|$(SYSCONFDIR)/default/stampd|g' \
@@ -223,6 +227,8 @@ uninstall:
 	    "$(DESTDIR)$(MANDIR)/man1/stamp.1" \
 	    "$(DESTDIR)$(MANDIR)/man1/stampbench.1" \
 	    "$(DESTDIR)$(MANDIR)/man8/stampd.8" \
+	    "$(DESTDIR)$(BASHCOMPDIR)/stampd" "$(DESTDIR)$(BASHCOMPDIR)/stamp" \
+	    "$(DESTDIR)$(BASHCOMPDIR)/stampbench" \
 	    $(UNITS:%="$(DESTDIR)$(UNITDIR)/%")
 	! cmp -s contrib/stampd.default "$(EXAMPLE)" || rm -f "$(EXAMPLE)"
 

@@ -48,7 +48,7 @@ struct bench_asked {
 	const char	*transport;	/* tcp, udp, or tls (nts-ke) */
 	const char	*io;		/* epoll or uring */
 	int		 conc;		/* -c */
-	int		 timeout_ms;	/* -T */
+	int		 timeout_ms;	/* -t */
 	int		 spread;	/* the source addresses used, or 0 */
 	long long	 duration_ms;	/* -d, or 0 */
 	long long	 count;		/* -n, when there is no -d */

@@ -140,6 +140,39 @@ seconds(const char *what, const char *arg, long long min_ms,
 	return v;
 }
 
+long long
+opt_duration(const char *what, const char *arg, long long min_ms,
+    long long max_ms, long long bare)
+{
+	char		 num[32];
+	const char	*why;
+	size_t		 n = strlen(arg);
+	long long	 unit, v;
+
+	if (n > 2 && strcmp(arg + n - 2, "ms") == 0) {
+		unit = 1;
+		n -= 2;
+	} else if (n > 1 && arg[n - 1] == 's') {
+		unit = 1000;
+		n--;
+	} else if (bare == 0)
+		return -1;
+	else
+		unit = bare;
+	if (n >= sizeof num)
+		opt_fail("%s %s: out of range", what, arg);
+	memcpy(num, arg, n);
+	num[n] = '\0';
+	if (unit == 1)
+		why = util_number(num, min_ms, max_ms, &v);
+	else
+		why = util_seconds(num, min_ms, max_ms, &v);
+	if (why != NULL)
+		opt_fail("%s %s: %s (want %.10gs to %.10gs, e.g. 500ms or 2s)",
+		    what, arg, why, min_ms / 1000.0, max_ms / 1000.0);
+	return v;
+}
+
 static void
 store(const struct opt *o, const char *arg, char *field)
 {

@@ -73,6 +73,17 @@ long long opt_number(const char *what, const char *arg, long long min,
 	    long long max);
 
 /*
+ * Read arg, the value of what, as a duration from min_ms to max_ms
+ * milliseconds: a number and its unit, "500ms" (whole) or "2s" (decimals
+ * allowed).  A number without a unit counts bare milliseconds each
+ * (1000: seconds, 1: milliseconds), what the option took before it had
+ * units; when bare is 0 it is no duration, and -1 is returned for the
+ * caller to read otherwise.  Any other is a usage error.
+ */
+long long opt_duration(const char *what, const char *arg, long long min_ms,
+	    long long max_ms, long long bare);
+
+/*
  * A usage error: "prog: " and the message on stderr, then the usage;
  * exit 2.
  */

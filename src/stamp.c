@@ -5,7 +5,8 @@
  * its four timestamps give, or the same authenticated by NTS (-P nts: key
  * establishment over TLS first); or, with --listen, join a multicast group (or
  * wait on a port for broadcasts) and print each announcement that stampd
- * --announce sends.
+ * --announce sends.  Each result is a line of text, or with --json a JSON
+ * object, and so is each failure.
  *
  * This is its main: the command line, and the one step it calls.  The
  * steps are modules of their own: stamp_query (the exchange, bounded by
@@ -43,16 +44,18 @@
 "time or RFC 867 daytime, over TCP or UDP, and print it with its offset from\n" \
 "the local clock; or ask an NTP server (over UDP) and print the offset and\n" \
 "round-trip delay, authenticated by NTS with -P nts (key establishment\n" \
-"over TLS first).  HOST is localhost unless given; PORT is the protocol's\n" \
-"(1937, 37, 13, 123; for nts the key establishment's, 4460).  Exit: 0 ok,\n" \
-"1 failure (refused, timeout, TLS, an unsynchronized NTP server, an NTS\n" \
-"NAK), 2 usage, 3 malformed or unauthenticated reply."
+"over TLS first).  HOST is 127.0.0.1 unless given (::1 with -6); PORT is\n" \
+"the protocol's (1937, 37, 13, 123; for nts the key establishment's,\n" \
+"4460).  DURATION is a number and its unit, 500ms or 2s; a bare number is\n" \
+"seconds.  Exit: 0 ok, 1 failure (refused, timeout, TLS, an unsynchronized\n" \
+"NTP server, an NTS NAK), 2 usage, 3 malformed or unauthenticated reply."
 
 #define A(field)	offsetof(struct stamp_client_args, field)
 
 enum {
 	ARG_CA = OPT_LONG,
 	ARG_INTERFACE,
+	ARG_JSON,
 	ARG_UNSYNCED,
 };
 
@@ -74,6 +77,9 @@ static const struct opt opts[] = {
 	{ "interface", ARG_INTERFACE, OPT_STR, "NAME", A(ifname), 0, 0, 0,
 	    "with -l: join the group on NAME (default: as the\n"
 	    "routes say)" },
+	{ "json", ARG_JSON, OPT_FLAG, NULL, A(json), 0, 0, 0,
+	    "print each result (or failure) as one JSON object\n"
+	    "on a line" },
 	{ "protocol", 'P', OPT_ARG, "NAME", 0, 0, 0, 0,
 	    "stamp (default), time, daytime, ntp (over UDP),\n"
 	    "or nts (NTP authenticated by NTS)" },
@@ -85,12 +91,13 @@ static const struct opt opts[] = {
 	{ "retries", 'r', OPT_INT, "N", A(retries), 0, 100, 2,
 	    "UDP: resend the datagram up to N times (default 2)" },
 	/* A millisecond is the finest that poll can wait. */
-	{ "timeout", 't', OPT_SECS, "SECONDS", A(timeout_ms), 1, 3600000,
-	    5000,
-	    "give up after SECONDS in all (default 5; with -l\n"
+	{ "timeout", 't', OPT_ARG, "DURATION", 0, 0, 0, 0,
+	    "give up after DURATION in all (default 5s; with -l\n"
 	    "none)" },
-	{ "udp", 'u', OPT_FLAG, NULL, A(udp), 0, 0, 0,
-	    "ask over UDP instead of TCP" },
+	{ "transport", 'T', OPT_ARG, "NAME", 0, 0, 0, 0,
+	    "tcp (default) or udp; ntp and nts choose their own" },
+	{ "udp", 'u', OPT_NONE, NULL, 0, 0, 0, 0,
+	    "the old spelling of -T udp, kept for scripts" },
 	{ "unsynced", ARG_UNSYNCED, OPT_FLAG, NULL, A(unsynced), 0, 0, 0,
 	    "with -P ntp or nts: print an unsynchronized\n"
 	    "server's time and exit 0, rather than refuse it" },
@@ -105,12 +112,13 @@ static const struct opt opts[] = {
 static void
 usage(FILE *fp)
 {
-	fprintf(fp, "usage: stamp [-46hqVuv] [-P protocol] [-p port] "
-	    "[-r retries] [-t seconds]\n"
-	    "             [--ca file] [--unsynced] [host [port]]\n"
+	fprintf(fp, "usage: stamp [-46hqVv] [-P protocol] [-p port] "
+	    "[-r retries] [-T tcp | udp]\n"
+	    "             [-t duration] [--ca file] [--json] [--unsynced] "
+	    "[host [port]]\n"
 	    "       stamp -l spec [-hqVv] [-n count] [-P protocol] "
-	    "[-t seconds]\n"
-	    "             [--interface name]\n");
+	    "[-t duration]\n"
+	    "             [--interface name] [--json]\n");
 }
 
 /* What no one option can say alone; then the operands. */
@@ -131,12 +139,20 @@ check(struct stamp_client_args *a, int argc, char *argv[])
 		opt_fail("--unsynced goes with -P ntp or -P nts");
 	if (a->ca != NULL && !a->nts)
 		opt_fail("--ca goes with -P nts");
-	if (a->nts && a->udp)
-		opt_fail("-u does not apply to -P nts: its key establishment "
+	if (a->nts && a->transported)
+		opt_fail("-T does not apply to -P nts: its key establishment "
 		    "is TLS over TCP, its NTP over UDP");
 	/* NTP is a datagram protocol only: TCP port 123 serves nothing. */
+	if (a->ntp && !a->nts && a->transported && !a->udp)
+		opt_fail("-T tcp does not apply to -P ntp: NTP is over UDP "
+		    "only");
+	if (a->lspec != NULL && a->transported && !a->udp)
+		opt_fail("-T tcp does not apply to --listen: announcements "
+		    "come over UDP");
 	if (a->ntp && !a->nts)
 		a->udp = 1;
+	if (a->json && a->quiet)
+		opt_fail("-q and --json exclude each other");
 	if (argc > 2)
 		opt_fail("too many operands");
 	if (argc == 2 && a->port != -1)
@@ -145,6 +161,8 @@ check(struct stamp_client_args *a, int argc, char *argv[])
 		a->port = (int)opt_number("port", argv[1], 1, 65535);
 	if (argc >= 1)
 		a->host = argv[0];
+	else if (a->family == AF_INET6)
+		a->host = "::1";
 	if (a->port == -1)
 		a->port = a->nts ? NTSKE_PORT : wire_proto_port(a->proto);
 }
@@ -156,7 +174,12 @@ parse(struct stamp_client_args *a, int argc, char *argv[])
 
 	opt_init("stamp", usage);
 	opt_defaults(opts, a);
-	a->host = "localhost";
+	/*
+	 * A number, not "localhost": no resolver is asked, and the name may
+	 * give ::1 first where the server listens on 127.0.0.1 only.
+	 */
+	a->host = "127.0.0.1";
+	a->timeout_ms = 5000;
 	a->proto = STAMP_PROTO_STAMP;
 	a->family = AF_UNSPEC;
 	while ((ch = opt_next(argc, argv, opts, a)) != -1) {
@@ -193,7 +216,22 @@ parse(struct stamp_client_args *a, int argc, char *argv[])
 			a->retried = 1;
 			break;
 		case 't':
+			/* A bare number is seconds, as -t always took. */
+			a->timeout_ms = opt_duration("--timeout", optarg, 1,
+			    3600000, 1000);
 			a->timed = 1;
+			break;
+		case 'T':
+			if (strcmp(optarg, "tcp") != 0 &&
+			    strcmp(optarg, "udp") != 0)
+				opt_fail("--transport %s: want tcp or udp",
+				    optarg);
+			a->udp = strcmp(optarg, "udp") == 0;
+			a->transported = 1;
+			break;
+		case 'u':
+			a->udp = 1;
+			a->transported = 1;
 			break;
 		case 'V':
 			opt_version();
@@ -220,11 +258,10 @@ ask(const struct stamp_client_args *a)
 		why = "reply too long";
 	else if (wire_decode(a->proto, q.reply, q.len, &t, &why) == 0)
 		why = NULL;
-	if (why != NULL) {
-		log_warnx("%s: malformed %s reply: %s", where,
+	if (why != NULL)
+		return stamp_client_error(a, where, 3,
+		    "%s: malformed %s reply: %s", where,
 		    wire_proto_name(a->proto), why);
-		return 3;
-	}
 	/*
 	 * The server says whole seconds, so the offset is good to one
 	 * second only; it is not rounded to pretend otherwise.
@@ -244,6 +281,7 @@ main(int argc, char *argv[])
 
 	log_init("stamp");
 	parse(&a, argc, argv);
+	stamp_client_json_guard(&a);
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = SIG_IGN;
 	sigemptyset(&sa.sa_mask);

@@ -1,12 +1,13 @@
 /*
  * stamp_client.h: what the client's steps share: its command line as
- * stamp.c's parse leaves it, reaching the server, and the line printed
- * for a time.
+ * stamp.c's parse leaves it, reaching the server, and what is printed of
+ * a result: a line of text, or with --json one JSON object.
  *
  * For the client only (stamp.c and its stamp_*.c).  This is the client's
  * voice, so unlike the modules below it, it prints: the time to stdout,
  * with -v the raw reply to stderr, and a failure to reach the server as
- * stamp's one message before it exits 1.
+ * stamp's one message before it exits 1 (with --json, an object saying
+ * it on stdout too).
  */
 #ifndef STAMP_STAMP_CLIENT_H
 #define STAMP_STAMP_CLIENT_H
@@ -18,7 +19,7 @@
 
 /* The command line, as parse leaves it. */
 struct stamp_client_args {
-	const char		*host;		/* operands, or localhost */
+	const char		*host;		/* operands, or loopback */
 	int			 port;		/* -p or operand; -1: proto's */
 	int			 proto;		/* -P */
 	int			 ntp;		/* -P ntp or -P nts */
@@ -26,9 +27,11 @@ struct stamp_client_args {
 	const char		*ca;		/* --ca; NULL: the system's */
 	int			 unsynced;	/* --unsynced */
 	int			 family;	/* -4, -6, or AF_UNSPEC */
-	int			 udp;		/* -u */
+	int			 udp;		/* -T udp (or -u) */
+	int			 transported;	/* -T (or -u) was given */
+	int			 json;		/* --json */
 	int			 retries;	/* -r */
-	long long		 timeout_ms;	/* -t */
+	long long		 timeout_ms;	/* -t, as a duration */
 	int			 quiet;		/* -q */
 	int			 verbose;	/* -v */
 	const char		*lspec;		/* -l, or NULL */
@@ -61,21 +64,55 @@ void		 stamp_client_resolve(struct stamp_query *q,
 void		 stamp_client_fail(const struct stamp_client_args *a,
 		    const char *where) __attribute__((noreturn));
 
+/* What a server told, for the line or the object that shows it. */
+struct stamp_client_result {
+	long long		 t;		/* Unix time, whole seconds */
+	double			 offset;	/* its clock less ours, s */
+	int			 digits;	/* of offset and delay */
+	double			 delay;		/* NTP's round trip; < 0:
+						   none */
+	int			 stratum;	/* NTP's; -1: none */
+	const char		*leap;		/* NTP's indicator, or NULL */
+	int			 authenticated;	/* NTS verified the reply */
+	const char		*note;		/* said last in the line, or
+						   NULL */
+	int			 announcement;	/* heard with -l, not asked */
+	const char		*transport;	/* "tcp" or "udp" */
+};
+
 /*
- * Print the time t, told by where, with the offset of our clock (and what
- * else the protocol measures) as text; how says the protocol's transport
- * and what else it tells.  With -q only t.  Each line is flushed as it
- * comes: whoever reads us may be waiting for it.  A failed stdout ends
- * the program.
+ * Print r, told by where: a line of text (with -q only the time), or with
+ * --json one JSON object.  Each is flushed as it comes: whoever reads us
+ * may be waiting for it.  A failed stdout ends the program.
  */
 void		 stamp_client_show(const struct stamp_client_args *a,
-		    long long t, const char *offset, const char *where,
-		    const char *how);
+		    const struct stamp_client_result *r, const char *where);
 
-/* The same for a protocol of whole seconds: offset in seconds. */
+/*
+ * The same for a protocol of whole seconds: t with the offset in seconds,
+ * how its transport ("tcp", "udp", or "udp announcement" for -l).
+ */
 void		 stamp_client_show_seconds(const struct stamp_client_args *a,
 		    long long t, double offset, const char *where,
 		    const char *how);
+
+/*
+ * Say why the exchange with where (the address; NULL: not resolved yet)
+ * failed, as the one line on stderr, and with --json as an object on
+ * stdout; returns status, the exit status it means, for the caller to
+ * return.
+ */
+int		 stamp_client_error(const struct stamp_client_args *a,
+		    const char *where, int status, const char *fmt, ...)
+		    __attribute__((format(printf, 4, 5)));
+
+/*
+ * With --json, make sure that a run that ends in a failure said so on
+ * stdout: a failure that a step prints itself (the TLS of -P nts, the
+ * socket of -l) leaves an object naming the exit status, the reason being
+ * on stderr.  Called once, after the command line is read.
+ */
+void		 stamp_client_json_guard(const struct stamp_client_args *a);
 
 /*
  * Write the n bytes of s into out as a C string literal, quotes included;

@@ -15,7 +15,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "log.h"
 #include "net.h"
 #include "ntp.h"
 #include "stamp_client.h"
@@ -66,20 +65,27 @@ static const char *const leap_names[4] = {
 /*
  * Print what an NTP server told: its time (of its transmit timestamp), the
  * offset of its clock from ours and the round trip, its stratum and leap
- * indicator.
+ * indicator, and extra: NTS's word that it authenticated the reply.
  */
 static void
 show_ntp(const struct stamp_client_args *a, const struct ntp_packet *rep,
     long long t, double offset, double delay, const char *where,
     const char *extra)
 {
-	char	 text[64], how[128];
+	struct stamp_client_result	 r;
 
-	snprintf(text, sizeof text, "%+.6fs delay %.6fs", offset, delay);
-	snprintf(how, sizeof how, "udp, stratum %d, leap %s%s%s",
-	    rep->stratum, leap_names[rep->leap & 3], extra != NULL ? ", " : "",
-	    extra != NULL ? extra : "");
-	stamp_client_show(a, t, text, where, how);
+	memset(&r, 0, sizeof r);
+	r.t = t;
+	r.offset = offset;
+	r.digits = 6;
+	r.delay = delay;
+	r.stratum = rep->stratum;
+	r.leap = leap_names[rep->leap & 3];
+	/* Only NTS has more to say: that it verified the reply. */
+	r.authenticated = extra != NULL;
+	r.note = extra;
+	r.transport = "udp";
+	stamp_client_show(a, &r, where);
 }
 
 /* What a Kiss-o'-Death code asks of a client (RFC 5905, figure 13). */
@@ -112,10 +118,9 @@ stamp_ntp_judge(const struct stamp_client_args *a,
 	} else
 		c = ntp_check_reply(q->reply, q->len, q->xmt, q->nsent, &rep,
 		    &why);
-	if (c == NTP_CHECK_MALFORMED) {
-		log_warnx("%s: malformed ntp reply: %s", where, why);
-		return 3;
-	}
+	if (c == NTP_CHECK_MALFORMED)
+		return stamp_client_error(a, where, 3,
+		    "%s: malformed ntp reply: %s", where, why);
 	ntp_refid_str(rep.refid, rep.stratum, id, sizeof id);
 	if (a->verbose)
 		fprintf(stderr, "stamp: %s: leap %d, version %d, mode %d, "
@@ -124,17 +129,14 @@ stamp_ntp_judge(const struct stamp_client_args *a,
 		    rep.version, rep.mode, rep.stratum, rep.poll,
 		    rep.precision, id, ntp_short_to_sec(rep.root_delay),
 		    ntp_short_to_sec(rep.root_disp));
-	if (c == NTP_CHECK_KOD) {
-		log_warnx("%s: kiss-o'-death %s: %s", where, id,
-		    kiss_meaning(id));
-		return 1;
-	}
-	if (c == NTP_CHECK_UNSYNC && !a->unsynced) {
-		log_warnx("%s: server unsynchronized (leap %d, stratum %d): "
-		    "its time is not to be trusted (--unsynced takes it)",
-		    where, rep.leap, rep.stratum);
-		return 1;
-	}
+	if (c == NTP_CHECK_KOD)
+		return stamp_client_error(a, where, 1,
+		    "%s: kiss-o'-death %s: %s", where, id, kiss_meaning(id));
+	if (c == NTP_CHECK_UNSYNC && !a->unsynced)
+		return stamp_client_error(a, where, 1,
+		    "%s: server unsynchronized (leap %d, stratum %d): its "
+		    "time is not to be trusted (--unsynced takes it)", where,
+		    rep.leap, rep.stratum);
 	/*
 	 * t1 is the origin the server echoed: the transmit time of the
 	 * request it answers, whichever try that was.

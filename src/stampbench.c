@@ -49,18 +49,20 @@ enum io {
 "Load a time server with exchanges (a connection and its reply, a datagram\n" \
 "and its answer, or an NTP request and the server's reply), every reply\n" \
 "checked, and report exchanges a second and latency percentiles.  HOST is\n" \
-"127.0.0.1 unless given; PORT the protocol's."
+"127.0.0.1 unless given (::1 with -6); PORT the protocol's.  DURATION is a\n" \
+"number and its unit, 500ms or 2s."
 
 /* The command line, as parse leaves it. */
 struct opts {
 	const char	*host;		/* operand, or the loopback address */
-	int		 port;		/* operand; -1: the protocol's */
+	int		 port;		/* -p or operand; -1: the protocol's */
 	int		 family;	/* -4, -6, or AF_UNSPEC */
 	int		 proto;		/* -P: enum stamp_proto or msec */
-	int		 udp;		/* -u */
+	int		 udp;		/* -T udp (or -u) */
+	int		 transported;	/* -T (or -u) was given */
 	int		 conc;		/* -c */
-	int		 nthreads;	/* -t */
-	int		 timeout_ms;	/* -T */
+	int		 nthreads;	/* -w (or -j, or a bare -t) */
+	long long	 timeout_ms;	/* -t */
 	int		 spread;	/* --spread */
 	long long	 duration_ms;	/* -d; 0: run for -n */
 	long long	 count;		/* -n; -1: not given */
@@ -76,6 +78,8 @@ struct opts {
 
 enum {
 	ARG_CA = OPT_LONG,
+	ARG_TIMEOUT,
+	ARG_REQUESTS,
 	ARG_SPREAD,
 	ARG_HISTOGRAM,
 	ARG_IO,
@@ -84,30 +88,45 @@ enum {
 
 /* In the order of --help. */
 static const struct opt opts[] = {
-	{ NULL, '4', OPT_NONE, NULL, 0, 0, 0, 0, "use IPv4 only" },
-	{ NULL, '6', OPT_NONE, NULL, 0, 0, 0, 0, "use IPv6 only" },
+	{ "ipv4", '4', OPT_NONE, NULL, 0, 0, 0, 0, "use IPv4 only" },
+	{ "ipv6", '6', OPT_NONE, NULL, 0, 0, 0, 0, "use IPv6 only" },
 	{ "concurrency", 'c', OPT_INT, "N", O(conc), 1, MAXCONC, 16,
 	    "exchanges in flight (default 16)" },
-	{ "duration", 'd', OPT_SECS, "S", O(duration_ms), 1, 1000000000, 0,
-	    "run S seconds (decimals ok)" },
+	{ "duration", 'd', OPT_ARG, "DURATION", 0, 0, 0, 0,
+	    "run for DURATION (a bare number is seconds)" },
 	{ "help", 'h', OPT_NONE, NULL, 0, 0, 0, 0, "print this and exit" },
-	{ "requests", 'n', OPT_LLONG, "N", O(count), 1, 1000000000000LL, -1,
+	{ "count", 'n', OPT_LLONG, "N", O(count), 1, 1000000000000LL, -1,
 	    "run N exchanges (default 100000)" },
-	{ "protocol", 'P', OPT_ARG, "P", 0, 0, 0, 0,
+	{ "requests", ARG_REQUESTS, OPT_LLONG, "N", O(count), 1,
+	    1000000000000LL, -1, "the same as -n, its old name" },
+	{ "protocol", 'P', OPT_ARG, "NAME", 0, 0, 0, 0,
 	    "stamp, time, daytime, ntp (over UDP), msec, nts\n"
 	    "(NTP authenticated by NTS) or nts-ke (whole NTS key\n"
 	    "establishments) (default stamp)" },
 	{ "quiet", 'q', OPT_FLAG, NULL, O(quiet), 0, 0, 0,
 	    "print only the RESULT line" },
-	{ "threads", 'j', OPT_INT, "N", O(nthreads), 1, MAXTHREADS, 1,
+	{ "port", 'p', OPT_INT, "PORT", O(port), 1, 65535, -1,
+	    "port (default: the protocol's)" },
+	/*
+	 * -t was the threads (now -w) before stamp's -t, a timeout, made it
+	 * one: a number with no unit is still the threads, and said so.
+	 */
+	{ NULL, 't', OPT_ARG, "DURATION", 0, 0, 0, 0,
+	    "give up on an exchange after DURATION (default\n"
+	    "5s); a bare number N is the old -t N: -w N" },
+	/* And --timeout was milliseconds, as -T was: a bare number still. */
+	{ "timeout", ARG_TIMEOUT, OPT_ARG, "DURATION", 0, 0, 0, 0,
+	    "the same as -t, but a bare number is milliseconds,\n"
+	    "as --timeout took before its units" },
+	{ "transport", 'T', OPT_ARG, "NAME", 0, 0, 0, 0,
+	    "tcp (default) or udp; ntp and nts choose their own.\n"
+	    "A number MS is the old -T MS: -t MSms" },
+	{ "udp", 'u', OPT_NONE, NULL, 0, 0, 0, 0,
+	    "the old spelling of -T udp, kept for scripts" },
+	{ "workers", 'w', OPT_INT, "N", O(nthreads), 1, MAXTHREADS, 1,
 	    "worker threads (default 1)" },
-	/* -t was threads before stamp's -t, a timeout, said otherwise. */
-	{ NULL, 't', OPT_INT, "N", O(nthreads), 1, MAXTHREADS, 1,
-	    "the old spelling of -j, kept for scripts" },
-	{ "timeout", 'T', OPT_INT, "MS", O(timeout_ms), 1, 3600000, 5000,
-	    "give up on an exchange after MS (default 5000)" },
-	{ "udp", 'u', OPT_FLAG, NULL, O(udp), 0, 0, 0,
-	    "ask over UDP, not TCP" },
+	{ "threads", 'j', OPT_INT, "N", O(nthreads), 1, MAXTHREADS, 1,
+	    "the same as -w" },
 	{ "version", 'V', OPT_NONE, NULL, 0, 0, 0, 0,
 	    "print the version and exit" },
 	{ "spread", ARG_SPREAD, OPT_INT, "N", O(spread), 0, 65534, 64,
@@ -132,24 +151,25 @@ static void
 usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: stampbench [-46hquV] [-c concurrency] "
-	    "[-d seconds | -n count]\n"
-	    "                  [-P protocol] [-j threads] [-T timeout_ms] "
-	    "[--spread N]\n"
-	    "                  [--histogram] [--io epoll | uring] [--json] "
-	    "[--ca file]\n"
-	    "                  [host [port]]\n");
+	    "usage: stampbench [-46hqV] [-c concurrency] "
+	    "[-d duration | -n count]\n"
+	    "                  [-P protocol] [-p port] [-T tcp | udp] "
+	    "[-t duration] [-w workers]\n"
+	    "                  [--spread N] [--histogram] "
+	    "[--io epoll | uring] [--json]\n"
+	    "                  [--ca file] [host [port]]\n");
 }
 
 static void
 parse(struct opts *o, int argc, char *argv[])
 {
-	int	 ch;
+	long long	 ms;
+	int		 ch;
 
 	opt_init("stampbench", usage);
 	opt_defaults(opts, o);
 	o->host = "127.0.0.1";
-	o->port = -1;
+	o->timeout_ms = 5000;
 	o->family = AF_UNSPEC;
 	o->proto = STAMP_PROTO_STAMP;
 	o->io = -1;
@@ -160,6 +180,33 @@ parse(struct opts *o, int argc, char *argv[])
 			opt_help_all(opts, ABOUT);
 		else if (ch == 'V')
 			opt_version();
+		else if (ch == 'd')
+			o->duration_ms = opt_duration("--duration", optarg, 1,
+			    1000000000, 1000);
+		else if (ch == 't' && (ms = opt_duration("-t", optarg, 1,
+		    3600000, 0)) != -1)
+			o->timeout_ms = ms;
+		else if (ch == 't') {
+			/* Said, so that a script can be brought up to date. */
+			o->nthreads = (int)opt_number("-t", optarg, 1,
+			    MAXTHREADS);
+			log_warnx("-t %s is the old spelling of -w %s (a "
+			    "timeout has its unit: -t %ss)", optarg, optarg,
+			    optarg);
+		} else if (ch == ARG_TIMEOUT)
+			o->timeout_ms = opt_duration("--timeout", optarg, 1,
+			    3600000, 1);
+		else if (ch == 'T' && (strcmp(optarg, "tcp") == 0 ||
+		    strcmp(optarg, "udp") == 0)) {
+			o->udp = strcmp(optarg, "udp") == 0;
+			o->transported = 1;
+		} else if (ch == 'T') {
+			o->timeout_ms = opt_number("-T", optarg, 1,
+			    3600000);
+			log_warnx("-T %s is the old spelling of -t %sms", optarg,
+			    optarg);
+		} else if (ch == 'u')
+			o->udp = o->transported = 1;
 		else if (ch == ARG_IO && strcmp(optarg, "epoll") == 0)
 			o->io = IO_EPOLL;
 		else if (ch == ARG_IO && strcmp(optarg, "uring") == 0)
@@ -188,9 +235,13 @@ parse(struct opts *o, int argc, char *argv[])
 	}
 	if (o->ca != NULL && o->nts == 0)
 		opt_fail("--ca goes with -P nts or nts-ke");
-	if (o->nts != 0 && o->udp)
-		opt_fail("-u does not apply to NTS: its key establishment is "
+	if (o->nts != 0 && o->transported)
+		opt_fail("-T does not apply to NTS: its key establishment is "
 		    "TLS over TCP, its NTP over UDP");
+	if (o->proto == STAMP_PROTO_NTP && o->nts == 0 && o->transported &&
+	    !o->udp)
+		opt_fail("-T tcp does not apply to -P ntp: NTP is over UDP "
+		    "only");
 	/* NTP is a datagram protocol only: TCP port 123 serves nothing. */
 	if (o->proto == STAMP_PROTO_NTP && o->nts != BENCH_NTS_KE)
 		o->udp = 1;
@@ -204,6 +255,8 @@ parse(struct opts *o, int argc, char *argv[])
 		o->host = argv[0];
 	else if (o->family == AF_INET6)
 		o->host = "::1";
+	if (argc == 2 && o->port != -1)
+		opt_fail("a port both as -p and as an operand");
 	if (argc == 2)
 		o->port = (int)opt_number("port", argv[1], 1, 65535);
 	if (o->count == -1)
@@ -439,7 +492,7 @@ asked(struct bench_asked *a, const struct bench *b, const struct opts *o,
 	    b->type == SOCK_STREAM ? "tcp" : "udp";
 	a->io = b->engine->io;
 	a->conc = o->conc;
-	a->timeout_ms = o->timeout_ms;
+	a->timeout_ms = (int)o->timeout_ms;
 	a->spread = b->spread;
 	a->duration_ms = o->duration_ms;
 	a->count = o->count;

@@ -450,7 +450,7 @@ fd_refused(struct h_result *r, const char *opt, const char *io)
 	int	 fd, st;
 
 	fd = bound(SOCK_STREAM, port, sizeof port);
-	st = bench(r, opt, "--io", io, "-n", "50", "-c", "4", "-T", "1000",
+	st = bench(r, opt, "--io", io, "-n", "50", "-c", "4", "-t", "1000ms",
 	    "127.0.0.1", port, NULL);
 	close(fd);
 	return st;
@@ -553,13 +553,13 @@ good_run(const char *transport, const char *io)
 
 	fake_start(&f, STAMP);
 	if (udp)
-		bench(&r, "-u", "-n", "500", "-c", "8", "-t", "2",
+		bench(&r, "-T", "udp", "-n", "500", "-c", "8", "-w", "2",
 		    "127.0.0.1", f.uport, NULL);
 	else if (io != NULL)
-		bench(&r, "--io", io, "-n", "500", "-c", "8", "-t", "2",
+		bench(&r, "--io", io, "-n", "500", "-c", "8", "-w", "2",
 		    "127.0.0.1", f.tport, NULL);
 	else
-		bench(&r, "-n", "500", "-c", "8", "-t", "2", "127.0.0.1",
+		bench(&r, "-n", "500", "-c", "8", "-w", "2", "127.0.0.1",
 		    f.tport, NULL);
 	fake_stop(&f);
 	if (io != NULL)
@@ -616,7 +616,7 @@ json_run(const char *io)
 	struct fake	 f;
 
 	fake_start(&f, STAMP);
-	bench(&r, "--json", "--io", io, "-n", "500", "-c", "8", "-t", "2",
+	bench(&r, "--json", "--io", io, "-n", "500", "-c", "8", "-w", "2",
 	    "127.0.0.1", f.tport, NULL);
 	fake_stop(&f);
 	is_int(r.status, 0, "--json --io %s: exit 0", io);
@@ -732,7 +732,7 @@ refused_run(const char *io)
 	note("refused, --io %s", io);
 	fd = bound(SOCK_STREAM, port, sizeof port);
 	t0 = h_now_ms();
-	bench(&r, "--io", io, "-n", "200", "-c", "8", "-t", "2", "-T", "1000",
+	bench(&r, "--io", io, "-n", "200", "-c", "8", "-w", "2", "-t", "1000ms",
 	    "127.0.0.1", port, NULL);
 	close(fd);
 	ok(r.status != -1, "refused: it ends by itself (in %lld ms)",
@@ -761,8 +761,8 @@ silent_run(const char *transport, const char *io)
 
 	note("silent %s, --io %s", transport, io);
 	fake_start(&f, SILENT);
-	bench(&r, udp ? "-u" : "-4", "--io", io, "-n", "16", "-c", "8", "-t",
-	    "2", "-T", "100", "127.0.0.1", udp ? f.uport : f.tport, NULL);
+	bench(&r, udp ? "-u" : "-4", "--io", io, "-n", "16", "-c", "8", "-w",
+	    "2", "-t", "100ms", "127.0.0.1", udp ? f.uport : f.tport, NULL);
 	fake_stop(&f);
 	is_int(r.status, 1, "silent %s: exit 1", transport);
 	result_line(&r, line, sizeof line);
@@ -809,7 +809,7 @@ other_protos(void)
 	like(line, "^RESULT proto=msec transport=tcp ", "msec: RESULT says "
 	    "msec");
 	is_int((long long)value(line, "ok"), 100, "msec: ok=100");
-	bench(&r, "-q", "-u", "-P", "msec", "-n", "100", "-c", "4",
+	bench(&r, "-q", "-T", "udp", "-P", "msec", "-n", "100", "-c", "4",
 	    "127.0.0.1", f.uport, NULL);
 	is_int((long long)value(result_line(&r, line, sizeof line), "ok"),
 	    100, "msec over UDP: ok=100");
@@ -820,7 +820,7 @@ other_protos(void)
 	fake_stop(&f);
 
 	fake_start(&f, TIME32);
-	bench(&r, "-q", "-u", "-P", "time", "-n", "100", "-c", "4",
+	bench(&r, "-q", "-T", "udp", "-P", "time", "-n", "100", "-c", "4",
 	    "127.0.0.1", f.uport, NULL);
 	is_int(r.status, 0, "time over UDP: exit 0");
 	is_int((long long)value(result_line(&r, line, sizeof line), "ok"),
@@ -859,7 +859,7 @@ ntp_stampd(void)
 		return;
 	}
 	snprintf(port, sizeof port, "%d", ntp->port);
-	bench(&r, "-P", "ntp", "-n", "2000", "-c", "16", "-j", "2",
+	bench(&r, "-P", "ntp", "-n", "2000", "-c", "16", "-w", "2",
 	    "127.0.0.1", port, NULL);
 	is_int(r.status, 0, "ntp, stampd: exit 0");
 	result_line(&r, line, sizeof line);
@@ -872,7 +872,7 @@ ntp_stampd(void)
 	like(r.out, "^stampbench: 127\\.0\\.0\\.1:[0-9]+ ntp/udp, ",
 	    "ntp, stampd: the summary names ntp/udp");
 
-	bench(&r, "--json", "-u", "-P", "ntp", "-n", "500", "-c", "8",
+	bench(&r, "--json", "-T", "udp", "-P", "ntp", "-n", "500", "-c", "8",
 	    "127.0.0.1", port, NULL);
 	json_verdict(&r, 500, 0, &v);
 	like(v.out, "^valid 500 0 [1-9][0-9]*\n$", "ntp, stampd, --json: "
@@ -909,7 +909,7 @@ ntp_fakes(void)
 	char		 line[512];
 
 	fake_start(&f, NTP_ECHO);
-	bench(&r, "-q", "-P", "ntp", "-n", "3000", "-c", "8", "-j", "2",
+	bench(&r, "-q", "-P", "ntp", "-n", "3000", "-c", "8", "-w", "2",
 	    "127.0.0.1", f.uport, NULL);
 	fake_stop(&f);
 	result_line(&r, line, sizeof line);
@@ -957,6 +957,12 @@ usage_errors(void)
 		{ "-t", "0" },
 		{ "-t", "257" },
 		{ "-T", "0" },
+		{ "-T", "sctp" },
+		{ "-t", "2x" },
+		{ "-t", "0ms" },
+		{ "-d", "5x" },
+		{ "-T", "tcp", "-P", "ntp" },
+		{ "-p", "1", "127.0.0.1", "2" },
 		{ "-P", "nope" },
 		{ "--spread", "65535" },
 		{ "--io", "poll" },
@@ -986,7 +992,7 @@ usage_errors(void)
 	}
 	bench(&r, "--help", NULL);
 	is_int(r.status, 0, "--help: exit 0");
-	like(r.out, "^usage: stampbench \\[-46hquV\\]", "--help: usage on "
+	like(r.out, "^usage: stampbench \\[-46hqV\\]", "--help: usage on "
 	    "stdout");
 	like(r.out, "--spread N", "--help: lists the options");
 	bench(&r, "-V", NULL);

@@ -242,7 +242,8 @@ good(const char *proto, int xinetd, int family, int type)
 		return;
 	}
 	if (type == SOCK_DGRAM)
-		h_stamp(RUN_MS, &r, "-u", "-P", proto, f.host, f.port, NULL);
+		h_stamp(RUN_MS, &r, "-T", "udp", "-P", proto, f.host, f.port,
+		    NULL);
 	else
 		h_stamp(RUN_MS, &r, "-P", proto, f.host, f.port, NULL);
 	is_int(r.status, 0, "%s: exit 0", what);
@@ -357,7 +358,7 @@ network_errors(void)
 		ok(0, "closed TCP port: %s", strerror(errno));
 
 	if (closed_port(SOCK_DGRAM, &f) == 0) {
-		h_stamp(RUN_MS, &r, "-u", "127.0.0.1", f.port, NULL);
+		h_stamp(RUN_MS, &r, "-T", "udp", "127.0.0.1", f.port, NULL);
 		is_int(r.status, 1, "closed UDP port: exit 1");
 		snprintf(re, sizeof re, "^stamp: 127\\.0\\.0\\.1:%s: "
 		    "Connection refused\n$", f.port);
@@ -401,16 +402,16 @@ retries(void)
 	len = encode("stamp", 0, t, reply, sizeof reply);
 	snprintf(want, sizeof want, "%lld\n", (long long)t);
 	if (fake_start(&f, AF_INET, SOCK_DGRAM, SECOND, reply, len) == 0) {
-		h_stamp(RUN_MS, &r, "-q", "-u", "-r", "2", "-t", "3", "127.0.0.1",
-		    f.port, NULL);
+		h_stamp(RUN_MS, &r, "-q", "-T", "udp", "-r", "2", "-t", "3s",
+		    "127.0.0.1", f.port, NULL);
 		is_int(r.status, 0, "second datagram answered, -r 2: exit 0");
 		is_str(r.out, want, "second datagram answered, -r 2: time");
 		fake_stop(&f);
 	} else
 		ok(0, "UDP fake server: %s", strerror(errno));
 	if (fake_start(&f, AF_INET, SOCK_DGRAM, SECOND, reply, len) == 0) {
-		h_stamp(RUN_MS, &r, "-q", "-u", "-r", "0", "-t", "1", "127.0.0.1",
-		    f.port, NULL);
+		h_stamp(RUN_MS, &r, "-q", "-T", "udp", "-r", "0", "-t", "1s",
+		    "127.0.0.1", f.port, NULL);
 		is_int(r.status, 1, "second datagram answered, -r 0: exit 1");
 		like(r.err, "timed out after 1s\n$",
 		    "second datagram answered, -r 0: timed out");
@@ -454,6 +455,12 @@ usage_errors(void)
 		{ "-t", "0", NULL },
 		{ "-t", "abc", NULL },
 		{ "-t", "3601", NULL },
+		{ "-t", "2x", NULL },
+		{ "-t", "1.5ms", NULL },
+		{ "-t", "3601s", NULL },
+		{ "-T", "sctp", NULL },
+		{ "-T", "tcp", "-P", "ntp" },
+		{ "-q", "--json", NULL },
 		{ "-r", "101", NULL },
 		{ "-p", "1", "127.0.0.1", "2" },
 		{ "127.0.0.1", "1", "2", NULL },

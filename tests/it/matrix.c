@@ -1502,7 +1502,7 @@ row_share(void)
 	long			 n[SHARE_TASKS], sum = 0, mine = 0;
 	char			 port[8], line[512];
 	char			*argv[] = { (char *)h_prog("STAMPBENCH"), "-q",
-	    "-c", "32", "-t", "1", "-n", SHARE_N, "127.0.0.1", port, NULL };
+	    "-c", "32", "-w", "1", "-n", SHARE_N, "127.0.0.1", port, NULL };
 	int			 ntask = 0, i, runs = 0, workers = 0;
 	int			 shares = 0;
 	size_t			 len = 0;

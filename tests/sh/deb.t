@@ -198,6 +198,8 @@ has -rwxr-xr-x ./usr/bin/stampbench
 has -rw-r--r-- ./usr/share/man/man8/stampd.8.gz
 has -rw-r--r-- ./usr/share/man/man1/stamp.1.gz
 has -rw-r--r-- ./usr/share/man/man1/stampbench.1.gz
+has -rw-r--r-- ./usr/share/bash-completion/completions/stampd
+has -rw-r--r-- ./usr/share/bash-completion/completions/stamp
 has -rw-r--r-- ./lib/systemd/system/stampd.service
 has -rw-r--r-- ./lib/systemd/system/stampd.socket
 has -rw-r--r-- ./etc/default/stampd

@@ -49,6 +49,7 @@ modes()
 
 R=$LIB_TMP/root
 P=/usr/local
+BC=share/bash-completion/completions
 mk install DESTDIR="$R" PREFIX="$P"
 ok $? "make install DESTDIR=... PREFIX=$P exits 0" ||
     diag_file "$LIB_TMP/make.log"
@@ -56,6 +57,9 @@ want_files "$R" "it installs the programs, manuals, units and config" \
     ".$P/bin/stamp" ".$P/bin/stampbench" ".$P/sbin/stampd" \
     ".$P/share/man/man1/stamp.1" ".$P/share/man/man1/stampbench.1" \
     ".$P/share/man/man8/stampd.8" \
+    ".$P/share/bash-completion/completions/stampd" \
+    ".$P/share/bash-completion/completions/stamp" \
+    ".$P/share/bash-completion/completions/stampbench" \
     ".$P/lib/systemd/system/stampd.service" \
     ".$P/lib/systemd/system/stampd.socket" \
     ".$P/etc/default/stampd"
@@ -74,6 +78,7 @@ for pair in "$STAMP_BUILD/stampd $P/sbin/stampd" \
     "$TOP/man/stampd.8 $P/share/man/man8/stampd.8" \
     "$TOP/man/stamp.1 $P/share/man/man1/stamp.1" \
     "$TOP/man/stampbench.1 $P/share/man/man1/stampbench.1" \
+    "$TOP/contrib/completion/stampd $P/$BC/stampd" \
     "$TOP/contrib/stampd.default $P/etc/default/stampd"; do
 	# $pair is two words on purpose.
 	# shellcheck disable=SC2086
@@ -156,6 +161,9 @@ want_files "$R" "PREFIX=/usr SYSCONFDIR=/etc UNITDIR=/lib/systemd/system" \
     ./usr/bin/stamp ./usr/bin/stampbench ./usr/sbin/stampd \
     ./usr/share/man/man1/stamp.1 ./usr/share/man/man1/stampbench.1 \
     ./usr/share/man/man8/stampd.8 \
+    ./usr/share/bash-completion/completions/stampd \
+    ./usr/share/bash-completion/completions/stamp \
+    ./usr/share/bash-completion/completions/stampbench \
     ./lib/systemd/system/stampd.service ./lib/systemd/system/stampd.socket \
     ./etc/default/stampd
 cmp -s "$R/lib/systemd/system/stampd.service" \

@@ -32,7 +32,7 @@ is "$good" 40 "40 TCP clients in a row all get a valid reply"
 good=0
 i=0
 while [ $i -lt 40 ]; do
-	lib_timeout 10 "$STAMP" -q -u -t "$(lib_scale 2)" -p "$uport" \
+	lib_timeout 10 "$STAMP" -q -T udp -t "$(lib_scale 2)" -p "$uport" \
 	    127.0.0.1 > /dev/null &&
 	    good=$((good + 1))
 	i=$((i + 1))
