@@ -58,6 +58,7 @@ want_files "$R" "it installs the programs, manuals, units and config" \
     ".$P/share/man/man8/stampd.8" \
     ".$P/lib/systemd/system/stampd.service" \
     ".$P/lib/systemd/system/stampd.socket" \
+    ".$P/lib/systemd/system/stampd-metrics.socket" \
     ".$P/etc/default/stampd"
 modes "$R" | while read -r m f; do
 	note "installed: $m $f"
@@ -157,6 +158,7 @@ want_files "$R" "PREFIX=/usr SYSCONFDIR=/etc UNITDIR=/lib/systemd/system" \
     ./usr/share/man/man1/stamp.1 ./usr/share/man/man1/stampbench.1 \
     ./usr/share/man/man8/stampd.8 \
     ./lib/systemd/system/stampd.service ./lib/systemd/system/stampd.socket \
+    ./lib/systemd/system/stampd-metrics.socket \
     ./etc/default/stampd
 cmp -s "$R/lib/systemd/system/stampd.service" \
     "$TOP/contrib/systemd/stampd.service"
