@@ -69,7 +69,7 @@ struct metrics_process {
 struct metrics_view {
 	const char		*version;
 	const char		*model;
-	int			 tls, uring;	/* built with GnuTLS, liburing */
+	int			 tls, uring;	/* built with GnuTLS, uring */
 	long long		 start;		/* Unix time, seconds */
 	unsigned long long	 accepted, closed, workers;
 	struct metrics_listener	 ls[METRICS_NLISTENERS];
