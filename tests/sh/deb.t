@@ -141,6 +141,8 @@ grep -q 'deb-systemd-invoke try-restart stampd.service ' "$CTL/postinst" &&
 ok $? "postinst: restarts stampd.service alone on upgrade, never the socket"
 grep -q "deb-systemd-helper enable 'stampd.socket'" "$CTL/postinst"
 ok $? "postinst: enables stampd.socket on a first install"
+! grep -Eq "(enable|start).*stampd-metrics\.socket" "$CTL/postinst"
+ok $? "postinst: neither enables nor starts stampd-metrics.socket (off)"
 ! grep -q 'deb-systemd-invoke stop' "$CTL/preinst" 2>/dev/null
 ok $? "preinst: stops nothing before an upgrade"
 grep -q '"$1" = remove' "$CTL/prerm" 2>/dev/null &&
@@ -200,6 +202,7 @@ has -rw-r--r-- ./usr/share/man/man1/stamp.1.gz
 has -rw-r--r-- ./usr/share/man/man1/stampbench.1.gz
 has -rw-r--r-- ./lib/systemd/system/stampd.service
 has -rw-r--r-- ./lib/systemd/system/stampd.socket
+has -rw-r--r-- ./lib/systemd/system/stampd-metrics.socket
 has -rw-r--r-- ./etc/default/stampd
 has -rw-r--r-- ./usr/share/doc/stampd/copyright
 has -rw-r--r-- ./usr/share/doc/stampd/examples/stamp
