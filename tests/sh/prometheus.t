@@ -59,8 +59,8 @@ value()
 models=$(lib_models)
 set -- $models
 case $models in
-*prefork*)	plan $(($# * 4 + 17)) ;;
-*)		plan $(($# * 4 + 16)) ;;
+*prefork*)	plan $(($# * 5 + 17)) ;;
+*)		plan $(($# * 5 + 16)) ;;
 esac
 
 first=
@@ -70,7 +70,12 @@ for m in $models; do
 	port=$(stampd_port tcp 127.0.0.1 metrics)
 	tport=$(stampd_port tcp 127.0.0.1 stamp)
 	lib_timeout 10 "$STAMP" -q -p "$tport" 127.0.0.1 > /dev/null
-	get "$port" | body > "$LIB_TMP/page.$m"
+	# The reply is counted as it is sent: the client may be told first.
+	sample="stampd_replies_total{listener=\"tcp 127.0.0.1:$tport stamp\","
+	sample="${sample}transport=\"tcp\",protocol=\"stamp\"}"
+	lib_wait 10 eval '[ "$(get "$port" | body | tee "$LIB_TMP/page.$m" |
+	    value /dev/stdin "$sample")" = 1 ]'
+	ok $? "$m: the stamp listener's reply, by its label"
 	promtool check metrics < "$LIB_TMP/page.$m" > "$LIB_TMP/lint" 2>&1
 	ok $? "$m: promtool check metrics finds nothing" ||
 	    diag_file "$LIB_TMP/lint"
@@ -116,8 +121,9 @@ is "$(value "$LIB_TMP/page" \
     "accepted by listener: the metrics listener's four"
 like "$(value "$LIB_TMP/page" process_start_time_seconds)" \
     '^[1-9][0-9]{9}\.[0-9]{2}$' "process_start_time_seconds: a Unix time"
-is "$(value "$LIB_TMP/page" process_max_fds)" "$(ulimit -n)" \
-    "process_max_fds: the limit of open files"
+is "$(value "$LIB_TMP/page" process_max_fds)" \
+    "$(awk '/^Max open files/ { print $4 }' "/proc/$STAMPD_PID/limits")" \
+    "process_max_fds: stampd's limit of open files"
 like "$(grep '^stampd_build_info' "$LIB_TMP/page")" \
     '^stampd_build_info\{version="[^"]+",tls="(gnutls|none)",'\
 'uring="(yes|no)",model="event"\} 1$' \
