@@ -232,8 +232,8 @@ entries(const char *path)
 
 /*
  * Add process pid, whose stat is st, to p.  Its descriptors are counted
- * where the kernel shows them: not those of a process that changed its
- * user (and so may not be traced) to another of the same user.
+ * where the kernel shows them: a process that changed its user (-u, from
+ * root) hides them from every other, its children included.
  */
 static void
 add_process(pid_t pid, const struct metrics_stat *st,
