@@ -201,6 +201,14 @@ ok $started "systemd-socket-activate -l 127.0.0.1:$PORT --fdname=metrics" &&
 	want="stampd_accepted_total{listener=\"tcp 127.0.0.1:$PORT metrics\"}"
 	grep -Fqx "$want 1" "$LIB_TMP/m.page"
 	ok $? "the page names the listener: tcp 127.0.0.1:$PORT metrics"
+	# An upgrade hands the socket on under its name: still /metrics.
+	# (SPID is timeout(1)'s: stampd is its child.)
+	kid=$(lib_children "$SPID")
+	kill -USR2 "${kid%% *}"
+	wait_log "$SPID" "$log" 'upgraded: serving'
+	ok $? "SIGUSR2: stampd upgrades in place"
+	like "$(scrape "$PORT" | sed -n 1p)" '^HTTP/1.1 200 OK' \
+	    "after it, the socket named metrics still serves /metrics"
 	listening "$log"
 	lib_stop "$SPID"
 	is $? 0 "stampd exits 0 on TERM"
