@@ -195,7 +195,7 @@ clean:
 # The units name /usr/sbin/stampd and /etc/default/stampd: other places
 # are written in as they are installed.  An example config already there
 # is the admin's, kept by install and by uninstall alike, unless unchanged.
-UNITS	 = stampd.socket stampd.service
+UNITS	 = stampd.socket stampd.service stampd-metrics.socket
 EXAMPLE	 = $(DESTDIR)$(SYSCONFDIR)/default/stampd
 
 install: all

@@ -184,8 +184,7 @@ admit_conn(const struct listener *l, int fd,
 	enum limit_why	 why = LIMIT_MAX_CONNS;
 	int		 slot;
 
-	stats_count(st, STAT_ACCEPTED, 1);
-	stats_accepted(fd);
+	stats_accepted(st, l, fd);
 	if (l->spec.metrics)
 		return scrape(fd, st);
 	if (limits == NULL)

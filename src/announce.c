@@ -28,6 +28,7 @@
 #include "log.h"
 #include "net.h"
 #include "proto.h"
+#include "stats.h"
 #include "wire.h"
 
 void
@@ -278,16 +279,19 @@ send_all(struct announce *a)
 		    sizeof buf);
 		if (len == -1) {
 			t->failed++;
+			stats_announced(t->kind, 0);
 			errno = EOVERFLOW;
 			log_limited("announce %s", t->name);
 			continue;
 		}
 		if (net_sendto(t->fd, buf, (size_t)len,
 		    (const struct sockaddr *)&t->spec.addr,
-		    t->spec.addrlen) == len)
+		    t->spec.addrlen) == len) {
 			t->sent++;
-		else {
+			stats_announced(t->kind, 1);
+		} else {
 			t->failed++;
+			stats_announced(t->kind, 0);
 			log_limited("announce %s", t->name);
 		}
 	}

@@ -63,14 +63,17 @@ name_listener(struct listener *l)
 	    l->proxy ? "+proxy" : "");
 }
 
-/* Take fd as a listener made elsewhere, serving proto. */
+/* Take fd as a listener made elsewhere, serving proto or metrics. */
 static void
-adopt(struct listener *l, int fd, int proto, const char *whose)
+adopt(struct listener *l, int fd, int proto, int metrics, const char *whose)
 {
 	if (net_adopt(fd, &l->spec) == -1)
 		fatal("%s: fd %d", whose, fd);
 	l->fd = fd;
 	l->type = l->spec.type;
+	l->spec.metrics = metrics;
+	if (metrics && l->type != SOCK_STREAM)
+		fatalx("%s: fd %d: metrics needs a stream socket", whose, fd);
 	if (wire_proto_udp_only(proto) && l->type != SOCK_DGRAM)
 		fatalx("%s: fd %d: %s needs a datagram socket", whose, fd,
 		    wire_proto_name(proto));
@@ -105,19 +108,25 @@ fdname(const char *names, size_t i, char *buf, size_t len)
 
 /*
  * The protocol a systemd socket's name asks for: "time", or "time-udp"
- * and the like; anything else gets the -P protocol.
+ * and the like; anything else gets the -P protocol.  "metrics" asks for
+ * a metrics listener: *metrics says so.
  */
 static int
-fdname_proto(const char *name, int fallback)
+fdname_proto(const char *name, int fallback, int *metrics)
 {
 	char	 word[32];
 	size_t	 n = strcspn(name, "-");
 	int	 proto;
 
+	*metrics = 0;
 	if (n >= sizeof word)
 		return fallback;
 	memcpy(word, name, n);
 	word[n] = '\0';
+	if (strcmp(word, "metrics") == 0) {
+		*metrics = 1;
+		return STAMP_PROTO_STAMP;
+	}
 	return (proto = wire_proto_find(word)) == -1 ? fallback : proto;
 }
 
@@ -167,6 +176,7 @@ activated(struct listener *ls, size_t max, int proto)
 	char		 name[256];
 	long long	 n;
 	size_t		 i, nsd = 0;
+	int		 p, metrics;
 
 	pid = getenv("LISTEN_PID");
 	fds = getenv("LISTEN_FDS");
@@ -189,8 +199,8 @@ activated(struct listener *ls, size_t max, int proto)
 		if (nsd == max)
 			fatalx("LISTEN_FDS=%s: more than %zu sockets", fds,
 			    max);
-		adopt(&ls[nsd], 3 + (int)i, fdname_proto(name, proto),
-		    "LISTEN_FDS");
+		p = fdname_proto(name, proto, &metrics);
+		adopt(&ls[nsd], 3 + (int)i, p, metrics, "LISTEN_FDS");
 		if ((sdname[nsd++] = strdup(name)) == NULL)
 			fatal("LISTEN_FDNAMES");
 	}
@@ -459,7 +469,7 @@ listen_inetd(const struct server *srv, int proto)
 		log_syslog();
 	memset(&l, 0, sizeof l);
 	memset(&st, 0, sizeof st);
-	adopt(&l, STDIN_FILENO, proto, "--inetd: standard input");
+	adopt(&l, STDIN_FILENO, proto, 0, "--inetd: standard input");
 	if (l.type == SOCK_STREAM) {
 		if (getpeername(l.fd, (struct sockaddr *)&peer, &len) == -1)
 			fatal("--inetd: standard input");

@@ -6,6 +6,7 @@
  * Prometheus's text exposition format 0.0.4: a HELP and a TYPE line per
  * metric, counters ending in _total, the histogram's buckets cumulative.
  */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,10 +14,14 @@
 #include "metrics.h"
 #include "wire.h"
 
-/* The histogram's upper bounds, in microseconds; the last is +Inf. */
+/*
+ * The histogram's upper bounds, in microseconds; the last is +Inf.  A
+ * reply takes a few microseconds from accept: the first buckets tell them
+ * apart, the last ones catch a stall.
+ */
 static const long long le_us[METRICS_NBUCKETS - 1] = {
-	100, 250, 500, 1000, 2500, 5000, 10000, 25000, 100000, 1000000,
-	10000000,
+	1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000,
+	50000, 100000, 1000000, 10000000,
 };
 
 int
@@ -28,6 +33,64 @@ metrics_bucket(long long us)
 		if (us <= le_us[i])
 			return i;
 	return METRICS_NBUCKETS - 1;
+}
+
+/* The decimal number in [p, end) into *v: digits only, no overflow. */
+static int
+number(const char *p, const char *end, unsigned long long *v)
+{
+	unsigned int	 d;
+
+	if (p == end)
+		return -1;
+	for (*v = 0; p < end; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		d = (unsigned int)(*p - '0');
+		if (*v > (ULLONG_MAX - d) / 10)
+			return -1;
+		*v = *v * 10 + d;
+	}
+	return 0;
+}
+
+int
+metrics_stat(const char *buf, size_t len, struct metrics_stat *st)
+{
+	const char		*p = NULL, *end = buf + len, *tok, *q;
+	unsigned long long	 n;
+	int			 field;
+
+	/* The name, in parentheses, may hold ") (": the last one ends it. */
+	for (q = buf; q < end; q++)
+		if (*q == ')')
+			p = q + 1;
+	if (p == NULL)
+		return -1;
+	memset(st, 0, sizeof *st);
+	/* proc(5)'s fields, counted from 1: the state is the third. */
+	for (field = 3; field <= 24; field++) {
+		while (p < end && *p == ' ')
+			p++;
+		for (tok = p; p < end && *p != ' ' && *p != '\n'; p++)
+			;
+		if (tok == p)
+			return -1;
+		if ((field == 4 || (field >= 14 && field <= 17) ||
+		    field >= 22) && number(tok, p, &n) == -1)
+			return -1;
+		if (field == 4)
+			st->ppid = (long long)n;
+		else if (field >= 14 && field <= 17)
+			st->ticks += n;
+		else if (field == 22)
+			st->starttime = n;
+		else if (field == 23)
+			st->vsize = n;
+		else if (field == 24)
+			st->rss = n;
+	}
+	return 0;
 }
 
 /* The end of the head (just past its empty line), or NULL. */
@@ -181,29 +244,74 @@ counter(struct out *o, const char *name, const char *help,
 	put(o, "%s %llu\n", name, v);
 }
 
+/* A label's value, its backslashes, quotes and newlines escaped. */
 static void
-page_replies(struct out *o, const struct metrics_view *v)
+label(struct out *o, const char *v)
 {
-	static const char *const tr[2] = { "tcp", "udp" };
-	int		 t, p;
+	for (; *v != '\0'; v++)
+		if (*v == '\\' || *v == '"')
+			put(o, "\\%c", *v);
+		else if (*v == '\n')
+			put(o, "\\n");
+		else
+			put(o, "%c", *v);
+}
 
+static void
+page_listeners(struct out *o, const struct metrics_view *v)
+{
+	const struct metrics_listener	*l;
+	size_t				 i;
+
+	meta(o, "stampd_accepted_total", "counter",
+	    "TCP connections accepted, by listener.");
+	for (i = 0; i < v->nls; i++) {
+		if (!(l = &v->ls[i])->stream)
+			continue;
+		put(o, "stampd_accepted_total{listener=\"");
+		label(o, l->name);
+		put(o, "\"} %llu\n", l->accepted);
+	}
 	meta(o, "stampd_replies_total", "counter",
-	    "Replies sent whole, by transport and protocol.");
-	for (t = 0; t < 2; t++)
-		for (p = 0; p < STAMP_NPROTO; p++)
-			if (t == 1 ? !wire_proto_tcp_only(p) :
-			    !wire_proto_udp_only(p))
-				put(o, "stampd_replies_total{transport="
-				    "\"%s\",protocol=\"%s\"} %llu\n", tr[t],
-				    wire_proto_name(p), v->replies[t][p]);
+	    "Replies sent whole, by listener, its transport and protocol.");
+	for (i = 0; i < v->nls; i++) {
+		if ((l = &v->ls[i])->proto < 0)
+			continue;
+		put(o, "stampd_replies_total{listener=\"");
+		label(o, l->name);
+		put(o, "\",transport=\"%s\",protocol=\"%s\"} %llu\n",
+		    l->stream ? "tcp" : "udp", wire_proto_name(l->proto),
+		    l->replies);
+	}
+}
+
+static void
+page_limits(struct out *o, const struct metrics_view *v)
+{
+	static const char *const kind[METRICS_NANNOUNCE] = { "multicast",
+	    "broadcast", "unicast" };
+	int		 i;
+
 	meta(o, "stampd_limited_total", "counter",
-	    "Clients refused by a limit, by the limit.");
-	put(o, "stampd_limited_total{limit=\"max-conns\"} %llu\n"
-	    "stampd_limited_total{limit=\"per-ip\"} %llu\n"
-	    "stampd_limited_total{limit=\"rate\"} %llu\n"
-	    "stampd_limited_total{limit=\"udp-rate\"} %llu\n",
+	    "Clients refused by a limit, by transport and limit: TCP "
+	    "connections by max-conns (and a metrics listener's own), per-ip "
+	    "and rate, UDP datagrams by udp-rate.");
+	put(o, "stampd_limited_total{transport=\"tcp\",limit=\"max-conns\"} "
+	    "%llu\n"
+	    "stampd_limited_total{transport=\"tcp\",limit=\"per-ip\"} %llu\n"
+	    "stampd_limited_total{transport=\"tcp\",limit=\"rate\"} %llu\n"
+	    "stampd_limited_total{transport=\"udp\",limit=\"udp-rate\"} "
+	    "%llu\n",
 	    v->limited_max_conns, v->limited_per_ip, v->limited_rate,
 	    v->limited_udp_rate);
+	meta(o, "stampd_announcements_total", "counter",
+	    "Announcements sent unasked (--announce), by the kind of "
+	    "address.");
+	for (i = 0; i < METRICS_NANNOUNCE; i++)
+		put(o, "stampd_announcements_total{kind=\"%s\"} %llu\n",
+		    kind[i], v->announced[i]);
+	counter(o, "stampd_announce_failures_total", "Announcements that "
+	    "could not be sent.", v->announce_failed);
 }
 
 static void
@@ -251,7 +359,8 @@ page_latency(struct out *o, const struct metrics_view *v)
 	int			 i;
 
 	meta(o, "stampd_reply_seconds", "histogram",
-	    "Time from accept to the TCP reply sent.");
+	    "Time from accept to the TCP reply sent, resolved to the "
+	    "microsecond.");
 	for (i = 0; i < METRICS_NBUCKETS - 1; i++) {
 		cum += v->bucket[i];
 		put(o, "stampd_reply_seconds_bucket{le=\"%g\"} %llu\n",
@@ -263,12 +372,47 @@ page_latency(struct out *o, const struct metrics_view *v)
 	put(o, "stampd_reply_seconds_count %llu\n", cum);
 }
 
+/*
+ * The families the Prometheus client libraries export for a process, but
+ * for stampd's processes together: the main one and its children (the
+ * fork, prefork and dynamic models' workers).
+ */
+static void
+page_process(struct out *o, const struct metrics_process *p)
+{
+	if (!p->known)
+		return;
+	meta(o, "process_cpu_seconds_total", "counter", "Total user and "
+	    "system CPU time spent in seconds, by stampd's main process and "
+	    "its children, live and gone.");
+	put(o, "process_cpu_seconds_total %.2f\n", p->cpu_seconds);
+	meta(o, "process_open_fds", "gauge", "Number of open file "
+	    "descriptors, of stampd's main process and its children summed.");
+	put(o, "process_open_fds %llu\n", p->open_fds);
+	meta(o, "process_max_fds", "gauge",
+	    "Maximum number of open file descriptors, of each process.");
+	put(o, "process_max_fds %llu\n", p->max_fds);
+	meta(o, "process_resident_memory_bytes", "gauge", "Resident memory "
+	    "size in bytes, of stampd's main process and its children summed "
+	    "(pages they share counted in each).");
+	put(o, "process_resident_memory_bytes %llu\n", p->rss);
+	meta(o, "process_virtual_memory_bytes", "gauge", "Virtual memory "
+	    "size in bytes, of stampd's main process and its children summed.");
+	put(o, "process_virtual_memory_bytes %llu\n", p->vsize);
+	meta(o, "process_start_time_seconds", "gauge", "Start time of "
+	    "stampd's main process since unix epoch in seconds.");
+	put(o, "process_start_time_seconds %.2f\n", p->start);
+}
+
 static void
 page(struct out *o, const struct metrics_view *v)
 {
-	meta(o, "stampd_build_info", "gauge", "The version and the model.");
-	put(o, "stampd_build_info{version=\"%s\",model=\"%s\"} 1\n",
-	    v->version, v->model);
+	meta(o, "stampd_build_info", "gauge", "The version, whether it was "
+	    "built with GnuTLS (NTS) and liburing, and the model that runs.");
+	put(o, "stampd_build_info{version=\"%s\",tls=\"%s\",uring=\"%s\","
+	    "model=\"%s\"} 1\n", v->version, v->tls ? "gnutls" : "none",
+	    v->uring ? "yes" : "no", v->model);
+	page_process(o, &v->proc);
 	meta(o, "stampd_start_time_seconds", "gauge",
 	    "When stampd started, in Unix time.");
 	put(o, "stampd_start_time_seconds %lld\n", v->start);
@@ -279,9 +423,8 @@ page(struct out *o, const struct metrics_view *v)
 	    "TCP connections accepted and not yet closed.");
 	put(o, "stampd_connections_open %llu\n",
 	    v->accepted > v->closed ? v->accepted - v->closed : 0);
-	counter(o, "stampd_accepted_total", "TCP connections accepted.",
-	    v->accepted);
-	page_replies(o, v);
+	page_listeners(o, v);
+	page_limits(o, v);
 	counter(o, "stampd_udp_dropped_total", "Datagrams not answered: a "
 	    "port no reply may go to, a reply, a forged source.", v->dropped);
 	counter(o, "stampd_shed_total", "Connections shed while out of "

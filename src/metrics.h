@@ -15,8 +15,11 @@
 #include "proto.h"
 
 #define METRICS_REQUEST_MAX	1024	/* a request's bytes, at most */
-#define METRICS_PAGE_MAX	16384	/* the answer, headers and all */
-#define METRICS_NBUCKETS	12	/* of the latency histogram */
+#define METRICS_PAGE_MAX	32768	/* the answer, headers and all */
+#define METRICS_NBUCKETS	19	/* of the latency histogram */
+#define METRICS_NLISTENERS	64	/* counted each apart (LISTEN_MAX) */
+#define METRICS_NANNOUNCE	3	/* announcements: multicast, broadcast,
+					   unicast (as enum announce_kind) */
 #define METRICS_NKE		5	/* NTS-KE refusals: tls_version, alpn,
 					   handshake, bad_request, gone */
 #define METRICS_NNTS		5	/* NTS requests' results */
@@ -41,16 +44,42 @@
  */
 int	metrics_request(const char *buf, size_t len, int *head);
 
+/* One listener's counts, and how the page names it. */
+struct metrics_listener {
+	const char		*name;		/* "tcp 127.0.0.1:1937 stamp" */
+	int			 stream;	/* tcp (else udp) */
+	int			 proto;		/* enum stamp_proto, or -1: a
+						   metrics listener */
+	unsigned long long	 accepted, replies;
+};
+
+/*
+ * The daemon's processes, as the Prometheus client libraries' process_*
+ * metrics describe a process: the main one and its children, summed.
+ */
+struct metrics_process {
+	int			 known;		/* 0: /proc said nothing */
+	double			 cpu_seconds;	/* user and system */
+	double			 start;		/* the main one's, Unix time */
+	unsigned long long	 open_fds, max_fds;
+	unsigned long long	 rss, vsize;	/* bytes */
+};
+
 /* A snapshot of what the page shows. */
 struct metrics_view {
 	const char		*version;
 	const char		*model;
+	int			 tls, uring;	/* built with GnuTLS, uring */
 	long long		 start;		/* Unix time, seconds */
 	unsigned long long	 accepted, closed, workers;
-	unsigned long long	 replies[2][STAMP_NPROTO]; /* [tcp, udp][p] */
+	struct metrics_listener	 ls[METRICS_NLISTENERS];
+	size_t			 nls;
+	struct metrics_process	 proc;
 	unsigned long long	 ntp[NTP_NVERDICT]; /* requests by verdict */
 	unsigned long long	 limited_max_conns, limited_per_ip;
 	unsigned long long	 limited_rate, limited_udp_rate;
+	unsigned long long	 announced[METRICS_NANNOUNCE];
+	unsigned long long	 announce_failed;
 	unsigned long long	 dropped, shed, short_replies, resets;
 	unsigned long long	 errors, bad_headers, linger_timeouts;
 	unsigned long long	 scrapes;
@@ -66,6 +95,23 @@ struct metrics_view {
 
 /* The bucket of a latency of us microseconds (the last is +Inf). */
 int	metrics_bucket(long long us);
+
+/* What the page takes from a process's /proc/PID/stat. */
+struct metrics_stat {
+	long long		 ppid;
+	unsigned long long	 ticks;		/* utime, stime, cutime and
+						   cstime: clock ticks */
+	unsigned long long	 starttime;	/* ticks after boot */
+	unsigned long long	 vsize;		/* bytes */
+	unsigned long long	 rss;		/* pages */
+};
+
+/*
+ * Read the line of /proc/PID/stat in buf[0..len) into *st: the command's
+ * name may hold spaces and parentheses, so the fields are counted from
+ * the last ')'.  Returns 0, or -1 if a field is missing or not a number.
+ */
+int	metrics_stat(const char *buf, size_t len, struct metrics_stat *st);
 
 /*
  * Write the HTTP answer with status (METRICS_OK: the page of v; anything

@@ -500,7 +500,7 @@ accepted(struct worker *w, struct ulistener *ul, int res)
 		 * of its own; one that is wanted is asked for.  Gone already:
 		 * a reset.
 		 */
-		stats_count(w->c.st, STAT_ACCEPTED, 1);
+		stats_accepted(w->c.st, l, -1);
 		stats_count(w->c.st, STAT_RESET, 1);
 		admit_close(res);
 	} else if (admit_conn(l, res, &peer, w->c.st) == 0)

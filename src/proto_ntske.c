@@ -225,7 +225,7 @@ converse(const struct server *srv, const struct listener *l, int fd,
 	if (r == NTSKE_OK) {
 		stats_count(st, STAT_NTSKE_OK, 1);
 		stats_count(st, STAT_NTS_COOKIES, (unsigned long long)ncookies);
-		stats_reply(st, 0, STAMP_PROTO_NTSKE);
+		stats_reply(st, l);
 		stats_latency(fd, st);
 	}
 	tls_bye(k->t);

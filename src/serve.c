@@ -133,7 +133,7 @@ serve_init(const struct server *srv, const char **why)
 static void
 count_reply(const struct listener *l, struct stats *st)
 {
-	stats_reply(st, l->type != SOCK_STREAM, l->proto);
+	stats_reply(st, l);
 }
 
 /* A failure of a client's doing is counted; anything else is an error. */

@@ -46,6 +46,9 @@ enum stat_id {
 	STAT_NTS_NAK_AUTH,
 	STAT_NTS_DROP,		/*   malformed: not answered */
 	STAT_NTS_PLAIN,		/* plain NTP refused by --nts-only */
+	STAT_ANNOUNCED,		/* announcements sent, by the kind of
+				   address (enum announce_kind) */
+	STAT_ANNOUNCE_FAILED = STAT_ANNOUNCED + METRICS_NANNOUNCE,
 	STAT_NTP_VERDICT,	/* NTP requests, by enum ntp_verdict */
 	STAT_REPLY = STAT_NTP_VERDICT + NTP_NVERDICT, /* replies: tcp by
 				   protocol, then udp */
@@ -57,8 +60,11 @@ struct stats {
 	long long		 beat;	/* ms its loop last turned; 0: none */
 	unsigned long long	 bucket[METRICS_NBUCKETS]; /* accept to reply */
 	unsigned long long	 latency_us;
+	/* By listener, as they stand in the server: accepted, replies. */
+	unsigned long long	 ls[METRICS_NLISTENERS][2];
 } __attribute__((aligned(64)));
 
+struct listener;
 struct server;
 
 /* Set gauge s of slot st to n. */
@@ -106,18 +112,28 @@ int	stats_init(const struct server *srv);
 void		 stats_slot(struct stats *st);
 struct stats	*stats_here(void);
 
-/* A reply of protocol proto went whole, over a stream or not. */
-void	stats_reply(struct stats *st, int dgram, int proto);
+/* A reply of listener l (one of the server's) went whole. */
+void	stats_reply(struct stats *st, const struct listener *l);
 
 /*
- * Connection fd was accepted now; stats_latency puts its time from accept
- * to reply into the histogram.  Both cost nothing without a metrics
- * listener.
+ * Connection fd of listener l was accepted now: counted, by listener too;
+ * stats_latency puts its time from accept to reply into the histogram.
+ * The clock is read only with a metrics listener.
  */
-void	stats_accepted(int fd);
+void	stats_accepted(struct stats *st, const struct listener *l, int fd);
 void	stats_latency(int fd, struct stats *st);
 
-/* Every slot of srv summed into what the metrics page shows. */
+/*
+ * An announcement to an address of kind (enum announce_kind) was sent, or
+ * failed; counted in the main process's slot.
+ */
+void	stats_announced(int kind, int sent);
+
+/*
+ * Every slot of srv summed into what the metrics page shows, with the
+ * figures /proc gives of the daemon's processes: the main one and its
+ * children.  For the page alone: it reads files.
+ */
 void	stats_view(const struct server *srv, struct metrics_view *v);
 
 /* Sum the slots and log one line of counters (and tell systemd). */

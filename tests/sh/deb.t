@@ -141,6 +141,12 @@ grep -q 'deb-systemd-invoke try-restart stampd.service ' "$CTL/postinst" &&
 ok $? "postinst: restarts stampd.service alone on upgrade, never the socket"
 grep -q "deb-systemd-helper enable 'stampd.socket'" "$CTL/postinst"
 ok $? "postinst: enables stampd.socket on a first install"
+# stampd-metrics.socket is off: debhelper enables it again after an upgrade
+# only where the admin had (debian-installed), and never starts it.
+! grep -q "deb-systemd-invoke .*stampd-metrics" "$CTL/postinst" &&
+    grep -q "deb-systemd-helper debian-installed 'stampd-metrics.socket'" \
+    "$CTL/postinst"
+ok $? "postinst: stampd-metrics.socket left off, or as the admin set it"
 ! grep -q 'deb-systemd-invoke stop' "$CTL/preinst" 2>/dev/null
 ok $? "preinst: stops nothing before an upgrade"
 grep -q '"$1" = remove' "$CTL/prerm" 2>/dev/null &&
@@ -202,6 +208,7 @@ has -rw-r--r-- ./usr/share/bash-completion/completions/stampd
 has -rw-r--r-- ./usr/share/bash-completion/completions/stamp
 has -rw-r--r-- ./lib/systemd/system/stampd.service
 has -rw-r--r-- ./lib/systemd/system/stampd.socket
+has -rw-r--r-- ./lib/systemd/system/stampd-metrics.socket
 has -rw-r--r-- ./etc/default/stampd
 has -rw-r--r-- ./usr/share/doc/stampd/copyright
 has -rw-r--r-- ./usr/share/doc/stampd/examples/stamp

@@ -62,6 +62,7 @@ want_files "$R" "it installs the programs, manuals, units and config" \
     ".$P/share/bash-completion/completions/stampbench" \
     ".$P/lib/systemd/system/stampd.service" \
     ".$P/lib/systemd/system/stampd.socket" \
+    ".$P/lib/systemd/system/stampd-metrics.socket" \
     ".$P/etc/default/stampd"
 modes "$R" | while read -r m f; do
 	note "installed: $m $f"
@@ -165,6 +166,7 @@ want_files "$R" "PREFIX=/usr SYSCONFDIR=/etc UNITDIR=/lib/systemd/system" \
     ./usr/share/bash-completion/completions/stamp \
     ./usr/share/bash-completion/completions/stampbench \
     ./lib/systemd/system/stampd.service ./lib/systemd/system/stampd.socket \
+    ./lib/systemd/system/stampd-metrics.socket \
     ./etc/default/stampd
 cmp -s "$R/lib/systemd/system/stampd.service" \
     "$TOP/contrib/systemd/stampd.service"

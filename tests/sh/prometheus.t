@@ -2,10 +2,12 @@
 # prometheus.t: the metrics listener, read by Prometheus's own tools.
 #
 # Every model serves a page that promtool checks clean, with the same
-# metric names; a malformed request gets a 4xx; and a real Prometheus,
-# started here on loopback with a private config and data directory,
-# scrapes stampd after stampbench has asked it, and its query API returns
-# the replies stampbench counted.
+# metric names, among them the process_* families and stampd_build_info
+# that Prometheus users look for (prefork's summed over its processes); a
+# malformed request gets a 4xx; announcements are counted; and a real
+# Prometheus, started here on loopback with a private config and data
+# directory, scrapes stampd after stampbench has asked it, and its query
+# API returns the replies stampbench counted, by listener too.
 . "$(dirname "$0")/../lib.sh"
 
 lib_need promtool prometheus python3
@@ -40,9 +42,26 @@ names()
 	grep '^# TYPE ' | awk '{ print $3 }' | sort
 }
 
+# The families every page must have.
+FAMILIES='process_cpu_seconds_total process_open_fds process_max_fds
+process_resident_memory_bytes process_virtual_memory_bytes
+process_start_time_seconds stampd_build_info stampd_accepted_total
+stampd_replies_total stampd_limited_total stampd_announcements_total'
+
+# value PAGE NAME: the value of the sample NAME (labels and all) in PAGE.
+value()
+{
+	grep -F "$2 " "$1" | while read -r line; do
+		[ "${line% *}" = "$2" ] && echo "${line##* }"
+	done
+}
+
 models=$(lib_models)
 set -- $models
-plan $(($# * 3 + 8))
+case $models in
+*prefork*)	plan $(($# * 5 + 17)) ;;
+*)		plan $(($# * 5 + 16)) ;;
+esac
 
 first=
 for m in $models; do
@@ -51,11 +70,30 @@ for m in $models; do
 	port=$(stampd_port tcp 127.0.0.1 metrics)
 	tport=$(stampd_port tcp 127.0.0.1 stamp)
 	lib_timeout 10 "$STAMP" -q -p "$tport" 127.0.0.1 > /dev/null
-	get "$port" | body > "$LIB_TMP/page.$m"
+	# The reply is counted as it is sent: the client may be told first.
+	sample="stampd_replies_total{listener=\"tcp 127.0.0.1:$tport stamp\","
+	sample="${sample}transport=\"tcp\",protocol=\"stamp\"}"
+	lib_wait 10 eval '[ "$(get "$port" | body | tee "$LIB_TMP/page.$m" |
+	    value /dev/stdin "$sample")" = 1 ]'
+	ok $? "$m: the stamp listener's reply, by its label"
 	promtool check metrics < "$LIB_TMP/page.$m" > "$LIB_TMP/lint" 2>&1
 	ok $? "$m: promtool check metrics finds nothing" ||
 	    diag_file "$LIB_TMP/lint"
 	names < "$LIB_TMP/page.$m" > "$LIB_TMP/names.$m"
+	missing=
+	for f in $FAMILIES; do
+		grep -qx "$f" "$LIB_TMP/names.$m" || missing="$missing $f"
+	done
+	is "$missing" "" "$m: process_*, build info, by listener, by transport"
+	if [ "$m" = prefork ]; then
+		# Its workers' memory is summed with the main process's.
+		main=$(awk '{ sub(/.*\) /, ""); print $21 }' \
+		    "/proc/$STAMPD_PID/stat")
+		vm=$(value "$LIB_TMP/page.$m" process_virtual_memory_bytes)
+		ok "$([ "${vm:-0}" -gt "${main:-0}" ]; echo $?)" \
+		    "prefork: its processes' memory summed ($vm bytes), more \
+than the main one's ($main)"
+	fi
 	[ -n "$first" ] || first=$m
 	cmp -s "$LIB_TMP/names.$first" "$LIB_TMP/names.$m"
 	ok $? "$m: the same metric names as $first" || {
@@ -77,6 +115,19 @@ like "$(get "$port" 'GET /other HTTP/1.1\r\n\r\n' | sed -n 1p)" \
     '^HTTP/1.1 404 ' "another path: 404"
 like "$(get "$port" 'hello\r\n\r\n' | sed -n 1p)" '^HTTP/1.1 400 ' \
     "not HTTP: 400"
+get "$port" | body > "$LIB_TMP/page"
+is "$(value "$LIB_TMP/page" \
+    "stampd_accepted_total{listener=\"tcp 127.0.0.1:$port metrics\"}")" 4 \
+    "accepted by listener: the metrics listener's four"
+like "$(value "$LIB_TMP/page" process_start_time_seconds)" \
+    '^[1-9][0-9]{9}\.[0-9]{2}$' "process_start_time_seconds: a Unix time"
+is "$(value "$LIB_TMP/page" process_max_fds)" \
+    "$(awk '/^Max open files/ { print $4 }' "/proc/$STAMPD_PID/limits")" \
+    "process_max_fds: stampd's limit of open files"
+like "$(grep '^stampd_build_info' "$LIB_TMP/page")" \
+    '^stampd_build_info\{version="[^"]+",tls="(gnutls|none)",'\
+'uring="(yes|no)",model="event"\} 1$' \
+    "stampd_build_info: version, tls, uring"
 
 # The load whose replies Prometheus must count.
 tcp=$(lib_timeout 60 "$STAMPBENCH" -q -n 3000 -c 8 127.0.0.1 "$tport" |
@@ -133,9 +184,31 @@ counted()
 lib_wait 30 counted
 ok $? "prometheus: its API says $(query 'sum(stampd_replies_total{transport="tcp"})') TCP and $(query 'sum(stampd_replies_total{transport="udp"})') UDP replies, as stampbench counted"
 is "$(query 'up{job="stampd"}')" 1 "prometheus: the target is up"
+is "$(query "stampd_replies_total{listener=\"udp 127.0.0.1:$uport stamp\"}")" \
+    "$udp" "prometheus: the UDP listener's replies, by its label"
 lib_stop "$PROM" > /dev/null
 promtool check rules "$(dirname "$0")/../../contrib/prometheus/stampd.rules.yml" \
     > "$LIB_TMP/rules" 2>&1
 ok $? "promtool check rules: contrib's alerts" || diag_file "$LIB_TMP/rules"
 lib_stop "$STAMPD_PID" > /dev/null
+
+# Announcements, to a port on loopback where no one listens: counted sent.
+aport=$(lib_free_port udp)
+stampd_start -l tcp:127.0.0.1:0/metrics --announce "udp:127.0.0.1:$aport" \
+    --every 1
+port=$(stampd_port tcp 127.0.0.1 metrics)
+announced()
+{
+	get "$port" | body > "$LIB_TMP/page"
+	sent=$(value "$LIB_TMP/page" \
+	    'stampd_announcements_total{kind="broadcast"}')
+	[ "${sent:-0}" -ge 1 ]
+}
+lib_wait 10 announced
+ok $? "announcements counted: $sent to udp 127.0.0.1:$aport" ||
+    diag_file "$LIB_TMP/page"
+is "$(value "$LIB_TMP/page" stampd_announce_failures_total)" 0 \
+    "and none failed"
+lib_stop "$STAMPD_PID"
+is $? 0 "stampd exits 0"
 done_testing

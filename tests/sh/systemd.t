@@ -1,7 +1,8 @@
 #!/bin/sh
 # systemd.t: stampd serves the sockets systemd hands it (LISTEN_FDS,
 # LISTEN_PID, LISTEN_FDNAMES), TCP and UDP, each in the protocol its name
-# says or else the one -P says; and the shipped units pass
+# says or else the one -P says, and a socket named metrics as a metrics
+# listener (a scrape is the first client); and the shipped units pass
 # systemd-analyze verify and its offline security review.
 #
 # No systemd runs here: systemd-socket-activate (from Debian's systemd
@@ -16,7 +17,7 @@
 # execs another, which passes the first one's socket on beside its own.
 . "$(dirname "$0")/../lib.sh"
 
-lib_need systemd-socket-activate systemd-analyze make ss od
+lib_need systemd-socket-activate systemd-analyze make ss od python3
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 [ -n "$STAMP" ] && [ -x "$STAMP" ] ||
@@ -155,6 +156,64 @@ ok $started \
 	is $? 0 "stampd exits 0 on TERM"
 }
 
+# ---- a TCP socket named "metrics" serves /metrics ---------------------------
+
+# scrape PORT: what GET /metrics gets there, headers and all.
+scrape()
+{
+	lib_timeout 10 python3 -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+s.shutdown(socket.SHUT_WR)
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    sys.stdout.buffer.write(b)
+' "$1"
+}
+
+log=$LIB_TMP/m.log
+started=1
+for try in $TRIES; do
+	PORT=$(lib_free_port tcp) || break
+	activate "$log" systemd-socket-activate -l "127.0.0.1:$PORT" \
+	    --fdname=metrics "$STAMPD" -l tcp:127.0.0.1:0
+	started=$?
+	[ $started = 2 ] || break
+done
+ok $started "systemd-socket-activate -l 127.0.0.1:$PORT --fdname=metrics" &&
+{
+	# The scrape is the first client: it starts stampd, which answers it.
+	scrape "$PORT" > "$LIB_TMP/m.page"
+	like "$(sed -n 1p "$LIB_TMP/m.page")" '^HTTP/1.1 200 OK' \
+	    "a scrape starts stampd, and gets 200"
+	grep -q '^stampd_scrapes_total 1$' "$LIB_TMP/m.page"
+	ok $? "the page counts the scrape" ||
+	    diag "$(grep -c '' "$LIB_TMP/m.page") lines: $(head -c 300 \
+	    "$LIB_TMP/m.page")"
+	wait_log "$SPID" "$log" 'stampd: listening ' 2
+	is "$(stampd_port tcp 127.0.0.1 metrics "$log")" "$PORT" \
+	    "stampd reports it: listening tcp 127.0.0.1:$PORT metrics"
+	T=$(stampd_port tcp 127.0.0.1 stamp "$log")
+	lib_ask "its own -l still serves the time" "$T"
+	want="stampd_accepted_total{listener=\"tcp 127.0.0.1:$PORT metrics\"}"
+	grep -Fqx "$want 1" "$LIB_TMP/m.page"
+	ok $? "the page names the listener: tcp 127.0.0.1:$PORT metrics"
+	# An upgrade hands the socket on under its name: still /metrics.
+	# (SPID is timeout(1)'s: stampd is its child.)
+	kid=$(lib_children "$SPID")
+	kill -USR2 "${kid%% *}"
+	wait_log "$SPID" "$log" 'upgraded: serving'
+	ok $? "SIGUSR2: stampd upgrades in place"
+	like "$(scrape "$PORT" | sed -n 1p)" '^HTTP/1.1 200 OK' \
+	    "after it, the socket named metrics still serves /metrics"
+	listening "$log"
+	lib_stop "$SPID"
+	is $? 0 "stampd exits 0 on TERM"
+}
+
 # ---- the shipped units, as systemd would run them ---------------------------
 
 # Installed into a private prefix, so that ExecStart names a program that is
@@ -166,11 +225,13 @@ env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS timeout "$(lib_scale 120)" \
 ok $? "make install PREFIX=<temporary>/usr" || diag_file "$LIB_TMP/make.log"
 SOCKET=$UNITS/usr/lib/systemd/system/stampd.socket
 SERVICE=$UNITS/usr/lib/systemd/system/stampd.service
+MSOCKET=$UNITS/usr/lib/systemd/system/stampd-metrics.socket
 
 # systemd-analyze looks the Documentation= manual up with man(1).
 MANPATH=$UNITS/usr/share/man timeout "$(lib_scale 60)" systemd-analyze verify \
-    "$SOCKET" "$SERVICE" > "$LIB_TMP/verify.out" 2>&1
-ok $? "systemd-analyze verify stampd.socket stampd.service exits 0" ||
+    "$SOCKET" "$SERVICE" "$MSOCKET" > "$LIB_TMP/verify.out" 2>&1
+ok $? "systemd-analyze verify stampd.socket stampd.service \
+stampd-metrics.socket exits 0" ||
     diag_file "$LIB_TMP/verify.out"
 is "$(cat "$LIB_TMP/verify.out")" "" "and finds nothing to say"
 
@@ -189,6 +250,10 @@ key()
 name=$(key "$SOCKET" FileDescriptorName)
 is "$(key "$SOCKET" ListenStream)/$(key "$SOCKET" ListenDatagram)/$name" \
     1937/1937/stamp "stampd.socket: stamp on TCP and UDP port 1937"
+mname=$(key "$MSOCKET" FileDescriptorName)
+is "$(key "$MSOCKET" ListenStream)/$mname/$(key "$MSOCKET" Service)" \
+    127.0.0.1:9137/metrics/stampd.service \
+    "stampd-metrics.socket: metrics on 127.0.0.1:9137, for stampd.service"
 # ExecStart with $STAMPD_OPTS as the environment file sets it, the program
 # ours; the sockets as the socket unit says, but on loopback and free ports.
 opts=$(sh -c '. "$1" && printf %s "$STAMPD_OPTS"' sh \

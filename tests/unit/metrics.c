@@ -110,9 +110,20 @@ t_page(void)
 	memset(&v, 0, sizeof v);
 	v.version = "0.1.0";
 	v.model = "prefork";
+	v.tls = 1;
 	v.accepted = 10;
 	v.closed = 7;
-	v.replies[1][2] = 5;
+	v.nls = 3;
+	v.ls[0] = (struct metrics_listener){ "tcp 127.0.0.1:1937 stamp", 1,
+	    STAMP_PROTO_STAMP, 9, 8 };
+	v.ls[1] = (struct metrics_listener){ "udp [::1]:13 daytime", 0,
+	    STAMP_PROTO_DAYTIME, 0, 5 };
+	v.ls[2] = (struct metrics_listener){ "tcp 127.0.0.1:9137 metrics", 1,
+	    -1, 1, 0 };
+	v.limited_per_ip = 4;
+	v.limited_udp_rate = 6;
+	v.announced[1] = 60;
+	v.announce_failed = 2;
 	v.bucket[0] = 3;
 	v.bucket[METRICS_NBUCKETS - 1] = 1;
 	v.latency_us = 20000150;
@@ -120,17 +131,49 @@ t_page(void)
 	ok(n > 0, "the page fits (%d bytes)", n);
 	like(buf, "^HTTP/1.1 200 OK\r\n", "status line");
 	like(buf, "\nstampd_connections_open 3\n", "open: accepted - closed");
-	like(buf, "\nstampd_replies_total\\{transport=\"udp\","
-	    "protocol=\"daytime\"\\} 5\n", "replies by transport and protocol");
+	like(buf, "\nstampd_accepted_total\\{listener=\"tcp 127.0.0.1:1937 "
+	    "stamp\"\\} 9\n", "accepted by listener");
+	like(buf, "\nstampd_accepted_total\\{listener=\"tcp 127.0.0.1:9137 "
+	    "metrics\"\\} 1\n", "a metrics listener's accepts too");
+	ok(strstr(buf, "stampd_accepted_total{listener=\"udp") == NULL,
+	    "no accepts for a UDP listener");
+	like(buf, "\nstampd_replies_total\\{listener=\"udp \\[::1\\]:13 "
+	    "daytime\",transport=\"udp\",protocol=\"daytime\"\\} 5\n",
+	    "replies by listener, transport and protocol");
+	ok(strstr(buf, "replies_total{listener=\"tcp 127.0.0.1:9137") == NULL,
+	    "no replies for a metrics listener: its scrapes are counted");
+	like(buf, "\nstampd_limited_total\\{transport=\"tcp\",limit=\"per-ip\""
+	    "\\} 4\n", "limited: connections");
+	like(buf, "\nstampd_limited_total\\{transport=\"udp\",limit=\"udp-rate"
+	    "\"\\} 6\n", "limited: datagrams");
+	like(buf, "\nstampd_announcements_total\\{kind=\"broadcast\"\\} 60\n",
+	    "announcements by kind");
+	like(buf, "\nstampd_announce_failures_total 2\n",
+	    "announcements that failed");
+	like(buf, "\nstampd_reply_seconds_bucket\\{le=\"1e-06\"\\} 3\n",
+	    "the first bucket: a microsecond");
 	like(buf, "\nstampd_reply_seconds_bucket\\{le=\"0.0001\"\\} 3\n",
-	    "the first bucket");
-	like(buf, "\nstampd_reply_seconds_bucket\\{le=\"10\"\\} 3\n",
 	    "buckets are cumulative");
+	like(buf, "\nstampd_reply_seconds_bucket\\{le=\"10\"\\} 3\n",
+	    "up to the last");
 	like(buf, "\nstampd_reply_seconds_bucket\\{le=\"\\+Inf\"\\} 4\n",
 	    "+Inf holds every one");
 	like(buf, "\nstampd_reply_seconds_count 4\n", "count");
-	like(buf, "\nstampd_build_info\\{version=\"0.1.0\",model=\"prefork\"\\} "
-	    "1\n", "build info");
+	like(buf, "\nstampd_build_info\\{version=\"0.1.0\",tls=\"gnutls\","
+	    "uring=\"no\",model=\"prefork\"\\} 1\n", "build info");
+	ok(strstr(buf, "process_") == NULL, "no process_* when /proc said "
+	    "nothing");
+	v.proc = (struct metrics_process){ 1, 12.5, 1700000000.25, 17, 1024,
+	    4096000, 8192000 };
+	n = metrics_answer(200, 0, &v, buf, sizeof buf);
+	like(buf, "\n# TYPE process_cpu_seconds_total counter\n"
+	    "process_cpu_seconds_total 12.50\n", "process: CPU");
+	like(buf, "\nprocess_open_fds 17\n", "process: open fds");
+	like(buf, "\nprocess_max_fds 1024\n", "process: the limit");
+	like(buf, "\nprocess_resident_memory_bytes 4096000\n", "process: RSS");
+	like(buf, "\nprocess_virtual_memory_bytes 8192000\n", "process: VM");
+	like(buf, "\nprocess_start_time_seconds 1700000000.25\n",
+	    "process: start");
 	n = metrics_answer(200, 1, &v, buf, sizeof buf);
 	ok(n > 0 && strstr(buf, "stampd_") == NULL,
 	    "HEAD: the headers alone");
@@ -138,9 +181,115 @@ t_page(void)
 	    "a buffer too small: -1");
 	n = metrics_answer(404, 0, &v, buf, sizeof buf);
 	like(buf, "^HTTP/1.1 404 Not Found\r\n", "404's status line");
-	is_int(metrics_bucket(100), 0, "100 us: the first bucket");
-	is_int(metrics_bucket(101), 1, "101 us: the second");
-	is_int(metrics_bucket(1LL << 40), METRICS_NBUCKETS - 1, "+Inf");
+}
+
+/* A label's value with a quote, a backslash and a newline in it. */
+static void
+t_label(void)
+{
+	struct metrics_view	 v;
+	char			 buf[METRICS_PAGE_MAX];
+
+	memset(&v, 0, sizeof v);
+	v.version = v.model = "x";
+	v.nls = 1;
+	v.ls[0] = (struct metrics_listener){ "tcp a\"b\\c\nd stamp", 1,
+	    STAMP_PROTO_STAMP, 1, 1 };
+	ok(metrics_answer(200, 0, &v, buf, sizeof buf) > 0, "the page fits");
+	like(buf, "\nstampd_accepted_total\\{listener=\"tcp a\\\\\"b"
+	    "\\\\\\\\c\\\\nd stamp\"\\} 1\n", "quote, backslash and newline "
+	    "escaped");
+}
+
+/* The page with every listener there may be, each with a long name. */
+static void
+t_biggest(void)
+{
+	static struct metrics_view	 v;
+	char				 buf[METRICS_PAGE_MAX];
+	size_t				 i;
+
+	memset(&v, 0, sizeof v);
+	v.version = v.model = "x";
+	v.nls = METRICS_NLISTENERS;
+	for (i = 0; i < METRICS_NLISTENERS; i++)
+		v.ls[i] = (struct metrics_listener){
+		    "tcp [ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535 "
+		    "nts-ke+proxy", 1, STAMP_PROTO_NTSKE, ~0ULL, ~0ULL };
+	for (i = 0; i < METRICS_NBUCKETS; i++)
+		v.bucket[i] = ~0ULL / METRICS_NBUCKETS;
+	v.proc.known = 1;
+	ok(metrics_answer(200, 0, &v, buf, sizeof buf) > 0,
+	    "%d listeners with the longest names fit", METRICS_NLISTENERS);
+}
+
+static const struct {
+	long long	 us;
+	int		 bucket;
+} buckets[] = {
+	{ 0, 0 }, { 1, 0 }, { 2, 1 }, { 3, 2 }, { 5, 2 }, { 6, 3 },
+	{ 100, 6 }, { 101, 7 }, { 10000000, METRICS_NBUCKETS - 2 },
+	{ 10000001, METRICS_NBUCKETS - 1 }, { 1LL << 40, METRICS_NBUCKETS - 1 },
+};
+
+static void
+t_buckets(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < NELEM(buckets); i++)
+		is_int(metrics_bucket(buckets[i].us), buckets[i].bucket,
+		    "%lld us: bucket %d", buckets[i].us, buckets[i].bucket);
+}
+
+static const struct {
+	const char		*line;
+	int			 r;
+	long long		 ppid;
+	unsigned long long	 ticks, start, vsize, rss;
+} stats[] = {
+	{ "1234 (stampd) S 1 1234 1234 0 -1 4194560 300 0 0 0 7 3 2 1 20 0 "
+	  "3 0 5000 28991488 1541 18446744073709551615 1 1 0 0 0 0 0 4096 "
+	  "0 0 0 0 17 1 0 0 0 0 0\n", 0, 1, 13, 5000, 28991488, 1541 },
+	/* The name may hold spaces and parentheses: the last ')' ends it. */
+	{ "77 (a) b) (c) R 76 1 1 0 -1 0 0 0 0 0 100 200 0 0 -2 -20 1 0 9 10 "
+	  "2\n", 0, 76, 300, 9, 10, 2 },
+	/* No rss, the 24th field. */
+	{ "77 (x) R 76 1 1 0 -1 0 0 0 0 0 1 2 3 4 20 0 1 0 9 10",
+	  -1, 0, 0, 0, 0, 0 },
+	{ "77 (x) R 76 1 1 0 -1 0 0 0 0 0 1 2 3 4 20 0 1 0 9", -1,
+	  0, 0, 0, 0, 0 },
+	{ "77 (x) R 76 1 1 0 -1 0 0 0 0 0 1 x 3 4 20 0 1 0 9 10 2", -1,
+	  0, 0, 0, 0, 0 },
+	{ "77 (x) R -76 1 1 0 -1 0 0 0 0 0 1 2 3 4 20 0 1 0 9 10 2", -1,
+	  0, 0, 0, 0, 0 },
+	{ "77 x R 76", -1, 0, 0, 0, 0, 0 },
+	{ "", -1, 0, 0, 0, 0, 0 },
+	{ "77 (x) R 76 1 1 0 -1 0 0 0 0 0 99999999999999999999 2 3 4 20 0 1 "
+	  "0 9 10 2",
+	  -1, 0, 0, 0, 0, 0 },
+};
+
+static void
+t_stat(void)
+{
+	struct metrics_stat	 st;
+	size_t			 i;
+	int			 r;
+
+	for (i = 0; i < NELEM(stats); i++) {
+		r = metrics_stat(stats[i].line, strlen(stats[i].line), &st);
+		is_int(r, stats[i].r, "stat %zu: %s", i, r == 0 ? "read" :
+		    "refused");
+		if (r != 0 || stats[i].r != 0)
+			continue;
+		ok(st.ppid == stats[i].ppid && st.ticks == stats[i].ticks &&
+		    st.starttime == stats[i].start &&
+		    st.vsize == stats[i].vsize && st.rss == stats[i].rss,
+		    "stat %zu: ppid %lld, ticks %llu, start %llu, vsize %llu, "
+		    "rss %llu", i, st.ppid, st.ticks, st.starttime, st.vsize,
+		    st.rss);
+	}
 }
 
 int
@@ -150,5 +299,9 @@ main(void)
 	t_prefixes();
 	t_full();
 	t_page();
+	t_label();
+	t_biggest();
+	t_buckets();
+	t_stat();
 	done_testing();
 }
