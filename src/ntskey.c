@@ -353,21 +353,37 @@ ntskey_init(const char *path, unsigned rotate_s, const char **why)
 }
 
 int
-ntskey_handover(void)
+ntskey_memfd(void)
 {
-	char	 num[32];
 	int	 fd, e;
 
 	if (gen == 0) {
 		errno = EINVAL;
 		return -1;
 	}
-	/* Not close-on-exec: the next image reads it. */
-	if ((fd = memfd_create("stampd-nts-key", 0)) == -1)
+	if ((fd = memfd_create("stampd-nts-key", MFD_CLOEXEC)) == -1)
+		return -1;
+	if (write_all(fd, secret, sizeof secret) == -1 ||
+	    lseek(fd, 0, SEEK_SET) == -1) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+int
+ntskey_handover(void)
+{
+	char	 num[32];
+	int	 fd, e;
+
+	if ((fd = ntskey_memfd()) == -1)
 		return -1;
 	snprintf(num, sizeof num, "%d", fd);
-	if (write_all(fd, secret, sizeof secret) == -1 ||
-	    lseek(fd, 0, SEEK_SET) == -1 || setenv(NTSKEY_ENV, num, 1) == -1) {
+	/* Not close-on-exec: the next image reads it. */
+	if (fcntl(fd, F_SETFD, 0) == -1 || setenv(NTSKEY_ENV, num, 1) == -1) {
 		e = errno;
 		close(fd);
 		errno = e;

@@ -43,6 +43,12 @@ int	ntskey_init(const char *path, unsigned rotate_s, const char **why);
 void	ntskey_ring(struct nts_keyring *ring, long long now);
 
 /*
+ * The secret in a memfd of its own, close-on-exec, read from its start:
+ * its fd, or -1 and errno (EINVAL: no secret yet).
+ */
+int	ntskey_memfd(void);
+
+/*
  * For SIGUSR2: put the secret where the next image finds it (a memfd left
  * open across exec, named in NTSKEY_ENV).  Call it after listen_handover,
  * which moves sockets onto fds 3 and up.  Returns 0, or -1 and errno.

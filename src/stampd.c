@@ -191,6 +191,21 @@ nts_setup(const struct conf *c, int check)
 }
 
 /*
+ * The NTS secret for an upgrade's trial start (upgrade.h), which runs as
+ * the user, like the image after it, and takes it as that image does; -1
+ * without NTS.
+ */
+static int
+trial_key(void)
+{
+#ifdef STAMP_NTS
+	return ntskey_memfd();
+#else
+	return -1;
+#endif
+}
+
+/*
  * --check: what the words of the command line name must exist here too;
  * nothing is bound or opened.
  */
@@ -295,7 +310,7 @@ main(int argc, char *argv[])
 	nts_setup(&conf, 0);
 	srv->ls = ls;
 	srv->nls = listen_open(ls, &conf.lis, srv->workers);
-	upgrade_serving(ls, srv->nls, srv->workers);
+	upgrade_serving(ls, srv->nls, srv->workers, trial_key(), NTSKEY_ENV);
 	announce_ready(&conf.ann);
 	if (conf.model->rooted != NULL)
 		conf.model->rooted();

@@ -71,8 +71,10 @@ static pid_t	  checker;	/* while CHECKING: leader of its group */
 static int	  verdictfd = -1;	/* while CHECKING: its read end */
 
 /* The trial start's: what upgrade_serving made ready for the checker. */
-static int	 *handed;	/* the sockets, in the handover's order */
-static int	  nhanded;
+static int	 *handed;	/* the sockets, in the handover's order,
+				   then the key's fd if keyed */
+static int	  nhanded;	/* how many, the key's included */
+static int	  keyed;	/* the last of handed is the key's */
 static char	**trialenv;	/* the environment, LISTEN_PID to fill */
 static char	 *trialpid;	/* in trialenv: "LISTEN_PID=" and room */
 static int	  ontrial;	/* this image is a trial start */
@@ -147,29 +149,35 @@ handed_env(const char *e)
 }
 
 void
-upgrade_serving(const struct listener *ls, size_t n, int workers)
+upgrade_serving(const struct listener *ls, size_t n, int workers,
+    int keyfd, const char *keyenv)
 {
 	extern char	**environ;
-	char		 *names = NULL, num[32];
+	char		 *names = NULL;
 	size_t		  ne = 0, k = 0;
 	int		 *fds = NULL, m;
 
+	/* The plan leaves room for one more fd: the key's. */
 	if ((m = listen_handover_plan(ls, n, workers, &fds, &names)) == -1)
 		goto none;
 	while (environ[ne] != NULL)
 		ne++;
-	snprintf(num, sizeof num, "%d", m);
-	if ((trialenv = calloc(ne + 5, sizeof *trialenv)) == NULL ||
+	if ((trialenv = calloc(ne + 6, sizeof *trialenv)) == NULL ||
 	    (trialpid = calloc(1, sizeof "LISTEN_PID=" + PID_ROOM)) == NULL ||
-	    asprintf(&trialenv[k++], "LISTEN_FDS=%s", num) == -1 ||
+	    asprintf(&trialenv[k++], "LISTEN_FDS=%d", m) == -1 ||
 	    asprintf(&trialenv[k++], "LISTEN_FDNAMES=%s", names) == -1 ||
-	    asprintf(&trialenv[k++], "%s=trial", UPGRADE_ENV) == -1)
+	    asprintf(&trialenv[k++], "%s=trial", UPGRADE_ENV) == -1 ||
+	    (keyfd != -1 &&
+	    asprintf(&trialenv[k++], "%s=%d", keyenv, 3 + m) == -1))
 		goto none;
 	memcpy(trialpid, "LISTEN_PID=", sizeof "LISTEN_PID=");
 	trialenv[k++] = trialpid;
 	for (ne = 0; environ[ne] != NULL; ne++)
 		if (!handed_env(environ[ne]))
 			trialenv[k++] = environ[ne];
+	keyed = keyfd != -1;
+	if (keyed)
+		fds[m++] = keyfd;
 	handed = fds;
 	nhanded = m;
 	free(names);
@@ -245,6 +253,9 @@ run(char *const argv[], int trial, long long deadline, struct verdict *v)
 		/* The sockets go to the trial start, never to the check. */
 		for (j = 0; j < nhanded; j++)
 			fcntl(3 + j, F_SETFD, trial ? 0 : FD_CLOEXEC);
+		/* The key is read from its start, by each trial. */
+		if (trial && keyed)
+			lseek(3 + nhanded - 1, 0, SEEK_SET);
 		if (trial) {
 			fill_pid();
 			execve(path, argv, trialenv);

@@ -89,11 +89,13 @@ struct listener;
  * Once the listeners are open (in main, before any worker or thread):
  * make ready what the trial start of a new binary is given, the n
  * listeners of ls (with their --reuseport groups of workers) as
- * listen_handover would hand them over, and the environment.  If that
- * fails (memory, logged), every upgrade is refused.
+ * listen_handover would hand them over, and the environment; keyfd,
+ * unless -1, is the NTS secret (ntskey_memfd), named to the trial in
+ * keyenv as an upgrade names it.  If that fails (memory, logged), every
+ * upgrade is refused.
  */
 void		 upgrade_serving(const struct listener *ls, size_t n,
-		    int workers);
+		    int workers, int keyfd, const char *keyenv);
 
 /*
  * Whether this image is a new binary's trial start: main goes through the
