@@ -60,6 +60,9 @@ struct proto_req {
 	const struct timespec	*rx;	/* when it arrived, by the kernel's
 					   clock; NULL if unknown */
 	struct stats		*st;	/* the slot to count in */
+	const char		**result; /* where the row may say, in a
+					   word, what it made of it for -v's
+					   line (left as is: "ok"); NULL */
 };
 
 struct proto {

@@ -49,7 +49,9 @@ enum stat_id {
 	STAT_NTP_VERDICT,	/* NTP requests, by enum ntp_verdict */
 	STAT_REPLY = STAT_NTP_VERDICT + NTP_NVERDICT, /* replies: tcp by
 				   protocol, then udp */
-	STAT_N = STAT_REPLY + 2 * STAMP_NPROTO
+	STAT_LOG_DROPPED = STAT_REPLY + 2 * STAMP_NPROTO, /* -v's lines
+				   over the access log's budget (log.h) */
+	STAT_N
 };
 
 struct stats {
@@ -112,10 +114,12 @@ void	stats_reply(struct stats *st, int dgram, int proto);
 /*
  * Connection fd was accepted now; stats_latency puts its time from accept
  * to reply into the histogram.  Both cost nothing without a metrics
- * listener.
+ * listener or -v.  stats_age_us: the microseconds since fd was accepted,
+ * for -v's line, or -1 when unknown.
  */
-void	stats_accepted(int fd);
-void	stats_latency(int fd, struct stats *st);
+void		stats_accepted(int fd);
+void		stats_latency(int fd, struct stats *st);
+long long	stats_age_us(int fd);
 
 /* Every slot of srv summed into what the metrics page shows. */
 void	stats_view(const struct server *srv, struct metrics_view *v);
