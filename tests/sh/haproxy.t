@@ -405,7 +405,7 @@ ok $? "not allowed: no Client line for the header's client"
 r=$(client "$SP9" "$line" 127.0.0.9)
 note "the same header from 127.0.0.9: $r"
 like "$r" '^[0-9]+ eof [0-9a-f]+ [0-9]+$' "from 127.0.0.9: served"
-wait_grep "$STAMPD_LOG" 'Client:198\.51\.100\.3:5151$'
+wait_grep "$STAMPD_LOG" 'Client:198\.51\.100\.3:5151 '
 ok $? "from 127.0.0.9: stampd logged Client:198.51.100.3:5151"
 stampd_stop
 is $? 0 "the second stampd exits 0 on TERM"
