@@ -2,7 +2,10 @@
  * log.c: stderr or syslog, one line per message, errno preserved.
  *
  * A line is formatted whole into a buffer and written with one write(2),
- * so lines from several threads or processes never interleave.
+ * so lines from several threads or processes never interleave.  What
+ * clients cause is limited, so that it cannot flood the log: warnings a
+ * few a second per thread, the access log (-v) by a budget every thread
+ * and process shares.  Never blocks on a lock.
  */
 #include <sys/types.h>
 #include <sys/mman.h>
