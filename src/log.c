@@ -5,7 +5,7 @@
  * so lines from several threads or processes never interleave.  What
  * clients cause is limited, so that it cannot flood the log: warnings a
  * few a second per thread, the access log (-v) by a budget every thread
- * and process shares.  Never blocks on a lock.
+ * and process shares, taken without a lock.
  */
 #include <sys/types.h>
 #include <sys/mman.h>
