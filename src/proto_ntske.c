@@ -38,6 +38,7 @@
 struct ke {
 	struct tls	*t;
 	int		 shaken;	/* the handshake is done */
+	struct sockaddr_storage peer;	/* -v: asked while it is there */
 	size_t		 len;
 	unsigned char	 req[NTSKE_REQUEST_MAX];
 };
@@ -195,6 +196,9 @@ converse(const struct server *srv, const struct listener *l, int fd,
 			admit_close(fd);
 			return SERVE_DONE;
 		}
+		/* A client that fails its handshake may be gone by then. */
+		if (srv->verbose && net_peer(fd, &k->peer) == -1)
+			k->peer.ss_family = AF_UNSPEC;
 		byfd[fd] = k;
 	}
 	if (!k->shaken) {
@@ -202,8 +206,8 @@ converse(const struct server *srv, const struct listener *l, int fd,
 			return SERVE_HEADER;
 		if (r == -1) {
 			stats_count(st, STAT_NTSKE_VERSION + reason, 1);
-			serve_log_conn(srv, l, fd, NULL, ke_failure[reason],
-			    st);
+			serve_log_conn(srv, l, fd, &k->peer,
+			    ke_failure[reason], st);
 			admit_close(fd);
 			return SERVE_DONE;
 		}
@@ -212,7 +216,7 @@ converse(const struct server *srv, const struct listener *l, int fd,
 	if ((r = request(k, &rq, st)) == -1)
 		return SERVE_HEADER;
 	if (r == NTSKE_MORE) {
-		serve_log_conn(srv, l, fd, NULL, "gone", st);
+		serve_log_conn(srv, l, fd, &k->peer, "gone", st);
 		admit_close(fd);
 		return SERVE_DONE;
 	}
@@ -226,7 +230,7 @@ converse(const struct server *srv, const struct listener *l, int fd,
 	}
 	if (len == -1 || tls_send(k->t, out, (size_t)len) == -1) {
 		serve_count_failure(l, len == -1 ? EINVAL : errno, st);
-		serve_log_conn(srv, l, fd, NULL, "error", st);
+		serve_log_conn(srv, l, fd, &k->peer, "error", st);
 		admit_close(fd);
 		return SERVE_DONE;
 	}
@@ -236,8 +240,8 @@ converse(const struct server *srv, const struct listener *l, int fd,
 		stats_reply(st, 0, STAMP_PROTO_NTSKE);
 		stats_latency(fd, st);
 	}
-	serve_log_conn(srv, l, fd, NULL, r == NTSKE_OK ? "ok" : "bad_request",
-	    st);
+	serve_log_conn(srv, l, fd, &k->peer, r == NTSKE_OK ? "ok" :
+	    "bad_request", st);
 	tls_bye(k->t);
 	return serve_finish(l, fd, st);
 }
