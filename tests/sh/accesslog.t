@@ -7,8 +7,10 @@
 # budget log.h sets (read from it, so that the test follows the code), the
 # ones left out are counted (the final stats line), each client's line is
 # logged or counted dropped, never both, never neither, and a warning
-# logged after the load is there whole.  Then each model writes the same
-# four fields for a TCP client, a UDP one and an NTP one.  The bounds are
+# logged after the load is there whole.  Writing to what JOURNAL_STREAM
+# names, as under systemd, the access lines have priority 6 (info) and
+# the warning 4.  Then each model writes the same four fields for a TCP
+# client, a UDP one and an NTP one.  The bounds are
 # counts read from the log and the counters: nothing here is timed.
 . "$(dirname "$0")/../lib.sh"
 
@@ -41,6 +43,31 @@ counter()
 	sed -n "s/.*stats: .*[ (]$2 \\([0-9]*\\).*/\\1/p" "$1" | sed -n '$p'
 }
 
+# bad_header PORT: a client that sends HTTP for a PROXY header: a warning
+# (its reset, as stampd closes on what it did not read, is no matter).
+bad_header()
+{
+	lib_timeout 20 python3 -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+s.shutdown(socket.SHUT_WR)
+try:
+    while s.recv(512):
+        pass
+except OSError:
+    pass
+' "$1"
+}
+
+# jport LOG PROTOCOL: the port of the TCP listener of PROTOCOL, as a
+# stampd whose stderr is the journal's stream said it in LOG.
+jport()
+{
+	sed -n "s/^<6>listening tcp 127\\.0\\.0\\.1:\\([0-9]*\\) $2\$/\\1/p" \
+	    "$1"
+}
+
 # lines_beyond LOG N: LOG has more than N access lines.
 lines_beyond()
 {
@@ -49,7 +76,7 @@ lines_beyond()
 
 models=$(lib_models)
 set -- $models
-plan $(($# * 6 + 10))
+plan $(($# * 6 + 14))
 
 # ---- the budget under load -----------------------------------------------
 
@@ -69,19 +96,8 @@ udp=$(lib_timeout 300 "$STAMPBENCH" -q -u -n 20000 -c 16 127.0.0.1 \
 is "${tcp:-0}" 100000 "stampbench: 100000 TCP exchanges with -v"
 ok "$([ "${udp:-0}" -gt 0 ]; echo $?)" "stampbench: $udp UDP exchanges"
 
-# After the load, a client that sends HTTP for a PROXY header: a warning
-# (its reset, as stampd closes on what it did not read, is no matter).
-lib_timeout 20 python3 -c '
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
-s.sendall(b"GET / HTTP/1.0\r\n\r\n")
-s.shutdown(socket.SHUT_WR)
-try:
-    while s.recv(512):
-        pass
-except OSError:
-    pass
-' "$pport"
+# After the load, a warning.
+bad_header "$pport"
 lib_wait 5 grep -q 'PROXY header from' "$LOG"
 stampd_stop
 is $? 0 "stampd exits 0 on TERM"
@@ -128,6 +144,39 @@ said=$(sed -n 's/.* stampd: \([0-9]*\) access lines dropped: over .*/\1/p' \
     "$LOG" | awk '{ s += $1 } END { print s + 0 }')
 ok "$([ "$said" -gt 0 ] && [ "$said" -le "${dropped:-0}" ]; echo $?)" \
     "the summaries say $said of the $dropped dropped"
+
+# ---- under systemd's journal ---------------------------------------------
+
+# JOURNAL_STREAM names the log's file as systemd names the journal's
+# stream: each line then starts with its priority, as journald reads it.
+JLOG=$LIB_TMP/journal.log
+: > "$JLOG"
+JOURNAL_STREAM=$(stat -c %d:%i "$JLOG")
+export JOURNAL_STREAM
+lib_spawn "$JLOG" "$STAMPD" -v -l tcp:127.0.0.1:0 \
+    -l tcp:127.0.0.1:0/stamp+proxy
+JPID=$LIB_PID
+unset JOURNAL_STREAM
+lib_wait 5 grep -q '^<6>listening tcp .* stamp+proxy$' "$JLOG" ||
+    diag_file "$JLOG"
+tport=$(jport "$JLOG" stamp)
+pport=$(jport "$JLOG" 'stamp+proxy')
+tcp=$(lib_timeout 300 "$STAMPBENCH" -q -n 10000 -c 16 127.0.0.1 "$tport" |
+    sed -n 's/.* ok=\([0-9]*\) .*/\1/p')
+is "${tcp:-0}" 10000 "journal: stampbench: 10000 TCP exchanges with -v"
+bad_header "$pport"
+lib_wait 5 grep -q 'PROXY header from' "$JLOG"
+lib_stop "$JPID"
+is $? 0 "journal: stampd exits 0 on TERM"
+re="^<4>tcp 127\\.0\\.0\\.1:$pport stamp+proxy: PROXY header from"
+re="$re 127\\.0\\.0\\.1:[0-9]*: not a PROXY protocol header\$"
+is "$(grep -c "$re" "$JLOG")" 1 \
+    "journal: the warning after the load is whole, at priority 4" ||
+    diag_file "$JLOG"
+n=$(grep -c '^<6>Client:' "$JLOG")
+ok "$([ "$n" -gt 0 ] &&
+    [ "$(grep 'Client:' "$JLOG" | grep -Evc "^<6>$FIELDS")" = 0 ]
+    echo $?)" "journal: $n access lines, at priority 6, with the four fields"
 
 # ---- every model, the same fields ----------------------------------------
 
