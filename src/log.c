@@ -2,9 +2,13 @@
  * log.c: stderr or syslog, one line per message, errno preserved.
  *
  * A line is formatted whole into a buffer and written with one write(2),
- * so lines from several threads or processes never interleave.
+ * so lines from several threads or processes never interleave.  What
+ * clients cause is limited, so that it cannot flood the log: warnings a
+ * few a second per thread, the access log (-v) by a budget every thread
+ * and process shares, taken without a lock.
  */
 #include <sys/types.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -20,12 +24,27 @@
 
 #define LOG_LINE	1024
 #define LIMIT_PER_SEC	5
+#define NS		1000000000LL
 
 static const char	*progname = "stampd";
 static int		 to_syslog;
 static int		 stamped;
 static int		 journal;	/* stderr is journald's stream */
 static int		 quiet;		/* log_info says nothing */
+
+/*
+ * The access log's budget, a token bucket kept as one time (the generic
+ * cell rate algorithm): tat is when the bucket will be full again, each
+ * line moves it a gap later, and a line that would move it more than a
+ * burst ahead of now is dropped.  One compare-and-swap a line, no lock.
+ */
+struct access_budget {
+	long long		 tat;		/* ns, monotonic */
+	long long		 summary;	/* ns: the last summary */
+	unsigned long long	 dropped;	/* since that summary */
+};
+static struct access_budget	 own_budget;
+static struct access_budget	*budget = &own_budget;
 
 /*
  * Whether stderr is the stream systemd's journal gave us: JOURNAL_STREAM
@@ -199,6 +218,64 @@ log_limitedx(const char *fmt, ...)
 	va_start(ap, fmt);
 	vlog(LOG_WARNING, NULL, fmt, ap);
 	va_end(ap);
+}
+
+int
+log_access_init(void)
+{
+	void	*p;
+
+	p = mmap(NULL, sizeof *budget, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	budget = p;
+	return 0;
+}
+
+/* The lines dropped since the last summary, said now if one is due. */
+static void
+access_summary(long long now)
+{
+	unsigned long long	 n;
+	long long		 last;
+
+	if (__atomic_load_n(&budget->dropped, __ATOMIC_RELAXED) == 0)
+		return;
+	last = __atomic_load_n(&budget->summary, __ATOMIC_RELAXED);
+	/* One thread of all wins the summary of a period. */
+	if (now - last < LOG_ACCESS_SUMMARY_S * NS ||
+	    !__atomic_compare_exchange_n(&budget->summary, &last, now, 0,
+	    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		return;
+	if ((n = __atomic_exchange_n(&budget->dropped, 0,
+	    __ATOMIC_RELAXED)) > 0)
+		log_info("%llu access lines dropped: over %d a second", n,
+		    LOG_ACCESS_RATE);
+}
+
+int
+log_access_admit(void)
+{
+	const long long	 gap = NS / LOG_ACCESS_RATE;
+	struct timespec	 ts;
+	long long	 now, tat, next;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (long long)ts.tv_sec * NS + ts.tv_nsec;
+	tat = __atomic_load_n(&budget->tat, __ATOMIC_RELAXED);
+	do {
+		next = tat > now ? tat : now;
+		if (next - now > (LOG_ACCESS_BURST - 1) * gap) {
+			__atomic_fetch_add(&budget->dropped, 1,
+			    __ATOMIC_RELAXED);
+			return 0;
+		}
+		next += gap;
+	} while (!__atomic_compare_exchange_n(&budget->tat, &tat, next, 1,
+	    __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	access_summary(now);
+	return 1;
 }
 
 void

@@ -441,6 +441,9 @@ page(struct out *o, const struct metrics_view *v)
 	    "while their client still sent.", v->linger_timeouts);
 	counter(o, "stampd_scrapes_total", "Answers of this page.",
 	    v->scrapes);
+	counter(o, "stampd_access_log_dropped_total", "Access log lines "
+	    "(-v) dropped over its budget of lines a second.",
+	    v->access_dropped);
 	page_ntp(o, v);
 	page_nts(o, v);
 	page_latency(o, v);

@@ -83,6 +83,7 @@ struct metrics_view {
 	unsigned long long	 dropped, shed, short_replies, resets;
 	unsigned long long	 errors, bad_headers, linger_timeouts;
 	unsigned long long	 scrapes;
+	unsigned long long	 access_dropped; /* -v's lines over budget */
 	/* NTS: key establishments answered, refused by why; cookies. */
 	unsigned long long	 ke_ok, ke_refused[METRICS_NKE];
 	unsigned long long	 cookies;

@@ -371,7 +371,8 @@ conn_event(struct worker *w, struct tag *t, int res)
 	case K_SEND:
 		c = CREW_OWNER(t, struct conn, send);
 		l = &w->c.srv->ls[c->s.listener];
-		serve_stream_sent(l, c->s.fd, res, c->len, w->c.st);
+		serve_stream_sent(w->c.srv, l, c->s.fd, &c->s.peer, res,
+		    c->len, w->c.st);
 		c->failed = res < 0;
 		break;
 	case K_CHECK:
@@ -555,7 +556,7 @@ dgram(struct worker *w, struct ulistener *ul, char *buf, int len)
 		stats_count(w->c.st, delay ? STAT_SHED : STAT_SHORT, 1);
 		return;
 	}
-	serve_datagram_keep(l, &m, req, reqlen, &tx->d);
+	serve_datagram_keep(w->c.srv, l, &m, req, reqlen, &tx->d);
 	memset(&tx->msg, 0, sizeof tx->msg);
 	tx->msg.msg_name = &tx->d.from;
 	tx->msg.msg_namelen = tx->d.fromlen;
@@ -634,8 +635,8 @@ tx_event(struct worker *w, struct tag *t, int res)
 
 	if (t->kind == K_SENT) {
 		tx = CREW_OWNER(t, struct tx, sent);
-		serve_datagram_sent(&w->c.srv->ls[tx->s.listener], res, tx->len,
-		    w->c.st);
+		serve_datagram_sent(&w->c.srv->ls[tx->s.listener], &tx->d, res,
+		    tx->len, w->c.st);
 		serve_tx_stamps(&w->c.srv->ls[tx->s.listener],
 		    w->ul[tx->s.listener].fd);
 		crew_slot_put(&w->c.dgrams, tx);

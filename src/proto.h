@@ -62,6 +62,9 @@ struct proto_req {
 	int			 sent_read;	/* every transmit time the
 					   kernel had queued is read */
 	struct stats		*st;	/* the slot to count in */
+	const char		**result; /* where the row may say, in a
+					   word, what it made of it for -v's
+					   line (left as is: "ok"); NULL */
 };
 
 /*

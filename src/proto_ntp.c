@@ -80,6 +80,14 @@ state(const struct timespec *now)
 	return &clk.cs;
 }
 
+/* What came of rq, in a word, for -v's line. */
+static void
+say(const struct proto_req *rq, const char *word)
+{
+	if (rq->result != NULL)
+		*rq->result = word;
+}
+
 #ifdef STAMP_NTS
 /* What the request's extension fields make of it. */
 static enum nts_kind
@@ -114,6 +122,10 @@ authenticated(const struct proto_req *rq, const struct nts_req *r,
 	n = nts_server_reply(&ring, (const unsigned char *)rq->buf, rq->len,
 	    r, hdr, rnd, (unsigned char *)buf, len, &res);
 	stats_count(rq->st, STAT_NTS_OK + res, 1);
+	if (res == NTS_NAK_COOKIE || res == NTS_NAK_AUTH)
+		say(rq, "ntsn");
+	else if (res == NTS_DROP)
+		say(rq, "nts_dropped");
 	if (res == NTS_OK)
 		stats_count(rq->st, STAT_NTS_COOKIES,
 		    (unsigned long long)r->placeholders + 1);
@@ -169,15 +181,19 @@ reply(const struct proto_req *rq, char *buf, size_t len)
 	if (v == NTP_ANSWER && departure_unread(rq, &req))
 		return PROTO_LATER;
 	stats_count(rq->st, STAT_NTP_VERDICT + v, 1);
-	if (v != NTP_ANSWER)
+	if (v != NTP_ANSWER) {
+		say(rq, ntp_verdict_name(v));
 		return 0;
+	}
 	kind = secured(rq, &nr);
 	if (kind == NTS_MALFORMED) {
 		stats_count(rq->st, STAT_NTS_DROP, 1);
+		say(rq, "nts_malformed");
 		return 0;
 	}
 	if (kind == NTS_PLAIN && nts_only) {
 		stats_count(rq->st, STAT_NTS_PLAIN, 1);
+		say(rq, "plain_refused");
 		return 0;
 	}
 	clock_gettime(CLOCK_REALTIME, &now);

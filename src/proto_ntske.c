@@ -38,8 +38,14 @@
 struct ke {
 	struct tls	*t;
 	int		 shaken;	/* the handshake is done */
+	struct sockaddr_storage peer;	/* -v: asked while it is there */
 	size_t		 len;
 	unsigned char	 req[NTSKE_REQUEST_MAX];
+};
+
+/* A failed handshake, as enum tls_fail, in a word for -v's line. */
+static const char *const ke_failure[TLS_NFAIL] = {
+	"tls_version", "alpn", "handshake"
 };
 
 static struct ke	**byfd;
@@ -186,9 +192,13 @@ converse(const struct server *srv, const struct listener *l, int fd,
 			free(k);
 			stats_count(st, STAT_ERRORS, 1);
 			log_limited("%s: a TLS session", l->name);
+			serve_log_conn(srv, l, fd, NULL, "error", st);
 			admit_close(fd);
 			return SERVE_DONE;
 		}
+		/* A client that fails its handshake may be gone by then. */
+		if (srv->verbose && net_peer(fd, &k->peer) == -1)
+			k->peer.ss_family = AF_UNSPEC;
 		byfd[fd] = k;
 	}
 	if (!k->shaken) {
@@ -196,8 +206,8 @@ converse(const struct server *srv, const struct listener *l, int fd,
 			return SERVE_HEADER;
 		if (r == -1) {
 			stats_count(st, STAT_NTSKE_VERSION + reason, 1);
-			if (srv->verbose)
-				log_info("%s: handshake: %s", l->name, why);
+			serve_log_conn(srv, l, fd, &k->peer,
+			    ke_failure[reason], st);
 			admit_close(fd);
 			return SERVE_DONE;
 		}
@@ -206,6 +216,7 @@ converse(const struct server *srv, const struct listener *l, int fd,
 	if ((r = request(k, &rq, st)) == -1)
 		return SERVE_HEADER;
 	if (r == NTSKE_MORE) {
+		serve_log_conn(srv, l, fd, &k->peer, "gone", st);
 		admit_close(fd);
 		return SERVE_DONE;
 	}
@@ -219,6 +230,7 @@ converse(const struct server *srv, const struct listener *l, int fd,
 	}
 	if (len == -1 || tls_send(k->t, out, (size_t)len) == -1) {
 		serve_count_failure(l, len == -1 ? EINVAL : errno, st);
+		serve_log_conn(srv, l, fd, &k->peer, "error", st);
 		admit_close(fd);
 		return SERVE_DONE;
 	}
@@ -228,6 +240,8 @@ converse(const struct server *srv, const struct listener *l, int fd,
 		stats_reply(st, l);
 		stats_latency(fd, st);
 	}
+	serve_log_conn(srv, l, fd, &k->peer, r == NTSKE_OK ? "ok" :
+	    "bad_request", st);
 	tls_bye(k->t);
 	return serve_finish(l, fd, st);
 }

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@
 #include "net.h"
 #include "serve.h"
 #include "util.h"
+#include "wire.h"
 
 #define DGRAM_BATCH	32
 #define SENT_WAIT_MS	100	/* the longest wait for another's reading */
@@ -123,11 +125,78 @@ serve_init(const struct server *srv, const char **why)
 		if ((row = proto_row(p))->init != NULL &&
 		    row->init(srv, why) == -1)
 			return -1;
-	if (stats_init(srv) == -1 || admit_init(srv) == -1) {
+	if (stats_init(srv) == -1 || admit_init(srv) == -1 ||
+	    (srv->verbose && log_access_init() == -1)) {
 		*why = strerror(errno);
 		return -1;
 	}
 	return 0;
+}
+
+static long long
+now_us(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/*
+ * The access log's line (-v), the one every path of every model writes:
+ * the client at peer of listener l, what came of it in a word, and the
+ * microseconds from its arrival to its reply (-1: unknown, or no reply).
+ * Within log.h's budget, or counted as dropped.  "Client:IP:PORT" first,
+ * as the lesson's line.
+ */
+static void
+access_line(const struct listener *l, const void *peer, const char *result,
+    long long us, struct stats *st)
+{
+	char	 addr[NET_ADDRSTRLEN], at[NET_ADDRSTRLEN], lat[24];
+
+	if (!log_access_admit()) {
+		stats_count(st, STAT_LOG_DROPPED, 1);
+		return;
+	}
+	if (us >= 0)
+		snprintf(lat, sizeof lat, "%lld", us);
+	else
+		snprintf(lat, sizeof lat, "-");
+	log_info("Client:%s listener=%s:%s proto=%s result=%s latency_us=%s",
+	    net_addr_str(peer, addr, sizeof addr),
+	    l->type == SOCK_STREAM ? "tcp" : "udp",
+	    net_addr_str((const void *)&l->addr, at, sizeof at),
+	    wire_proto_name(l->proto), result, lat);
+}
+
+void
+serve_log_conn(const struct server *srv, const struct listener *l, int fd,
+    const struct sockaddr_storage *peer, const char *result,
+    struct stats *st)
+{
+	struct sockaddr_storage	 asked;
+
+	if (!srv->verbose)
+		return;
+	if (peer == NULL) {
+		if (net_peer(fd, &asked) == -1)
+			asked.ss_family = AF_UNSPEC;
+		peer = &asked;
+	}
+	access_line(l, peer, result, stats_age_us(fd), st);
+}
+
+/* With -v, the line of datagram d: result, or what its row said of it. */
+static void
+dgram_line(const struct listener *l, const struct serve_dgram *d,
+    const char *result, struct stats *st)
+{
+	if (d->got_us == 0)
+		return;
+	if (result == NULL)
+		result = d->result != NULL ? d->result : "ok";
+	access_line(l, &d->from, result, now_us() - d->got_us, st);
 }
 
 static void
@@ -136,18 +205,22 @@ count_reply(const struct listener *l, struct stats *st)
 	stats_reply(st, l);
 }
 
-/* A failure of a client's doing is counted; anything else is an error. */
-static void
+/*
+ * A failure of a client's doing is counted; anything else is an error.
+ * Returns which, in a word, for -v's line.
+ */
+static const char *
 count_failure(const struct listener *l, int err, struct stats *st)
 {
 	if (err == ECONNRESET || err == EPIPE || err == ENOTCONN ||
-	    err == ETIMEDOUT)
+	    err == ETIMEDOUT) {
 		stats_count(st, STAT_RESET, 1);
-	else {
-		stats_count(st, STAT_ERRORS, 1);
-		errno = err;
-		log_limited("%s: send", l->name);
+		return "reset";
 	}
+	stats_count(st, STAT_ERRORS, 1);
+	errno = err;
+	log_limited("%s: send", l->name);
+	return "error";
 }
 
 int
@@ -222,6 +295,7 @@ serve_stream(const struct server *srv, const struct listener *l, int fd,
 {
 	char		 buf[STAMP_REPLY_MAX];
 	ssize_t		 n;
+	long long	 us;
 	int		 len, r;
 
 	if (l->spec.metrics)
@@ -229,10 +303,15 @@ serve_stream(const struct server *srv, const struct listener *l, int fd,
 	if (proto_row(l->proto)->converse != NULL)
 		return proto_row(l->proto)->converse(srv, l, fd, st);
 	if (l->proxy) {
+		/* Read first: a refused header closes fd. */
+		us = srv->verbose ? stats_age_us(fd) : -1;
 		if ((r = admit_header(srv, l, fd, peer, hdr, st)) == 0)
 			return SERVE_HEADER;
-		if (r == -1)
+		if (r == -1) {
+			if (srv->verbose)
+				access_line(l, peer, "bad_header", us, st);
 			return SERVE_DONE;
+		}
 		peer = &hdr->real;
 	}
 	if ((len = serve_stream_reply(srv, l, peer, buf, sizeof buf, st)) ==
@@ -242,7 +321,8 @@ serve_stream(const struct server *srv, const struct listener *l, int fd,
 	}
 	/* MSG_MORE: the reply waits for the FIN, and both leave as one. */
 	n = net_send(fd, buf, (size_t)len, MSG_MORE);
-	serve_stream_sent(l, fd, n == -1 ? -errno : (int)n, len, st);
+	serve_stream_sent(srv, l, fd, peer, n == -1 ? -errno : (int)n, len,
+	    st);
 	if (n == -1) {
 		admit_close(fd);
 		return SERVE_DONE;
@@ -255,28 +335,32 @@ serve_stream_reply(const struct server *srv, const struct listener *l,
     const struct sockaddr_storage *peer, char *buf, size_t len,
     struct stats *st)
 {
-	char	 addr[NET_ADDRSTRLEN];
 	int	 n;
 
-	if (srv->verbose)
-		log_info("Client:%s", net_addr_str((const void *)peer, addr,
-		    sizeof addr));
-	if ((n = serve_reply(l->proto, buf, len)) == -1)
+	if ((n = serve_reply(l->proto, buf, len)) == -1) {
 		stats_count(st, STAT_ERRORS, 1);
+		if (srv->verbose)
+			access_line(l, peer, "error", -1, st);
+	}
 	return n;
 }
 
 void
-serve_stream_sent(const struct listener *l, int fd, int res, int len,
+serve_stream_sent(const struct server *srv, const struct listener *l,
+    int fd, const struct sockaddr_storage *peer, int res, int len,
     struct stats *st)
 {
+	const char	*result = "ok";
+
 	if (res == len) {
 		count_reply(l, st);
 		stats_latency(fd, st);
-	} else if (res >= 0)
+	} else if (res >= 0) {
 		stats_count(st, STAT_SHORT, 1);
-	else
-		count_failure(l, -res, st);
+		result = "cut_short";
+	} else
+		result = count_failure(l, -res, st);
+	serve_log_conn(srv, l, fd, peer, result, st);
 }
 
 void
@@ -348,7 +432,8 @@ struct rx {
  * none).
  */
 static int
-rx_batch(struct rx *rx, const struct listener *l, int fd, int n)
+rx_batch(const struct server *srv, struct rx *rx, const struct listener *l,
+    int fd, int n)
 {
 	struct msghdr	*h;
 	int		 i;
@@ -368,14 +453,15 @@ rx_batch(struct rx *rx, const struct listener *l, int fd, int n)
 	if ((n = net_recvmmsg(fd, rx->msg, (unsigned)n)) <= 0)
 		return 0;
 	for (i = 0; i < n; i++)
-		serve_datagram_keep(l, &rx->msg[i].msg_hdr, rx->d[i].req,
+		serve_datagram_keep(srv, l, &rx->msg[i].msg_hdr, rx->d[i].req,
 		    rx->msg[i].msg_len, &rx->d[i]);
 	return n;
 }
 
 void
-serve_datagram_keep(const struct listener *l, const struct msghdr *m,
-    const char *req, size_t len, struct serve_dgram *d)
+serve_datagram_keep(const struct server *srv, const struct listener *l,
+    const struct msghdr *m, const char *req, size_t len,
+    struct serve_dgram *d)
 {
 	if (m->msg_name != &d->from)
 		memcpy(&d->from, m->msg_name, m->msg_namelen < sizeof d->from ?
@@ -387,6 +473,8 @@ serve_datagram_keep(const struct listener *l, const struct msghdr *m,
 		memcpy(d->req, req, d->len);
 	if (!proto_row(l->proto)->rx_time || net_dgram_rxtime(m, &d->rx) == -1)
 		d->rx.tv_sec = d->rx.tv_nsec = 0;
+	d->result = NULL;
+	d->got_us = srv->verbose ? now_us() : 0;
 }
 
 int
@@ -394,24 +482,22 @@ serve_datagram_judge(const struct server *srv, const struct listener *l,
     const struct msghdr *m, const char *req, size_t len, long long now,
     struct stats *st)
 {
-	char	 addr[NET_ADDRSTRLEN];
-
-	if (!admit_datagram(srv, l, m, req, len, now, st))
-		return 0;
+	if (admit_datagram(srv, l, m, req, len, now, st))
+		return 1;
 	if (srv->verbose)
-		log_info("Client:%s", net_addr_str(m->msg_name, addr,
-		    sizeof addr));
-	return 1;
+		access_line(l, m->msg_name, "refused", -1, st);
+	return 0;
 }
 
 int
-serve_datagram_reply(const struct listener *l, int fd,
-    const struct serve_dgram *d, char *buf, size_t len, struct stats *st)
+serve_datagram_reply(const struct listener *l, int fd, struct serve_dgram *d,
+    char *buf, size_t len, struct stats *st)
 {
 	const struct proto	*row = proto_row(l->proto);
 	struct proto_req	 rq = {
 		.buf = d->req, .len = d->len, .trunc = d->trunc,
-		.rx = d->rx.tv_sec != 0 ? &d->rx : NULL, .st = st
+		.rx = d->rx.tv_sec != 0 ? &d->rx : NULL, .st = st,
+		.result = &d->result
 	};
 	int			 n;
 
@@ -424,6 +510,9 @@ serve_datagram_reply(const struct listener *l, int fd,
 		stats_count(st, STAT_ERRORS, 1);
 		n = -1;
 	}
+	if (n <= 0 && d->got_us != 0)
+		access_line(l, &d->from, n == -1 ? "error" : d->result !=
+		    NULL ? d->result : "unanswered", -1, st);
 	return n;
 }
 
@@ -437,15 +526,19 @@ serve_sending(const struct listener *l, char *buf, size_t len)
 }
 
 void
-serve_datagram_sent(const struct listener *l, int res, int len,
-    struct stats *st)
+serve_datagram_sent(const struct listener *l, const struct serve_dgram *d,
+    int res, int len, struct stats *st)
 {
+	const char	*result = NULL;
+
 	if (res == len)
 		count_reply(l, st);
-	else if (res >= 0 || res == -EAGAIN || res == -ENOBUFS)
+	else if (res >= 0 || res == -EAGAIN || res == -ENOBUFS) {
 		stats_count(st, STAT_SHORT, 1);
-	else
-		count_failure(l, -res, st);
+		result = "unsent";
+	} else
+		result = count_failure(l, -res, st);
+	dgram_line(l, d, result, st);
 }
 
 void
@@ -473,15 +566,16 @@ serve_tx_stamps(const struct listener *l, int fd)
 }
 
 /*
- * Send the m replies of out, each to its own source: one that fails is
- * counted and skipped, and the rest still go; a full send buffer drops
- * what is left (counted short).
+ * Send the m replies of out, each to its own source, the reply to
+ * datagram of[i]: one that fails is counted and skipped, and the rest
+ * still go; a full send buffer drops what is left (counted short).
  */
 static void
 tx_batch(const struct listener *l, int fd, struct mmsghdr *out, int m,
-    struct stats *st)
+    struct serve_dgram *const *of, struct stats *st)
 {
-	int	 k = 0, sent, i;
+	const char	*result[DGRAM_BATCH] = { NULL };
+	int		 k = 0, sent, i;
 
 	for (i = 0; i < m; i++)
 		serve_sending(l, out[i].msg_hdr.msg_iov->iov_base,
@@ -492,15 +586,19 @@ tx_batch(const struct listener *l, int fd, struct mmsghdr *out, int m,
 				count_reply(l, st);
 			k += sent;
 		} else if (sent == -1 && errno != EAGAIN && errno != ENOBUFS) {
-			count_failure(l, errno, st);
+			result[k] = count_failure(l, errno, st);
 			k++;
 		} else {
 			stats_count(st, STAT_SHORT, (unsigned)(m - k));
+			for (; k < m; k++)
+				result[k] = "unsent";
 			break;
 		}
 	}
 	if (m > 0)
 		serve_tx_stamps(l, fd);
+	for (i = 0; i < m; i++)
+		dgram_line(l, of[i], result[i], st);
 }
 
 /* Whether datagram i of rx may be answered now (and say who it is). */
@@ -519,13 +617,14 @@ serve_datagrams(const struct server *srv, const struct listener *l, int fd,
 	struct rx	 rx;
 	struct mmsghdr	 out[DGRAM_BATCH];
 	struct iovec	 iov[DGRAM_BATCH];
+	struct serve_dgram *of[DGRAM_BATCH];
 	char		 buf[DGRAM_BATCH][SERVE_REPLY_MAX];
 	long long	 now;
 	int		 i, n, m, len, done = 0;
 
 	while (done < max) {
 		m = max - done < DGRAM_BATCH ? max - done : DGRAM_BATCH;
-		if ((n = rx_batch(&rx, l, fd, m)) == 0)
+		if ((n = rx_batch(srv, &rx, l, fd, m)) == 0)
 			break;
 		done += n;
 		now = util_now_ms();
@@ -541,9 +640,9 @@ serve_datagrams(const struct server *srv, const struct listener *l, int fd,
 			out[m].msg_hdr.msg_namelen = rx.d[i].fromlen;
 			out[m].msg_hdr.msg_iov = &iov[m];
 			out[m].msg_hdr.msg_iovlen = 1;
-			m++;
+			of[m++] = &rx.d[i];
 		}
-		tx_batch(l, fd, out, m, st);
+		tx_batch(l, fd, out, m, of, st);
 		if (n < DGRAM_BATCH)
 			break;
 	}
@@ -562,7 +661,7 @@ serve_datagram_take(const struct server *srv, const struct listener *l,
 
 	/* One at a time: what waits for a delay is taken only as needed. */
 	for (n = 0; n < DGRAM_BATCH; n++) {
-		if (rx_batch(&rx, l, fd, 1) == 0)
+		if (rx_batch(srv, &rx, l, fd, 1) == 0)
 			return 0;
 		if (!rx_judge(srv, l, &rx, 0, util_now_ms(), st))
 			continue;
@@ -573,11 +672,12 @@ serve_datagram_take(const struct server *srv, const struct listener *l,
 }
 
 void
-serve_datagram_to(const struct listener *l, int fd,
-    const struct serve_dgram *d, struct stats *st)
+serve_datagram_to(const struct listener *l, int fd, struct serve_dgram *d,
+    struct stats *st)
 {
-	char	 buf[SERVE_REPLY_MAX];
-	int	 len;
+	const char	*result = NULL;
+	char		 buf[SERVE_REPLY_MAX];
+	int		 len;
 
 	if ((len = serve_datagram_reply(l, fd, d, buf, sizeof buf, st)) <= 0)
 		return;
@@ -586,6 +686,7 @@ serve_datagram_to(const struct listener *l, int fd,
 	    d->fromlen) == len)
 		count_reply(l, st);
 	else
-		count_failure(l, errno, st);
+		result = count_failure(l, errno, st);
 	serve_tx_stamps(l, fd);
+	dgram_line(l, d, result, st);
 }

@@ -41,9 +41,8 @@ enum serve_next {
  * Serve one accepted connection: on a +proxy listener read its PROXY
  * header first into hdr (the same hdr on every call for this connection,
  * made ready by admit_hdr_init before the first, or already done by
- * admit_header), and the real client replaces peer; log it when asked,
- * send
- * the reply, half-close and drain.  Returns what the connection needs
+ * admit_header), and the real client replaces peer; send the reply, log
+ * it when asked (-v), half-close and drain.  Returns what the connection needs
  * next; every wait it asks for is bounded by srv->linger_ms, and at the
  * deadline the caller calls serve_linger_timeout.  The caller never
  * closes fd itself.
@@ -66,10 +65,11 @@ int	serve_in_loop(const struct listener *l);
 /*
  * The steps of serve_stream, for a model that does the reply's I/O itself
  * (uring, through its ring), so that it still logs and counts the same.
- * serve_stream_reply logs the client with -v and writes the reply of l
- * into buf (STAMP_REPLY_MAX bytes is enough): its length, or -1, counted
- * (close the connection).  serve_stream_sent counts what came of sending
- * it on connection fd: res bytes of len, or -errno.  serve_finish
+ * serve_stream_reply writes the reply of l into buf (STAMP_REPLY_MAX
+ * bytes is enough): its length, or -1, counted and logged with -v (close
+ * the connection).  serve_stream_sent counts what came of sending it on
+ * connection fd to peer, res bytes of len or -errno, and logs it with -v
+ * (serve_log_conn).  serve_finish
  * half-closes fd and drains it without waiting: SERVE_DRAIN (wait until
  * readable, then serve_linger) or SERVE_DONE (closed).
  * serve_count_failure counts a failed system call on a connection, err
@@ -78,10 +78,24 @@ int	serve_in_loop(const struct listener *l);
 int	serve_stream_reply(const struct server *srv, const struct listener *l,
 	    const struct sockaddr_storage *peer, char *buf, size_t len,
 	    struct stats *st);
-void	serve_stream_sent(const struct listener *l, int fd, int res, int len,
+void	serve_stream_sent(const struct server *srv, const struct listener *l,
+	    int fd, const struct sockaddr_storage *peer, int res, int len,
 	    struct stats *st);
 int	serve_finish(const struct listener *l, int fd, struct stats *st);
 void	serve_count_failure(const struct listener *l, int err,
+	    struct stats *st);
+
+/*
+ * With -v, the access log's line of connection fd of l: its client peer
+ * (NULL: asked of fd), what came of it in a word (ok, reset, error...),
+ * and the time since its accept.  Within the access log's budget
+ * (log.h), or counted as dropped (STAT_LOG_DROPPED).  Every per-client
+ * line of every model and protocol is written by serve.c this way; a
+ * protocol that converses (NTS-KE) calls it as its connection ends,
+ * before closing fd.
+ */
+void	serve_log_conn(const struct server *srv, const struct listener *l,
+	    int fd, const struct sockaddr_storage *peer, const char *result,
 	    struct stats *st);
 
 /*
@@ -117,6 +131,9 @@ struct serve_dgram {
 	size_t			 len;	/* of req */
 	int			 trunc;	/* it was longer than req */
 	struct timespec		 rx;	/* when it came; 0: unknown */
+	long long		 got_us; /* -v: when it was taken (us,
+					   monotonic); 0: no line to log */
+	const char		*result; /* -v: its row's word, or NULL */
 	char			 req[SERVE_REQ_MAX];
 };
 
@@ -140,34 +157,35 @@ int	serve_datagram_take(const struct server *srv,
 	    const struct listener *l, int fd, struct serve_dgram *d,
 	    struct stats *st);
 void	serve_datagram_to(const struct listener *l, int fd,
-	    const struct serve_dgram *d, struct stats *st);
+	    struct serve_dgram *d, struct stats *st);
 
 /*
  * For a model that receives and sends datagrams itself (uring), the steps
  * of serve_datagrams.  serve_datagram_judge: whether the datagram m (of
  * listener l), whose first len bytes are in req, may be answered at now
- * (ms, monotonic), judged and counted as admit_datagram judges, and logged
- * with -v.  serve_datagram_keep keeps it, with len bytes of it at req
- * (they may be d->req already), in d, as serve_datagram_take would.
- * serve_datagram_reply writes the reply to d, received on fd, into buf:
- * its length, 0 for none, or -1 (counted); a reply that names an earlier
- * one whose departure is not known yet has fd's queue of them read first.
+ * (ms, monotonic), judged and counted as admit_datagram judges (one
+ * refused is logged with -v).  serve_datagram_keep keeps it, with len
+ * bytes of it at req (they may be d->req already), in d, as
+ * serve_datagram_take would.  serve_datagram_reply writes the reply to d,
+ * received on fd, into buf: its length, 0 for none, or -1 (counted, and
+ * with -v logged when there is none); a reply that names an earlier one
+ * whose departure is not known yet has fd's queue of them read first.
  * serve_sending gives the reply its last touch: call it just before the
- * send.  serve_datagram_sent counts what came of sending a reply of len
- * bytes: res bytes, or -errno.
+ * send.  serve_datagram_sent counts what came of sending the reply to d
+ * of len bytes: res bytes, or -errno, and logs it with -v.  A datagram's
+ * line is written by the step that ends it.
  */
 int	serve_datagram_judge(const struct server *srv,
 	    const struct listener *l, const struct msghdr *m, const char *req,
 	    size_t len, long long now, struct stats *st);
-void	serve_datagram_keep(const struct listener *l,
-	    const struct msghdr *m, const char *req, size_t len,
-	    struct serve_dgram *d);
+void	serve_datagram_keep(const struct server *srv,
+	    const struct listener *l, const struct msghdr *m, const char *req,
+	    size_t len, struct serve_dgram *d);
 int	serve_datagram_reply(const struct listener *l, int fd,
-	    const struct serve_dgram *d, char *buf, size_t len,
-	    struct stats *st);
+	    struct serve_dgram *d, char *buf, size_t len, struct stats *st);
 void	serve_sending(const struct listener *l, char *buf, size_t len);
-void	serve_datagram_sent(const struct listener *l, int res, int len,
-	    struct stats *st);
+void	serve_datagram_sent(const struct listener *l,
+	    const struct serve_dgram *d, int res, int len, struct stats *st);
 
 /*
  * Take what the kernel said of when the replies sent from fd, a socket of

@@ -26,8 +26,9 @@
 #include "util.h"
 
 /*
- * For a metrics listener: when each open connection was accepted, by fd
- * (microseconds, monotonic).  NULL without one: no clock read per accept.
+ * For a metrics listener or -v: when each open connection was accepted,
+ * by fd (microseconds, monotonic).  NULL without: no clock read per
+ * accept.
  */
 static long long	*accepted_us;
 static int		 naccepted_us;
@@ -114,7 +115,7 @@ stats_init(const struct server *srv)
 	main_start = main_started();
 	for (l = 0; l < srv->nls && !srv->ls[l].spec.metrics; l++)
 		;
-	if (l == srv->nls)
+	if (l == srv->nls && !srv->verbose)
 		return 0;
 	naccepted_us = util_max_fds();
 	accepted_us = calloc((size_t)naccepted_us, sizeof *accepted_us);
@@ -191,6 +192,15 @@ stats_latency(int fd, struct stats *st)
 	    __ATOMIC_RELAXED);
 	__atomic_fetch_add(&st->latency_us, (unsigned long long)us,
 	    __ATOMIC_RELAXED);
+}
+
+long long
+stats_age_us(int fd)
+{
+	if (accepted_us == NULL || fd < 0 || fd >= naccepted_us ||
+	    accepted_us[fd] == 0)
+		return -1;
+	return now_us() - accepted_us[fd];
 }
 
 /* Every slot's counters, summed. */
@@ -359,6 +369,7 @@ stats_view(const struct server *srv, struct metrics_view *v)
 	v->bad_headers = sum[STAT_BADHDR];
 	v->linger_timeouts = sum[STAT_LINGER_TIMEOUT];
 	v->scrapes = sum[STAT_SCRAPES];
+	v->access_dropped = sum[STAT_LOG_DROPPED];
 	for (s = 0; s < NTP_NVERDICT; s++)
 		v->ntp[s] = sum[STAT_NTP_VERDICT + s];
 }
@@ -395,7 +406,7 @@ stats_report(const struct server *srv)
 	    "limited %llu, dropped %llu, bad headers %llu, "
 	    "ntp unanswered %llu, ke sessions %llu, ke refused %llu, "
 	    "cookies issued %llu, nts replies %llu, nts naks %llu, "
-	    "nts dropped %llu",
+	    "nts dropped %llu, access lines dropped %llu",
 	    sum[STAT_ACCEPTED], sum[STAT_TCP], sum[STAT_UDP],
 	    replies(sum, STAMP_PROTO_STAMP), replies(sum, STAMP_PROTO_TIME),
 	    replies(sum, STAMP_PROTO_DAYTIME), replies(sum, STAMP_PROTO_NTP),
@@ -407,7 +418,7 @@ stats_report(const struct server *srv)
 	    sum[STAT_NTSKE_HANDSHAKE] + sum[STAT_NTSKE_BAD] +
 	    sum[STAT_NTSKE_GONE], sum[STAT_NTS_COOKIES], sum[STAT_NTS_OK],
 	    sum[STAT_NTS_NAK_COOKIE] + sum[STAT_NTS_NAK_AUTH],
-	    sum[STAT_NTS_DROP] + sum[STAT_NTS_PLAIN]);
+	    sum[STAT_NTS_DROP] + sum[STAT_NTS_PLAIN], sum[STAT_LOG_DROPPED]);
 	notify("STATUS=accepted %llu, replies tcp %llu udp %llu, limited %llu,"
 	    " errors %llu", sum[STAT_ACCEPTED], sum[STAT_TCP], sum[STAT_UDP],
 	    sum[STAT_LIMITED], sum[STAT_ERRORS]);

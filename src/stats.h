@@ -52,7 +52,9 @@ enum stat_id {
 	STAT_NTP_VERDICT,	/* NTP requests, by enum ntp_verdict */
 	STAT_REPLY = STAT_NTP_VERDICT + NTP_NVERDICT, /* replies: tcp by
 				   protocol, then udp */
-	STAT_N = STAT_REPLY + 2 * STAMP_NPROTO
+	STAT_LOG_DROPPED = STAT_REPLY + 2 * STAMP_NPROTO, /* -v's lines
+				   over the access log's budget (log.h) */
+	STAT_N
 };
 
 struct stats {
@@ -118,10 +120,14 @@ void	stats_reply(struct stats *st, const struct listener *l);
 /*
  * Connection fd of listener l was accepted now: counted, by listener too;
  * stats_latency puts its time from accept to reply into the histogram.
- * The clock is read only with a metrics listener.
+ * The clock is read only with a metrics listener or -v.  stats_age_us:
+ * the microseconds since fd was accepted, for -v's line, or -1 when
+ * unknown.
  */
-void	stats_accepted(struct stats *st, const struct listener *l, int fd);
-void	stats_latency(int fd, struct stats *st);
+void		stats_accepted(struct stats *st, const struct listener *l,
+		    int fd);
+void		stats_latency(int fd, struct stats *st);
+long long	stats_age_us(int fd);
 
 /*
  * An announcement to an address of kind (enum announce_kind) was sent, or

@@ -59,7 +59,7 @@ ok $? "tcpserver: both stampd processes exit 0" || diag_file "$log"
 is "$(sed -n 's/^tcpserver: end \([0-9]*\) .*/\1/p' "$log" | sort -u |
     wc -l)" 2 "tcpserver: a stampd process for each connection"
 # tcpserver leaves standard error alone: stampd's log is in ours.
-is "$(grep -c '^stampd: Client:127\.0\.0\.1:[0-9]*$' "$log")" 2 \
+is "$(grep -c '^stampd: Client:127\.0\.0\.1:[0-9]* listener=' "$log")" 2 \
     "tcpserver: stampd logs each client to standard error"
 while read -r l; do
 	note "  $l"

@@ -217,7 +217,7 @@ served()
 	grep " stampd/$2 " "$HLOG" | awk '{ print $1 }' | {
 		n=0
 		while read -r c; do
-			grep -Fqx "stampd: Client:$c" "$1" && n=$((n + 1))
+			grep -Fq "stampd: Client:$c " "$1" && n=$((n + 1))
 		done
 		echo $n
 	}
