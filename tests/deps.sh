@@ -178,7 +178,7 @@ new=$(enabled | grep -vxF -e "$before" -e "$(dpkg-query -L systemd \
 if [ -n "$new" ]; then
 	now=
 	[ ! -d /run/systemd/system ] || now=--now
-	echo "tests/deps.sh: disabling $now $new"
+	echo "tests/deps.sh: disabling${now:+ and stopping} $new"
 	# $new and $now are lists of words on purpose.
 	# shellcheck disable=SC2086
 	systemctl disable --quiet $now $new ||

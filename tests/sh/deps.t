@@ -7,9 +7,10 @@
 # boots in systemd-nspawn: its own PID 1, the root an overlay that the boot
 # leaves as it was.  The container shares this machine's network, as apt
 # inside needs Debian's mirror; the packages this machine's apt has kept
-# are lent to it through an overlay of their own, so that only what is
-# missing is downloaded, into a directory removed at the end.  tests/deps.sh
-# runs there as make check runs it, as root; then:
+# are lent to it through an overlay, whose upper directory in build/cache
+# keeps what the container downloaded for the next run (runs of this test
+# take turns through a lock).  tests/deps.sh runs there as make check runs
+# it, as root; then:
 #   - the units enabled (systemctl list-unit-files --state=enabled) are
 #     those enabled before, one for one;
 #   - no service or socket of a package it installed runs or listens
@@ -26,22 +27,13 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 CACHE=${STAMP_CACHE:-$TOP/build/cache}
 ROOT=$CACHE/nspawn-deps-bookworm
 ARCHIVES=/var/cache/apt/archives
+UPPER=$CACHE/deps-archives
 INIT=
-UPPER=
 
 if [ "$(id -u)" != 0 ]; then
 	ok 1 "deps.t runs as root: systemd-nspawn boots a container"
 	done_testing
 fi
-
-deps_cleanup()
-{
-	local st=$?
-
-	lib_cleanup "$st"
-	[ -z "$UPPER" ] || rm -rf "$UPPER"
-}
-trap deps_cleanup EXIT
 
 # ---- the root, made once -----------------------------------------------------
 
@@ -51,7 +43,7 @@ trap deps_cleanup EXIT
 INCLUDE=systemd,systemd-sysv,dbus
 mkdir -p "$CACHE"
 exec 8> "$CACHE/nspawn-deps.lock"
-flock -w "$(lib_scale 900)" 8
+flock -w "$(lib_scale 1800)" 8
 if [ ! -x "$ROOT/lib/systemd/systemd" ] ||
     [ "$(cat "$ROOT.include" 2>/dev/null)" != "$INCLUDE" ]; then
 	rm -rf "$ROOT.new" "$ROOT" "$ROOT.include"
@@ -69,20 +61,18 @@ if [ ! -x "$ROOT/lib/systemd/systemd" ] ||
 else
 	ok 0 "the Debian 12 root with systemd is in $ROOT already"
 fi
-flock -u 8
 
 # ---- boot --------------------------------------------------------------------
 
 # --volatile=overlay: what deps.sh installs goes to a tmpfs and is gone
-# with the container; the apt archives' overlay writes into $UPPER, on
-# disk (hundreds of megabytes), removed by the EXIT trap.
-UPPER=$(mktemp -d /var/tmp/stampd-deps.t.XXXXXX)
-mkdir -p "$UPPER/archives"
+# with the container; what apt downloads goes to $UPPER, kept.  The
+# container holds no lock of ours.
+mkdir -p "$UPPER"
 LIB_LIFETIME=1800
 lib_spawn "$LIB_TMP/nspawn.log" systemd-nspawn -q -D "$ROOT" --boot \
     --register=no --keep-unit --volatile=overlay --console=passive \
     --bind-ro="$TOP/tests:/src/tests" \
-    --overlay="$ARCHIVES:$UPPER/archives:$ARCHIVES" -M "stampd-deps-t$$"
+    --overlay="$ARCHIVES:$UPPER:$ARCHIVES" -M "stampd-deps-t$$" 8>&-
 NSPAWN=$LIB_PID
 
 # find_init: the container's PID 1, systemd, a child of systemd-nspawn.
