@@ -3,6 +3,7 @@
 #   make              build everything under build/
 #   make run          build and serve stamp on TCP and UDP port 1937
 #   make check        build and run every test (installs missing peers as root)
+#   make check-unit   build and run the unit tests alone (no peer, no root)
 #   make check CC=clang O=build/clang
 #   make check SAN=1 O=build/san      (AddressSanitizer + UBSan)
 #   make check STAMP_TIMEOUT_SCALE=3  (a slow machine: every test waits 3x)
@@ -161,6 +162,20 @@ check:
 check-run: all $(UNIT) $(IT) $(BENCHBIN) $(LESSONBIN)
 	$(TESTENV) prove --exec '' -j3 --timer --failures $(TESTS)
 
+# The unit tests alone: pure code and a temporary directory, no network
+# peer, no root, no other program, so that a package build can run them
+# (debian/rules' dh_auto_test).  A test's output is shown when it fails.
+check-unit: $(UNIT)
+	@st=0; for t in $(abspath $(UNIT)); do \
+		if STAMP_SRCDIR=$(CURDIR) \
+		    STAMP_TIMEOUT_SCALE=$(STAMP_TIMEOUT_SCALE) \
+		    "$$t" > "$$t.out" 2>&1; then \
+			echo "$${t#$(CURDIR)/}: ok, $$(grep -c '^ok ' "$$t.out") tests"; \
+		else \
+			cat "$$t.out"; echo "$${t#$(CURDIR)/}: FAILED"; st=1; \
+		fi; \
+	done; exit $$st
+
 bench: all $(BENCHBIN)
 	$(TESTENV) sh bench/run.sh
 
@@ -234,7 +249,7 @@ uninstall:
 
 .PHONY: install uninstall
 
-.PHONY: all run check check-run bench lesson soak fuzz clean FORCE
+.PHONY: all run check check-run check-unit bench lesson soak fuzz clean FORCE
 .SECONDARY:
 
 -include $(wildcard $(O)/obj/*.d $(O)/tests/*/*.d $(O)/bench/*.d)

@@ -13,9 +13,9 @@
 # A path is a file the build needs: liburing's header, without which
 # stampd is built without its uring model, and GnuTLS's, without which it
 # is built without NTS (and the tests would meet a model or a listener
-# that refuses to run).  debian/control names that package in its
-# Build-Depends proper, not among the tests' <!nocheck> ones, so
-# --packages leaves it out.
+# that refuses to run).  Those two are what debian/control's Build-Depends
+# name beside debhelper (--build-packages prints them; tests/sh/deb.t
+# compares), and --packages, the tests' peers, leaves them out.
 DEPS='
 /usr/include/liburing.h	liburing-dev
 /usr/include/gnutls/gnutls.h	libgnutls28-dev
@@ -63,6 +63,7 @@ useradd		passwd
 userdel		passwd
 setpriv		util-linux
 dpkg-deb	dpkg
+readelf		binutils
 lintian		lintian
 autopkgtest	autopkgtest
 mmdebstrap	mmdebstrap
@@ -72,9 +73,6 @@ systemd-nspawn	systemd-container
 nsenter		util-linux
 unshare		util-linux
 '
-# debian/control's Build-Depends <!nocheck> mirror the packages above
-# (tests/deps.sh --packages prints them; tests/sh/deb.t compares), but for
-# those the build depends on anyway or that every Debian system has.
 # None of the tests' tools may be taken for granted: a minimal Debian 12
 # (mmdebstrap --variant=apt) lacks procps, iproute2, python3, perl (and so
 # prove) and make; the rest above are there already, and named so that a
@@ -110,12 +108,31 @@ missing()
 	done | sort -u | tr '\n' ' ' | sed 's/ $//'
 }
 
-# --packages: the table's packages, one a line, and nothing installed.
-if [ "${1:-}" = --packages ]; then
-	printf '%s\n' "$DEPS" | awk 'NF == 2 && $1 !~ /^\// { print $2 }' |
-	    sort -u
+# enabled: the units systemd would start at boot and the SysV init scripts
+# a runlevel starts (as NAME.service, the name systemctl gives them), one
+# a line.  systemctl reads the unit files even where systemd is not PID 1.
+enabled()
+{
+	{
+		systemctl list-unit-files --state=enabled --no-legend \
+		    --no-pager 2> /dev/null | awk '{ print $1 }'
+		for f in /etc/rc[2345].d/S*; do
+			[ -e "$f" ] || continue
+			f=${f##*/S}
+			echo "${f#[0-9][0-9]}.service"
+		done
+	} | sort -u
+}
+
+# --packages: the table's packages, one a line, and nothing installed;
+# --build-packages: those of the files the build needs.
+case ${1:-} in
+--packages | --build-packages)
+	printf '%s\n' "$DEPS" | awk -v b="$1" 'NF == 2 &&
+	    ($1 ~ /^\//) == (b == "--build-packages") { print $2 }' | sort -u
 	exit 0
-fi
+	;;
+esac
 
 need=$(missing)
 [ -n "$need" ] || exit 0
@@ -129,36 +146,44 @@ fi
 echo "tests/deps.sh: installing $need"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q || exit 1
-# Installed to be run by the tests, not to serve this machine: on a machine
-# run by systemd, a policy-rc.d that says 101 keeps the packages' scripts
-# from starting their services (haproxy, xinetd, podman's API socket)
-# during the install, and those are disabled afterwards.  One already there
-# is the admin's: then it decides.
+# Installed to be run by the tests, not to serve this machine: a
+# policy-rc.d that says 101 keeps the packages' scripts from starting their
+# services during the install (under systemd, or the init scripts of a
+# machine or chroot without it), and every unit the install enabled is
+# disabled afterwards (and stopped, where systemd runs), so that the
+# machine boots as it did: no chrony, haproxy, prometheus, xinetd or
+# podman socket of ours.  One policy-rc.d already there is the admin's:
+# then it decides what starts.
 POLICY=/usr/sbin/policy-rc.d
 ours=
 if [ ! -e $POLICY ]; then
 	printf '#!/bin/sh\n# %s: no service starts during its install.\n%s\n' \
 	    tests/deps.sh 'exit 101' > $POLICY && chmod 755 $POLICY && ours=1
 fi
+before=$(enabled)
+# Recommends are left out: the tests run the commands above, not what
+# their packages suggest beside them (prometheus's node exporter).
 # $need is a list of words on purpose.
 # shellcheck disable=SC2086
-apt-get install -y -q $need
+apt-get install -y -q --no-install-recommends $need
 st=$?
 [ -z "$ours" ] || rm -f $POLICY
 [ $st = 0 ] || exit 1
-for p in haproxy xinetd podman chrony; do
-	case " $need " in
-	*" $p "*) ;;
-	*) continue ;;
-	esac
-	# Its units, and its init scripts, which systemctl hands to
-	# update-rc.d.
-	units=$(dpkg-query -L $p | sed -n \
-	    -e 's#^/lib/systemd/system/\([^/@]*\.\(service\|socket\|timer\)\)$#\1#p' \
-	    -e 's#^/etc/init\.d/\([^/]*\)$#\1.service#p' | sort -u)
-	[ -z "$units" ] || systemctl disable --quiet $units ||
-	    echo "tests/deps.sh: could not disable $units" >&2
-done
+# What the install enabled, but the init system's own units: systemd may
+# come in here (systemd-socket-activate) where it is not PID 1, and a
+# machine that later boots it needs its units as its package left them.
+new=$(enabled | grep -vxF -e "$before" -e "$(dpkg-query -L systemd \
+    2> /dev/null | sed -n 's#^.*/systemd/system/\([^/]*\)$#\1#p')" |
+    tr '\n' ' ' | sed 's/ $//')
+if [ -n "$new" ]; then
+	now=
+	[ ! -d /run/systemd/system ] || now=--now
+	echo "tests/deps.sh: disabling${now:+ and stopping} $new"
+	# $new and $now are lists of words on purpose.
+	# shellcheck disable=SC2086
+	systemctl disable --quiet $now $new ||
+	    echo "tests/deps.sh: could not disable $new" >&2
+fi
 
 # A traditional netcat installed by hand keeps the nc alternative.
 if ! present nc && [ -x /bin/nc.openbsd ]; then

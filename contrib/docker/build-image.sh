@@ -14,7 +14,10 @@
 # Debian's mirror (--network=host).  --isolation=chroot: the build's RUN
 # steps need no runtime, cgroups or user namespaces, which a container or
 # CI machine may lack; --format docker: an OCI image would drop the
-# HEALTHCHECK.  Runs of this script take turns through a lock.
+# HEALTHCHECK.  The OCI labels get the version, the commit (with -dirty
+# when the work tree differs from it; "unknown" outside a git checkout) and
+# the origin remote's URL when there is one.  Runs of this script take
+# turns through a lock.
 set -eu
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -66,8 +69,18 @@ if [ "$made" != "$stamp" ]; then
 	    > /dev/null
 fi
 
+if revision=$(git -C "$top" rev-parse -q --verify HEAD 2> /dev/null); then
+	[ -z "$(git -C "$top" status --porcelain --untracked-files=no)" ] ||
+	    revision=$revision-dirty
+else
+	revision=unknown
+fi
+source=$(git -C "$top" remote get-url origin 2> /dev/null) || source=
+
 podman build --quiet --format docker --isolation=chroot --network=host \
-    --build-arg BASE="$base" -f "$top/contrib/docker/Dockerfile" \
+    --build-arg BASE="$base" --build-arg VERSION="$version" \
+    --build-arg REVISION="$revision" ${source:+--build-arg SOURCE="$source"} \
+    -f "$top/contrib/docker/Dockerfile" \
     -t "$image" "$top" > /dev/null
 echo "build-image.sh: built $image ($(podman image inspect \
     --format '{{.Size}}' "$image") bytes) on $base"

@@ -3,8 +3,9 @@
 # packages from a copy of this work tree, offline, with Debian's own tools;
 # lintian finds no error and no warning in them; the package holds what it
 # should, and its maintainer scripts restart the service after an upgrade
-# and stop it on remove; debian/control's Build-Depends <!nocheck> are the
-# packages tests/deps.sh installs; installed with dpkg -i, its stampd serves
+# and stop it on remove; the build runs the unit tests and no other, and
+# debian/control's Build-Depends are what it needs, none of the test
+# suite's peers (tests/deps.sh); installed with dpkg -i, its stampd serves
 # on loopback and its stamp reads it; dpkg -r and dpkg -P take it all away
 # again; then autopkgtest runs debian/tests on this machine (-- null).
 # What the scripts do under a real systemd is deb_systemd.t's.
@@ -96,8 +97,19 @@ ok $? "it builds ${DEB##*/}" || done_testing
 # Debian's hardening flags reach the compiler; the tests stay out of it.
 grep -q -e '-D_FORTIFY_SOURCE=2 .*-c -o build/deb/obj/stampd\.o' "$blog"
 ok $? "the build compiles with dpkg-buildflags' CFLAGS and CPPFLAGS"
-grep -Eq 'prove|tests/(unit|it|sh)/' "$blog"
-is $? 1 "the build runs no test"
+# dh_auto_test runs make check-unit: every unit test, each passing, and no
+# test that needs a peer, root or the network.
+for f in "$TOP"/tests/unit/*.c; do
+	f=${f##*/}
+	echo "${f%.c}"
+done | sort > "$LIB_TMP/units.want"
+sed -n 's#^build/deb/tests/unit/\([a-z_0-9]*\)\.t: ok, [0-9]* tests$#\1#p' \
+    "$blog" | sort > "$LIB_TMP/units.ran"
+diff "$LIB_TMP/units.want" "$LIB_TMP/units.ran" > "$LIB_TMP/units.diff"
+ok $? "dh_auto_test runs every unit test, each passing ($(wc -l < \
+    "$LIB_TMP/units.ran"))" || diag_file "$LIB_TMP/units.diff"
+grep -Eq 'prove|tests/(it|sh)/' "$blog"
+is $? 1 "the build runs no other test (no peer, no root, no network)"
 # -Werror is the project's own builds': a newer gcc's new warning must not
 # fail a distribution's build.
 grep -e '-c -o build/deb/obj/stampd\.o' "$blog" | grep -Eq -e '-Werror( |$)'
@@ -161,27 +173,25 @@ for f in preinst postinst prerm postrm; do
 	done
 done
 
-# ---- Build-Depends <!nocheck> ------------------------------------------------
+# ---- Build-Depends -----------------------------------------------------------
 
-# One list: tests/deps.sh's table, mirrored in debian/control but for what
-# a build has anyway (Essential packages, build-essential's, debhelper).
-sh "$TOP/tests/deps.sh" --packages > "$LIB_TMP/deps.all"
-for p in $(dpkg-query -W -f='${Depends}' build-essential 2>/dev/null |
-    tr ',|' '\n\n' | sed 's/(.*//; s/ //g') debhelper; do
-	echo "$p"
-done > "$LIB_TMP/deps.have"
-while read -r p; do
-	[ "$(dpkg-query -W -f='${Essential}' "$p" 2>/dev/null)" = yes ] ||
-	    grep -qx "$p" "$LIB_TMP/deps.have" || echo "$p"
-done < "$LIB_TMP/deps.all" | sort -u > "$LIB_TMP/deps.want"
+# What the build needs and nothing else: debhelper, and the packages of the
+# headers tests/deps.sh names as the build's; no test peer, not even as
+# <!nocheck> (a build root would grow by the hundreds of packages that
+# make check installs).
+{
+	echo debhelper-compat
+	sh "$TOP/tests/deps.sh" --build-packages
+} | sort -u > "$LIB_TMP/deps.want"
 awk '/^Build-Depends:/ { on = 1 } on && /^[^ ]/ && !/^Build-Depends:/ {
-	on = 0 } on' "$TOP/debian/control" | tr ',' '\n' |
-    sed -n 's/^[[:space:]]*\([a-z0-9.+-]*\)[^<]*<!nocheck>.*/\1/p' |
+	on = 0 } on' "$TOP/debian/control" | sed 's/^Build-Depends://' |
+    tr ',' '\n' | sed -n 's/^[[:space:]]*\([a-z0-9.+-][a-z0-9.+-]*\).*/\1/p' |
     sort -u > "$LIB_TMP/deps.control"
 diff "$LIB_TMP/deps.want" "$LIB_TMP/deps.control" > "$LIB_TMP/deps.diff"
-ok $? "debian/control's Build-Depends <!nocheck> are tests/deps.sh's" \
-    "packages ($(wc -l < "$LIB_TMP/deps.want"))" || {
-	diag "< tests/deps.sh --packages, > debian/control:"
+ok $? "debian/control's Build-Depends: $(tr '\n' ' ' < \
+    "$LIB_TMP/deps.control")(debhelper and tests/deps.sh --build-packages)" ||
+{
+	diag "< wanted, > debian/control:"
 	diag_file "$LIB_TMP/deps.diff"
 }
 

@@ -3,7 +3,13 @@
 # Debian base that mmdebstrap makes (kept in build/cache, made once); the
 # image runs with podman run, its CMD as it is, as its USER; its own stamp
 # and ours ask it over TCP and UDP, its HEALTHCHECK passes, and it stops
-# with exit status 0 on podman stop.
+# with exit status 0 on podman stop.  Its programs are built as Debian
+# builds the package (dpkg-buildflags, hardening=+all) and stripped, which
+# readelf checks in the files podman cp takes out of the image: PIE, full
+# RELRO (GNU_RELRO and BIND_NOW), the stack protector (__stack_chk_fail)
+# and _FORTIFY_SOURCE (the __*_chk functions) among their dynamic
+# symbols, no symbol table or debugging sections; and it carries the OCI
+# labels (podman image inspect).
 #
 # The container gets no network but its own loopback (--network=none):
 # podman's default bridge would add NAT rules to this machine's firewall,
@@ -17,7 +23,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 lib_no_chroot "podman"
-lib_need podman runc mmdebstrap make nsenter flock
+lib_need podman runc mmdebstrap make nsenter flock readelf
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 IMG=localhost/stampd-test:t$$
@@ -30,7 +36,7 @@ fi
 
 image_cleanup()
 {
-	podman rm -f -t 0 "$CT" > /dev/null 2>&1
+	podman rm -f -t 0 "$CT" "$CT0" > /dev/null 2>&1
 	podman rmi "$IMG" > /dev/null 2>&1
 	lib_cleanup
 }
@@ -61,6 +67,64 @@ size=$(cfg '{{.Size}}')
 note "image size: $size bytes ($((size / 1000000)) MB)"
 [ "${size:-0}" -gt 0 ] && [ "$size" -lt 150000000 ]
 ok $? "the image is under 150 MB (no compiler in it): $((size / 1000000)) MB"
+
+# label NAME: the image's OCI label org.opencontainers.image.NAME.
+label()
+{
+	cfg "{{index .Labels \"org.opencontainers.image.$1\"}}"
+}
+VERSION=$("$STAMPD" --version | sed -n 's/^stampd //p')
+is "$(label title)" stampd "label title: stampd"
+like "$(label description)" '^the time over TCP and UDP: ' \
+    "label description: $(label description)"
+is "$(label version)" "$VERSION" "label version: stampd --version's"
+is "$(label licenses)" ISC "label licenses: ISC, debian/copyright's"
+like "$(label source)" '^[a-z]+://' "label source: $(label source)"
+HEAD=$(git -C "$TOP" rev-parse -q --verify HEAD 2> /dev/null) ||
+    HEAD=unknown
+like "$(label revision)" "^$HEAD(-dirty)?\$" \
+    "label revision: $(label revision), the commit built"
+
+# ---- hardening ---------------------------------------------------------------
+
+# hardened FILE: readelf finds in FILE what dpkg-buildflags' hardening and
+# a strip leave, or says what is missing.
+hardened()
+{
+	local f="$1" why=
+
+	readelf -hW "$f" | grep -q 'Type: *DYN ' || why="$why not-PIE"
+	readelf -dW "$f" | grep -q '(FLAGS_1).* PIE' || why="$why no-DF_1_PIE"
+	readelf -lW "$f" | grep -q GNU_RELRO || why="$why no-GNU_RELRO"
+	readelf -dW "$f" | grep -Eq '\(FLAGS\).* BIND_NOW|\(FLAGS_1\).* NOW' ||
+	    why="$why no-BIND_NOW"
+	readelf --dyn-syms -W "$f" > "$LIB_TMP/dynsyms"
+	grep -q ' __stack_chk_fail@' "$LIB_TMP/dynsyms" ||
+	    why="$why no-__stack_chk_fail"
+	grep -Eq ' __[a-z_]+_chk@' "$LIB_TMP/dynsyms" &&
+	    grep ' __[a-z_]*_chk@' "$LIB_TMP/dynsyms" |
+	    grep -vq ' __stack_chk_fail@' || why="$why no-fortified-function"
+	! readelf -SW "$f" | grep -Eq ' \.(symtab|debug_[a-z]+) ' ||
+	    why="$why not-stripped"
+	echo "${why# }"
+}
+CT0=stampd-test-cp-$$
+podman create --name "$CT0" "$IMG" > "$LIB_TMP/create.log" 2>&1
+ok $? "podman create $IMG, to copy its programs out" ||
+    diag_file "$LIB_TMP/create.log"
+want="PIE, full RELRO, BIND_NOW, stack protector, fortified, stripped"
+for f in /usr/sbin/stampd /usr/bin/stamp /usr/bin/stampbench; do
+	b=$LIB_TMP/${f##*/}
+	podman cp "$CT0:$f" "$b" > "$LIB_TMP/cp.log" 2>&1 || {
+		ok 1 "podman cp $f"
+		diag_file "$LIB_TMP/cp.log"
+		continue
+	}
+	note "$f: $(stat -c %s "$b") bytes; $(readelf --dyn-syms -W "$b" |
+	    sed -n 's/.* \(__[a-z_]*_chk\)@.*/\1/p' | sort -u | tr '\n' ' ')"
+	is "$(hardened "$b")" "" "$f is $want"
+done
+podman rm -f "$CT0" > /dev/null 2>&1
 
 # ---- run ---------------------------------------------------------------------
 
