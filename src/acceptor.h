@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 
 #include <poll.h>
+#include <stdint.h>
 
 #include "serve.h"
 
@@ -51,8 +52,19 @@ struct acceptor_ops {
 	void	(*wake)(void *arg, int sigs);
 };
 
+/*
+ * Connections from one source (net_source_key: an address, an IPv6 /64)
+ * waited on for their first bytes (a PROXY header, a request read before
+ * the reply), at most, in one acceptor: past it the oldest of them is
+ * closed and counted as shed.  A proxy sends its header as it connects,
+ * so an honest one has few waiting at any moment; a peer that sends
+ * nothing holds this many places and no more.
+ */
+#define ACCEPTOR_PEER_WAIT	256
+
 struct port;
 struct waiter;
+struct source;
 struct later;
 
 struct acceptor {
@@ -65,6 +77,13 @@ struct acceptor {
 	size_t				 nport;
 	struct waiter			*w;	/* waited on: header, drain */
 	int				 nw, maxw;
+	int				 oldest, newest; /* by deadline */
+	int				 unused;	/* a free waiter */
+	struct source			*src;	/* of those waiting for bytes */
+	int				*bucket; /* their hash */
+	int				 srcfree; /* a free source */
+	uint64_t			 seed;	/* keys the hash */
+	int				 epfd;	/* the waiters' epoll set */
 	struct later			*later;	/* kept for --delay */
 	int				 waiting; /* later holds one */
 	struct pollfd			*pfd;
