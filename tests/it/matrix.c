@@ -40,6 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "acceptor.h"
 #include "harness.h"
 #include "tap.h"
 
@@ -2043,6 +2044,199 @@ clean:
 	rmdir(dir);
 }
 
+/*
+ * Silent connect to l, made and done (the handshake, nothing sent): the
+ * fd, or -1.
+ */
+static int
+silent_open(const struct h_listener *l)
+{
+	struct pollfd	 pfd;
+	socklen_t	 len;
+	int		 fd, e = 0;
+
+	if ((fd = h_dial_nb((const struct sockaddr *)&l->ss, l->sslen)) == -1)
+		return -1;
+	pfd.fd = fd;
+	pfd.events = POLLOUT;
+	len = sizeof e;
+	if (poll(&pfd, 1, ASK_MS) != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR,
+	    &e, &len) == -1 || e != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Whether the daemon has closed fd, a silent connection: EOF or reset. */
+static int
+silent_ended(int fd)
+{
+	struct pollfd	 pfd = { .fd = fd, .events = POLLIN };
+	char		 c;
+
+	return poll(&pfd, 1, 0) == 1 && recv(fd, &c, 1, MSG_DONTWAIT) <= 0;
+}
+
+/*
+ * How many of the n silent connections in fd have ended, waiting at most
+ * ms until that is want (a close is on its way as the count is read); the
+ * ended are marked -2 after they are closed here.
+ */
+static int
+silent_count(int *fd, int n, int want, int ms)
+{
+	long long	 deadline = h_now_ms() + ms;
+	int		 i, ended = 0;
+
+	for (;;) {
+		for (i = 0; i < n; i++)
+			if (fd[i] >= 0 && silent_ended(fd[i])) {
+				close(fd[i]);
+				fd[i] = -2;
+			}
+		for (i = ended = 0; i < n; i++)
+			ended += fd[i] == -2;
+		if (ended >= want || h_now_ms() >= deadline)
+			return ended;
+		h_nap(20);
+	}
+}
+
+/*
+ * The most fds any poll or ppoll of trace t asked about (strace writes
+ * "poll([{fd=3, events=POLLIN}, ...], 5, 1000)"); 0 for none, -1 if the
+ * trace cannot be read.
+ */
+static long
+poll_widest(const struct h_trace *t)
+{
+	char	 line[4096];
+	char	*p;
+	FILE	*f;
+	long	 n, most = 0;
+
+	if ((f = fopen(t->path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof line, f) != NULL) {
+		if ((p = strstr(line, "poll([")) == NULL ||
+		    (p = strstr(p, "], ")) == NULL)
+			continue;
+		if ((n = strtol(p + 3, NULL, 10)) > most)
+			most = n;
+	}
+	fclose(f);
+	return most;
+}
+
+/*
+ * 20. proxy-silent: a +proxy listener and a plain one, one loop taking
+ * them (-w 1, --max-workers 1).  NSILENT connections from 127.0.0.1 (a
+ * peer --proxy-from allows by default) send nothing.  A model that bounds
+ * them (ACCEPTOR_PEER_WAIT from one source) has closed the oldest, and
+ * counted each as shed: those that ended are exactly the shed count, and
+ * the oldest, and the newest ACCEPTOR_PEER_WAIT are still held.  Then
+ * honest clients on both listeners, a proxied one with a PROXY v1 header,
+ * are all served beside them, and no poll of the daemon's, while they
+ * wait, asks about more than a few fds: the waiters are one fd, an epoll
+ * set, so a turn costs what is ready, never what waits.  No duration: the
+ * throughput they keep is make bench's (its proxy-silent section).
+ */
+#define NSILENT		(2 * ACCEPTOR_PEER_WAIT)
+#define NHONEST		8
+#define POLL_WIDEST	16	/* signals, the model's, the set, listeners */
+
+static void
+row_proxy_silent(void)
+{
+	static const char *const extra[] = { "--linger", "60000", "-w", "1",
+	    "--max-workers", "1", "--min-spare", "0", "--max-spare", "1",
+	    "-l", "tcp:127.0.0.1:0/stamp", "-l", "tcp:127.0.0.1:0/stamp+proxy",
+	    NULL };
+	static int		 fd[NSILENT];
+	struct h_daemon		 d;
+	struct h_client		 c;
+	const struct h_listener	*pl, *xl;
+	struct rlimit		 rl;
+	struct h_trace		 tr;
+	long long		 acc, shed;
+	long			 widest;
+	int			 i, n, ended, prefix, held, good, proxied;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < NSILENT + 64 &&
+	    rl.rlim_max >= NSILENT + 64) {
+		rl.rlim_cur = NSILENT + 64;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur < NSILENT + 64) {
+		skip("proxy-silent: RLIMIT_NOFILE allows too few fds");
+		return;
+	}
+	if (start(&d, 2, extra) == -1)
+		return;
+	pl = h_daemon_find(&d, "tcp", "stamp");
+	xl = h_daemon_find(&d, "tcp", "stamp+proxy");
+	if (pl == NULL || xl == NULL) {
+		rok(0, "a stamp and a stamp+proxy listener");
+		stop(&d);
+		return;
+	}
+	for (n = 0; n < NSILENT && (fd[n] = silent_open(xl)) != -1; n++)
+		continue;
+	if (!rok(n == NSILENT, "%d silent connections made (%d)", NSILENT,
+	    n))
+		goto out;
+	acc = h_counter_at_least(&d, "accepted", NSILENT, SETTLE_MS);
+	if (!rok(acc >= NSILENT, "the daemon accepted them (%lld)", acc))
+		goto out;
+	settled_children(d.pid, SETTLE_MS);
+	if (h_trace_start(&tr, d.pid, "poll,ppoll") == -1) {
+		rok(0, "strace attaches to the daemon and its processes");
+		goto out;
+	}
+	/*
+	 * Served by the loop that took them, after: every shed is done
+	 * (counted, closed) by the time this client has its reply.
+	 */
+	rok(h_cl_ask(pl, NULL, &c, ASK_MS), "a plain client is served "
+	    "beside them (%s)", h_cl_what(&c, "stamp"));
+	if ((shed = h_daemon_counter(&d, "shed")) < 0)
+		shed = 0;
+	ended = silent_count(fd, n, (int)shed, shed > 0 ? QUICK_MS : 0);
+	for (prefix = 0; prefix < n && fd[prefix] == -2; prefix++)
+		continue;
+	held = n - ended;
+	if (!rok(ended == shed && prefix == ended, "the silent ones closed "
+	    "are the shed count (%d closed, shed %lld) and the oldest (the "
+	    "first %d)", ended, shed, prefix))
+		diag_log(&d, 8);
+	rok(held >= ACCEPTOR_PEER_WAIT && (shed == 0 ||
+	    held == ACCEPTOR_PEER_WAIT), "the newest are held: %d, %d from "
+	    "one source where the model sheds (%lld shed)", held,
+	    ACCEPTOR_PEER_WAIT, shed);
+	for (i = good = proxied = 0; i < NHONEST; i++) {
+		good += h_cl_ask(pl, NULL, &c, ASK_MS);
+		cl_send_wait(&c, xl, "PROXY TCP4 192.0.2.1 192.0.2.2 1234 "
+		    "1937\r\n");
+		proxied += h_cl_served(&c, "stamp");
+	}
+	if (!rok(good == NHONEST && proxied == NHONEST, "honest clients "
+	    "beside them are served: plain %d of %d, proxied %d of %d", good,
+	    NHONEST, proxied, NHONEST))
+		diag_log(&d, 8);
+	h_trace_stop(&tr);
+	widest = poll_widest(&tr);
+	rok(widest >= 0 && widest <= POLL_WIDEST, "no poll asks about the "
+	    "waiters one by one: %ld fds at most (bound %d)", widest,
+	    POLL_WIDEST);
+out:
+	/* Their EOF ends each wait: the stop need not wait out --linger. */
+	for (i = 0; i < n; i++)
+		if (fd[i] >= 0)
+			close(fd[i]);
+	stop(&d);
+}
+
 static const struct row {
 	const char	*name;
 	void		(*run)(void);
@@ -2067,6 +2261,7 @@ static const struct row {
 	{ "delay-scrape",	row_delay_scrape },
 	{ "watchdog-delay",	row_watchdog_delay },
 	{ "scrape-limits",	row_scrape_limits },
+	{ "proxy-silent",	row_proxy_silent },
 };
 
 int
