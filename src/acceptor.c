@@ -2,12 +2,15 @@
  * acceptor.c: poll, accept or receive, serve or hand over, and stop.
  *
  * One poll covers the signal pipe, the model's fd, every listening socket
- * and every connection waited on, so a flood on one listener cannot starve
- * another: each turn takes at most a few connections and one batch of
- * datagrams per socket.  Nothing here blocks but poll: a reply that waits
- * out --delay waits in a timed slot (struct later) while the loop turns,
- * so the signals, a scrape, the watchdog and the drains are never kept
- * waiting for a client.  A scrape and a key exchange never wait --delay.
+ * and an epoll set of every connection waited on, so a flood on one
+ * listener cannot starve another: each turn takes at most a few
+ * connections and one batch of datagrams per socket, and looks only at
+ * the waiters that are ready or due, never at all that wait: a peer that
+ * sends nothing costs a place, not a share of every turn.  Nothing here
+ * blocks but poll: a reply that waits out --delay waits in a timed slot
+ * (struct later) while the loop turns, so the signals, a scrape, the
+ * watchdog and the drains are never kept waiting for a client.  A scrape
+ * and a key exchange never wait --delay.
  */
 #include <sys/types.h>
 #include <sys/epoll.h>

@@ -3,13 +3,14 @@
  *
  * It owns what every such model used to write for itself: the poll set
  * (the signal pipe, a model's own fd, every listening socket, including
- * each socket of a --reuseport group, and the connections waited on), the
- * pause of a listener that ran out of fds or memory, the spare fd, how
- * many connections or datagrams a turn takes, the delay (a timer, never a
- * sleep: the loop turns, beats and answers scrapes while a reply waits;
- * cut short only by a stop), and the stop itself: what the kernel has
- * queued is served and what is in flight finishes, within --linger,
- * before it returns.
+ * each socket of a --reuseport group, and one epoll set of the connections
+ * waited on, for their first bytes or their drain, with a bound per
+ * source), the pause of a listener that ran out of fds or memory, the
+ * spare fd, how many connections or datagrams a turn takes, the delay (a
+ * timer, never a sleep: the loop turns, beats and answers scrapes while a
+ * reply waits; cut short only by a stop), and the stop itself: what the
+ * kernel has queued is served and what is in flight finishes, within
+ * --linger, before it returns.
  *
  * A model says what it does differently through acceptor_ops: the serial
  * models (iterative, and each worker of a pool) leave conn and dgram NULL
