@@ -39,7 +39,6 @@
 #define STOP_ACCEPTS	4096	/* queued connections served at a stop */
 #define STOP_DGRAMS	4096	/* queued datagrams answered at a stop */
 #define WAIT_MIN	16	/* waiters allocated at first */
-#define WAIT_MAX	4096	/* connections waited on at once */
 #define WAIT_TURN	64	/* ready waiters handled per turn */
 #define NBUCKET		1024	/* the sources' hash; a power of 2 */
 #define REST_MS		100	/* a listener rests after a hand-over failed */
@@ -108,7 +107,7 @@ grow(struct acceptor *a)
 	struct source	*s;
 	int		 n, j;
 
-	if (a->maxw >= WAIT_MAX)
+	if (a->maxw >= ACCEPTOR_WAIT_MAX)
 		return 0;
 	n = a->maxw == 0 ? WAIT_MIN : a->maxw * 2;
 	if ((w = realloc(a->w, (size_t)n * sizeof *w)) == NULL)
@@ -397,9 +396,9 @@ shed(struct acceptor *a, int j)
  * What serve_stream said the connection needs next: nothing, or a wait
  * (handoff: for its header, to hand it over then).  A newcomer always
  * gets its place: past ACCEPTOR_PEER_WAIT waiting for their first bytes
- * from its source, the oldest of those is closed; with WAIT_MAX waited on,
- * the oldest of all.  So a peer that sends nothing costs a place for a
- * while, and never keeps an honest client out.
+ * from its source, the oldest of those is closed; with ACCEPTOR_WAIT_MAX
+ * waited on, the oldest of all.  So a peer that sends nothing costs a
+ * place for a while, and never keeps an honest client out.
  */
 static void
 hold(struct acceptor *a, const struct listener *l, int fd,

@@ -63,6 +63,13 @@ struct acceptor_ops {
  */
 #define ACCEPTOR_PEER_WAIT	256
 
+/*
+ * Connections waited on at once, at most, in one acceptor: for their
+ * first bytes or their drain.  With this many, a newcomer closes the
+ * oldest of them (counted as shed) to take its place.
+ */
+#define ACCEPTOR_WAIT_MAX	4096
+
 struct port;
 struct waiter;
 struct source;
