@@ -1471,6 +1471,40 @@ report_delay()
 	echo
 }
 
+# kept SERVER: the median over the rounds of its replies/s beside the
+# silent peers over alone, each round's two runs back to back on one
+# daemon (a pair the machine's load moves alike), or "-".
+kept()
+{
+	awk -v v="$1" '
+	NR == 1 {
+		for (i = 2; i <= NF; i++)
+			col[$i] = i - 1
+		next
+	}
+	/^#/ { next }
+	$2 == v && $3 == 16 && ($1 == "quiet" || $1 == "silent") {
+		r[$1, $(col["round"])] = $(col["rate"]) + 0
+		seen[$(col["round"])] = 1
+	}
+	END {
+		for (k in seen)
+			if ((("quiet", k) in r) && (("silent", k) in r) &&
+			    r["quiet", k] > 0)
+				x[n++] = r["silent", k] / r["quiet", k]
+		if (n == 0) {
+			print "-"
+			exit
+		}
+		for (i = 1; i < n; i++)
+			for (j = i; j > 0 && x[j - 1] > x[j]; j--) {
+				t = x[j]; x[j] = x[j - 1]; x[j - 1] = t
+			}
+		printf "%.2f\n", n % 2 ? x[int(n / 2)] : \
+		    (x[n / 2 - 1] + x[n / 2]) / 2
+	}' "$raw"
+}
+
 report_silent()
 {
 	cat <<-EOF
@@ -1480,7 +1514,9 @@ report_silent()
 	as it takes them; stampbench -c 16 -t 2 on the plain one, alone and
 	then beside $silent_n connections to the +proxy one from 127.0.0.1
 	that send nothing.  A model that waits for their headers with a
-	bound per source sheds the oldest past it.  Kept: with over alone.
+	bound per source sheds the oldest past it.  Kept: the median over
+	the rounds of each round's replies/s beside them over alone (the two
+	runs back to back on one daemon); the rates are medians too.
 
 	EOF
 	row model "alone conn/s" "beside $silent_n silent" kept \
@@ -1490,7 +1526,7 @@ report_silent()
 		a=$(med quiet "$s" 16 rate)
 		[ "$a" = - ] && continue
 		b=$(med silent "$s" 16 rate)
-		row "$s" "$a" "$b" "$(ratio "$b" "$a")" \
+		row "$s" "$a" "$b" "$(kept "$s")" \
 		    "$(med quiet "$s" 16 p99_us)" "$(med silent "$s" 16 p99_us)"
 	done
 	echo
