@@ -443,6 +443,7 @@ hold(struct acceptor *a, const struct listener *l, int fd,
 	queue(a, j);
 	if (w->header)
 		source_join(a, j);
+	/* The kernel short of memory for the set: as a wait cut short. */
 	if (watch(a, j) == -1) {
 		forget(a, j);
 		serve_linger_timeout(fd, a->st);
