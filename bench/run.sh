@@ -16,6 +16,12 @@
 #   syscalls  the server's system calls per connection and per datagram,
 #          counted by strace -f -c over SYS_N exchanges, once per server
 #   delay  --delay 100 and 200 clients at once, once per model
+#   proxy-silent  each model's replies/s on a plain listener (c=16,
+#          stampbench -t 2, 2 workers) beside a +proxy listener, without
+#          and then with BENCH_SILENT (10000) connections to the +proxy
+#          one that send nothing, held from 127.0.0.1 (a peer that
+#          --proxy-from allows by default); the ratio is what a model
+#          keeps of its throughput
 #   ntp    NTP replies/s of stampd's event and uring models and of chronyd,
 #          each with a configuration of the bench's own, at c=16 and 256:
 #          pinned as cost (one worker; chronyd is one thread) with the
@@ -42,9 +48,11 @@
 # comparison), BENCH_NTP_SERVERS (event uring chronyd), BENCH_NTP_SAMPLES
 # (64: the chrony client's offsets per server and round), BENCH_NTS_SERVERS
 # (event uring chronyd), BENCH_NTS_PROCESSES (1: chronyd's ntsprocesses,
-# its default).  Progress goes to stderr, the tables to stdout and to
+# its default), BENCH_SILENT (10000: the proxy-silent section's silent
+# peers).  Progress goes to stderr, the tables to stdout and to
 # $STAMP_BUILD/bench/results.md (the ntp section's to ntp.md, the nts
-# section's to nts.md), every run to results.dat.
+# section's to nts.md, proxy-silent's to proxy-silent.md), every run to
+# results.dat.
 
 set -u
 
@@ -69,10 +77,12 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	img=$out/img
 	doc=0
 fi
-sections=${BENCH_SECTIONS:-tcp cost udp syscalls delay ntp nts}
+sections=${BENCH_SECTIONS:-tcp cost udp syscalls delay proxy-silent ntp nts}
 ntp_samples=${BENCH_NTP_SAMPLES:-64}
 ntpmd=$out/ntp.md
 ntsmd=$out/nts.md
+silentmd=$out/proxy-silent.md
+silent_n=${BENCH_SILENT:-10000}
 nts_procs=${BENCH_NTS_PROCESSES:-1}
 # The stampbench before the cheaper loop of issue 12: what the client
 # table compares ours with, unless BENCH_OLD_STAMPBENCH names another.
@@ -454,6 +464,81 @@ section_delay()
 			    "max ${r_max_us}us"
 		fi
 		stop
+	done
+}
+
+# --- silent +proxy peers beside a plain listener -----------------------
+
+# silent_start PORT: hold $silent_n connections to 127.0.0.1:PORT that
+# send nothing, from a process of their own ($spid); 0 once each has been
+# made (the server may close the ones it sheds: they are not made again).
+silent_start()
+{
+	cat >"$tmp/silent.py" <<-'EOF'
+	import resource, socket, sys, time
+	port, n = int(sys.argv[1]), int(sys.argv[2])
+	soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+	want = n + 64 if hard == resource.RLIM_INFINITY else min(n + 64, hard)
+	resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, want), hard))
+	held = []
+	for i in range(n):
+	    s = socket.socket()
+	    s.settimeout(5)
+	    try:
+	        s.connect(("127.0.0.1", port))
+	    except OSError as e:
+	        print("silent: connect %d: %s" % (i, e), flush=True)
+	        break
+	    held.append(s)
+	print("silent %d" % len(held), flush=True)
+	while True:
+	    time.sleep(3600)
+	EOF
+	: >"$tmp/silent.log"
+	python3 -u "$tmp/silent.py" "$1" "$silent_n" >"$tmp/silent.log" \
+	    2>&1 </dev/null &
+	spid=$!
+	i=0
+	while alive "$spid" && ! grep -q '^silent ' "$tmp/silent.log" &&
+	    [ $i -lt 600 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	made=$(sed -n 's/^silent \([0-9]*\)$/\1/p' "$tmp/silent.log")
+	[ "${made:-0}" = "$silent_n" ] && return 0
+	note "$name: $silent_n silent peers: $(head -1 "$tmp/silent.log")"
+	return 1
+}
+
+# A model's replies/s on its plain listener, without silent peers beside
+# it and then with them, the same daemon; a round each.
+section_silent()
+{
+	cpin=
+	start "$name" tcp 2 "" -l tcp:127.0.0.1:0/stamp+proxy || return
+	re='s/.*listening tcp 127\.0\.0\.1:\([0-9]*\) stamp+proxy.*/\1/p'
+	pport=$(sed -n "$re" "$tmp/server.log" | head -1)
+	load -d 0.3 -c 16 -t 2 >/dev/null
+	measure quiet 16 2 && q=$r_rate || q=
+	if silent_start "$pport" && measure silent 16 2 && [ -n "$q" ]; then
+		log "proxy-silent $name: $(awk -v a="$r_rate" -v b="$q" \
+		    'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }') of its" \
+		    "replies/s with $silent_n silent peers"
+	fi
+	[ -n "$spid" ] && stop_side
+	stop
+}
+
+# Every model stampd lists (and BENCH_SERVERS keeps), once a round.
+silent_round()
+{
+	tmo=$((secs + 30))
+	for name in $models; do
+		case " $servers " in
+		*" $name "*)
+			section_silent
+			;;
+		esac
 	done
 }
 
@@ -998,6 +1083,9 @@ measure_all()
 	if has syscalls && ! command -v strace >/dev/null; then
 		install strace
 	fi
+	if has proxy-silent && ! command -v python3 >/dev/null; then
+		install python3
+	fi
 	[ "$(nproc)" -ge 2 ] || log "one CPU only: the pinned runs share it"
 
 	cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
@@ -1018,6 +1106,7 @@ measure_all()
 		echo "# models: $models"
 		echo "# nginx: $nginx_version"
 		[ -n "$old_sb" ] && echo "# old-stampbench: $old_desc"
+		has proxy-silent && echo "# silent: $silent_n"
 	} >"$raw"
 	has ntp && ntp_prepare
 	has nts && nts_prepare
@@ -1044,6 +1133,7 @@ measure_all()
 				section_$sect
 			done
 		done
+		has proxy-silent && silent_round
 		has ntp && ntp_round
 		has nts && nts_round
 		round=$((round + 1))
@@ -1081,6 +1171,7 @@ if [ "${BENCH_REPORT:-0}" = 1 ]; then
 	nts_servers=$(meta nts-servers)
 	nts_procs=$(meta nts-processes)
 	chrony_version=$(meta chronyd)
+	silent_n=$(meta silent)
 else
 	measure_all
 fi
@@ -1376,6 +1467,67 @@ report_delay()
 		row "$s" "$v" "$(ms "$(med delay "$s" 200 p50_us)")" \
 		    "$(ms "$(med delay "$s" 200 max_us)")" \
 		    "$(med delay "$s" 200 ok)" "$(med delay "$s" 200 errors)"
+	done
+	echo
+}
+
+# kept SERVER: the median over the rounds of its replies/s beside the
+# silent peers over alone, each round's two runs back to back on one
+# daemon (a pair the machine's load moves alike), or "-".
+kept()
+{
+	awk -v v="$1" '
+	NR == 1 {
+		for (i = 2; i <= NF; i++)
+			col[$i] = i - 1
+		next
+	}
+	/^#/ { next }
+	$2 == v && $3 == 16 && ($1 == "quiet" || $1 == "silent") {
+		r[$1, $(col["round"])] = $(col["rate"]) + 0
+		seen[$(col["round"])] = 1
+	}
+	END {
+		for (k in seen)
+			if ((("quiet", k) in r) && (("silent", k) in r) &&
+			    r["quiet", k] > 0)
+				x[n++] = r["silent", k] / r["quiet", k]
+		if (n == 0) {
+			print "-"
+			exit
+		}
+		for (i = 1; i < n; i++)
+			for (j = i; j > 0 && x[j - 1] > x[j]; j--) {
+				t = x[j]; x[j] = x[j - 1]; x[j - 1] = t
+			}
+		printf "%.2f\n", n % 2 ? x[int(n / 2)] : \
+		    (x[n / 2 - 1] + x[n / 2]) / 2
+	}' "$raw"
+}
+
+report_silent()
+{
+	cat <<-EOF
+	### Silent +proxy peers beside a plain listener
+
+	Each model with a plain listener and a +proxy one, 2 workers as far
+	as it takes them; stampbench -c 16 -t 2 on the plain one, alone and
+	then beside $silent_n connections to the +proxy one from 127.0.0.1
+	that send nothing.  A model that waits for their headers with a
+	bound per source sheds the oldest past it.  Kept: the median over
+	the rounds of each round's replies/s beside them over alone (the two
+	runs back to back on one daemon); the rates are medians too.
+
+	EOF
+	row model "alone conn/s" "beside $silent_n silent" kept \
+	    "p99 us alone" "p99 us beside"
+	row --- --: --: --: --: --:
+	for s in $models; do
+		a=$(med quiet "$s" 16 rate)
+		[ "$a" = - ] && continue
+		b=$(med silent "$s" 16 rate)
+		row "$s" "$a" "$b" "$(kept "$s")" \
+		    "$(med quiet "$s" 16 p99_us)" "$(med silent "$s" 16 p99_us)"
 	done
 	echo
 }
@@ -1822,6 +1974,10 @@ if main_sections; then
 	report >"$md"
 	cat "$md"
 fi
+if has proxy-silent; then
+	report_silent >"$silentmd"
+	cat "$silentmd"
+fi
 if has ntp; then
 	report_ntp >"$ntpmd"
 	cat "$ntpmd"
@@ -1907,6 +2063,7 @@ if [ "$doc" = 1 ]; then
 fi
 wrote=
 main_sections && wrote="$md, "
+has proxy-silent && wrote="$wrote$silentmd, "
 has ntp && wrote="$wrote$ntpmd, "
 has nts && wrote="$wrote$ntsmd, "
 log "results in $wrote$raw"

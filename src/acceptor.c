@@ -2,18 +2,24 @@
  * acceptor.c: poll, accept or receive, serve or hand over, and stop.
  *
  * One poll covers the signal pipe, the model's fd, every listening socket
- * and every connection waited on, so a flood on one listener cannot starve
- * another: each turn takes at most a few connections and one batch of
- * datagrams per socket.  Nothing here blocks but poll: a reply that waits
- * out --delay waits in a timed slot (struct later) while the loop turns,
- * so the signals, a scrape, the watchdog and the drains are never kept
- * waiting for a client.  A scrape and a key exchange never wait --delay.
+ * and an epoll set of every connection waited on, so a flood on one
+ * listener cannot starve another: each turn takes at most a few
+ * connections and one batch of datagrams per socket, and looks only at
+ * the waiters that are ready or due, never at all that wait: a peer that
+ * sends nothing costs a place, not a share of every turn.  Nothing here
+ * blocks but poll: a reply that waits out --delay waits in a timed slot
+ * (struct later) while the loop turns, so the signals, a scrape, the
+ * watchdog and the drains are never kept waiting for a client.  A scrape
+ * and a key exchange never wait --delay.
  */
 #include <sys/types.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 
 #include <errno.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -33,7 +39,8 @@
 #define STOP_ACCEPTS	4096	/* queued connections served at a stop */
 #define STOP_DGRAMS	4096	/* queued datagrams answered at a stop */
 #define WAIT_MIN	16	/* waiters allocated at first */
-#define WAIT_MAX	4096	/* connections waited on at once */
+#define WAIT_TURN	64	/* ready waiters handled per turn */
+#define NBUCKET		1024	/* the sources' hash; a power of 2 */
 #define REST_MS		100	/* a listener rests after a hand-over failed */
 
 /* A listening socket: a listener's own, or one of its --reuseport group. */
@@ -44,17 +51,34 @@ struct port {
 };
 
 /*
- * A connection waited on: for its PROXY header (then to be handed over,
- * or served here), or to drain it.
+ * A connection waited on: for its first bytes (a PROXY header, then to be
+ * handed over or served here; a request read before the reply), or to
+ * drain it.  Every waiter is in the queue by deadline, and while header is
+ * set also in its source's, both oldest first; unused ones are chained by
+ * newer, with fd -1.
  */
 struct waiter {
 	int			 fd;
 	int			 header;
 	int			 handoff;
+	int			 older, newer;	/* in the queue */
+	int			 src;		/* its source, or -1 */
+	int			 solder, snewer; /* among the source's */
 	const struct listener	*l;
 	long long		 deadline;	/* ms, monotonic */
-	struct sockaddr_storage	 peer;		/* while header is set */
+	struct sockaddr_storage	 peer;
 	struct admit_hdr	 hdr;		/* while header is set */
+};
+
+/*
+ * A source (net_source_key: an address, an IPv6 /64) with connections
+ * waited on for their first bytes; unused ones are chained by next.
+ */
+struct source {
+	uint64_t		 key;
+	int			 n;
+	int			 oldest, newest;
+	int			 next;		/* in its bucket */
 };
 
 /*
@@ -72,7 +96,36 @@ struct later {
 	struct serve_dgram	 d;
 };
 
-#define FIXED	2	/* pfd[0]: signals; pfd[1]: the model's fd */
+/* pfd[0]: signals; pfd[1]: the model's fd; pfd[2]: the waiters' set. */
+#define FIXED	3
+
+/* Whatever waits needs room to grow: another WAIT_MIN, doubled each time. */
+static int
+grow(struct acceptor *a)
+{
+	struct waiter	*w;
+	struct source	*s;
+	int		 n, j;
+
+	if (a->maxw >= ACCEPTOR_WAIT_MAX)
+		return 0;
+	n = a->maxw == 0 ? WAIT_MIN : a->maxw * 2;
+	if ((w = realloc(a->w, (size_t)n * sizeof *w)) == NULL)
+		return 0;
+	a->w = w;
+	if ((s = realloc(a->src, (size_t)n * sizeof *s)) == NULL)
+		return 0;
+	a->src = s;
+	for (j = n - 1; j >= a->maxw; j--) {
+		w[j].fd = -1;
+		w[j].newer = a->unused;
+		a->unused = j;
+		s[j].next = a->srcfree;
+		a->srcfree = j;
+	}
+	a->maxw = n;
+	return 1;
+}
 
 int
 acceptor_init(struct acceptor *a, const struct server *srv,
@@ -84,22 +137,29 @@ acceptor_init(struct acceptor *a, const struct server *srv,
 
 	memset(a, 0, sizeof *a);
 	a->srv = srv;
-	a->st = st;
 	a->ops = ops != NULL ? ops : &serial;
 	a->arg = arg;
-	a->fd = a->spare = -1;
+	a->fd = a->spare = a->epfd = -1;
+	a->oldest = a->newest = a->unused = a->srcfree = -1;
 	for (i = 0; i < srv->nls; i++)
 		n += srv->ls[i].rpfd != NULL ? (size_t)srv->workers : 1;
 	a->port = calloc(n, sizeof *a->port);
-	a->maxw = WAIT_MIN;
-	a->w = calloc((size_t)a->maxw, sizeof *a->w);
-	a->pfd = calloc(FIXED + n + (size_t)a->maxw, sizeof *a->pfd);
+	a->pfd = calloc(FIXED + n, sizeof *a->pfd);
 	a->later = calloc(1, sizeof *a->later);
-	if (a->port == NULL || a->w == NULL || a->pfd == NULL ||
-	    a->later == NULL) {
+	a->bucket = malloc(NBUCKET * sizeof *a->bucket);
+	a->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (a->port == NULL || a->pfd == NULL || a->later == NULL ||
+	    a->bucket == NULL || a->epfd == -1 || !grow(a)) {
 		acceptor_free(a);
 		return -1;
 	}
+	a->st = st;
+	for (k = 0; k < NBUCKET; k++)
+		a->bucket[k] = -1;
+	/* Keyed, so that no choice of addresses makes one long chain. */
+	if (getrandom(&a->seed, sizeof a->seed, GRND_NONBLOCK) !=
+	    sizeof a->seed)
+		a->seed = (uint64_t)util_now_ms() * 0x9e3779b97f4a7c15ULL;
 	for (i = 0; i < srv->nls; i++) {
 		group = srv->ls[i].rpfd != NULL ? srv->workers : 1;
 		for (k = 0; k < group; k++) {
@@ -118,27 +178,36 @@ acceptor_init(struct acceptor *a, const struct server *srv,
 void
 acceptor_free(struct acceptor *a)
 {
-	int	 i;
+	int	 j;
 
 	/* Only a failed stop leaves any: they are closed, not served. */
-	for (i = 0; i < a->nw; i++)
-		admit_close(a->w[i].fd);
+	for (j = a->oldest; j != -1; j = a->w[j].newer)
+		admit_close(a->w[j].fd);
+	a->oldest = a->newest = -1;
 	if (a->waiting && a->later->fd != -1)
 		admit_close(a->later->fd);
 	a->waiting = 0;
 	if (a->spare != -1)
 		close(a->spare);
-	if (a->port != NULL)
+	if (a->epfd != -1)
+		close(a->epfd);
+	a->epfd = -1;
+	if (a->st != NULL)
 		stats_gauge(a->st, STAT_WORKERS, 0);
+	a->st = NULL;
 	free(a->port);
 	free(a->w);
+	free(a->src);
+	free(a->bucket);
 	free(a->pfd);
 	free(a->later);
 	a->later = NULL;
 	a->port = NULL;
 	a->w = NULL;
+	a->src = NULL;
+	a->bucket = NULL;
 	a->pfd = NULL;
-	a->nw = 0;
+	a->nw = a->maxw = 0;
 }
 
 void
@@ -152,63 +221,233 @@ acceptor_forget(struct acceptor *a, int keep)
 	if (a->spare != -1)
 		close(a->spare);
 	a->spare = -1;
+	/* The parent's set: a child must never change it. */
+	close(a->epfd);
+	a->epfd = -1;
 }
 
-/* Room for one more waiter, or 0 when WAIT_MAX are waited on. */
-static int
-wait_room(struct acceptor *a)
+/* splitmix64's finaliser: every bit of the key moves every bit. */
+static uint64_t
+mix(uint64_t x)
 {
-	struct waiter	*w;
-	struct pollfd	*p;
-	int		 n;
+	x = (x ^ x >> 30) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ x >> 27) * 0x94d049bb133111ebULL;
+	return x ^ x >> 31;
+}
 
-	if (a->nw < a->maxw)
-		return 1;
-	if (a->maxw >= WAIT_MAX)
-		return 0;
-	n = a->maxw * 2;
-	if ((w = realloc(a->w, (size_t)n * sizeof *w)) == NULL)
-		return 0;
-	a->w = w;
-	p = realloc(a->pfd, (FIXED + a->nport + (size_t)n) * sizeof *p);
-	if (p == NULL)
-		return 0;
-	a->pfd = p;
-	a->maxw = n;
-	return 1;
+static int *
+bucket(struct acceptor *a, uint64_t key)
+{
+	return &a->bucket[mix(key ^ a->seed) & (NBUCKET - 1)];
+}
+
+/* The source that peer is, or -1 when none of its connections waits. */
+static int
+source_find(struct acceptor *a, const struct sockaddr_storage *peer,
+    uint64_t *key)
+{
+	int	 s, lo;
+
+	*key = net_source_key(peer, &lo);
+	for (s = *bucket(a, *key); s != -1; s = a->src[s].next)
+		if (a->src[s].key == *key)
+			return s;
+	return -1;
+}
+
+/* Waiter j waits for its first bytes: the newest of its source's. */
+static void
+source_join(struct acceptor *a, int j)
+{
+	struct waiter	*w = &a->w[j];
+	struct source	*s;
+	uint64_t	 key;
+	int		*b, k;
+
+	/* One free at least: a source has a waiter, and so never more. */
+	if ((k = source_find(a, &w->peer, &key)) == -1) {
+		k = a->srcfree;
+		s = &a->src[k];
+		a->srcfree = s->next;
+		b = bucket(a, key);
+		s->key = key;
+		s->n = 0;
+		s->oldest = s->newest = -1;
+		s->next = *b;
+		*b = k;
+	}
+	s = &a->src[k];
+	w->src = k;
+	w->solder = s->newest;
+	w->snewer = -1;
+	if (s->newest != -1)
+		a->w[s->newest].snewer = j;
+	else
+		s->oldest = j;
+	s->newest = j;
+	s->n++;
+}
+
+/* Waiter j no longer waits for its first bytes. */
+static void
+source_leave(struct acceptor *a, int j)
+{
+	struct waiter	*w = &a->w[j];
+	struct source	*s;
+	int		*b;
+
+	if (w->src == -1)
+		return;
+	s = &a->src[w->src];
+	if (w->solder != -1)
+		a->w[w->solder].snewer = w->snewer;
+	else
+		s->oldest = w->snewer;
+	if (w->snewer != -1)
+		a->w[w->snewer].solder = w->solder;
+	else
+		s->newest = w->solder;
+	if (--s->n == 0) {
+		for (b = bucket(a, s->key); *b != w->src; b = &a->src[*b].next)
+			continue;
+		*b = s->next;
+		s->next = a->srcfree;
+		a->srcfree = w->src;
+	}
+	w->src = -1;
+}
+
+/* Waiter j, its deadline set, goes last in the queue: the newest. */
+static void
+queue(struct acceptor *a, int j)
+{
+	struct waiter	*w = &a->w[j];
+
+	w->older = a->newest;
+	w->newer = -1;
+	if (a->newest != -1)
+		a->w[a->newest].newer = j;
+	else
+		a->oldest = j;
+	a->newest = j;
+}
+
+static void
+unqueue(struct acceptor *a, int j)
+{
+	struct waiter	*w = &a->w[j];
+
+	if (w->older != -1)
+		a->w[w->older].newer = w->newer;
+	else
+		a->oldest = w->newer;
+	if (w->newer != -1)
+		a->w[w->newer].older = w->older;
+	else
+		a->newest = w->older;
+}
+
+/* Watch waiter j's fd for readability; returns 0, or -1 and errno. */
+static int
+watch(struct acceptor *a, int j)
+{
+	struct epoll_event	 ev;
+
+	ev.events = EPOLLIN;
+	ev.data.u64 = (uint64_t)j;
+	return epoll_ctl(a->epfd, EPOLL_CTL_ADD, a->w[j].fd, &ev);
 }
 
 /*
- * What serve_stream said the connection needs next: nothing, or a wait.
- * With no room left it is closed: a newcomer never evicts another.
- * Returns its waiter, or NULL.
+ * Out of the set before its fd is closed or handed on: a forked child
+ * may hold a copy of the fd, and the set would keep it while that lives.
  */
-static struct waiter *
+static void
+unwatch(struct acceptor *a, int j)
+{
+	epoll_ctl(a->epfd, EPOLL_CTL_DEL, a->w[j].fd, NULL);
+}
+
+/* Waiter j is no longer waited on: its fd, out of the set, is not ours. */
+static void
+forget(struct acceptor *a, int j)
+{
+	unqueue(a, j);
+	source_leave(a, j);
+	a->w[j].fd = -1;
+	a->w[j].newer = a->unused;
+	a->unused = j;
+	a->nw--;
+}
+
+/* Close waiter j to make room for a newcomer, and count it. */
+static void
+shed(struct acceptor *a, int j)
+{
+	int	 fd = a->w[j].fd;
+
+	unwatch(a, j);
+	forget(a, j);
+	stats_count(a->st, STAT_SHED, 1);
+	admit_close(fd);
+}
+
+/*
+ * What serve_stream said the connection needs next: nothing, or a wait
+ * (handoff: for its header, to hand it over then).  A newcomer always
+ * gets its place: past ACCEPTOR_PEER_WAIT waiting for their first bytes
+ * from its source, the oldest of those is closed; with ACCEPTOR_WAIT_MAX
+ * waited on, the oldest of all.  So a peer that sends nothing costs a
+ * place for a while, and never keeps an honest client out.
+ */
+static void
 hold(struct acceptor *a, const struct listener *l, int fd,
     const struct sockaddr_storage *peer, const struct admit_hdr *hdr,
-    int next)
+    int next, int handoff)
 {
 	struct waiter	*w;
+	char		 addr[NET_ADDRSTRLEN];
+	uint64_t	 key;
+	int		 j, s;
 
 	if (next == SERVE_DONE)
-		return NULL;
-	if (!wait_room(a)) {
-		serve_linger_timeout(fd, a->st);
-		return NULL;
+		return;
+	if (next == SERVE_HEADER && (s = source_find(a, peer, &key)) != -1 &&
+	    a->src[s].n >= ACCEPTOR_PEER_WAIT) {
+		log_limitedx("%s: %d connections from %s wait for their first "
+		    "bytes: the oldest is closed", l->name, a->src[s].n,
+		    net_addr_str((const void *)peer, addr, sizeof addr));
+		shed(a, a->src[s].oldest);
 	}
-	w = &a->w[a->nw++];
+	if (a->unused == -1 && !grow(a)) {
+		log_limitedx("%s: %d connections waited on: the oldest is "
+		    "closed", l->name, a->nw);
+		shed(a, a->oldest);
+	}
+	j = a->unused;
+	w = &a->w[j];
+	a->unused = w->newer;
 	w->fd = fd;
 	w->l = l;
 	w->header = next == SERVE_HEADER;
-	w->handoff = 0;
+	w->handoff = handoff;
+	w->src = -1;
+	w->peer = *peer;
 	if (w->header) {
-		w->peer = *peer;
 		admit_hdr_init(&w->hdr);
 		w->hdr.len = hdr->len;
 		memcpy(w->hdr.buf, hdr->buf, hdr->len);
 	}
 	w->deadline = util_now_ms() + a->srv->linger_ms;
-	return w;
+	a->nw++;
+	queue(a, j);
+	if (w->header)
+		source_join(a, j);
+	/* The kernel short of memory for the set: as a wait cut short. */
+	if (watch(a, j) == -1) {
+		forget(a, j);
+		serve_linger_timeout(fd, a->st);
+	}
 }
 
 /*
@@ -226,7 +465,7 @@ serve_here(struct acceptor *a, const struct listener *l, int fd,
 		hdr = &none;
 	}
 	hold(a, l, fd, peer, hdr, serve_stream(a->srv, l, fd, peer, hdr,
-	    a->st));
+	    a->st), 0);
 }
 
 /*
@@ -238,8 +477,7 @@ static int
 hand_over(struct acceptor *a, const struct listener *l, int fd,
     const struct sockaddr_storage *peer, struct admit_hdr *hdr)
 {
-	struct waiter	*w;
-	int		 r;
+	int	 r;
 
 	if (!l->proxy)
 		return a->ops->conn(a->arg, l, fd, peer, NULL);
@@ -247,8 +485,7 @@ hand_over(struct acceptor *a, const struct listener *l, int fd,
 		return 0;
 	if (r == 1)
 		return a->ops->conn(a->arg, l, fd, peer, hdr);
-	if ((w = hold(a, l, fd, peer, hdr, SERVE_HEADER)) != NULL)
-		w->handoff = 1;
+	hold(a, l, fd, peer, hdr, SERVE_HEADER, 1);
 	return 0;
 }
 
@@ -427,12 +664,12 @@ prepare(struct acceptor *a)
 	struct pollfd	*pfd = a->pfd;
 	long long	 now = util_now_ms(), wake = -1;
 	size_t		 i;
-	int		 j;
 
 	pfd[0].fd = sig_fd();
 	pfd[1].fd = a->fd;
+	/* A negative fd is skipped by poll: no waiter, or a paused listener. */
+	pfd[2].fd = a->nw > 0 ? a->epfd : -1;
 	for (i = 0; i < a->nport; i++) {
-		/* A negative fd is skipped by poll: a paused listener. */
 		pfd[FIXED + i].fd = a->port[i].fd;
 		if (a->stopping || full(a, &a->port[i]))
 			pfd[FIXED + i].fd = -1;
@@ -444,24 +681,24 @@ prepare(struct acceptor *a)
 	}
 	if (a->waiting && (wake == -1 || a->later->due < wake))
 		wake = a->later->due;
-	pfd += FIXED + a->nport;
-	for (j = 0; j < a->nw; j++) {
-		pfd[j].fd = a->w[j].fd;
-		if (wake == -1 || a->w[j].deadline < wake)
-			wake = a->w[j].deadline;
-	}
-	for (i = 0; i < FIXED + a->nport + (size_t)a->nw; i++)
+	/* Every wait is --linger long: the oldest is the first due. */
+	if (a->oldest != -1 && (wake == -1 || a->w[a->oldest].deadline < wake))
+		wake = a->w[a->oldest].deadline;
+	for (i = 0; i < FIXED + a->nport; i++)
 		a->pfd[i].events = POLLIN;
 	if (wake == -1)
 		return -1;
 	return wake > now ? (int)(wake - now) : 0;
 }
 
-/* Whatever this turn's poll found for a waited-on connection. */
+/*
+ * What waiter w's readiness brings: SERVE_DONE when its fd is closed or
+ * handed over, else what it waits for now.
+ */
 static int
 wait_event(struct acceptor *a, struct waiter *w)
 {
-	int	 next, r;
+	int	 r;
 
 	if (!w->header)
 		return serve_linger(w->fd, a->st) ? SERVE_DONE : SERVE_DRAIN;
@@ -474,32 +711,62 @@ wait_event(struct acceptor *a, struct waiter *w)
 			return SERVE_DONE;
 	}
 	w->handoff = 0;
-	next = serve_stream(a->srv, w->l, w->fd, &w->peer, &w->hdr, a->st);
-	if (next == SERVE_DRAIN) {
-		/* Header read and reply sent: the drain gets its own time. */
-		w->header = 0;
-		w->deadline = util_now_ms() + a->srv->linger_ms;
-	}
-	return next;
+	return serve_stream(a->srv, w->l, w->fd, &w->peer, &w->hdr, a->st);
 }
 
-static void
-waiters(struct acceptor *a)
+/*
+ * The waiters the set says are ready, WAIT_TURN at most (the set is
+ * level-triggered: the rest come next turn), then those whose time is up,
+ * from the oldest.  No turn walks the waiters that wait on.  Returns -1
+ * when the set itself failed: our own invariant broke.
+ */
+static int
+waiters(struct acceptor *a, int ready)
 {
-	struct pollfd	*p = a->pfd + FIXED + a->nport;
-	long long	 now = util_now_ms();
-	int		 j, done;
+	struct epoll_event	 ev[WAIT_TURN];
+	struct waiter		*w;
+	long long		 now;
+	int			 i, n = 0, j, fd, next;
 
-	/* Walk back, so that moving the last one down skips nothing. */
-	for (j = a->nw - 1; j >= 0; j--) {
-		done = p[j].revents != 0 &&
-		    wait_event(a, &a->w[j]) == SERVE_DONE;
-		if (!done && a->w[j].deadline > now)
-			continue;
-		if (!done)
-			serve_linger_timeout(a->w[j].fd, a->st);
-		a->w[j] = a->w[--a->nw];
+	if (ready && (n = epoll_wait(a->epfd, ev, WAIT_TURN, 0)) == -1) {
+		if (errno == EINTR)
+			return 0;
+		log_warn("epoll_wait");
+		return -1;
 	}
+	for (i = 0; i < n; i++) {
+		j = (int)ev[i].data.u64;
+		w = &a->w[j];
+		if (w->fd == -1)
+			continue;
+		unwatch(a, j);
+		if ((next = wait_event(a, w)) == SERVE_DONE) {
+			forget(a, j);
+			continue;
+		}
+		if (next == SERVE_DRAIN && w->header) {
+			/* Header read and reply sent: the drain's own time. */
+			w->header = 0;
+			source_leave(a, j);
+			unqueue(a, j);
+			w->deadline = util_now_ms() + a->srv->linger_ms;
+			queue(a, j);
+		}
+		if (watch(a, j) == -1) {
+			fd = w->fd;
+			forget(a, j);
+			serve_linger_timeout(fd, a->st);
+		}
+	}
+	now = util_now_ms();
+	for (j = a->oldest; j != -1 && a->w[j].deadline <= now;
+	    j = a->oldest) {
+		fd = a->w[j].fd;
+		unwatch(a, j);
+		forget(a, j);
+		serve_linger_timeout(fd, a->st);
+	}
+	return 0;
 }
 
 /*
@@ -520,7 +787,7 @@ turn(struct acceptor *a)
 	if (beat > 0 && (timeout == -1 || timeout > beat))
 		timeout = beat;
 
-	n = FIXED + a->nport + (unsigned long)a->nw;
+	n = FIXED + a->nport;
 	t0 = util_now_ms();
 	/* A signal that interrupts the poll is its own news, no failure. */
 	if (net_poll(a->pfd, n, timeout) == -1 &&
@@ -550,8 +817,10 @@ turn(struct acceptor *a)
 		a->ops->wake(a->arg, a->sigs);
 		a->sigs &= ~SIG_CHILD;
 	}
-	/* Before any accept: this turn's poll set is theirs. */
-	waiters(a);
+	/* Before any accept: what this turn's poll found is theirs. */
+	if (waiters(a, a->pfd[2].fd != -1 && a->pfd[2].revents & POLLIN) ==
+	    -1)
+		return -1;
 	/* After them: a connection served now may become one. */
 	due(a);
 	for (i = 0; !a->stopping && i < a->nport; i++) {

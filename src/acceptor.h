@@ -3,13 +3,14 @@
  *
  * It owns what every such model used to write for itself: the poll set
  * (the signal pipe, a model's own fd, every listening socket, including
- * each socket of a --reuseport group, and the connections waited on), the
- * pause of a listener that ran out of fds or memory, the spare fd, how
- * many connections or datagrams a turn takes, the delay (a timer, never a
- * sleep: the loop turns, beats and answers scrapes while a reply waits;
- * cut short only by a stop), and the stop itself: what the kernel has
- * queued is served and what is in flight finishes, within --linger,
- * before it returns.
+ * each socket of a --reuseport group, and one epoll set of the connections
+ * waited on, for their first bytes or their drain, with a bound per
+ * source), the pause of a listener that ran out of fds or memory, the
+ * spare fd, how many connections or datagrams a turn takes, the delay (a
+ * timer, never a sleep: the loop turns, beats and answers scrapes while a
+ * reply waits; cut short only by a stop), and the stop itself: what the
+ * kernel has queued is served and what is in flight finishes, within
+ * --linger, before it returns.
  *
  * A model says what it does differently through acceptor_ops: the serial
  * models (iterative, and each worker of a pool) leave conn and dgram NULL
@@ -23,6 +24,7 @@
 #include <sys/socket.h>
 
 #include <poll.h>
+#include <stdint.h>
 
 #include "serve.h"
 
@@ -51,8 +53,26 @@ struct acceptor_ops {
 	void	(*wake)(void *arg, int sigs);
 };
 
+/*
+ * Connections from one source (net_source_key: an address, an IPv6 /64)
+ * waited on for their first bytes (a PROXY header, a request read before
+ * the reply), at most, in one acceptor: past it the oldest of them is
+ * closed and counted as shed.  A proxy sends its header as it connects,
+ * so an honest one has few waiting at any moment; a peer that sends
+ * nothing holds this many places and no more.
+ */
+#define ACCEPTOR_PEER_WAIT	256
+
+/*
+ * Connections waited on at once, at most, in one acceptor: for their
+ * first bytes or their drain.  With this many, a newcomer closes the
+ * oldest of them (counted as shed) to take its place.
+ */
+#define ACCEPTOR_WAIT_MAX	4096
+
 struct port;
 struct waiter;
+struct source;
 struct later;
 
 struct acceptor {
@@ -65,6 +85,13 @@ struct acceptor {
 	size_t				 nport;
 	struct waiter			*w;	/* waited on: header, drain */
 	int				 nw, maxw;
+	int				 oldest, newest; /* by deadline */
+	int				 unused;	/* a free waiter */
+	struct source			*src;	/* of those waiting for bytes */
+	int				*bucket; /* their hash */
+	int				 srcfree; /* a free source */
+	uint64_t			 seed;	/* keys the hash */
+	int				 epfd;	/* the waiters' epoll set */
 	struct later			*later;	/* kept for --delay */
 	int				 waiting; /* later holds one */
 	struct pollfd			*pfd;

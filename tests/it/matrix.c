@@ -40,6 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "acceptor.h"
 #include "harness.h"
 #include "tap.h"
 
@@ -2043,6 +2044,289 @@ clean:
 	rmdir(dir);
 }
 
+/*
+ * Silent connect to l from address src (NULL: any), made and done (the
+ * handshake, nothing sent): the fd, or -1.
+ */
+static int
+silent_open(const struct h_listener *l, const char *src)
+{
+	struct sockaddr_storage	 ss;
+	struct pollfd		 pfd;
+	socklen_t		 len;
+	int			 fd, e = 0;
+
+	if ((fd = socket(l->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	if (src != NULL && (len = h_addr(src, 0, &ss)) > 0 &&
+	    bind(fd, (struct sockaddr *)&ss, len) == -1) {
+		close(fd);
+		return -1;
+	}
+	if (connect(fd, (const struct sockaddr *)&l->ss, l->sslen) == -1 &&
+	    errno != EINPROGRESS) {
+		close(fd);
+		return -1;
+	}
+	pfd.fd = fd;
+	pfd.events = POLLOUT;
+	len = sizeof e;
+	if (poll(&pfd, 1, ASK_MS) != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR,
+	    &e, &len) == -1 || e != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Whether the daemon has closed fd, a silent connection: EOF or reset. */
+static int
+silent_ended(int fd)
+{
+	struct pollfd	 pfd = { .fd = fd, .events = POLLIN };
+	char		 c;
+
+	return poll(&pfd, 1, 0) == 1 && recv(fd, &c, 1, MSG_DONTWAIT) <= 0;
+}
+
+/*
+ * How many of the n silent connections in fd have ended, waiting at most
+ * ms until that is want (a close is on its way as the count is read); the
+ * ended are marked -2 after they are closed here.
+ */
+static int
+silent_count(int *fd, int n, int want, int ms)
+{
+	long long	 deadline = h_now_ms() + ms;
+	int		 i, ended = 0;
+
+	for (;;) {
+		for (i = 0; i < n; i++)
+			if (fd[i] >= 0 && silent_ended(fd[i])) {
+				close(fd[i]);
+				fd[i] = -2;
+			}
+		for (i = ended = 0; i < n; i++)
+			ended += fd[i] == -2;
+		if (ended >= want || h_now_ms() >= deadline)
+			return ended;
+		h_nap(20);
+	}
+}
+
+/* Close the n silent connections in fd still open; how many there were. */
+static int
+silent_close(int *fd, int n)
+{
+	int	 i, open = 0;
+
+	for (i = 0; i < n; i++)
+		if (fd[i] >= 0) {
+			close(fd[i]);
+			fd[i] = -1;
+			open++;
+		}
+	return open;
+}
+
+/*
+ * The most fds any poll or ppoll of trace t asked about (strace writes
+ * "poll([{fd=3, events=POLLIN}, ...], 5, 1000)"); 0 for none, -1 if the
+ * trace cannot be read.
+ */
+static long
+poll_widest(const struct h_trace *t)
+{
+	char	 line[4096];
+	char	*p;
+	FILE	*f;
+	long	 n, most = 0;
+
+	if ((f = fopen(t->path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof line, f) != NULL) {
+		if ((p = strstr(line, "poll([")) == NULL ||
+		    (p = strstr(p, "], ")) == NULL)
+			continue;
+		if ((n = strtol(p + 3, NULL, 10)) > most)
+			most = n;
+	}
+	fclose(f);
+	return most;
+}
+
+#define NSILENT		(2 * ACCEPTOR_PEER_WAIT)
+#define NCROWD		(ACCEPTOR_WAIT_MAX + 64)
+#define NCROWD_SRC	17	/* sources, each under ACCEPTOR_PEER_WAIT */
+#define NHONEST		8
+#define POLL_WIDEST	16	/* signals, the model's, the set, listeners */
+
+/*
+ * n silent connections to xl, the i-th from 127.0.0.(2 + i % nsrc) (one
+ * source: 127.0.0.1), into fd, all accepted by daemon d (that has counted
+ * acc before them), and then a plain client on pl served by the loop that
+ * took them, so that each shed they caused is done.  Then the silent ones
+ * the daemon has closed must be exactly those counted shed since shed0,
+ * and the oldest; of the rest, the newest, at least bound are held (bound
+ * exactly, where the model sheds).  Returns 0, or -1 after a failure.
+ */
+static int
+silent_crowd(struct h_daemon *d, const struct h_listener *pl,
+    const struct h_listener *xl, int *fd, int n, int nsrc, long long acc,
+    long long shed0, int bound, const char *what)
+{
+	struct h_client	 c;
+	char		 src[32];
+	long long	 got, shed;
+	int		 i, ended, prefix, held, served;
+
+	for (i = 0; i < n; i++) {
+		snprintf(src, sizeof src, "127.0.0.%d", nsrc > 1 ?
+		    2 + i % nsrc : 1);
+		if ((fd[i] = silent_open(xl, src)) == -1)
+			break;
+	}
+	if (!rok(i == n, "%s: %d silent connections made (%d)", what, n, i))
+		return -1;
+	got = h_counter_at_least(d, "accepted", acc + n, SETTLE_MS);
+	if (!rok(got >= acc + n, "%s: the daemon accepted them (%lld)", what,
+	    got - acc))
+		return -1;
+	/* Served after them: every shed is done, counted and closed. */
+	served = h_cl_ask(pl, NULL, &c, ASK_MS);
+	rok(served, "%s: a plain client is served beside them (%s)", what,
+	    h_cl_what(&c, "stamp"));
+	if ((shed = h_daemon_counter(d, "shed")) < 0)
+		return -1;
+	shed -= shed0;
+	ended = silent_count(fd, n, (int)shed, shed > 0 ? QUICK_MS : 0);
+	for (prefix = 0; prefix < n && fd[prefix] == -2; prefix++)
+		continue;
+	held = n - ended;
+	if (!rok(ended == shed && prefix == ended, "%s: those closed are "
+	    "the shed count (%d closed, shed %lld) and the oldest (the first "
+	    "%d)", what, ended, shed, prefix))
+		diag_log(d, 8);
+	rok(held >= bound && (shed == 0 || held == bound), "%s: the newest "
+	    "are held: %d, %d where the model sheds (%lld shed)", what, held,
+	    bound, shed);
+	return 0;
+}
+
+/*
+ * 20. proxy-silent: a +proxy listener and a plain one, one loop taking
+ * them (-w 1, --max-workers 1).  NSILENT connections from 127.0.0.1 (a
+ * peer --proxy-from allows by default) send nothing.  A model that bounds
+ * them (ACCEPTOR_PEER_WAIT from one source) has closed the oldest, and
+ * counted each as shed: those that ended are exactly the shed count, and
+ * the oldest, and the newest ACCEPTOR_PEER_WAIT are still held.  Then
+ * honest clients on both listeners, a proxied one with a PROXY v1 header,
+ * are all served beside them, and no poll of the daemon's, while they
+ * wait, asks about more than a few fds: the waiters are one fd, an epoll
+ * set, so a turn costs what is ready, never what waits.  Then, where the
+ * fds allow, NCROWD silent ones from NCROWD_SRC sources, none past its
+ * bound: past ACCEPTOR_WAIT_MAX the oldest of all are shed, as above,
+ * and a proxied newcomer is served.  No duration: the throughput they
+ * leave is make bench's (its proxy-silent section).
+ */
+static void
+row_proxy_silent(void)
+{
+	static const char *const extra[] = { "--linger", "60000", "-w", "1",
+	    "--max-workers", "1", "--min-spare", "0", "--max-spare", "1",
+	    "-l", "tcp:127.0.0.1:0/stamp", "-l", "tcp:127.0.0.1:0/stamp+proxy",
+	    NULL };
+	static int		 fd[NSILENT], crowd[NCROWD];
+	struct h_daemon		 d;
+	struct h_client		 c;
+	const struct h_listener	*pl, *xl;
+	struct rlimit		 rl;
+	struct h_trace		 tr;
+	long long		 acc, shed, bad;
+	long			 widest;
+	int			 i, good, proxied, traced = 0, closed, big;
+	rlim_t			 want = NCROWD + 256;
+
+	for (i = 0; i < NSILENT; i++)
+		fd[i] = -1;
+	for (i = 0; i < NCROWD; i++)
+		crowd[i] = -1;
+	/* For the crowd the daemon's fds too: it inherits the limit. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want) {
+		rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur < NSILENT + 64) {
+		skip("proxy-silent: RLIMIT_NOFILE allows too few fds");
+		return;
+	}
+	big = rl.rlim_cur >= want;
+	if (start(&d, 2, extra) == -1)
+		return;
+	pl = h_daemon_find(&d, "tcp", "stamp");
+	xl = h_daemon_find(&d, "tcp", "stamp+proxy");
+	if (pl == NULL || xl == NULL) {
+		rok(0, "a stamp and a stamp+proxy listener");
+		goto out;
+	}
+	settled_children(d.pid, SETTLE_MS);
+	if (!rok(h_trace_start(&tr, d.pid, "poll,ppoll") == 0, "strace "
+	    "attaches to the daemon and its processes"))
+		goto out;
+	traced = 1;
+	if (silent_crowd(&d, pl, xl, fd, NSILENT, 1, 0, 0,
+	    ACCEPTOR_PEER_WAIT, "one source") == -1)
+		goto out;
+	for (i = good = proxied = 0; i < NHONEST; i++) {
+		good += h_cl_ask(pl, NULL, &c, ASK_MS);
+		cl_send_wait(&c, xl, "PROXY TCP4 192.0.2.1 192.0.2.2 1234 "
+		    "1937\r\n");
+		proxied += h_cl_served(&c, "stamp");
+	}
+	if (!rok(good == NHONEST && proxied == NHONEST, "honest clients "
+	    "beside them are served: plain %d of %d, proxied %d of %d", good,
+	    NHONEST, proxied, NHONEST))
+		diag_log(&d, 8);
+	h_trace_stop(&tr);
+	traced = 0;
+	widest = poll_widest(&tr);
+	rok(widest >= 0 && widest <= POLL_WIDEST, "no poll asks about the "
+	    "waiters one by one: %ld fds at most (bound %d)", widest,
+	    POLL_WIDEST);
+	if (!big) {
+		skip("proxy-silent: RLIMIT_NOFILE allows too few fds for "
+		    "the crowd");
+		goto out;
+	}
+	/*
+	 * Each EOF ends a wait, as a bad header: the crowd starts alone.  A
+	 * proxied client whose header came after its accept may have shed
+	 * one more: those are closed already.
+	 */
+	silent_count(fd, NSILENT, 0, 0);
+	closed = silent_close(fd, NSILENT);
+	bad = h_counter_at_least(&d, "bad headers", closed, SETTLE_MS);
+	acc = h_daemon_counter(&d, "accepted");
+	shed = h_daemon_counter(&d, "shed");
+	if (!rok(bad >= closed && acc >= 0 && shed >= 0, "the %d held are "
+	    "let go (bad headers %lld)", closed, bad))
+		goto out;
+	if (silent_crowd(&d, pl, xl, crowd, NCROWD, NCROWD_SRC, acc, shed,
+	    ACCEPTOR_WAIT_MAX, "a crowd") == -1)
+		goto out;
+	cl_send_wait(&c, xl, "PROXY TCP4 192.0.2.1 192.0.2.2 1234 1937\r\n");
+	rok(h_cl_served(&c, "stamp"), "a crowd: a proxied newcomer is served "
+	    "(%s)", h_cl_what(&c, "stamp"));
+out:
+	if (traced)
+		h_trace_stop(&tr);
+	/* Their EOF ends each wait: the stop need not wait out --linger. */
+	silent_close(fd, NSILENT);
+	silent_close(crowd, NCROWD);
+	stop(&d);
+}
+
 static const struct row {
 	const char	*name;
 	void		(*run)(void);
@@ -2067,6 +2351,7 @@ static const struct row {
 	{ "delay-scrape",	row_delay_scrape },
 	{ "watchdog-delay",	row_watchdog_delay },
 	{ "scrape-limits",	row_scrape_limits },
+	{ "proxy-silent",	row_proxy_silent },
 };
 
 int
