@@ -427,8 +427,9 @@ page(struct out *o, const struct metrics_view *v)
 	page_limits(o, v);
 	counter(o, "stampd_udp_dropped_total", "Datagrams not answered: a "
 	    "port no reply may go to, a reply, a forged source.", v->dropped);
-	counter(o, "stampd_shed_total", "Connections shed while out of "
-	    "file descriptors.", v->shed);
+	counter(o, "stampd_shed_total", "Connections shed: taken and "
+	    "closed while out of file descriptors, or the oldest waiting for "
+	    "a first byte past its bound.", v->shed);
 	counter(o, "stampd_short_total", "Replies cut short.",
 	    v->short_replies);
 	counter(o, "stampd_resets_total", "Clients that reset or aborted.",
