@@ -173,21 +173,15 @@ ke_open(struct bench_worker *w, struct nts_slot *ns)
 	struct nts_worker	*nw = w->priv;
 	gnutls_datum_t		 alpn;
 
-	ns->fd = socket(b->addr.ss_family,
-	    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (ns->fd == -1)
+	if ((ns->fd = bench_tcp_connect(w)) == -1)
 		return -1;
-	if (b->spread > 0 && bench_tcp_bind(w, ns->fd) == -1)
-		goto fail;
 	/*
 	 * The handshake's flights and the request are small writes, each
 	 * waiting on the one before: Nagle and a delayed ACK would add 40
-	 * ms to each.
+	 * ms to each.  Nothing is written before the handshake: set in
+	 * time while the connect is under way.
 	 */
 	if (net_setopt(ns->fd, IPPROTO_TCP, TCP_NODELAY, 1) == -1)
-		goto fail;
-	if (connect(ns->fd, (struct sockaddr *)&b->addr, b->addrlen) == -1 &&
-	    errno != EINPROGRESS)
 		goto fail;
 	errno = ENOMEM;
 	if (gnutls_init(&ns->s, GNUTLS_CLIENT | GNUTLS_NONBLOCK) < 0)
@@ -521,7 +515,6 @@ static int
 ntp_setup(struct bench_worker *w)
 {
 	struct nts_worker	*nw;
-	struct nts_slot		*ns;
 	struct sockaddr_storage	 addr;
 	socklen_t		 len;
 	int			 i, c;
@@ -543,34 +536,7 @@ ntp_setup(struct bench_worker *w)
 	if (ntp_target(w, &addr, &len) == -1)
 		return -1;
 	ke_close(&nw->slot[0]);
-	for (i = 0; i < w->nslot; i++) {
-		ns = &nw->slot[i];
-		w->errwhere = "udp socket";
-		w->slot[i].fd = socket(addr.ss_family,
-		    SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (w->slot[i].fd == -1 || connect(w->slot[i].fd,
-		    (struct sockaddr *)&addr, len) == -1)
-			return -1;
-		w->errwhere = "epoll_ctl";
-		if (bench_epoll_add(w, w->slot[i].fd, EPOLLIN, &w->slot[i]) ==
-		    -1)
-			return -1;
-		ns->fd = -1;
-	}
-	return 0;
-}
-
-/* A late reply of a timed-out request: read and dropped. */
-static void
-drain(int fd)
-{
-	char	 junk[64];
-	int	 i;
-
-	for (i = 0; i < 64; i++)
-		if (net_recvfrom(fd, junk, sizeof junk, MSG_DONTWAIT, NULL,
-		    NULL) == -1 && errno != ECONNREFUSED)
-			break;
+	return bench_epoll_udp(w, (struct sockaddr *)&addr, len);
 }
 
 /*
@@ -588,10 +554,7 @@ ntp_start(struct bench_worker *w, struct bench_slot *s)
 	uint64_t		 c;
 	int			 n;
 
-	if (s->stale) {
-		drain(s->fd);
-		s->stale = 0;
-	}
+	bench_epoll_fresh(s);
 	c = ++nw->counter;
 	memcpy(ns->uid, nw->seed, sizeof ns->uid);
 	memcpy(ns->uid, &c, sizeof c);
@@ -618,27 +581,9 @@ ntp_ready(struct bench_worker *w, struct bench_slot *s, uint32_t events)
 	int64_t			 end;
 
 	(void)events;
-	if (!s->busy) {
-		drain(s->fd);
+	if ((n = bench_epoll_reply(w, s)) == -1)
 		return;
-	}
-	do {
-		n = net_recvfrom(s->fd, s->buf, sizeof s->buf, MSG_TRUNC,
-		    NULL, NULL);
-		if (n == -1) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return;
-			bench_worker_done(w, s, bench_worker_fault(w, errno),
-			    0);
-			return;
-		}
-	} while ((size_t)n <= sizeof s->buf &&
-	    bench_worker_late(w, s, s->buf, (size_t)n));
 	end = bench_worker_now(CLOCK_MONOTONIC);
-	if ((size_t)n > sizeof s->buf) {
-		bench_worker_bad(w, s, "reply longer than 512 bytes");
-		return;
-	}
 	if (nts_client_check((const unsigned char *)s->buf, (size_t)n,
 	    ns->uid, &nw->keys, &nw->ans) == -1) {
 		bench_worker_bad(w, s, "NTS: a reply not authenticated");
