@@ -76,14 +76,15 @@ static const char *const ke_errors[] = {
 };
 
 /*
- * GnuTLS's read: wait until fd is readable or the deadline passes, then
- * read what is there.  ETIMEDOUT is handed to GnuTLS (a pull error) and
- * kept in k->err for the caller's message.
+ * GnuTLS's transport: wait until fd is readable (into in) or writable
+ * (from out) or the deadline passes, then read what is there or write as
+ * much as the socket takes.  A failure, ETIMEDOUT included, is handed to
+ * GnuTLS (a pull or push error) and kept in k->err for the caller's
+ * message.
  */
 static ssize_t
-ke_pull(gnutls_transport_ptr_t p, void *buf, size_t len)
+ke_io(struct ke *k, void *in, const void *out, size_t len)
 {
-	struct ke	*k = p;
 	long long	 left;
 	ssize_t		 n;
 	int		 r;
@@ -93,39 +94,16 @@ ke_pull(gnutls_transport_ptr_t p, void *buf, size_t len)
 			errno = ETIMEDOUT;
 			break;
 		}
-		if ((r = net_wait(k->fd, POLLIN, (int)left)) == -1)
+		r = net_wait(k->fd, in != NULL ? POLLIN : POLLOUT, (int)left);
+		if (r == -1)
 			break;
 		if (r == 0)
 			continue;
-		if ((n = net_recv(k->fd, buf, len, 0)) >= 0)
-			return n;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			break;
-	}
-	k->err = errno;
-	gnutls_transport_set_errno(k->s, errno);
-	return -1;
-}
-
-/* GnuTLS's write: the same wait, then as much as the socket takes. */
-static ssize_t
-ke_push(gnutls_transport_ptr_t p, const void *buf, size_t len)
-{
-	struct ke	*k = p;
-	long long	 left;
-	ssize_t		 n;
-	int		 r;
-
-	for (;;) {
-		if ((left = stamp_query_left(k->deadline)) <= 0) {
-			errno = ETIMEDOUT;
-			break;
-		}
-		if ((r = net_wait(k->fd, POLLOUT, (int)left)) == -1)
-			break;
-		if (r == 0)
-			continue;
-		if ((n = net_send(k->fd, buf, len, MSG_DONTWAIT)) > 0)
+		if (in != NULL)
+			n = net_recv(k->fd, in, len, 0);
+		else
+			n = net_send(k->fd, out, len, MSG_DONTWAIT);
+		if (n > 0 || (n == 0 && in != NULL))
 			return n;
 		if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK)
 			break;
@@ -133,6 +111,18 @@ ke_push(gnutls_transport_ptr_t p, const void *buf, size_t len)
 	k->err = errno;
 	gnutls_transport_set_errno(k->s, errno);
 	return -1;
+}
+
+static ssize_t
+ke_pull(gnutls_transport_ptr_t p, void *buf, size_t len)
+{
+	return ke_io(p, buf, NULL, len);
+}
+
+static ssize_t
+ke_push(gnutls_transport_ptr_t p, const void *buf, size_t len)
+{
+	return ke_io(p, NULL, buf, len);
 }
 
 /* GnuTLS asks whether data comes within ms: never past the deadline. */
