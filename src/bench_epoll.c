@@ -33,8 +33,7 @@ bench_epoll_add(struct bench_worker *w, int fd, uint32_t events,
 }
 
 void
-bench_epoll_run(struct bench_worker *w,
-    void (*ready)(struct bench_worker *, struct bench_slot *, uint32_t))
+bench_epoll_run(struct bench_worker *w)
 {
 	struct epoll_event	 ev[MAXEVENTS];
 	int64_t			 now;
@@ -51,7 +50,8 @@ bench_epoll_run(struct bench_worker *w,
 			break;
 		}
 		for (i = 0; i < n; i++)
-			ready(w, ev[i].data.ptr, ev[i].events);
+			w->b->engine->ready(w, ev[i].data.ptr,
+			    ev[i].events);
 	}
 	w->t_end = now;
 }

@@ -24,13 +24,12 @@ int	bench_epoll_add(struct bench_worker *w, int fd, uint32_t events,
 	    struct bench_slot *s);
 
 /*
- * Turn and wait until the worker is done, handing each slot whose socket
- * is ready to ready, with the epoll events that came for it; a failed
- * wait is left in w->err and w->errwhere.
+ * An epoll engine's run: turn and wait until the worker is done, handing
+ * each slot whose socket is ready to the engine's ready, with the epoll
+ * events that came for it; a failed wait is left in w->err and
+ * w->errwhere.
  */
-void	bench_epoll_run(struct bench_worker *w,
-	    void (*ready)(struct bench_worker *, struct bench_slot *,
-	    uint32_t));
+void	bench_epoll_run(struct bench_worker *w);
 
 /*
  * A UDP socket per slot of w, connected to to (tolen bytes), into s->fd

@@ -345,12 +345,6 @@ ke_end(struct bench_worker *w, struct bench_slot *s)
 }
 
 static void
-ke_run(struct bench_worker *w)
-{
-	bench_epoll_run(w, ke_ready);
-}
-
-static void
 nts_free(struct bench_worker *w)
 {
 	struct nts_worker	*nw = w->priv;
@@ -369,7 +363,8 @@ nts_free(struct bench_worker *w)
 const struct bench_engine bench_nts_ke = {
 	.io = "epoll",
 	.setup = ke_setup,
-	.run = ke_run,
+	.run = bench_epoll_run,
+	.ready = ke_ready,
 	.start = ke_start,
 	.end = ke_end,
 	.free = nts_free,
@@ -560,17 +555,12 @@ ntp_ready(struct bench_worker *w, struct bench_slot *s, uint32_t events)
 	    end), end);
 }
 
-static void
-ntp_run(struct bench_worker *w)
-{
-	bench_epoll_run(w, ntp_ready);
-}
-
 /* The sockets stay open from one exchange to the next: no end. */
 const struct bench_engine bench_nts = {
 	.io = "epoll",
 	.setup = ntp_setup,
-	.run = ntp_run,
+	.run = bench_epoll_run,
+	.ready = ntp_ready,
 	.start = ntp_start,
 	.free = nts_free,
 };

@@ -120,16 +120,11 @@ tcp_end(struct bench_worker *w, struct bench_slot *s)
 	s->fd = -1;
 }
 
-static void
-tcp_run(struct bench_worker *w)
-{
-	bench_epoll_run(w, tcp_ready);
-}
-
 const struct bench_engine bench_tcp = {
 	.io = "epoll",
 	.setup = bench_epoll_open,
-	.run = tcp_run,
+	.run = bench_epoll_run,
+	.ready = tcp_ready,
 	.start = tcp_start,
 	.end = tcp_end,
 };

@@ -45,16 +45,11 @@ udp_ready(struct bench_worker *w, struct bench_slot *s, uint32_t events)
 	    end), end);
 }
 
-static void
-udp_run(struct bench_worker *w)
-{
-	bench_epoll_run(w, udp_ready);
-}
-
 /* The sockets stay open from one exchange to the next: no end. */
 const struct bench_engine bench_udp = {
 	.io = "epoll",
 	.setup = udp_setup,
-	.run = udp_run,
+	.run = bench_epoll_run,
+	.ready = udp_ready,
 	.start = udp_start,
 };
