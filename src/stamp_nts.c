@@ -1,10 +1,11 @@
 /*
  * stamp_nts.c: stamp -P nts.  NTS key establishment (RFC 8915, section
  * 4) as a TLS 1.3 client of GnuTLS (set up as tls_client.c does), the
- * certificate checked against the host's name; the two keys exported from the session; then one NTP
- * request with NTS's extension fields (section 5), whose reply counts
- * only when it echoes our unique identifier and its authenticator
- * verifies.  The NTP header and the judging of the reply are stamp_ntp's.
+ * certificate checked against the host's name; the two keys exported
+ * from the session; then one NTP request with NTS's extension fields
+ * (section 5), whose reply counts only when it echoes our unique
+ * identifier and its authenticator verifies.  The NTP header and the
+ * judging of the reply are stamp_ntp's.
  *
  * Every wait, the handshake's included, ends at -t's deadline: GnuTLS
  * reads and writes through our own transport functions, which wait with
