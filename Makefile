@@ -73,8 +73,8 @@ endif
 # nts-ke listener and stamp -P nts by name; make check installs it first.
 GNUTLS	:= $(shell printf '\043include <gnutls/gnutls.h>\n' | \
 	    $(CC) -E -x c - > /dev/null 2>&1 && echo 1)
-NTSSRC	 = src/siv.c src/nts.c src/ntskey.c src/tls.c src/stamp_nts.c \
-	   src/bench_nts.c
+NTSSRC	 = src/siv.c src/nts.c src/ntskey.c src/tls.c src/tls_client.c \
+	   src/stamp_nts.c src/bench_nts.c
 ifeq ($(GNUTLS),1)
 ALL_CFLAGS += -DSTAMP_NTS
 LDLIBS	+= -lgnutls

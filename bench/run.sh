@@ -805,28 +805,6 @@ ntp_round()
 
 # --- NTS: stampd's models beside chronyd, authenticated ---------------
 
-# nts_cert NAME TEMPLATE-LINES [CA]: an ECDSA P-256 key and a certificate
-# for 2 days, $ntsdir/NAME.key and NAME.pem, self-signed or signed by CA.
-nts_cert()
-{
-	printf '%s\nexpiration_days = 2\n' "$2" >"$ntsdir/$1.tmpl"
-	certtool --generate-privkey --key-type=ecdsa --curve=secp256r1 \
-	    --outfile "$ntsdir/$1.key" >/dev/null 2>&1 || return 1
-	if [ -z "${3:-}" ]; then
-		certtool --generate-self-signed \
-		    --load-privkey "$ntsdir/$1.key" \
-		    --template "$ntsdir/$1.tmpl" \
-		    --outfile "$ntsdir/$1.pem" >/dev/null 2>&1
-	else
-		certtool --generate-certificate \
-		    --load-privkey "$ntsdir/$1.key" \
-		    --load-ca-certificate "$ntsdir/$3.pem" \
-		    --load-ca-privkey "$ntsdir/$3.key" \
-		    --template "$ntsdir/$1.tmpl" \
-		    --outfile "$ntsdir/$1.pem" >/dev/null 2>&1
-	fi
-}
-
 # What the nts section needs, checked once before the rounds: a stampd
 # and a stampbench built with NTS, a CA of the run's own and a server
 # certificate it signed for 127.0.0.1 (the one every server serves), and
@@ -846,12 +824,11 @@ nts_prepare()
 	command -v certtool >/dev/null || install gnutls-bin
 	ntsdir=$out/nts
 	mkdir -p "$ntsdir" || die "mkdir $ntsdir"
-	nts_cert ca "$(printf '%s\n' 'cn = "stampd bench CA"' ca \
-	    cert_signing_key)" &&
-	    nts_cert server "$(printf '%s\n' 'cn = "localhost"' \
-	    'dns_name = "localhost"' 'ip_address = "127.0.0.1"' \
-	    tls_www_server signing_key)" ca ||
-	    die "nts: certtool could not make the certificates"
+	# The tests' recipe (tests/lib.sh), in a subshell: nothing else of
+	# the tests' library comes into this script.
+	(. "$root/tests/lib.sh" && lib_nts_cert "$ntsdir" "stampd bench CA") ||
+	    die "nts: certtool could not make the certificates" \
+	    "($ntsdir/certtool.out says why)"
 	{
 		echo "# nts-servers: $nts_servers"
 		echo "# nts-processes: $nts_procs"

@@ -1,6 +1,6 @@
 /*
  * bench_nts.c: stampbench's NTS engines (RFC 8915) over epoll, built only
- * with GnuTLS.
+ * with GnuTLS; their TLS sessions set up as tls_client.c does.
  *
  * bench_nts_ke: an exchange is a whole key establishment: a TCP
  * connection, a TLS 1.3 handshake whose certificate is verified, the
@@ -37,8 +37,8 @@
 #include "ntp.h"
 #include "nts.h"
 #include "ntske.h"
+#include "tls_client.h"
 
-#define PRIORITY	"NORMAL:-VERS-ALL:+VERS-TLS1.3"
 /* A response longer than this is bad here: chrony's are under 1 KB. */
 #define KE_BUF		4096
 #define NTS_REQ_MAX	(NTP_HEADER_LEN + 4 + NTS_UID_MIN + 4 + \
@@ -66,9 +66,7 @@ struct nts_slot {
 
 /* A worker's own: the credentials, the keys, the slots' state. */
 struct nts_worker {
-	gnutls_certificate_credentials_t cred;
-	gnutls_priority_t	 prio;
-	int			 sni;		/* the host is a name */
+	struct tls_client	 tc;
 	unsigned char		 req[64];	/* the KE request */
 	int			 reqlen;
 	struct ntske_answer	 an;
@@ -128,8 +126,7 @@ nts_common(struct bench_worker *w)
 {
 	struct bench		*b = w->b;
 	struct nts_worker	*nw;
-	unsigned char		 a[sizeof(struct in6_addr)];
-	int			 r;
+	const char		*step;
 
 	w->errwhere = "calloc";
 	if ((nw = calloc(1, sizeof *nw)) == NULL ||
@@ -138,24 +135,17 @@ nts_common(struct bench_worker *w)
 		return -1;
 	}
 	w->priv = nw;
-	w->errwhere = "GnuTLS: credentials and priorities";
-	errno = EINVAL;
-	if (gnutls_certificate_allocate_credentials(&nw->cred) < 0)
+	if (tls_client_init(&nw->tc, b->ca, b->host, &step) < 0) {
+		w->errwhere = step == b->ca ? "--ca: no certificate read" :
+		    "GnuTLS: credentials and priorities";
+		errno = EINVAL;
 		return -1;
-	if (b->ca != NULL) {
-		w->errwhere = "--ca: no certificate read";
-		if (gnutls_certificate_set_x509_trust_file(nw->cred, b->ca,
-		    GNUTLS_X509_FMT_PEM) <= 0)
-			return -1;
-	} else if (gnutls_certificate_set_x509_system_trust(nw->cred) < 0)
-		return -1;
-	if ((r = gnutls_priority_init(&nw->prio, PRIORITY, NULL)) < 0)
-		return -1;
+	}
+	w->errwhere = "NTS-KE request";
+	errno = EMSGSIZE;
 	if ((nw->reqlen = ntske_client_request(nw->req, sizeof nw->req)) ==
 	    -1)
 		return -1;
-	nw->sni = inet_pton(AF_INET, b->host, a) != 1 &&
-	    inet_pton(AF_INET6, b->host, a) != 1;
 	w->errwhere = "gnutls_rnd";
 	if (gnutls_rnd(GNUTLS_RND_NONCE, nw->seed, sizeof nw->seed) < 0)
 		return -1;
@@ -169,43 +159,24 @@ nts_common(struct bench_worker *w)
 static int
 ke_open(struct bench_worker *w, struct nts_slot *ns)
 {
-	struct bench		*b = w->b;
 	struct nts_worker	*nw = w->priv;
-	gnutls_datum_t		 alpn;
+	const char		*step;
 
-	ns->fd = socket(b->addr.ss_family,
-	    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (ns->fd == -1)
+	if ((ns->fd = bench_tcp_connect(w)) == -1)
 		return -1;
-	if (b->spread > 0 && bench_tcp_bind(w, ns->fd) == -1)
-		goto fail;
 	/*
 	 * The handshake's flights and the request are small writes, each
 	 * waiting on the one before: Nagle and a delayed ACK would add 40
-	 * ms to each.
+	 * ms to each.  Nothing is written before the handshake: set in
+	 * time while the connect is under way.
 	 */
 	if (net_setopt(ns->fd, IPPROTO_TCP, TCP_NODELAY, 1) == -1)
 		goto fail;
-	if (connect(ns->fd, (struct sockaddr *)&b->addr, b->addrlen) == -1 &&
-	    errno != EINPROGRESS)
+	if (tls_client_session(&nw->tc, &ns->s, GNUTLS_NONBLOCK, ns, pull,
+	    push, &step) < 0) {
+		errno = ENOMEM;
 		goto fail;
-	errno = ENOMEM;
-	if (gnutls_init(&ns->s, GNUTLS_CLIENT | GNUTLS_NONBLOCK) < 0)
-		goto fail;
-	alpn.data = (unsigned char *)NTSKE_ALPN;
-	alpn.size = sizeof NTSKE_ALPN - 1;
-	if (gnutls_priority_set(ns->s, nw->prio) < 0 ||
-	    gnutls_credentials_set(ns->s, GNUTLS_CRD_CERTIFICATE,
-	    nw->cred) < 0 ||
-	    (nw->sni && gnutls_server_name_set(ns->s, GNUTLS_NAME_DNS,
-	    b->host, strlen(b->host)) < 0) ||
-	    gnutls_alpn_set_protocols(ns->s, &alpn, 1,
-	    GNUTLS_ALPN_MANDATORY) < 0)
-		goto fail;
-	gnutls_session_set_verify_cert(ns->s, b->host, 0);
-	gnutls_transport_set_ptr(ns->s, ns);
-	gnutls_transport_set_pull_function(ns->s, pull);
-	gnutls_transport_set_push_function(ns->s, push);
+	}
 	ns->state = KE_HANDSHAKE;
 	ns->sent = ns->len = 0;
 	ns->err = 0;
@@ -239,7 +210,6 @@ ke_close(struct nts_slot *ns)
 static int
 ke_step(struct nts_worker *nw, struct nts_slot *ns, const char **why)
 {
-	gnutls_datum_t		 p;
 	enum ntske_verdict	 v;
 	ssize_t			 n;
 	int			 r;
@@ -259,9 +229,7 @@ ke_step(struct nts_worker *nw, struct nts_slot *ns, const char **why)
 					*why = gnutls_strerror(r);
 				return -1;
 			}
-			if (gnutls_alpn_get_selected_protocol(ns->s, &p) < 0 ||
-			    p.size != sizeof NTSKE_ALPN - 1 ||
-			    memcmp(p.data, NTSKE_ALPN, p.size) != 0) {
+			if (!tls_client_alpn_ok(ns->s)) {
 				*why = "the server did not agree to ntske/1";
 				return -1;
 			}
@@ -377,12 +345,6 @@ ke_end(struct bench_worker *w, struct bench_slot *s)
 }
 
 static void
-ke_run(struct bench_worker *w)
-{
-	bench_epoll_run(w, ke_ready);
-}
-
-static void
 nts_free(struct bench_worker *w)
 {
 	struct nts_worker	*nw = w->priv;
@@ -392,10 +354,7 @@ nts_free(struct bench_worker *w)
 		return;
 	for (i = 0; nw->slot != NULL && i < w->nslot; i++)
 		ke_close(&nw->slot[i]);
-	if (nw->prio != NULL)
-		gnutls_priority_deinit(nw->prio);
-	if (nw->cred != NULL)
-		gnutls_certificate_free_credentials(nw->cred);
+	tls_client_free(&nw->tc);
 	free(nw->slot);
 	free(nw);
 	w->priv = NULL;
@@ -404,7 +363,8 @@ nts_free(struct bench_worker *w)
 const struct bench_engine bench_nts_ke = {
 	.io = "epoll",
 	.setup = ke_setup,
-	.run = ke_run,
+	.run = bench_epoll_run,
+	.ready = ke_ready,
 	.start = ke_start,
 	.end = ke_end,
 	.free = nts_free,
@@ -422,7 +382,6 @@ ke_once(struct bench_worker *w)
 	struct nts_worker	*nw = w->priv;
 	struct nts_slot		*ns = &nw->slot[0];
 	const char		*why;
-	unsigned char		 ctx[5];
 	int64_t			 end, left;
 	int			 r, err = 0;
 
@@ -457,27 +416,14 @@ ke_once(struct bench_worker *w)
 		errno = err != 0 ? err : ns->err != 0 ? ns->err : EPROTO;
 		return -1;
 	}
-	ctx[0] = NTSKE_PROTO_NTPV4 >> 8;
-	ctx[1] = NTSKE_PROTO_NTPV4 & 0xff;
-	ctx[2] = NTSKE_AEAD_SIV_CMAC_256 >> 8;
-	ctx[3] = NTSKE_AEAD_SIV_CMAC_256 & 0xff;
-	ctx[4] = 0;
 	w->errwhere = "NTS key establishment: key export";
-	errno = EPROTO;
-	if (gnutls_prf_rfc5705(ns->s, sizeof NTSKE_EXPORTER_LABEL - 1,
-	    NTSKE_EXPORTER_LABEL, sizeof ctx, (const char *)ctx, NTS_KEY_LEN,
-	    (char *)nw->keys.c2s) < 0)
-		goto fail;
-	ctx[4] = 1;
-	if (gnutls_prf_rfc5705(ns->s, sizeof NTSKE_EXPORTER_LABEL - 1,
-	    NTSKE_EXPORTER_LABEL, sizeof ctx, (const char *)ctx, NTS_KEY_LEN,
-	    (char *)nw->keys.s2c) < 0)
-		goto fail;
+	if (tls_client_keys(ns->s, &nw->keys) < 0) {
+		ke_close(ns);
+		errno = EPROTO;
+		return -1;
+	}
 	/* nw->an points into ns->buf: its cookies are copied before. */
 	return 0;
-fail:
-	ke_close(ns);
-	return -1;
 }
 
 /*
@@ -521,7 +467,6 @@ static int
 ntp_setup(struct bench_worker *w)
 {
 	struct nts_worker	*nw;
-	struct nts_slot		*ns;
 	struct sockaddr_storage	 addr;
 	socklen_t		 len;
 	int			 i, c;
@@ -543,34 +488,7 @@ ntp_setup(struct bench_worker *w)
 	if (ntp_target(w, &addr, &len) == -1)
 		return -1;
 	ke_close(&nw->slot[0]);
-	for (i = 0; i < w->nslot; i++) {
-		ns = &nw->slot[i];
-		w->errwhere = "udp socket";
-		w->slot[i].fd = socket(addr.ss_family,
-		    SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (w->slot[i].fd == -1 || connect(w->slot[i].fd,
-		    (struct sockaddr *)&addr, len) == -1)
-			return -1;
-		w->errwhere = "epoll_ctl";
-		if (bench_epoll_add(w, w->slot[i].fd, EPOLLIN, &w->slot[i]) ==
-		    -1)
-			return -1;
-		ns->fd = -1;
-	}
-	return 0;
-}
-
-/* A late reply of a timed-out request: read and dropped. */
-static void
-drain(int fd)
-{
-	char	 junk[64];
-	int	 i;
-
-	for (i = 0; i < 64; i++)
-		if (net_recvfrom(fd, junk, sizeof junk, MSG_DONTWAIT, NULL,
-		    NULL) == -1 && errno != ECONNREFUSED)
-			break;
+	return bench_epoll_udp(w, (struct sockaddr *)&addr, len);
 }
 
 /*
@@ -588,10 +506,7 @@ ntp_start(struct bench_worker *w, struct bench_slot *s)
 	uint64_t		 c;
 	int			 n;
 
-	if (s->stale) {
-		drain(s->fd);
-		s->stale = 0;
-	}
+	bench_epoll_fresh(s);
 	c = ++nw->counter;
 	memcpy(ns->uid, nw->seed, sizeof ns->uid);
 	memcpy(ns->uid, &c, sizeof c);
@@ -618,27 +533,9 @@ ntp_ready(struct bench_worker *w, struct bench_slot *s, uint32_t events)
 	int64_t			 end;
 
 	(void)events;
-	if (!s->busy) {
-		drain(s->fd);
+	if ((n = bench_epoll_reply(w, s)) == -1)
 		return;
-	}
-	do {
-		n = net_recvfrom(s->fd, s->buf, sizeof s->buf, MSG_TRUNC,
-		    NULL, NULL);
-		if (n == -1) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return;
-			bench_worker_done(w, s, bench_worker_fault(w, errno),
-			    0);
-			return;
-		}
-	} while ((size_t)n <= sizeof s->buf &&
-	    bench_worker_late(w, s, s->buf, (size_t)n));
 	end = bench_worker_now(CLOCK_MONOTONIC);
-	if ((size_t)n > sizeof s->buf) {
-		bench_worker_bad(w, s, "reply longer than 512 bytes");
-		return;
-	}
 	if (nts_client_check((const unsigned char *)s->buf, (size_t)n,
 	    ns->uid, &nw->keys, &nw->ans) == -1) {
 		bench_worker_bad(w, s, "NTS: a reply not authenticated");
@@ -658,17 +555,12 @@ ntp_ready(struct bench_worker *w, struct bench_slot *s, uint32_t events)
 	    end), end);
 }
 
-static void
-ntp_run(struct bench_worker *w)
-{
-	bench_epoll_run(w, ntp_ready);
-}
-
 /* The sockets stay open from one exchange to the next: no end. */
 const struct bench_engine bench_nts = {
 	.io = "epoll",
 	.setup = ntp_setup,
-	.run = ntp_run,
+	.run = bench_epoll_run,
+	.ready = ntp_ready,
 	.start = ntp_start,
 	.free = nts_free,
 };

@@ -37,30 +37,40 @@ bench_tcp_bind(struct bench_worker *w, int fd)
 	return 0;
 }
 
-static int
-tcp_start(struct bench_worker *w, struct bench_slot *s)
+int
+bench_tcp_connect(struct bench_worker *w)
 {
 	struct bench	*b = w->b;
 	int		 fd;
 
-	s->start = bench_worker_now(CLOCK_MONOTONIC);
 	fd = socket(b->addr.ss_family,
 	    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		return -1;
-	if (b->spread > 0 && bench_tcp_bind(w, fd) == -1)
-		goto fail;
-	if (connect(fd, (struct sockaddr *)&b->addr, b->addrlen) == -1 &&
-	    errno != EINPROGRESS)
-		goto fail;
+	if ((b->spread > 0 && bench_tcp_bind(w, fd) == -1) ||
+	    (connect(fd, (struct sockaddr *)&b->addr, b->addrlen) == -1 &&
+	    errno != EINPROGRESS)) {
+		net_close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int
+tcp_start(struct bench_worker *w, struct bench_slot *s)
+{
+	int	 fd;
+
+	s->start = bench_worker_now(CLOCK_MONOTONIC);
+	if ((fd = bench_tcp_connect(w)) == -1)
+		return -1;
 	/* Failure shows as EPOLLERR, success as the reply: no EPOLLOUT. */
-	if (bench_epoll_add(w, fd, EPOLLIN | EPOLLRDHUP, s) == -1)
-		goto fail;
+	if (bench_epoll_add(w, fd, EPOLLIN | EPOLLRDHUP, s) == -1) {
+		net_close(fd);
+		return -1;
+	}
 	s->fd = fd;
 	return 0;
-fail:
-	net_close(fd);
-	return -1;
 }
 
 static void
@@ -110,16 +120,11 @@ tcp_end(struct bench_worker *w, struct bench_slot *s)
 	s->fd = -1;
 }
 
-static void
-tcp_run(struct bench_worker *w)
-{
-	bench_epoll_run(w, tcp_ready);
-}
-
 const struct bench_engine bench_tcp = {
 	.io = "epoll",
 	.setup = bench_epoll_open,
-	.run = tcp_run,
+	.run = bench_epoll_run,
+	.ready = tcp_ready,
 	.start = tcp_start,
 	.end = tcp_end,
 };

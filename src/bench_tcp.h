@@ -13,4 +13,10 @@
  */
 int	bench_tcp_bind(struct bench_worker *w, int fd);
 
+/*
+ * A non-blocking TCP socket of w, bound as --spread says, its connect to
+ * the target begun.  Returns the socket, or -1 with errno.
+ */
+int	bench_tcp_connect(struct bench_worker *w);
+
 #endif /* STAMP_BENCH_TCP_H */

@@ -125,9 +125,16 @@ struct bench_engine {
 	int		(*setup)(struct bench_worker *w);
 	/*
 	 * The worker's loop, in its own thread, until bench_worker_turn
-	 * says done; a failure is left in w->err and w->errwhere.
+	 * says done; a failure is left in w->err and w->errwhere.  The
+	 * epoll engines' is bench_epoll_run.
 	 */
 	void		(*run)(struct bench_worker *w);
+	/*
+	 * With bench_epoll_run: the socket of slot s is ready, with these
+	 * epoll events (NULL for the other engines).
+	 */
+	void		(*ready)(struct bench_worker *w, struct bench_slot *s,
+			    uint32_t events);
 	/* Start the exchange of slot s: 0, or -1 with errno. */
 	int		(*start)(struct bench_worker *w, struct bench_slot *s);
 	/* The exchange of s is over: let go of its socket (NULL: keep). */

@@ -1,10 +1,11 @@
 /*
  * stamp_nts.c: stamp -P nts.  NTS key establishment (RFC 8915, section
- * 4) as a TLS 1.3 client of GnuTLS, the certificate checked against the
- * host's name; the two keys exported from the session; then one NTP
- * request with NTS's extension fields (section 5), whose reply counts
- * only when it echoes our unique identifier and its authenticator
- * verifies.  The NTP header and the judging of the reply are stamp_ntp's.
+ * 4) as a TLS 1.3 client of GnuTLS (set up as tls_client.c does), the
+ * certificate checked against the host's name; the two keys exported
+ * from the session; then one NTP request with NTS's extension fields
+ * (section 5), whose reply counts only when it echoes our unique
+ * identifier and its authenticator verifies.  The NTP header and the
+ * judging of the reply are stamp_ntp's.
  *
  * Every wait, the handshake's included, ends at -t's deadline: GnuTLS
  * reads and writes through our own transport functions, which wait with
@@ -15,7 +16,6 @@
  */
 #include <sys/types.h>
 #include <sys/socket.h>
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
@@ -23,7 +23,6 @@
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,25 +38,22 @@
 #include "stamp_nts.h"
 #include "stamp_ntp.h"
 #include "stamp_query.h"
-
-/* TLS 1.3 only: RFC 8915 section 3 forbids anything older. */
-#define PRIORITY	"NORMAL:-VERS-ALL:+VERS-TLS1.3"
+#include "tls_client.h"
 
 /* Section 4: a client SHOULD accept responses of 65536 bytes at least. */
 #define KE_BUF		65536
 
 /* One key establishment: its TLS session and the deadline it keeps. */
 struct ke {
-	gnutls_session_t			 s;
-	gnutls_certificate_credentials_t	 cred;
-	int					 fd;
-	int					 err;	/* the
-							   transport's */
-	const struct timespec			*deadline;
-	unsigned char				 buf[KE_BUF];
-	size_t					 len;
-	struct ntske_answer			 an;
-	struct nts_keys				 keys;
+	gnutls_session_t	 s;
+	struct tls_client	 tc;
+	int			 fd;
+	int			 err;		/* the transport's */
+	const struct timespec	*deadline;
+	unsigned char		 buf[KE_BUF];
+	size_t			 len;
+	struct ntske_answer	 an;
+	struct nts_keys		 keys;
 };
 
 /*
@@ -76,14 +72,15 @@ static const char *const ke_errors[] = {
 };
 
 /*
- * GnuTLS's read: wait until fd is readable or the deadline passes, then
- * read what is there.  ETIMEDOUT is handed to GnuTLS (a pull error) and
- * kept in k->err for the caller's message.
+ * GnuTLS's transport: wait until fd is readable (into in) or writable
+ * (from out) or the deadline passes, then read what is there or write as
+ * much as the socket takes.  A failure, ETIMEDOUT included, is handed to
+ * GnuTLS (a pull or push error) and kept in k->err for the caller's
+ * message.
  */
 static ssize_t
-ke_pull(gnutls_transport_ptr_t p, void *buf, size_t len)
+ke_io(struct ke *k, void *in, const void *out, size_t len)
 {
-	struct ke	*k = p;
 	long long	 left;
 	ssize_t		 n;
 	int		 r;
@@ -93,39 +90,16 @@ ke_pull(gnutls_transport_ptr_t p, void *buf, size_t len)
 			errno = ETIMEDOUT;
 			break;
 		}
-		if ((r = net_wait(k->fd, POLLIN, (int)left)) == -1)
+		r = net_wait(k->fd, in != NULL ? POLLIN : POLLOUT, (int)left);
+		if (r == -1)
 			break;
 		if (r == 0)
 			continue;
-		if ((n = net_recv(k->fd, buf, len, 0)) >= 0)
-			return n;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			break;
-	}
-	k->err = errno;
-	gnutls_transport_set_errno(k->s, errno);
-	return -1;
-}
-
-/* GnuTLS's write: the same wait, then as much as the socket takes. */
-static ssize_t
-ke_push(gnutls_transport_ptr_t p, const void *buf, size_t len)
-{
-	struct ke	*k = p;
-	long long	 left;
-	ssize_t		 n;
-	int		 r;
-
-	for (;;) {
-		if ((left = stamp_query_left(k->deadline)) <= 0) {
-			errno = ETIMEDOUT;
-			break;
-		}
-		if ((r = net_wait(k->fd, POLLOUT, (int)left)) == -1)
-			break;
-		if (r == 0)
-			continue;
-		if ((n = net_send(k->fd, buf, len, MSG_DONTWAIT)) > 0)
+		if (in != NULL)
+			n = net_recv(k->fd, in, len, 0);
+		else
+			n = net_send(k->fd, out, len, MSG_DONTWAIT);
+		if (n > 0 || (n == 0 && in != NULL))
 			return n;
 		if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK)
 			break;
@@ -133,6 +107,18 @@ ke_push(gnutls_transport_ptr_t p, const void *buf, size_t len)
 	k->err = errno;
 	gnutls_transport_set_errno(k->s, errno);
 	return -1;
+}
+
+static ssize_t
+ke_pull(gnutls_transport_ptr_t p, void *buf, size_t len)
+{
+	return ke_io(p, buf, NULL, len);
+}
+
+static ssize_t
+ke_push(gnutls_transport_ptr_t p, const void *buf, size_t len)
+{
+	return ke_io(p, NULL, buf, len);
 }
 
 /* GnuTLS asks whether data comes within ms: never past the deadline. */
@@ -184,77 +170,27 @@ ke_fail(const struct stamp_client_args *a, struct ke *k, const char *where,
 	fatalx("%s: %s: %s", where, step, gnutls_strerror(r));
 }
 
-/* Whether host is an address, which SNI must not carry (RFC 6066). */
-static int
-is_address(const char *host)
-{
-	unsigned char	 addr[sizeof(struct in6_addr)];
-
-	return inet_pton(AF_INET, host, addr) == 1 ||
-	    inet_pton(AF_INET6, host, addr) == 1;
-}
-
 /*
- * The TLS session to the key establishment server: TLS 1.3, ALPN ntske/1
- * or nothing, the certificate verified against a's host by GnuTLS during
- * the handshake (so a wrong one fails it), our transport.
+ * The TLS session to the key establishment server (tls_client.c: TLS 1.3,
+ * ALPN ntske/1, the certificate verified against a's host by GnuTLS
+ * during the handshake, so a wrong one fails it), on our transport.
  */
 static void
 ke_session(const struct stamp_client_args *a, struct ke *k, const char *where)
 {
-	gnutls_datum_t	 alpn;
+	const char	*step;
 	int		 r;
 
-	if ((r = gnutls_certificate_allocate_credentials(&k->cred)) < 0)
-		fatalx("TLS credentials: %s", gnutls_strerror(r));
-	if (a->ca != NULL) {
-		r = gnutls_certificate_set_x509_trust_file(k->cred, a->ca,
-		    GNUTLS_X509_FMT_PEM);
-		if (r == 0)
+	if ((r = tls_client_init(&k->tc, a->ca, a->host, &step)) < 0) {
+		if (step == a->ca && r == GNUTLS_E_NO_CERTIFICATE_FOUND)
 			fatalx("--ca %s: no certificate in it", a->ca);
-		if (r < 0)
-			fatalx("--ca %s: %s", a->ca, gnutls_strerror(r));
-	} else if ((r = gnutls_certificate_set_x509_system_trust(k->cred)) <
-	    0)
-		fatalx("the system's trusted certificates: %s",
+		fatalx("%s%s: %s", step == a->ca ? "--ca " : "", step,
 		    gnutls_strerror(r));
-	if ((r = gnutls_init(&k->s, GNUTLS_CLIENT)) < 0 ||
-	    (r = gnutls_priority_set_direct(k->s, PRIORITY, NULL)) < 0 ||
-	    (r = gnutls_credentials_set(k->s, GNUTLS_CRD_CERTIFICATE,
-	    k->cred)) < 0)
-		fatalx("%s: TLS session: %s", where, gnutls_strerror(r));
-	if (!is_address(a->host) && (r = gnutls_server_name_set(k->s,
-	    GNUTLS_NAME_DNS, a->host, strlen(a->host))) < 0)
-		fatalx("%s: TLS server name: %s", where, gnutls_strerror(r));
-	alpn.data = (unsigned char *)NTSKE_ALPN;
-	alpn.size = sizeof NTSKE_ALPN - 1;
-	if ((r = gnutls_alpn_set_protocols(k->s, &alpn, 1,
-	    GNUTLS_ALPN_MANDATORY)) < 0)
-		fatalx("%s: TLS ALPN: %s", where, gnutls_strerror(r));
-	gnutls_session_set_verify_cert(k->s, a->host, 0);
-	gnutls_transport_set_ptr(k->s, k);
-	gnutls_transport_set_pull_function(k->s, ke_pull);
-	gnutls_transport_set_push_function(k->s, ke_push);
+	}
+	if ((r = tls_client_session(&k->tc, &k->s, 0, k, ke_pull, ke_push,
+	    &step)) < 0)
+		fatalx("%s: %s: %s", where, step, gnutls_strerror(r));
 	gnutls_transport_set_pull_timeout_function(k->s, ke_pull_timeout);
-}
-
-/*
- * One of the two keys (section 5.1): the exporter's context is the next
- * protocol (NTPv4: 0), the AEAD, both 16 bits, and 0 for C2S, 1 for S2C.
- */
-static int
-ke_export(struct ke *k, int s2c, unsigned char *key)
-{
-	unsigned char	 ctx[5];
-
-	ctx[0] = NTSKE_PROTO_NTPV4 >> 8;
-	ctx[1] = NTSKE_PROTO_NTPV4 & 0xff;
-	ctx[2] = NTSKE_AEAD_SIV_CMAC_256 >> 8;
-	ctx[3] = NTSKE_AEAD_SIV_CMAC_256 & 0xff;
-	ctx[4] = s2c ? 1 : 0;
-	return gnutls_prf_rfc5705(k->s, sizeof NTSKE_EXPORTER_LABEL - 1,
-	    NTSKE_EXPORTER_LABEL, sizeof ctx, (const char *)ctx, NTS_KEY_LEN,
-	    (char *)key);
 }
 
 /*
@@ -267,7 +203,6 @@ static int
 ke_run(const struct stamp_client_args *a, struct ke *k, const char *where)
 {
 	unsigned char	 req[64];
-	gnutls_datum_t	 proto;
 	enum ntske_verdict v;
 	ssize_t		 n;
 	size_t		 off;
@@ -280,9 +215,7 @@ ke_run(const struct stamp_client_args *a, struct ke *k, const char *where)
 	} while (r < 0 && !gnutls_error_is_fatal(r));
 	if (r < 0)
 		ke_fail(a, k, where, "TLS handshake", r);
-	if (gnutls_alpn_get_selected_protocol(k->s, &proto) < 0 ||
-	    proto.size != sizeof NTSKE_ALPN - 1 ||
-	    memcmp(proto.data, NTSKE_ALPN, proto.size) != 0)
+	if (!tls_client_alpn_ok(k->s))
 		fatalx("%s: TLS handshake: the server did not agree to %s",
 		    where, NTSKE_ALPN);
 	if (a->verbose && (desc = gnutls_session_get_desc(k->s)) != NULL) {
@@ -335,8 +268,7 @@ ke_run(const struct stamp_client_args *a, struct ke *k, const char *where)
 		    "NTPv4, AES-SIV-CMAC-256 and a cookie", where);
 		return 3;
 	}
-	if ((r = ke_export(k, 0, k->keys.c2s)) < 0 ||
-	    (r = ke_export(k, 1, k->keys.s2c)) < 0)
+	if ((r = tls_client_keys(k->s, &k->keys)) < 0)
 		fatalx("%s: TLS key export: %s", where, gnutls_strerror(r));
 	/* We have what we came for: a polite close, but no wait for it. */
 	(void)gnutls_bye(k->s, GNUTLS_SHUT_WR);
@@ -411,7 +343,7 @@ stamp_nts_ask(const struct stamp_client_args *a)
 	k.deadline = &kq.deadline;
 	st = ke_run(a, &k, where);
 	gnutls_deinit(k.s);
-	gnutls_certificate_free_credentials(k.cred);
+	tls_client_free(&k.tc);
 	close(k.fd);
 	if (st != 0)
 		return st;

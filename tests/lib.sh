@@ -6,7 +6,8 @@
 # h_ms does: lib_scale N prints N times it, lib_timeout SECS CMD runs CMD
 # under timeout(1) for SECS scaled, lib_wait SECS CMD retries CMD every
 # 0.1 s for at most SECS scaled.  Tools: lib_need TOOL... bails out naming
-# the first one missing (tests/deps.sh installs them all).
+# the first one missing (tests/deps.sh installs them all); lib_nts_cert
+# makes a CA and a server's certificate for NTS.
 # Processes: lib_spawn starts one in the background under timeout(1), so
 # that it cannot outlive a test that is itself killed (it gets at most
 # LIB_LIFETIME seconds, 600 unless set, scaled); lib_stop stops it by its
@@ -261,6 +262,37 @@ lib_need()
 		command -v "$t" > /dev/null 2>&1 ||
 		    bail "$t not found (tests/deps.sh installs it)"
 	done
+}
+
+# lib_nts_cert DIR CA-NAME: with GnuTLS's certtool, a CA called CA-NAME
+# and a TLS server's certificate it signed for localhost and 127.0.0.1,
+# each with its ECDSA P-256 key and valid for 2 days: DIR/ca.pem and
+# ca.key, DIR/server.pem and server.key (DIR is made if need be).  What
+# certtool said goes to DIR/certtool.out; returns 1 when it failed.  The
+# one recipe of the NTS tests and of bench/run.sh's nts section.
+lib_nts_cert()
+{
+	local d="$1" k
+
+	mkdir -p "$d" || return 1
+	printf '%s\n' "cn = \"$2\"" ca cert_signing_key 'expiration_days = 2' \
+	    > "$d/ca.tmpl"
+	printf '%s\n' 'cn = "localhost"' 'dns_name = "localhost"' \
+	    'ip_address = "127.0.0.1"' tls_www_server signing_key \
+	    encryption_key 'expiration_days = 2' > "$d/server.tmpl"
+	{
+		for k in ca server; do
+			certtool --generate-privkey --key-type=ecdsa \
+			    --curve=secp256r1 --outfile "$d/$k.key" || return 1
+		done
+		certtool --generate-self-signed --load-privkey "$d/ca.key" \
+		    --template "$d/ca.tmpl" --outfile "$d/ca.pem" &&
+		    certtool --generate-certificate \
+		    --load-privkey "$d/server.key" \
+		    --load-ca-certificate "$d/ca.pem" \
+		    --load-ca-privkey "$d/ca.key" \
+		    --template "$d/server.tmpl" --outfile "$d/server.pem"
+	} > "$d/certtool.out" 2>&1
 }
 
 # ---- processes -----------------------------------------------------------

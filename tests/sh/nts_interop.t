@@ -20,21 +20,8 @@ lib_need chronyd certtool openssl awk
 # The CA and a certificate for 127.0.0.1 it signed; stampd serves the
 # chain (its certificate, then the CA's).
 cd "$LIB_TMP" || bail "cd $LIB_TMP"
-printf 'cn = stampd test CA\nca\ncert_signing_key\nexpiration_days = 2\n' \
-    > ca.tmpl
-printf '%s\n' 'cn = localhost' 'dns_name = localhost' \
-    'ip_address = 127.0.0.1' tls_www_server signing_key \
-    'expiration_days = 2' > server.tmpl
-{
-	certtool --generate-privkey --key-type=ecdsa --outfile ca.key &&
-	certtool --generate-self-signed --load-privkey ca.key \
-	    --template ca.tmpl --outfile ca.pem &&
-	certtool --generate-privkey --key-type=ecdsa --outfile server.key &&
-	certtool --generate-certificate --load-privkey server.key \
-	    --load-ca-certificate ca.pem --load-ca-privkey ca.key \
-	    --template server.tmpl --outfile server.pem
-} > certtool.out 2>&1 || {
-	diag_file certtool.out
+lib_nts_cert "$LIB_TMP" "stampd test CA" || {
+	diag_file "$LIB_TMP/certtool.out"
 	bail "certtool could not make the certificates"
 }
 cat server.pem ca.pem > chain.pem

@@ -31,37 +31,16 @@ ip link set lo up || bail "ip link set lo up in the new namespace"
 
 tmp=$LIB_TMP
 
-# cert NAME TEMPLATE-LINES [CA]: a key and a certificate, NAME.key and
-# NAME.pem, self-signed or signed by CA (its .pem and .key).
-cert()
-{
-	local name="$1" lines="$2" ca="${3:-}"
-
-	printf '%s\nexpiration_days = 2\n' "$lines" > "$tmp/$name.tmpl"
-	certtool --generate-privkey --key-type=ecdsa \
-	    --outfile "$tmp/$name.key" > /dev/null 2>&1 || return 1
-	if [ -z "$ca" ]; then
-		certtool --generate-self-signed \
-		    --load-privkey "$tmp/$name.key" \
-		    --template "$tmp/$name.tmpl" --outfile "$tmp/$name.pem" \
-		    > /dev/null 2>&1
-	else
-		certtool --generate-certificate \
-		    --load-privkey "$tmp/$name.key" \
-		    --load-ca-certificate "$tmp/$ca.pem" \
-		    --load-ca-privkey "$tmp/$ca.key" \
-		    --template "$tmp/$name.tmpl" --outfile "$tmp/$name.pem" \
-		    > /dev/null 2>&1
-	fi
+# The CA and the server's certificate it signed; another CA, whose
+# server certificate no one serves, for a CA that signed nothing here.
+lib_nts_cert "$tmp" "stamp test CA" || {
+	diag_file "$tmp/certtool.out"
+	bail "certtool: the CA and the server's certificate"
 }
-
-cert ca "$(printf 'cn = "stamp test CA"\nca\ncert_signing_key')" ||
-    bail "certtool: the CA"
-cert other "$(printf 'cn = "another CA"\nca\ncert_signing_key')" ||
-    bail "certtool: the other CA"
-cert server "$(printf '%s\n' 'cn = "localhost"' 'dns_name = "localhost"' \
-    'ip_address = "127.0.0.1"' tls_www_server signing_key encryption_key)" \
-    ca || bail "certtool: the server's certificate"
+lib_nts_cert "$tmp/other" "another CA" || {
+	diag_file "$tmp/other/certtool.out"
+	bail "certtool: the other CA"
+}
 
 # No helper processes (ntsprocesses 0): one pid to stop.  local stratum 3
 # makes chronyd serve its time although it follows no source.  All of
@@ -136,7 +115,7 @@ run -q -P nts --ca "$tmp/ca.pem" 127.0.0.1
 is_rc 0 "-q -P nts"
 like "$(cat "$tmp/out")" '^[0-9]+$' "-q prints the Unix time alone"
 
-run -P nts --ca "$tmp/other.pem" 127.0.0.1
+run -P nts --ca "$tmp/other/ca.pem" 127.0.0.1
 is_rc 1 "a CA that did not sign the server's certificate: refused"
 like "$(cat "$tmp/err")" \
     '^stamp: 127\.0\.0\.1:4460: TLS handshake: .*certificate.*' \
@@ -203,12 +182,12 @@ is "$rc" 0 "stampbench -P nts-ke: every key establishment good" ||
 like "$(cat "$tmp/bench")" \
     '^RESULT proto=nts-ke transport=tls .* ok=100 bad=0 errors=0 ' \
     "its RESULT line counts 100"
-bench -P nts --ca "$tmp/other.pem" -n 10 127.0.0.1
+bench -P nts --ca "$tmp/other/ca.pem" -n 10 127.0.0.1
 is "$rc" 1 "stampbench -P nts with another CA: refused at setup"
 like "$(cat "$tmp/bench")" \
     '^stampbench: NTS key establishment: .*certificate' \
     "it says the certificate is why"
-bench -P nts-ke --ca "$tmp/other.pem" -n 10 127.0.0.1
+bench -P nts-ke --ca "$tmp/other/ca.pem" -n 10 127.0.0.1
 is "$rc" 1 "stampbench -P nts-ke with another CA: every one bad"
 like "$(cat "$tmp/bench")" '^RESULT .* ok=0 bad=10 errors=0 ' \
     "its RESULT line counts 10 bad"

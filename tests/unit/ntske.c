@@ -40,29 +40,64 @@ exact(const unsigned char *b, size_t len)
 }
 
 /*
- * Judge every prefix of b as a request: 1 if each reads "more" or exactly
- * what the whole reads.
+ * A reader of records, ntske_request or ntske_answer, as one face: its
+ * verdict on b, with the error it names unless it reads more, and the
+ * bytes used when OK.
  */
-static int
-request_prefixes(const unsigned char *b, size_t len,
-    const struct ntske_req *whole, enum ntske_verdict wv)
+typedef enum ntske_verdict (*reader)(const unsigned char *b, size_t len,
+    int *error, size_t *used);
+
+static enum ntske_verdict
+read_request(const unsigned char *b, size_t len, int *error, size_t *used)
 {
 	struct ntske_req	 rq;
 	enum ntske_verdict	 v;
+
+	v = ntske_request(b, len, &rq);
+	if (v != NTSKE_MORE)
+		*error = rq.error;
+	if (v == NTSKE_OK)
+		*used = rq.used;
+	return v;
+}
+
+static enum ntske_verdict
+read_answer(const unsigned char *b, size_t len, int *error, size_t *used)
+{
+	struct ntske_answer	 an;
+	enum ntske_verdict	 v;
+
+	v = ntske_answer(b, len, &an);
+	if (v != NTSKE_MORE)
+		*error = an.error;
+	if (v == NTSKE_OK)
+		*used = an.used;
+	return v;
+}
+
+/*
+ * Read every prefix of b with rd: 1 if each reads "more" or exactly what
+ * the whole reads (verdict wv, error werror, and with OK wused bytes).
+ */
+static int
+prefixes(reader rd, const unsigned char *b, size_t len,
+    enum ntske_verdict wv, int werror, size_t wused)
+{
+	enum ntske_verdict	 v;
 	unsigned char		*p;
-	size_t			 k;
-	int			 good = 1;
+	size_t			 k, used = 0;
+	int			 good = 1, error = -1;
 
 	for (k = 0; k < len; k++) {
 		p = exact(b, k);
-		v = ntske_request(p, k, &rq);
+		v = rd(p, k, &error, &used);
 		free(p);
 		if (v == NTSKE_MORE)
 			continue;
-		if (v != wv || rq.error != whole->error ||
-		    (v == NTSKE_OK && rq.used != whole->used)) {
+		if (v != wv || error != werror ||
+		    (v == NTSKE_OK && used != wused)) {
 			diag("prefix of %zu bytes: verdict %d error %d", k,
-			    (int)v, rq.error);
+			    (int)v, error);
 			good = 0;
 		}
 	}
@@ -204,7 +239,7 @@ test_request(void)
 		is_int((long long)rq.used, tab[i].used == -1 ?
 		    (long long)tab[i].len : tab[i].used, "request %s: used",
 		    tab[i].name);
-		ok(request_prefixes(p, tab[i].len, &rq, v),
+		ok(prefixes(read_request, p, tab[i].len, v, rq.error, rq.used),
 		    "request %s: every prefix reads more or the same",
 		    tab[i].name);
 		free(p);
@@ -459,36 +494,10 @@ test_client_request(void)
 	is_int(rq.ntpv4, 1, "with NTPv4");
 	is_int(rq.aead, NTSKE_AEAD_SIV_CMAC_256, "with AES-SIV-CMAC-256");
 	is_int((long long)rq.used, n, "all of it used");
-	ok(request_prefixes(p, (size_t)n, &rq, NTSKE_OK),
+	ok(prefixes(read_request, p, (size_t)n, NTSKE_OK, rq.error,
+	    rq.used),
 	    "every prefix of the client's request reads more");
 	free(p);
-}
-
-/* As request_prefixes, for a client's reading of a response. */
-static int
-answer_prefixes(const unsigned char *b, size_t len,
-    const struct ntske_answer *whole, enum ntske_verdict wv)
-{
-	struct ntske_answer	 an;
-	enum ntske_verdict	 v;
-	unsigned char		*p;
-	size_t			 k;
-	int			 good = 1;
-
-	for (k = 0; k < len; k++) {
-		p = exact(b, k);
-		v = ntske_answer(p, k, &an);
-		free(p);
-		if (v == NTSKE_MORE)
-			continue;
-		if (v != wv || an.error != whole->error ||
-		    (v == NTSKE_OK && an.used != whole->used)) {
-			diag("prefix of %zu bytes: verdict %d error %d", k,
-			    (int)v, an.error);
-			good = 0;
-		}
-	}
-	return good;
 }
 
 static void
@@ -518,7 +527,8 @@ test_round_trip(void)
 	is_str(an.server, "ntp.example", "the server");
 	is_int(an.port, 1234, "the port");
 	is_int((long long)an.used, n, "all of it used");
-	ok(answer_prefixes(p, (size_t)n, &an, NTSKE_OK),
+	ok(prefixes(read_answer, p, (size_t)n, NTSKE_OK, an.error,
+	    an.used),
 	    "every prefix of the response reads more");
 	free(p);
 
@@ -655,7 +665,7 @@ test_answer(void)
 		is_int(an.port, tab[i].port, "answer %s: port", tab[i].name);
 		ok(an.used <= tab[i].len, "answer %s: used within it",
 		    tab[i].name);
-		ok(answer_prefixes(p, tab[i].len, &an, v),
+		ok(prefixes(read_answer, p, tab[i].len, v, an.error, an.used),
 		    "answer %s: every prefix reads more or the same",
 		    tab[i].name);
 		free(p);
