@@ -16,6 +16,8 @@
 # that refuses to run).  Those two are what debian/control's Build-Depends
 # name beside debhelper (--build-packages prints them; tests/sh/deb.t
 # compares), and --packages, the tests' peers, leaves them out.
+# build-essential's list: dpkg-buildpackage checks that build-essential is
+# installed, which dpkg-dev only recommends (and recommends are left out).
 DEPS='
 /usr/include/liburing.h	liburing-dev
 /usr/include/gnutls/gnutls.h	libgnutls28-dev
@@ -40,6 +42,7 @@ chronyd		chrony
 ntpdig		ntpsec-ntpdig
 ntpdate		ntpsec-ntpdate
 dpkg-buildpackage dpkg-dev
+/usr/share/build-essential/list build-essential
 dh		debhelper
 flock		util-linux
 strace		strace

@@ -6,11 +6,30 @@
 # -w workers is named by --check, and a start refuses it in one line
 # before a single "listening" line.  The limits are set for stampd alone
 # (ulimit -l in a subshell).  Needs root: the drop from root is the case.
+#
+# Locked memory is counted per user, every process of it together: a user
+# of its own (made here, removed at the end), so that other tests' rings,
+# run as nobody at the same time, take nothing from this one's limit.
 if [ "$(id -u)" != 0 ]; then
 	echo "1..0 # SKIP needs root: the drop to nobody is what is judged"
 	exit 0
 fi
 . "$(dirname "$0")/../lib.sh"
+
+lib_need useradd userdel
+TUSER=stampd-memlock-$$
+memlock_cleanup()
+{
+	lib_cleanup
+	if id "$TUSER" > /dev/null 2>&1; then
+		userdel "$TUSER" > /dev/null 2>&1 ||
+		    echo "# could not remove user $TUSER" >&2
+	fi
+}
+trap memlock_cleanup EXIT
+useradd --system --no-create-home --user-group --shell /usr/sbin/nologin \
+    "$TUSER" > "$LIB_TMP/useradd.err" 2>&1 ||
+    bail "useradd $TUSER: $(cat "$LIB_TMP/useradd.err")"
 
 # run LIMIT_KIB ARGS...: stampd under RLIMIT_MEMLOCK LIMIT_KIB; its exit
 # status in $rc, its stderr in $LIB_TMP/err.
@@ -20,13 +39,14 @@ run()
 
 	shift
 	lib_timeout 20 sh -c 'ulimit -l "$1"; shift; exec "$@"' sh "$limit" \
-	    "$STAMPD" "$@" < /dev/null > /dev/null 2> "$LIB_TMP/err"
+	    "$STAMPD" -u "$TUSER" "$@" < /dev/null > /dev/null \
+	    2> "$LIB_TMP/err"
 	rc=$?
 }
 
 # This machine must give uring its rings when nothing limits them: the
 # test is about the limit, not about a kernel without io_uring.
-lib_timeout 20 "$STAMPD" -m uring -w 1 -l tcp:127.0.0.1:0 --check \
+lib_timeout 20 "$STAMPD" -u "$TUSER" -m uring -w 1 -l tcp:127.0.0.1:0 --check \
     < /dev/null > /dev/null 2> "$LIB_TMP/err" ||
     bail "-m uring cannot run here: $(cat "$LIB_TMP/err")"
 
