@@ -10,9 +10,9 @@
 
 # What the tests run, and the Debian package it comes in.  nc must be
 # OpenBSD's: the tests use its -N, which the traditional netcat lacks.
-# A path is a file the build needs: liburing's header, without which
-# stampd is built without its uring model, and GnuTLS's, without which it
-# is built without NTS (and the tests would meet a model or a listener
+# A header (a path under /usr/include) is a file the build needs:
+# liburing's, without which stampd is built without its uring model, and
+# GnuTLS's, without which it is built without NTS (and the tests would meet a model or a listener
 # that refuses to run).  Those two are what debian/control's Build-Depends
 # name beside debhelper (--build-packages prints them; tests/sh/deb.t
 # compares), and --packages, the tests' peers, leaves them out.
@@ -132,7 +132,8 @@ enabled()
 case ${1:-} in
 --packages | --build-packages)
 	printf '%s\n' "$DEPS" | awk -v b="$1" 'NF == 2 &&
-	    ($1 ~ /^\//) == (b == "--build-packages") { print $2 }' | sort -u
+	    ($1 ~ /^\/usr\/include\//) == (b == "--build-packages") {
+		print $2 }' | sort -u
 	exit 0
 	;;
 esac
