@@ -13,9 +13,10 @@
 # A header (a path under /usr/include) is a file the build needs:
 # liburing's, without which stampd is built without its uring model, and
 # GnuTLS's, without which it is built without NTS (and the tests would
-# meet a model or a listener that refuses to run).  Those two are what debian/control's Build-Depends
-# name beside debhelper (--build-packages prints them; tests/sh/deb.t
-# compares), and --packages, the tests' peers, leaves them out.
+# meet a model or a listener that refuses to run).  Those two are what
+# debian/control's Build-Depends name beside debhelper (--build-packages
+# prints them; tests/sh/deb.t compares), and --packages, the tests'
+# peers, leaves them out.
 # build-essential's list: dpkg-buildpackage checks that build-essential is
 # installed, which dpkg-dev only recommends (and recommends are left out).
 DEPS='
