@@ -220,3 +220,9 @@ fatalx(const char *fmt, ...)
 	va_end(ap);
 	exit(1);
 }
+
+int
+log_journal(void)
+{
+	return journal;
+}

@@ -47,4 +47,10 @@ void	log_limited(const char *fmt, ...)
 void	log_limitedx(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2)));
 
+/*
+ * Whether stderr is systemd's journal stream, as log_init found it:
+ * then a line that is not ours (a usage error) should carry "<N>" too.
+ */
+int	log_journal(void);
+
 #endif /* STAMP_LOG_H */

@@ -191,12 +191,15 @@ nts_setup(const struct conf *c, int check)
 }
 
 /*
- * --check: what the words of the command line name must exist here too;
- * nothing is bound or opened.
+ * --check: what the words of the command line and the files name must
+ * exist here too; nothing is bound or opened.  With -v, the configuration
+ * they make, on stdout.
  */
 static int
 check_only(const struct conf *c)
 {
+	if (c->print)
+		conf_print(c, stdout);
 	errno = 0;
 	if (c->user != NULL && getpwnam(c->user) == NULL)
 		fatalx("--user %s: %s", c->user, errno ? strerror(errno) :
@@ -205,6 +208,19 @@ check_only(const struct conf *c)
 		fatal("--announce-if %s", c->ann.ifname);
 	nts_setup(c, 1);
 	return 0;
+}
+
+/*
+ * Root that became another user: can that user run the binary an upgrade
+ * would exec?  If not, every SIGUSR2 would be refused; said now, once,
+ * while serving goes on.
+ */
+static void
+upgradable(void)
+{
+	if (access(upgrade_path(), X_OK) == -1)
+		log_warn("SIGUSR2 upgrades will be refused: the user stampd "
+		    "runs as cannot run %s", upgrade_path());
 }
 
 /*
@@ -259,7 +275,7 @@ main(int argc, char *argv[])
 	static struct listener	 ls[LISTEN_MAX];
 	struct server		*srv = &conf.srv;
 	const char		*reason;
-	int			 rc, upgraded;
+	int			 rc, upgraded, root = geteuid() == 0;
 
 	log_init("stampd");
 	if ((upgraded = upgrade_init(argc, argv)) == -1)
@@ -296,6 +312,8 @@ main(int argc, char *argv[])
 	if (conf.model->rooted != NULL)
 		conf.model->rooted();
 	drop_privileges(conf.user);
+	if (root && geteuid() != 0)
+		upgradable();
 	counters(srv, conf.model);
 	if ((conf.max_conns || conf.per_ip || conf.rate) &&
 	    (srv->limits = limit_new(conf.max_conns, conf.per_ip, conf.rate,
