@@ -35,8 +35,8 @@ conffile_split(char *line, char **name, char **value)
 	while (blank(*p))
 		p++;
 	*name = p;
-	while ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-	    *p == '-')
+	while ((*p >= 'a' && *p <= 'z') || (p > *name && ((*p >= '0' &&
+	    *p <= '9') || *p == '-')))
 		p++;
 	if (p == *name || (*p != '\0' && !blank(*p)))
 		return "not an option's name (the long name, without --)";

@@ -50,8 +50,8 @@ int	conffile_read(struct conffile *cf, const char *path, int must,
 /*
  * Cut line, in place, into its option's name and value (*value NULL when
  * the line has a name alone).  Returns NULL, or why the line is none:
- * a name not made of lowercase letters, digits and '-', or more than one
- * value.
+ * a name that is not a lowercase letter then lowercase letters, digits
+ * and '-', or more than one value.
  */
 const char *conffile_split(char *line, char **name, char **value);
 
