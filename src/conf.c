@@ -306,7 +306,7 @@ help(void)
 "counters; HUP reopens the log and rereads the TLS certificate; USR2\n"
 "upgrades: checks the binary at the same path with --check, finishes what\n"
 "is in flight and execs it in this process, the listening sockets kept\n"
-"open.\n"
+"open; the new image reads the configuration files again.\n"
 "Exit: 0 ok, 1 runtime failure, 2 usage.\n");
 	exit(0);
 }

@@ -39,10 +39,11 @@ struct conffile {
 
 /*
  * Read path, then the files NAME.conf of CONFFILE_DIR beside it (sorted
- * by name, regular files only), appending their lines to cf.  A missing path is no error
- * unless must; a missing folder never is.  Returns 0, or -1 with errno
- * and *bad the file (or folder) that failed; EFBIG: more than
- * CONFFILE_MAX bytes, EINVAL: a NUL byte.
+ * by name, regular files only, none hidden), appending their lines to cf.
+ * A missing path is no error unless must; a missing folder never is, and
+ * is read even when path is missing.  Returns 0, or -1 with errno and
+ * *bad the file (or folder) that failed; EFBIG: more than CONFFILE_MAX
+ * bytes, EINVAL: a NUL byte, EISDIR: path is a folder.
  */
 int	conffile_read(struct conffile *cf, const char *path, int must,
 	    const char **bad);

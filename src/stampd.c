@@ -6,7 +6,8 @@
  * SIGUSR2, hand the listeners over and exec the binary again (upgrade.h).
  * Before serving, any error is fatal and named; once serving, no client's
  * fault is (serve.c counts those), and only the model's own invariants
- * can stop it.  The command line is conf.c's, the sockets listen.c's.
+ * can stop it.  The command line and the configuration files are
+ * conf.c's, the sockets listen.c's.
  */
 #include <sys/types.h>
 #include <sys/mman.h>

@@ -122,7 +122,8 @@ lib_timeout 10 env JOURNAL_STREAM="$(stat -c '%d:%i' "$tmp/journal")" \
     "$STAMPD" --no-such-option 2>> "$tmp/journal"
 is "$?" 2 "journal: a usage error exits 2"
 is "$(wc -l < "$tmp/journal" | tr -d ' ')" 1 "  ... in one line"
-like "$(cat "$tmp/journal")" '^<3>unknown option --no-such-option; try stampd --help$' \
+like "$(cat "$tmp/journal")" \
+    '^<3>unknown option --no-such-option; try stampd --help$' \
     "  ... at <3>, with the hint"
 printf 'workers 0\n' > "$tmp/bad.conf"
 : > "$tmp/journal"
