@@ -383,17 +383,26 @@ option(struct conf *c, int ch, const char *arg)
 	}
 }
 
+/* The options c's model takes, as model_opts's caps. */
+static unsigned
+model_caps(const struct conf *c)
+{
+	unsigned	 caps = c->model->caps;
+
+	/* -w is also the size of a --reuseport group, in every model. */
+	if (c->lis.reuseport && (caps & MODEL_REUSEPORT))
+		caps |= MODEL_WORKERS;
+	return caps;
+}
+
 /* Refuse an option the model does not take, by name. */
 static void
 check_model(const struct conf *c)
 {
 	const struct opt	*o;
-	unsigned		 caps = c->model->caps;
+	unsigned		 caps = model_caps(c);
 	size_t			 i;
 
-	/* -w is also the size of a --reuseport group, in every model. */
-	if (c->lis.reuseport && (caps & MODEL_REUSEPORT))
-		caps |= MODEL_WORKERS;
 	for (i = 0; i < NMODEL_OPTS; i++) {
 		if ((c->model_opts & 1u << i) == 0 ||
 		    (caps & model_opts[i].cap) != 0)
@@ -539,14 +548,11 @@ conf_parse(struct conf *c, int argc, char *argv[], int upgraded)
 static int
 unused(const struct conf *c, const struct opt *o)
 {
-	unsigned	 caps = c->model->caps;
-	size_t		 i;
+	size_t	 i;
 
-	if (c->lis.reuseport && (caps & MODEL_REUSEPORT))
-		caps |= MODEL_WORKERS;
 	for (i = 0; i < NMODEL_OPTS; i++)
 		if (model_opts[i].id == o->id)
-			return (caps & model_opts[i].cap) == 0;
+			return (model_caps(c) & model_opts[i].cap) == 0;
 	return c->ann.n == 0 && (o->id == C_EVERY || o->id == C_ANNOUNCE_TTL ||
 	    o->id == C_ANNOUNCE_IF);
 }
