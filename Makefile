@@ -209,15 +209,18 @@ clean:
 
 # The units name /usr/sbin/stampd and /etc/default/stampd: other places
 # are written in as they are installed.  An example config already there
-# is the admin's, kept by install and by uninstall alike, unless unchanged.
+# is the admin's, kept by install and by uninstall alike, unless unchanged;
+# so is stampd.conf, which stampd reads as /etc/stampd/stampd.conf (give
+# --config for another SYSCONFDIR).
 UNITS	 = stampd.socket stampd.service stampd-metrics.socket
 EXAMPLE	 = $(DESTDIR)$(SYSCONFDIR)/default/stampd
+CONFDIR	 = $(DESTDIR)$(SYSCONFDIR)/stampd
 
 install: all
 	$(INSTALL) -d "$(DESTDIR)$(SBINDIR)" "$(DESTDIR)$(BINDIR)" \
 	    "$(DESTDIR)$(MANDIR)/man1" "$(DESTDIR)$(MANDIR)/man8" \
 	    "$(DESTDIR)$(UNITDIR)" "$(DESTDIR)$(SYSCONFDIR)/default" \
-	    "$(DESTDIR)$(BASHCOMPDIR)"
+	    "$(DESTDIR)$(BASHCOMPDIR)" "$(CONFDIR)/conf.d"
 	$(INSTALL) -m 755 $(O)/stampd "$(DESTDIR)$(SBINDIR)"
 	$(INSTALL) -m 755 $(O)/stamp $(O)/stampbench "$(DESTDIR)$(BINDIR)"
 	$(INSTALL) -m 644 man/stamp.1 man/stampbench.1 \
@@ -235,6 +238,8 @@ install: all
 	done
 	test -e "$(EXAMPLE)" || \
 	    $(INSTALL) -m 644 contrib/stampd.default "$(EXAMPLE)"
+	test -e "$(CONFDIR)/stampd.conf" || \
+	    $(INSTALL) -m 644 contrib/stampd.conf "$(CONFDIR)/stampd.conf"
 
 uninstall:
 	rm -f "$(DESTDIR)$(SBINDIR)/stampd" "$(DESTDIR)$(BINDIR)/stamp" \
@@ -246,6 +251,9 @@ uninstall:
 	    "$(DESTDIR)$(BASHCOMPDIR)/stampbench" \
 	    $(UNITS:%="$(DESTDIR)$(UNITDIR)/%")
 	! cmp -s contrib/stampd.default "$(EXAMPLE)" || rm -f "$(EXAMPLE)"
+	! cmp -s contrib/stampd.conf "$(CONFDIR)/stampd.conf" || \
+	    rm -f "$(CONFDIR)/stampd.conf"
+	rmdir "$(CONFDIR)/conf.d" "$(CONFDIR)" 2>/dev/null || :
 
 .PHONY: install uninstall
 

@@ -1,12 +1,15 @@
 /*
- * conf.c: stampd's command line, read into one struct conf.
+ * conf.c: stampd's command line and configuration files, read into one
+ * struct conf.
  *
  * One table says every option: its names, where its value goes, the range
- * a number must lie in and its lines of --help; opt.c reads the table.
- * What one option cannot check alone (one option that needs another, or
- * excludes it) is checked in one place, check, once all are read.  No
- * socket is made and no descriptor opened here: --ready-fd is only looked
- * at, to be sure it was inherited.
+ * a number must lie in and its lines of --help; opt.c reads the table,
+ * for the command line and for each line of the files alike, so that a
+ * file knows exactly the options the command line does.  What one option
+ * cannot check alone (one option that needs another, or excludes it) is
+ * checked in one place, check, once all are read.  No socket is made and
+ * no descriptor kept open here (the files are read and closed):
+ * --ready-fd is only looked at, to be sure it was inherited.
  */
 #include <sys/socket.h>
 
@@ -19,6 +22,8 @@
 
 #include "announce.h"
 #include "conf.h"
+#include "conffile.h"
+#include "log.h"
 #include "model.h"
 #include "net.h"
 #include "opt.h"
@@ -38,6 +43,7 @@ enum {
 	C_ANNOUNCE_IF,
 	C_ANNOUNCE_TTL,
 	C_CHECK,
+	C_CONFIG,
 	C_EVERY,
 	C_INETD,
 	C_LIMIT_LOOPBACK,
@@ -174,9 +180,14 @@ static const struct opt opts[] = {
 	{ "announce-if", C_ANNOUNCE_IF, OPT_STR, "NAME", F(ann.ifname), 0, 0, 0,
 	    "send through interface NAME (default: the one\n"
 	    "the routes choose)" },
+	{ "config", C_CONFIG, OPT_STR, "FILE", F(config), 0, 0, 0,
+	    "read FILE, then the conf.d/*.conf beside it\n"
+	    "(default " CONFFILE_PATH ", if there);\n"
+	    "the command line wins" },
 	{ "check", C_CHECK, OPT_FLAG, NULL, F(check), 0, 0, 0,
-	    "check the command line and exit: 0 if good, 2\n"
-	    "if not; binds nothing (SIGUSR2 runs it first)" },
+	    "check the command line and the files and exit: 0\n"
+	    "if good, 2 if not; binds nothing (SIGUSR2 runs\n"
+	    "it first); with -v, print the configuration" },
 	{ "ready-fd", C_READY_FD, OPT_INT, "FD", F(ready_fd), 3, 65535, -1,
 	    "close FD once every listener is bound" },
 	{ "stats-interval", C_STATS_INTERVAL, OPT_SECS, "SECONDS",
@@ -221,8 +232,8 @@ usage(FILE *f)
 	    "[-m model] [-P protocol]\n"
 	    "              [-u user] [-w workers] [--announce spec] "
 	    "[--announce-if name]\n"
-	    "              [--announce-ttl n] [--check] [--every seconds] "
-	    "[--inetd]\n"
+	    "              [--announce-ttl n] [--check] [--config file]\n"
+	    "              [--every seconds] [--inetd]\n"
 	    "              [--limit-loopback] [--linger ms] "
 	    "[--local-stratum n]\n"
 	    "              [--max-conns n] [--max-spare n] [--max-workers n]\n"
@@ -295,7 +306,7 @@ help(void)
 "counters; HUP reopens the log and rereads the TLS certificate; USR2\n"
 "upgrades: checks the binary at the same path with --check, finishes what\n"
 "is in flight and execs it in this process, the listening sockets kept\n"
-"open.\n"
+"open; the new image reads the configuration files again.\n"
 "Exit: 0 ok, 1 runtime failure, 2 usage.\n");
 	exit(0);
 }
@@ -354,7 +365,7 @@ option(struct conf *c, int ch, const char *arg)
 			    ANNOUNCE_MAX);
 		if ((why = announce_parse(arg, &c->ann.t[c->ann.n])) != NULL)
 			opt_fail("--announce %s: %s", arg, why);
-		c->ann.n++;
+		c->ann_text[c->ann.n++] = arg;
 		break;
 	case C_PROXY_FROM:
 		if (c->srv.nproxy_from == CONF_PROXY_MAX)
@@ -362,7 +373,7 @@ option(struct conf *c, int ch, const char *arg)
 		if ((why = net_parse_cidr(arg,
 		    &c->proxy_from[c->srv.nproxy_from])) != NULL)
 			opt_fail("--proxy-from %s: %s", arg, why);
-		c->srv.nproxy_from++;
+		c->proxy_text[c->srv.nproxy_from++] = arg;
 		break;
 	case C_EVERY:
 	case C_ANNOUNCE_TTL:
@@ -372,17 +383,26 @@ option(struct conf *c, int ch, const char *arg)
 	}
 }
 
+/* The options c's model takes, as model_opts's caps. */
+static unsigned
+model_caps(const struct conf *c)
+{
+	unsigned	 caps = c->model->caps;
+
+	/* -w is also the size of a --reuseport group, in every model. */
+	if (c->lis.reuseport && (caps & MODEL_REUSEPORT))
+		caps |= MODEL_WORKERS;
+	return caps;
+}
+
 /* Refuse an option the model does not take, by name. */
 static void
 check_model(const struct conf *c)
 {
 	const struct opt	*o;
-	unsigned		 caps = c->model->caps;
+	unsigned		 caps = model_caps(c);
 	size_t			 i;
 
-	/* -w is also the size of a --reuseport group, in every model. */
-	if (c->lis.reuseport && (caps & MODEL_REUSEPORT))
-		caps |= MODEL_WORKERS;
 	for (i = 0; i < NMODEL_OPTS; i++) {
 		if ((c->model_opts & 1u << i) == 0 ||
 		    (caps & model_opts[i].cap) != 0)
@@ -438,22 +458,149 @@ check(struct conf *c, int argc, char *argv[], int upgraded)
 		    c->ready_fd, strerror(errno));
 	if (c->srv.nproxy_from == 0) {
 		/* By default only a proxy on this host may speak for others. */
-		net_parse_cidr("127.0.0.0/8", &c->proxy_from[0]);
-		net_parse_cidr("::1", &c->proxy_from[1]);
+		net_parse_cidr(c->proxy_text[0] = "127.0.0.0/8",
+		    &c->proxy_from[0]);
+		net_parse_cidr(c->proxy_text[1] = "::1", &c->proxy_from[1]);
 		c->srv.nproxy_from = 2;
 	}
 	c->srv.proxy_from = c->proxy_from;
 	c->srv.model_name = c->model->name;
 }
 
+/* What only the command line may say: it is about this one run. */
+static int
+not_in_file(int id)
+{
+	return id == 'h' || id == 'V' || id == C_CHECK || id == C_CONFIG ||
+	    id == C_READY_FD;
+}
+
+/*
+ * Whether the command line said what an option of the files would:
+ * given holds the ids it gave.  --inetd's socket is the listeners'.
+ */
+static int
+overridden(const unsigned char *given, int id)
+{
+	return given[id] || (id == 'l' && given[C_INETD]);
+}
+
+/*
+ * The configuration files, after the command line, each line an option
+ * read through the same table.  A line the command line overrides is
+ * still checked, into a struct that is then forgotten.
+ */
+static void
+files(struct conf *c, const unsigned char *given)
+{
+	static struct conf	 spare;
+	static char		 where[4096 + 16];
+	const struct opt	*o;
+	struct conffile_line	*l;
+	struct conf		*to;
+	const char		*bad, *why;
+	char			*name, *value;
+	size_t			 i;
+	int			 id;
+
+	if (conffile_read(&c->files, c->config != NULL ? c->config :
+	    CONFFILE_PATH, c->config != NULL, &bad) == -1)
+		opt_fail("%s: %s", bad, strerror(errno));
+	defaults(&spare);
+	for (i = 0; i < c->files.n; i++) {
+		l = &c->files.line[i];
+		snprintf(where, sizeof where, "%s:%u", l->file, l->no);
+		opt_where(where);
+		if ((why = conffile_split(l->text, &name, &value)) != NULL)
+			opt_fail("%s", why);
+		for (o = opts; o->id != 0; o++)
+			if (o->name != NULL && strcmp(o->name, name) == 0)
+				break;
+		if (not_in_file(o->id))
+			opt_fail("%s: only on the command line", name);
+		to = o->id != 0 && overridden(given, o->id) ? &spare : c;
+		id = opt_named(opts, to, name, value);
+		option(to, id, value);
+	}
+	opt_where(NULL);
+}
+
 void
 conf_parse(struct conf *c, int argc, char *argv[], int upgraded)
 {
-	int	 ch;
+	unsigned char	 given[OPT_LONG + OPT_MAX];
+	int		 ch;
 
 	opt_init("stampd", usage);
+	opt_journal(log_journal());
 	defaults(c);
-	while ((ch = opt_next(argc, argv, opts, c)) != -1)
+	memset(given, 0, sizeof given);
+	while ((ch = opt_next(argc, argv, opts, c)) != -1) {
 		option(c, ch, optarg);
+		given[ch] = 1;
+	}
+	files(c, given);
 	check(c, argc, argv, upgraded);
+	c->print = c->check && given['v'];
+}
+
+/* Whether o would be refused, or do nothing, beside the rest of c. */
+static int
+unused(const struct conf *c, const struct opt *o)
+{
+	size_t	 i;
+
+	for (i = 0; i < NMODEL_OPTS; i++)
+		if (model_opts[i].id == o->id)
+			return (model_caps(c) & model_opts[i].cap) == 0;
+	return c->ann.n == 0 && (o->id == C_EVERY || o->id == C_ANNOUNCE_TTL ||
+	    o->id == C_ANNOUNCE_IF);
+}
+
+void
+conf_print(const struct conf *c, FILE *fp)
+{
+	const struct opt	*o;
+	size_t			 i;
+
+	fprintf(fp, "# stampd %s: the configuration in effect\n",
+	    STAMP_VERSION);
+	if (c->files.nfile == 0)
+		fprintf(fp, "# no file read (%s is not there)\n",
+		    c->config != NULL ? c->config : CONFFILE_PATH);
+	for (i = 0; i < c->files.nfile; i++)
+		fprintf(fp, "# read %s\n", c->files.file[i]);
+	for (o = opts; o->id != 0; o++) {
+		if (not_in_file(o->id) || opt_print(fp, o, c,
+		    unused(c, o)) == 0)
+			continue;
+		switch (o->id) {
+		case 'l':
+			if (c->lis.n == 0)
+				fprintf(fp, "# listen (systemd's sockets, or "
+				    "tcp:*:1937/stamp and udp:*:1937/stamp)"
+				    "\n");
+			for (i = 0; i < c->lis.n; i++)
+				fprintf(fp, "listen %s\n", c->lis.text[i]);
+			break;
+		case 'm':
+			fprintf(fp, "model %s\n", c->model->name);
+			break;
+		case 'P':
+			fprintf(fp, "protocol %s\n",
+			    wire_proto_name(c->lis.proto));
+			break;
+		case C_PROXY_FROM:
+			for (i = 0; i < c->srv.nproxy_from; i++)
+				fprintf(fp, "proxy-from %s\n",
+				    c->proxy_text[i]);
+			break;
+		case C_ANNOUNCE:
+			if (c->ann.n == 0)
+				fprintf(fp, "# announce\n");
+			for (i = 0; i < c->ann.n; i++)
+				fprintf(fp, "announce %s\n", c->ann_text[i]);
+			break;
+		}
+	}
 }

@@ -306,3 +306,9 @@ log_quiet(void)
 {
 	quiet = 1;
 }
+
+int
+log_journal(void)
+{
+	return journal;
+}

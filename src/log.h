@@ -80,4 +80,10 @@ int	log_access_init(void);
  */
 int	log_access_admit(void);
 
+/*
+ * Whether stderr is systemd's journal stream, as log_init found it:
+ * then a line that is not ours (a usage error) should carry "<N>" too.
+ */
+int	log_journal(void);
+
 #endif /* STAMP_LOG_H */

@@ -5,8 +5,10 @@
  * a letter, a range and a line of --help are written once.  Every number
  * goes through util's range checks.  getopt itself never prints (opterr
  * is 0): every message here has the one shape "prog: what: why", whatever
- * path the program was started by.  Nothing but usage errors, --help and
- * --version is printed here.
+ * path the program was started by.  A configuration file's lines come
+ * through the same table (opt_named), by their exact long names.  Nothing
+ * but usage errors, --help, --version and the values a program asks to
+ * show (opt_print) is printed here.
  */
 #include <getopt.h>
 #include <stdarg.h>
@@ -24,6 +26,8 @@
 
 static const char	*prog = "stamp";
 static void		(*usage)(FILE *);
+static const char	*where;		/* a file's line being read */
+static int		 journal;	/* stderr is journald's stream */
 
 /* getopt_long's view of the table last given to opt_next. */
 static const struct opt	*built;
@@ -43,14 +47,36 @@ opt_fail(const char *fmt, ...)
 {
 	va_list	 ap;
 
-	fprintf(stderr, "%s: ", prog);
+	/* LOG_ERR: journald names the program itself. */
+	if (journal)
+		fputs("<3>", stderr);
+	else
+		fprintf(stderr, "%s: ", prog);
+	if (where != NULL)
+		fprintf(stderr, "%s: ", where);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	if (usage != NULL)
+	/* A file's line, or the journal: one line says it. */
+	if (journal || where != NULL)
+		fprintf(stderr, "; try %s --help\n", prog);
+	else
+		fputc('\n', stderr);
+	if (usage != NULL && !journal && where == NULL)
 		usage(stderr);
 	exit(2);
+}
+
+void
+opt_where(const char *place)
+{
+	where = place;
+}
+
+void
+opt_journal(int on)
+{
+	journal = on;
 }
 
 void
@@ -254,6 +280,63 @@ opt_next(int argc, char *argv[], const struct opt *tab, void *base)
 		refused(ch, argv, tab);
 	store(o, optarg, (char *)base + o->off);
 	return ch;
+}
+
+int
+opt_named(const struct opt *tab, void *base, const char *name,
+    const char *value)
+{
+	const struct opt	*o;
+
+	for (o = tab; o->id != 0; o++)
+		if (o->name != NULL && strcmp(o->name, name) == 0)
+			break;
+	if (o->id == 0)
+		opt_fail("unknown option %s", name);
+	if (takes_arg(o) && value == NULL)
+		opt_fail("%s needs a value", name);
+	if (!takes_arg(o) && value != NULL)
+		opt_fail("%s takes no value", name);
+	store(o, value, (char *)base + o->off);
+	return o->id;
+}
+
+int
+opt_print(FILE *fp, const struct opt *o, const void *base, int off)
+{
+	const char	*field = (const char *)base + o->off;
+	const char	*s = NULL;
+	long long	 v = 0;
+
+	switch (o->kind) {
+	case OPT_FLAG:
+		off |= *(const int *)(const void *)field == 0;
+		break;
+	case OPT_STR:
+		s = *(const char *const *)(const void *)field;
+		off |= s == NULL;
+		break;
+	case OPT_INT:
+		v = *(const int *)(const void *)field;
+		break;
+	case OPT_LLONG:
+	case OPT_SECS:
+		v = *(const long long *)(const void *)field;
+		break;
+	default:
+		return -1;
+	}
+	if (o->kind != OPT_FLAG && o->kind != OPT_STR)
+		off |= v < o->min;
+	fprintf(fp, "%s%s", off ? "# " : "", o->name);
+	if (s != NULL)
+		fprintf(fp, " %s", s);
+	else if (o->kind == OPT_SECS && v >= o->min)
+		fprintf(fp, " %.10g", v / 1000.0);
+	else if (o->kind != OPT_FLAG && o->kind != OPT_STR && v >= o->min)
+		fprintf(fp, " %lld", v);
+	fputc('\n', fp);
+	return 0;
 }
 
 void

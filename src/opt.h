@@ -85,10 +85,46 @@ long long opt_duration(const char *what, const char *arg, long long min_ms,
 
 /*
  * A usage error: "prog: " and the message on stderr, then the usage;
- * exit 2.
+ * exit 2.  After opt_where, the message begins with that place; after
+ * opt_journal(1), the line begins with "<3>" instead of "prog: ".  In
+ * both cases a hint to --help ends the line in place of the usage.
  */
 void	opt_fail(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
+
+/*
+ * Where the options now read come from, as messages name it (a
+ * configuration file's "FILE:LINE"), until opt_where(NULL).  where must
+ * live until then.
+ */
+void	opt_where(const char *where);
+
+/*
+ * on: stderr is systemd's journal, which reads a priority from "<N>" and
+ * names the program itself; usage errors are then one line each.
+ */
+void	opt_journal(int on);
+
+/*
+ * One option given by its long name, as a configuration file's line has
+ * it: name must be one of tab exactly (no abbreviation), value its
+ * argument or NULL.  Stored as opt_next stores it; an unknown name, a
+ * missing value or one given to an option that takes none, and a bad
+ * value are usage errors.  Returns the option's id.
+ */
+int	opt_named(const struct opt *tab, void *base, const char *name,
+	    const char *value);
+
+/*
+ * Print o's value in the struct at base as a configuration file's line,
+ * "name value" (a flag alone when on).  The line is commented out with
+ * '#' when off, or when the option is not set: a flag that is off, a
+ * string that is NULL, a number below o->min.  Returns -1, printing
+ * nothing, for a kind that stores nothing (OPT_NONE, OPT_ARG): the
+ * program knows those values.
+ */
+int	opt_print(FILE *fp, const struct opt *o, const void *base,
+	    int off);
 
 /*
  * One option in --help: "  -l, --listen SPEC", padded, then its help

@@ -6,7 +6,8 @@
  * SIGUSR2, hand the listeners over and exec the binary again (upgrade.h).
  * Before serving, any error is fatal and named; once serving, no client's
  * fault is (serve.c counts those), and only the model's own invariants
- * can stop it.  The command line is conf.c's, the sockets listen.c's.
+ * can stop it.  The command line and the configuration files are
+ * conf.c's, the sockets listen.c's.
  */
 #include <sys/types.h>
 #include <sys/mman.h>
@@ -206,12 +207,15 @@ trial_key(void)
 }
 
 /*
- * --check: what the words of the command line name must exist here too;
- * nothing is bound or opened.
+ * --check: what the words of the command line and the files name must
+ * exist here too; nothing is bound or opened.  With -v, the configuration
+ * they make, on stdout.
  */
 static int
 check_only(const struct conf *c)
 {
+	if (c->print)
+		conf_print(c, stdout);
 	errno = 0;
 	if (c->user != NULL && getpwnam(c->user) == NULL)
 		fatalx("--user %s: %s", c->user, errno ? strerror(errno) :
@@ -220,6 +224,19 @@ check_only(const struct conf *c)
 		fatal("--announce-if %s", c->ann.ifname);
 	nts_setup(c, 1);
 	return 0;
+}
+
+/*
+ * Root that became another user: can that user run the binary an upgrade
+ * would exec?  If not, every SIGUSR2 would be refused; said now, once,
+ * while serving goes on.
+ */
+static void
+upgradable(void)
+{
+	if (access(upgrade_path(), X_OK) == -1)
+		log_warn("SIGUSR2 upgrades will be refused: the user stampd "
+		    "runs as cannot run %s", upgrade_path());
 }
 
 /*
@@ -274,7 +291,7 @@ main(int argc, char *argv[])
 	static struct listener	 ls[LISTEN_MAX];
 	struct server		*srv = &conf.srv;
 	const char		*reason;
-	int			 rc, upgraded;
+	int			 rc, upgraded, root = geteuid() == 0;
 
 	log_init("stampd");
 	if ((upgraded = upgrade_init(argc, argv)) == -1)
@@ -315,6 +332,8 @@ main(int argc, char *argv[])
 	if (conf.model->rooted != NULL)
 		conf.model->rooted();
 	drop_privileges(conf.user);
+	if (root && geteuid() != 0)
+		upgradable();
 	counters(srv, conf.model);
 	if ((conf.max_conns || conf.per_ip || conf.rate) &&
 	    (srv->limits = limit_new(conf.max_conns, conf.per_ip, conf.rate,

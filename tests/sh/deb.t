@@ -220,6 +220,7 @@ has -rw-r--r-- ./lib/systemd/system/stampd.service
 has -rw-r--r-- ./lib/systemd/system/stampd.socket
 has -rw-r--r-- ./lib/systemd/system/stampd-metrics.socket
 has -rw-r--r-- ./etc/default/stampd
+has -rw-r--r-- ./etc/stampd/stampd.conf
 has -rw-r--r-- ./usr/share/doc/stampd/copyright
 has -rw-r--r-- ./usr/share/doc/stampd/examples/stamp
 
@@ -232,8 +233,9 @@ like "$(dpkg-deb -f "$DEB" Depends)" \
 'liburing2 \(>= [0-9.]+\)$' \
     "it depends on the C library, GnuTLS and liburing alone: $(dpkg-deb -f \
     "$DEB" Depends)"
-is "$(dpkg-deb -I "$DEB" conffiles 2>&1)" /etc/default/stampd \
-    "/etc/default/stampd is its one conffile"
+is "$(dpkg-deb -I "$DEB" conffiles 2>&1 | tr '\n' ' ')" \
+    "/etc/default/stampd /etc/stampd/stampd.conf " \
+    "/etc/default/stampd and /etc/stampd/stampd.conf are its conffiles"
 
 # ---- install, run, remove ---------------------------------------------------
 

@@ -17,7 +17,9 @@
 #                reply every time, as stampd.socket holds the sockets;
 #   reload       systemctl reload: stampd execs its binary again in place
 #                (SIGUSR2) under the unit's sandbox, the same MainPID, with
-#                every reply good through it;
+#                every reply good through it; with a bad line in
+#                /etc/stampd/conf.d the reload fails, the journal names
+#                FILE:LINE, and the same stampd serves on;
 #   NTP          stampd-ntp.socket enabled exactly as docs/deploy.md says,
 #                systemd-timesyncd in the container asking 127.0.0.1: with
 #                --local-stratum 8 it takes stampd's replies (stratum 8,
@@ -303,6 +305,34 @@ is "$(mainpid) $(active stampd.service)" "$pid2 active" \
     "the same MainPID, $pid2, still active"
 unload "$b1" tcp "through the reload"
 unload "$b2" udp "through the reload"
+
+# ---- a reload with a bad configuration file ---------------------------------
+
+# journal: the service's journal, on stdout.
+journal()
+{
+	inside journalctl -q -u stampd.service --no-pager
+}
+
+inside dpkg-query -W -f '${Conffiles}\n' stampd |
+    grep -q '^ /etc/stampd/stampd.conf '
+ok $? "/etc/stampd/stampd.conf is a conffile of the package"
+n=$(journal | grep -c 'upgraded: ')
+inside sh -c 'echo "workers 0" > /etc/stampd/conf.d/50-bad.conf'
+inside systemctl reload stampd.service > "$LIB_TMP/bad-reload.log" 2>&1
+[ $? -ne 0 ]
+ok $? "a bad line in conf.d: systemctl reload fails" ||
+    diag_file "$LIB_TMP/bad-reload.log"
+journal | grep -q '/etc/stampd/conf.d/50-bad.conf:1: --workers 0'
+ok $? "  ... the journal names FILE:LINE" || {
+	journal > "$LIB_TMP/j.log"
+	diag_file "$LIB_TMP/j.log"
+}
+is "$(mainpid) $(active stampd.service) $(journal | grep -c 'upgraded: ')" \
+    "$pid2 active $n" "  ... no upgrade: MainPID $pid2 still active"
+asks "after the failed reload"
+inside rm /etc/stampd/conf.d/50-bad.conf
+ok $? "  ... the bad file removed"
 
 # ---- NTP, served as docs/deploy.md says, to systemd-timesyncd ----------------
 

@@ -63,7 +63,7 @@ want_files "$R" "it installs the programs, manuals, units and config" \
     ".$P/lib/systemd/system/stampd.service" \
     ".$P/lib/systemd/system/stampd.socket" \
     ".$P/lib/systemd/system/stampd-metrics.socket" \
-    ".$P/etc/default/stampd"
+    ".$P/etc/default/stampd" ".$P/etc/stampd/stampd.conf"
 modes "$R" | while read -r m f; do
 	note "installed: $m $f"
 done
@@ -167,7 +167,7 @@ want_files "$R" "PREFIX=/usr SYSCONFDIR=/etc UNITDIR=/lib/systemd/system" \
     ./usr/share/bash-completion/completions/stampbench \
     ./lib/systemd/system/stampd.service ./lib/systemd/system/stampd.socket \
     ./lib/systemd/system/stampd-metrics.socket \
-    ./etc/default/stampd
+    ./etc/default/stampd ./etc/stampd/stampd.conf
 cmp -s "$R/lib/systemd/system/stampd.service" \
     "$TOP/contrib/systemd/stampd.service"
 ok $? "there stampd.service is contrib's, byte for byte"
