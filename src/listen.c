@@ -212,29 +212,67 @@ activated(struct listener *ls, size_t max, int proto)
 }
 
 /*
+ * Whether got, the address of a socket handed over, is what spec asks
+ * for: its type, its address, and its port unless spec's is 0 ("*" takes
+ * a wildcard of either family, as net_listen may fall back to IPv4's).
+ */
+static int
+fits(const struct net_spec *spec, const struct net_spec *got)
+{
+	const struct sockaddr		*want = (const void *)&spec->addr;
+	const struct sockaddr		*is = (const void *)&got->addr;
+	const struct sockaddr_in	*w4 = (const void *)want;
+	const struct sockaddr_in	*i4 = (const void *)is;
+	const struct sockaddr_in6	*w6 = (const void *)want;
+	const struct sockaddr_in6	*i6 = (const void *)is;
+	int				 port = net_addr_port(want);
+
+	if (got->type != spec->type ||
+	    (port != 0 && port != net_addr_port(is)))
+		return 0;
+	if (spec->any)
+		return is->sa_family == AF_INET6 ?
+		    IN6_IS_ADDR_UNSPECIFIED(&i6->sin6_addr) :
+		    i4->sin_addr.s_addr == htonl(INADDR_ANY);
+	if (is->sa_family != want->sa_family)
+		return 0;
+	if (is->sa_family == AF_INET)
+		return i4->sin_addr.s_addr == w4->sin_addr.s_addr;
+	return memcmp(&i6->sin6_addr, &w6->sin6_addr,
+	    sizeof i6->sin6_addr) == 0;
+}
+
+/*
  * The socket an upgrade handed over for member k of listener i, or -1;
- * got gets its address.
+ * got gets its address.  The one handed for the i-th listener if it fits
+ * (a listener's port 0 was resolved by the image before), else any that
+ * fits a spec with its port given: the listeners of a configuration file
+ * read again may have moved in the list, or gone.  One that fits nothing
+ * is closed by close_unclaimed.
  */
 static int
 take_handed(size_t i, int k, const struct net_spec *spec, const char *text,
     struct net_spec *got)
 {
 	size_t	 j;
-	int	 fd;
+	int	 fd, any;
 
-	for (j = 0; j < nhanded; j++) {
-		if (handed[j].fd == -1 || handed[j].spec != i ||
-		    handed[j].member != k)
-			continue;
-		fd = handed[j].fd;
-		handed[j].fd = -1;
-		if (net_adopt(fd, got) == -1)
-			fatal("%s: handed-over fd %d", text, fd);
-		if (got->type != spec->type)
-			fatalx("%s: handed-over fd %d is of another type",
-			    text, fd);
-		return fd;
-	}
+	for (any = 0; any < 2; any++)
+		for (j = 0; j < nhanded; j++) {
+			if (handed[j].fd == -1 || handed[j].member != k ||
+			    (!any && handed[j].spec != i) ||
+			    (any && net_addr_port((const struct sockaddr *)
+			    &spec->addr) == 0))
+				continue;
+			if (net_adopt(handed[j].fd, got) == -1)
+				fatal("%s: handed-over fd %d", text,
+				    handed[j].fd);
+			if (!fits(spec, got))
+				continue;
+			fd = handed[j].fd;
+			handed[j].fd = -1;
+			return fd;
+		}
 	return -1;
 }
 

@@ -164,6 +164,21 @@ lib_wait 10 grep -q 'upgrade: .* --check: .*still serving' "$log"
 ok $? "SIGUSR2 with a bad drop-in: the check refuses it" || diag_file "$log"
 is "$(grep -c 'upgraded: ' "$log")" "$n" "  ... no upgrade"
 lib_ask "  ... and the old image serves on" "$port"
+# The listeners moved in the file: each keeps its socket, found by its
+# address and not by its place in the list, and serves what the file says.
+uport=$(stampd_port udp 127.0.0.1 stamp "$log")
+rm -f "$tmp/conf.d"/*.conf
+printf 'listen udp:127.0.0.1:%s\nlisten tcp:127.0.0.1:%s/daytime\n' \
+    "$uport" "$port" > "$conf"
+printf 'model event\nworkers 1\n' >> "$conf"
+n=$(grep -c 'upgraded: ' "$log")
+kill -USR2 "$dpid"
+lib_wait 10 sh -c '[ "$(grep -c "upgraded: " "$1")" -gt "$2" ]' sh \
+    "$log" "$n"
+ok $? "SIGUSR2, the file's two listeners swapped: upgraded" ||
+    diag_file "$log"
+lib_ask "  ... the TCP socket serves daytime now" "$port" -P daytime
+lib_ask "  ... the UDP socket is served still" "$uport" -u
 lib_stop "$spid"
 is $? 0 "SIGTERM: exit 0"
 rm -f "$tmp/conf.d"/*.conf
