@@ -29,6 +29,9 @@
 #                set the clock (nspawn keeps CAP_SYS_TIME), so only what it
 #                judges is asserted, and that the kernel's clock state is
 #                as it was;
+#   metrics      stampd-metrics.socket shipped off; enabled as the docs say,
+#                with stampd.service stopped, a scrape is answered 200 with
+#                the page, starting the service, before any client came;
 #   dpkg -r      the socket and the service are stopped, the port closed;
 #   dpkg -P      the enablement is gone;
 #   masked       an admin's mask keeps a fresh install from serving.
@@ -556,6 +559,44 @@ inside sh -c "systemctl stop systemd-timesyncd.service &&
     > "$LIB_TMP/undo.log" 2>&1
 ok $? "the NTP socket, the options and timesyncd's settings undone" ||
     diag_file "$LIB_TMP/undo.log"
+
+# ---- the metrics socket: shipped off; on, a scrape is answered first ---------
+
+# scrape: GET /metrics on the container's 127.0.0.1:9137, from this host's
+# python3 in the container's network.
+scrape()
+{
+	lib_timeout 10 nsenter -t "$INIT" -n python3 -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", 9137), timeout=5)
+s.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+page = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    page += b
+sys.stdout.write(page.decode("utf-8", "replace"))'
+}
+
+is "$(inside systemctl is-enabled stampd-metrics.socket)" disabled \
+    "stampd-metrics.socket is shipped off"
+inside sh -c "systemctl stop stampd.service &&
+    systemctl enable --now stampd-metrics.socket" > "$LIB_TMP/m.log" 2>&1
+ok $? "stampd.service stopped, stampd-metrics.socket enabled as documented" ||
+    diag_file "$LIB_TMP/m.log"
+is "$(active stampd.service)" inactive "no client has come: no stampd runs"
+scrape > "$LIB_TMP/scrape" 2> "$LIB_TMP/scrape.err"
+like "$(sed -n 1p "$LIB_TMP/scrape")" '^HTTP/1\.[01] 200 ' \
+    "a scrape before any client is answered 200" ||
+    diag_file "$LIB_TMP/scrape.err"
+grep -q '^stampd_build_info{' "$LIB_TMP/scrape"
+ok $? "  ... with the page (stampd_build_info)" || diag_file "$LIB_TMP/scrape"
+is "$(active stampd.service)" active "  ... and it started stampd.service"
+asks "with the metrics socket"
+inside sh -c "systemctl disable --now stampd-metrics.socket &&
+    systemctl restart stampd.service" > "$LIB_TMP/m2.log" 2>&1
+ok $? "the metrics socket turned off again" || diag_file "$LIB_TMP/m2.log"
 
 # ---- remove, purge -----------------------------------------------------------
 
