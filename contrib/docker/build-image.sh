@@ -75,7 +75,13 @@ if revision=$(git -C "$top" rev-parse -q --verify HEAD 2> /dev/null); then
 else
 	revision=unknown
 fi
+# The origin's URL names the source; a clone of a local path has none to
+# give (the Dockerfile's placeholder stays).
 source=$(git -C "$top" remote get-url origin 2> /dev/null) || source=
+case $source in
+*://*)	;;
+*)	source= ;;
+esac
 
 podman build --quiet --format docker --isolation=chroot --network=host \
     --build-arg BASE="$base" --build-arg VERSION="$version" \
