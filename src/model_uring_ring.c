@@ -25,6 +25,7 @@
 
 #include "model_uring_ring.h"
 #include "serve.h"
+#include "util.h"
 
 #define UR_ENTRIES	1024	/* submission queue */
 #define UR_CQ_ENTRIES	16384	/* completion queue: a burst's room */
@@ -32,11 +33,13 @@
 #define UR_BUFLEN	(SERVE_REQ_MAX + 512) /* a datagram (as much of it as
 				   the other models read), its source and
 				   control data */
+#define UR_NOMEM_MS	2000	/* a ring refused for memory is asked for again */
+#define UR_NOMEM_STEP	10
 #define UR_CTL		NET_DGRAM_CTL /* control data: where a datagram
 				   arrived, and when */
 
-int
-model_uring_ring_open(struct io_uring *ring)
+static int
+ring_open(struct io_uring *ring)
 {
 	struct io_uring_params	 p;
 	int			 r;
@@ -52,6 +55,24 @@ model_uring_ring_open(struct io_uring *ring)
 	    IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN;
 	p.cq_entries = UR_CQ_ENTRIES;
 	return io_uring_queue_init_params(UR_ENTRIES, ring, &p);
+}
+
+/*
+ * A ring's memory counts against RLIMIT_MEMLOCK for every process of the
+ * user together, and the kernel gives back the rings of a process that
+ * has ended (our start's probe, the image before an upgrade, a worker
+ * replaced) a moment after, not at once: a ring refused for memory is
+ * asked for again, for UR_NOMEM_MS at most, before the refusal stands.
+ */
+int
+model_uring_ring_open(struct io_uring *ring)
+{
+	long long	 until = util_now_ms() + UR_NOMEM_MS;
+	int		 r;
+
+	while ((r = ring_open(ring)) == -ENOMEM && util_now_ms() < until)
+		util_sleep_ms(UR_NOMEM_STEP);
+	return r;
 }
 
 /* The kernel's reason for refusing a ring, and what it means here. */

@@ -18,7 +18,10 @@ struct io_uring_buf_ring;
 /*
  * A ring, as the model wants it: the thread that makes it is the only
  * one to use it, and completions wait until it asks for them (Linux 6.1);
- * before that, 6.0 has the rest.  Returns 0, or -errno.
+ * before that, 6.0 has the rest.  Refused for memory (RLIMIT_MEMLOCK), it
+ * is asked for again for two seconds at most: the kernel gives back the
+ * rings of a process that ended a moment after it ends.  Returns 0, or
+ * -errno.
  */
 int	model_uring_ring_open(struct io_uring *ring);
 
