@@ -31,6 +31,7 @@ LIB_N=0			# tests run so far
 LIB_FAIL=0		# of which failed
 LIB_PLAN=		# set by plan
 LIB_PIDS=		# what lib_spawn started and lib_stop has not reaped
+LIB_USERS=		# what lib_user made, removed at the end
 LIB_SEQ=0
 LIB_PID=
 LIB_BIN=		# lib_stampd_reachable's copy of stampd, if any
@@ -371,6 +372,18 @@ lib_keep_logs()
 	    "$(cd "$dir" && ls | tr '\n' ' ')"
 }
 
+# lib_user NAME: make NAME, a system user with a group of its own and no
+# login, for this test alone (one a run killed before its end left goes
+# first); lib_cleanup removes it, however the test ends.  Returns
+# useradd's status, its words in $LIB_TMP/useradd.err.
+lib_user()
+{
+	id "$1" > /dev/null 2>&1 && userdel "$1" > /dev/null 2>&1
+	LIB_USERS="$LIB_USERS $1"
+	useradd --system --no-create-home --user-group \
+	    --shell /usr/sbin/nologin "$1" > "$LIB_TMP/useradd.err" 2>&1
+}
+
 # The EXIT trap: stop what is left; keep the logs of a test that failed
 # (an assertion, or its exit status: a bail out, a killed shell).  A test
 # with a trap of its own calls it last, with the status it exits with.
@@ -380,6 +393,12 @@ lib_cleanup()
 
 	for p in $LIB_PIDS; do
 		lib_stop "$p"
+	done
+	for p in $LIB_USERS; do
+		if id "$p" > /dev/null 2>&1; then
+			userdel "$p" > /dev/null 2>&1 ||
+			    echo "# could not remove user $p" >&2
+		fi
 	done
 	if [ "$LIB_FAIL" -gt 0 ] || [ "$st" != 0 ]; then
 		lib_keep_logs

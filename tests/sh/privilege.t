@@ -18,17 +18,8 @@ if [ "$(id -u)" != 0 ]; then
 	exit 0
 fi
 
-# The user made for the test, removed at the end, however it ends.
+# The user made for the test (lib_user), removed at the end.
 TUSER=stampd-test-$$
-priv_cleanup()
-{
-	lib_cleanup
-	if id "$TUSER" > /dev/null 2>&1; then
-		userdel "$TUSER" > /dev/null 2>&1 ||
-		    echo "# could not remove user $TUSER" >&2
-	fi
-}
-trap priv_cleanup EXIT
 
 # children: the pids whose parent is $CHILD_OF.
 children()
@@ -231,10 +222,7 @@ is "$(grep -cv ' listening ' "$LIB_TMP/nosuch.err")" 1 \
 
 # ---- a real unprivileged user --------------------------------------------
 
-# A leftover of a run killed before its cleanup goes first.
-id "$TUSER" > /dev/null 2>&1 && userdel "$TUSER" > /dev/null 2>&1
-useradd --system --no-create-home --user-group --shell /usr/sbin/nologin \
-    "$TUSER" > "$LIB_TMP/useradd.err" 2>&1
+lib_user "$TUSER"
 if ! ok $? "useradd $TUSER"; then
 	diag_file "$LIB_TMP/useradd.err"
 	done_testing

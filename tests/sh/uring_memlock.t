@@ -18,18 +18,7 @@ fi
 
 lib_need useradd userdel
 TUSER=stampd-memlock-$$
-memlock_cleanup()
-{
-	lib_cleanup
-	if id "$TUSER" > /dev/null 2>&1; then
-		userdel "$TUSER" > /dev/null 2>&1 ||
-		    echo "# could not remove user $TUSER" >&2
-	fi
-}
-trap memlock_cleanup EXIT
-useradd --system --no-create-home --user-group --shell /usr/sbin/nologin \
-    "$TUSER" > "$LIB_TMP/useradd.err" 2>&1 ||
-    bail "useradd $TUSER: $(cat "$LIB_TMP/useradd.err")"
+lib_user "$TUSER" || bail "useradd $TUSER: $(cat "$LIB_TMP/useradd.err")"
 
 # run LIMIT_KIB ARGS...: stampd under RLIMIT_MEMLOCK LIMIT_KIB; its exit
 # status in $rc, its stderr in $LIB_TMP/err.
