@@ -131,6 +131,8 @@ struct tx {
 	int			 len;
 	struct msghdr		 msg;
 	struct iovec		 iov;
+	union net_tx_ask	 ask;		/* its transmit time asked */
+	int			 asked;		/* for in msg: read it after */
 	struct serve_dgram	 d;		/* the reply is made of it
 						   when it is sent */
 	char			 reply[SERVE_REPLY_MAX];
@@ -521,11 +523,13 @@ tx_send(struct worker *w, struct tx *tx)
 		crew_slot_put(&w->c.dgrams, tx);
 		return;
 	}
-	serve_sending(l, tx->reply, (size_t)tx->len);
 	tx->iov.iov_base = tx->reply;
 	tx->iov.iov_len = (size_t)tx->len;
 	tx->msg.msg_iov = &tx->iov;
 	tx->msg.msg_iovlen = 1;
+	tx->msg.msg_control = NULL;
+	tx->msg.msg_controllen = 0;
+	tx->asked = serve_sending(l, &tx->msg, &tx->ask);
 	sqe = sqe_get(w, &tx->sent);
 	io_uring_prep_sendmsg(sqe, ul->fixed != -1 ? ul->fixed : ul->fd,
 	    &tx->msg, MSG_NOSIGNAL);
@@ -637,8 +641,9 @@ tx_event(struct worker *w, struct tag *t, int res)
 		tx = CREW_OWNER(t, struct tx, sent);
 		serve_datagram_sent(&w->c.srv->ls[tx->s.listener], &tx->d, res,
 		    tx->len, w->c.st);
-		serve_tx_stamps(&w->c.srv->ls[tx->s.listener],
-		    w->ul[tx->s.listener].fd);
+		if (tx->asked)
+			serve_tx_stamps(&w->c.srv->ls[tx->s.listener],
+			    w->ul[tx->s.listener].fd);
 		crew_slot_put(&w->c.dgrams, tx);
 		return;
 	}

@@ -177,7 +177,8 @@ net_close(int fd)
 int
 net_dgram_info(int fd, int family, int rxtime, int txtime)
 {
-	int	 ts = SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE;
+	int	 ts = SOF_TIMESTAMPING_SOFTWARE;	/* reported; each send
+						   asks for its own */
 
 	/* On an IPv6 socket, IPv4 datagrams carry IPv4's control data. */
 	if (net_setopt(fd, IPPROTO_IP, IP_PKTINFO, 1) == -1)
@@ -190,6 +191,22 @@ net_dgram_info(int fd, int family, int rxtime, int txtime)
 	if (txtime && net_setopt(fd, SOL_SOCKET, SO_TIMESTAMPING, ts) == -1)
 		return -1;
 	return 0;
+}
+
+void
+net_tx_ask(struct msghdr *m, union net_tx_ask *ctl)
+{
+	struct cmsghdr	*c;
+	uint32_t	 flags = SOF_TIMESTAMPING_TX_SOFTWARE;
+
+	memset(ctl, 0, sizeof *ctl);
+	m->msg_control = ctl->buf;
+	m->msg_controllen = sizeof ctl->buf;
+	c = CMSG_FIRSTHDR(m);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SO_TIMESTAMPING;
+	c->cmsg_len = CMSG_LEN(sizeof flags);
+	memcpy(CMSG_DATA(c), &flags, sizeof flags);
 }
 
 int

@@ -181,12 +181,12 @@ ssize_t		 net_recv(int fd, void *buf, size_t len, int flags);
  * Ask the kernel to tell, with each datagram that UDP socket fd (of
  * family) receives, where it arrived: IP_PKTINFO, and IPV6_RECVPKTINFO on
  * an IPv6 socket; with rxtime, when (SO_TIMESTAMPNS, the kernel's receive
- * time on CLOCK_REALTIME); and with txtime, when each datagram sent from
- * fd left, on fd's error queue (SO_TIMESTAMPING, software): net_tx_stamps
- * takes them, and they must be taken (with them the kernel also reports,
- * on receipt, SCM_TIMESTAMPING: room for it is in NET_DGRAM_CTL too, or
- * the control data is cut and the arrival goes unknown).  Returns 0, or
- * -1 and errno.
+ * time on CLOCK_REALTIME); and with txtime, when a datagram sent from fd
+ * left, for each one sent with net_tx_ask's request, on fd's error queue
+ * (SO_TIMESTAMPING, software): net_tx_stamps takes them, and they must be
+ * taken (with txtime the kernel also reports, on receipt,
+ * SCM_TIMESTAMPING: room for it is in NET_DGRAM_CTL too, or the control
+ * data is cut and the arrival goes unknown).  Returns 0, or -1 and errno.
  * NET_DGRAM_CTL bytes of control data hold all of it.
  */
 int		 net_dgram_info(int fd, int family, int rxtime, int txtime);
@@ -200,6 +200,18 @@ int		 net_dgram_info(int fd, int family, int rxtime, int txtime);
  * data, into *ts: 0, or -1 when it does not say.
  */
 int		 net_dgram_rxtime(const struct msghdr *m, struct timespec *ts);
+
+/*
+ * Ask for the transmit time of the one datagram m sends, on a socket that
+ * net_dgram_info set up with txtime: m's control data becomes ctl's
+ * request (SO_TIMESTAMPING's flags as a message's, not the socket's), so
+ * that only the replies whose time is wanted cost the kernel a copy.
+ */
+union net_tx_ask {
+	char		 buf[CMSG_SPACE(sizeof(uint32_t))];
+	struct cmsghdr	 align;
+};
+void		 net_tx_ask(struct msghdr *m, union net_tx_ask *ctl);
 
 /*
  * One transmit time from a socket's error queue: the datagram it stamps

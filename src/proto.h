@@ -98,9 +98,10 @@ struct proto {
 	int		(*is_reply)(const char *req, size_t len);
 	/*
 	 * The last touch to the reply in buf[0..len) before it is sent (the
-	 * transmit time of NTP), or NULL.
+	 * transmit time of NTP), or NULL.  Returns whether sent() wants to
+	 * know when this reply left (with tx_time()).
 	 */
-	void		(*sending)(char *buf, size_t len);
+	int		(*sending)(char *buf, size_t len);
 	/*
 	 * With tx_time(): the reply whose packet the kernel looped back in
 	 * buf[0..len), headers first and the payload last, left at tx.

@@ -224,16 +224,23 @@ reply(const struct proto_req *rq, char *buf, size_t len)
 	return ntp_encode(&rep, buf, len);
 }
 
-static void
+/*
+ * A plain reply's departure is wanted for interleaved mode: the client's
+ * next request may name it.  One with extension fields (NTS's) is never
+ * named so, and its departure is not asked for.
+ */
+static int
 sending(char *buf, size_t len)
 {
 	struct ntp_packet	 rep;
 	struct timespec		 now;
+	int			 want = len == NTP_HEADER_LEN && xleave_on();
 
 	if (ntp_decode(buf, len, &rep) == -1 || rep.xmt != 0)
-		return;
+		return want;
 	clock_gettime(CLOCK_REALTIME, &now);
 	ntp_set_xmt(buf, ntp_from_timespec(&now));
+	return want;
 }
 
 static int

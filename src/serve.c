@@ -516,13 +516,17 @@ serve_datagram_reply(const struct listener *l, int fd, struct serve_dgram *d,
 	return n;
 }
 
-void
-serve_sending(const struct listener *l, char *buf, size_t len)
+int
+serve_sending(const struct listener *l, struct msghdr *m,
+    union net_tx_ask *ask)
 {
 	const struct proto	*row = proto_row(l->proto);
 
-	if (row->sending != NULL)
-		row->sending(buf, len);
+	if (row->sending == NULL ||
+	    !row->sending(m->msg_iov->iov_base, m->msg_iov->iov_len))
+		return 0;
+	net_tx_ask(m, ask);
+	return 1;
 }
 
 void
@@ -575,11 +579,11 @@ tx_batch(const struct listener *l, int fd, struct mmsghdr *out, int m,
     struct serve_dgram *const *of, struct stats *st)
 {
 	const char	*result[DGRAM_BATCH] = { NULL };
-	int		 k = 0, sent, i;
+	union net_tx_ask ask[DGRAM_BATCH];
+	int		 k = 0, sent, i, asked = 0;
 
 	for (i = 0; i < m; i++)
-		serve_sending(l, out[i].msg_hdr.msg_iov->iov_base,
-		    out[i].msg_hdr.msg_iov->iov_len);
+		asked |= serve_sending(l, &out[i].msg_hdr, &ask[i]);
 	while (k < m) {
 		if ((sent = net_sendmmsg(fd, out + k, (unsigned)(m - k))) > 0) {
 			for (i = 0; i < sent; i++)
@@ -595,10 +599,24 @@ tx_batch(const struct listener *l, int fd, struct mmsghdr *out, int m,
 			break;
 		}
 	}
-	if (m > 0)
+	if (asked)
 		serve_tx_stamps(l, fd);
 	for (i = 0; i < m; i++)
 		dgram_line(l, of[i], result[i], st);
+}
+
+/* Make out the message that sends reply buf[0..len) to d's source. */
+static void
+tx_msg(struct mmsghdr *out, struct iovec *iov, char *buf, size_t len,
+    struct serve_dgram *d)
+{
+	iov->iov_base = buf;
+	iov->iov_len = len;
+	memset(&out->msg_hdr, 0, sizeof out->msg_hdr);
+	out->msg_hdr.msg_name = &d->from;
+	out->msg_hdr.msg_namelen = d->fromlen;
+	out->msg_hdr.msg_iov = iov;
+	out->msg_hdr.msg_iovlen = 1;
 }
 
 /* Whether datagram i of rx may be answered now (and say who it is). */
@@ -633,13 +651,8 @@ serve_datagrams(const struct server *srv, const struct listener *l, int fd,
 			    (len = serve_datagram_reply(l, fd, &rx.d[i], buf[m],
 			    sizeof buf[m], st)) <= 0)
 				continue;
-			iov[m].iov_base = buf[m];
-			iov[m].iov_len = (size_t)len;
-			memset(&out[m].msg_hdr, 0, sizeof out[m].msg_hdr);
-			out[m].msg_hdr.msg_name = &rx.d[i].from;
-			out[m].msg_hdr.msg_namelen = rx.d[i].fromlen;
-			out[m].msg_hdr.msg_iov = &iov[m];
-			out[m].msg_hdr.msg_iovlen = 1;
+			tx_msg(&out[m], &iov[m], buf[m], (size_t)len,
+			    &rx.d[i]);
 			of[m++] = &rx.d[i];
 		}
 		tx_batch(l, fd, out, m, of, st);
@@ -677,16 +690,20 @@ serve_datagram_to(const struct listener *l, int fd, struct serve_dgram *d,
 {
 	const char	*result = NULL;
 	char		 buf[SERVE_REPLY_MAX];
-	int		 len;
+	struct mmsghdr	 out;
+	struct iovec	 iov;
+	union net_tx_ask ask;
+	int		 len, asked;
 
 	if ((len = serve_datagram_reply(l, fd, d, buf, sizeof buf, st)) <= 0)
 		return;
-	serve_sending(l, buf, (size_t)len);
-	if (net_sendto(fd, buf, (size_t)len, (const struct sockaddr *)&d->from,
-	    d->fromlen) == len)
+	tx_msg(&out, &iov, buf, (size_t)len, d);
+	asked = serve_sending(l, &out.msg_hdr, &ask);
+	if (net_sendmmsg(fd, &out, 1) == 1)
 		count_reply(l, st);
 	else
 		result = count_failure(l, errno, st);
-	serve_tx_stamps(l, fd);
+	if (asked)
+		serve_tx_stamps(l, fd);
 	dgram_line(l, d, result, st);
 }

@@ -170,8 +170,10 @@ void	serve_datagram_to(const struct listener *l, int fd,
  * received on fd, into buf: its length, 0 for none, or -1 (counted, and
  * with -v logged when there is none); a reply that names an earlier one
  * whose departure is not known yet has fd's queue of them read first.
- * serve_sending gives the reply its last touch: call it just before the
- * send.  serve_datagram_sent counts what came of sending the reply to d
+ * serve_sending gives the reply in m's one buffer its last touch, and when
+ * its row wants to know when that reply leaves, asks for it in m's control
+ * data, kept in ask: call it just before the send, and when it returns 1
+ * call serve_tx_stamps after it.  serve_datagram_sent counts what came of sending the reply to d
  * of len bytes: res bytes, or -errno, and logs it with -v.  A datagram's
  * line is written by the step that ends it.
  */
@@ -183,15 +185,16 @@ void	serve_datagram_keep(const struct server *srv,
 	    size_t len, struct serve_dgram *d);
 int	serve_datagram_reply(const struct listener *l, int fd,
 	    struct serve_dgram *d, char *buf, size_t len, struct stats *st);
-void	serve_sending(const struct listener *l, char *buf, size_t len);
+int	serve_sending(const struct listener *l, struct msghdr *m,
+	    union net_tx_ask *ask);
 void	serve_datagram_sent(const struct listener *l,
 	    const struct serve_dgram *d, int res, int len, struct stats *st);
 
 /*
  * Take what the kernel said of when the replies sent from fd, a socket of
  * l, left (its error queue), for a protocol that wants it: every model
- * calls it after its sends, and when fd polls as in error, which is what
- * the kernel's word makes it.  One worker of every process reads and
+ * calls it after a send that asked (serve_sending), and when fd polls as
+ * in error, which is what the kernel's word makes it.  One worker of every process reads and
  * keeps them at a time, so that a departure another is keeping is never
  * missed; it waits for that other at most a few milliseconds.
  */

@@ -24,13 +24,17 @@
 #include "tls.h"
 
 /*
- * TLS 1.3 and nothing older (RFC 8915, section 3); X25519 first, whatever
- * the client lists first: its key exchange costs less than P-256's, the
- * larger part of a key establishment's CPU (about 10% less in all).
+ * TLS 1.3 and nothing older (RFC 8915, section 3), in our order, whatever
+ * the client's: X25519 first, as its key exchange costs less than P-256's,
+ * the larger part of a key establishment's CPU (about 10% less in all);
+ * and suites on SHA-256 first, which the CPU computes (SHA-384 it does
+ * not: its hashing of the key schedule was a tenth of the CPU).
  */
-#define PRIORITY	"NORMAL:-VERS-ALL:+VERS-TLS1.3:-GROUP-ALL:" \
-			"+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:" \
-			"+GROUP-SECP521R1:%SERVER_PRECEDENCE"
+#define PRIORITY	"NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:" \
+			"+AES-128-GCM:+CHACHA20-POLY1305:+AES-256-GCM:" \
+			"+AES-128-CCM:-GROUP-ALL:+GROUP-X25519:" \
+			"+GROUP-SECP256R1:+GROUP-SECP384R1:+GROUP-SECP521R1:" \
+			"%SERVER_PRECEDENCE"
 
 struct creds {
 	gnutls_certificate_credentials_t	 c;
