@@ -550,6 +550,21 @@ net_send(int fd, const void *buf, size_t len, int flags)
 	return (ssize_t)done;
 }
 
+ssize_t
+net_sendv(int fd, const struct iovec *iov, int n)
+{
+	struct msghdr	 m;
+	ssize_t		 r;
+
+	memset(&m, 0, sizeof m);
+	m.msg_iov = (struct iovec *)iov;
+	m.msg_iovlen = (size_t)n;
+	do
+		r = sendmsg(fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (r == -1 && errno == EINTR);
+	return r;
+}
+
 /*
  * Read and throw away what the client has sent, a bounded amount, without
  * waiting: 1 at EOF, 0 when nothing more is there now, -1 and errno.

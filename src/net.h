@@ -114,6 +114,13 @@ void		 net_shed(int lfd, int *spare);
 ssize_t		 net_send(int fd, const void *buf, size_t len, int flags);
 
 /*
+ * Send the n buffers of iov on a socket in one call, as far as it goes
+ * without waiting, EINTR retried, never raising SIGPIPE.  Returns the
+ * bytes sent (perhaps fewer than all), or -1 and errno (EAGAIN: none).
+ */
+ssize_t		 net_sendv(int fd, const struct iovec *iov, int n);
+
+/*
  * Finish a served stream: half-close our side so the reply and a FIN leave
  * (a reply sent with MSG_MORE leaves in the same segment as the FIN), then
  * discard what the client has sent so far, without waiting.  Closing with

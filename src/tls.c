@@ -166,15 +166,19 @@ pull(gnutls_transport_ptr_t p, void *buf, size_t len)
 	return n;
 }
 
+/*
+ * GnuTLS gives what it has to send at once: a handshake's whole flight
+ * (ServerHello to Finished, six records) in one call and one segment.
+ */
 static ssize_t
-push(gnutls_transport_ptr_t p, const void *buf, size_t len)
+push(gnutls_transport_ptr_t p, const giovec_t *iov, int n)
 {
 	struct tls	*t = p;
-	ssize_t		 n;
+	ssize_t		 r;
 
-	if ((n = net_send(t->fd, buf, len, 0)) == -1)
+	if ((r = net_sendv(t->fd, iov, n)) == -1)
 		gnutls_transport_set_errno(t->s, errno);
-	return n;
+	return r;
 }
 
 /*
@@ -232,7 +236,7 @@ tls_accept(int fd)
 	    GNUTLS_HOOK_POST, alpn_hook);
 	gnutls_transport_set_ptr(t->s, t);
 	gnutls_transport_set_pull_function(t->s, pull);
-	gnutls_transport_set_push_function(t->s, push);
+	gnutls_transport_set_vec_push_function(t->s, push);
 	return t;
 }
 
