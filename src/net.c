@@ -186,9 +186,9 @@ net_dgram_info(int fd, int family, int rxtime, int txtime)
 	if (family == AF_INET6 &&
 	    net_setopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1) == -1)
 		return -1;
-	if (rxtime && net_setopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1) == -1)
-		return -1;
-	if (txtime && net_setopt(fd, SOL_SOCKET, SO_TIMESTAMPING, ts) == -1)
+	/* Set either way: a socket handed over may have had them. */
+	if (net_setopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, rxtime) == -1 ||
+	    net_setopt(fd, SOL_SOCKET, SO_TIMESTAMPING, txtime ? ts : 0) == -1)
 		return -1;
 	return 0;
 }
