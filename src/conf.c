@@ -49,6 +49,7 @@ enum {
 	C_LIMIT_LOOPBACK,
 	C_LINGER,
 	C_LOCAL_STRATUM,
+	C_LOG_RATE,
 	C_MAX_CONNS,
 	C_MAX_SPARE,
 	C_MAX_WORKERS,
@@ -195,6 +196,10 @@ static const struct opt opts[] = {
 	    "log the counters that often" },
 	{ "verbose", 'v', OPT_FLAG, NULL, F(srv.verbose), 0, 0, 0,
 	    "log Client:IP:PORT for each client" },
+	{ "log-rate", C_LOG_RATE, OPT_INT, "N", F(srv.log_rate), 0, 1000000,
+	    LOG_ACCESS_RATE,
+	    "-v: access lines a second, at most, the rest\n"
+	    "counted; 0: no limit (default " XSTR(LOG_ACCESS_RATE) ")" },
 	{ "syslog", C_SYSLOG, OPT_FLAG, NULL, F(syslog), 0, 0, 0,
 	    "log to syslog instead of stderr" },
 	{ "timestamps", C_TIMESTAMPS, OPT_FLAG, NULL, F(timestamps), 0, 0, 0,
@@ -236,7 +241,8 @@ usage(FILE *f)
 	    "              [--every seconds] [--inetd]\n"
 	    "              [--limit-loopback] [--linger ms] "
 	    "[--local-stratum n]\n"
-	    "              [--max-conns n] [--max-spare n] [--max-workers n]\n"
+	    "              [--log-rate n] [--max-conns n] [--max-spare n] "
+	    "[--max-workers n]\n"
 	    "              [--min-spare n] [--ntp-interleaved n] "
 	    "[--nts-key-file file]\n"
 	    "              [--nts-only] [--nts-rotate seconds] "

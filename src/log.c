@@ -39,11 +39,12 @@ static int		 quiet;		/* log_info says nothing */
  * burst ahead of now is dropped.  One compare-and-swap a line, no lock.
  */
 struct access_budget {
+	int			 rate;		/* lines a second; 0: all */
 	long long		 tat;		/* ns, monotonic */
 	long long		 summary;	/* ns: the last summary */
 	unsigned long long	 dropped;	/* since that summary */
 };
-static struct access_budget	 own_budget;
+static struct access_budget	 own_budget = { .rate = LOG_ACCESS_RATE };
 static struct access_budget	*budget = &own_budget;
 
 /*
@@ -221,7 +222,7 @@ log_limitedx(const char *fmt, ...)
 }
 
 int
-log_access_init(void)
+log_access_init(int rate)
 {
 	void	*p;
 
@@ -230,6 +231,7 @@ log_access_init(void)
 	if (p == MAP_FAILED)
 		return -1;
 	budget = p;
+	budget->rate = rate;
 	return 0;
 }
 
@@ -251,22 +253,26 @@ access_summary(long long now)
 	if ((n = __atomic_exchange_n(&budget->dropped, 0,
 	    __ATOMIC_RELAXED)) > 0)
 		log_info("%llu access lines dropped: over %d a second", n,
-		    LOG_ACCESS_RATE);
+		    budget->rate);
 }
 
 int
 log_access_admit(void)
 {
-	const long long	 gap = NS / LOG_ACCESS_RATE;
+	const int	 rate = budget->rate;
+	long long	 gap, now, tat, next;
 	struct timespec	 ts;
-	long long	 now, tat, next;
 
+	if (rate == 0)
+		return 1;
+	/* The burst is a second's worth: as many lines as the rate. */
+	gap = NS / rate;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	now = (long long)ts.tv_sec * NS + ts.tv_nsec;
 	tat = __atomic_load_n(&budget->tat, __ATOMIC_RELAXED);
 	do {
 		next = tat > now ? tat : now;
-		if (next - now > (LOG_ACCESS_BURST - 1) * gap) {
+		if (next - now > (long long)(rate - 1) * gap) {
 			__atomic_fetch_add(&budget->dropped, 1,
 			    __ATOMIC_RELAXED);
 			return 0;

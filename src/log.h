@@ -52,24 +52,25 @@ void	log_quiet(void);
 
 /*
  * The access log (-v, a line per client) has a budget of its own, shared
- * by every thread and every process of the server: at most
- * LOG_ACCESS_RATE lines a second, after a burst of LOG_ACCESS_BURST at
- * once.  journald keeps at most 10,000 lines of a service in 30 s by
- * default and drops the rest, warnings and errors with them: this budget
- * spends under a third of that, so that clients can never push an error
- * out.  Warnings and errors never draw on it.
+ * by every thread and every process of the server: at most a rate of
+ * lines a second (--log-rate), after a burst of as many at once; by
+ * default LOG_ACCESS_RATE.  journald keeps at most
+ * 10,000 lines of a service in 30 s by default and drops the rest,
+ * warnings and errors with them: the default spends under a third of
+ * that, so that clients can never push an error out.  Warnings and errors
+ * never draw on it.
  */
 #define LOG_ACCESS_RATE		100
-#define LOG_ACCESS_BURST	100
 /* At most one "N access lines dropped" summary in this many seconds. */
 #define LOG_ACCESS_SUMMARY_S	10
 
 /*
- * Put the access log's budget where the processes forked later share it
- * (until then, and without it, a process has one of its own).  Called
- * once, by main, before the model runs.  Returns 0, or -1 and errno.
+ * Put the access log's budget, rate lines a second (0: no limit), where
+ * the processes forked later share it (until then, and without it, a
+ * process has one of its own, of the default).  Called once, by main,
+ * before the model runs.  Returns 0, or -1 and errno.
  */
-int	log_access_init(void);
+int	log_access_init(int rate);
 
 /*
  * Whether one more access line may be written now: 1 (write it), or 0:

@@ -126,7 +126,7 @@ serve_init(const struct server *srv, const char **why)
 		    row->init(srv, why) == -1)
 			return -1;
 	if (stats_init(srv) == -1 || admit_init(srv) == -1 ||
-	    (srv->verbose && log_access_init() == -1)) {
+	    (srv->verbose && log_access_init(srv->log_rate) == -1)) {
 		*why = strerror(errno);
 		return -1;
 	}

@@ -35,6 +35,7 @@ struct server {
 	struct listener	*ls;
 	size_t		 nls;
 	int		 verbose;	/* log Client:IP:PORT per client */
+	int		 log_rate;	/* -v's lines a second, 0: all */
 	int		 delay_ms;	/* wait before each reply */
 	int		 workers;	/* threads or processes of a pool */
 	int		 max_workers;	/* hard maximum of a growing pool */

@@ -9,7 +9,8 @@
 # logged or counted dropped, never both, never neither, and a warning
 # logged after the load is there whole.  Writing to what JOURNAL_STREAM
 # names, as under systemd, the access lines have priority 6 (info) and
-# the warning 4.  Then each model writes the same four fields for a TCP
+# the warning 4.  --log-rate 0 logs every client, --log-rate 10 drops
+# past its burst.  Then each model writes the same four fields for a TCP
 # client, a UDP one and an NTP one.  The bounds are
 # counts read from the log and the counters: nothing here is timed.
 . "$(dirname "$0")/../lib.sh"
@@ -22,16 +23,11 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 [ -n "$STAMPBENCH" ] && [ -x "$STAMPBENCH" ] ||
     bail "STAMPBENCH is not an executable: '$STAMPBENCH'"
 
-# The budget, as log.h says it.
-define()
-{
-	sed -n "s/^#define[ 	]*$1[ 	]*\\([0-9]*\\).*/\\1/p" \
-	    "$TOP/src/log.h"
-}
-RATE=$(define LOG_ACCESS_RATE)
-BURST=$(define LOG_ACCESS_BURST)
-[ -n "$RATE" ] && [ -n "$BURST" ] ||
-    bail "no LOG_ACCESS_RATE or LOG_ACCESS_BURST in src/log.h"
+# The default budget, as log.h says it: a burst of a second's worth.
+RATE=$(sed -n "s/^#define[ 	]*LOG_ACCESS_RATE[ 	]*\\([0-9]*\\).*/\\1/p" \
+    "$TOP/src/log.h")
+[ -n "$RATE" ] || bail "no LOG_ACCESS_RATE in src/log.h"
+BURST=$RATE
 
 # What a line holds: IP:PORT, then the four fields.
 FIELDS='Client:(127\.0\.0\.[0-9]+|\[::1\]):[0-9]+ listener=(tcp|udp):[^ ]+ '
@@ -76,7 +72,7 @@ lines_beyond()
 
 models=$(lib_models)
 set -- $models
-plan $(($# * 6 + 14))
+plan $(($# * 6 + 23))
 
 # ---- the budget under load -----------------------------------------------
 
@@ -144,6 +140,47 @@ said=$(sed -n 's/.* stampd: \([0-9]*\) access lines dropped: over .*/\1/p' \
     "$LOG" | awk '{ s += $1 } END { print s + 0 }')
 ok "$([ "$said" -gt 0 ] && [ "$said" -le "${dropped:-0}" ]; echo $?)" \
     "the summaries say $said of the $dropped dropped"
+
+# ---- --log-rate ----------------------------------------------------------
+
+# rate_run RATE N: stampd -v --log-rate RATE, N TCP exchanges, stopped;
+# then lines, dropped and clients (replies and the odd ones) are set.
+rate_run()
+{
+	stampd_start -v --timestamps --log-rate "$1" -l tcp:127.0.0.1:0 ||
+	    done_testing
+	lib_timeout 300 "$STAMPBENCH" -q -n "$2" -c 16 127.0.0.1 \
+	    "$(stampd_port tcp 127.0.0.1 stamp)" > /dev/null
+	stampd_stop
+	is $? 0 "--log-rate $1: stampd exits 0 on TERM"
+	lines=$(grep -c ' stampd: Client:' "$STAMPD_LOG")
+	dropped=$(counter "$STAMPD_LOG" 'access lines dropped')
+	dropped=${dropped:-0}
+	clients=$(counter "$STAMPD_LOG" 'replies tcp')
+	odd=$(($(counter "$STAMPD_LOG" short) + \
+	    $(counter "$STAMPD_LOG" reset) + $(counter "$STAMPD_LOG" errors)))
+	note "--log-rate $1: served $clients, access lines $lines," \
+	    "dropped $dropped"
+	ok "$([ $((lines + dropped)) -ge "$clients" ] &&
+	    [ $((lines + dropped)) -le $((clients + odd)) ]; echo $?)" \
+	    "--log-rate $1: each client logged or counted dropped"
+}
+
+rate_run 0 5000
+is "$dropped" 0 "--log-rate 0: no line dropped"
+ok "$([ "$lines" -ge 5000 ]; echo $?)" \
+    "--log-rate 0: a line for each of 5000 clients: $lines"
+
+rate_run 10 3000
+ok "$([ "$dropped" -gt 0 ]; echo $?)" \
+    "--log-rate 10: lines dropped: $dropped"
+most=$(grep ' stampd: Client:' "$STAMPD_LOG" | awk '{ n[$1]++ }
+    END { for (s in n) if (n[s] > m) m = n[s]; print m + 0 }')
+ok "$([ "$lines" -ge 10 ] && [ "$most" -le 40 ]; echo $?)" \
+    "--log-rate 10: the burst of 10 logged, at most 40 in a second: $most"
+"$STAMPD" --config /dev/null --log-rate 10 --check -v 2>&1 |
+    grep -qx 'log-rate 10'
+ok $? "--check -v prints log-rate 10"
 
 # ---- under systemd's journal ---------------------------------------------
 

@@ -164,6 +164,8 @@ done <<'EOF'
 --max-spare|0|--max-spare
 --ready-fd|2|--ready-fd
 --udp-rate|-1|--udp-rate
+--log-rate|-1|--log-rate
+--log-rate|1000001|--log-rate
 --max-conns|0|--max-conns
 --per-ip|0|--per-ip
 --rate|0|--rate

@@ -3,11 +3,12 @@
  * that ask for lines at once, and how many they are given.
  *
  * Each row runs in a process of its own with a budget of its own
- * (log_access_init), full at the start: its threads, and the processes it
- * forks after, each ask so many times as fast as they can.  Whatever the
- * machine's speed, they are given at least the burst (or all they asked,
- * if fewer) and at most the burst and the rate over the time they took,
- * measured around them: a bound, never a timing figure asserted.
+ * (log_access_init, at the row's rate), full at the start: its threads,
+ * and the processes it forks after, each ask so many times as fast as
+ * they can.  Whatever the machine's speed, they are given at least the
+ * burst, a second's worth (or all they asked, if fewer), and at most the
+ * burst and the rate over the time they took, measured around them: a
+ * bound, never a timing figure asserted.  Rate 0: all they ask.
  */
 #include <sys/types.h>
 #include <sys/mman.h>
@@ -30,16 +31,24 @@ struct tally {
 	long long		 ns;
 };
 
+#define R	LOG_ACCESS_RATE
+
 static const struct row {
 	const char	*name;
+	int		 rate;			/* lines a second */
 	int		 procs, threads, asks;	/* asks: each thread's */
 } rows[] = {
-	{ "fewer than the burst", 1, 1, LOG_ACCESS_BURST / 2 },
-	{ "the burst exactly", 1, 1, LOG_ACCESS_BURST },
-	{ "a thread asking 100 bursts", 1, 1, 100 * LOG_ACCESS_BURST },
-	{ "8 threads at once", 1, 8, 10 * LOG_ACCESS_BURST },
-	{ "4 processes at once", 4, 1, 10 * LOG_ACCESS_BURST },
-	{ "3 processes of 4 threads", 3, 4, 10 * LOG_ACCESS_BURST },
+	{ "fewer than the burst", R, 1, 1, R / 2 },
+	{ "the burst exactly", R, 1, 1, R },
+	{ "a thread asking 100 bursts", R, 1, 1, 100 * R },
+	{ "8 threads at once", R, 1, 8, 10 * R },
+	{ "4 processes at once", R, 4, 1, 10 * R },
+	{ "3 processes of 4 threads", R, 3, 4, 10 * R },
+	{ "rate 10: a thread asking 100 bursts", 10, 1, 1, 1000 },
+	{ "rate 10: 3 processes of 4 threads", 10, 3, 4, 100 },
+	{ "rate 5000: 8 threads at once", 5000, 1, 8, 5000 },
+	{ "rate 1: a thread asking 1000", 1, 1, 1, 1000 },
+	{ "no limit: 3 processes of 4 threads", 0, 3, 4, 10000 },
 };
 
 static struct tally	*tally;
@@ -92,7 +101,7 @@ run_row(const struct row *r)
 	/* The summary lines are log_info's: not the TAP stream's. */
 	if ((i = open("/dev/null", O_WRONLY)) != -1)
 		dup2(i, STDERR_FILENO);
-	if (log_access_init() == -1)
+	if (log_access_init(r->rate) == -1)
 		_exit(2);
 	asks = r->asks;
 	t0 = now_ns();
@@ -113,8 +122,7 @@ run_row(const struct row *r)
 int
 main(void)
 {
-	const long long	 gap = 1000000000LL / LOG_ACCESS_RATE;
-	unsigned long long asked, least, most;
+	unsigned long long asked, least, most, burst;
 	size_t		 i;
 	pid_t		 pid;
 	int		 st;
@@ -134,9 +142,10 @@ main(void)
 		    "%s: its threads and processes ran", rows[i].name);
 		asked = (unsigned long long)rows[i].procs * rows[i].threads *
 		    rows[i].asks;
-		least = asked < LOG_ACCESS_BURST ? asked : LOG_ACCESS_BURST;
-		most = LOG_ACCESS_BURST + (unsigned long long)(tally->ns /
-		    gap) + 1;
+		burst = (unsigned long long)rows[i].rate;
+		least = burst == 0 || asked < burst ? asked : burst;
+		most = burst == 0 ? asked : burst + (unsigned long long)
+		    (tally->ns / (1000000000LL / rows[i].rate)) + 1;
 		if (most > asked)
 			most = asked;
 		note("%s: %llu asked, %llu given in %lld us", rows[i].name,
