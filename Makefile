@@ -31,7 +31,9 @@ CFLAGS	?= -O2 -g
 WERROR	?= -Werror
 WARN	 = -Wall -Wextra $(WERROR) -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wpointer-arith -Wvla
-ALL_CFLAGS = -std=c17 -D_GNU_SOURCE -pthread $(WARN) $(CFLAGS)
+# stampd reads SYSCONFDIR/stampd/stampd.conf, where make install puts it.
+ALL_CFLAGS = -std=c17 -D_GNU_SOURCE -pthread $(WARN) $(CFLAGS) \
+	     -DSTAMP_SYSCONFDIR='"$(SYSCONFDIR)"'
 ALL_LDFLAGS = -pthread $(LDFLAGS)
 ifneq ($(SAN),)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all \
@@ -98,12 +100,12 @@ LESSONBIN = $(LESSONSRC:tests/lesson/%.c=$(O)/tests/lesson/%)
 
 all: $(patsubst src/%.c,$(O)/%,$(wildcard $(MAINS)))
 
-# What the build found, kept beside it: liburing or GnuTLS come or gone
-# rebuilds it.
+# What the build found and was told, kept beside it: liburing or GnuTLS
+# come or gone, or another SYSCONFDIR, rebuilds it.
+BUILDCONF = URING=$(URING)\nGNUTLS=$(GNUTLS)\nSYSCONFDIR=$(SYSCONFDIR)\n
 $(O)/build.conf: FORCE
 	@mkdir -p $(@D)
-	@printf 'URING=$(URING)\nGNUTLS=$(GNUTLS)\n' | cmp -s - $@ || \
-	    printf 'URING=$(URING)\nGNUTLS=$(GNUTLS)\n' > $@
+	@printf '$(BUILDCONF)' | cmp -s - $@ || printf '$(BUILDCONF)' > $@
 
 $(O)/obj/%.o: src/%.c $(O)/build.conf
 	@mkdir -p $(@D)
@@ -216,8 +218,8 @@ clean:
 # The units name /usr/sbin/stampd and /etc/default/stampd: other places
 # are written in as they are installed.  An example config already there
 # is the admin's, kept by install and by uninstall alike, unless unchanged;
-# so is stampd.conf, which stampd reads as /etc/stampd/stampd.conf (give
-# --config for another SYSCONFDIR).
+# so is stampd.conf, which stampd reads from the SYSCONFDIR it was built
+# with (the build is done again for another).
 UNITS	 = stampd.socket stampd.service stampd-metrics.socket
 EXAMPLE	 = $(DESTDIR)$(SYSCONFDIR)/default/stampd
 CONFDIR	 = $(DESTDIR)$(SYSCONFDIR)/stampd

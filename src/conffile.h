@@ -14,8 +14,14 @@
 
 #include <stddef.h>
 
-/* The file stampd reads when no --config names another. */
-#define CONFFILE_PATH	"/etc/stampd/stampd.conf"
+/*
+ * The file stampd reads when no --config names another: in the SYSCONFDIR
+ * it was built with (the Makefile's; the package's is /etc).
+ */
+#ifndef STAMP_SYSCONFDIR
+#define STAMP_SYSCONFDIR	"/etc"
+#endif
+#define CONFFILE_PATH	STAMP_SYSCONFDIR "/stampd/stampd.conf"
 /* The drop-in folder, beside the main file. */
 #define CONFFILE_DIR	"conf.d"
 /* The most bytes one file may hold. */

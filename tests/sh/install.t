@@ -104,6 +104,11 @@ is "$(sed -e "s|$P/sbin/|/usr/sbin/|" -e "s|$P/etc/|/etc/|" "$unit" |
 cmp -s "$R$P/lib/systemd/system/stampd.socket" \
     "$TOP/contrib/systemd/stampd.socket"
 ok $? "stampd.socket is contrib's"
+# The file stampd reads is where make install of its build put it.
+sc=$(sed -n 's/^SYSCONFDIR=//p' "$STAMP_BUILD/build.conf")
+lib_timeout 10 "$R$P/sbin/stampd" --help 2>&1 |
+    grep -qF "(default $sc/stampd/stampd.conf, if there)"
+ok $? "the installed stampd reads $sc/stampd/stampd.conf, as built"
 
 for p in sbin/stampd bin/stamp bin/stampbench; do
 	v=$(lib_timeout 10 "$R$P/$p" --version 2>&1)
