@@ -201,7 +201,7 @@ net_tx_ask(struct msghdr *m, union net_tx_ask *ctl)
 
 	memset(ctl, 0, sizeof *ctl);
 	m->msg_control = ctl->buf;
-	m->msg_controllen = sizeof ctl->buf;
+	m->msg_controllen = CMSG_SPACE(sizeof flags);
 	c = CMSG_FIRSTHDR(m);
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SO_TIMESTAMPING;

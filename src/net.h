@@ -216,7 +216,8 @@ int		 net_dgram_rxtime(const struct msghdr *m, struct timespec *ts);
  */
 union net_tx_ask {
 	char		 buf[CMSG_SPACE(sizeof(uint32_t))];
-	struct cmsghdr	 align;
+	size_t		 align;		/* a cmsghdr's (one has a
+					   flexible array: not a member) */
 };
 void		 net_tx_ask(struct msghdr *m, union net_tx_ask *ctl);
 
