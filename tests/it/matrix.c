@@ -40,8 +40,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "acceptor.h"
 #include "harness.h"
+#include "srcwait.h"
 #include "tap.h"
 
 /* Every bound on a wait goes through the harness's h_ms: the one scale. */
@@ -2156,9 +2156,9 @@ poll_widest(const struct h_trace *t)
 	return most;
 }
 
-#define NSILENT		(2 * ACCEPTOR_PEER_WAIT)
-#define NCROWD		(ACCEPTOR_WAIT_MAX + 64)
-#define NCROWD_SRC	17	/* sources, each under ACCEPTOR_PEER_WAIT */
+#define NSILENT		(2 * SRCWAIT_PER_SOURCE)
+#define NCROWD		(SRCWAIT_MAX + 64)
+#define NCROWD_SRC	17	/* sources, each under SRCWAIT_PER_SOURCE */
 #define NHONEST		8
 #define POLL_WIDEST	16	/* signals, the model's, the set, listeners */
 
@@ -2218,15 +2218,15 @@ silent_crowd(struct h_daemon *d, const struct h_listener *pl,
  * 20. proxy-silent: a +proxy listener and a plain one, one loop taking
  * them (-w 1, --max-workers 1).  NSILENT connections from 127.0.0.1 (a
  * peer --proxy-from allows by default) send nothing.  A model that bounds
- * them (ACCEPTOR_PEER_WAIT from one source) has closed the oldest, and
+ * them (SRCWAIT_PER_SOURCE from one source) has closed the oldest, and
  * counted each as shed: those that ended are exactly the shed count, and
- * the oldest, and the newest ACCEPTOR_PEER_WAIT are still held.  Then
+ * the oldest, and the newest SRCWAIT_PER_SOURCE are still held.  Then
  * honest clients on both listeners, a proxied one with a PROXY v1 header,
  * are all served beside them, and no poll of the daemon's, while they
  * wait, asks about more than a few fds: the waiters are one fd, an epoll
  * set, so a turn costs what is ready, never what waits.  Then, where the
  * fds allow, NCROWD silent ones from NCROWD_SRC sources, none past its
- * bound: past ACCEPTOR_WAIT_MAX the oldest of all are shed, as above,
+ * bound: past SRCWAIT_MAX the oldest of all are shed, as above,
  * and a proxied newcomer is served.  No duration: the throughput they
  * leave is make bench's (its proxy-silent section).
  */
@@ -2276,7 +2276,7 @@ row_proxy_silent(void)
 		goto out;
 	traced = 1;
 	if (silent_crowd(&d, pl, xl, fd, NSILENT, 1, 0, 0,
-	    ACCEPTOR_PEER_WAIT, "one source") == -1)
+	    SRCWAIT_PER_SOURCE, "one source") == -1)
 		goto out;
 	for (i = good = proxied = 0; i < NHONEST; i++) {
 		good += h_cl_ask(pl, NULL, &c, ASK_MS);
@@ -2313,7 +2313,7 @@ row_proxy_silent(void)
 	    "let go (bad headers %lld)", closed, bad))
 		goto out;
 	if (silent_crowd(&d, pl, xl, crowd, NCROWD, NCROWD_SRC, acc, shed,
-	    ACCEPTOR_WAIT_MAX, "a crowd") == -1)
+	    SRCWAIT_MAX, "a crowd") == -1)
 		goto out;
 	cl_send_wait(&c, xl, "PROXY TCP4 192.0.2.1 192.0.2.2 1234 1937\r\n");
 	rok(h_cl_served(&c, "stamp"), "a crowd: a proxied newcomer is served "
