@@ -13,6 +13,7 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -28,9 +29,13 @@
 struct srcwait_source {
 	uint64_t		 key;
 	int			 n;
-	struct srcwait_link	*oldest, *newest;
+	struct srcwait_chain	 chain;
 	int			 next;		/* in its bucket */
 };
+
+/* The link whose member m is the node at p. */
+#define OWNER(p, m)	((struct srcwait_link *)(void *)((char *)(p) - \
+			    offsetof(struct srcwait_link, m)))
 
 int
 srcwait_init(struct srcwait *t, int n)
@@ -40,7 +45,7 @@ srcwait_init(struct srcwait *t, int n)
 	t->src = NULL;
 	t->nsrc = t->n = 0;
 	t->srcfree = -1;
-	t->oldest = t->newest = NULL;
+	t->all.oldest = t->all.newest = NULL;
 	if ((t->bucket = malloc(NBUCKET * sizeof *t->bucket)) == NULL)
 		return -1;
 	for (k = 0; k < NBUCKET; k++)
@@ -61,7 +66,7 @@ srcwait_free(struct srcwait *t)
 	t->bucket = NULL;
 	t->nsrc = t->n = 0;
 	t->srcfree = -1;
-	t->oldest = t->newest = NULL;
+	t->all.oldest = t->all.newest = NULL;
 }
 
 /* Sources from first on are free: chained so that the lowest goes first. */
@@ -147,7 +152,7 @@ srcwait_crowded(struct srcwait *t, const char *name,
 	log_limitedx("%s: %d connections from %s wait for their first bytes: "
 	    "the oldest is closed", name, t->src[s].n,
 	    net_addr_str((const void *)peer, addr, sizeof addr));
-	return t->src[s].oldest;
+	return OWNER(t->src[s].chain.oldest, bysrc);
 }
 
 struct srcwait_link *
@@ -157,7 +162,33 @@ srcwait_full(struct srcwait *t, const char *name)
 		return NULL;
 	log_limitedx("%s: %d connections wait for their first bytes: the "
 	    "oldest is closed", name, t->n);
-	return t->oldest;
+	return OWNER(t->all.oldest, all);
+}
+
+/* Node x goes last in chain c: the newest. */
+static void
+chain_add(struct srcwait_chain *c, struct srcwait_node *x)
+{
+	x->older = c->newest;
+	x->newer = NULL;
+	if (c->newest != NULL)
+		c->newest->newer = x;
+	else
+		c->oldest = x;
+	c->newest = x;
+}
+
+static void
+chain_del(struct srcwait_chain *c, struct srcwait_node *x)
+{
+	if (x->older != NULL)
+		x->older->newer = x->newer;
+	else
+		c->oldest = x->newer;
+	if (x->newer != NULL)
+		x->newer->older = x->older;
+	else
+		c->newest = x->older;
 }
 
 int
@@ -178,27 +209,15 @@ srcwait_join(struct srcwait *t, struct srcwait_link *k,
 		b = bucket(t, key);
 		s->key = key;
 		s->n = 0;
-		s->oldest = s->newest = NULL;
+		s->chain.oldest = s->chain.newest = NULL;
 		s->next = *b;
 		*b = j;
 	}
 	s = &t->src[j];
 	k->src = j;
-	k->older = s->newest;
-	k->newer = NULL;
-	if (s->newest != NULL)
-		s->newest->newer = k;
-	else
-		s->oldest = k;
-	s->newest = k;
+	chain_add(&s->chain, &k->bysrc);
 	s->n++;
-	k->prev = t->newest;
-	k->next = NULL;
-	if (t->newest != NULL)
-		t->newest->next = k;
-	else
-		t->oldest = k;
-	t->newest = k;
+	chain_add(&t->all, &k->all);
 	t->n++;
 	return 0;
 }
@@ -212,14 +231,7 @@ srcwait_leave(struct srcwait *t, struct srcwait_link *k)
 	if (k->src == -1)
 		return;
 	s = &t->src[k->src];
-	if (k->older != NULL)
-		k->older->newer = k->newer;
-	else
-		s->oldest = k->newer;
-	if (k->newer != NULL)
-		k->newer->older = k->older;
-	else
-		s->newest = k->older;
+	chain_del(&s->chain, &k->bysrc);
 	if (--s->n == 0) {
 		for (b = bucket(t, s->key); *b != k->src; b = &t->src[*b].next)
 			continue;
@@ -227,14 +239,7 @@ srcwait_leave(struct srcwait *t, struct srcwait_link *k)
 		s->next = t->srcfree;
 		t->srcfree = k->src;
 	}
-	if (k->prev != NULL)
-		k->prev->next = k->next;
-	else
-		t->oldest = k->next;
-	if (k->next != NULL)
-		k->next->prev = k->prev;
-	else
-		t->newest = k->prev;
+	chain_del(&t->all, &k->all);
 	t->n--;
 	k->src = -1;
 }
@@ -249,5 +254,5 @@ srcwait_clear(struct srcwait *t)
 	t->srcfree = -1;
 	unused(t, 0);
 	t->n = 0;
-	t->oldest = t->newest = NULL;
+	t->all.oldest = t->all.newest = NULL;
 }

@@ -36,10 +36,19 @@
  */
 #define SRCWAIT_MAX		4096
 
+/* A place in a chain of waiters, oldest first. */
+struct srcwait_node {
+	struct srcwait_node	*older, *newer;
+};
+
+struct srcwait_chain {
+	struct srcwait_node	*oldest, *newest;
+};
+
 /* A waiter's place in the table: a member of the waiter. */
 struct srcwait_link {
-	struct srcwait_link	*older, *newer;	/* among its source's */
-	struct srcwait_link	*prev, *next;	/* among all, oldest first */
+	struct srcwait_node	 bysrc;		/* among its source's */
+	struct srcwait_node	 all;		/* among all */
 	int			 src;		/* its source, or -1: none */
 };
 
@@ -51,7 +60,7 @@ struct srcwait {
 	int			 nsrc;		/* sources allocated */
 	int			 srcfree;	/* a free source, or -1 */
 	int			 n;		/* waiters in the table */
-	struct srcwait_link	*oldest, *newest;
+	struct srcwait_chain	 all;
 	uint64_t		 seed;		/* keys the hash */
 };
 
