@@ -141,7 +141,7 @@ acceptor_init(struct acceptor *a, const struct server *srv,
 	a->pfd = calloc(FIXED + n, sizeof *a->pfd);
 	a->later = calloc(1, sizeof *a->later);
 	a->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (srcwait_init(&a->sw, 0) == -1 || a->port == NULL ||
+	if (srcwait_init(&a->sw) == -1 || a->port == NULL ||
 	    a->pfd == NULL || a->later == NULL || a->epfd == -1 || !grow(a)) {
 		acceptor_free(a);
 		return -1;

@@ -387,7 +387,7 @@ worker_init(struct crew_worker *w, struct server *srv, const struct crew *c,
 	/* The model's first: its free is safe once its init has run. */
 	if (c->init(w) == -1)
 		return -1;
-	return srcwait_init(&w->waiting, 0);
+	return srcwait_init(&w->waiting);
 }
 
 static void

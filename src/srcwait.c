@@ -38,7 +38,7 @@ struct srcwait_source {
 			    offsetof(struct srcwait_link, m)))
 
 int
-srcwait_init(struct srcwait *t, int n)
+srcwait_init(struct srcwait *t)
 {
 	int	 k;
 
@@ -54,7 +54,7 @@ srcwait_init(struct srcwait *t, int n)
 	if (getrandom(&t->seed, sizeof t->seed, GRND_NONBLOCK) !=
 	    sizeof t->seed)
 		t->seed = (uint64_t)util_now_ms() * 0x9e3779b97f4a7c15ULL;
-	return n > 0 ? srcwait_reserve(t, n) : 0;
+	return 0;
 }
 
 void

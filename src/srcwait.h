@@ -65,10 +65,11 @@ struct srcwait {
 };
 
 /*
- * Ready an empty table, with room for n sources (it grows past them).
- * Returns 0, or -1 and errno; srcwait_free is safe after either.
+ * Ready an empty table; its sources are allocated as they come, or by
+ * srcwait_reserve.  Returns 0, or -1 and errno; srcwait_free is safe
+ * after either.
  */
-int	srcwait_init(struct srcwait *t, int n);
+int	srcwait_init(struct srcwait *t);
 void	srcwait_free(struct srcwait *t);
 
 /*
@@ -98,7 +99,8 @@ struct srcwait_link *srcwait_crowded(struct srcwait *t, const char *name,
 struct srcwait_link *srcwait_full(struct srcwait *t, const char *name);
 
 /*
- * Link k, of a connection from peer, waits from now: the newest of its
+ * Link k, of a connection from peer (an AF_INET or AF_INET6 address,
+ * here and in srcwait_crowded), waits from now: the newest of its
  * source's and of all.  Returns 0, or -1 and ENOMEM when a new source
  * finds no room (never after srcwait_reserve for every waiter).
  */
