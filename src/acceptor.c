@@ -14,12 +14,11 @@
  */
 #include <sys/types.h>
 #include <sys/epoll.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 
 #include <errno.h>
 #include <poll.h>
-#include <stdint.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -31,6 +30,7 @@
 #include "notify.h"
 #include "serve.h"
 #include "sig.h"
+#include "srcwait.h"
 #include "supervise.h"
 #include "util.h"
 
@@ -40,7 +40,6 @@
 #define STOP_DGRAMS	4096	/* queued datagrams answered at a stop */
 #define WAIT_MIN	16	/* waiters allocated at first */
 #define WAIT_TURN	64	/* ready waiters handled per turn */
-#define NBUCKET		1024	/* the sources' hash; a power of 2 */
 #define REST_MS		100	/* a listener rests after a hand-over failed */
 
 /* A listening socket: a listener's own, or one of its --reuseport group. */
@@ -54,31 +53,19 @@ struct port {
  * A connection waited on: for its first bytes (a PROXY header, then to be
  * handed over or served here; a request read before the reply), or to
  * drain it.  Every waiter is in the queue by deadline, and while header is
- * set also in its source's, both oldest first; unused ones are chained by
- * newer, with fd -1.
+ * set also in the table of sources (sw), both oldest first; unused ones
+ * are chained by newer, with fd -1.
  */
 struct waiter {
 	int			 fd;
 	int			 header;
 	int			 handoff;
 	int			 older, newer;	/* in the queue */
-	int			 src;		/* its source, or -1 */
-	int			 solder, snewer; /* among the source's */
+	struct srcwait_link	 sw;		/* while header is set */
 	const struct listener	*l;
 	long long		 deadline;	/* ms, monotonic */
 	struct sockaddr_storage	 peer;
 	struct admit_hdr	 hdr;		/* while header is set */
-};
-
-/*
- * A source (net_source_key: an address, an IPv6 /64) with connections
- * waited on for their first bytes; unused ones are chained by next.
- */
-struct source {
-	uint64_t		 key;
-	int			 n;
-	int			 oldest, newest;
-	int			 next;		/* in its bucket */
 };
 
 /*
@@ -99,29 +86,36 @@ struct later {
 /* pfd[0]: signals; pfd[1]: the model's fd; pfd[2]: the waiters' set. */
 #define FIXED	3
 
-/* Whatever waits needs room to grow: another WAIT_MIN, doubled each time. */
+/*
+ * Whatever waits needs room to grow: another WAIT_MIN, doubled each time,
+ * and as many sources, so that no join fails.
+ */
 static int
 grow(struct acceptor *a)
 {
 	struct waiter	*w;
-	struct source	*s;
 	int		 n, j;
 
-	if (a->maxw >= ACCEPTOR_WAIT_MAX)
+	if (a->maxw >= SRCWAIT_MAX)
 		return 0;
 	n = a->maxw == 0 ? WAIT_MIN : a->maxw * 2;
-	if ((w = realloc(a->w, (size_t)n * sizeof *w)) == NULL)
+	if (srcwait_reserve(&a->sw, n) == -1 ||
+	    (w = realloc(a->w, (size_t)n * sizeof *w)) == NULL)
 		return 0;
 	a->w = w;
-	if ((s = realloc(a->src, (size_t)n * sizeof *s)) == NULL)
-		return 0;
-	a->src = s;
+	/*
+	 * The table links the waiters where they were: it is made again
+	 * where they are, each source's oldest first, as the queue has them.
+	 * Reserved: no join fails.
+	 */
+	srcwait_clear(&a->sw);
+	for (j = a->oldest; j != -1; j = w[j].newer)
+		if (w[j].header)
+			(void)srcwait_join(&a->sw, &w[j].sw, &w[j].peer);
 	for (j = n - 1; j >= a->maxw; j--) {
 		w[j].fd = -1;
 		w[j].newer = a->unused;
 		a->unused = j;
-		s[j].next = a->srcfree;
-		a->srcfree = j;
 	}
 	a->maxw = n;
 	return 1;
@@ -140,26 +134,19 @@ acceptor_init(struct acceptor *a, const struct server *srv,
 	a->ops = ops != NULL ? ops : &serial;
 	a->arg = arg;
 	a->fd = a->spare = a->epfd = -1;
-	a->oldest = a->newest = a->unused = a->srcfree = -1;
+	a->oldest = a->newest = a->unused = -1;
 	for (i = 0; i < srv->nls; i++)
 		n += srv->ls[i].rpfd != NULL ? (size_t)srv->workers : 1;
 	a->port = calloc(n, sizeof *a->port);
 	a->pfd = calloc(FIXED + n, sizeof *a->pfd);
 	a->later = calloc(1, sizeof *a->later);
-	a->bucket = malloc(NBUCKET * sizeof *a->bucket);
 	a->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (a->port == NULL || a->pfd == NULL || a->later == NULL ||
-	    a->bucket == NULL || a->epfd == -1 || !grow(a)) {
+	if (srcwait_init(&a->sw) == -1 || a->port == NULL ||
+	    a->pfd == NULL || a->later == NULL || a->epfd == -1 || !grow(a)) {
 		acceptor_free(a);
 		return -1;
 	}
 	a->st = st;
-	for (k = 0; k < NBUCKET; k++)
-		a->bucket[k] = -1;
-	/* Keyed, so that no choice of addresses makes one long chain. */
-	if (getrandom(&a->seed, sizeof a->seed, GRND_NONBLOCK) !=
-	    sizeof a->seed)
-		a->seed = (uint64_t)util_now_ms() * 0x9e3779b97f4a7c15ULL;
 	for (i = 0; i < srv->nls; i++) {
 		group = srv->ls[i].rpfd != NULL ? srv->workers : 1;
 		for (k = 0; k < group; k++) {
@@ -195,17 +182,14 @@ acceptor_free(struct acceptor *a)
 	if (a->st != NULL)
 		stats_gauge(a->st, STAT_WORKERS, 0);
 	a->st = NULL;
+	srcwait_free(&a->sw);
 	free(a->port);
 	free(a->w);
-	free(a->src);
-	free(a->bucket);
 	free(a->pfd);
 	free(a->later);
 	a->later = NULL;
 	a->port = NULL;
 	a->w = NULL;
-	a->src = NULL;
-	a->bucket = NULL;
 	a->pfd = NULL;
 	a->nw = a->maxw = 0;
 }
@@ -224,97 +208,6 @@ acceptor_forget(struct acceptor *a, int keep)
 	/* The parent's set: a child must never change it. */
 	close(a->epfd);
 	a->epfd = -1;
-}
-
-/* splitmix64's finaliser: every bit of the key moves every bit. */
-static uint64_t
-mix(uint64_t x)
-{
-	x = (x ^ x >> 30) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ x >> 27) * 0x94d049bb133111ebULL;
-	return x ^ x >> 31;
-}
-
-static int *
-bucket(struct acceptor *a, uint64_t key)
-{
-	return &a->bucket[mix(key ^ a->seed) & (NBUCKET - 1)];
-}
-
-/* The source that peer is, or -1 when none of its connections waits. */
-static int
-source_find(struct acceptor *a, const struct sockaddr_storage *peer,
-    uint64_t *key)
-{
-	int	 s, lo;
-
-	*key = net_source_key(peer, &lo);
-	for (s = *bucket(a, *key); s != -1; s = a->src[s].next)
-		if (a->src[s].key == *key)
-			return s;
-	return -1;
-}
-
-/* Waiter j waits for its first bytes: the newest of its source's. */
-static void
-source_join(struct acceptor *a, int j)
-{
-	struct waiter	*w = &a->w[j];
-	struct source	*s;
-	uint64_t	 key;
-	int		*b, k;
-
-	/* One free at least: a source has a waiter, and so never more. */
-	if ((k = source_find(a, &w->peer, &key)) == -1) {
-		k = a->srcfree;
-		s = &a->src[k];
-		a->srcfree = s->next;
-		b = bucket(a, key);
-		s->key = key;
-		s->n = 0;
-		s->oldest = s->newest = -1;
-		s->next = *b;
-		*b = k;
-	}
-	s = &a->src[k];
-	w->src = k;
-	w->solder = s->newest;
-	w->snewer = -1;
-	if (s->newest != -1)
-		a->w[s->newest].snewer = j;
-	else
-		s->oldest = j;
-	s->newest = j;
-	s->n++;
-}
-
-/* Waiter j no longer waits for its first bytes. */
-static void
-source_leave(struct acceptor *a, int j)
-{
-	struct waiter	*w = &a->w[j];
-	struct source	*s;
-	int		*b;
-
-	if (w->src == -1)
-		return;
-	s = &a->src[w->src];
-	if (w->solder != -1)
-		a->w[w->solder].snewer = w->snewer;
-	else
-		s->oldest = w->snewer;
-	if (w->snewer != -1)
-		a->w[w->snewer].solder = w->solder;
-	else
-		s->newest = w->solder;
-	if (--s->n == 0) {
-		for (b = bucket(a, s->key); *b != w->src; b = &a->src[*b].next)
-			continue;
-		*b = s->next;
-		s->next = a->srcfree;
-		a->srcfree = w->src;
-	}
-	w->src = -1;
 }
 
 /* Waiter j, its deadline set, goes last in the queue: the newest. */
@@ -373,7 +266,7 @@ static void
 forget(struct acceptor *a, int j)
 {
 	unqueue(a, j);
-	source_leave(a, j);
+	srcwait_leave(&a->sw, &a->w[j].sw);
 	a->w[j].fd = -1;
 	a->w[j].newer = a->unused;
 	a->unused = j;
@@ -392,33 +285,37 @@ shed(struct acceptor *a, int j)
 	admit_close(fd);
 }
 
+/* The waiter whose link is k. */
+static int
+waiter_of(const struct acceptor *a, const struct srcwait_link *k)
+{
+	return (int)((const struct waiter *)(const void *)((const char *)k -
+	    offsetof(struct waiter, sw)) - a->w);
+}
+
 /*
  * What serve_stream said the connection needs next: nothing, or a wait
  * (handoff: for its header, to hand it over then).  A newcomer always
- * gets its place: past ACCEPTOR_PEER_WAIT waiting for their first bytes
- * from its source, the oldest of those is closed; with ACCEPTOR_WAIT_MAX
- * waited on, the oldest of all.  So a peer that sends nothing costs a
- * place for a while, and never keeps an honest client out.
+ * gets its place: past SRCWAIT_PER_SOURCE waiting for their first bytes
+ * from its source, the oldest of those is closed; with SRCWAIT_MAX
+ * waited on, draining ones counted, the oldest of all.  So a peer that
+ * sends nothing costs a place for a while, and never keeps an honest
+ * client out.
  */
 static void
 hold(struct acceptor *a, const struct listener *l, int fd,
     const struct sockaddr_storage *peer, const struct admit_hdr *hdr,
     int next, int handoff)
 {
-	struct waiter	*w;
-	char		 addr[NET_ADDRSTRLEN];
-	uint64_t	 key;
-	int		 j, s;
+	struct srcwait_link	*k;
+	struct waiter		*w;
+	int			 j;
 
 	if (next == SERVE_DONE)
 		return;
-	if (next == SERVE_HEADER && (s = source_find(a, peer, &key)) != -1 &&
-	    a->src[s].n >= ACCEPTOR_PEER_WAIT) {
-		log_limitedx("%s: %d connections from %s wait for their first "
-		    "bytes: the oldest is closed", l->name, a->src[s].n,
-		    net_addr_str((const void *)peer, addr, sizeof addr));
-		shed(a, a->src[s].oldest);
-	}
+	if (next == SERVE_HEADER &&
+	    (k = srcwait_crowded(&a->sw, l->name, peer)) != NULL)
+		shed(a, waiter_of(a, k));
 	if (a->unused == -1 && !grow(a)) {
 		log_limitedx("%s: %d connections waited on: the oldest is "
 		    "closed", l->name, a->nw);
@@ -431,7 +328,7 @@ hold(struct acceptor *a, const struct listener *l, int fd,
 	w->l = l;
 	w->header = next == SERVE_HEADER;
 	w->handoff = handoff;
-	w->src = -1;
+	srcwait_link_init(&w->sw);
 	w->peer = *peer;
 	if (w->header) {
 		admit_hdr_init(&w->hdr);
@@ -441,8 +338,9 @@ hold(struct acceptor *a, const struct listener *l, int fd,
 	w->deadline = util_now_ms() + a->srv->linger_ms;
 	a->nw++;
 	queue(a, j);
+	/* grow reserved a source a waiter: no join fails. */
 	if (w->header)
-		source_join(a, j);
+		(void)srcwait_join(&a->sw, &w->sw, peer);
 	/* The kernel short of memory for the set: as a wait cut short. */
 	if (watch(a, j) == -1) {
 		forget(a, j);
@@ -747,7 +645,7 @@ waiters(struct acceptor *a, int ready)
 		if (next == SERVE_DRAIN && w->header) {
 			/* Header read and reply sent: the drain's own time. */
 			w->header = 0;
-			source_leave(a, j);
+			srcwait_leave(&a->sw, &w->sw);
 			unqueue(a, j);
 			w->deadline = util_now_ms() + a->srv->linger_ms;
 			queue(a, j);

@@ -24,9 +24,9 @@
 #include <sys/socket.h>
 
 #include <poll.h>
-#include <stdint.h>
 
 #include "serve.h"
+#include "srcwait.h"
 
 struct acceptor_ops {
 	/*
@@ -53,26 +53,8 @@ struct acceptor_ops {
 	void	(*wake)(void *arg, int sigs);
 };
 
-/*
- * Connections from one source (net_source_key: an address, an IPv6 /64)
- * waited on for their first bytes (a PROXY header, a request read before
- * the reply), at most, in one acceptor: past it the oldest of them is
- * closed and counted as shed.  A proxy sends its header as it connects,
- * so an honest one has few waiting at any moment; a peer that sends
- * nothing holds this many places and no more.
- */
-#define ACCEPTOR_PEER_WAIT	256
-
-/*
- * Connections waited on at once, at most, in one acceptor: for their
- * first bytes or their drain.  With this many, a newcomer closes the
- * oldest of them (counted as shed) to take its place.
- */
-#define ACCEPTOR_WAIT_MAX	4096
-
 struct port;
 struct waiter;
-struct source;
 struct later;
 
 struct acceptor {
@@ -83,14 +65,15 @@ struct acceptor {
 	int				 fd;	/* the model's, or -1 */
 	struct port			*port;
 	size_t				 nport;
-	struct waiter			*w;	/* waited on: header, drain */
+	/*
+	 * Waited on: for their first bytes, at most SRCWAIT_PER_SOURCE from
+	 * one source (sw), or to drain; SRCWAIT_MAX in all.
+	 */
+	struct waiter			*w;
 	int				 nw, maxw;
 	int				 oldest, newest; /* by deadline */
 	int				 unused;	/* a free waiter */
-	struct source			*src;	/* of those waiting for bytes */
-	int				*bucket; /* their hash */
-	int				 srcfree; /* a free source */
-	uint64_t			 seed;	/* keys the hash */
+	struct srcwait			 sw;	/* those waiting for bytes */
 	int				 epfd;	/* the waiters' epoll set */
 	struct later			*later;	/* kept for --delay */
 	int				 waiting; /* later holds one */

@@ -7,8 +7,11 @@
  * every turn, so that a worker whose wait keeps failing (and so never
  * sees the eventfd) stops all the same.  Each worker's loop waits as its
  * model does, and meets a failed wait with the rule every model keeps
- * (crew_retry, then supervise_wait_failed).  Nothing here blocks a worker
- * but its wait, and the rest after a wait that failed.
+ * (crew_retry, then supervise_wait_failed).  The connections that wait
+ * for their first bytes are bounded per worker as in every model
+ * (srcwait.c): the crew picks the one to shed, the model closes it.
+ * Nothing here blocks a worker but its wait, and the rest after a wait
+ * that failed.
  */
 #include <sys/eventfd.h>
 
@@ -28,6 +31,7 @@
 #include "notify.h"
 #include "serve.h"
 #include "sig.h"
+#include "srcwait.h"
 #include "supervise.h"
 #include "util.h"
 
@@ -104,6 +108,7 @@ crew_slot_get(struct crew_slots *sl)
 	s->prev = s->next = NULL;
 	s->fd = -1;
 	s->busy = 1;
+	srcwait_link_init(&s->sw);
 	sl->busy++;
 	return s;
 }
@@ -191,6 +196,36 @@ crew_conn(struct crew_worker *w, size_t i, int fd,
 	s->listener = i;
 	s->peer = *peer;
 	crew_delay(w, s);
+}
+
+/* The slot whose link is k makes room: out of the table, counted, closed. */
+static void
+shed(struct crew_worker *w, struct srcwait_link *k)
+{
+	srcwait_leave(&w->waiting, k);
+	stats_count(w->st, STAT_SHED, 1);
+	w->crew->shed(w, CREW_OWNER(k, struct crew_slot, sw));
+}
+
+int
+crew_wait_first(struct crew_worker *w, struct crew_slot *s)
+{
+	const char		*name = w->srv->ls[s->listener].name;
+	struct srcwait_link	*k;
+
+	if (srcwait_joined(&s->sw))
+		return 0;
+	if ((k = srcwait_crowded(&w->waiting, name, &s->peer)) != NULL)
+		shed(w, k);
+	if ((k = srcwait_full(&w->waiting, name)) != NULL)
+		shed(w, k);
+	return srcwait_join(&w->waiting, &s->sw, &s->peer);
+}
+
+void
+crew_waited(struct crew_worker *w, struct crew_slot *s)
+{
+	srcwait_leave(&w->waiting, &s->sw);
 }
 
 /* acceptor_last's: what was queued is served at once, no delay. */
@@ -349,7 +384,10 @@ worker_init(struct crew_worker *w, struct server *srv, const struct crew *c,
 	w->quitfd = quitfd;
 	/* The spare fd of the EMFILE trick: one per thread. */
 	w->spare = net_spare_open();
-	return c->init(w);
+	/* The model's first: its free is safe once its init has run. */
+	if (c->init(w) == -1)
+		return -1;
+	return srcwait_init(&w->waiting);
 }
 
 static void
@@ -357,6 +395,7 @@ worker_free(struct crew_worker *w)
 {
 	slots_free(&w->conns);
 	slots_free(&w->dgrams);
+	srcwait_free(&w->waiting);
 	if (w->crew->free != NULL)
 		w->crew->free(w);
 	if (w->spare != -1)

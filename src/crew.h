@@ -1,8 +1,9 @@
 /*
  * crew.h: what the loop models (event, uring) share: a worker thread per
  * --workers, each with a loop of its own, and around those loops the
- * allocator of their slots, the list of what waits out --delay, the stop,
- * the failure of a worker and the retry after a wait that failed.
+ * allocator of their slots, the list of what waits out --delay, the bound
+ * on the connections that wait for their first bytes (srcwait.h), the
+ * stop, the failure of a worker and the retry after a wait that failed.
  *
  * A model says how its loop waits and what it does with what it finds
  * (struct crew); the rest is written once, here.  A worker never ends the
@@ -18,6 +19,7 @@
 #include <stddef.h>
 
 #include "serve.h"
+#include "srcwait.h"
 
 /*
  * The head of every slot a worker allocates, its first member: a
@@ -31,6 +33,7 @@ struct crew_slot {
 	int			 busy;		/* taken, not yet given back */
 	size_t			 listener;	/* in srv->ls */
 	struct sockaddr_storage	 peer;		/* or where a reply goes */
+	struct srcwait_link	 sw;		/* waits for its first bytes */
 };
 
 /*
@@ -67,7 +70,10 @@ struct crew_slots {
 void	crew_slots_init(struct crew_slots *sl, size_t size, size_t chunk,
 	    size_t max, void (*blank)(void *));
 
-/* A slot, its fd -1 and its links cleared, or NULL at max or out of memory. */
+/*
+ * A slot, its fd -1, its links cleared and in no srcwait table, or NULL at
+ * max or out of memory.
+ */
 void	*crew_slot_get(struct crew_slots *sl);
 void	 crew_slot_put(struct crew_slots *sl, void *slot);
 
@@ -89,6 +95,7 @@ struct crew_worker {
 	long long		 now;		/* ms, monotonic, at its wake */
 	struct crew_slots	 conns, dgrams;
 	struct crew_list	 delayed;	/* both kinds, by deadline */
+	struct srcwait		 waiting;	/* conns: their first bytes */
 };
 
 /*
@@ -120,6 +127,13 @@ struct crew {
 	/* Serve connection fd, accepted on listener i and admitted, now. */
 	void		(*serve)(struct crew_worker *w, size_t i, int fd,
 			    const struct sockaddr_storage *peer);
+	/*
+	 * Close connection s, which waits for its first bytes, to make room
+	 * for a newcomer (crew_wait_first, which has counted it as shed and
+	 * taken it out of the table): its fd at once, or once the requests
+	 * that name it have ended; its slot given back once nothing names it.
+	 */
+	void		(*shed)(struct crew_worker *w, struct crew_slot *s);
 	/* Slot s has just been delayed (NULL: its deadline says enough). */
 	void		(*delay)(struct crew_worker *w, struct crew_slot *s);
 	/*
@@ -171,6 +185,20 @@ int	crew_alone(const struct crew_worker *w, size_t i);
  */
 void	crew_conn(struct crew_worker *w, size_t i, int fd,
 	    const struct sockaddr_storage *peer);
+
+/*
+ * Connection s (its listener and peer set) waits for its first bytes, a
+ * PROXY header or a request, from now on: it joins w's table.  A
+ * newcomer always gets its place: past SRCWAIT_PER_SOURCE waiting from its
+ * source, the oldest of those is shed (the model's shed, counted as shed
+ * and logged); with SRCWAIT_MAX waiting, the oldest of all.  Nothing if s
+ * waits already: it keeps its place.  Returns 0, or -1 and ENOMEM: the
+ * caller ends s as a wait cut short.
+ */
+int	crew_wait_first(struct crew_worker *w, struct crew_slot *s);
+
+/* Connection s waits for its first bytes no more (or never did). */
+void	crew_waited(struct crew_worker *w, struct crew_slot *s);
 
 /* Slot s waits out --delay from now on the delayed list. */
 void	crew_delay(struct crew_worker *w, struct crew_slot *s);

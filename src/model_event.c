@@ -75,6 +75,7 @@ struct worker {
 	struct watch		 quit;
 	struct wlistener	*wl;
 	struct crew_list	 lingering;
+	struct crew_list	 shed;		/* closed, given back after */
 	struct epoll_event	 evs[EV_BATCH];
 	int			 nev;		/* in evs, from the last wait */
 };
@@ -106,7 +107,10 @@ wait_start(struct worker *w, size_t i, int fd,
 	c->s.deadline = w->c.now + w->c.srv->linger_ms;
 	ev.events = EPOLLIN | EPOLLRDHUP;
 	ev.data.ptr = &c->w;
-	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) == -1) {
+	/* Its place among those that wait for bytes: it may shed another. */
+	if ((c->header && crew_wait_first(&w->c, &c->s) == -1) ||
+	    epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) == -1) {
+		crew_waited(&w->c, &c->s);
 		serve_linger_timeout(fd, w->c.st);
 		crew_slot_put(&w->c.conns, c);
 		return;
@@ -120,6 +124,9 @@ wait_event(struct worker *w, struct conn *c)
 	struct server	*srv = w->c.srv;
 	int		 next;
 
+	/* Shed since this batch came: its slot waits for the batch's end. */
+	if (c->s.fd == -1)
+		return;
 	/* close(2) takes the fd out of the epoll set: it was never dup'ed. */
 	if (c->header)
 		next = serve_stream(srv, &srv->ls[c->s.listener], c->s.fd,
@@ -130,6 +137,7 @@ wait_event(struct worker *w, struct conn *c)
 	if (next == SERVE_HEADER || (next == SERVE_DRAIN && !c->header))
 		return;
 	crew_list_del(&w->lingering, &c->s);
+	crew_waited(&w->c, &c->s);
 	if (next == SERVE_DONE) {
 		crew_slot_put(&w->c.conns, c);
 		return;
@@ -138,6 +146,21 @@ wait_event(struct worker *w, struct conn *c)
 	c->header = 0;
 	c->s.deadline = w->c.now + srv->linger_ms;
 	crew_list_add(&w->lingering, &c->s);
+}
+
+/*
+ * The crew's shed: closed now, which takes it out of the set; its slot is
+ * given back once the batch of events, which may still name it, is done.
+ */
+static void
+shed(struct crew_worker *cw, struct crew_slot *s)
+{
+	struct worker	*w = (struct worker *)cw;
+
+	crew_list_del(&w->lingering, s);
+	admit_close(s->fd);
+	s->fd = -1;
+	crew_list_add(&w->shed, s);
 }
 
 /* The crew's serve: the reply now, and a wait if the client needs one. */
@@ -261,12 +284,17 @@ expire(struct worker *w)
 	struct crew_slot	*s;
 	size_t			 i;
 
+	while ((s = w->shed.head) != NULL) {
+		crew_list_del(&w->shed, s);
+		crew_slot_put(&w->c.conns, s);
+	}
 	while ((s = w->c.delayed.head) != NULL && s->deadline <= w->c.now) {
 		crew_list_del(&w->c.delayed, s);
 		undelayed(w, s);
 	}
 	while ((s = w->lingering.head) != NULL && s->deadline <= w->c.now) {
 		crew_list_del(&w->lingering, s);
+		crew_waited(&w->c, s);
 		serve_linger_timeout(s->fd, w->c.st);
 		crew_slot_put(&w->c.conns, s);
 	}
@@ -283,6 +311,9 @@ next_timeout(const struct worker *w)
 	long long	 next = -1, t, now = w->c.now;
 	size_t		 i;
 
+	/* Slots shed after a batch (by a delay's end, a stop): at once. */
+	if (w->shed.head != NULL)
+		return 0;
 	if (w->c.delayed.head != NULL)
 		next = w->c.delayed.head->deadline;
 	if (w->lingering.head != NULL &&
@@ -408,6 +439,7 @@ static const struct crew crew = {
 	.wait = wait_work,
 	.work = work,
 	.serve = serve_conn,
+	.shed = shed,
 	.quiet = quiet,
 	.free = fini,
 };

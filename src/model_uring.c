@@ -33,7 +33,9 @@
  * - --delay is a timeout request per connection or datagram; a stop
  *   removes them, so that every delay ends at once.
  * - A PROXY header or a metrics request is read by serve.c as in every
- *   model, each wait for more bytes a poll request linked to a timeout.
+ *   model, each wait for more bytes a poll request linked to a timeout;
+ *   one shed for a newcomer (the bound per source, crew.c) has its poll
+ *   cancelled, and is closed as that completes.
  *
  * Admission, counters, logs and the bytes of each reply are serve.c's;
  * the threads, the slots, the delayed list, the stop and what a failure
@@ -115,6 +117,7 @@ struct conn {
 	struct tag		 send, check, wait, delay;
 	enum cstate		 state;
 	int			 failed;	/* the send failed: close */
+	int			 shed;		/* for a newcomer: close */
 	int			 len;		/* of the reply */
 	struct __kernel_timespec ts;
 	struct admit_hdr	 hdr;
@@ -228,6 +231,7 @@ conn_close(struct worker *w, struct conn *c)
 {
 	struct io_uring_sqe	*sqe = sqe_get(w, &w->close);
 
+	crew_waited(&w->c, &c->s);
 	admit_release(c->s.fd);
 	io_uring_prep_close(sqe, c->s.fd);
 	/* Only a failure says anything, and none is expected. */
@@ -275,14 +279,22 @@ static void
 conn_step(struct worker *w, struct conn *c)
 {
 	const struct listener	*l = &w->c.srv->ls[c->s.listener];
+	int			 next;
 
-	switch (serve_stream(w->c.srv, l, c->s.fd, &c->s.peer, &c->hdr,
-	    w->c.st)) {
+	next = serve_stream(w->c.srv, l, c->s.fd, &c->s.peer, &c->hdr,
+	    w->c.st);
+	if (next != SERVE_HEADER)
+		crew_waited(&w->c, &c->s);
+	switch (next) {
 	case SERVE_DONE:
 		crew_slot_put(&w->c.conns, c);
 		break;
 	case SERVE_HEADER:
-		conn_wait(w, c, C_HEADER);
+		/* Its place among those that wait: it may shed another. */
+		if (crew_wait_first(&w->c, &c->s) == -1)
+			conn_timeout(w, c);
+		else
+			conn_wait(w, c, C_HEADER);
 		break;
 	default:
 		/* Header read, reply sent: the drain has a time of its own. */
@@ -338,7 +350,23 @@ conn_start(struct crew_worker *cw, size_t i, int fd,
 	c->s.fd = fd;
 	c->s.listener = i;
 	c->s.peer = *peer;
+	c->shed = 0;
 	conn_serve((struct worker *)cw, c);
+}
+
+/*
+ * The crew's shed, of a connection waiting for its header: its poll is
+ * cancelled, and it is closed as that ends (or ended: its completion may
+ * be on its way), for only then does nothing name its slot.
+ */
+static void
+conn_shed(struct crew_worker *cw, struct crew_slot *s)
+{
+	struct worker	*w = (struct worker *)cw;
+	struct conn	*c = (struct conn *)s;
+
+	c->shed = 1;
+	io_uring_prep_cancel(sqe_get(w, NULL), &c->wait, 0);
 }
 
 /* The crew's delay: a timeout request for slot s, a connection's or not. */
@@ -404,8 +432,10 @@ conn_event(struct worker *w, struct tag *t, int res)
 		break;
 	case K_WAIT:
 		c = CREW_OWNER(t, struct conn, wait);
-		/* Cancelled: by its timeout, the deadline has passed. */
-		if (res == -ECANCELED)
+		/* Cancelled: shed, or by its timeout, the deadline passed. */
+		if (c->shed)
+			conn_close(w, c);
+		else if (res == -ECANCELED)
 			conn_timeout(w, c);
 		else if (c->state == C_HEADER)
 			conn_step(w, c);
@@ -496,12 +526,13 @@ accepted(struct worker *w, struct ulistener *ul, int res)
 		return pause == -1 ? -1 : 0;
 	}
 	ul->await = 0;
-	if (admit_wants_peer(w->c.srv, l) && net_peer(res, &peer) ==
-	    -1) {
+	if ((admit_wants_peer(w->c.srv, l) || serve_reads_first(l)) &&
+	    net_peer(res, &peer) == -1) {
 		/*
 		 * The accepts ask for no address, as each would need a place
-		 * of its own; one that is wanted is asked for.  Gone already:
-		 * a reset.
+		 * of its own; one that is wanted is asked for, and so is the
+		 * source of one that may wait for its first bytes, which is
+		 * bounded by it.  Gone already: a reset.
 		 */
 		stats_accepted(w->c.st, l, -1);
 		stats_count(w->c.st, STAT_RESET, 1);
@@ -882,6 +913,7 @@ static const struct crew crew = {
 	.wait = wait_work,
 	.work = work,
 	.serve = conn_start,
+	.shed = conn_shed,
 	.delay = delay_begin,
 	.undelay = delay_end,
 	.quiet = quiet,

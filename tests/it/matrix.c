@@ -40,8 +40,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "acceptor.h"
 #include "harness.h"
+#include "srcwait.h"
 #include "tap.h"
 
 /* Every bound on a wait goes through the harness's h_ms: the one scale. */
@@ -887,11 +887,12 @@ row_dgram_judge(void)
 	stop(&d);
 }
 
-/* Connect, send what, read to the end: what came. */
+/* Connect from src (NULL: the kernel's choice), send what, read to the end. */
 static void
-cl_send_wait(struct h_client *c, const struct h_listener *l, const char *what)
+cl_send_from(struct h_client *c, const struct h_listener *l, const char *src,
+    const char *what)
 {
-	h_cl_open(c, l, NULL);
+	h_cl_open(c, l, src);
 	if (h_cl_connected(c, 1, ASK_MS) == 1 &&
 	    send(c->fd, what, strlen(what), MSG_NOSIGNAL) !=
 	    (ssize_t)strlen(what)) {
@@ -900,6 +901,13 @@ cl_send_wait(struct h_client *c, const struct h_listener *l, const char *what)
 	}
 	h_cl_wait(c, 1, ASK_MS);
 	h_cl_close(c, 1);
+}
+
+/* Connect, send what, read to the end: what came. */
+static void
+cl_send_wait(struct h_client *c, const struct h_listener *l, const char *what)
+{
+	cl_send_from(c, l, NULL, what);
 }
 
 /* 7. proxy: a PROXY header is taken and logged; garbage gets nothing. */
@@ -2156,9 +2164,9 @@ poll_widest(const struct h_trace *t)
 	return most;
 }
 
-#define NSILENT		(2 * ACCEPTOR_PEER_WAIT)
-#define NCROWD		(ACCEPTOR_WAIT_MAX + 64)
-#define NCROWD_SRC	17	/* sources, each under ACCEPTOR_PEER_WAIT */
+#define NSILENT		(2 * SRCWAIT_PER_SOURCE)
+#define NCROWD		(SRCWAIT_MAX + 64)
+#define NCROWD_SRC	17	/* sources, each under SRCWAIT_PER_SOURCE */
 #define NHONEST		8
 #define POLL_WIDEST	16	/* signals, the model's, the set, listeners */
 
@@ -2168,8 +2176,8 @@ poll_widest(const struct h_trace *t)
  * acc before them), and then a plain client on pl served by the loop that
  * took them, so that each shed they caused is done.  Then the silent ones
  * the daemon has closed must be exactly those counted shed since shed0,
- * and the oldest; of the rest, the newest, at least bound are held (bound
- * exactly, where the model sheds).  Returns 0, or -1 after a failure.
+ * and the oldest; the rest, the newest, are bound: every model sheds.
+ * Returns 0, or -1 after a failure.
  */
 static int
 silent_crowd(struct h_daemon *d, const struct h_listener *pl,
@@ -2208,27 +2216,28 @@ silent_crowd(struct h_daemon *d, const struct h_listener *pl,
 	    "the shed count (%d closed, shed %lld) and the oldest (the first "
 	    "%d)", what, ended, shed, prefix))
 		diag_log(d, 8);
-	rok(held >= bound && (shed == 0 || held == bound), "%s: the newest "
-	    "are held: %d, %d where the model sheds (%lld shed)", what, held,
-	    bound, shed);
+	rok(held == bound, "%s: the newest are held, as many as the bound: "
+	    "%d of %d (bound %d, %lld shed)", what, held, n, bound, shed);
 	return 0;
 }
 
 /*
  * 20. proxy-silent: a +proxy listener and a plain one, one loop taking
  * them (-w 1, --max-workers 1).  NSILENT connections from 127.0.0.1 (a
- * peer --proxy-from allows by default) send nothing.  A model that bounds
- * them (ACCEPTOR_PEER_WAIT from one source) has closed the oldest, and
- * counted each as shed: those that ended are exactly the shed count, and
- * the oldest, and the newest ACCEPTOR_PEER_WAIT are still held.  Then
- * honest clients on both listeners, a proxied one with a PROXY v1 header,
- * are all served beside them, and no poll of the daemon's, while they
- * wait, asks about more than a few fds: the waiters are one fd, an epoll
- * set, so a turn costs what is ready, never what waits.  Then, where the
- * fds allow, NCROWD silent ones from NCROWD_SRC sources, none past its
- * bound: past ACCEPTOR_WAIT_MAX the oldest of all are shed, as above,
- * and a proxied newcomer is served.  No duration: the throughput they
- * leave is make bench's (its proxy-silent section).
+ * peer --proxy-from allows by default) send nothing.  Every model bounds
+ * them (SRCWAIT_PER_SOURCE from one source, in each loop): it has closed
+ * the oldest, and counted each as shed: those that ended are exactly the
+ * shed count, and the oldest, and the newest SRCWAIT_PER_SOURCE are still
+ * held.  A proxied client from another source, 127.0.0.2, is served and
+ * sheds none of them.  Then honest clients on both listeners, a proxied
+ * one with a PROXY v1 header, are all served beside them, and no poll of
+ * the daemon's, while they wait, asks about more than a few fds: the
+ * waiters are one fd, an epoll set, so a turn costs what is ready, never
+ * what waits.  Then, where the fds allow, NCROWD silent ones from
+ * NCROWD_SRC sources, none past its bound: past SRCWAIT_MAX the oldest of
+ * all are shed, as above, and a proxied newcomer is served.  No
+ * duration: the throughput they leave is make bench's (its proxy-silent
+ * section).
  */
 static void
 row_proxy_silent(void)
@@ -2243,7 +2252,7 @@ row_proxy_silent(void)
 	const struct h_listener	*pl, *xl;
 	struct rlimit		 rl;
 	struct h_trace		 tr;
-	long long		 acc, shed, bad;
+	long long		 acc, shed, bad, after;
 	long			 widest;
 	int			 i, good, proxied, traced = 0, closed, big;
 	rlim_t			 want = NCROWD + 256;
@@ -2276,8 +2285,19 @@ row_proxy_silent(void)
 		goto out;
 	traced = 1;
 	if (silent_crowd(&d, pl, xl, fd, NSILENT, 1, 0, 0,
-	    ACCEPTOR_PEER_WAIT, "one source") == -1)
+	    SRCWAIT_PER_SOURCE, "one source") == -1)
 		goto out;
+	shed = h_daemon_counter(&d, "shed");
+	cl_send_from(&c, xl, "127.0.0.2", "PROXY TCP4 192.0.2.1 192.0.2.2 "
+	    "1234 1937\r\n");
+	proxied = h_cl_served(&c, "stamp");
+	after = h_daemon_counter(&d, "shed");
+	closed = silent_count(fd, NSILENT, 0, 0);
+	if (!rok(proxied && after == shed && closed == NSILENT -
+	    SRCWAIT_PER_SOURCE, "another source: a proxied client from "
+	    "127.0.0.2 is served (%s) and sheds none (shed %lld, then %lld; "
+	    "%d closed)", h_cl_what(&c, "stamp"), shed, after, closed))
+		diag_log(&d, 8);
 	for (i = good = proxied = 0; i < NHONEST; i++) {
 		good += h_cl_ask(pl, NULL, &c, ASK_MS);
 		cl_send_wait(&c, xl, "PROXY TCP4 192.0.2.1 192.0.2.2 1234 "
@@ -2313,7 +2333,7 @@ row_proxy_silent(void)
 	    "let go (bad headers %lld)", closed, bad))
 		goto out;
 	if (silent_crowd(&d, pl, xl, crowd, NCROWD, NCROWD_SRC, acc, shed,
-	    ACCEPTOR_WAIT_MAX, "a crowd") == -1)
+	    SRCWAIT_MAX, "a crowd") == -1)
 		goto out;
 	cl_send_wait(&c, xl, "PROXY TCP4 192.0.2.1 192.0.2.2 1234 1937\r\n");
 	rok(h_cl_served(&c, "stamp"), "a crowd: a proxied newcomer is served "
