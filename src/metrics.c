@@ -257,6 +257,22 @@ label(struct out *o, const char *v)
 			put(o, "%c", *v);
 }
 
+/*
+ * A counter family with one label, key: its HELP and TYPE lines, then for
+ * each of the n values v[i] a sample whose label is names[i].  The names
+ * are ours, constants that need no escaping.
+ */
+static void
+family(struct out *o, const char *name, const char *help, const char *key,
+    const char *const *names, const unsigned long long *v, int n)
+{
+	int	 i;
+
+	meta(o, name, "counter", help);
+	for (i = 0; i < n; i++)
+		put(o, "%s{%s=\"%s\"} %llu\n", name, key, names[i], v[i]);
+}
+
 static void
 page_listeners(struct out *o, const struct metrics_view *v)
 {
@@ -290,7 +306,6 @@ page_limits(struct out *o, const struct metrics_view *v)
 {
 	static const char *const kind[METRICS_NANNOUNCE] = { "multicast",
 	    "broadcast", "unicast" };
-	int		 i;
 
 	meta(o, "stampd_limited_total", "counter",
 	    "Clients refused by a limit, by transport and limit: TCP "
@@ -304,12 +319,9 @@ page_limits(struct out *o, const struct metrics_view *v)
 	    "%llu\n",
 	    v->limited_max_conns, v->limited_per_ip, v->limited_rate,
 	    v->limited_udp_rate);
-	meta(o, "stampd_announcements_total", "counter",
-	    "Announcements sent unasked (--announce), by the kind of "
-	    "address.");
-	for (i = 0; i < METRICS_NANNOUNCE; i++)
-		put(o, "stampd_announcements_total{kind=\"%s\"} %llu\n",
-		    kind[i], v->announced[i]);
+	family(o, "stampd_announcements_total", "Announcements sent unasked "
+	    "(--announce), by the kind of address.", "kind", kind,
+	    v->announced, METRICS_NANNOUNCE);
 	counter(o, "stampd_announce_failures_total", "Announcements that "
 	    "could not be sent.", v->announce_failed);
 }
@@ -317,13 +329,14 @@ page_limits(struct out *o, const struct metrics_view *v)
 static void
 page_ntp(struct out *o, const struct metrics_view *v)
 {
-	int	 i;
+	const char	*verdict[NTP_NVERDICT];
+	int		 i;
 
-	meta(o, "stampd_ntp_requests_total", "counter",
-	    "NTP datagrams judged, by what was done: answer, or why not.");
 	for (i = 0; i < NTP_NVERDICT; i++)
-		put(o, "stampd_ntp_requests_total{verdict=\"%s\"} %llu\n",
-		    ntp_verdict_name(i), v->ntp[i]);
+		verdict[i] = ntp_verdict_name(i);
+	family(o, "stampd_ntp_requests_total", "NTP datagrams judged, by what "
+	    "was done: answer, or why not.", "verdict", verdict, v->ntp,
+	    NTP_NVERDICT);
 }
 
 static void
@@ -333,23 +346,16 @@ page_nts(struct out *o, const struct metrics_view *v)
 	    "handshake", "bad_request", "gone" };
 	static const char *const nts[METRICS_NNTS] = { "ok", "nak_cookie",
 	    "nak_auth", "malformed", "plain_refused" };
-	int		 i;
 
 	counter(o, "stampd_nts_ke_sessions_total", "NTS key establishments "
 	    "answered with cookies or a refusal record.", v->ke_ok);
-	meta(o, "stampd_nts_ke_failures_total", "counter",
-	    "NTS key establishments that failed, by why.");
-	for (i = 0; i < METRICS_NKE; i++)
-		put(o, "stampd_nts_ke_failures_total{reason=\"%s\"} %llu\n",
-		    ke[i], v->ke_refused[i]);
+	family(o, "stampd_nts_ke_failures_total", "NTS key establishments "
+	    "that failed, by why.", "reason", ke, v->ke_refused, METRICS_NKE);
 	counter(o, "stampd_nts_cookies_issued_total", "NTS cookies issued, "
 	    "by key establishment and in NTP replies.", v->cookies);
-	meta(o, "stampd_nts_requests_total", "counter",
-	    "NTP requests with NTS fields (and plain ones --nts-only "
-	    "refused), by result.");
-	for (i = 0; i < METRICS_NNTS; i++)
-		put(o, "stampd_nts_requests_total{result=\"%s\"} %llu\n",
-		    nts[i], v->nts[i]);
+	family(o, "stampd_nts_requests_total", "NTP requests with NTS fields "
+	    "(and plain ones --nts-only refused), by result.", "result", nts,
+	    v->nts, METRICS_NNTS);
 }
 
 static void
