@@ -18,7 +18,7 @@
 # a port back from those lines: stampd binds port 0 and says which port it
 # got, so no test ever guesses a free port for it.  Nothing here ever uses
 # an address but loopback; that is the caller's promise, kept by passing
-# only 127.0.0.1 and ::1.
+# only 127.0.0.1 and ::1.  lib_scrape asks a metrics listener over HTTP.
 
 # rdate and xinetd live in sbin, which a user's PATH may lack.
 PATH=$PATH:/usr/sbin:/sbin
@@ -580,6 +580,33 @@ lib_ask()
 	re="^[0-9]+ .* from 127\\.0\\.0\\.1:$port \\($proto/$tr\\)\$"
 	like "$line" "$re" "$what: a $proto reply over $tr"
 	within "${line%% *}" "$t0" "$t1" "$what: the time is now"
+}
+
+# lib_scrape PORT [REQUEST [PID]]: what the metrics listener on
+# 127.0.0.1:PORT answers REQUEST (GET /metrics unless given; \r, \n and
+# the like spelled as in C), headers and all, on stdout: python3 sends it,
+# shuts its side and reads to the end (not nc -N, which may quit at the
+# server's FIN before printing what came with it).  With PID, from within
+# that process's network namespace (a container's).  Returns python3's
+# status, or timeout(1)'s after 10 s (scaled).
+lib_scrape()
+{
+	local ns=
+
+	[ -z "$3" ] || ns="nsenter -t $3 -n"
+	# $ns is empty or four words.
+	# shellcheck disable=SC2086
+	lib_timeout 10 $ns python3 -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(sys.argv[2].encode().decode("unicode_escape").encode("latin-1"))
+s.shutdown(socket.SHUT_WR)
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    sys.stdout.buffer.write(b)
+' "$1" "${2:-GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n}"
 }
 
 # lib_children PID: the pids whose parent is PID, and theirs, on one line.

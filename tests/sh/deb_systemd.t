@@ -562,23 +562,6 @@ ok $? "the NTP socket, the options and timesyncd's settings undone" ||
 
 # ---- the metrics socket: shipped off; on, a scrape is answered first ---------
 
-# scrape: GET /metrics on the container's 127.0.0.1:9137, from this host's
-# python3 in the container's network.
-scrape()
-{
-	lib_timeout 10 nsenter -t "$INIT" -n python3 -c '
-import socket, sys
-s = socket.create_connection(("127.0.0.1", 9137), timeout=5)
-s.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
-page = b""
-while True:
-    b = s.recv(65536)
-    if not b:
-        break
-    page += b
-sys.stdout.write(page.decode("utf-8", "replace"))'
-}
-
 is "$(inside systemctl is-enabled stampd-metrics.socket)" disabled \
     "stampd-metrics.socket is shipped off"
 inside sh -c "systemctl stop stampd.service &&
@@ -586,7 +569,9 @@ inside sh -c "systemctl stop stampd.service &&
 ok $? "stampd.service stopped, stampd-metrics.socket enabled as documented" ||
     diag_file "$LIB_TMP/m.log"
 is "$(active stampd.service)" inactive "no client has come: no stampd runs"
-scrape > "$LIB_TMP/scrape" 2> "$LIB_TMP/scrape.err"
+# GET /metrics on the container's 127.0.0.1:9137, from this host's python3
+# in the container's network.
+lib_scrape 9137 "" "$INIT" > "$LIB_TMP/scrape" 2> "$LIB_TMP/scrape.err"
 like "$(sed -n 1p "$LIB_TMP/scrape")" '^HTTP/1\.[01] 200 ' \
     "a scrape before any client is answered 200" ||
     diag_file "$LIB_TMP/scrape.err"
