@@ -244,6 +244,14 @@ counter(struct out *o, const char *name, const char *help,
 	put(o, "%s %llu\n", name, v);
 }
 
+static void
+gauge(struct out *o, const char *name, const char *help,
+    unsigned long long v)
+{
+	meta(o, name, "gauge", help);
+	put(o, "%s %llu\n", name, v);
+}
+
 /* A label's value, its backslashes, quotes and newlines escaped. */
 static void
 label(struct out *o, const char *v)
@@ -392,19 +400,16 @@ page_process(struct out *o, const struct metrics_process *p)
 	    "system CPU time spent in seconds, by stampd's main process and "
 	    "its children, live and gone.");
 	put(o, "process_cpu_seconds_total %.2f\n", p->cpu_seconds);
-	meta(o, "process_open_fds", "gauge", "Number of open file "
-	    "descriptors, of stampd's main process and its children summed.");
-	put(o, "process_open_fds %llu\n", p->open_fds);
-	meta(o, "process_max_fds", "gauge",
-	    "Maximum number of open file descriptors, of each process.");
-	put(o, "process_max_fds %llu\n", p->max_fds);
-	meta(o, "process_resident_memory_bytes", "gauge", "Resident memory "
-	    "size in bytes, of stampd's main process and its children summed "
-	    "(pages they share counted in each).");
-	put(o, "process_resident_memory_bytes %llu\n", p->rss);
-	meta(o, "process_virtual_memory_bytes", "gauge", "Virtual memory "
-	    "size in bytes, of stampd's main process and its children summed.");
-	put(o, "process_virtual_memory_bytes %llu\n", p->vsize);
+	gauge(o, "process_open_fds", "Number of open file descriptors, of "
+	    "stampd's main process and its children summed.", p->open_fds);
+	gauge(o, "process_max_fds", "Maximum number of open file descriptors, "
+	    "of each process.", p->max_fds);
+	gauge(o, "process_resident_memory_bytes", "Resident memory size in "
+	    "bytes, of stampd's main process and its children summed (pages "
+	    "they share counted in each).", p->rss);
+	gauge(o, "process_virtual_memory_bytes", "Virtual memory size in "
+	    "bytes, of stampd's main process and its children summed.",
+	    p->vsize);
 	meta(o, "process_start_time_seconds", "gauge", "Start time of "
 	    "stampd's main process since unix epoch in seconds.");
 	put(o, "process_start_time_seconds %.2f\n", p->start);
@@ -422,13 +427,11 @@ page(struct out *o, const struct metrics_view *v)
 	meta(o, "stampd_start_time_seconds", "gauge",
 	    "When stampd started, in Unix time.");
 	put(o, "stampd_start_time_seconds %lld\n", v->start);
-	meta(o, "stampd_workers", "gauge",
-	    "Processes or threads serving now.");
-	put(o, "stampd_workers %llu\n", v->workers);
-	meta(o, "stampd_connections_open", "gauge",
-	    "TCP connections accepted and not yet closed.");
-	put(o, "stampd_connections_open %llu\n",
-	    v->accepted > v->closed ? v->accepted - v->closed : 0);
+	gauge(o, "stampd_workers", "Processes or threads serving now.",
+	    v->workers);
+	gauge(o, "stampd_connections_open", "TCP connections accepted and not "
+	    "yet closed.", v->accepted > v->closed ?
+	    v->accepted - v->closed : 0);
 	page_listeners(o, v);
 	page_limits(o, v);
 	counter(o, "stampd_udp_dropped_total", "Datagrams not answered: a "
