@@ -118,6 +118,12 @@ die()
 	exit 1
 }
 
+# words WORD...: how many.
+words()
+{
+	echo $#
+}
+
 # alive PID: running, not a zombie waiting for us.
 alive()
 {
@@ -775,6 +781,26 @@ ntp_servers()
 	esac
 }
 
+# prepared SECTION SERVERS SECS SETTING...: how SECTION runs, into
+# results.dat: its SERVERS, and each SETTING ("KEY: VALUE"), as lines
+# "# SECTION-servers: SERVERS" and "# SECTION-KEY: VALUE"; then the log
+# says its servers and about how many minutes its rounds take, at SECS
+# seconds a server and round.
+prepared()
+{
+	pr_sect=$1
+	pr_servers=$2
+	pr_secs=$3
+	shift 3
+	echo "# $pr_sect-servers: $pr_servers" >>"$raw"
+	for pr_set; do
+		echo "# $pr_sect-$pr_set" >>"$raw"
+	done
+	log "$pr_sect: $pr_servers; about" \
+	    "$(((rounds * $(words $pr_servers) * pr_secs + 59) / 60))" \
+	    "minutes more"
+}
+
 # What the ntp section needs, checked once before the rounds, and how it
 # runs, into results.dat.
 ntp_prepare()
@@ -783,16 +809,8 @@ ntp_prepare()
 	ntp_servers=${ns# }
 	[ "$ntp_samples" -ge 32 ] ||
 	    die "BENCH_NTP_SAMPLES=$ntp_samples: 32 at least"
-	{
-		echo "# ntp-servers: $ntp_servers"
-		echo "# ntp-samples: $ntp_samples"
-	} >>"$raw"
-	n=0
-	for s in $ntp_servers; do
-		n=$((n + 1))
-	done
-	log "ntp: $ntp_servers; about" \
-	    "$(((rounds * n * (4 * secs + 5) + 59) / 60)) minutes more"
+	prepared ntp "$ntp_servers" $((4 * secs + 5)) \
+	    "samples: $ntp_samples"
 }
 
 ntp_round()
@@ -829,16 +847,8 @@ nts_prepare()
 	(. "$root/tests/lib.sh" && lib_nts_cert "$ntsdir" "stampd bench CA") ||
 	    die "nts: certtool could not make the certificates" \
 	    "($ntsdir/certtool.out says why)"
-	{
-		echo "# nts-servers: $nts_servers"
-		echo "# nts-processes: $nts_procs"
-	} >>"$raw"
-	n=0
-	for s in $nts_servers; do
-		n=$((n + 1))
-	done
-	log "nts: $nts_servers; about" \
-	    "$(((rounds * n * (3 * secs + 4) + 59) / 60)) minutes more"
+	prepared nts "$nts_servers" $((3 * secs + 4)) \
+	    "processes: $nts_procs"
 }
 
 # One round of the nts section for the server $name, pinned as the cost
@@ -1088,10 +1098,7 @@ measure_all()
 	has ntp && ntp_prepare
 	has nts && nts_prepare
 
-	n=0
-	for s in $servers; do
-		n=$((n + 1))
-	done
+	n=$(words $servers)
 	log "$machine; load $load0"
 	awk -v l="$load0" 'BEGIN { exit !(l + 0 >= 1) }' &&
 	    log "the machine is busy (load $load0): expect noisy figures"

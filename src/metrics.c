@@ -244,6 +244,14 @@ counter(struct out *o, const char *name, const char *help,
 	put(o, "%s %llu\n", name, v);
 }
 
+static void
+gauge(struct out *o, const char *name, const char *help,
+    unsigned long long v)
+{
+	meta(o, name, "gauge", help);
+	put(o, "%s %llu\n", name, v);
+}
+
 /* A label's value, its backslashes, quotes and newlines escaped. */
 static void
 label(struct out *o, const char *v)
@@ -255,6 +263,22 @@ label(struct out *o, const char *v)
 			put(o, "\\n");
 		else
 			put(o, "%c", *v);
+}
+
+/*
+ * A counter family with one label, key: its HELP and TYPE lines, then for
+ * each of the n values v[i] a sample whose label is names[i].  The names
+ * are ours, constants that need no escaping.
+ */
+static void
+family(struct out *o, const char *name, const char *help, const char *key,
+    const char *const *names, const unsigned long long *v, int n)
+{
+	int	 i;
+
+	meta(o, name, "counter", help);
+	for (i = 0; i < n; i++)
+		put(o, "%s{%s=\"%s\"} %llu\n", name, key, names[i], v[i]);
 }
 
 static void
@@ -290,7 +314,6 @@ page_limits(struct out *o, const struct metrics_view *v)
 {
 	static const char *const kind[METRICS_NANNOUNCE] = { "multicast",
 	    "broadcast", "unicast" };
-	int		 i;
 
 	meta(o, "stampd_limited_total", "counter",
 	    "Clients refused by a limit, by transport and limit: TCP "
@@ -304,12 +327,9 @@ page_limits(struct out *o, const struct metrics_view *v)
 	    "%llu\n",
 	    v->limited_max_conns, v->limited_per_ip, v->limited_rate,
 	    v->limited_udp_rate);
-	meta(o, "stampd_announcements_total", "counter",
-	    "Announcements sent unasked (--announce), by the kind of "
-	    "address.");
-	for (i = 0; i < METRICS_NANNOUNCE; i++)
-		put(o, "stampd_announcements_total{kind=\"%s\"} %llu\n",
-		    kind[i], v->announced[i]);
+	family(o, "stampd_announcements_total", "Announcements sent unasked "
+	    "(--announce), by the kind of address.", "kind", kind,
+	    v->announced, METRICS_NANNOUNCE);
 	counter(o, "stampd_announce_failures_total", "Announcements that "
 	    "could not be sent.", v->announce_failed);
 }
@@ -317,13 +337,14 @@ page_limits(struct out *o, const struct metrics_view *v)
 static void
 page_ntp(struct out *o, const struct metrics_view *v)
 {
-	int	 i;
+	const char	*verdict[NTP_NVERDICT];
+	int		 i;
 
-	meta(o, "stampd_ntp_requests_total", "counter",
-	    "NTP datagrams judged, by what was done: answer, or why not.");
 	for (i = 0; i < NTP_NVERDICT; i++)
-		put(o, "stampd_ntp_requests_total{verdict=\"%s\"} %llu\n",
-		    ntp_verdict_name(i), v->ntp[i]);
+		verdict[i] = ntp_verdict_name(i);
+	family(o, "stampd_ntp_requests_total", "NTP datagrams judged, by what "
+	    "was done: answer, or why not.", "verdict", verdict, v->ntp,
+	    NTP_NVERDICT);
 }
 
 static void
@@ -333,23 +354,16 @@ page_nts(struct out *o, const struct metrics_view *v)
 	    "handshake", "bad_request", "gone" };
 	static const char *const nts[METRICS_NNTS] = { "ok", "nak_cookie",
 	    "nak_auth", "malformed", "plain_refused" };
-	int		 i;
 
 	counter(o, "stampd_nts_ke_sessions_total", "NTS key establishments "
 	    "answered with cookies or a refusal record.", v->ke_ok);
-	meta(o, "stampd_nts_ke_failures_total", "counter",
-	    "NTS key establishments that failed, by why.");
-	for (i = 0; i < METRICS_NKE; i++)
-		put(o, "stampd_nts_ke_failures_total{reason=\"%s\"} %llu\n",
-		    ke[i], v->ke_refused[i]);
+	family(o, "stampd_nts_ke_failures_total", "NTS key establishments "
+	    "that failed, by why.", "reason", ke, v->ke_refused, METRICS_NKE);
 	counter(o, "stampd_nts_cookies_issued_total", "NTS cookies issued, "
 	    "by key establishment and in NTP replies.", v->cookies);
-	meta(o, "stampd_nts_requests_total", "counter",
-	    "NTP requests with NTS fields (and plain ones --nts-only "
-	    "refused), by result.");
-	for (i = 0; i < METRICS_NNTS; i++)
-		put(o, "stampd_nts_requests_total{result=\"%s\"} %llu\n",
-		    nts[i], v->nts[i]);
+	family(o, "stampd_nts_requests_total", "NTP requests with NTS fields "
+	    "(and plain ones --nts-only refused), by result.", "result", nts,
+	    v->nts, METRICS_NNTS);
 }
 
 static void
@@ -386,19 +400,16 @@ page_process(struct out *o, const struct metrics_process *p)
 	    "system CPU time spent in seconds, by stampd's main process and "
 	    "its children, live and gone.");
 	put(o, "process_cpu_seconds_total %.2f\n", p->cpu_seconds);
-	meta(o, "process_open_fds", "gauge", "Number of open file "
-	    "descriptors, of stampd's main process and its children summed.");
-	put(o, "process_open_fds %llu\n", p->open_fds);
-	meta(o, "process_max_fds", "gauge",
-	    "Maximum number of open file descriptors, of each process.");
-	put(o, "process_max_fds %llu\n", p->max_fds);
-	meta(o, "process_resident_memory_bytes", "gauge", "Resident memory "
-	    "size in bytes, of stampd's main process and its children summed "
-	    "(pages they share counted in each).");
-	put(o, "process_resident_memory_bytes %llu\n", p->rss);
-	meta(o, "process_virtual_memory_bytes", "gauge", "Virtual memory "
-	    "size in bytes, of stampd's main process and its children summed.");
-	put(o, "process_virtual_memory_bytes %llu\n", p->vsize);
+	gauge(o, "process_open_fds", "Number of open file descriptors, of "
+	    "stampd's main process and its children summed.", p->open_fds);
+	gauge(o, "process_max_fds", "Maximum number of open file descriptors, "
+	    "of each process.", p->max_fds);
+	gauge(o, "process_resident_memory_bytes", "Resident memory size in "
+	    "bytes, of stampd's main process and its children summed (pages "
+	    "they share counted in each).", p->rss);
+	gauge(o, "process_virtual_memory_bytes", "Virtual memory size in "
+	    "bytes, of stampd's main process and its children summed.",
+	    p->vsize);
 	meta(o, "process_start_time_seconds", "gauge", "Start time of "
 	    "stampd's main process since unix epoch in seconds.");
 	put(o, "process_start_time_seconds %.2f\n", p->start);
@@ -416,13 +427,11 @@ page(struct out *o, const struct metrics_view *v)
 	meta(o, "stampd_start_time_seconds", "gauge",
 	    "When stampd started, in Unix time.");
 	put(o, "stampd_start_time_seconds %lld\n", v->start);
-	meta(o, "stampd_workers", "gauge",
-	    "Processes or threads serving now.");
-	put(o, "stampd_workers %llu\n", v->workers);
-	meta(o, "stampd_connections_open", "gauge",
-	    "TCP connections accepted and not yet closed.");
-	put(o, "stampd_connections_open %llu\n",
-	    v->accepted > v->closed ? v->accepted - v->closed : 0);
+	gauge(o, "stampd_workers", "Processes or threads serving now.",
+	    v->workers);
+	gauge(o, "stampd_connections_open", "TCP connections accepted and not "
+	    "yet closed.", v->accepted > v->closed ?
+	    v->accepted - v->closed : 0);
 	page_listeners(o, v);
 	page_limits(o, v);
 	counter(o, "stampd_udp_dropped_total", "Datagrams not answered: a "

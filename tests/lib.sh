@@ -18,7 +18,10 @@
 # a port back from those lines: stampd binds port 0 and says which port it
 # got, so no test ever guesses a free port for it.  Nothing here ever uses
 # an address but loopback; that is the caller's promise, kept by passing
-# only 127.0.0.1 and ::1.
+# only 127.0.0.1 and ::1.  lib_scrape asks a metrics listener over HTTP.
+# Containers: lib_nspawn_need, lib_nspawn_root, lib_nspawn_boot,
+# lib_nspawn_in and lib_nspawn_off make a Debian 12 root with systemd once,
+# boot it in systemd-nspawn, run commands in it and power it off.
 
 # rdate and xinetd live in sbin, which a user's PATH may lack.
 PATH=$PATH:/usr/sbin:/sbin
@@ -582,6 +585,33 @@ lib_ask()
 	within "${line%% *}" "$t0" "$t1" "$what: the time is now"
 }
 
+# lib_scrape PORT [REQUEST [PID]]: what the metrics listener on
+# 127.0.0.1:PORT answers REQUEST (GET /metrics unless given; \r, \n and
+# the like spelled as in C), headers and all, on stdout: python3 sends it,
+# shuts its side and reads to the end (not nc -N, which may quit at the
+# server's FIN before printing what came with it).  With PID, from within
+# that process's network namespace (a container's).  Returns python3's
+# status, or timeout(1)'s after 10 s (scaled).
+lib_scrape()
+{
+	local ns=
+
+	[ -z "$3" ] || ns="nsenter -t $3 -n"
+	# $ns is empty or four words.
+	# shellcheck disable=SC2086
+	lib_timeout 10 $ns python3 -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(sys.argv[2].encode().decode("unicode_escape").encode("latin-1"))
+s.shutdown(socket.SHUT_WR)
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    sys.stdout.buffer.write(b)
+' "$1" "${2:-GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n}"
+}
+
 # lib_children PID: the pids whose parent is PID, and theirs, on one line.
 lib_children()
 {
@@ -603,6 +633,139 @@ lib_children()
 		more="$more$(lib_children "$k" once)"
 	done
 	printf '%s' "$kids$more"
+}
+
+# ---- containers ----------------------------------------------------------
+
+# A test that needs a whole machine (systemd as PID 1, units, a package's
+# scripts) boots a Debian 12 root with systemd in systemd-nspawn and enters
+# it with nsenter: lib_nspawn_need first, then lib_nspawn_root ROOT
+# PACKAGES, lib_nspawn_boot ARG..., lib_nspawn_in CMD... as often as need
+# be, and lib_nspawn_off last.  LIB_NSPAWN is systemd-nspawn's pid (as
+# lib_spawn gave it), LIB_NSPAWN_INIT the container's PID 1 as this
+# machine sees it, for nsenter -t.
+LIB_NSPAWN=
+LIB_NSPAWN_INIT=
+LIB_NSPAWN_ROOT=
+
+# lib_nspawn_need [TOOL...]: what booting a container takes, or the test
+# goes no further: not a chroot (then it counts as skipped), root (then a
+# failed test says so, and the test ends), mmdebstrap, systemd-nspawn,
+# nsenter, flock and each TOOL (bail out naming the one missing).
+lib_nspawn_need()
+{
+	local me
+
+	me=$(basename "$0")
+	lib_no_chroot "systemd-nspawn --boot"
+	lib_need mmdebstrap systemd-nspawn nsenter flock "$@"
+	if [ "$(id -u)" != 0 ]; then
+		ok 1 "$me runs as root: systemd-nspawn boots a container"
+		done_testing
+	fi
+}
+
+# lib_nspawn_root ROOT PACKAGES: ROOT, a Debian 12 root of minbase and
+# PACKAGES beside (comma-separated, systemd,systemd-sysv,dbus among them
+# to boot it; no recommends), made by mmdebstrap unless it is there
+# already, made from the same list (ROOT.include keeps it): one test
+# either way.  First it takes the lock ROOT.lock on fd 8, waiting at most
+# 30 min (scaled) for another run that makes or uses the root, and leaves
+# it held: the caller lets others go on when it may (flock -u 8), or at
+# its end.  Returns 1 when mmdebstrap failed, the end of its log shown.
+lib_nspawn_root()
+{
+	local root="$1" include="$2"
+
+	LIB_NSPAWN_ROOT=$root
+	mkdir -p "$(dirname "$root")"
+	exec 8> "$root.lock"
+	flock -w "$(lib_scale 1800)" 8
+	if [ -x "$root/lib/systemd/systemd" ] &&
+	    [ "$(cat "$root.include" 2>/dev/null)" = "$include" ]; then
+		ok 0 "the Debian 12 root with systemd is in $root already"
+		return 0
+	fi
+	rm -rf "$root.new" "$root" "$root.include"
+	lib_timeout 900 mmdebstrap --variant=minbase --include="$include" \
+	    --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
+	    --aptopt='APT::Install-Recommends "false"' \
+	    bookworm "$root.new" > "$LIB_TMP/mmdebstrap.log" 2>&1 &&
+	    mv "$root.new" "$root" && echo "$include" > "$root.include"
+	ok $? "mmdebstrap a Debian 12 root with systemd into $root" &&
+	    return 0
+	tail -n 30 "$LIB_TMP/mmdebstrap.log" > "$LIB_TMP/mm.tail"
+	diag_file "$LIB_TMP/mm.tail"
+	return 1
+}
+
+# lib_nspawn_in CMD [ARG...]: CMD in the container, its root, namespaces
+# and all, under timeout(1) (120 s, scaled).
+lib_nspawn_in()
+{
+	lib_timeout 120 nsenter -t "$LIB_NSPAWN_INIT" -a "$@"
+}
+
+# lib_nspawn_boot [ARG...]: boot lib_nspawn_root's root in systemd-nspawn
+# (lib_spawn: LIB_LIFETIME bounds it), with ARG... (binds, a network of its
+# own) beside what every container here has: --register=no --keep-unit,
+# so that no machined nor system bus is needed; --volatile=overlay, so
+# that what the test changes goes to a tmpfs, gone with the container;
+# --console=passive, no terminal; and no fd 8, the lock.  Then three
+# tests: its systemd starts (30 s, scaled), answers systemctl (60 s: its
+# private socket comes a little after PID 1) and is up, running or
+# degraded (its failed units are shown).  Sets LIB_NSPAWN and
+# LIB_NSPAWN_INIT.  Returns 1 when no systemd started (systemd-nspawn's
+# output shown): the container is of no use then.
+lib_nspawn_boot()
+{
+	local what="systemd-nspawn --boot starts systemd" state
+
+	lib_spawn "$LIB_TMP/nspawn.log" systemd-nspawn -q \
+	    -D "$LIB_NSPAWN_ROOT" --boot --register=no --keep-unit \
+	    --volatile=overlay --console=passive \
+	    -M "stampd-$(basename "$0" .t | tr -c 'a-z0-9\n' -)-$$" "$@" 8>&-
+	LIB_NSPAWN=$LIB_PID
+	lib_wait 30 lib_nspawn_init
+	ok $? "$what (pid $LIB_NSPAWN_INIT here)" || {
+		diag_file "$LIB_TMP/nspawn.log"
+		return 1
+	}
+	lib_wait 60 lib_nspawn_in test -S /run/systemd/private
+	ok $? "the container's systemd answers systemctl"
+	state=$(lib_nspawn_in systemctl is-system-running --wait)
+	like "$state" '^(running|degraded)$' \
+	    "the container's systemd is up: $state"
+	if [ "$state" != running ]; then
+		lib_nspawn_in systemctl --failed --no-legend > "$LIB_TMP/failed"
+		diag_file "$LIB_TMP/failed"
+	fi
+	return 0
+}
+
+# lib_nspawn_init: the container's PID 1, systemd, a child of
+# systemd-nspawn, into LIB_NSPAWN_INIT; returns 1 while there is none.
+lib_nspawn_init()
+{
+	local p
+
+	for p in $(lib_children "$LIB_NSPAWN"); do
+		if [ "$(cat "/proc/$p/comm" 2>/dev/null)" = systemd ]; then
+			LIB_NSPAWN_INIT=$p
+			return 0
+		fi
+	done
+	return 1
+}
+
+# lib_nspawn_off: power the container off, a test that systemd-nspawn is
+# gone within 30 s (scaled), then lib_stop it (reaped, or stopped).
+lib_nspawn_off()
+{
+	lib_nspawn_in systemctl poweroff > /dev/null 2>&1
+	lib_wait 30 lib_gone "$LIB_NSPAWN"
+	ok $? "the container powers off"
+	lib_stop "$LIB_NSPAWN" > /dev/null 2>&1
 }
 
 # ---- stampd --------------------------------------------------------------

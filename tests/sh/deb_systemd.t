@@ -38,21 +38,12 @@
 # Needs root, as systemd-nspawn does.
 . "$(dirname "$0")/../lib.sh"
 
-lib_no_chroot "systemd-nspawn --boot"
-lib_need dpkg-buildpackage dpkg-deb mmdebstrap systemd-nspawn nsenter flock \
-    python3
+lib_nspawn_need dpkg-buildpackage dpkg-deb python3
 [ -n "$STAMPBENCH" ] && [ -x "$STAMPBENCH" ] ||
     bail "STAMPBENCH is not an executable: '$STAMPBENCH' (run through make check)"
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 CACHE=${STAMP_CACHE:-$TOP/build/cache}
-ROOT=$CACHE/nspawn-bookworm
-INIT=
-
-if [ "$(id -u)" != 0 ]; then
-	ok 1 "deb_systemd.t runs as root: systemd-nspawn boots a container"
-	done_testing
-fi
 
 # ---- the package, and an upgrade of it ---------------------------------------
 
@@ -88,65 +79,16 @@ ok $? "the same package as version $V2, to upgrade to"
 # What the root holds beside minbase: systemd, what stampd's package
 # depends on (liburing2), since dpkg -i installs no dependency, and
 # systemd-timesyncd, an NTP client for stampd to serve (systemd only
-# recommends it, and recommends are left out).  A root made from another
-# list is made again.
-INCLUDE=systemd,systemd-sysv,dbus,liburing2,systemd-timesyncd
-mkdir -p "$CACHE"
-exec 8> "$CACHE/nspawn.lock"
-flock -w "$(lib_scale 900)" 8
-if [ ! -x "$ROOT/lib/systemd/systemd" ] ||
-    [ "$(cat "$ROOT.include" 2>/dev/null)" != "$INCLUDE" ]; then
-	rm -rf "$ROOT.new" "$ROOT" "$ROOT.include"
-	lib_timeout 900 mmdebstrap --variant=minbase \
-	    --include="$INCLUDE" \
-	    --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
-	    --aptopt='APT::Install-Recommends "false"' \
-	    bookworm "$ROOT.new" > "$LIB_TMP/mmdebstrap.log" 2>&1 &&
-	    mv "$ROOT.new" "$ROOT" && echo "$INCLUDE" > "$ROOT.include"
-	ok $? "mmdebstrap a Debian 12 root with systemd into $ROOT" || {
-		tail -n 30 "$LIB_TMP/mmdebstrap.log" > "$LIB_TMP/mm.tail"
-		diag_file "$LIB_TMP/mm.tail"
-		done_testing
-	}
-else
-	ok 0 "the Debian 12 root with systemd is in $ROOT already"
-fi
+# recommends it, and recommends are left out).  Others may use it once
+# it is made.
+lib_nspawn_root "$CACHE/nspawn-bookworm" \
+    systemd,systemd-sysv,dbus,liburing2,systemd-timesyncd || done_testing
 flock -u 8
 
 # ---- boot --------------------------------------------------------------------
 
-# --register=no --keep-unit: no machined, no system bus needed here;
-# --volatile=overlay: what the test installs goes to a tmpfs and is gone
-# with the container; --console=passive: no terminal needed.
-lib_spawn "$LIB_TMP/nspawn.log" systemd-nspawn -q -D "$ROOT" --boot \
-    --register=no --keep-unit --private-network --volatile=overlay \
-    --console=passive --bind-ro="$PKG:/pkg" -M "stampd-t$$"
-NSPAWN=$LIB_PID
-
-# find_init: the container's PID 1, systemd, a child of systemd-nspawn.
-find_init()
-{
-	local p
-
-	for p in $(lib_children "$NSPAWN"); do
-		if [ "$(cat "/proc/$p/comm" 2>/dev/null)" = systemd ]; then
-			INIT=$p
-			return 0
-		fi
-	done
-	return 1
-}
-lib_wait 30 find_init
-ok $? "systemd-nspawn --boot starts systemd (pid $INIT here)" || {
-	diag_file "$LIB_TMP/nspawn.log"
-	done_testing
-}
-
-# inside CMD...: CMD in the container, its root, namespaces and all.
-inside()
-{
-	lib_timeout 120 nsenter -t "$INIT" -a "$@"
-}
+# Its own network: ports 1937 and 123 are the container's.
+lib_nspawn_boot --private-network --bind-ro="$PKG:/pkg" || done_testing
 
 # ask tcp|udp: the built stamp asks port 1937 on the container's loopback.
 ask()
@@ -156,8 +98,8 @@ ask()
 	[ "$1" = udp ] && o=-u
 	# $o is empty or one word.
 	# shellcheck disable=SC2086
-	lib_timeout 10 nsenter -t "$INIT" -n "$STAMP" $o -t 5 127.0.0.1 \
-	    2>> "$LIB_TMP/ask.err"
+	lib_timeout 10 nsenter -t "$LIB_NSPAWN_INIT" -n "$STAMP" $o -t 5 \
+	    127.0.0.1 2>> "$LIB_TMP/ask.err"
 }
 
 # asks WHAT: ask over TCP and UDP, each a test, the reply the time now.
@@ -174,44 +116,29 @@ asks()
 	done
 }
 
-# systemctl needs the manager's private socket, which comes a little after
-# PID 1 itself.
-manager()
-{
-	inside test -S /run/systemd/private
-}
-lib_wait 60 manager
-ok $? "the container's systemd answers systemctl"
-state=$(inside systemctl is-system-running --wait)
-like "$state" '^(running|degraded)$' "the container's systemd is up: $state"
-if [ "$state" != running ]; then
-	inside systemctl --failed --no-legend > "$LIB_TMP/failed"
-	diag_file "$LIB_TMP/failed"
-fi
-
 # active UNIT: systemctl is-active's word for it.
 active()
 {
-	inside systemctl is-active "$1"
+	lib_nspawn_in systemctl is-active "$1"
 }
 
 mainpid()
 {
-	inside systemctl show -p MainPID --value stampd.service
+	lib_nspawn_in systemctl show -p MainPID --value stampd.service
 }
 
 # ---- first install -----------------------------------------------------------
 
-inside dpkg -i /pkg/v1.deb > "$LIB_TMP/i1.log" 2>&1
+lib_nspawn_in dpkg -i /pkg/v1.deb > "$LIB_TMP/i1.log" 2>&1
 ok $? "dpkg -i stampd $V1" || diag_file "$LIB_TMP/i1.log"
-is "$(inside systemctl is-enabled stampd.socket)" enabled \
+is "$(lib_nspawn_in systemctl is-enabled stampd.socket)" enabled \
     "stampd.socket is enabled by the first install"
 is "$(active stampd.socket)" active "stampd.socket is started by it"
 asks "after the install"
 is "$(active stampd.service)" active \
     "the first request started stampd.service"
 pid1=$(mainpid)
-uid=$(inside awk '/^Uid:/ { print $2 }' "/proc/$pid1/status")
+uid=$(lib_nspawn_in awk '/^Uid:/ { print $2 }' "/proc/$pid1/status")
 case $uid in
 '' | 0) false ;;
 esac
@@ -227,8 +154,8 @@ load()
 	local t="$1"
 
 	shift
-	lib_spawn "$LIB_TMP/up.$t" nsenter -t "$INIT" -n "$STAMPBENCH" -c 64 \
-	    -d "$(lib_scale 1800)" "$@" 127.0.0.1 1937
+	lib_spawn "$LIB_TMP/up.$t" nsenter -t "$LIB_NSPAWN_INIT" -n \
+	    "$STAMPBENCH" -c 64 -d "$(lib_scale 1800)" "$@" 127.0.0.1 1937
 }
 
 # asking PID: the stampbench that load started as PID (timeout(1), whose
@@ -266,14 +193,15 @@ load udp -u
 b2=$LIB_PID
 lib_wait 10 asking "$b1" && lib_wait 10 asking "$b2"
 ok $? "stampbench asks over TCP and UDP before the upgrade"
-inside dpkg -i /pkg/v2.deb > "$LIB_TMP/i2.log" 2>&1
+lib_nspawn_in dpkg -i /pkg/v2.deb > "$LIB_TMP/i2.log" 2>&1
 ok $? "dpkg -i stampd $V2: the upgrade" || diag_file "$LIB_TMP/i2.log"
 lib_alive "$b1" && lib_alive "$b2"
 ok $? "stampbench asked all through the upgrade" || {
 	diag_file "$LIB_TMP/up.tcp"
 	diag_file "$LIB_TMP/up.udp"
 }
-is "$(inside dpkg-query -W -f='${Version}' stampd)" "$V2" "$V2 is installed"
+is "$(lib_nspawn_in dpkg-query -W -f='${Version}' stampd)" "$V2" \
+    "$V2 is installed"
 is "$(active stampd.socket) $(active stampd.service)" "active active" \
     "after the upgrade the socket and the service run again"
 unload "$b1" tcp "through the upgrade"
@@ -287,7 +215,7 @@ asks "after the upgrade"
 
 upgraded()
 {
-	[ "$(inside journalctl -q -u stampd.service --no-pager |
+	[ "$(lib_nspawn_in journalctl -q -u stampd.service --no-pager |
 	    grep -c 'upgraded: ')" -ge 1 ]
 }
 
@@ -297,11 +225,12 @@ load udp -u
 b2=$LIB_PID
 lib_wait 10 asking "$b1" && lib_wait 10 asking "$b2"
 ok $? "stampbench asks over TCP and UDP before the reload"
-inside systemctl reload stampd.service
+lib_nspawn_in systemctl reload stampd.service
 ok $? "systemctl reload stampd.service"
 lib_wait 10 upgraded
 ok $? "stampd says it upgraded in place, under the unit's sandbox" || {
-	inside journalctl -q -u stampd.service --no-pager > "$LIB_TMP/j.log"
+	lib_nspawn_in journalctl -q -u stampd.service --no-pager \
+	    > "$LIB_TMP/j.log"
 	diag_file "$LIB_TMP/j.log"
 }
 is "$(mainpid) $(active stampd.service)" "$pid2 active" \
@@ -314,15 +243,15 @@ unload "$b2" udp "through the reload"
 # journal: the service's journal, on stdout.
 journal()
 {
-	inside journalctl -q -u stampd.service --no-pager
+	lib_nspawn_in journalctl -q -u stampd.service --no-pager
 }
 
-inside dpkg-query -W -f '${Conffiles}\n' stampd |
+lib_nspawn_in dpkg-query -W -f '${Conffiles}\n' stampd |
     grep -q '^ /etc/stampd/stampd.conf '
 ok $? "/etc/stampd/stampd.conf is a conffile of the package"
 n=$(journal | grep -c 'upgraded: ')
-inside sh -c 'echo "workers 0" > /etc/stampd/conf.d/50-bad.conf'
-inside systemctl reload stampd.service > "$LIB_TMP/bad-reload.log" 2>&1
+lib_nspawn_in sh -c 'echo "workers 0" > /etc/stampd/conf.d/50-bad.conf'
+lib_nspawn_in systemctl reload stampd.service > "$LIB_TMP/bad-reload.log" 2>&1
 [ $? -ne 0 ]
 ok $? "a bad line in conf.d: systemctl reload fails" ||
     diag_file "$LIB_TMP/bad-reload.log"
@@ -334,7 +263,7 @@ ok $? "  ... the journal names FILE:LINE" || {
 is "$(mainpid) $(active stampd.service) $(journal | grep -c 'upgraded: ')" \
     "$pid2 active $n" "  ... no upgrade: MainPID $pid2 still active"
 asks "after the failed reload"
-inside rm /etc/stampd/conf.d/50-bad.conf
+lib_nspawn_in rm /etc/stampd/conf.d/50-bad.conf
 ok $? "  ... the bad file removed"
 
 # ---- NTP, served as docs/deploy.md says, to systemd-timesyncd ----------------
@@ -344,7 +273,7 @@ ok $? "  ... the bad file removed"
 # stampd.service; SPID is its new MainPID.
 opts()
 {
-	inside sh -c "cp /run/stampd.default /etc/default/stampd &&
+	lib_nspawn_in sh -c "cp /run/stampd.default /etc/default/stampd &&
 	    echo 'STAMPD_OPTS=\"$1\"' >> /etc/default/stampd &&
 	    systemctl restart stampd.service" > "$LIB_TMP/opts.log" 2>&1
 	ok $? "STAMPD_OPTS=\"$1\", systemctl restart stampd.service" ||
@@ -355,7 +284,7 @@ opts()
 # slog: what stampd's current process has logged.
 slog()
 {
-	inside journalctl -q -o cat --no-pager "_PID=$SPID"
+	lib_nspawn_in journalctl -q -o cat --no-pager "_PID=$SPID"
 }
 
 serves_ntp()
@@ -381,7 +310,7 @@ replies()
 
 	NTP=
 	n=$(nstats)
-	inside systemctl kill -s USR1 --kill-who=main stampd.service
+	lib_nspawn_in systemctl kill -s USR1 --kill-who=main stampd.service
 	lib_wait 10 more_stats "$n" || return 1
 	NTP=$(slog | sed -n 's/.*stats: .* ntp \([0-9]*\)).*/\1/p' | tail -n 1)
 }
@@ -389,17 +318,17 @@ replies()
 # timesyncd: restart it; TPID is its new MainPID.
 timesyncd()
 {
-	inside systemctl restart systemd-timesyncd.service \
+	lib_nspawn_in systemctl restart systemd-timesyncd.service \
 	    > "$LIB_TMP/ts.log" 2>&1
 	ok $? "systemctl restart systemd-timesyncd.service" ||
 	    diag_file "$LIB_TMP/ts.log"
-	TPID=$(inside systemctl show -p MainPID --value \
+	TPID=$(lib_nspawn_in systemctl show -p MainPID --value \
 	    systemd-timesyncd.service)
 }
 
 tlog()
 {
-	inside journalctl -q -o cat --no-pager "_PID=$TPID"
+	lib_nspawn_in journalctl -q -o cat --no-pager "_PID=$TPID"
 }
 
 # judged: timesyncd took a reply of stampd's, or refused one.
@@ -416,7 +345,7 @@ contacted()
 
 clock0=$(lib_kclock)
 note "the kernel's clock state (ntp_adjtime state, STA_UNSYNC): $clock0"
-inside cp /etc/default/stampd /run/stampd.default
+lib_nspawn_in cp /etc/default/stampd /run/stampd.default
 ok $? "keep the package's /etc/default/stampd aside"
 
 # doc K: the K-th indented block of docs/deploy.md after it names
@@ -453,11 +382,11 @@ ok $? "docs/deploy.md gives stampd-ntp.socket and how to enable it" || {
 	diag_file "$LIB_TMP/stampd-ntp.socket"
 	diag_file "$LIB_TMP/enable.sh"
 }
-inside sh -c 'cat > /etc/systemd/system/stampd-ntp.socket' \
+lib_nspawn_in sh -c 'cat > /etc/systemd/system/stampd-ntp.socket' \
     < "$LIB_TMP/stampd-ntp.socket" &&
-    inside sh -ex < "$LIB_TMP/enable.sh" > "$LIB_TMP/ntp.log" 2>&1
+    lib_nspawn_in sh -ex < "$LIB_TMP/enable.sh" > "$LIB_TMP/ntp.log" 2>&1
 ok $? "the commands of docs/deploy.md enable stampd-ntp.socket" || {
-	inside journalctl -q --no-pager -n 20 > "$LIB_TMP/j.log"
+	lib_nspawn_in journalctl -q --no-pager -n 20 > "$LIB_TMP/j.log"
 	diag_file "$LIB_TMP/ntp.log"
 	diag_file "$LIB_TMP/j.log"
 }
@@ -483,11 +412,11 @@ cat > "$LIB_TMP/ts.conf" <<'CONF'
 NTP=127.0.0.1
 CONF
 d=/etc/systemd/system/systemd-timesyncd.service.d
-inside mkdir -p "$d" /etc/systemd/timesyncd.conf.d &&
-    inside sh -c "cat > $d/stampd-test.conf" < "$LIB_TMP/ts-unit.conf" &&
-    inside sh -c 'cat > /etc/systemd/timesyncd.conf.d/stampd.conf' \
+lib_nspawn_in mkdir -p "$d" /etc/systemd/timesyncd.conf.d &&
+    lib_nspawn_in sh -c "cat > $d/stampd-test.conf" < "$LIB_TMP/ts-unit.conf" &&
+    lib_nspawn_in sh -c 'cat > /etc/systemd/timesyncd.conf.d/stampd.conf' \
     < "$LIB_TMP/ts.conf" &&
-    inside systemctl daemon-reload
+    lib_nspawn_in systemctl daemon-reload
 ok $? "timesyncd asks 127.0.0.1, and may run in the container"
 
 # With --local-stratum 8 timesyncd takes stampd's time.
@@ -507,7 +436,7 @@ ok $? "timesyncd takes stampd's time: Contacted time server 127.0.0.1:123" || {
 	tlog > "$LIB_TMP/t.log"
 	diag_file "$LIB_TMP/t.log"
 }
-ts=$(inside timedatectl show-timesync)
+ts=$(lib_nspawn_in timedatectl show-timesync)
 note "$ts"
 like "$ts" '^ServerAddress=127\.0\.0\.1$' \
     "timedatectl show-timesync: ServerAddress=127.0.0.1"
@@ -535,8 +464,9 @@ if lib_synced "$clock0"; then
 		tlog > "$LIB_TMP/t.log"
 		diag_file "$LIB_TMP/t.log"
 	}
-	like "$(inside timedatectl show-timesync -p NTPMessage --value)" \
-	    '^\{ Leap=[0-2], Version=4, Mode=4, Stratum=3, ' "at stratum 3"
+	like "$(lib_nspawn_in timedatectl show-timesync -p NTPMessage \
+	    --value)" '^\{ Leap=[0-2], Version=4, Mode=4, Stratum=3, ' \
+	    "at stratum 3"
 else
 	tlog | grep -q '^Server is not synchronized' && ! contacted
 	ok $? "an unsynchronized clock: timesyncd refuses it" || {
@@ -550,7 +480,7 @@ ok $? "stampd answered it all the same: NTP replies $n0, then $NTP"
 is "$(lib_kclock)" "$clock0" "the kernel's clock state is as it was"
 
 # Back to what the package does alone, for what follows.
-inside sh -c "systemctl stop systemd-timesyncd.service &&
+lib_nspawn_in sh -c "systemctl stop systemd-timesyncd.service &&
     systemctl disable --now stampd-ntp.socket &&
     rm -rf /etc/systemd/system/stampd-ntp.socket $d \
     /etc/systemd/timesyncd.conf.d/stampd.conf &&
@@ -562,31 +492,17 @@ ok $? "the NTP socket, the options and timesyncd's settings undone" ||
 
 # ---- the metrics socket: shipped off; on, a scrape is answered first ---------
 
-# scrape: GET /metrics on the container's 127.0.0.1:9137, from this host's
-# python3 in the container's network.
-scrape()
-{
-	lib_timeout 10 nsenter -t "$INIT" -n python3 -c '
-import socket, sys
-s = socket.create_connection(("127.0.0.1", 9137), timeout=5)
-s.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
-page = b""
-while True:
-    b = s.recv(65536)
-    if not b:
-        break
-    page += b
-sys.stdout.write(page.decode("utf-8", "replace"))'
-}
-
-is "$(inside systemctl is-enabled stampd-metrics.socket)" disabled \
+is "$(lib_nspawn_in systemctl is-enabled stampd-metrics.socket)" disabled \
     "stampd-metrics.socket is shipped off"
-inside sh -c "systemctl stop stampd.service &&
+lib_nspawn_in sh -c "systemctl stop stampd.service &&
     systemctl enable --now stampd-metrics.socket" > "$LIB_TMP/m.log" 2>&1
 ok $? "stampd.service stopped, stampd-metrics.socket enabled as documented" ||
     diag_file "$LIB_TMP/m.log"
 is "$(active stampd.service)" inactive "no client has come: no stampd runs"
-scrape > "$LIB_TMP/scrape" 2> "$LIB_TMP/scrape.err"
+# GET /metrics on the container's 127.0.0.1:9137, from this host's python3
+# in the container's network.
+lib_scrape 9137 "" "$LIB_NSPAWN_INIT" > "$LIB_TMP/scrape" \
+    2> "$LIB_TMP/scrape.err"
 like "$(sed -n 1p "$LIB_TMP/scrape")" '^HTTP/1\.[01] 200 ' \
     "a scrape before any client is answered 200" ||
     diag_file "$LIB_TMP/scrape.err"
@@ -594,13 +510,13 @@ grep -q '^stampd_build_info{' "$LIB_TMP/scrape"
 ok $? "  ... with the page (stampd_build_info)" || diag_file "$LIB_TMP/scrape"
 is "$(active stampd.service)" active "  ... and it started stampd.service"
 asks "with the metrics socket"
-inside sh -c "systemctl disable --now stampd-metrics.socket &&
+lib_nspawn_in sh -c "systemctl disable --now stampd-metrics.socket &&
     systemctl restart stampd.service" > "$LIB_TMP/m2.log" 2>&1
 ok $? "the metrics socket turned off again" || diag_file "$LIB_TMP/m2.log"
 
 # ---- remove, purge -----------------------------------------------------------
 
-inside dpkg -r stampd > "$LIB_TMP/r.log" 2>&1
+lib_nspawn_in dpkg -r stampd > "$LIB_TMP/r.log" 2>&1
 ok $? "dpkg -r stampd" || diag_file "$LIB_TMP/r.log"
 is "$(active stampd.socket) $(active stampd.service)" "inactive inactive" \
     "dpkg -r stops the socket and the service"
@@ -608,28 +524,25 @@ ask tcp > /dev/null
 isnt=$?
 [ $isnt != 0 ]
 ok $? "port 1937 no longer answers over TCP"
-inside dpkg -P stampd > "$LIB_TMP/p.log" 2>&1
+lib_nspawn_in dpkg -P stampd > "$LIB_TMP/p.log" 2>&1
 ok $? "dpkg -P stampd" || diag_file "$LIB_TMP/p.log"
-inside test ! -e /etc/systemd/system/sockets.target.wants/stampd.socket
+lib_nspawn_in test ! -e /etc/systemd/system/sockets.target.wants/stampd.socket
 ok $? "dpkg -P removes the enablement"
 
 # ---- an admin who wants it off -----------------------------------------------
 
-inside systemctl mask --quiet stampd.socket stampd.service 2> /dev/null
-inside dpkg -i /pkg/v1.deb > "$LIB_TMP/i3.log" 2>&1
+lib_nspawn_in systemctl mask --quiet stampd.socket stampd.service 2> /dev/null
+lib_nspawn_in dpkg -i /pkg/v1.deb > "$LIB_TMP/i3.log" 2>&1
 ok $? "dpkg -i stampd $V1 with both units masked" || diag_file "$LIB_TMP/i3.log"
 is "$(active stampd.socket)" inactive "the masked socket is not started"
 ask tcp > /dev/null
 [ $? != 0 ]
 ok $? "and port 1937 does not answer"
-inside dpkg -P stampd > "$LIB_TMP/p2.log" 2>&1
+lib_nspawn_in dpkg -P stampd > "$LIB_TMP/p2.log" 2>&1
 ok $? "dpkg -P stampd" || diag_file "$LIB_TMP/p2.log"
 
 # ---- shut down ---------------------------------------------------------------
 
-inside systemctl poweroff > /dev/null 2>&1
-lib_wait 30 lib_gone "$NSPAWN"
-ok $? "the container powers off"
-lib_stop "$NSPAWN" > /dev/null 2>&1
+lib_nspawn_off
 
 done_testing

@@ -12,24 +12,6 @@
 
 lib_need promtool prometheus python3
 
-# get PORT [REQUEST]: what the metrics listener answers, headers and all.
-# (Not nc -N: it may quit at the server's FIN before printing what came
-# with it, three times in four here.)
-get()
-{
-	lib_timeout 10 python3 -c '
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
-s.sendall(sys.argv[2].encode().decode("unicode_escape").encode("latin-1"))
-s.shutdown(socket.SHUT_WR)
-while True:
-    b = s.recv(65536)
-    if not b:
-        break
-    sys.stdout.buffer.write(b)
-' "$1" "${2:-GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n}"
-}
-
 # body: the page without the HTTP head.
 body()
 {
@@ -73,8 +55,8 @@ for m in $models; do
 	# The reply is counted as it is sent: the client may be told first.
 	sample="stampd_replies_total{listener=\"tcp 127.0.0.1:$tport stamp\","
 	sample="${sample}transport=\"tcp\",protocol=\"stamp\"}"
-	lib_wait 10 eval '[ "$(get "$port" | body | tee "$LIB_TMP/page.$m" |
-	    value /dev/stdin "$sample")" = 1 ]'
+	lib_wait 10 eval '[ "$(lib_scrape "$port" | body |
+	    tee "$LIB_TMP/page.$m" | value /dev/stdin "$sample")" = 1 ]'
 	ok $? "$m: the stamp listener's reply, by its label"
 	promtool check metrics < "$LIB_TMP/page.$m" > "$LIB_TMP/lint" 2>&1
 	ok $? "$m: promtool check metrics finds nothing" ||
@@ -109,13 +91,13 @@ stampd_start -l tcp:127.0.0.1:0 -l udp:127.0.0.1:0 -l tcp:127.0.0.1:0/metrics
 port=$(stampd_port tcp 127.0.0.1 metrics)
 tport=$(stampd_port tcp 127.0.0.1 stamp)
 uport=$(stampd_port udp 127.0.0.1 stamp)
-like "$(get "$port" 'POST /metrics HTTP/1.1\r\n\r\n' | sed -n 1p)" \
-    '^HTTP/1.1 405 ' "POST: 405"
-like "$(get "$port" 'GET /other HTTP/1.1\r\n\r\n' | sed -n 1p)" \
+like "$(lib_scrape "$port" 'POST /metrics HTTP/1.1\r\n\r\n' |
+    sed -n 1p)" '^HTTP/1.1 405 ' "POST: 405"
+like "$(lib_scrape "$port" 'GET /other HTTP/1.1\r\n\r\n' | sed -n 1p)" \
     '^HTTP/1.1 404 ' "another path: 404"
-like "$(get "$port" 'hello\r\n\r\n' | sed -n 1p)" '^HTTP/1.1 400 ' \
-    "not HTTP: 400"
-get "$port" | body > "$LIB_TMP/page"
+like "$(lib_scrape "$port" 'hello\r\n\r\n' | sed -n 1p)" \
+    '^HTTP/1.1 400 ' "not HTTP: 400"
+lib_scrape "$port" | body > "$LIB_TMP/page"
 is "$(value "$LIB_TMP/page" \
     "stampd_accepted_total{listener=\"tcp 127.0.0.1:$port metrics\"}")" 4 \
     "accepted by listener: the metrics listener's four"
@@ -199,7 +181,7 @@ stampd_start -l tcp:127.0.0.1:0/metrics --announce "udp:127.0.0.1:$aport" \
 port=$(stampd_port tcp 127.0.0.1 metrics)
 announced()
 {
-	get "$port" | body > "$LIB_TMP/page"
+	lib_scrape "$port" | body > "$LIB_TMP/page"
 	sent=$(value "$LIB_TMP/page" \
 	    'stampd_announcements_total{kind="broadcast"}')
 	[ "${sent:-0}" -ge 1 ]

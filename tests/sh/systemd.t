@@ -158,22 +158,6 @@ ok $started \
 
 # ---- a TCP socket named "metrics" serves /metrics ---------------------------
 
-# scrape PORT: what GET /metrics gets there, headers and all.
-scrape()
-{
-	lib_timeout 10 python3 -c '
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
-s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
-s.shutdown(socket.SHUT_WR)
-while True:
-    b = s.recv(65536)
-    if not b:
-        break
-    sys.stdout.buffer.write(b)
-' "$1"
-}
-
 log=$LIB_TMP/m.log
 started=1
 for try in $TRIES; do
@@ -186,7 +170,7 @@ done
 ok $started "systemd-socket-activate -l 127.0.0.1:$PORT --fdname=metrics" &&
 {
 	# The scrape is the first client: it starts stampd, which answers it.
-	scrape "$PORT" > "$LIB_TMP/m.page"
+	lib_scrape "$PORT" > "$LIB_TMP/m.page"
 	like "$(sed -n 1p "$LIB_TMP/m.page")" '^HTTP/1.1 200 OK' \
 	    "a scrape starts stampd, and gets 200"
 	grep -q '^stampd_scrapes_total 1$' "$LIB_TMP/m.page"
@@ -207,7 +191,7 @@ ok $started "systemd-socket-activate -l 127.0.0.1:$PORT --fdname=metrics" &&
 	kill -USR2 "${kid%% *}"
 	wait_log "$SPID" "$log" 'upgraded: serving'
 	ok $? "SIGUSR2: stampd upgrades in place"
-	like "$(scrape "$PORT" | sed -n 1p)" '^HTTP/1.1 200 OK' \
+	like "$(lib_scrape "$PORT" | sed -n 1p)" '^HTTP/1.1 200 OK' \
 	    "after it, the socket named metrics still serves /metrics"
 	listening "$log"
 	lib_stop "$SPID"
