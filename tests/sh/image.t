@@ -187,6 +187,11 @@ ok $? "podman healthcheck run: the HEALTHCHECK passes" ||
 is "$(podman inspect --format '{{.State.Health.Status}}' "$CT")" healthy \
     "podman says the container is healthy"
 
+# The image's stampd reads /etc/stampd/stampd.conf, the package's place.
+lib_timeout 20 podman exec "$CT" /usr/sbin/stampd --help 2>&1 |
+    grep -qF '(default /etc/stampd/stampd.conf, if there)'
+ok $? "the image's stampd reads /etc/stampd/stampd.conf"
+
 # The image has liburing: -m uring runs, or the runtime's seccomp profile
 # refuses io_uring_setup and stampd says so, naming the way out.
 uring=$(lib_timeout 20 podman exec "$CT" /usr/sbin/stampd -m uring --check \
