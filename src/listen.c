@@ -108,26 +108,33 @@ fdname(const char *names, size_t i, char *buf, size_t len)
 
 /*
  * The protocol a systemd socket's name asks for: "time", or "time-udp"
- * and the like; anything else gets the -P protocol.  "metrics" asks for
- * a metrics listener: *metrics says so.
+ * and the like, the longest name of a protocol the name begins with,
+ * whole or before a '-' ("nts-ke", "nts-ke-6"); anything else gets the
+ * -P protocol.  "metrics" asks for a metrics listener: *metrics says so.
  */
 static int
 fdname_proto(const char *name, int fallback, int *metrics)
 {
 	char	 word[32];
-	size_t	 n = strcspn(name, "-");
+	size_t	 n = strlen(name);
 	int	 proto;
 
 	*metrics = 0;
 	if (n >= sizeof word)
 		return fallback;
-	memcpy(word, name, n);
-	word[n] = '\0';
-	if (strcmp(word, "metrics") == 0) {
-		*metrics = 1;
-		return STAMP_PROTO_STAMP;
+	memcpy(word, name, n + 1);
+	for (;;) {
+		if (strcmp(word, "metrics") == 0) {
+			*metrics = 1;
+			return STAMP_PROTO_STAMP;
+		}
+		if ((proto = wire_proto_find(word)) != -1)
+			return proto;
+		if (strchr(word, '-') == NULL)
+			return fallback;
+		/* Cut at the last '-', and try again. */
+		*strrchr(word, '-') = '\0';
 	}
-	return (proto = wire_proto_find(word)) == -1 ? fallback : proto;
 }
 
 /*

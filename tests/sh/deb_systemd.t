@@ -29,6 +29,12 @@
 #                set the clock (nspawn keeps CAP_SYS_TIME), so only what it
 #                judges is asserted, and that the kernel's clock state is
 #                as it was;
+#   NTS          the drop-in, stampd-nts.socket and the commands of
+#                docs/deploy.md as written, with a certificate this test
+#                makes: stamp -P nts, in the container's network, gets
+#                authenticated time from the service, whose user systemd
+#                made up and handed the certificate as credentials; the
+#                cookie secret is made 0600 in its state directory;
 #   metrics      stampd-metrics.socket shipped off; enabled as the docs say,
 #                with stampd.service stopped, a scrape is answered 200 with
 #                the page, starting the service, before any client came;
@@ -38,7 +44,7 @@
 # Needs root, as systemd-nspawn does.
 . "$(dirname "$0")/../lib.sh"
 
-lib_nspawn_need dpkg-buildpackage dpkg-deb python3
+lib_nspawn_need dpkg-buildpackage dpkg-deb python3 certtool
 [ -n "$STAMPBENCH" ] && [ -x "$STAMPBENCH" ] ||
     bail "STAMPBENCH is not an executable: '$STAMPBENCH' (run through make check)"
 
@@ -348,12 +354,12 @@ note "the kernel's clock state (ntp_adjtime state, STA_UNSYNC): $clock0"
 lib_nspawn_in cp /etc/default/stampd /run/stampd.default
 ok $? "keep the package's /etc/default/stampd aside"
 
-# doc K: the K-th indented block of docs/deploy.md after it names
-# stampd-ntp.socket, so that the doc is what is tested: 1 is the unit, 2
-# the commands that enable it.
+# doc END K: the K-th indented block of docs/deploy.md after the line that
+# ends with the text END, so that the doc is what is tested: for
+# stampd-ntp.socket, 1 is the unit, 2 the commands that enable it.
 doc()
 {
-	awk -v k="$1" 'f && /^    / {
+	DOC_END=$1 awk -v k="$2" 'f && /^    / {
 		if (!in_b) {
 			b++
 			in_b = 1
@@ -369,12 +375,17 @@ doc()
 		if (b >= k)
 			exit
 	}
-	/`\/etc\/systemd\/system\/stampd-ntp\.socket`:$/ { f = 1 }' \
-	    "$TOP/docs/deploy.md"
+	{
+		e = ENVIRON["DOC_END"]
+		if (length($0) >= length(e) &&
+		    substr($0, length($0) - length(e) + 1) == e)
+			f = 1
+	}' "$TOP/docs/deploy.md"
 }
 
-doc 1 > "$LIB_TMP/stampd-ntp.socket"
-doc 2 > "$LIB_TMP/enable.sh"
+NTPDOC='`/etc/systemd/system/stampd-ntp.socket`:'
+doc "$NTPDOC" 1 > "$LIB_TMP/stampd-ntp.socket"
+doc "$NTPDOC" 2 > "$LIB_TMP/enable.sh"
 grep -qx 'ListenDatagram=123' "$LIB_TMP/stampd-ntp.socket" &&
     grep -qx 'FileDescriptorName=ntp' "$LIB_TMP/stampd-ntp.socket" &&
     grep -q 'enable --now stampd-ntp\.socket' "$LIB_TMP/enable.sh"
@@ -479,15 +490,65 @@ replies
 ok $? "stampd answered it all the same: NTP replies $n0, then $NTP"
 is "$(lib_kclock)" "$clock0" "the kernel's clock state is as it was"
 
+# ---- NTS, served as docs/deploy.md says, to stamp -P nts ---------------------
+
+lib_nts_cert "$LIB_TMP/nts" "stampd deb_systemd.t CA"
+ok $? "certtool makes a CA and a certificate for 127.0.0.1" ||
+    diag_file "$LIB_TMP/nts/certtool.out"
+NTSDOC='`/etc/systemd/system/stampd-nts.socket`:'
+doc '(`systemctl edit stampd.service`):' 1 > "$LIB_TMP/nts.conf"
+doc "$NTSDOC" 1 > "$LIB_TMP/stampd-nts.socket"
+doc "$NTSDOC" 2 > "$LIB_TMP/nts-enable.sh"
+cert=$(sed -n 's/^LoadCredential=tls-cert://p' "$LIB_TMP/nts.conf")
+key=$(sed -n 's/^LoadCredential=tls-key://p' "$LIB_TMP/nts.conf")
+[ -n "$cert" ] && [ -n "$key" ] &&
+    grep -q '^StateDirectory=' "$LIB_TMP/nts.conf" &&
+    grep -qx 'FileDescriptorName=nts-ke' "$LIB_TMP/stampd-nts.socket" &&
+    grep -q 'enable --now .*stampd-nts\.socket' "$LIB_TMP/nts-enable.sh"
+ok $? "docs/deploy.md gives the drop-in, stampd-nts.socket and the commands" ||
+    for f in nts.conf stampd-nts.socket nts-enable.sh; do
+	diag_file "$LIB_TMP/$f"
+    done
+# The certificate and its key where the drop-in says, root's alone.
+u=/etc/systemd/system
+lib_nspawn_in sh -c "umask 077 && mkdir -p ${cert%/*} ${key%/*} &&
+    cat > $cert" < "$LIB_TMP/nts/server.pem" &&
+    lib_nspawn_in sh -c "umask 077 && cat > $key" < "$LIB_TMP/nts/server.key" &&
+    lib_nspawn_in sh -c "mkdir -p $u/stampd.service.d &&
+    cat > $u/stampd.service.d/nts.conf" < "$LIB_TMP/nts.conf" &&
+    lib_nspawn_in sh -c "cat > $u/stampd-nts.socket" \
+    < "$LIB_TMP/stampd-nts.socket" &&
+    lib_nspawn_in sh -ex < "$LIB_TMP/nts-enable.sh" > "$LIB_TMP/nts.log" 2>&1
+ok $? "the commands of docs/deploy.md enable stampd-nts.socket" || {
+	lib_nspawn_in journalctl -q --no-pager -n 20 > "$LIB_TMP/j.log"
+	diag_file "$LIB_TMP/nts.log"
+	diag_file "$LIB_TMP/j.log"
+}
+is "$(active stampd-nts.socket)" active "stampd-nts.socket is listening"
+# The key establishment on 4460 starts the service; the time on 123, which
+# stampd-ntp.socket holds, may say the clock is unsynchronized here.
+out=$(lib_timeout 30 nsenter -t "$LIB_NSPAWN_INIT" -n "$STAMP" -P nts \
+    --unsynced --ca "$LIB_TMP/nts/ca.pem" 127.0.0.1 2>&1)
+note "stamp -P nts: $out"
+like "$out" 'authenticated \(NTS\)' \
+    "stamp -P nts gets authenticated time from stampd.service" || {
+	lib_nspawn_in journalctl -q -o cat --no-pager -n 30 -u stampd.service \
+	    > "$LIB_TMP/s.log"
+	diag_file "$LIB_TMP/s.log"
+}
+is "$(lib_nspawn_in stat -L -c %a /var/lib/stampd/nts.key 2>&1)" 600 \
+    "the cookie secret is made 0600 in the service's state directory"
+
 # Back to what the package does alone, for what follows.
 lib_nspawn_in sh -c "systemctl stop systemd-timesyncd.service &&
-    systemctl disable --now stampd-ntp.socket &&
-    rm -rf /etc/systemd/system/stampd-ntp.socket $d \
-    /etc/systemd/timesyncd.conf.d/stampd.conf &&
+    systemctl disable --now stampd-ntp.socket stampd-nts.socket &&
+    rm -rf $u/stampd-ntp.socket $u/stampd-nts.socket \
+    $u/stampd.service.d $d /etc/systemd/timesyncd.conf.d/stampd.conf \
+    ${cert%/*} ${key%/*} &&
     cp /run/stampd.default /etc/default/stampd &&
     systemctl daemon-reload && systemctl restart stampd.service" \
     > "$LIB_TMP/undo.log" 2>&1
-ok $? "the NTP socket, the options and timesyncd's settings undone" ||
+ok $? "the NTP and NTS sockets, the options and timesyncd's settings undone" ||
     diag_file "$LIB_TMP/undo.log"
 
 # ---- the metrics socket: shipped off; on, a scrape is answered first ---------

@@ -17,7 +17,7 @@
 # execs another, which passes the first one's socket on beside its own.
 . "$(dirname "$0")/../lib.sh"
 
-lib_need systemd-socket-activate systemd-analyze make ss od python3
+lib_need systemd-socket-activate systemd-analyze make ss od python3 certtool
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 [ -n "$STAMP" ] && [ -x "$STAMP" ] ||
@@ -107,6 +107,38 @@ ok $started "systemd-socket-activate -l 127.0.0.1:$PORT --fdname=time" &&
 	lib_stop "$SPID"
 	is $? 0 "stampd exits 0 on TERM"
 }
+
+# ---- TCP sockets named "nts-ke" and "nts-ke-2": a protocol with a '-' ------
+
+# The name is the protocol's whole, or with a suffix after a '-': stamp -P
+# nts gets authenticated time through the socket, so it spoke NTS-KE.
+if lib_nts_cert "$LIB_TMP/nts" "stampd systemd.t CA"; then
+	for fdn in nts-ke nts-ke-2; do
+		log=$LIB_TMP/nts-$fdn.log
+		started=1
+		for try in $TRIES; do
+			PORT=$(lib_free_port tcp) || break
+			activate "$log" systemd-socket-activate \
+			    -l "127.0.0.1:$PORT" --fdname="$fdn" "$STAMPD" \
+			    --tls-cert "$LIB_TMP/nts/server.pem" \
+			    --tls-key "$LIB_TMP/nts/server.key" \
+			    -l udp:127.0.0.1:0/ntp --local-stratum 8
+			started=$?
+			[ $started = 2 ] || break
+		done
+		ok $started "systemd-socket-activate --fdname=$fdn" && {
+			out=$(lib_timeout 20 "$STAMP" -P nts \
+			    --ca "$LIB_TMP/nts/ca.pem" -p "$PORT" 127.0.0.1 2>&1)
+			like "$out" 'authenticated \(NTS\)' \
+			    "a socket named $fdn speaks NTS-KE: $out"
+			lib_stop "$SPID"
+			is $? 0 "stampd exits 0 on TERM"
+		}
+	done
+else
+	diag_file "$LIB_TMP/nts/certtool.out"
+	ok 1 "certtool makes a certificate for the nts-ke sockets"
+fi
 
 # ---- a UDP socket named "daytime-udp" ---------------------------------------
 
