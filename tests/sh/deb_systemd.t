@@ -383,6 +383,21 @@ doc()
 	}' "$TOP/docs/deploy.md"
 }
 
+# enable_as_doc UNIT SCRIPT: the socket unit in $LIB_TMP/UNIT written
+# where docs/deploy.md puts it, then the doc's commands in $LIB_TMP/SCRIPT
+# run in the container: they work, and UNIT listens.
+enable_as_doc()
+{
+	lib_nspawn_in sh -c "cat > /etc/systemd/system/$1" < "$LIB_TMP/$1" &&
+	    lib_nspawn_in sh -ex < "$LIB_TMP/$2" > "$LIB_TMP/$2.log" 2>&1
+	ok $? "the commands of docs/deploy.md enable $1" || {
+		lib_nspawn_in journalctl -q --no-pager -n 20 > "$LIB_TMP/j.log"
+		diag_file "$LIB_TMP/$2.log"
+		diag_file "$LIB_TMP/j.log"
+	}
+	is "$(active "$1")" active "$1 is listening"
+}
+
 NTPDOC='`/etc/systemd/system/stampd-ntp.socket`:'
 doc "$NTPDOC" 1 > "$LIB_TMP/stampd-ntp.socket"
 doc "$NTPDOC" 2 > "$LIB_TMP/enable.sh"
@@ -393,15 +408,7 @@ ok $? "docs/deploy.md gives stampd-ntp.socket and how to enable it" || {
 	diag_file "$LIB_TMP/stampd-ntp.socket"
 	diag_file "$LIB_TMP/enable.sh"
 }
-lib_nspawn_in sh -c 'cat > /etc/systemd/system/stampd-ntp.socket' \
-    < "$LIB_TMP/stampd-ntp.socket" &&
-    lib_nspawn_in sh -ex < "$LIB_TMP/enable.sh" > "$LIB_TMP/ntp.log" 2>&1
-ok $? "the commands of docs/deploy.md enable stampd-ntp.socket" || {
-	lib_nspawn_in journalctl -q --no-pager -n 20 > "$LIB_TMP/j.log"
-	diag_file "$LIB_TMP/ntp.log"
-	diag_file "$LIB_TMP/j.log"
-}
-is "$(active stampd-ntp.socket)" active "stampd-ntp.socket is listening"
+enable_as_doc stampd-ntp.socket enable.sh
 
 # timesyncd asks 127.0.0.1 alone.  Its unit runs nowhere but on a
 # machine's own clock: not in a container, not without CAP_SYS_TIME, which
@@ -515,16 +522,9 @@ lib_nspawn_in sh -c "umask 077 && mkdir -p ${cert%/*} ${key%/*} &&
     cat > $cert" < "$LIB_TMP/nts/server.pem" &&
     lib_nspawn_in sh -c "umask 077 && cat > $key" < "$LIB_TMP/nts/server.key" &&
     lib_nspawn_in sh -c "mkdir -p $u/stampd.service.d &&
-    cat > $u/stampd.service.d/nts.conf" < "$LIB_TMP/nts.conf" &&
-    lib_nspawn_in sh -c "cat > $u/stampd-nts.socket" \
-    < "$LIB_TMP/stampd-nts.socket" &&
-    lib_nspawn_in sh -ex < "$LIB_TMP/nts-enable.sh" > "$LIB_TMP/nts.log" 2>&1
-ok $? "the commands of docs/deploy.md enable stampd-nts.socket" || {
-	lib_nspawn_in journalctl -q --no-pager -n 20 > "$LIB_TMP/j.log"
-	diag_file "$LIB_TMP/nts.log"
-	diag_file "$LIB_TMP/j.log"
-}
-is "$(active stampd-nts.socket)" active "stampd-nts.socket is listening"
+    cat > $u/stampd.service.d/nts.conf" < "$LIB_TMP/nts.conf"
+ok $? "the certificate, its key and the drop-in where the doc puts them"
+enable_as_doc stampd-nts.socket nts-enable.sh
 # The key establishment on 4460 starts the service; the time on 123, which
 # stampd-ntp.socket holds, may say the clock is unsynchronized here.
 out=$(lib_timeout 30 nsenter -t "$LIB_NSPAWN_INIT" -n "$STAMP" -P nts \
