@@ -275,6 +275,41 @@ read_file(const char *path, char *buf, size_t len)
 	return got;
 }
 
+/*
+ * Every port a stampd of this test said it listens on.  stampd never
+ * answers a datagram from one of its own ports (a loop between servers),
+ * and the kernel may give a client's socket one of them, on another
+ * address: h_ask_udp asks from another port then.
+ */
+#define OWN_PORTS_MAX	4096
+static int	own_ports[OWN_PORTS_MAX];
+static size_t	nown_ports;
+
+static int
+own_port(int port)
+{
+	size_t	 i;
+
+	for (i = 0; i < nown_ports; i++)
+		if (own_ports[i] == port)
+			return 1;
+	return 0;
+}
+
+/* Whether socket fd's own port is one of a stampd's. */
+static int
+from_own_port(int fd)
+{
+	struct sockaddr_storage	 me;
+	socklen_t		 len = sizeof me;
+
+	if (getsockname(fd, (struct sockaddr *)&me, &len) == -1)
+		return 0;
+	return own_port(ntohs(me.ss_family == AF_INET6 ?
+	    ((struct sockaddr_in6 *)&me)->sin6_port :
+	    ((struct sockaddr_in *)&me)->sin_port));
+}
+
 /* After "listening ": "tcp 127.0.0.1:40123 stamp", "udp [::1]:37 time". */
 static int
 parse_listening(const char *s, struct h_listener *l)
@@ -303,6 +338,8 @@ parse_listening(const char *s, struct h_listener *l)
 		return -1;
 	memcpy(l->addr, host, strlen(host) + 1);
 	l->port = port;
+	if (!own_port(port) && nown_ports < OWN_PORTS_MAX)
+		own_ports[nown_ports++] = port;
 
 	/* An unspecified address is reached through loopback. */
 	any = strcmp(host, "0.0.0.0") == 0 ? "127.0.0.1" :
@@ -680,10 +717,18 @@ h_ask_udp(const struct sockaddr *addr, socklen_t alen, const char *req,
 {
 	long long	 deadline;
 	ssize_t		 n;
-	int		 fd, e;
+	int		 fd, e, held, tries = 0;
 
 	if ((fd = dial(addr, alen, SOCK_DGRAM, timeout_ms)) == -1)
 		return -1;
+	while (from_own_port(fd) && tries++ < 16) {
+		/* Held while the next is dialled, so that it is another. */
+		held = fd;
+		fd = dial(addr, alen, SOCK_DGRAM, timeout_ms);
+		close(held);
+		if (fd == -1)
+			return -1;
+	}
 	if (send(fd, req, reqlen, MSG_NOSIGNAL) == -1)
 		goto fail;
 	deadline = h_now_ms() + timeout_ms;
